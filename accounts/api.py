@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from drf_spectacular.utils import extend_schema
+from knox.views import LoginView as KnoxLoginView
+from knox.views import LogoutAllView as KnoxLogoutAllView
+from knox.views import LogoutView as KnoxLogoutView
+from rest_framework import mixins, serializers, status
+from rest_framework.authentication import BasicAuthentication
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.viewsets import GenericViewSet
+
+from accounts import services
+from accounts.api_base import ReadWriteViewSet, ScopedMixin
+from accounts.models import Membership, Program, Role, Site
+from accounts.serializers import MembershipSerializer, MeSerializer, ProgramSerializer, SiteSerializer
+
+
+class ProgramViewSet(
+    ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, GenericViewSet
+):
+    model = Program
+    serializer_class = ProgramSerializer
+    write_roles = {"update": {Role.COORDINATOR}}
+    filterset_fields = ["slug"]
+    ordering_fields = ["name", "id"]
+
+    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+        assert instance is not None
+        return instance.pk
+
+    @extend_schema(responses=MeSerializer)
+    @action(detail=False, methods=["get"], url_path="me", pagination_class=None, filter_backends=[])
+    def me(self, request: Request) -> Response:
+        """The caller's own profile and roles."""
+        return Response(MeSerializer(request.user).data)
+
+
+class SiteViewSet(ReadWriteViewSet):
+    model = Site
+    serializer_class = SiteSerializer
+    write_roles = {"create": {Role.COORDINATOR}, "update": {Role.COORDINATOR}}
+    filterset_fields = ["program", "external_id"]
+    ordering_fields = ["name", "id"]
+
+
+class MembershipViewSet(
+    ScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    GenericViewSet,
+):
+    model = Membership
+    serializer_class = MembershipSerializer
+    write_roles = {"create": {Role.COORDINATOR}, "destroy": {Role.COORDINATOR}}
+    filterset_fields = ["program", "role"]
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().select_related("user", "program")
+
+    def perform_create(self, serializer: MembershipSerializer) -> None:
+        data = serializer.validated_data
+        self.check_write("create", data["program"].id)
+        serializer.instance = services.membership_grant(user=data["user"], program=data["program"], role=data["role"])
+
+    def perform_destroy(self, instance: Membership) -> None:
+        self.check_write("destroy", instance.program_id)
+        services.membership_revoke(membership=instance)
+
+
+class LoginThrottle(AnonRateThrottle):
+    scope = "anon"
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expiry = serializers.DateTimeField()
+
+
+@extend_schema(request=None, responses=TokenSerializer)
+class TokenLoginView(KnoxLoginView):
+    """POST with HTTP Basic credentials; returns a token that is stored hashed and expires."""
+
+    authentication_classes = [BasicAuthentication]
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [LoginThrottle]
+
+    def post(self, request: Request, format: str | None = None) -> Response:  # noqa: A002 - knox signature
+        response = super().post(request, format=format)
+        response.status_code = status.HTTP_200_OK
+        return response
+
+
+@extend_schema(request=None, responses={204: None})
+class TokenLogoutView(KnoxLogoutView):
+    """End the token used for this request."""
+
+
+@extend_schema(request=None, responses={204: None})
+class TokenLogoutAllView(KnoxLogoutAllView):
+    """End every token of the caller."""

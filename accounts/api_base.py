@@ -1,0 +1,88 @@
+"""The pieces every API viewset shares: scoped querysets, scoped references and role checks.
+
+Lists and details both start from `Model.objects.visible_to(user)`, so anything
+outside the caller's scope is a 404. Writes additionally need one of the
+viewset's `write_roles` in the program the object belongs to (403 otherwise:
+the caller can already see the object, so nothing leaks).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db import models
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.exceptions import PermissionDenied
+
+from accounts.scoping import role_program_ids
+
+
+class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
+    """A reference that only accepts objects the caller can see: anything else is
+    'does not exist', the same answer as for an id that was never used."""
+
+    def __init__(self, model: type[models.Model], **kwargs: Any) -> None:
+        self.scoped_model = model
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> models.QuerySet:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return self.scoped_model.objects.visible_to(user)
+
+    def use_pk_only_optimization(self) -> bool:
+        return True
+
+
+class ScopedMixin:
+    """Listed first in every viewset's bases so its perform_* run, not DRF's mixins'."""
+
+    model: ClassVar[type[models.Model]]
+    # action -> roles that may do it, checked against the object's program.
+    write_roles: ClassVar[dict[str, set[str]]] = {}
+
+    def get_queryset(self) -> models.QuerySet:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
+            return self.model.objects.none()
+        return self.model.objects.visible_to(self.request.user)
+
+    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+        """Which program a write touches; views override when the path differs."""
+        if instance is not None:
+            return instance.program_id
+        return data["program"].id
+
+    def check_write(self, action: str, program_id: int) -> None:
+        allowed = self.write_roles.get(action, set())
+        if not allowed & role_program_ids(self.request.user).roles_in(program_id):
+            raise PermissionDenied("Your role in this program does not allow this change.")
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        self.check_write("create", self.program_id_of(data=serializer.validated_data))
+        serializer.save()
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        self.check_write("update", self.program_id_of(instance=serializer.instance))
+        new_program = serializer.validated_data.get("program")
+        if new_program is not None and new_program.id != serializer.instance.program_id:
+            raise serializers.ValidationError({"program": ["A record cannot move between programs."]})
+        serializer.save()
+
+    def perform_destroy(self, instance: models.Model) -> None:
+        self.check_write("destroy", self.program_id_of(instance=instance))
+        instance.delete()
+
+
+class ScopedViewSet(ScopedMixin, viewsets.GenericViewSet):
+    pass
+
+
+class ReadWriteViewSet(
+    ScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Health records are not deleted through the API; corrections are updates."""

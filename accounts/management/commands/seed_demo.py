@@ -1,0 +1,176 @@
+"""Load a demo program with one login per role. Safe to run again: nothing is duplicated."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Organization, Program, Role, Site, User
+from accounts.services import membership_grant
+from clients.models import (
+    AppointmentKind,
+    AppointmentStatus,
+    AssignmentRole,
+    CaseloadAssignment,
+    Client,
+    ClinicalAppointment,
+    Clinician,
+    Discipline,
+)
+from sessions.models import Attendance, AttendanceStatus, Modality, PeerSession, SessionKind
+from supporters.models import Certification, Supporter
+
+DEMO_SLUG = "riverside-peer"
+FIRST = ["Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn", "Rowan", "Drew"]
+LAST = ["Rivera", "Chen", "Okafor", "Nguyen", "Smith", "Garcia", "Patel", "Kowalski", "Haddad", "Brown", "Lopez"]
+
+
+def demo_password() -> str:
+    """A random demo password kept outside git, reused on every run so it stays printed-and-valid."""
+    path = Path(settings.BASE_DIR) / ".demo_password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo program and its four demo logins."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--password", help="Password for the demo users (default: generated, kept in .demo_password)"
+        )
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = options["password"] or demo_password()
+        org, _ = Organization.objects.get_or_create(slug="riverside", defaults={"name": "Riverside Community Health"})
+        program, created = Program.objects.get_or_create(
+            slug=DEMO_SLUG,
+            defaults={"organization": org, "name": "Riverside Peer Support", "timezone": "America/New_York"},
+        )
+        users = {}
+        for role, first, last in [
+            (Role.COORDINATOR, "Dana", "Whitfield"),
+            (Role.SUPPORTER, "Marcus", "Bell"),
+            (Role.CLINICIAN, "Priya", "Raman"),
+            (Role.FUNDER, "Grant", "Hollis"),
+        ]:
+            user, _ = User.objects.get_or_create(
+                username=f"demo-{role.value}",
+                defaults={"first_name": first, "last_name": last, "email": f"demo-{role.value}@example.org"},
+            )
+            user.set_password(password)
+            user.save()
+            membership_grant(user=user, program=program, role=role)
+            users[role] = user
+        if created:
+            self._build_program(program, users)
+        self.stdout.write(self.style.SUCCESS(f"Demo program '{program.name}' ({program.slug}) is ready."))
+        self.stdout.write("Sign in at http://127.0.0.1:8000/ as any of:")
+        for role, user in users.items():
+            self.stdout.write(f"  {user.username:<18} ({role.label})")
+        self.stdout.write(f"Password for all four: {password}")
+
+    def _build_program(self, program: Program, users: dict[Role, User]) -> None:
+        rng = random.Random(20260101)
+        tz = program.tzinfo
+        today = program.local_today()
+        sites = [
+            Site.objects.create(program=program, external_id="S-NORTH", name="North Clinic", address="12 River Rd"),
+            Site.objects.create(program=program, external_id="S-SOUTH", name="South Clinic", address="80 Harbor St"),
+        ]
+        supporters = []
+        for i in range(4):
+            user = users[Role.SUPPORTER] if i == 0 else None
+            first, last = (user.first_name, user.last_name) if user else (FIRST[i + 4], LAST[i + 3])
+            supporter = Supporter.objects.create(
+                program=program, user=user, external_id=f"SUP-{i + 1}", first_name=first, last_name=last,
+                email=f"sup{i + 1}@riverside.example.org", site=sites[i % 2], max_caseload=12,
+                languages=["en", "es"] if i % 2 else ["en"],
+            )
+            Certification.objects.create(
+                supporter=supporter, certification_type="State Certified Peer Specialist", number=f"CPS-{1000 + i}",
+                issuing_body="State Certification Board", issued_on=today - timedelta(days=700),
+                expires_on=today + timedelta(days=[400, 45, 200, -10][i]),
+            )
+            supporters.append(supporter)
+        clinicians = []
+        for i, discipline in enumerate([Discipline.PSYCHIATRY, Discipline.SOCIAL_WORK, Discipline.COUNSELING]):
+            user = users[Role.CLINICIAN] if i == 0 else None
+            first, last = (user.first_name, user.last_name) if user else (FIRST[i + 8], LAST[i + 7])
+            clinicians.append(Clinician.objects.create(
+                program=program, user=user, external_id=f"CLN-{i + 1}", first_name=first, last_name=last,
+                email=f"clin{i + 1}@riverside.example.org", discipline=discipline,
+            ))
+        start_of_history = today - timedelta(days=180)
+        for i in range(30):
+            client = Client.objects.create(
+                program=program, external_id=f"MRN-{10001 + i}", first_name=rng.choice(FIRST),
+                last_name=rng.choice(LAST), date_of_birth=today.replace(year=today.year - rng.randint(19, 70)),
+                preferred_language="es" if i % 5 == 0 else "en", site=sites[i % 2],
+            )
+            client.care_team.add(clinicians[i % 3])
+            enrolled = start_of_history + timedelta(days=rng.randint(0, 60))
+            supporter = supporters[i % 4]
+            CaseloadAssignment.objects.create(
+                client=client, supporter=supporter, start_date=enrolled, role=AssignmentRole.PRIMARY
+            )
+            if i % 6 == 0:
+                CaseloadAssignment.objects.create(
+                    client=client, supporter=supporters[(i + 1) % 4], start_date=enrolled,
+                    role=AssignmentRole.SECONDARY,
+                )
+            day = enrolled
+            n = 0
+            while day < today + timedelta(days=14):
+                n += 1
+                kind = AppointmentKind.INTAKE if n == 1 else rng.choice(
+                    [AppointmentKind.ROUTINE] * 8
+                    + [AppointmentKind.EMERGENCY_VISIT, AppointmentKind.INPATIENT_DISCHARGE]
+                )
+                when = datetime.combine(day, time(rng.choice([9, 10, 11, 14, 15])), tzinfo=tz)
+                if day >= today:
+                    status = AppointmentStatus.SCHEDULED
+                else:
+                    status = rng.choice([AppointmentStatus.ATTENDED] * 6 + [AppointmentStatus.NO_SHOW,
+                                                                             AppointmentStatus.CANCELLED_BY_CLIENT])
+                ClinicalAppointment.objects.create(
+                    program=program, external_id=f"APT-{client.external_id}-{n}", client=client,
+                    clinician=clinicians[i % 3], start=when, kind=kind, status=status,
+                )
+                peer_day = day + timedelta(days=rng.randint(2, 9))
+                if peer_day < today and rng.random() < 0.7:
+                    session = PeerSession.objects.create(
+                        program=program, supporter=supporter, kind=SessionKind.ONE_TO_ONE,
+                        start=datetime.combine(peer_day, time(rng.choice([10, 13, 16])), tzinfo=tz),
+                        duration_minutes=rng.choice([20, 30, 45, 60]), modality=rng.choice(list(Modality)),
+                        location="",
+                    )
+                    Attendance.objects.create(
+                        session=session, client=client,
+                        status=rng.choice([AttendanceStatus.COMPLETED] * 5 + [AttendanceStatus.ATTEMPTED]),
+                    )
+                day += timedelta(days=rng.randint(10, 28))
+        # A weekly recovery group run by the demo supporter, with mixed attendance.
+        group_clients = list(Client.objects.filter(program=program).order_by("id")[:8])
+        for week in range(12):
+            group_day = today - timedelta(days=7 * week + 2)
+            session = PeerSession.objects.create(
+                program=program, supporter=supporters[0], kind=SessionKind.GROUP, start=datetime.combine(
+                    group_day, time(18), tzinfo=tz), duration_minutes=90, modality=Modality.IN_PERSON,
+                location="North Clinic, room 2",
+            )
+            Attendance.objects.bulk_create(
+                Attendance(session=session, client=c, status=rng.choice(
+                    [AttendanceStatus.COMPLETED] * 3 + [AttendanceStatus.NO_SHOW, AttendanceStatus.CANCELLED]))
+                for c in group_clients
+            )

@@ -1,0 +1,146 @@
+"""Tenancy (organization → program → site), users and role memberships."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+
+class User(AbstractUser):
+    """A person who signs in. Roles come from memberships, never from this row."""
+
+    class Meta:
+        db_table = "accounts_user"
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not an IANA time zone."), params={"value": value})
+
+
+class ProgramQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ProgramQuerySet:
+        from accounts.scoping import role_program_ids
+
+        return self.filter(id__in=role_program_ids(user).any())
+
+
+class Program(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="programs")
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, validators=[validate_timezone], default="America/New_York")
+    is_part2_program = models.BooleanField(
+        default=False, help_text=_("Covered by 42 CFR Part 2 (substance use disorder records).")
+    )
+
+    objects = ProgramQuerySet.as_manager()
+
+    class Meta:
+        permissions = [
+            ("coordinate_program", "Coordinate the program"),
+            ("support_in_program", "Work as a peer supporter in the program"),
+            ("treat_in_program", "Work as a clinician in the program"),
+            ("fund_program", "Fund the program"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def local_today(self) -> date:
+        return timezone.now().astimezone(self.tzinfo).date()
+
+
+class ProgramUserObjectPermission(UserObjectPermissionBase):
+    """Direct foreign key: guardian's generic table gets slow on large tables."""
+
+    content_object = models.ForeignKey(Program, on_delete=models.CASCADE)
+
+
+class ProgramGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Program, on_delete=models.CASCADE)
+
+
+class SiteQuerySet(models.QuerySet):
+    def visible_to(self, user) -> SiteQuerySet:
+        from accounts.scoping import role_program_ids
+
+        return self.filter(program_id__in=role_program_ids(user).coordinator)
+
+
+class Site(models.Model):
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="sites")
+    external_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    address = models.CharField(max_length=300, blank=True)
+
+    objects = SiteQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "external_id"], name="site_external_id_unique_per_program")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    COORDINATOR = "coordinator", _("Program coordinator")
+    SUPPORTER = "supporter", _("Peer supporter")
+    CLINICIAN = "clinician", _("Clinician")
+    FUNDER = "funder", _("Funder")
+
+
+ROLE_PERMISSION = {
+    Role.COORDINATOR: "coordinate_program",
+    Role.SUPPORTER: "support_in_program",
+    Role.CLINICIAN: "treat_in_program",
+    Role.FUNDER: "fund_program",
+}
+
+
+class MembershipQuerySet(models.QuerySet):
+    def visible_to(self, user) -> MembershipQuerySet:
+        from accounts.scoping import role_program_ids
+
+        return self.filter(models.Q(program_id__in=role_program_ids(user).coordinator) | models.Q(user=user))
+
+
+class Membership(models.Model):
+    """A user's role in one program. Created and removed through accounts.services,
+    which keeps the matching guardian permission on the Program in step."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "program", "role"], name="membership_unique_role")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.program}"

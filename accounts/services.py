@@ -1,0 +1,41 @@
+"""Writes for tenancy and roles."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from guardian.shortcuts import assign_perm, remove_perm
+
+from accounts.models import ROLE_PERMISSION, Membership, Organization, Program, Role, User
+
+
+@transaction.atomic
+def membership_grant(*, user: User, program: Program, role: str) -> Membership:
+    """Give a user a role in a program, with the guardian permission that scoping reads."""
+    membership, _ = Membership.objects.get_or_create(user=user, program=program, role=role)
+    assign_perm(f"accounts.{ROLE_PERMISSION[Role(role)]}", user, program)
+    if role == Role.COORDINATOR and not user.is_staff:
+        # Coordinators manage their program's records in the admin, which
+        # scopes every list through the same visible_to() as the API.
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return membership
+
+
+@transaction.atomic
+def membership_revoke(*, membership: Membership) -> None:
+    remove_perm(f"accounts.{ROLE_PERMISSION[Role(membership.role)]}", membership.user, membership.program)
+    user = membership.user
+    membership.delete()
+    if user.is_staff and not user.is_superuser and not user.memberships.filter(role=Role.COORDINATOR).exists():
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
+
+
+@transaction.atomic
+def program_create(*, slug: str, name: str, timezone: str, organization: Organization | None = None) -> Program:
+    if organization is None:
+        organization, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": name})
+    program = Program(organization=organization, slug=slug, name=name, timezone=timezone)
+    program.full_clean()
+    program.save()
+    return program

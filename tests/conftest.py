@@ -1,0 +1,101 @@
+"""A fixed cast for every test: one program with a user per role, plus outsiders.
+
+`cast.program` holds: coordinator, supporter (with client `mine` on their
+caseload), clinician (on the care team of `mine` and `theirs`), funder;
+`other_supporter` carries client `theirs`. `cast.other_program` has its own
+coordinator and client `foreign`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import Program, Role, User
+from accounts.services import membership_grant
+from clients.models import Client, Clinician
+from supporters.models import Supporter
+from tests.factories import (
+    AssignmentFactory,
+    ClientFactory,
+    ClinicianFactory,
+    ProgramFactory,
+    SupporterFactory,
+    UserFactory,
+)
+
+
+@dataclass
+class Cast:
+    program: Program
+    other_program: Program
+    coordinator: User
+    supporter_user: User
+    other_supporter_user: User
+    clinician_user: User
+    funder: User
+    outsider: User
+    other_coordinator: User
+    supporter: Supporter
+    other_supporter: Supporter
+    clinician: Clinician
+    mine: Client
+    theirs: Client
+    foreign: Client
+
+    def user(self, role: str) -> User:
+        return {
+            "coordinator": self.coordinator,
+            "supporter": self.supporter_user,
+            "clinician": self.clinician_user,
+            "funder": self.funder,
+            "outsider": self.outsider,
+            "other_coordinator": self.other_coordinator,
+        }[role]
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    program = ProgramFactory(slug="main-program")
+    other_program = ProgramFactory(slug="other-program")
+    users = {name: UserFactory(username=name) for name in [
+        "coordinator", "supporter", "other-supporter", "clinician", "funder", "outsider", "other-coordinator"]}
+    membership_grant(user=users["coordinator"], program=program, role=Role.COORDINATOR)
+    membership_grant(user=users["supporter"], program=program, role=Role.SUPPORTER)
+    membership_grant(user=users["other-supporter"], program=program, role=Role.SUPPORTER)
+    membership_grant(user=users["clinician"], program=program, role=Role.CLINICIAN)
+    membership_grant(user=users["funder"], program=program, role=Role.FUNDER)
+    membership_grant(user=users["other-coordinator"], program=other_program, role=Role.COORDINATOR)
+    supporter = SupporterFactory(program=program, user=users["supporter"])
+    other_supporter = SupporterFactory(program=program, user=users["other-supporter"])
+    clinician = ClinicianFactory(program=program, user=users["clinician"])
+    mine = ClientFactory(program=program)
+    theirs = ClientFactory(program=program)
+    foreign = ClientFactory(program=other_program)
+    AssignmentFactory(client=mine, supporter=supporter)
+    AssignmentFactory(client=theirs, supporter=other_supporter)
+    mine.care_team.add(clinician)
+    theirs.care_team.add(clinician)
+    return Cast(
+        program=program, other_program=other_program, coordinator=users["coordinator"],
+        supporter_user=users["supporter"], other_supporter_user=users["other-supporter"],
+        clinician_user=users["clinician"], funder=users["funder"], outsider=users["outsider"],
+        other_coordinator=users["other-coordinator"], supporter=supporter, other_supporter=other_supporter,
+        clinician=clinician, mine=mine, theirs=theirs, foreign=foreign,
+    )
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def api_as(api: APIClient):
+    def login(user: User) -> APIClient:
+        api.force_authenticate(user=user)
+        return api
+
+    return login
