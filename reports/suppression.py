@@ -174,9 +174,9 @@ def suppress(
     def sync_virtual() -> None:
         # A virtual cell is as hidden as the less visible of its two sources.
         for vkey, ratio in virtual.items():
-            if status[ratio.numerator] != SHOWN or status[ratio.denominator] != SHOWN:
-                if status[vkey] == SHOWN:
-                    status[vkey] = COMPLEMENTARY
+            sources_hidden = status[ratio.numerator] != SHOWN or status[ratio.denominator] != SHOWN
+            if sources_hidden and status[vkey] == SHOWN:
+                status[vkey] = COMPLEMENTARY
 
     for _ in range(100):
         sync_virtual()
@@ -220,7 +220,8 @@ def suppress(
         result.status[ratio.key] = SHOWN if visible else COMPLEMENTARY
     for stat in statistics:
         over = counts.get(stat.over)
-        visible = over is not None and result.visible(stat.over) and over > SMALL_MAX
+        # Over zero units the statistic is empty (or zero hours): nothing to protect.
+        visible = over is not None and result.visible(stat.over) and (over == 0 or over > SMALL_MAX)
         result.status[stat.key] = SHOWN if visible else COMPLEMENTARY
     return result
 

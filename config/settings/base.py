@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -176,5 +177,32 @@ LOGGING = {
         # Django's request logger at WARNING and never log bodies.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+    },
+}
+
+# Absolute address of the site, for links in e-mails (funder report notices).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+
+# Celery: Redis in production; without a broker every task runs inline.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# PDF rendering has its own queue; run its worker with --max-tasks-per-child=1 so
+# every render happens in a fresh process (see docs/funder-reports.md).
+CELERY_TASK_ROUTES = {"reports.generate_funder_report": {"queue": "render"}}
+CELERY_BEAT_SCHEDULE = {
+    "funder-reports-monthly": {
+        "task": "reports.schedule_funder_reports",
+        "schedule": crontab(minute=0, hour=6, day_of_month=1),
+        "args": ("month",),
+    },
+    "funder-reports-quarterly": {
+        "task": "reports.schedule_funder_reports",
+        "schedule": crontab(minute=30, hour=6, day_of_month=1, month_of_year="1,4,7,10"),
+        "args": ("quarter",),
     },
 }

@@ -1,0 +1,56 @@
+"""CSV and XLSX of a report's de-identified figures (the same cells as the PDF)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from reports.funder.figures import flat_rows
+
+# Spreadsheet programs run a cell starting with these as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "|", "%")
+
+
+def safe_cell(value: Any) -> Any:
+    """Neutralise formula injection: text that a spreadsheet would evaluate gets a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def to_csv(figures: dict[str, Any]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in flat_rows(figures):
+        writer.writerow([safe_cell(cell) for cell in row])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(figures: dict[str, Any]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Figures"
+    for index, row in enumerate(flat_rows(figures)):
+        sheet.append([safe_cell(cell) for cell in row])
+        if index == 0:
+            for cell in sheet[1]:
+                cell.font = Font(bold=True)
+    for column, width in zip("ABCDEF", (26, 28, 52, 12, 13, 13), strict=True):
+        sheet.column_dimensions[column].width = width
+    notes = workbook.create_sheet("About")
+    notes.append(["Program", safe_cell(figures["program"]["name"])])
+    notes.append(["Period", figures["period"]["label"], figures["period"]["start"], figures["period"]["end"]])
+    notes.append(["<11", "a count from 1 to 10, hidden to protect privacy"])
+    notes.append(["*", "hidden so that a small count cannot be worked out from totals, other cells or rates"])
+    for item in figures["definitions"]:
+        notes.append([safe_cell(item["term"]), safe_cell(item["definition"])])
+    # Neutral document properties: no user names in the file's metadata.
+    workbook.properties.creator = "Peer Support Program Manager"
+    workbook.properties.lastModifiedBy = "Peer Support Program Manager"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

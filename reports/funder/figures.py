@@ -1,0 +1,524 @@
+"""The figures of a funder report: one flat set of aggregate values per period,
+laid out in sections, de-identified with small-cell suppression.
+
+`compute_values` returns raw aggregates (never leaves the server);
+`funder_figures` returns the de-identified figures that the PDF, CSV, XLSX and
+the stored FunderReport all use. Same data and parameters → same JSON.
+
+Data are loaded once for the whole trend range (values lists into pandas) and
+every period is computed from those frames with vectorised operations. This
+is an aggregate computation run for a program by its coordinator or by the
+scheduler; nothing per person leaves this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from accounts.models import Program
+from clients.models import AppointmentStatus, CaseloadAssignment, ClinicalAppointment
+from reports.funder.periods import Period
+from reports.suppression import Group, Ratio, Statistic, label, suppress
+from sessions.models import Attendance, AttendanceStatus, Modality, SessionKind
+from supporters.models import Certification
+
+logger = logging.getLogger(__name__)
+
+FIGURES_VERSION = 1
+TREND_PERIODS = 4
+DEFAULT_PARAMS = {"min_gap_days": 7, "adherence_lookback_days": 14, "unsupported_threshold_days": 30}
+CERTIFICATION_EXPIRY_WINDOW_DAYS = 90
+
+MODALITY_KEYS = [f"contacts_{m.value}" for m in Modality]
+CONTINUITY_COUNT_KEYS = [
+    "gap_intervals", "gap_intervals_covered", "transition_events", "followup_7d", "followup_30d",
+    "clients_unsupported_over_threshold", "appointments_kept", "appointments_missed",
+]
+CONTINUITY_VALUE_KEYS = [
+    "gap_coverage_rate", "median_days_to_peer_contact", "followup_7d_rate", "followup_30d_rate",
+    "median_longest_unsupported_days", "adherence_rate", "adherence_rate_with_recent_peer_contact",
+    "adherence_rate_without_recent_peer_contact",
+]
+
+
+# ---------------------------------------------------------------- structure
+# Which cells add up to which, which are rates of which, and which statistics
+# rest on which counts: the suppression needs all of it.
+GROUPS = [
+    Group("peer_contacts", tuple(MODALITY_KEYS)),
+    Group("peer_contacts", ("contacts_one_to_one", "contacts_group")),
+    Group("peer_sessions", ("sessions_one_to_one", "sessions_group")),
+    Group("supporters_active", ("supporters_certified", "supporters_not_certified")),
+    Group("appointments_total", ("appointments_kept", "appointments_missed")),
+    Group("appointments_total", ("appointments_with_recent_contact", "appointments_without_recent_contact")),
+    Group("appointments_with_recent_contact", ("kept_with_recent_contact", "missed_with_recent_contact")),
+    Group("appointments_without_recent_contact", ("kept_without_recent_contact", "missed_without_recent_contact")),
+    Group("appointments_kept", ("kept_with_recent_contact", "kept_without_recent_contact")),
+]
+RATIOS = [
+    Ratio("supporters_certified_rate", "supporters_certified", "supporters_active"),
+    Ratio("gap_coverage_rate", "gap_intervals_covered", "gap_intervals"),
+    Ratio("followup_7d_rate", "followup_7d", "transition_events"),
+    Ratio("followup_30d_rate", "followup_30d", "transition_events"),
+    Ratio("clients_unsupported_rate", "clients_unsupported_over_threshold", "clients_enrolled"),
+    Ratio("adherence_rate", "appointments_kept", "appointments_total"),
+    Ratio("adherence_rate_with_recent_peer_contact", "kept_with_recent_contact", "appointments_with_recent_contact"),
+    Ratio(
+        "adherence_rate_without_recent_peer_contact", "kept_without_recent_contact",
+        "appointments_without_recent_contact",
+    ),
+    Ratio("clients_reached_rate", "clients_reached", "clients_enrolled", proportion=False),
+]
+STATISTICS = [
+    Statistic("peer_support_hours", "peer_sessions"),
+    Statistic("median_days_to_peer_contact", "gap_intervals_covered"),
+    Statistic("median_longest_unsupported_days", "clients_enrolled"),
+]
+KINDS = {
+    **{r.key: "rate" for r in RATIOS},
+    "peer_support_hours": "hours",
+    "median_days_to_peer_contact": "days",
+    "median_longest_unsupported_days": "days",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    label: str
+    indent: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    intro: str
+    tables: tuple[tuple[str, tuple[Row, ...]], ...]
+    needs: str | None = None  # key whose absence means the data source is not available
+
+
+SECTIONS = (
+    Section(
+        "overview", "Overview",
+        "Who the program served during the period, and the workforce that served them.",
+        (
+            ("Clients", (
+                Row("clients_enrolled", "Clients enrolled"),
+                Row("clients_new", "New clients (first enrolment in the period)"),
+                Row("clients_discharged", "Clients discharged (last enrolment ended in the period)"),
+                Row("clients_reached", "Clients with at least one peer contact"),
+            )),
+            ("Peer supporters", (
+                Row("supporters_active", "Supporters active"),
+                Row("supporters_certified", "Holding a current certification", indent=True),
+                Row("supporters_not_certified", "Without a current certification", indent=True),
+                Row("supporters_certified_rate", "Share certified"),
+            )),
+        ),
+    ),
+    Section(
+        "services", "Services delivered",
+        "Peer contacts are completed client attendances at peer sessions; a group session gives one contact "
+        "per client who completed it.",
+        (
+            ("Volume", (
+                Row("peer_contacts", "Peer contacts"),
+                Row("peer_sessions", "Peer sessions with at least one contact"),
+                Row("peer_support_hours", "Peer support hours"),
+            )),
+            ("Contacts by modality", tuple(
+                Row(f"contacts_{m.value}", str(m.label)) for m in Modality
+            )),
+            ("One-to-one and group", (
+                Row("contacts_one_to_one", "Contacts in one-to-one sessions"),
+                Row("contacts_group", "Contacts in group sessions"),
+                Row("sessions_one_to_one", "One-to-one sessions"),
+                Row("sessions_group", "Group sessions"),
+            )),
+        ),
+    ),
+    Section(
+        "continuity", "Continuity of support",
+        "Whether peer support fills the gaps between professional sessions. Definitions are in the appendix.",
+        (
+            ("Gap coverage", (
+                Row("gap_intervals", "Gaps between professional sessions (in scope)"),
+                Row("gap_intervals_covered", "Gaps with a peer contact"),
+                Row("gap_coverage_rate", "Gap coverage rate"),
+                Row("median_days_to_peer_contact", "Median days to first peer contact"),
+            )),
+            ("Follow-up after transitions", (
+                Row("transition_events", "Inpatient discharges and emergency visits"),
+                Row("followup_7d", "Followed by a peer contact within 7 days"),
+                Row("followup_7d_rate", "7-day follow-up rate"),
+                Row("followup_30d", "Followed by a peer contact within 30 days"),
+                Row("followup_30d_rate", "30-day follow-up rate"),
+            )),
+            ("Unsupported stretches", (
+                Row("median_longest_unsupported_days", "Median longest unsupported stretch (days)"),
+                Row("clients_unsupported_over_threshold", "Clients with a stretch over the threshold"),
+                Row("clients_unsupported_rate", "Share of enrolled clients"),
+            )),
+            ("Appointment adherence", (
+                Row("appointments_kept", "Appointments kept"),
+                Row("appointments_missed", "Appointments missed"),
+                Row("adherence_rate", "Adherence rate"),
+                Row("adherence_rate_with_recent_peer_contact", "With a recent peer contact", indent=True),
+                Row("adherence_rate_without_recent_peer_contact", "Without a recent peer contact", indent=True),
+            )),
+        ),
+        needs="gap_intervals",
+    ),
+    Section(
+        "workforce", "Workforce",
+        "Certification of the supporters active in the period, on the last day of the period.",
+        (
+            ("Certifications", (
+                Row("supporters_certified", "Supporters holding a current certification"),
+                Row("certifications_expiring", f"Expiring within {CERTIFICATION_EXPIRY_WINDOW_DAYS} days"),
+                Row("supporters_certification_lapsed", "Supporters whose certification has lapsed"),
+            )),
+        ),
+    ),
+)
+
+DEFINITIONS = (
+    ("Reporting period", "Calendar dates in the program's time zone, first and last day inclusive."),
+    ("Enrolled", "A client is enrolled on a date when one of their caseload assignments (any role) covers it. "
+                 "Clients enrolled: enrolled on at least one date in the period."),
+    ("New client", "A client whose earliest caseload assignment starts in the period."),
+    ("Discharged client", "A client with no open assignment whose latest assignment ended in the period."),
+    ("Supporter active", "A peer supporter with a caseload assignment overlapping the period, or who ran a peer "
+                         "session with at least one completed attendance in it."),
+    ("Current certification", "A certification issued on or before the last day of the period that has not "
+                              "expired by then."),
+    ("Peer contact", "A completed attendance of one client at one peer session; attempted, no-show and "
+                     "cancelled attendances are not contacts."),
+    ("Peer support hours", "The summed duration of the distinct peer sessions with at least one contact."),
+    ("Professional session", "A clinical appointment with status attended."),
+    ("Gap (in-scope interval)", "Two consecutive professional sessions of a client at least {min_gap_days} days "
+                                "apart, the second in the period, with the client enrolled throughout."),
+    ("Gap coverage rate", "Gaps with at least one peer contact strictly between the two sessions, divided by "
+                          "all in-scope gaps."),
+    ("Median days to first peer contact", "Over covered gaps: the median time from the first session to the "
+                                          "first peer contact, in days."),
+    ("Transition event", "An attended inpatient discharge or emergency visit dated from the first day of the "
+                         "period to 30 days before its end, with the client enrolled that day."),
+    ("7-day / 30-day follow-up", "A transition event followed by a peer contact 1 to 7 (or 1 to 30) days later; "
+                                 "a contact on the same date does not count. Modelled on HEDIS FUH."),
+    ("Longest unsupported stretch", "The longest time in the period while enrolled without a professional "
+                                    "session or peer contact; its median over enrolled clients, and the "
+                                    "clients whose stretch is over {unsupported_threshold_days} days."),
+    ("Appointment adherence", "Attended appointments divided by attended plus no-show appointments in the "
+                              "period (cancellations ignored), for enrolled clients; split by whether the "
+                              "client had a peer contact in the {adherence_lookback_days} days before."),
+    ("<11 and *", "<11 marks a count from 1 to 10, hidden to protect privacy. * marks a figure hidden so that "
+                  "a hidden count cannot be worked out from totals, other cells or rates."),
+)
+
+
+# ---------------------------------------------------------------- loading
+def _instant(day: date, tz) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
+@dataclass
+class Frames:
+    assignments: pd.DataFrame
+    contacts: pd.DataFrame
+    certifications: pd.DataFrame
+    appointments: pd.DataFrame
+
+
+def load_frames(program: Program, first: date, last: date, lookback_days: int) -> Frames:
+    tz = program.tzinfo
+    since, until = _instant(first, tz), _instant(last + timedelta(days=1), tz)
+    assignments = pd.DataFrame.from_records(
+        CaseloadAssignment.objects.filter(client__program=program)
+        .order_by("id")
+        .values_list("client_id", "supporter_id", "start_date", "end_date"),
+        columns=["client_id", "supporter_id", "start_date", "end_date"],
+    )
+    for column in ("start_date", "end_date"):
+        assignments[column] = pd.to_datetime(assignments[column])
+    contacts = pd.DataFrame.from_records(
+        Attendance.objects.filter(
+            session__program=program,
+            status=AttendanceStatus.COMPLETED,
+            session__start__gte=since - timedelta(days=lookback_days),
+            session__start__lt=until,
+        )
+        .order_by("id")
+        .values_list(
+            "session_id", "client_id", "session__supporter_id", "session__kind", "session__modality",
+            "session__start", "session__duration_minutes",
+        ),
+        columns=["session_id", "client_id", "supporter_id", "kind", "modality", "start", "duration_minutes"],
+    )
+    contacts["start"] = pd.to_datetime(contacts["start"], utc=True)
+    certifications = pd.DataFrame.from_records(
+        Certification.objects.filter(supporter__program=program)
+        .order_by("id")
+        .values_list("supporter_id", "issued_on", "expires_on"),
+        columns=["supporter_id", "issued_on", "expires_on"],
+    )
+    for column in ("issued_on", "expires_on"):
+        certifications[column] = pd.to_datetime(certifications[column])
+    appointments = pd.DataFrame.from_records(
+        ClinicalAppointment.objects.filter(
+            program=program,
+            start__gte=since,
+            start__lt=until,
+            status__in=[AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW],
+        )
+        .order_by("id")
+        .values_list("id", "client_id", "start", "status"),
+        columns=["id", "client_id", "start", "status"],
+    )
+    appointments["start"] = pd.to_datetime(appointments["start"], utc=True)
+    return Frames(assignments, contacts, certifications, appointments)
+
+
+# ---------------------------------------------------------------- computing
+def _overlapping(assignments: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    s, e = pd.Timestamp(start), pd.Timestamp(end)
+    mask = (assignments["start_date"] <= e) & (assignments["end_date"].isna() | (assignments["end_date"] >= s))
+    return assignments[mask]
+
+
+def _enrolment_values(frames: Frames, period: Period) -> dict[str, int]:
+    a = frames.assignments
+    s, e = pd.Timestamp(period.start), pd.Timestamp(period.end)
+    enrolled = _overlapping(a, period.start, period.end)["client_id"].unique()
+    per_client = a.groupby("client_id").agg(
+        first=("start_date", "min"), last=("end_date", "max"), open=("end_date", lambda x: x.isna().any())
+    )
+    new = per_client[(per_client["first"] >= s) & (per_client["first"] <= e)]
+    discharged = per_client[~per_client["open"] & (per_client["last"] >= s) & (per_client["last"] <= e)]
+    return {
+        "clients_enrolled": len(enrolled),
+        "clients_new": len(new),
+        "clients_discharged": len(discharged),
+    }
+
+
+def _service_values(contacts: pd.DataFrame) -> dict[str, Any]:
+    sessions = contacts.drop_duplicates("session_id")
+    values: dict[str, Any] = {
+        "peer_contacts": len(contacts),
+        "peer_sessions": len(sessions),
+        "peer_support_hours": float(sessions["duration_minutes"].sum()) / 60.0,
+        "clients_reached": int(contacts["client_id"].nunique()),
+    }
+    by_modality = contacts["modality"].value_counts()
+    for modality in Modality:
+        values[f"contacts_{modality.value}"] = int(by_modality.get(modality.value, 0))
+    by_kind = contacts["kind"].value_counts()
+    sessions_by_kind = sessions["kind"].value_counts()
+    for kind, name in ((SessionKind.ONE_TO_ONE, "one_to_one"), (SessionKind.GROUP, "group")):
+        values[f"contacts_{name}"] = int(by_kind.get(kind.value, 0))
+        values[f"sessions_{name}"] = int(sessions_by_kind.get(kind.value, 0))
+    return values
+
+
+def _workforce_values(frames: Frames, period: Period, contacts: pd.DataFrame) -> dict[str, int]:
+    e = pd.Timestamp(period.end)
+    active = set(_overlapping(frames.assignments, period.start, period.end)["supporter_id"].unique())
+    active |= set(contacts["supporter_id"].unique())
+    certs = frames.certifications[frames.certifications["supporter_id"].isin(active)]
+    issued = certs["issued_on"].isna() | (certs["issued_on"] <= e)
+    current = issued & (certs["expires_on"].isna() | (certs["expires_on"] >= e))
+    certified = set(certs.loc[current, "supporter_id"].unique())
+    expiring = current & certs["expires_on"].notna() & (
+        certs["expires_on"] <= e + pd.Timedelta(days=CERTIFICATION_EXPIRY_WINDOW_DAYS)
+    )
+    lapsed = set(certs.loc[issued & ~current, "supporter_id"].unique()) - certified
+    return {
+        "supporters_active": len(active),
+        "supporters_certified": len(certified),
+        "supporters_not_certified": len(active) - len(certified),
+        "certifications_expiring": int(certs.loc[expiring, "supporter_id"].nunique()),
+        "supporters_certification_lapsed": len(lapsed),
+    }
+
+
+def _adherence_split(frames: Frames, period: Period, tz, lookback_days: int) -> dict[str, int]:
+    """Counts behind the adherence rates (the spec's summary gives only the rates,
+    and suppression needs their numerators and denominators)."""
+    since, until = _instant(period.start, tz), _instant(period.end + timedelta(days=1), tz)
+    appts = frames.appointments
+    appts = appts[(appts["start"] >= since) & (appts["start"] < until)].copy()
+    appts["local_date"] = pd.to_datetime(appts["start"].dt.tz_convert(tz).dt.date)
+    joined = appts.merge(frames.assignments, on="client_id", how="inner")
+    covered = (joined["start_date"] <= joined["local_date"]) & (
+        joined["end_date"].isna() | (joined["end_date"] >= joined["local_date"])
+    )
+    appts = appts[appts["id"].isin(joined.loc[covered, "id"])].sort_values("start")
+    contacts = frames.contacts[["client_id", "start"]].rename(columns={"start": "contact"}).sort_values("contact")
+    if len(appts) and len(contacts):
+        matched = pd.merge_asof(
+            appts, contacts, left_on="start", right_on="contact", by="client_id",
+            direction="backward", allow_exact_matches=False,
+        )
+        recent = (matched["start"] - matched["contact"]) <= pd.Timedelta(days=lookback_days)
+        recent = recent.fillna(False).to_numpy(dtype=bool)
+    else:
+        matched = appts
+        recent = np.zeros(len(appts), dtype=bool)
+    kept = (matched["status"] == AppointmentStatus.ATTENDED).to_numpy(dtype=bool)
+    return {
+        "appointments_total": len(matched),
+        "appointments_with_recent_contact": int(recent.sum()),
+        "appointments_without_recent_contact": int((~recent).sum()),
+        "kept_with_recent_contact": int((kept & recent).sum()),
+        "missed_with_recent_contact": int((~kept & recent).sum()),
+        "kept_without_recent_contact": int((kept & ~recent).sum()),
+        "missed_without_recent_contact": int((~kept & ~recent).sum()),
+    }
+
+
+def continuity_engine() -> Callable[..., dict] | None:
+    """The continuity engine (reports/continuity.py), when it is installed."""
+    try:
+        from reports.continuity import continuity_report
+    except ImportError:
+        return None
+    return continuity_report
+
+
+def _continuity_values(program: Program, period: Period, params: dict[str, int]) -> dict[str, Any] | None:
+    engine = continuity_engine()
+    if engine is None:
+        return None
+    summary = engine(program=program, start=period.start, end=period.end, **params)["summary"]
+    return {key: summary.get(key) for key in CONTINUITY_COUNT_KEYS + CONTINUITY_VALUE_KEYS}
+
+
+def compute_values(program: Program, period: Period, frames: Frames, params: dict[str, int]) -> dict[str, Any]:
+    """Raw aggregates for one period (not de-identified)."""
+    tz = program.tzinfo
+    since, until = _instant(period.start, tz), _instant(period.end + timedelta(days=1), tz)
+    contacts = frames.contacts[(frames.contacts["start"] >= since) & (frames.contacts["start"] < until)]
+    values: dict[str, Any] = {}
+    values |= _enrolment_values(frames, period)
+    values |= _service_values(contacts)
+    values |= _workforce_values(frames, period, contacts)
+    continuity = _continuity_values(program, period, params)
+    if continuity is not None:
+        values |= continuity
+        split = _adherence_split(frames, period, tz, params["adherence_lookback_days"])
+        kept, missed = continuity["appointments_kept"], continuity["appointments_missed"]
+        if kept is not None and missed is not None and split["appointments_total"] == kept + missed:
+            values |= split
+        else:
+            # Our split disagrees with the engine's: hide the split rather than show unprotected rates.
+            logger.warning("Adherence split does not match the continuity engine; split omitted.")
+            values["appointments_total"] = (kept or 0) + (missed or 0)
+            values["adherence_rate_with_recent_peer_contact"] = None
+            values["adherence_rate_without_recent_peer_contact"] = None
+        values["clients_unsupported_rate"] = None  # computed below from the counts
+    for ratio in RATIOS:
+        num, den = values.get(ratio.numerator), values.get(ratio.denominator)
+        if ratio.key not in values or values[ratio.key] is None:
+            values[ratio.key] = (num / den) if (num is not None and den) else None
+    return values
+
+
+# ---------------------------------------------------------------- de-identifying
+def deidentify_values(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every value → {"value": number or None, "display": text, "status": ...}.
+    Hidden values are dropped (value None), never just masked in the display."""
+    counts = {
+        k: v for k, v in values.items()
+        if k not in KINDS and isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+    }
+    result = suppress(
+        counts,
+        groups=GROUPS,
+        ratios=[r for r in RATIOS if r.key in values],
+        statistics=[s for s in STATISTICS if s.key in values],
+    )
+    cells: dict[str, dict[str, Any]] = {}
+    for key in sorted(values):
+        status = result.status.get(key, "shown")
+        raw = values[key]
+        visible = status == "shown" and raw is not None
+        cells[key] = {
+            "value": (int(raw) if key in counts else float(raw)) if visible else None,
+            "display": label(raw, status, kind=KINDS.get(key, "count")),
+            "status": status,
+        }
+    return cells
+
+
+def funder_figures(
+    program: Program,
+    period: Period,
+    *,
+    params: dict[str, int] | None = None,
+    trend_periods: int = TREND_PERIODS,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """The de-identified figures of a report, as plain JSON-able data."""
+    params = {**DEFAULT_PARAMS, **(params or {})}
+    periods = period.history(trend_periods)
+    frames = load_frames(program, periods[0].start, period.end, params["adherence_lookback_days"])
+    per_period = []
+    for index, each in enumerate(periods):
+        per_period.append(deidentify_values(compute_values(program, each, frames, params)))
+        if progress:
+            progress(int(10 + 60 * (index + 1) / len(periods)))
+    current = per_period[-1]
+    omitted = []
+    sections = []
+    for section in SECTIONS:
+        if section.needs and section.needs not in current:
+            omitted.append({"section": section.title, "reason": "its data source is not available yet"})
+            continue
+        tables = []
+        for title, rows in section.tables:
+            rows_out = [
+                {"key": row.key, "label": row.label, "indent": row.indent, **current[row.key]}
+                for row in rows if row.key in current
+            ]
+            if rows_out:
+                tables.append({"title": title, "rows": rows_out})
+        sections.append({"key": section.key, "title": section.title, "intro": section.intro, "tables": tables})
+    trend_keys = sorted(current)
+    trends = {
+        "periods": [p.short_label for p in periods],
+        "series": {key: [pp.get(key, {}).get("value") for pp in per_period] for key in trend_keys},
+        "display": {key: [pp.get(key, {}).get("display", "—") for pp in per_period] for key in trend_keys},
+    }
+    return {
+        "version": FIGURES_VERSION,
+        "program": {"name": program.name, "slug": program.slug, "timezone": program.timezone},
+        "period": period.as_dict(),
+        "params": params,
+        "sections": sections,
+        "trends": trends,
+        "omitted": omitted,
+        "definitions": [
+            {"term": term, "definition": text.format(**params)} for term, text in DEFINITIONS
+        ],
+    }
+
+
+def flat_rows(figures: dict[str, Any]) -> list[list[str]]:
+    """The figures as one table (section, table, measure, value) for CSV and XLSX."""
+    rows = [["section", "table", "measure", "value", "period_start", "period_end"]]
+    period = figures["period"]
+    for section in figures["sections"]:
+        for table in section["tables"]:
+            for row in table["rows"]:
+                rows.append([section["title"], table["title"], row["label"], row["display"],
+                             period["start"], period["end"]])
+    return rows

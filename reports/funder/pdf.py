@@ -1,0 +1,176 @@
+"""Render de-identified figures to a tagged PDF with WeasyPrint.
+
+The HTML is built from the figures only (never from records), so nothing the
+figures do not hold can reach the PDF. Rendering runs in a child process that
+exits after one document, so the memory WeasyPrint takes (fonts, layout) is
+returned to the system every time: the worker that asks for a PDF does not grow.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+# Imported here (code only, no rendering) so forked render processes start with
+# WeasyPrint already loaded instead of importing it again each time.
+from weasyprint import CSS, HTML
+
+from reports import charts
+
+CSS_PATH = Path(settings.BASE_DIR) / "templates" / "reports" / "funder" / "report.css"
+NEUTRAL_AUTHOR = "Peer Support Program Manager"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pdf: bytes
+    pages: int
+    peak_rss_mb: float
+    seconds: float
+
+
+def _series(figures: dict[str, Any], *keys_and_names: tuple[str, str]) -> tuple[list, list]:
+    series, labels = [], []
+    trends = figures["trends"]
+    for key, name in keys_and_names:
+        if key not in trends["series"]:
+            continue
+        series.append((name, trends["series"][key]))
+        labels.append(trends["display"][key])
+    return series, labels
+
+
+def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The charts of each section, built with reports.charts from de-identified values."""
+    periods = figures["trends"]["periods"]
+    out: dict[str, list[dict[str, Any]]] = {}
+
+    def add(section: str, title: str, svg: str, caption: str) -> None:
+        out.setdefault(section, []).append({"title": title, "svg": svg, "caption": caption})
+
+    def drawable(series: list) -> bool:
+        # A chart where every value is hidden or missing says nothing; the tables carry the labels.
+        return any(v is not None for _name, values in series for v in values)
+
+    series, labels = _series(figures, ("clients_enrolled", "Enrolled"), ("clients_new", "New"))
+    title = "Clients enrolled and new clients, by period"
+    add("overview", title, charts.bar_chart(title=title, categories=periods, series=series, labels=labels),
+        "Counts from 1 to 10 are shown as <11 and not drawn.")
+
+    sections = {s["key"]: s for s in figures["sections"]}
+    if "services" in sections:
+        modality = next(t for t in sections["services"]["tables"] if t["title"] == "Contacts by modality")
+        title = f"Peer contacts by modality, {figures['period']['label']}"
+        add("services", title, charts.bar_chart(
+            title=title, categories=[r["label"] for r in modality["rows"]],
+            series=[("Contacts", [r["value"] for r in modality["rows"]])],
+            labels=[[r["display"] for r in modality["rows"]]], height=220,
+        ), "Completed attendances by how the session was held.")
+        series, labels = _series(figures, ("contacts_one_to_one", "One-to-one"), ("contacts_group", "Group"))
+        title = "Peer contacts in one-to-one and group sessions, by period"
+        add("services", title, charts.bar_chart(title=title, categories=periods, series=series, labels=labels),
+            "* marks a figure hidden to protect a small count elsewhere.")
+        series, labels = _series(figures, ("peer_support_hours", "Hours"))
+        title = "Peer support hours, by period"
+        add("services", title, charts.line_chart(title=title, categories=periods, series=series, labels=labels,
+                                                 height=220), "Summed duration of sessions with a contact.")
+    if "continuity" in sections:
+        series, labels = _series(
+            figures, ("gap_coverage_rate", "Gap coverage"), ("followup_7d_rate", "7-day follow-up"),
+            ("followup_30d_rate", "30-day follow-up"),
+        )
+        title = "Gap coverage and follow-up rates, by period"
+        add("continuity", title, charts.line_chart(
+            title=title, categories=periods, series=series, labels=labels, percent=True,
+        ), "Rates are hidden (*) when their numerator or denominator is.")
+        series, labels = _series(
+            figures, ("adherence_rate_with_recent_peer_contact", "With recent peer contact"),
+            ("adherence_rate_without_recent_peer_contact", "Without"),
+        )
+        title = "Appointment adherence with and without a recent peer contact"
+        add("continuity", title, charts.bar_chart(
+            title=title, categories=periods, series=series, labels=labels, percent=True,
+        ), f"Peer contact within {figures['params']['adherence_lookback_days']} days before the appointment.")
+    if "workforce" in sections:
+        series, labels = _series(
+            figures, ("supporters_active", "Active"), ("supporters_certified", "Certified"),
+        )
+        title = "Peer supporters active and certified, by period"
+        if drawable(series):
+                add("workforce", title, charts.bar_chart(
+                title=title, categories=periods, series=series, labels=labels, height=220,
+            ), "Certification current on the period's last day.")
+    return out
+
+
+HEADLINE_KEYS = (
+    ("clients_enrolled", "Clients enrolled"),
+    ("peer_contacts", "Peer contacts"),
+    ("peer_support_hours", "Peer support hours"),
+    ("gap_coverage_rate", "Gap coverage"),
+    ("followup_7d_rate", "7-day follow-up"),
+    ("adherence_rate", "Appointment adherence"),
+)
+
+
+TREND_KEYS = (
+    "clients_enrolled", "clients_new", "clients_discharged", "peer_contacts", "peer_sessions",
+    "peer_support_hours", "gap_coverage_rate", "followup_7d_rate", "followup_30d_rate", "adherence_rate",
+    "supporters_active",
+)
+
+
+def render_html(figures: dict[str, Any], *, generated_on: str) -> str:
+    cells = {row["key"]: row for s in figures["sections"] for t in s["tables"] for row in t["rows"]}
+    trend_rows = [
+        {"label": cells[key]["label"], "cells": figures["trends"]["display"][key]}
+        for key in TREND_KEYS if key in cells and key in figures["trends"]["display"]
+    ]
+    headlines = [{"label": name, "display": cells[key]["display"]} for key, name in HEADLINE_KEYS if key in cells]
+    specs = chart_specs(figures)
+    sections = [{**section, "charts": specs.get(section["key"], [])} for section in figures["sections"]]
+    return render_to_string("reports/funder/report.html", {
+        "figures": figures,
+        "sections": sections,
+        "headlines": headlines,
+        "trend_rows": trend_rows,
+        "generated_on": generated_on,
+        "author": NEUTRAL_AUTHOR,
+        "chart_count": sum(len(v) for v in specs.values()),
+    })
+
+
+def _render_in_child(html: str, connection) -> None:
+    import time
+
+    started = time.perf_counter()
+    document = HTML(string=html, base_url=str(CSS_PATH.parent)).render(stylesheets=[CSS(filename=str(CSS_PATH))])
+    pdf = document.write_pdf(pdf_tags=True, pdf_identifier=b"funder-report")
+    seconds = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    connection.send((pdf, len(document.pages), peak_kb / 1024.0, seconds))
+    connection.close()
+
+
+def render_pdf(html: str) -> Rendered:
+    """Render in a fresh child process (recycled after every document)."""
+    # fork: the child shares the already-imported code and starts in milliseconds;
+    # it touches no database connection, only the HTML string.
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_render_in_child, args=(html, sender), daemon=True)
+    child.start()
+    sender.close()
+    try:
+        pdf, pages, peak, seconds = receiver.recv()
+    except EOFError as exc:
+        child.join()
+        raise RuntimeError(f"PDF rendering failed (exit code {child.exitcode}).") from exc
+    child.join()
+    return Rendered(pdf=pdf, pages=pages, peak_rss_mb=peak, seconds=seconds)

@@ -1,0 +1,185 @@
+"""Writes for funder reports: request, generate, publish; plus the audited download."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Program, Role, User
+from accounts.scoping import has_role
+from reports.funder.figures import DEFAULT_PARAMS, funder_figures
+from reports.funder.periods import Period
+from reports.funder.version import code_version
+from reports.models import FunderReport, PublishedReportError, ReportStatus
+
+logger = logging.getLogger(__name__)
+audit_logger = logging.getLogger("audit.funder_reports")
+
+MAX_PERIOD_DAYS = 366 * 3
+
+
+def _clean_params(params: dict[str, Any] | None) -> dict[str, int]:
+    cleaned = dict(DEFAULT_PARAMS)
+    errors = {}
+    for key, value in (params or {}).items():
+        if key not in DEFAULT_PARAMS:
+            errors[key] = [_("Unknown parameter.")]
+            continue
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            errors[key] = [_("Enter a whole number.")]
+            continue
+        if not 1 <= number <= 365:
+            errors[key] = [_("Enter a number from 1 to 365.")]
+            continue
+        cleaned[key] = number
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def funder_report_request(
+    *,
+    program: Program,
+    period: Period,
+    user: User | None,
+    params: dict[str, Any] | None = None,
+    auto_publish: bool = False,
+) -> FunderReport:
+    """Queue a report for generation. `user` None means the scheduler, whose
+    reports may be published automatically once generated."""
+    if user is not None and not has_role(user, program.id, Role.COORDINATOR):
+        raise PermissionDenied(_("Only the program's coordinators generate funder reports."))
+    if period.days > MAX_PERIOD_DAYS:
+        raise ValidationError({"end": [_("A report covers at most three years.")]})
+    if period.end >= program.local_today():
+        raise ValidationError({"end": [_("The period must have ended before today.")]})
+    cleaned = _clean_params(params)
+    with transaction.atomic():
+        report = FunderReport.objects.create(
+            program=program, period_kind=period.kind, period_start=period.start, period_end=period.end,
+            params=cleaned, created_by=user, auto_publish=auto_publish and user is None,
+        )
+
+        def enqueue() -> None:
+            from reports.tasks import generate_funder_report
+
+            generate_funder_report.delay(report.pk)
+
+        transaction.on_commit(enqueue)
+    return report
+
+
+def _set_progress(report_id: int, progress: int, status: str = ReportStatus.RUNNING) -> None:
+    FunderReport.objects.filter(pk=report_id).exclude(status=ReportStatus.PUBLISHED).update(
+        progress=progress, status=status
+    )
+
+
+def funder_report_generate(*, report_id: int) -> FunderReport:
+    """Compute the figures, render the PDF in a recycled child process, store both.
+
+    Progress is written outside any long transaction so pages polling it see it move."""
+    from reports.funder.pdf import render_html, render_pdf
+
+    report = FunderReport.objects.select_related("program").get(pk=report_id)
+    if report.is_published:
+        raise PublishedReportError(_("A published report cannot be regenerated."))
+    _set_progress(report_id, 5)
+    try:
+        period = Period(report.period_start, report.period_end, report.period_kind)
+        figures = funder_figures(
+            report.program, period, params=report.params,
+            progress=lambda value: _set_progress(report_id, value),
+        )
+        _set_progress(report_id, 75)
+        generated_at = timezone.now()
+        html = render_html(figures, generated_on=generated_at.astimezone(report.program.tzinfo).date().isoformat())
+        rendered = render_pdf(html)
+        _set_progress(report_id, 95)
+    except Exception as exc:
+        # The message names the failure's type only: exception texts can carry data.
+        logger.exception("Funder report %s failed", report_id)
+        FunderReport.objects.filter(pk=report_id).update(status=ReportStatus.FAILED, error=type(exc).__name__)
+        raise
+    with transaction.atomic():
+        report = FunderReport.objects.select_for_update().get(pk=report_id)
+        report.figures = figures
+        report.pages = rendered.pages
+        report.pdf_sha256 = hashlib.sha256(rendered.pdf).hexdigest()
+        report.code_version = code_version()
+        report.generated_at = generated_at
+        report.status = ReportStatus.READY
+        report.progress = 100
+        report.error = ""
+        report.pdf.save(f"report-{report.pk}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf",
+                        ContentFile(rendered.pdf), save=False)
+        report.save()
+    if report.auto_publish:
+        report = funder_report_publish(report=report, user=None)
+    return report
+
+
+@transaction.atomic
+def funder_report_publish(*, report: FunderReport, user: User | None) -> FunderReport:
+    """Publish: the report becomes immutable and the program's funders get a notice.
+    `user` None is the scheduler, allowed only for reports it requested."""
+    from reports.notifications import notify_funders
+
+    if user is None:
+        if not report.auto_publish:
+            raise PermissionDenied(_("Only the program's coordinators publish funder reports."))
+    elif not has_role(user, report.program_id, Role.COORDINATOR):
+        raise PermissionDenied(_("Only the program's coordinators publish funder reports."))
+    report = FunderReport.objects.select_for_update().get(pk=report.pk)
+    if report.status != ReportStatus.READY:
+        raise ValidationError({"status": [_("Only a generated report that is ready can be published.")]})
+    with report.pdf.open("rb") as handle:
+        if hashlib.sha256(handle.read()).hexdigest() != report.pdf_sha256:
+            raise ValidationError({"pdf": [_("The stored PDF does not match its checksum.")]})
+    report.status = ReportStatus.PUBLISHED
+    report.published_at = timezone.now()
+    report.published_by = user
+    report.save()
+    transaction.on_commit(lambda: notify_funders(report))
+    return report
+
+
+def funder_report_download_record(*, report: FunderReport, user: User, file_format: str, remote_addr: str) -> None:
+    """Audit one download. Uses the audit trail service when the project has one;
+    otherwise writes a structured line to the `audit.funder_reports` logger."""
+    try:
+        from accounts.audit import audit_record  # type: ignore[import-not-found]
+    except ImportError:
+        audit_record = None
+    if audit_record is not None:
+        audit_record(actor=user, action="reports.funder_report.download", obj=report,
+                     detail={"format": file_format}, remote_addr=remote_addr)
+        return
+    audit_logger.info(
+        "action=reports.funder_report.download report=%s program=%s format=%s user=%s addr=%s at=%s",
+        report.pk, report.program_id, file_format, user.pk, remote_addr, timezone.now().isoformat(),
+    )
+
+
+def period_from_form(kind: str, start: date, end: date | None) -> Period:
+    from reports.funder.periods import period_containing
+
+    if kind == "custom":
+        if end is None:
+            raise ValidationError({"end": [_("Enter the last day of a custom period.")]})
+        if end < start:
+            raise ValidationError({"end": [_("The period ends before it starts.")]})
+        return Period(start, end, "custom")
+    if kind not in ("month", "quarter", "year"):
+        raise ValidationError({"kind": [_("Choose month, quarter, year or custom.")]})
+    return period_containing(kind, start)

@@ -1,0 +1,19 @@
+"""Background jobs of the reports app (Celery; inline when no broker is configured)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="reports.generate_funder_report", queue="render", acks_late=True)
+def generate_funder_report(report_id: int) -> int:
+    from reports.services import funder_report_generate
+
+    return funder_report_generate(report_id=report_id).pk
+
+
+@shared_task(name="reports.schedule_funder_reports")
+def schedule_funder_reports(kind: str) -> list[int]:
+    from reports.scheduling import schedule_reports
+
+    return [report.pk for report in schedule_reports(kind=kind)]

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from reports import views
+
+urlpatterns = [
+    path("funder/", views.funder_reports, name="funder-reports"),
+    path("funder/<int:pk>/status/", views.funder_report_status, name="funder-report-status"),
+    path("funder/<int:pk>/publish/", views.funder_report_publish_view, name="funder-report-publish"),
+    path("funder/<int:pk>/download.<str:file_format>", views.funder_report_download, name="funder-report-download"),
+]
