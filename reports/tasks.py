@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(name="reports.generate_funder_report", queue="render", acks_late=True)
+@shared_task(name="reports.generate_funder_report", acks_late=True)
 def generate_funder_report(report_id: int) -> int:
     from reports.services import funder_report_generate
 

@@ -298,11 +298,14 @@ def _enrolment_values(frames: Frames, period: Period) -> dict[str, int]:
     a = frames.assignments
     s, e = pd.Timestamp(period.start), pd.Timestamp(period.end)
     enrolled = _overlapping(a, period.start, period.end)["client_id"].unique()
-    per_client = a.groupby("client_id").agg(
-        first=("start_date", "min"), last=("end_date", "max"), open=("end_date", lambda x: x.isna().any())
+    if a.empty:
+        return {"clients_enrolled": 0, "clients_new": 0, "clients_discharged": 0}
+    per_client = a.assign(open=a["end_date"].isna()).groupby("client_id").agg(
+        first=("start_date", "min"), last=("end_date", "max"), open=("open", "any")
     )
+    is_open = per_client["open"].to_numpy(dtype=bool)
     new = per_client[(per_client["first"] >= s) & (per_client["first"] <= e)]
-    discharged = per_client[~per_client["open"] & (per_client["last"] >= s) & (per_client["last"] <= e)]
+    discharged = per_client[~is_open & (per_client["last"] >= s).to_numpy() & (per_client["last"] <= e).to_numpy()]
     return {
         "clients_enrolled": len(enrolled),
         "clients_new": len(new),
@@ -426,7 +429,9 @@ def compute_values(program: Program, period: Period, frames: Frames, params: dic
             values["adherence_rate_without_recent_peer_contact"] = None
         values["clients_unsupported_rate"] = None  # computed below from the counts
     for ratio in RATIOS:
-        num, den = values.get(ratio.numerator), values.get(ratio.denominator)
+        if ratio.numerator not in values or ratio.denominator not in values:
+            continue  # its source is not available: leave it out rather than show an empty figure
+        num, den = values[ratio.numerator], values[ratio.denominator]
         if ratio.key not in values or values[ratio.key] is None:
             values[ratio.key] = (num / den) if (num is not None and den) else None
     return values
