@@ -33,6 +33,7 @@ class Rendered:
     pages: int
     peak_rss_mb: float
     seconds: float
+    cpu_seconds: float  # the child's user + system time: the work itself, whatever else the machine runs
 
 
 def _series(figures: dict[str, Any], *keys_and_names: tuple[str, str]) -> tuple[list, list]:
@@ -150,11 +151,14 @@ def _render_in_child(html: str, connection) -> None:
     import time
 
     started = time.perf_counter()
+    at_start = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_at_start = at_start.ru_utime + at_start.ru_stime
     document = HTML(string=html, base_url=str(CSS_PATH.parent)).render(stylesheets=[CSS(filename=str(CSS_PATH))])
     pdf = document.write_pdf(pdf_tags=True, pdf_identifier=b"funder-report")
     seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    connection.send((pdf, len(document.pages), peak_kb / 1024.0, seconds))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_at_start
+    connection.send((pdf, len(document.pages), usage.ru_maxrss / 1024.0, seconds, cpu))
     connection.close()
 
 
@@ -168,9 +172,9 @@ def render_pdf(html: str) -> Rendered:
     child.start()
     sender.close()
     try:
-        pdf, pages, peak, seconds = receiver.recv()
+        pdf, pages, peak, seconds, cpu = receiver.recv()
     except EOFError as exc:
         child.join()
         raise RuntimeError(f"PDF rendering failed (exit code {child.exitcode}).") from exc
     child.join()
-    return Rendered(pdf=pdf, pages=pages, peak_rss_mb=peak, seconds=seconds)
+    return Rendered(pdf=pdf, pages=pages, peak_rss_mb=peak, seconds=seconds, cpu_seconds=cpu)
