@@ -77,7 +77,14 @@ def funder_reports(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 errors = exc.message_dict
             else:
-                messages.success(request, _("Report for %(period)s queued.") % {"period": period.label})
+                report.refresh_from_db()  # without a broker it has already run
+                if report.status == ReportStatus.READY:
+                    text = _("Report for %(period)s generated: review it, then publish it.")
+                elif report.status == ReportStatus.FAILED:
+                    text = _("Report for %(period)s could not be generated.")
+                else:
+                    text = _("Report for %(period)s queued; progress is shown below.")
+                messages.success(request, text % {"period": period.label})
                 return redirect(f"{request.path}#report-{report.pk}")
         status = 400
     reports = FunderReport.objects.visible_to(request.user).select_related("program")[:100]
