@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import resource
+import secrets
 import statistics
 import sys
 import tempfile
@@ -57,7 +58,7 @@ def main() -> None:
     from reports.funder.periods import last_complete
 
     call_command("migrate", verbosity=0)
-    call_command("seed_demo", password="bench-password-only", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("seed_demo", password=secrets.token_urlsafe(16), stdout=open(os.devnull, "w"))  # noqa: SIM115
     program = Program.objects.get(slug="riverside-peer")
     period = last_complete("quarter", program.local_today())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import uuid
 
 import pytest
 from celery.signals import task_postrun, task_prerun
@@ -25,6 +26,12 @@ def redis_is_up() -> bool:
         return False
 
 
+def reset_producer_pool() -> None:
+    # What Celery itself does after a fork; there is no public call for it.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def redis_worker(settings, tmp_path):
     if not redis_is_up():
@@ -32,14 +39,21 @@ def redis_worker(settings, tmp_path):
     from celery.contrib.testing.worker import start_worker
 
     settings.MEDIA_ROOT = tmp_path / "media"
-    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager", "result_backend")}
-    celery_app.conf.update(broker_url=REDIS_URL, task_always_eager=False, result_backend=None)
+    # A queue of our own: other suites on this machine may use the same Redis database.
+    queue = f"funder-test-{uuid.uuid4().hex[:12]}"
+    keys = ("broker_url", "task_always_eager", "result_backend", "task_routes")
+    saved = {key: celery_app.conf[key] for key in keys}
+    celery_app.conf.update(broker_url=REDIS_URL, task_always_eager=False, result_backend=None,
+                           task_routes={"reports.generate_funder_report": {"queue": queue}})
+    # Drop the producer pool an earlier (eager) test may have built for the default broker.
+    reset_producer_pool()
     try:
         with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=False,
-                          queues=["celery", "render"], shutdown_timeout=30):
+                          queues=[queue], shutdown_timeout=30):
             yield
     finally:
         celery_app.conf.update(**saved)
+        reset_producer_pool()
 
 
 @pytest.mark.redis
@@ -50,10 +64,12 @@ def test_a_real_worker_generates_the_report_through_redis(cast, redis_worker):
     ran_in = []
 
     def started(sender=None, **kwargs):  # noqa: ANN001
-        ran_in.append(threading.current_thread().name)
+        if sender.name == "reports.generate_funder_report":
+            ran_in.append(threading.current_thread().name)
 
     def done(sender=None, **kwargs):  # noqa: ANN001
-        finished.set()
+        if sender.name == "reports.generate_funder_report":
+            finished.set()
 
     task_prerun.connect(started, weak=False)
     task_postrun.connect(done, weak=False)
