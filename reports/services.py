@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -154,17 +155,20 @@ def funder_report_publish(*, report: FunderReport, user: User | None) -> FunderR
     return report
 
 
-def funder_report_download_record(*, report: FunderReport, user: User, file_format: str, remote_addr: str) -> None:
-    """Audit one download. Uses the audit trail service when the project has one;
-    otherwise writes a structured line to the `audit.funder_reports` logger."""
+def funder_report_download_record(
+    *, report: FunderReport, user: User, file_format: str, request: HttpRequest | None = None
+) -> None:
+    """Audit one download. Uses the audit trail (accounts.audit.audit_record) when the
+    project has it; otherwise writes a structured line to the `audit.funder_reports` logger."""
     try:
         from accounts.audit import audit_record  # type: ignore[import-not-found]
     except ImportError:
         audit_record = None
     if audit_record is not None:
-        audit_record(actor=user, action="reports.funder_report.download", obj=report,
-                     detail={"format": file_format}, remote_addr=remote_addr)
+        audit_record(action="reports.funder_report.download", request=request, user=user, obj=report,
+                     detail={"format": file_format})
         return
+    remote_addr = request.META.get("REMOTE_ADDR", "") if request is not None else ""
     audit_logger.info(
         "action=reports.funder_report.download report=%s program=%s format=%s user=%s addr=%s at=%s",
         report.pk, report.program_id, file_format, user.pk, remote_addr, timezone.now().isoformat(),

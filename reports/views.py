@@ -128,8 +128,10 @@ def funder_report_download(request: HttpRequest, pk: int, file_format: str) -> H
     report = _report_for(request, pk)
     if report.status not in (ReportStatus.READY, ReportStatus.PUBLISHED) or not report.figures:
         raise Http404
+    if file_format not in ("pdf", "csv", "xlsx"):
+        raise Http404
     funder_report_download_record(
-        report=report, user=request.user, file_format=file_format, remote_addr=request.META.get("REMOTE_ADDR", ""),
+        report=report, user=request.user, file_format=file_format, request=request,
     )
     name = f"program-report-{report.program.slug}-{report.period_start:%Y%m%d}-{report.period_end:%Y%m%d}"
     if file_format == "pdf":
