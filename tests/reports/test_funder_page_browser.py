@@ -1,0 +1,59 @@
+"""The funder reports page in a real headless Chromium at phone width: the progress bar follows the job."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from django.test import Client as DjangoClient
+
+from reports.models import FunderReport, ReportStatus
+from tests.reports.funder_data import Q1_2026
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no system Chromium at {CHROMIUM}"),
+]
+
+
+@pytest.fixture
+def coordinator_page(live_server, cast):
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    django_client = DjangoClient()
+    django_client.force_login(cast.coordinator)
+    cookie = django_client.cookies["sessionid"].value
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 375, "height": 812})
+        context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+        yield context.new_page()
+        browser.close()
+        connections.close_all()
+
+
+def test_the_progress_bar_follows_a_running_report_until_it_is_ready(live_server, cast, coordinator_page, tmp_path):
+    report = FunderReport.objects.create(
+        program=cast.program, period_kind="quarter", period_start=Q1_2026.start, period_end=Q1_2026.end,
+        status=ReportStatus.RUNNING, progress=40, created_by=cast.coordinator,
+    )
+    page = coordinator_page
+    page.goto(f"{live_server.url}/reports/funder/")
+    bar = page.locator(f"#progress-{report.pk}")
+    assert bar.get_attribute("value") == "40"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(tmp_path / "funder-reports-375.png"), full_page=True)
+    FunderReport.objects.filter(pk=report.pk).update(progress=60)
+    page.wait_for_selector(f"label[for='progress-{report.pk}']:has-text('(60%)')", timeout=10_000)
+    assert page.evaluate(f"document.getElementById('progress-{report.pk}').value") == 60
+    FunderReport.objects.filter(pk=report.pk).update(status=ReportStatus.FAILED, progress=100, error="RuntimeError")
+    # Done: the script reloads the page, which then shows the final status instead of a bar.
+    page.wait_for_selector(f"#report-{report.pk} >> text=Failed", timeout=10_000)
+    assert page.locator(f"#progress-{report.pk}").count() == 0
