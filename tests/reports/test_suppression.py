@@ -49,6 +49,9 @@ def feasible_values(cells, groups, ratios, keys, limit=40):
             continue
         ok = True
         for ratio in ratios:
+            if ratio.proportion and guess[ratio.numerator] > guess[ratio.denominator]:
+                ok = False  # the attacker knows a part is never more than its whole
+                break
             shown = cells[ratio.key]
             if shown.endswith("%"):
                 den = guess[ratio.denominator]
@@ -141,5 +144,20 @@ def test_no_hidden_part_of_any_small_table_can_be_derived(parts):
     cells = printed(counts, result)
     assert not any(cells[k] not in ("0", "<11", "*") and 1 <= counts[k] <= 10 for k in counts)
     seen = feasible_values(cells, [group], [], list(counts), limit=60)
+    for key, values in seen.items():
+        assert len(values) > 1, f"{key}={counts[key]} derivable from {cells}"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(min_value=0, max_value=30), st.data())
+def test_no_hidden_numerator_can_be_derived_from_printed_rates(events, data):
+    within_7 = data.draw(st.integers(min_value=0, max_value=events))
+    within_30 = data.draw(st.integers(min_value=within_7, max_value=events))
+    counts = {"events": events, "followed_7d": within_7, "followed_30d": within_30}
+    ratios = [Ratio("rate_7", "followed_7d", "events"), Ratio("rate_30", "followed_30d", "events")]
+    result = suppress(counts, ratios=ratios)
+    cells = printed(counts, result, ratios)
+    assert not any(1 <= counts[k] <= 10 and cells[k] not in ("<11", "*") for k in counts)
+    seen = feasible_values(cells, [], ratios, list(counts), limit=40)
     for key, values in seen.items():
         assert len(values) > 1, f"{key}={counts[key]} derivable from {cells}"
