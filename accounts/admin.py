@@ -105,10 +105,27 @@ class SiteAdmin(ScopedAdmin):
     list_display = ["name", "external_id", "program"]
 
 
+@admin.action(description="Designate for emergency access")
+def designate_emergency(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet) -> None:
+    from accounts.services import membership_designate_emergency
+
+    for membership in queryset:
+        membership_designate_emergency(membership=membership, allowed=True, by=request.user)
+
+
+@admin.action(description="Remove emergency access designation")
+def undesignate_emergency(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet) -> None:
+    from accounts.services import membership_designate_emergency
+
+    for membership in queryset:
+        membership_designate_emergency(membership=membership, allowed=False, by=request.user)
+
+
 @admin.register(Membership)
 class MembershipAdmin(ScopedAdmin):
-    list_display = ["user", "program", "role"]
-    list_filter = ["role"]
+    list_display = ["user", "program", "role", "emergency_access"]
+    list_filter = ["role", "emergency_access"]
+    actions = [designate_emergency, undesignate_emergency]
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return Membership.objects.filter(program_id__in=role_program_ids(request.user).coordinator)

@@ -56,8 +56,8 @@ def may_break_glass(user, program_id: int) -> bool:
     return Membership.objects.filter(user_id=user.pk, program_id=program_id, emergency_access=True).exists()
 
 
-def emergency_access_open(*, user, program_id: int, external_id: str, reason: str, request=None) -> EmergencyAccess:
-    """Open one client of `program_id` (found by the clinic's record number) for
+def emergency_access_open(*, user, program: int, external_id: str, reason: str, request=None) -> EmergencyAccess:
+    """Open one client of program id `program` (found by the clinic's record number) for
     EMERGENCY_ACCESS_MINUTES. Refuses users without the designation, empty reasons
     and unknown records with the same message, so it cannot probe for records."""
     from accounts.audit import AuditAction, audit_record
@@ -67,6 +67,7 @@ def emergency_access_open(*, user, program_id: int, external_id: str, reason: st
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise ValidationError({"reason": [_("Give the reason for emergency access (at least 10 characters).")]})
+    program_id = int(program)
     client = Client.objects.filter(program_id=program_id, external_id=(external_id or "").strip()).first()
     if not may_break_glass(user, program_id) or client is None:
         raise ValidationError({"external_id": [_("No record you may open in an emergency matches.")]})

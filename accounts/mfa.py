@@ -95,3 +95,14 @@ def totp_code_for(user) -> str:
 
 def _decrypt(value: str) -> str:
     return MFAAdapter().decrypt(value)
+
+
+def totp_verify(user, code: str) -> bool | None:
+    """None when the user has no authenticator; otherwise whether `code` is valid now."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    authenticator = Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).first()
+    if authenticator is None:
+        return None
+    return bool(code) and TOTP(authenticator).validate_code(code.strip())

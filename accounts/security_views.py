@@ -164,7 +164,7 @@ def emergency_access(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             grant = emergency_access_open(
-                user=request.user, program_id=form.cleaned_data["program"].id,
+                user=request.user, program=form.cleaned_data["program"].id,
                 external_id=form.cleaned_data["external_id"], reason=form.cleaned_data["reason"], request=request,
             )
         except ValidationError as exc:
