@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 
 QUERY_STRING = re.compile(r"\?[^\s\"']*")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -35,7 +36,15 @@ class RedactPHIFilter(logging.Filter):
 
 
 class RedactingFormatter(logging.Formatter):
-    """Also redacts tracebacks: an exception message can quote row values."""
+    """Also redacts tracebacks. An exception's message can quote row values (an
+    integrity error names the duplicate record number, a validation error the
+    bad date of birth), so only its type is kept; the frames still say where."""
+
+    def formatException(self, ei) -> str:  # noqa: N802, ANN001 - logging's API
+        exc_type, _exc, tb = ei
+        frames = "".join(traceback.format_tb(tb)) if tb is not None else ""
+        name = exc_type.__qualname__ if exc_type is not None else "Exception"
+        return f"Traceback (most recent call last):\n{frames}{name}: [message withheld]"
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
