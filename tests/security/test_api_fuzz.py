@@ -12,7 +12,9 @@ import re
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from knox.models import AuthToken
@@ -32,6 +34,17 @@ def _operations():
     loaded = schemathesis.openapi.from_dict(_raw_schema())
     operations = [result.ok() for result in loaded.get_all_operations()]
     return [pytest.param(op, id=op.label) for op in operations if op.path != "/api/v1/auth/token/"]
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Django closes the database connection after each WSGI request, which would end
+    the test's transaction; its own test client switches that off the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def token_header(user) -> dict[str, str]:
