@@ -47,4 +47,6 @@ class RedactingFormatter(logging.Formatter):
         return f"Traceback (most recent call last):\n{frames}{name}: [message withheld]"
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        # Redact the message only: the line's own timestamp is not a birth date.
+        RedactPHIFilter().filter(record)
+        return super().format(record)
