@@ -30,8 +30,6 @@ class RedactPHIFilter(logging.Filter):
             message = str(record.msg)
         record.msg = redact(message)
         record.args = ()
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
         return True
 
 
@@ -49,4 +47,9 @@ class RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         # Redact the message only: the line's own timestamp is not a birth date.
         RedactPHIFilter().filter(record)
-        return super().format(record)
+        # Another handler may have cached the full traceback text on the record; format our own.
+        cached, record.exc_text = record.exc_text, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_text = cached

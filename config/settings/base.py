@@ -190,6 +190,9 @@ LOGGING = {
     "loggers": {
         # Request URLs may carry object ids; request bodies may carry PHI. Keep
         # Django's request logger at WARNING and never log bodies.
+        # Only our redacting console: Django's own console (DEBUG) and admin e-mails
+        # (AdminEmailHandler, which sends request details) never see a record.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
     },

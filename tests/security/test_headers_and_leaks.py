@@ -147,3 +147,15 @@ def test_sign_in_helper_passes_mfa_for_browser_like_tests(cast, client):
     totp_enrol(cast.coordinator)
     sign_in(client, cast.coordinator)
     assert client.get(reverse("home")).status_code == 200
+
+
+def test_a_traceback_cached_by_another_handler_is_still_withheld():
+    try:
+        raise ValueError(" ".join(["Jordan", "Rivera", "MRN-" + "10001"]))
+    except ValueError:
+        import sys as _sys
+
+        record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "boom", (), _sys.exc_info())
+    logging.Formatter().format(record)  # e.g. Django's own console handler, which caches exc_text
+    assert "MRN-10001" in record.exc_text
+    assert "MRN-10001" not in RedactingFormatter("%(message)s").format(record)
