@@ -123,6 +123,7 @@ def client_disclosures(request: HttpRequest, client_id: int) -> HttpResponse:
 @login_required
 def client_record_page(request: HttpRequest, client_id: int) -> HttpResponse:
     client = _coordinated_client(request, client_id)
+    audit_record(action=AuditAction.READ, request=request, obj=client, detail={"page": "client_record"})
     return render(request, "security/client_record.html", {"client": client})
 
 

@@ -286,3 +286,9 @@ def test_api_tokens_are_stored_hashed_and_expire(cast, api, settings):
 def test_the_admin_signs_in_through_the_same_guarded_page(cast, client):
     response = client.get(reverse("admin:login"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_pages_know_the_idle_timeout_for_their_warning(cast, client, settings):
+    settings.SESSION_IDLE_SECONDS = 600
+    client.force_login(cast.supporter_user)
+    assert client.get(reverse("home")).context["session_idle_seconds"] == 600
