@@ -200,7 +200,6 @@ LOGGING = {
     },
 }
 
-<<<<<<< HEAD
 # Absolute address of the site, for links in e-mails (funder report notices).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
@@ -226,7 +225,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=30, hour=6, day_of_month=1, month_of_year="1,4,7,10"),
         "args": ("quarter",),
     },
-=======
+}
+
 # --- Sign-in: django-allauth with MFA (TOTP + recovery codes); see docs/security.md ---
 ACCOUNT_ADAPTER = "accounts.mfa.AccountAdapter"
 ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}
@@ -263,5 +263,4 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
     }
->>>>>>> main
 }
