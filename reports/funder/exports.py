@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
+# The project's one formula-injection guard (a leading quote on =, +, -, @, ...).
+from accounts.exports import csv_bytes
+from accounts.exports import csv_safe_cell as safe_cell
 from reports.funder.figures import flat_rows
-
-# Spreadsheet programs run a cell starting with these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "|", "%")
-
-
-def safe_cell(value: Any) -> Any:
-    """Neutralise formula injection: text that a spreadsheet would evaluate gets a leading quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def to_csv(figures: dict[str, Any]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in flat_rows(figures):
-        writer.writerow([safe_cell(cell) for cell in row])
-    return buffer.getvalue().encode("utf-8-sig")
+    header, *rows = flat_rows(figures)
+    return csv_bytes(header, rows)
 
 
 def to_xlsx(figures: dict[str, Any]) -> bytes:
