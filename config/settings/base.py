@@ -44,6 +44,7 @@ THIRD_PARTY_APPS = [
     "guardian",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
 ]
 LOCAL_APPS = [
     "accounts",
@@ -51,6 +52,7 @@ LOCAL_APPS = [
     "clients",
     "sessions.apps.PeerSessionsConfig",
     "reports",
+    "dashboard",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -64,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "dashboard.middleware.NoStoreForSignedInMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -79,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dashboard.context_processors.shell",
             ],
         },
     },
