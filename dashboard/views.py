@@ -34,7 +34,10 @@ def _list_context(request: HttpRequest, page, filterset) -> dict:  # noqa: ANN00
 
 
 def _is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
+    """An htmx swap gets the results only; a history restore (back button after the
+    snapshot cache, which is off) needs the whole page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
 
 
 @login_required
