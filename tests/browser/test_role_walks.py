@@ -62,6 +62,7 @@ def test_a_coordinator_sees_the_program_then_finds_a_client_by_name(demo, open_p
 
     nav(page).get_by_role("link", name="Sessions").click()
     page.get_by_role("heading", name="Peer sessions").wait_for()
+    page.get_by_text("Filters", exact=True).click()
     page.get_by_label("Kind").select_option("group")
     # htmx swaps the results and pushes the (PHI-free) filter into the URL.
     page.wait_for_url(re.compile(r"kind=group"))
