@@ -32,7 +32,11 @@ def _after_q(ordering: list[str], values: dict[str, Any]) -> Q:
             earlier_name = earlier.lstrip("-")
             step &= Q(**{earlier_name: values[earlier_name]})
         q |= step
-    return q
+    # The same set, plus a plain range bound on the leading field: the OR above alone
+    # keeps PostgreSQL from using the index to skip the rows already shown.
+    first = ordering[0]
+    bound = Q(**{f"{first.lstrip('-')}__{'lte' if first.startswith('-') else 'gte'}": values[first.lstrip("-")]})
+    return bound & q
 
 
 def keyset_page(queryset: QuerySet, *, ordering: list[str], after: str | None, size: int = 50) -> KeysetPage:

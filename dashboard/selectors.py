@@ -76,8 +76,16 @@ def coordinator_figures(user: Any, program: Program) -> dict[str, Any]:
         .distinct()
         .count(),
         "sessions_this_month": sessions.count(),
+        # Joined through the session's (program, start) index rather than an IN over
+        # a subquery, so only this month's attendances are touched.
         "peer_contacts_this_month": Attendance.objects.visible_to(user)
-        .filter(session__in=sessions, status=AttendanceStatus.COMPLETED)
+        .filter(
+            session__program=program,
+            session__start__gte=month_start,
+            session__start__lt=month_end,
+            session__status=SessionStatus.HELD,
+            status=AttendanceStatus.COMPLETED,
+        )
         .count(),
         "active_supporters": Supporter.objects.visible_to(user).filter(program=program, is_active=True).count(),
     }

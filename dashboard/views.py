@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -133,7 +134,12 @@ def session_list(request: HttpRequest) -> HttpResponse:
     sessions = PeerSession.objects.visible_to(request.user).select_related("program", "supporter")
     filterset = SessionPageFilter(request.GET, queryset=sessions, user=request.user)
     sessions = filterset.qs if filterset.is_valid() else sessions.none()
-    sessions = sessions.annotate(attending=Count("attendances"))
+    # A correlated count, not Count() + GROUP BY: the database can then walk the
+    # (program, start) index, stop after one page, and count only those rows.
+    attending = (
+        Attendance.objects.filter(session=OuterRef("pk")).values("session").annotate(n=Count("id")).values("n")[:1]
+    )
+    sessions = sessions.annotate(attending=Coalesce(Subquery(attending), 0))
     page = keyset_page(sessions, ordering=["-start", "-id"], after=request.GET.get("after"), size=PAGE_SIZE)
     template = "dashboard/partials/session_results.html" if _is_htmx(request) else "dashboard/session_list.html"
     return render(request, template, _list_context(request, page, filterset))
