@@ -37,10 +37,12 @@ class Command(BaseCommand):
         parser.add_argument("--clients", type=int, default=20_000)
         parser.add_argument("--sessions", type=int, default=200_000)
         parser.add_argument("--supporters", type=int, default=100)
+        parser.add_argument("--show-slowest", action="store_true", help="print the SQL of each page's slowest query")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             with transaction.atomic():
+                self.show_slowest = options["show_slowest"]
                 self._run(options["clients"], options["sessions"], options["supporters"])
                 raise Rollback
         except Rollback:
@@ -126,8 +128,12 @@ class Command(BaseCommand):
                     timings.append((clock.perf_counter() - t0) * 1000)
                 assert response.status_code == 200, (url, response.status_code)
             timings.sort()
-            slowest = max(float(q["time"]) for q in queries.captured_queries) * 1000
-            self.stdout.write(f"{role:<12} {label:<34} {timings[2]:>9.0f} {len(queries):>7} {slowest:>16.0f}")
+            slowest = max(queries.captured_queries, key=lambda q: float(q["time"]))
+            self.stdout.write(
+                f"{role:<12} {label:<34} {timings[2]:>9.0f} {len(queries):>7} {float(slowest['time']) * 1000:>16.0f}"
+            )
+            if self.show_slowest:
+                self.stdout.write(f"    {slowest['sql'][:600]}")
         web.force_login(users[Role.COORDINATOR])
         web.post(reverse("dashboard:client-search"), {"q": clients[123].last_name})
         t0 = clock.perf_counter()
