@@ -69,6 +69,7 @@ def test_a_coordinator_sees_the_program_then_finds_a_client_by_name(demo, open_p
     page.locator("#results tbody tr").first.wait_for()
     kinds = page.locator("#results tbody td[data-label='Kind']").all_inner_texts()
     assert kinds and set(kinds) == {"Group"}
+    assert "rows shown" in page.locator("#results-status").text_content()
     check_page(page)
 
 

@@ -99,3 +99,11 @@ def test_htmx_requests_get_just_the_results(cast, client):
     restore = client.get(reverse("dashboard:clients"),
                          headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert b"<html" in restore.content
+
+
+def test_an_htmx_swap_tells_screen_readers_how_many_rows_it_shows(cast, client):
+    client.force_login(cast.coordinator)
+    full = client.get(reverse("dashboard:clients")).content.decode()
+    assert '<p id="results-status" class="visually-hidden" role="status"></p>' in full
+    swap = client.get(reverse("dashboard:clients"), headers={"HX-Request": "true"}).content.decode()
+    assert 'hx-swap-oob="true">2 rows shown.' in swap
