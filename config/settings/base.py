@@ -49,6 +49,7 @@ THIRD_PARTY_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "csp",
+    "django_htmx",
 ]
 LOCAL_APPS = [
     "accounts",
@@ -56,6 +57,7 @@ LOCAL_APPS = [
     "clients",
     "sessions.apps.PeerSessionsConfig",
     "reports",
+    "dashboard",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -74,6 +76,8 @@ MIDDLEWARE = [
     "accounts.middleware.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "dashboard.middleware.NoStoreForSignedInMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -90,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.session_limits",
+                "dashboard.context_processors.shell",
             ],
         },
     },
