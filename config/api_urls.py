@@ -9,8 +9,14 @@ from accounts.api import (
     TokenLogoutAllView,
     TokenLogoutView,
 )
-from clients.api import CaseloadAssignmentViewSet, ClientViewSet, ClinicalAppointmentViewSet, ClinicianViewSet
-from sessions.api import PeerSessionViewSet
+from clients.api import (
+    CaseloadAssignmentViewSet,
+    ClientViewSet,
+    ClinicalAppointmentViewSet,
+    ClinicianViewSet,
+    ConsentViewSet,
+)
+from sessions.api import FeedbackItemViewSet, NotificationViewSet, PeerSessionViewSet
 from supporters.api import SupporterViewSet
 
 router = DefaultRouter()
@@ -23,6 +29,9 @@ router.register("clients", ClientViewSet, basename="client")
 router.register("assignments", CaseloadAssignmentViewSet, basename="assignment")
 router.register("appointments", ClinicalAppointmentViewSet, basename="appointment")
 router.register("peer-sessions", PeerSessionViewSet, basename="peer-session")
+router.register("consents", ConsentViewSet, basename="consent")
+router.register("feedback", FeedbackItemViewSet, basename="feedback")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("auth/token/", TokenLoginView.as_view(), name="api-token-login"),
