@@ -47,7 +47,7 @@ class PeerSessionForm(forms.Form):
     def __init__(self, *args: Any, clients: list[Client], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.clients = clients
-        status_choices = [("", _("Not in this session")), *AttendanceStatus.choices]
+        status_choices = [("", "—"), *AttendanceStatus.choices]
         for client in clients:
             self.fields[f"attendance_{client.pk}"] = forms.ChoiceField(
                 label=client.full_name, choices=status_choices, required=False

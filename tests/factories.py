@@ -15,6 +15,8 @@ from clients.models import (
     Client,
     ClinicalAppointment,
     Clinician,
+    Consent,
+    ConsentScope,
 )
 from sessions.models import Attendance, AttendanceStatus, Modality, PeerSession
 from supporters.models import Supporter
@@ -135,3 +137,16 @@ class AttendanceFactory(factory.django.DjangoModelFactory):
     session = factory.SubFactory(PeerSessionFactory)
     client = factory.SubFactory(ClientFactory, program=factory.SelfAttribute("..session.program"))
     status = AttendanceStatus.COMPLETED
+
+
+class ConsentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Consent
+
+    client = factory.SubFactory(ClientFactory)
+    scope = ConsentScope.CARE_TEAM
+    purpose = "Coordination of care"
+    effective_on = factory.LazyFunction(lambda: date.today() - timedelta(days=10))  # noqa: DTZ011
+    signed_on = factory.LazyFunction(lambda: date.today() - timedelta(days=10))  # noqa: DTZ011
+    signed_by_name = "Client"
+    revocation_statement_included = True

@@ -22,6 +22,8 @@ from clients.models import (
     Client,
     ClinicalAppointment,
     Clinician,
+    Consent,
+    ConsentScope,
     Discipline,
 )
 from sessions.models import Attendance, AttendanceStatus, Modality, PeerSession, SessionKind
@@ -160,6 +162,15 @@ class Command(BaseCommand):
                         status=rng.choice([AttendanceStatus.COMPLETED] * 5 + [AttendanceStatus.ATTEMPTED]),
                     )
                 day += timedelta(days=rng.randint(10, 28))
+        # Consents to share with the care team for all but every fifth client, so the demo
+        # shows both a feedback item that consent allows and one it refuses.
+        for i, client in enumerate(Client.objects.filter(program=program).order_by("id")):
+            if i % 5 != 4:
+                Consent.objects.create(
+                    client=client, scope=ConsentScope.CARE_TEAM, purpose="Coordination of care with the clinic",
+                    effective_on=start_of_history, signed_on=start_of_history, signed_by_name="Client",
+                    revocation_statement_included=True,
+                )
         # A weekly recovery group run by the demo supporter, with mixed attendance.
         group_clients = list(Client.objects.filter(program=program).order_by("id")[:8])
         for week in range(12):
