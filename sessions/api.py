@@ -115,7 +115,7 @@ class PeerSessionViewSet(ReadWriteViewSet):
         )
         return Response(NoteAddendumSerializer(addendum).data, status=status.HTTP_201_CREATED)
 
-    @action(detail=True, methods=["get"], url_path="fhir")
+    @action(detail=True, methods=["get"], url_path="fhir", url_name="fhir")
     def fhir_encounter(self, request: Request, pk: str | None = None) -> Response:
         session = self.get_object()
         visible = set(Client.objects.visible_to(request.user).values_list("id", flat=True))
@@ -178,7 +178,7 @@ class FeedbackItemViewSet(
         reply = _call(services.feedback_reply, item=item, user=request.user, text=body.validated_data["text"])
         return Response(FeedbackReplySerializer(reply).data, status=status.HTTP_201_CREATED)
 
-    @action(detail=True, methods=["get"], url_path="fhir")
+    @action(detail=True, methods=["get"], url_path="fhir", url_name="fhir")
     def fhir_communication(self, request: Request, pk: str | None = None) -> Response:
         return Response(fhir.communication_json(self.get_object()), content_type="application/fhir+json")
 
