@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.models import Program
 from accounts.scoping import role_program_ids
 from clients.models import CaseloadAssignment, Client
 from sessions import services
@@ -47,6 +48,13 @@ def _supporter_for(request: HttpRequest) -> Supporter:
     return supporter
 
 
+def _activate_program_zone(request: HttpRequest) -> None:
+    """Lists span programs; show times in the zone of the user's first program."""
+    program = Program.objects.visible_to(request.user).order_by("name").first()
+    if program is not None:
+        timezone.activate(program.tzinfo)
+
+
 def _caseload(supporter: Supporter) -> list[Client]:
     today = supporter.program.local_today()
     client_ids = CaseloadAssignment.objects.filter(supporter=supporter).active_on(today).values("client_id")
@@ -73,6 +81,7 @@ def _may_read_note(request: HttpRequest, session: PeerSession) -> bool:
 
 @login_required
 def session_list(request: HttpRequest) -> HttpResponse:
+    _activate_program_zone(request)
     sessions = (
         PeerSession.objects.visible_to(request.user)
         .select_related("supporter")
@@ -191,6 +200,7 @@ def _inbox_state(item: FeedbackItem) -> str:
 @login_required
 def feedback_list(request: HttpRequest) -> HttpResponse:
     """The clinician's inbox, the supporter's sent items, the coordinator's overview (?escalated=1)."""
+    _activate_program_zone(request)
     items = (
         FeedbackItem.objects.visible_to(request.user)
         .select_related("author", "client")
@@ -284,6 +294,7 @@ def feedback_reply(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
+    _activate_program_zone(request)
     notifications = Notification.objects.visible_to(request.user).order_by("-created_at", "-id")[:100]
     return render(request, "peer_sessions/notification_list.html", {"notifications": notifications})
 

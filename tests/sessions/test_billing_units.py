@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from sessions.billing import billing_units_summary, units_for_minutes
 from sessions.models import Attendance, AttendanceStatus, ProgramSessionRules, SessionKind
 from sessions.services import peer_session_save
+from tests.factories import AttendanceFactory, PeerSessionFactory
 from tests.sessions.conftest import log_session
 
 START = datetime(2026, 3, 5, 14, 0, tzinfo=UTC)  # 09:00 in New York
@@ -76,3 +78,12 @@ def test_units_show_on_the_session_and_in_the_api(cast, api_as, client):
     assert api_as(cast.funder).get(reverse("peer-session-units")).json() == {}
     client.force_login(cast.supporter_user)
     assert b"3 \xc3\x97 H0038" in client.get(reverse("peer_sessions:session-detail", args=[session.pk])).content
+
+
+def test_the_recompute_command_fills_units_of_sessions_written_directly(cast):
+    session = PeerSessionFactory(supporter=cast.supporter, duration_minutes=60)
+    attendance = AttendanceFactory(session=session, client=cast.mine)
+    assert attendance.billing_units == 0
+    call_command("recompute_billing_units", program=cast.program.slug)
+    attendance.refresh_from_db()
+    assert attendance.billing_units == 4

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -76,6 +77,8 @@ class Command(BaseCommand):
             users[role] = user
         if created:
             self._build_program(program, users)
+            # The demo writes sessions directly; give their attendances their billing units.
+            call_command("recompute_billing_units", program=program.slug, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo program '{program.name}' ({program.slug}) is ready."))
         self.stdout.write("Sign in at http://127.0.0.1:8000/ as any of:")
         for role, user in users.items():
