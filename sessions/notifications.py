@@ -32,7 +32,7 @@ def notify(*, users: Iterable[User | None], kind: str, link: str, email: bool) -
 
 def _send(*, addresses: list[str], kind: str, link: str) -> None:
     label = NotificationKind(kind).label
-    base = getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    base = settings.SITE_URL.rstrip("/")
     subject = _("Peer support: %(label)s") % {"label": label}
     body = _("%(label)s.\n\nSign in to read it: %(url)s\n\nThis message holds no details on purpose.") % {
         "label": label, "url": f"{base}{link}",
