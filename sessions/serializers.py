@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts.api_base import ScopedRelatedField
+from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program
 from clients.models import Client, Clinician
 from sessions.models import (
     Attendance,
@@ -38,6 +38,7 @@ class NoteAddendumSerializer(serializers.ModelSerializer):
 
 class PeerSessionSerializer(serializers.ModelSerializer):
     supporter = ScopedRelatedField(Supporter)
+    start = ProgramLocalDateTimeField(help_text="ISO 8601; without an offset it is local time in the program's zone.")
     attendances = AttendanceSerializer(many=True)
     topics = serializers.ListField(child=serializers.ChoiceField(choices=Topic.choices), required=False)
     narrative = serializers.CharField(required=False, allow_blank=True, allow_null=True)
@@ -51,6 +52,12 @@ class PeerSessionSerializer(serializers.ModelSerializer):
             "entered_late", "signed_at", "signed_by", "signed_credential", "addenda",
         ]
         read_only_fields = ["entered_late", "signed_at", "signed_by", "signed_credential"]
+
+    def validate(self, attrs: dict) -> dict:
+        supporter = attrs.get("supporter") or getattr(self.instance, "supporter", None)
+        if supporter is not None:
+            localize_in_program(attrs, "start", supporter.program)
+        return attrs
 
     def to_representation(self, instance: PeerSession) -> dict:
         data = super().to_representation(instance)

@@ -132,3 +132,13 @@ def test_the_form_refuses_a_one_to_one_without_a_client(cast, client):
     assert response.status_code == 200
     assert "exactly one client" in str(response.context["form"].non_field_errors())
     assert not PeerSession.objects.exists()
+
+
+def test_a_start_without_an_offset_is_local_time_in_the_program(cast, api_as):
+    response = api_as(cast.supporter_user).post(
+        reverse("peer-session-list"), payload(cast, start="2026-07-01T10:00:00"), format="json")
+    assert response.status_code == 201, response.content
+    assert PeerSession.objects.get().start.isoformat() == "2026-07-01T14:00:00+00:00"  # 10:00 EDT
+    skipped = api_as(cast.supporter_user).post(
+        reverse("peer-session-list"), payload(cast, start="2026-03-08T02:30:00"), format="json")
+    assert skipped.status_code == 400 and "start" in skipped.json()
