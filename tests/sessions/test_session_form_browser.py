@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.test import Client as DjangoClient
 
 from clients.models import CaseloadAssignment
@@ -37,6 +38,9 @@ def phone_page(live_server, cast):
         page = context.new_page()
         yield page
         browser.close()
+        # ORM calls made while Playwright's loop runs get their own connection (asgiref keys
+        # connections by context); close it here so PostgreSQL can drop the test database.
+        connections.close_all()
 
 
 def test_a_supporter_logs_and_signs_a_session_on_a_phone_width_screen(live_server, cast, phone_page, tmp_path):
