@@ -17,6 +17,8 @@ urlpatterns = [
     path("security/", include("accounts.security_urls")),
     path("", include("dashboard.urls")),
     path("admin/", admin.site.urls),
+    path("", include("sessions.urls")),
+    path("", include("clients.consent_urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file, so the CSP needs no inline script.
