@@ -2,10 +2,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from accounts.models import Membership
+from dashboard.selectors import home_sections
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    memberships = Membership.objects.filter(user=request.user).select_related("program").order_by("program__name")
-    return render(request, "home.html", {"memberships": memberships})
+    """One section per program, one panel per role held there (dashboard.selectors)."""
+    return render(request, "home.html", {"sections": home_sections(request)})

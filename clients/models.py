@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
+from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
@@ -241,3 +243,102 @@ class ClinicalAppointment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.start:%Y-%m-%d}"
+
+
+def consent_document_path(instance: Consent, filename: str) -> str:
+    """A random name: the upload's own name may carry the client's name."""
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"consents/{uuid.uuid4().hex}{suffix}"
+
+
+class ConsentScope(models.TextChoices):
+    CARE_TEAM = "care_team", _("The client's care team")
+    NAMED_CLINICIANS = "named_clinicians", _("Named clinicians")
+
+
+# 42 CFR §2.32(a)(1): the notice that must accompany each disclosure from a Part 2 program.
+PART2_NOTICE = (
+    "This record which has been disclosed to you is protected by Federal confidentiality rules "
+    "(42 CFR part 2). These rules prohibit you from using or disclosing this record, or testimony "
+    "that describes the information contained in this record, in any civil, criminal, administrative, "
+    "or legislative proceedings by any Federal, State, or local authority, against the patient, unless "
+    "authorized by the consent of the patient, except as provided at 42 CFR 2.12(c)(5) or as authorized "
+    "by a court in accordance with 42 CFR 2.64 or 2.65. In addition, the Federal rules prohibit you from "
+    "making any other use or disclosure of this record unless at least one of the following applies: "
+    "(i) Further use or disclosure is expressly permitted by the written consent of the individual whose "
+    "information is being disclosed in this record or as otherwise permitted by 42 CFR part 2. "
+    "(ii) You are a covered entity or business associate and have received the record for treatment, "
+    "payment, or health care operations, or (iii) You have received the record from a covered entity or "
+    "business associate as permitted by 45 CFR part 164, subparts A and E. A general authorization for "
+    "the release of medical or other information is NOT sufficient to meet the required elements of "
+    "written consent to further use or redisclose the record (see 42 CFR 2.31)."
+)
+
+
+class ConsentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ConsentQuerySet:
+        """Coordinators: all; supporters: their caseload's; clinicians: their care-team clients'."""
+        return self.filter(client_access_q(user, client_field="client_id", program_field="client__program_id"))
+
+    def active_on(self, day: date) -> ConsentQuerySet:
+        return self.filter(
+            Q(effective_on__lte=day)
+            & (Q(expires_on__isnull=True) | Q(expires_on__gte=day))
+            & (Q(revoked_on__isnull=True) | Q(revoked_on__gt=day))
+        )
+
+    def covering(self, clinician: Clinician, day: date) -> ConsentQuerySet:
+        """Active consents that let the client's information reach this clinician today."""
+        return self.active_on(day).filter(
+            Q(scope=ConsentScope.CARE_TEAM, client__care_team=clinician)
+            | Q(scope=ConsentScope.NAMED_CLINICIANS, clinicians=clinician)
+        ).distinct()
+
+
+class Consent(models.Model):
+    """The client's written consent to share information with clinicians. Managed by coordinators
+    through clients.services; in a 42 CFR Part 2 program every §2.31 element is required."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
+    scope = models.CharField(max_length=20, choices=ConsentScope.choices)
+    clinicians = models.ManyToManyField(Clinician, blank=True, related_name="named_in_consents")
+    # §2.31(a)(2)-(3): who discloses (the program) and to whom.
+    discloser_name = models.CharField(max_length=200, blank=True)
+    recipients_description = models.CharField(max_length=300, blank=True)
+    purpose = models.CharField(max_length=300)
+    # §2.31(a)(1): how much and what kind of information may be disclosed.
+    information_description = models.CharField(max_length=300, blank=True)
+    effective_on = models.DateField()
+    expires_on = models.DateField(null=True, blank=True)
+    expiry_event = models.CharField(max_length=200, blank=True, help_text=_("An event or condition that ends it."))
+    signed_on = models.DateField()
+    signed_by_name = models.CharField(
+        max_length=200, blank=True, help_text=_("The client or their authorized representative.")
+    )
+    # §2.31(a)(6): the form told the client they may revoke it and how.
+    revocation_statement_included = models.BooleanField(default=False)
+    revoked_on = models.DateField(null=True, blank=True)
+    revocation_reason = models.CharField(max_length=300, blank=True)
+    document = models.FileField(upload_to=consent_document_path, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_on__isnull=True) | Q(expires_on__gte=models.F("effective_on")),
+                name="consent_expires_after_effective",
+            ),
+        ]
+        indexes = [models.Index(fields=["client", "effective_on"], name="consent_client_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} from {self.effective_on}"
+
+    def is_active_on(self, day: date) -> bool:
+        return (
+            self.effective_on <= day
+            and (self.expires_on is None or self.expires_on >= day)
+            and (self.revoked_on is None or self.revoked_on > day)
+        )

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program
 from accounts.models import Program, Site
-from clients.models import CaseloadAssignment, Client, ClinicalAppointment, Clinician
+from clients.models import CaseloadAssignment, Client, ClinicalAppointment, Clinician, Consent
 from supporters.models import Supporter
 
 
@@ -69,3 +69,38 @@ class ClinicalAppointmentSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({"clinician": ["The clinician works in another program."]})
         localize_in_program(attrs, "start", client.program)
         return attrs
+
+
+class ConsentSerializer(serializers.ModelSerializer):
+    client = ScopedRelatedField(Client)
+    clinicians = ScopedRelatedField(Clinician, many=True, required=False)
+    document = serializers.FileField(required=False, allow_empty_file=False, use_url=False, write_only=True)
+    has_document = serializers.SerializerMethodField()
+    is_active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Consent
+        fields = [
+            "id", "client", "scope", "clinicians", "discloser_name", "recipients_description", "purpose",
+            "information_description", "effective_on", "expires_on", "expiry_event", "signed_on", "signed_by_name",
+            "revocation_statement_included", "revoked_on", "revocation_reason", "document", "has_document",
+            "is_active", "created_at",
+        ]
+        # Revocation goes through its own action so it is dated and never undone by an edit.
+        read_only_fields = ["revoked_on", "revocation_reason", "created_at"]
+
+    def get_has_document(self, consent: Consent) -> bool:
+        return bool(consent.document)
+
+    def get_is_active(self, consent: Consent) -> bool:
+        return consent.is_active_on(consent.client.program.local_today())
+
+    def validate_document(self, value):  # noqa: ANN001, ANN201 - DRF signature
+        if value.size > 10 * 1024 * 1024:
+            raise serializers.ValidationError("The document must be 10 MB or smaller.")
+        return value
+
+
+class ConsentRevokeSerializer(serializers.Serializer):
+    revoked_on = serializers.DateField()
+    reason = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")

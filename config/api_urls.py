@@ -10,8 +10,14 @@ from accounts.api import (
     TokenLogoutView,
 )
 from accounts.security_api import EmergencyAccessView
-from clients.api import CaseloadAssignmentViewSet, ClientViewSet, ClinicalAppointmentViewSet, ClinicianViewSet
-from sessions.api import PeerSessionViewSet
+from clients.api import (
+    CaseloadAssignmentViewSet,
+    ClientViewSet,
+    ClinicalAppointmentViewSet,
+    ClinicianViewSet,
+    ConsentViewSet,
+)
+from sessions.api import FeedbackItemViewSet, NotificationViewSet, PeerSessionViewSet
 from supporters.api import SupporterViewSet
 
 router = DefaultRouter()
@@ -24,6 +30,9 @@ router.register("clients", ClientViewSet, basename="client")
 router.register("assignments", CaseloadAssignmentViewSet, basename="assignment")
 router.register("appointments", ClinicalAppointmentViewSet, basename="appointment")
 router.register("peer-sessions", PeerSessionViewSet, basename="peer-session")
+router.register("consents", ConsentViewSet, basename="consent")
+router.register("feedback", FeedbackItemViewSet, basename="feedback")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("auth/token/", TokenLoginView.as_view(), name="api-token-login"),

@@ -15,8 +15,11 @@ urlpatterns = [
     path("accounts/logout/", allauth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("allauth.urls")),
     path("security/", include("accounts.security_urls")),
+    path("", include("dashboard.urls")),
     path("admin/", admin.site.urls),
     path("reports/", include("reports.urls")),
+    path("", include("sessions.urls")),
+    path("", include("clients.consent_urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file, so the CSP needs no inline script.

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from accounts.admin import ScopedAdmin
-from sessions.models import Attendance, PeerSession
+from sessions.models import Attendance, FeedbackItem, PeerSession, ProgramSessionRules
 
 
 class AttendanceInline(admin.TabularInline):
@@ -12,7 +12,9 @@ class AttendanceInline(admin.TabularInline):
 
 @admin.register(PeerSession)
 class PeerSessionAdmin(ScopedAdmin):
-    list_display = ["start", "kind", "modality", "supporter", "status"]
+    list_display = ["start", "kind", "modality", "supporter", "status", "signed_at", "entered_late"]
+    # The note is read on the session page, where its readers are checked; the admin never shows it.
+    exclude = ["narrative"]
     list_filter = ["kind", "modality", "status"]
     inlines = [AttendanceInline]
     show_full_result_count = False
@@ -23,3 +25,24 @@ class PeerSessionAdmin(ScopedAdmin):
 
     def has_add_permission(self, request):  # noqa: ANN001, ANN201
         return False
+
+
+@admin.register(FeedbackItem)
+class FeedbackItemAdmin(ScopedAdmin):
+    """Read-only: feedback is sent, acknowledged and answered only through the services."""
+
+    list_display = ["created_at", "category", "urgency", "is_emergency", "acknowledged_at", "escalated_at"]
+    list_filter = ["category", "urgency", "is_emergency"]
+    exclude = ["text", "emergency_justification"]
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None):  # noqa: ANN001, ANN201 - admin signature
+        return False
+
+    def has_add_permission(self, request):  # noqa: ANN001, ANN201
+        return False
+
+
+@admin.register(ProgramSessionRules)
+class ProgramSessionRulesAdmin(ScopedAdmin):
+    list_display = ["program", "unit_minutes", "partial_unit_min_minutes", "daily_unit_cap"]

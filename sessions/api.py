@@ -2,20 +2,49 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import Prefetch
-from rest_framework import serializers
+from django.utils import timezone
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
 
-from accounts.api_base import ReadWriteViewSet
+from accounts.api_base import ReadWriteViewSet, ScopedMixin
 from accounts.models import Role
 from accounts.scoping import role_program_ids
 from clients.models import Client
 from config.pagination import StartCursorPagination
-from sessions import services
-from sessions.filters import PeerSessionFilter
-from sessions.models import Attendance, PeerSession
-from sessions.serializers import PeerSessionSerializer
+from sessions import fhir, services
+from sessions.billing import billing_units_summary
+from sessions.filters import FeedbackItemFilter, PeerSessionFilter
+from sessions.models import Attendance, FeedbackItem, FeedbackReply, NoteAddendum, Notification, PeerSession
+from sessions.serializers import (
+    FeedbackItemSerializer,
+    FeedbackReplySerializer,
+    NoteAddendumSerializer,
+    NotificationSerializer,
+    PeerSessionSerializer,
+)
+from supporters.models import Supporter
+
+
+def _call(service: Any, **kwargs: Any) -> Any:
+    """Run a service, turning its Django errors into DRF's 400 / 403."""
+    try:
+        return service(**kwargs)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict) from exc
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
+
+
+class TextSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=20000)
 
 
 class PeerSessionViewSet(ReadWriteViewSet):
@@ -28,13 +57,21 @@ class PeerSessionViewSet(ReadWriteViewSet):
     ordering_fields = ["start"]
 
     def get_queryset(self) -> models.QuerySet:
-        return super().get_queryset().prefetch_related(
-            Prefetch("attendances", queryset=Attendance.objects.order_by("id"))
+        return (
+            super().get_queryset()
+            .select_related("supporter")
+            .prefetch_related(
+                Prefetch("attendances", queryset=Attendance.objects.order_by("id")),
+                Prefetch("addenda", queryset=NoteAddendum.objects.order_by("created_at", "id")),
+            )
         )
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):
+            return context
         roles = role_program_ids(self.request.user)
+        context["coordinator_program_ids"] = roles.coordinator
         if roles.clinician and not roles.coordinator and not roles.supporter:
             context["visible_client_ids"] = set(
                 Client.objects.visible_to(self.request.user).values_list("id", flat=True)
@@ -50,10 +87,9 @@ class PeerSessionViewSet(ReadWriteViewSet):
         if supporter.user_id != self.request.user.pk:
             raise serializers.ValidationError({"supporter": ["You can only log your own sessions."]})
         attendances = data.pop("attendances", None)
-        try:
-            serializer.instance = services.peer_session_save(session=session, attendances=attendances, fields=data)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
+        serializer.instance = _call(
+            services.peer_session_save, session=session, attendances=attendances, fields=data
+        )
 
     def perform_create(self, serializer: PeerSessionSerializer) -> None:
         self.check_write("create", self.program_id_of(data=serializer.validated_data))
@@ -62,3 +98,99 @@ class PeerSessionViewSet(ReadWriteViewSet):
     def perform_update(self, serializer: PeerSessionSerializer) -> None:
         self.check_write("update", self.program_id_of(instance=serializer.instance))
         self._save(serializer, serializer.instance)
+
+    @action(detail=True, methods=["post"])
+    def sign(self, request: Request, pk: str | None = None) -> Response:
+        session = self.get_object()
+        _call(services.note_sign, session=session, user=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=session.pk)).data)
+
+    @action(detail=True, methods=["post"], serializer_class=TextSerializer)
+    def addenda(self, request: Request, pk: str | None = None) -> Response:
+        session = self.get_object()
+        body = TextSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        addendum = _call(
+            services.note_addendum_add, session=session, user=request.user, text=body.validated_data["text"]
+        )
+        return Response(NoteAddendumSerializer(addendum).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"], url_path="fhir", url_name="fhir")
+    def fhir_encounter(self, request: Request, pk: str | None = None) -> Response:
+        session = self.get_object()
+        visible = set(Client.objects.visible_to(request.user).values_list("id", flat=True))
+        return Response(fhir.encounter_json(session, visible_client_ids=visible), content_type="application/fhir+json")
+
+    @action(detail=False, methods=["get"])
+    def units(self, request: Request) -> Response:
+        """Billing units by line over the filtered, scoped sessions (e.g. ?start_after=&start_before=)."""
+        sessions = self.filter_queryset(self.get_queryset())
+        attendances = Attendance.objects.visible_to(request.user).filter(session__in=sessions.values("id"))
+        return Response(billing_units_summary(attendances))
+
+
+class FeedbackItemViewSet(
+    ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, GenericViewSet
+):
+    """Sent through feedback_send only; items are never edited, only acknowledged and answered."""
+
+    model = FeedbackItem
+    serializer_class = FeedbackItemSerializer
+    filterset_class = FeedbackItemFilter
+    ordering_fields = ["created_at", "deadline", "id"]
+
+    def get_queryset(self) -> models.QuerySet:
+        return (
+            super().get_queryset()
+            .select_related("author")
+            .prefetch_related("recipients", Prefetch("replies", queryset=FeedbackReply.objects.order_by("id")))
+        )
+
+    def perform_create(self, serializer: FeedbackItemSerializer) -> None:
+        data = serializer.validated_data
+        client = data["client"]
+        author = data.get("author") or Supporter.objects.filter(
+            user_id=self.request.user.pk, program_id=client.program_id
+        ).first()
+        if author is None or author.user_id != self.request.user.pk:
+            raise serializers.ValidationError({"author": ["You can only send feedback as yourself."]})
+        self.check_write_role(author.program_id)
+        serializer.instance = _call(
+            services.feedback_send, author=author, client=client, recipients=list(data["recipients"]),
+            category=data["category"], urgency=data["urgency"], text=data["text"], session=data.get("session"),
+            emergency_justification=data.get("emergency_justification", ""),
+        )
+
+    def check_write_role(self, program_id: int) -> None:
+        if program_id not in role_program_ids(self.request.user).supporter:
+            raise PermissionDenied("Only peer supporters send feedback.")
+
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        item = _call(services.feedback_acknowledge, item=self.get_object(), user=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=item.pk)).data)
+
+    @action(detail=True, methods=["post"], serializer_class=FeedbackReplySerializer)
+    def replies(self, request: Request, pk: str | None = None) -> Response:
+        item = self.get_object()
+        body = FeedbackReplySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        reply = _call(services.feedback_reply, item=item, user=request.user, text=body.validated_data["text"])
+        return Response(FeedbackReplySerializer(reply).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"], url_path="fhir", url_name="fhir")
+    def fhir_communication(self, request: Request, pk: str | None = None) -> Response:
+        return Response(fhir.communication_json(self.get_object()), content_type="application/fhir+json")
+
+
+class NotificationViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    model = Notification
+    serializer_class = NotificationSerializer
+    filterset_fields = ["kind"]
+
+    @action(detail=True, methods=["post"])
+    def read(self, request: Request, pk: str | None = None) -> Response:
+        notification = self.get_object()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
+        notification.refresh_from_db()
+        return Response(self.get_serializer(notification).data)

@@ -1,6 +1,15 @@
 import django_filters
+from django.db.models import Q
 
-from sessions.models import Modality, PeerSession, SessionKind, SessionStatus
+from sessions.models import (
+    FeedbackCategory,
+    FeedbackItem,
+    Modality,
+    PeerSession,
+    SessionKind,
+    SessionStatus,
+    Urgency,
+)
 
 
 class PeerSessionFilter(django_filters.FilterSet):
@@ -14,3 +23,19 @@ class PeerSessionFilter(django_filters.FilterSet):
     class Meta:
         model = PeerSession
         fields = ["program", "supporter", "client", "modality", "kind", "status"]
+
+
+class FeedbackItemFilter(django_filters.FilterSet):
+    escalated = django_filters.BooleanFilter(method="filter_escalated")
+    acknowledged = django_filters.BooleanFilter(field_name="acknowledged_at", lookup_expr="isnull", exclude=True)
+    urgency = django_filters.ChoiceFilter(choices=Urgency.choices)
+    category = django_filters.ChoiceFilter(choices=FeedbackCategory.choices)
+
+    class Meta:
+        model = FeedbackItem
+        fields = ["program", "client", "author", "urgency", "category", "is_emergency"]
+
+    def filter_escalated(self, queryset, name, value):  # noqa: ANN001, ANN201 - django-filter signature
+        """The coordinators' worklist: overdue items still waiting for acknowledgment."""
+        escalated = Q(escalated_at__isnull=False, acknowledged_at__isnull=True)
+        return queryset.filter(escalated) if value else queryset.exclude(escalated)

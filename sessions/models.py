@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from encrypted_fields.fields import EncryptedTextField
 
 from accounts.models import Program
+
+# Entries written this long after the session started are flagged late.
+LATE_ENTRY_AFTER = timedelta(hours=72)
+BILLING_CODE = "H0038"  # HCPCS: self-help/peer services, per 15 minutes
+GROUP_MODIFIER = "HQ"  # HCPCS modifier: group setting
 
 
 class Modality(models.TextChoices):
@@ -26,6 +35,20 @@ class SessionStatus(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")
     HELD = "held", _("Held")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+class Topic(models.TextChoices):
+    COPING_STRATEGIES = "coping_strategies", _("Coping strategies")
+    NAVIGATING_SERVICES = "navigating_services", _("Navigating services")
+    RESOURCES_AND_REFERRALS = "resources_and_referrals", _("Resources and referrals")
+    HOUSING = "housing", _("Housing")
+    EMPLOYMENT = "employment", _("Employment")
+    EDUCATION = "education", _("Education")
+    RELATIONSHIPS = "relationships", _("Relationships")
+    WELLNESS = "wellness", _("Wellness")
+    RECOVERY_GOALS = "recovery_goals", _("Recovery goals")
+    CRISIS_SUPPORT = "crisis_support", _("Crisis support")
+    OTHER = "other", _("Other")
 
 
 class AttendanceStatus(models.TextChoices):
@@ -66,6 +89,20 @@ class PeerSession(models.Model):
     status = models.CharField(max_length=12, choices=SessionStatus.choices, default=SessionStatus.HELD)
     location = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Topic values (Topic.values), kept as a list so one session can cover several.
+    topics = models.JSONField(default=list, blank=True)
+    goals_addressed = models.TextField(blank=True)
+    # The note in the supporter's words; encrypted at rest, never shown to clinicians.
+    narrative = EncryptedTextField(null=True, blank=True)
+    next_steps = models.TextField(blank=True)
+    # True when the session or its note was entered more than 72 h after the start.
+    entered_late = models.BooleanField(default=False)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="signed_sessions"
+    )
+    # The signer's credential at signing time (e.g. "State CPS #1234"), frozen with the signature.
+    signed_credential = models.CharField(max_length=250, blank=True)
 
     objects = PeerSessionQuerySet.as_manager()
 
@@ -88,6 +125,14 @@ class PeerSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.start:%Y-%m-%d}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    def get_topics_display(self) -> list[str]:
+        labels = dict(Topic.choices)
+        return [str(labels.get(value, value)) for value in self.topics or []]
 
 
 class AttendanceQuerySet(models.QuerySet):
@@ -114,14 +159,212 @@ class Attendance(models.Model):
     session = models.ForeignKey(PeerSession, on_delete=models.CASCADE, related_name="attendances")
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="attendances")
     status = models.CharField(max_length=12, choices=AttendanceStatus.choices)
+    wellbeing = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text=_("The client's self-rated wellbeing, 1 (low) to 5 (high)."),
+    )
+    # Billing (sessions.billing): computed by the services, never typed in.
+    billing_units = models.PositiveSmallIntegerField(default=0)
+    billing_modifier = models.CharField(max_length=4, blank=True)
 
     objects = AttendanceQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["session", "client"], name="attendance_one_per_client"),
+            models.CheckConstraint(
+                condition=Q(wellbeing__isnull=True) | (Q(wellbeing__gte=1) & Q(wellbeing__lte=5)),
+                name="attendance_wellbeing_range",
+            ),
         ]
         indexes = [models.Index(fields=["client", "status"], name="attendance_client_status_idx")]
 
     def __str__(self) -> str:
         return self.get_status_display()
+
+
+class ProgramSessionRules(models.Model):
+    """Per-program billing and feedback-deadline rules. A program without a row uses the defaults."""
+
+    program = models.OneToOneField(Program, on_delete=models.CASCADE, related_name="session_rules")
+    unit_minutes = models.PositiveSmallIntegerField(default=15, validators=[MinValueValidator(1)])
+    # A remainder of at least this many minutes earns one more unit (the "8-minute rule").
+    partial_unit_min_minutes = models.PositiveSmallIntegerField(default=8, validators=[MinValueValidator(1)])
+    daily_unit_cap = models.PositiveSmallIntegerField(default=16, validators=[MinValueValidator(1)])
+    deadline_immediate_hours = models.PositiveSmallIntegerField(default=4, validators=[MinValueValidator(1)])
+    deadline_soon_business_days = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
+    deadline_routine_days = models.PositiveSmallIntegerField(default=7, validators=[MinValueValidator(1)])
+
+    class Meta:
+        verbose_name_plural = "program session rules"
+
+    def __str__(self) -> str:
+        return f"Rules for {self.program}"
+
+    @classmethod
+    def for_program(cls, program_id: int) -> ProgramSessionRules:
+        return cls.objects.filter(program_id=program_id).first() or cls(program_id=program_id)
+
+
+class NoteAddendumQuerySet(models.QuerySet):
+    def visible_to(self, user) -> NoteAddendumQuerySet:
+        """Same readers as the narrative: the author's own sessions and coordinators (never clinicians)."""
+        from accounts.scoping import role_program_ids
+
+        roles = role_program_ids(user)
+        return self.filter(
+            Q(session__program_id__in=roles.coordinator)
+            | Q(session__program_id__in=roles.supporter, session__supporter__user_id=user.pk)
+        )
+
+
+class NoteAddendum(models.Model):
+    """A dated addition to a signed note; signed notes are never edited."""
+
+    session = models.ForeignKey(PeerSession, on_delete=models.CASCADE, related_name="addenda")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="note_addenda")
+    text = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    entered_late = models.BooleanField(default=False)
+
+    objects = NoteAddendumQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Addendum {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class FeedbackCategory(models.TextChoices):
+    TREATMENT_CONCERN = "treatment_concern", _("Treatment concern")
+    MEDICATION_CONCERN = "medication_concern", _("Medication concern")
+    ADHERENCE_BARRIER = "adherence_barrier", _("Adherence barrier")
+    CLIENT_REQUEST = "client_request", _("Client request")
+    PROGRESS_UPDATE = "progress_update", _("Progress update")
+    SAFETY = "safety", _("Safety")
+
+
+class Urgency(models.TextChoices):
+    ROUTINE = "routine", _("Routine")
+    SOON = "soon", _("Soon")
+    IMMEDIATE = "immediate", _("Immediate")
+
+
+class FeedbackItemQuerySet(models.QuerySet):
+    def visible_to(self, user) -> FeedbackItemQuerySet:
+        """Coordinators: all of their programs. Supporters: items they wrote about clients
+        still on their caseload. Clinicians: items addressed to them, even after the consent
+        is revoked or the care team changes (delivered items stay with the recipient)."""
+        from accounts.scoping import role_program_ids
+        from clients.models import Client, client_access_q
+
+        roles = role_program_ids(user)
+        q = Q(program_id__in=roles.coordinator)
+        if roles.supporter:
+            caseload = Client.objects.filter(client_access_q(user)).values("id")
+            q |= Q(program_id__in=roles.supporter, author__user_id=user.pk, client_id__in=caseload)
+        if roles.clinician:
+            q |= Q(
+                id__in=FeedbackItem.recipients.through.objects.filter(
+                    clinician__user_id=user.pk, clinician__program_id__in=roles.clinician
+                ).values("feedbackitem_id")
+            )
+        return self.filter(q)
+
+    def escalated(self) -> FeedbackItemQuerySet:
+        return self.filter(escalated_at__isnull=False, acknowledged_at__isnull=True)
+
+
+class FeedbackItem(models.Model):
+    """Bridging feedback from a peer supporter to a client's clinician(s)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="feedback_items")
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="feedback_items")
+    author = models.ForeignKey("supporters.Supporter", on_delete=models.PROTECT, related_name="feedback_items")
+    recipients = models.ManyToManyField("clients.Clinician", related_name="feedback_items")
+    category = models.CharField(max_length=24, choices=FeedbackCategory.choices)
+    urgency = models.CharField(max_length=12, choices=Urgency.choices)
+    text = EncryptedTextField()
+    session = models.ForeignKey(
+        PeerSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback_items"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    deadline = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    # Sent without consent under the emergency exception (45 CFR 164.512(j), 42 CFR 2.51).
+    is_emergency = models.BooleanField(default=False)
+    emergency_justification = models.TextField(blank=True)
+    # The consents that covered the recipients when the item was sent (the disclosure record).
+    consents = models.ManyToManyField("clients.Consent", blank=True, related_name="feedback_items")
+    # 42 CFR §2.32 notice carried with every disclosure from a Part 2 program.
+    redisclosure_notice = models.TextField(blank=True)
+
+    objects = FeedbackItemQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["program", "created_at"], name="feedback_program_created_idx"),
+            models.Index(fields=["acknowledged_at", "deadline"], name="feedback_ack_deadline_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} ({self.get_urgency_display()})"
+
+
+class FeedbackReplyQuerySet(models.QuerySet):
+    def visible_to(self, user) -> FeedbackReplyQuerySet:
+        return self.filter(item__in=FeedbackItem.objects.visible_to(user))
+
+
+class FeedbackReply(models.Model):
+    item = models.ForeignKey(FeedbackItem, on_delete=models.CASCADE, related_name="replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="feedback_replies")
+    text = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FeedbackReplyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Reply {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class NotificationKind(models.TextChoices):
+    FEEDBACK_NEW = "feedback_new", _("New feedback")
+    FEEDBACK_URGENT = "feedback_urgent", _("Urgent feedback")
+    FEEDBACK_EMERGENCY = "feedback_emergency", _("Emergency disclosure")
+    FEEDBACK_REPLY = "feedback_reply", _("Reply to feedback")
+    FEEDBACK_ESCALATED = "feedback_escalated", _("Feedback overdue")
+    FEEDBACK_REMINDER = "feedback_reminder", _("Reminder: feedback awaits acknowledgment")
+
+
+class NotificationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> NotificationQuerySet:
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(recipient_id=user.pk)
+
+
+class Notification(models.Model):
+    """An in-app notice. Holds a kind and a link path with ids only: no names, no text."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=24, choices=NotificationKind.choices)
+    link = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_recipient_idx")]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()

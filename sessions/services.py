@@ -1,22 +1,68 @@
-"""Writes for peer sessions."""
+"""Writes for peer sessions, notes, bridging feedback and their notifications."""
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from sessions.models import Attendance, PeerSession, SessionKind
+from accounts.models import Role, User
+from clients.models import PART2_NOTICE, CaseloadAssignment, Client, Clinician, Consent
+from sessions.billing import billing_recompute
+from sessions.models import (
+    LATE_ENTRY_AFTER,
+    Attendance,
+    FeedbackCategory,
+    FeedbackItem,
+    FeedbackReply,
+    NoteAddendum,
+    NotificationKind,
+    PeerSession,
+    ProgramSessionRules,
+    SessionKind,
+    Topic,
+    Urgency,
+)
+from sessions.notifications import notify
+from supporters.models import Supporter
+
+logger = logging.getLogger(__name__)
+
+SIGNED_MESSAGE = "This note is signed and can no longer be edited; add a dated addendum instead."
+
+
+def _is_late(start: datetime, at: datetime) -> bool:
+    return at - start > LATE_ENTRY_AFTER
 
 
 @transaction.atomic
 def peer_session_save(
     *, session: PeerSession, attendances: list[dict[str, Any]] | None, fields: dict[str, Any]
 ) -> PeerSession:
-    """Create or update a session with its attendance list (replaced whole when given)."""
+    """Create or update a session with its attendance list (replaced whole when given).
+
+    A signed session is locked: the row is re-read under a lock so a save racing a
+    signature either lands before it or is refused."""
+    now = timezone.now()
+    if session.pk:
+        locked = PeerSession.objects.select_for_update().only("signed_at", "start").get(pk=session.pk)
+        if locked.signed_at is not None:
+            raise ValidationError({"narrative": [SIGNED_MESSAGE]})
+        old_start = locked.start
+    else:
+        old_start = None
+    narrative_changed = "narrative" in fields and (fields["narrative"] or "") != (session.narrative or "")
     for name, value in fields.items():
         setattr(session, name, value)
+    topics = list(dict.fromkeys(session.topics or []))
+    if any(topic not in Topic.values for topic in topics):
+        raise ValidationError({"topics": [f"Topics must be among: {', '.join(Topic.values)}."]})
+    session.topics = topics
     if attendances is not None:
         clients = [a["client"] for a in attendances]
         if len({c.pk for c in clients}) != len(clients):
@@ -27,11 +73,234 @@ def peer_session_save(
             raise ValidationError({"attendances": ["A one-to-one session has exactly one client."]})
         if not attendances:
             raise ValidationError({"attendances": ["A session needs at least one client."]})
+        if any(a.get("wellbeing") is not None and not 1 <= a["wellbeing"] <= 5 for a in attendances):
+            raise ValidationError({"attendances": ["Wellbeing is rated from 1 to 5."]})
+    if session.pk is None or narrative_changed:
+        session.entered_late = session.entered_late or _is_late(session.start, now)
     session.program_id = session.supporter.program_id
     session.save()
     if attendances is not None:
+        old_clients = set(session.attendances.values_list("client_id", flat=True))
         session.attendances.all().delete()
         Attendance.objects.bulk_create(
-            Attendance(session=session, client=a["client"], status=a["status"]) for a in attendances
+            Attendance(session=session, client=a["client"], status=a["status"], wellbeing=a.get("wellbeing"))
+            for a in attendances
         )
+    else:
+        old_clients = set()
+    program = session.program
+    days = {session.start.astimezone(program.tzinfo).date()}
+    if old_start is not None:
+        days.add(old_start.astimezone(program.tzinfo).date())
+    client_ids = old_clients | set(session.attendances.values_list("client_id", flat=True))
+    billing_recompute(program=program, client_ids=client_ids, days=days)
     return session
+
+
+def active_credential(supporter: Supporter) -> str:
+    """The supporter's current certification as printed under a signature, e.g. 'State CPS #1234'."""
+    today = supporter.program.local_today()
+    certification = (
+        supporter.certifications.filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
+        .filter(Q(issued_on__isnull=True) | Q(issued_on__lte=today))
+        .order_by("-issued_on", "-id")
+        .first()
+    )
+    if certification is None:
+        return ""
+    return f"{certification.certification_type} #{certification.number}" if certification.number else (
+        certification.certification_type
+    )
+
+
+@transaction.atomic
+def note_sign(*, session: PeerSession, user: User) -> PeerSession:
+    """Sign the note: only its author, once. The conditional UPDATE makes two simultaneous
+    signatures give exactly one; the loser gets a validation error."""
+    if session.supporter.user_id != user.pk:
+        raise PermissionDenied("Only the supporter who wrote the note can sign it.")
+    if not (session.narrative or "").strip():
+        raise ValidationError({"narrative": ["Write the note before signing it."]})
+    now = timezone.now()
+    updated = PeerSession.objects.filter(pk=session.pk, signed_at__isnull=True).update(
+        signed_at=now, signed_by=user, signed_credential=active_credential(session.supporter)[:250]
+    )
+    if updated != 1:
+        raise ValidationError({"signed_at": ["This note is already signed."]})
+    session.refresh_from_db()
+    return session
+
+
+@transaction.atomic
+def note_addendum_add(*, session: PeerSession, user: User, text: str) -> NoteAddendum:
+    if session.supporter.user_id != user.pk:
+        raise PermissionDenied("Only the supporter who wrote the note can add to it.")
+    if session.signed_at is None:
+        raise ValidationError({"text": ["The note is still a draft; edit it instead of adding an addendum."]})
+    if not text.strip():
+        raise ValidationError({"text": ["Write the addendum."]})
+    return NoteAddendum.objects.create(
+        session=session, author=user, text=text.strip(), entered_late=_is_late(session.start, timezone.now())
+    )
+
+
+def feedback_deadline(*, program_id: int, urgency: str, sent_at: datetime, tzinfo: Any) -> datetime:
+    """When an unacknowledged item escalates: hours, business days (Mon–Fri in the program's
+    zone) or calendar days after it was sent, by the program's rules."""
+    rules = ProgramSessionRules.for_program(program_id)
+    if urgency == Urgency.IMMEDIATE:
+        return sent_at + timedelta(hours=rules.deadline_immediate_hours)
+    if urgency == Urgency.ROUTINE:
+        return sent_at + timedelta(days=rules.deadline_routine_days)
+    local = sent_at.astimezone(tzinfo)
+    remaining = rules.deadline_soon_business_days
+    while remaining:
+        local += timedelta(days=1)
+        if local.weekday() < 5:
+            remaining -= 1
+    # Adding days to a zoned datetime moves the wall clock, so a DST change keeps the local time.
+    return local
+
+
+def _coordinator_users(program_id: int) -> list[User]:
+    return list(User.objects.filter(memberships__program_id=program_id, memberships__role=Role.COORDINATOR))
+
+
+@transaction.atomic
+def feedback_send(
+    *,
+    author: Supporter,
+    client: Client,
+    recipients: list[Clinician],
+    category: str,
+    urgency: str,
+    text: str,
+    session: PeerSession | None = None,
+    emergency_justification: str = "",
+) -> FeedbackItem:
+    """Send feedback about a client to clinicians on the client's care team.
+
+    Every recipient must be covered today by an active consent (care team or naming them).
+    Only an immediate safety item may go without one, with a justification: it is recorded
+    as an emergency disclosure and the coordinators are told. Otherwise nothing is created."""
+    program = author.program
+    today = program.local_today()
+    if client.program_id != program.id or not (
+        CaseloadAssignment.objects.filter(client=client, supporter=author).active_on(today).exists()
+    ):
+        raise ValidationError({"client": ["This client is not on your caseload."]})
+    if not text.strip():
+        raise ValidationError({"text": ["Write what the clinician should know."]})
+    recipients = list({clinician.pk: clinician for clinician in recipients}.values())
+    if not recipients:
+        raise ValidationError({"recipients": ["Choose at least one clinician."]})
+    care_team = set(client.care_team.values_list("id", flat=True))
+    outside = [c for c in recipients if c.pk not in care_team]
+    if outside:
+        raise ValidationError({"recipients": [
+            f"{', '.join(c.full_name for c in outside)} is not on this client's care team."
+        ]})
+    if session is not None and (
+        session.supporter_id != author.pk or not session.attendances.filter(client=client).exists()
+    ):
+        raise ValidationError({"session": ["Link one of your sessions with this client."]})
+    covering: dict[int, list[Consent]] = {
+        clinician.pk: list(Consent.objects.filter(client=client).covering(clinician, today)) for clinician in recipients
+    }
+    uncovered = [c for c in recipients if not covering[c.pk]]
+    emergency = False
+    if uncovered:
+        if category == FeedbackCategory.SAFETY and urgency == Urgency.IMMEDIATE:
+            if not emergency_justification.strip():
+                raise ValidationError({"emergency_justification": [
+                    "No active consent covers every recipient. An immediate safety item may still be sent "
+                    "as an emergency disclosure: say why it cannot wait."
+                ]})
+            emergency = True
+        else:
+            raise ValidationError({"recipients": [
+                f"The client has no active consent to share with {', '.join(c.full_name for c in uncovered)}; "
+                "nothing was sent."
+            ]})
+    now = timezone.now()
+    item = FeedbackItem.objects.create(
+        program=program, client=client, author=author, category=category, urgency=urgency, text=text.strip(),
+        session=session, deadline=feedback_deadline(
+            program_id=program.id, urgency=urgency, sent_at=now, tzinfo=program.tzinfo
+        ),
+        is_emergency=emergency, emergency_justification=emergency_justification.strip() if emergency else "",
+        redisclosure_notice=PART2_NOTICE if program.is_part2_program else "",
+    )
+    item.recipients.set(recipients)
+    item.consents.set({consent.pk for consents in covering.values() for consent in consents})
+    link = f"/feedback/{item.pk}/"
+    recipient_users = [c.user for c in recipients]
+    if urgency in (Urgency.IMMEDIATE, Urgency.SOON):
+        notify(users=recipient_users, kind=NotificationKind.FEEDBACK_URGENT, link=link, email=True)
+    else:
+        notify(users=recipient_users, kind=NotificationKind.FEEDBACK_NEW, link=link, email=False)
+    if emergency:
+        notify(users=_coordinator_users(program.id), kind=NotificationKind.FEEDBACK_EMERGENCY, link=link, email=True)
+        logger.warning("emergency disclosure recorded: feedback item %s", item.pk)
+    return item
+
+
+def _recipient_clinician(item: FeedbackItem, user: User) -> Clinician | None:
+    return item.recipients.filter(user_id=user.pk).first()
+
+
+@transaction.atomic
+def feedback_acknowledge(*, item: FeedbackItem, user: User) -> FeedbackItem:
+    """A recipient acknowledges the item. The first acknowledgment stands; later ones change nothing."""
+    if _recipient_clinician(item, user) is None:
+        raise PermissionDenied("Only a clinician the item was sent to can acknowledge it.")
+    FeedbackItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now(), acknowledged_by=user
+    )
+    item.refresh_from_db()
+    return item
+
+
+@transaction.atomic
+def feedback_reply(*, item: FeedbackItem, user: User, text: str) -> FeedbackReply:
+    """Recipients and the author write in the item's thread; the other side is notified."""
+    clinician = _recipient_clinician(item, user)
+    is_author = item.author.user_id == user.pk
+    if clinician is None and not is_author:
+        raise PermissionDenied("Only the author and the recipients can reply.")
+    if not text.strip():
+        raise ValidationError({"text": ["Write a reply."]})
+    reply = FeedbackReply.objects.create(item=item, author=user, text=text.strip())
+    if clinician is not None and item.acknowledged_at is None:
+        # Answering is acknowledging: the clinician clearly saw it.
+        FeedbackItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
+            acknowledged_at=reply.created_at, acknowledged_by=user
+        )
+    others = [c.user for c in item.recipients.select_related("user")] if is_author else [item.author.user]
+    notify(
+        users=[u for u in others if u is not None and u.pk != user.pk],
+        kind=NotificationKind.FEEDBACK_REPLY, link=f"/feedback/{item.pk}/", email=True,
+    )
+    return reply
+
+
+def feedback_escalate_overdue(*, now: datetime | None = None) -> int:
+    """Mark unacknowledged items past their deadline as escalated, put them on the coordinators'
+    worklist and remind the recipients. Each item escalates once, even with two runs at a time."""
+    now = now or timezone.now()
+    count = 0
+    overdue = FeedbackItem.objects.filter(
+        acknowledged_at__isnull=True, escalated_at__isnull=True, deadline__lt=now
+    ).values_list("id", "program_id")
+    for item_id, program_id in list(overdue):
+        with transaction.atomic():
+            claimed = FeedbackItem.objects.filter(pk=item_id, escalated_at__isnull=True).update(escalated_at=now)
+            if not claimed:
+                continue
+            link = f"/feedback/{item_id}/"
+            notify(users=_coordinator_users(program_id), kind=NotificationKind.FEEDBACK_ESCALATED, link=link,
+                   email=True)
+            recipient_users = User.objects.filter(clinician_profiles__feedback_items=item_id)
+            notify(users=recipient_users, kind=NotificationKind.FEEDBACK_REMINDER, link=link, email=True)
+            count += 1
+    return count

@@ -15,8 +15,10 @@ from clients.models import (
     Client,
     ClinicalAppointment,
     Clinician,
+    Consent,
+    ConsentScope,
 )
-from sessions.models import Attendance, AttendanceStatus, Modality, PeerSession
+from sessions.models import Attendance, AttendanceStatus, FeedbackItem, Modality, Notification, PeerSession
 from supporters.models import Supporter
 
 
@@ -135,3 +137,40 @@ class AttendanceFactory(factory.django.DjangoModelFactory):
     session = factory.SubFactory(PeerSessionFactory)
     client = factory.SubFactory(ClientFactory, program=factory.SelfAttribute("..session.program"))
     status = AttendanceStatus.COMPLETED
+
+
+class ConsentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Consent
+
+    client = factory.SubFactory(ClientFactory)
+    scope = ConsentScope.CARE_TEAM
+    purpose = "Coordination of care"
+    effective_on = factory.LazyFunction(lambda: date.today() - timedelta(days=10))  # noqa: DTZ011
+    signed_on = factory.LazyFunction(lambda: date.today() - timedelta(days=10))  # noqa: DTZ011
+    signed_by_name = "Client"
+    revocation_statement_included = True
+
+
+class FeedbackItemFactory(factory.django.DjangoModelFactory):
+    """An item as delivered; tests of the sending rules go through sessions.services.feedback_send."""
+
+    class Meta:
+        model = FeedbackItem
+
+    author = factory.SubFactory(SupporterFactory)
+    program = factory.SelfAttribute("author.program")
+    client = factory.SubFactory(ClientFactory, program=factory.SelfAttribute("..author.program"))
+    category = "progress_update"
+    urgency = "routine"
+    text = "Doing better with the bus pass."
+    deadline = factory.LazyFunction(lambda: datetime(2026, 3, 12, 15, 0, tzinfo=UTC))
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    recipient = factory.SubFactory(UserFactory)
+    kind = "feedback_reply"
+    link = "/feedback/1/"

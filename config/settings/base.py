@@ -50,6 +50,7 @@ THIRD_PARTY_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "csp",
+    "django_htmx",
 ]
 LOCAL_APPS = [
     "accounts",
@@ -57,6 +58,7 @@ LOCAL_APPS = [
     "clients",
     "sessions.apps.PeerSessionsConfig",
     "reports",
+    "dashboard",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -75,6 +77,8 @@ MIDDLEWARE = [
     "accounts.middleware.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "dashboard.middleware.NoStoreForSignedInMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -91,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.session_limits",
+                "dashboard.context_processors.shell",
             ],
         },
     },
@@ -143,6 +148,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="peer-support@localhost")
+# Absolute links in notification e-mails.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -17,3 +17,16 @@ def _dev_secret_key() -> str:
 
 
 SECRET_KEY = env("SECRET_KEY", default=None) or _dev_secret_key()
+
+
+def _dev_field_encryption_key() -> str:
+    """Salt for the note-encryption keys (with SECRET_KEY); kept outside git like .secret_key."""
+    path = BASE_DIR / ".field_encryption_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+# Newest first; older keys stay listed until every row is re-saved (docs/sessions.md).
+SALT_KEY = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [_dev_field_encryption_key()]

@@ -22,3 +22,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Notes are encrypted with keys derived from SECRET_KEY and these salts (newest first).
+SALT_KEY = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if not SALT_KEY:
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set in production (see docs/sessions.md).")

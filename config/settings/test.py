@@ -14,3 +14,4 @@ MFA_REQUIRED = False
 # allauth's cache-based limits would leak between tests through the shared
 # locmem cache; the database-held lockout (accounts.signin) is tested instead.
 ACCOUNT_RATE_LIMITS = False
+SALT_KEY = ["test-only-field-encryption-key"]  # fixed so encrypted fixtures decrypt across runs

@@ -27,9 +27,10 @@ INLINE_STYLE = re.compile(r"\sstyle=\"|<style", re.I)
 
 
 def _production(code: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("MFA_REQUIRED", "DJANGO_SETTINGS_MODULE")}
+    dropped = ("MFA_REQUIRED", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(DJANGO_SETTINGS_MODULE="config.settings.production", SECRET_KEY=secrets.token_urlsafe(64),
-               ALLOWED_HOSTS="peer.example.org")
+               ALLOWED_HOSTS="peer.example.org", FIELD_ENCRYPTION_KEYS=secrets.token_urlsafe(32))
     return subprocess.run(  # noqa: S603 - our own interpreter and a fixed snippet
         [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True,
         text=True, timeout=120, check=False,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -22,6 +23,8 @@ from clients.models import (
     Client,
     ClinicalAppointment,
     Clinician,
+    Consent,
+    ConsentScope,
     Discipline,
 )
 from sessions.models import Attendance, AttendanceStatus, Modality, PeerSession, SessionKind
@@ -74,6 +77,8 @@ class Command(BaseCommand):
             users[role] = user
         if created:
             self._build_program(program, users)
+            # The demo writes sessions directly; give their attendances their billing units.
+            call_command("recompute_billing_units", program=program.slug, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo program '{program.name}' ({program.slug}) is ready."))
         self.stdout.write("Sign in at http://127.0.0.1:8000/ as any of:")
         for role, user in users.items():
@@ -178,6 +183,15 @@ class Command(BaseCommand):
                         status=rng.choice([AttendanceStatus.COMPLETED] * 5 + [AttendanceStatus.ATTEMPTED]),
                     )
                 day += timedelta(days=rng.randint(10, 28))
+        # Consents to share with the care team for all but every fifth client, so the demo
+        # shows both a feedback item that consent allows and one it refuses.
+        for i, client in enumerate(Client.objects.filter(program=program).order_by("id")):
+            if i % 5 != 4:
+                Consent.objects.create(
+                    client=client, scope=ConsentScope.CARE_TEAM, purpose="Coordination of care with the clinic",
+                    effective_on=start_of_history, signed_on=start_of_history, signed_by_name="Client",
+                    revocation_statement_included=True,
+                )
         # A weekly recovery group run by the demo supporter, with mixed attendance.
         group_clients = list(Client.objects.filter(program=program).order_by("id")[:8])
         for week in range(12):

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class DashboardConfig(AppConfig):
+    """The web shell every page shares: navigation, home panels, lists and page safety."""
+
+    name = "dashboard"
+    verbose_name = "Dashboard"

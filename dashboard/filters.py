@@ -1,0 +1,92 @@
+"""FilterSets for the pages. Every choice list is limited to what the user may see:
+a dropdown of all supporters would itself leak names across programs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Program, Site
+from clients.models import Client
+from sessions.filters import PeerSessionFilter
+from sessions.models import Modality, SessionKind, SessionStatus
+from supporters.models import Supporter
+
+
+def label_empty_choices(filterset: django_filters.FilterSet) -> None:
+    """"All" instead of Django's "---------" in every dropdown: read aloud, dashes mean nothing."""
+    for field in filterset.form.fields.values():
+        if hasattr(field, "empty_label"):
+            field.empty_label = _("All")
+
+
+class ScopedChoicesMixin:
+    """Sets each page FilterSet's dropdowns to what the user may see, then labels them."""
+
+    def scope(self, user: Any) -> None:
+        raise NotImplementedError
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scope(user)
+        label_empty_choices(self)
+
+    @property
+    def is_active(self) -> bool:
+        return any(self.data.get(name) for name in self.filters)
+
+
+class ClientPageFilter(ScopedChoicesMixin, django_filters.FilterSet):
+    program = django_filters.ModelChoiceFilter(queryset=Program.objects.none(), label=_("Program"))
+    site = django_filters.ModelChoiceFilter(queryset=Site.objects.none(), label=_("Site"))
+
+    class Meta:
+        model = Client
+        fields = ["program", "site"]
+
+    def scope(self, user: Any) -> None:
+        self.filters["program"].queryset = Program.objects.visible_to(user).order_by("name")
+        # Sites are listed to coordinators only (Site.visible_to); others filter by program.
+        self.filters["site"].queryset = Site.objects.visible_to(user).order_by("name")
+
+
+class SupporterPageFilter(ScopedChoicesMixin, django_filters.FilterSet):
+    program = django_filters.ModelChoiceFilter(queryset=Program.objects.none(), label=_("Program"))
+    is_active = django_filters.BooleanFilter(
+        label=_("Status"),
+        widget=forms.Select(choices=[("", _("All")), ("true", _("Active")), ("false", _("Inactive"))]),
+    )
+
+    class Meta:
+        model = Supporter
+        fields = ["program", "is_active"]
+
+    def scope(self, user: Any) -> None:
+        self.filters["program"].queryset = Program.objects.visible_to(user).order_by("name")
+
+
+class SessionPageFilter(ScopedChoicesMixin, PeerSessionFilter):
+    """The API's FilterSet, with choice lists scoped to the user and date pickers for dates."""
+
+    modality = django_filters.ChoiceFilter(choices=Modality.choices, empty_label=_("All"), label=_("Modality"))
+    kind = django_filters.ChoiceFilter(choices=SessionKind.choices, empty_label=_("All"), label=_("Kind"))
+    status = django_filters.ChoiceFilter(choices=SessionStatus.choices, empty_label=_("All"), label=_("Status"))
+
+    start_after = django_filters.DateFilter(
+        field_name="start", lookup_expr="date__gte", label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    start_before = django_filters.DateFilter(
+        field_name="start", lookup_expr="date__lte", label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    class Meta(PeerSessionFilter.Meta):
+        fields = ["program", "supporter", "modality", "kind", "status"]
+
+    def scope(self, user: Any) -> None:
+        self.filters["program"].queryset = Program.objects.visible_to(user).order_by("name")
+        self.filters["supporter"].queryset = Supporter.objects.visible_to(user).order_by("last_name", "first_name")
+        # `client` (an id) stays as a filter, reached by a link from the client page;
+        # the form on the page does not offer it as a field.

@@ -1,0 +1,72 @@
+"""The main navigation, built from a small registry so other apps can add their pages.
+
+An app adds an entry from its AppConfig.ready():
+
+    from dashboard.nav import NavItem, register
+    register(NavItem("feedback:inbox", _("Feedback"), roles={"supporter", "clinician", "coordinator"}))
+
+An entry whose URL name does not reverse (the page does not exist yet on this
+branch) is left out rather than linking to a 404, so the registry can already
+name pages other apps will ship.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from accounts.scoping import RolePrograms
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: str | Promise
+    # Shown to users holding any of these roles in any program; empty = everyone signed in.
+    roles: frozenset[str] = field(default_factory=frozenset)
+    order: int = 100
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roles", frozenset(self.roles))
+
+
+@dataclass(frozen=True)
+class NavLink:
+    url: str
+    label: str | Promise
+    current: bool
+
+
+PEOPLE_ROLES = frozenset({"coordinator", "supporter", "clinician"})
+
+_registry: list[NavItem] = [
+    NavItem("home", _("Home"), order=0),
+    NavItem("dashboard:clients", _("Clients"), PEOPLE_ROLES, order=10),
+    NavItem("dashboard:supporters", _("Supporters"), frozenset({"coordinator", "supporter"}), order=20),
+    NavItem("dashboard:sessions", _("Sessions"), PEOPLE_ROLES, order=30),
+]
+
+
+def register(item: NavItem) -> None:
+    """Add (or replace, by URL name) a navigation entry."""
+    _registry[:] = [existing for existing in _registry if existing.url_name != item.url_name]
+    _registry.append(item)
+
+
+def links_for(request: HttpRequest, roles: RolePrograms) -> list[NavLink]:
+    held = {role for role in ("coordinator", "supporter", "clinician", "funder") if roles.for_role(role)}
+    links = []
+    for item in sorted(_registry, key=lambda entry: (entry.order, str(entry.label))):
+        if item.roles and not (item.roles & held):
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        current = request.path == url if url == "/" else request.path.startswith(url)
+        links.append(NavLink(url=url, label=item.label, current=current))
+    return links

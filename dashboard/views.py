@@ -1,0 +1,155 @@
+"""The list and detail pages. Each starts from Model.objects.visible_to(request.user),
+the same scoped queryset the API uses, so a page never shows what the API would hide."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from clients.models import CaseloadAssignment, Client, ClinicalAppointment
+from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPageFilter
+from dashboard.pagination import keyset_page
+from dashboard.panels import panels_for
+from dashboard.selectors import last_completed_contact
+from sessions.models import Attendance, PeerSession
+from supporters.models import Supporter
+
+PAGE_SIZE = 50
+# Search terms are names and record numbers (PHI): they are POSTed and kept in the
+# session, never in the URL, so they stay out of server logs and browser history.
+CLIENT_SEARCH_KEY = "dashboard_client_search"
+SEARCH_MAX_LENGTH = 100
+
+
+def _list_context(request: HttpRequest, page, filterset) -> dict:  # noqa: ANN001 - internal helper
+    query = request.GET.copy()
+    query.pop("after", None)
+    return {"page": page, "filter": filterset, "query": query.urlencode()}
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    """An htmx swap gets the results only; a history restore (back button after the
+    snapshot cache, which is off) needs the whole page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
+
+
+@login_required
+@require_GET
+def client_list(request: HttpRequest) -> HttpResponse:
+    clients = Client.objects.visible_to(request.user).select_related("program", "site")
+    filterset = ClientPageFilter(request.GET, queryset=clients, user=request.user)
+    clients = filterset.qs if filterset.is_valid() else clients.none()
+    search = request.session.get(CLIENT_SEARCH_KEY, "")
+    if search:
+        words = search.split()
+        for word in words:
+            clients = clients.filter(
+                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(external_id__iexact=word)
+            )
+    clients = clients.annotate(last_contact=last_completed_contact())
+    page = keyset_page(clients, ordering=["last_name", "first_name", "id"], after=request.GET.get("after"),
+                       size=PAGE_SIZE)
+    context = _list_context(request, page, filterset) | {"search": search}
+    template = "dashboard/partials/client_results.html" if _is_htmx(request) else "dashboard/client_list.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def client_search(request: HttpRequest) -> HttpResponse:
+    if "clear" in request.POST:
+        request.session.pop(CLIENT_SEARCH_KEY, None)
+    else:
+        request.session[CLIENT_SEARCH_KEY] = " ".join(request.POST.get("q", "").split())[:SEARCH_MAX_LENGTH]
+    return redirect("dashboard:clients")
+
+
+@login_required
+@require_GET
+def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    client = get_object_or_404(
+        Client.objects.visible_to(request.user).select_related("program", "site"), pk=pk
+    )
+    user = request.user
+    now = timezone.now()
+    appointments = ClinicalAppointment.objects.visible_to(user).filter(client=client).select_related("clinician")
+    context = {
+        "client": client,
+        "program": client.program,
+        "care_team": client.care_team.order_by("last_name", "first_name"),
+        "assignments": CaseloadAssignment.objects.visible_to(user)
+        .filter(client=client)
+        .select_related("supporter")
+        .order_by("-start_date", "id"),
+        "today": client.program.local_today(),
+        "recent_appointments": list(appointments.filter(start__lte=now).order_by("-start")[:10]),
+        "upcoming_appointments": list(
+            appointments.filter(start__gt=now, start__lte=now + timedelta(days=60)).order_by("start")[:5]
+        ),
+        "peer_contacts": list(
+            Attendance.objects.visible_to(user)
+            .filter(client=client)
+            .select_related("session__supporter")
+            .order_by("-session__start")[:10]
+        ),
+        "panels": panels_for("client", request, client),
+    }
+    return render(request, "dashboard/client_detail.html", context)
+
+
+@login_required
+@require_GET
+def supporter_list(request: HttpRequest) -> HttpResponse:
+    supporters = Supporter.objects.visible_to(request.user).select_related("program", "site")
+    filterset = SupporterPageFilter(request.GET, queryset=supporters, user=request.user)
+    supporters = filterset.qs if filterset.is_valid() else supporters.none()
+    # Today's caseload per supporter in one subquery (today in UTC; at most a day off
+    # near midnight, and the home page shows the exact program-local figure).
+    today = timezone.now().date()
+    active = (
+        CaseloadAssignment.objects.filter(supporter=OuterRef("pk"))
+        .active_on(today)
+        .values("supporter")
+        .annotate(n=Count("client", distinct=True))
+        .values("n")[:1]
+    )
+    supporters = supporters.annotate(caseload=Subquery(active))
+    page = keyset_page(supporters, ordering=["last_name", "first_name", "id"], after=request.GET.get("after"),
+                       size=PAGE_SIZE)
+    template = "dashboard/partials/supporter_results.html" if _is_htmx(request) else "dashboard/supporter_list.html"
+    return render(request, template, _list_context(request, page, filterset))
+
+
+@login_required
+@require_GET
+def session_list(request: HttpRequest) -> HttpResponse:
+    sessions = PeerSession.objects.visible_to(request.user).select_related("program", "supporter")
+    filterset = SessionPageFilter(request.GET, queryset=sessions, user=request.user)
+    sessions = filterset.qs if filterset.is_valid() else sessions.none()
+    # A correlated count, not Count() + GROUP BY: the database can then walk the
+    # (program, start) index, stop after one page, and count only those rows.
+    attending = (
+        Attendance.objects.filter(session=OuterRef("pk")).values("session").annotate(n=Count("id")).values("n")[:1]
+    )
+    sessions = sessions.annotate(attending=Coalesce(Subquery(attending), 0))
+    page = keyset_page(sessions, ordering=["-start", "-id"], after=request.GET.get("after"), size=PAGE_SIZE)
+    template = "dashboard/partials/session_results.html" if _is_htmx(request) else "dashboard/session_list.html"
+    return render(request, template, _list_context(request, page, filterset))
+
+
+@require_POST
+def keepalive(request: HttpRequest) -> HttpResponse:
+    """The idle-timeout warning's "stay signed in": any request resets the server's idle
+    clock; marking the session modified makes sure it is saved with a fresh expiry."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=401)
+    request.session.modified = True
+    return HttpResponse(status=204)

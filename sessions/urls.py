@@ -1,0 +1,21 @@
+from django.urls import path
+
+from sessions import views
+
+app_name = "peer_sessions"
+
+urlpatterns = [
+    path("sessions/", views.session_list, name="session-list"),
+    path("sessions/new/", views.session_create, name="session-create"),
+    path("sessions/<int:pk>/", views.session_detail, name="session-detail"),
+    path("sessions/<int:pk>/edit/", views.session_edit, name="session-edit"),
+    path("sessions/<int:pk>/sign/", views.session_sign, name="session-sign"),
+    path("sessions/<int:pk>/addenda/", views.session_addendum, name="session-addendum"),
+    path("feedback/", views.feedback_list, name="feedback-list"),
+    path("feedback/new/<int:client_id>/", views.feedback_create, name="feedback-create"),
+    path("feedback/<int:pk>/", views.feedback_detail, name="feedback-detail"),
+    path("feedback/<int:pk>/acknowledge/", views.feedback_acknowledge, name="feedback-acknowledge"),
+    path("feedback/<int:pk>/reply/", views.feedback_reply, name="feedback-reply"),
+    path("notifications/", views.notification_list, name="notification-list"),
+    path("notifications/<int:pk>/open/", views.notification_open, name="notification-open"),
+]

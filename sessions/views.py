@@ -1,0 +1,309 @@
+"""Pages for logging sessions, signing notes, bridging feedback and notifications.
+
+Every object comes from its model's visible_to(user) (404 outside scope); every
+write goes through sessions.services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Program
+from accounts.scoping import role_program_ids
+from clients.models import CaseloadAssignment, Client
+from sessions import services
+from sessions.forms import AddendumForm, FeedbackForm, PeerSessionForm, ReplyForm
+from sessions.models import (
+    Attendance,
+    FeedbackItem,
+    FeedbackReply,
+    Modality,
+    Notification,
+    PeerSession,
+    SessionKind,
+)
+from supporters.models import Supporter
+
+
+def _supporter_for(request: HttpRequest) -> Supporter:
+    """The signed-in user's supporter record (the first program they support in)."""
+    roles = role_program_ids(request.user)
+    supporter = (
+        Supporter.objects.visible_to(request.user)
+        .filter(user_id=request.user.pk, program_id__in=roles.supporter, is_active=True)
+        .select_related("program")
+        .order_by("program__name")
+        .first()
+    )
+    if supporter is None:
+        raise PermissionDenied(_("Only peer supporters log sessions."))
+    return supporter
+
+
+def _activate_program_zone(request: HttpRequest) -> None:
+    """Lists span programs; show times in the zone of the user's first program."""
+    program = Program.objects.visible_to(request.user).order_by("name").first()
+    if program is not None:
+        timezone.activate(program.tzinfo)
+
+
+def _caseload(supporter: Supporter) -> list[Client]:
+    today = supporter.program.local_today()
+    client_ids = CaseloadAssignment.objects.filter(supporter=supporter).active_on(today).values("client_id")
+    return list(Client.objects.filter(id__in=client_ids).order_by("first_name", "last_name", "id"))
+
+
+def _apply_errors(form: PeerSessionForm | FeedbackForm | AddendumForm | ReplyForm, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _session_for(request: HttpRequest, pk: int) -> PeerSession:
+    return get_object_or_404(
+        PeerSession.objects.visible_to(request.user).select_related("supporter", "program", "signed_by")
+        .prefetch_related(Prefetch("attendances", queryset=Attendance.objects.select_related("client"))),
+        pk=pk,
+    )
+
+
+def _may_read_note(request: HttpRequest, session: PeerSession) -> bool:
+    return session.supporter.user_id == request.user.pk or session.program_id in role_program_ids(
+        request.user).coordinator
+
+
+@login_required
+def session_list(request: HttpRequest) -> HttpResponse:
+    _activate_program_zone(request)
+    sessions = (
+        PeerSession.objects.visible_to(request.user)
+        .select_related("supporter")
+        .prefetch_related(Prefetch("attendances", queryset=Attendance.objects.select_related("client")))
+        .order_by("-start", "-id")[:50]
+    )
+    can_log = bool(role_program_ids(request.user).supporter)
+    return render(request, "peer_sessions/session_list.html", {"sessions": sessions, "can_log": can_log})
+
+
+@login_required
+def session_create(request: HttpRequest) -> HttpResponse:
+    supporter = _supporter_for(request)
+    clients = _caseload(supporter)
+    timezone.activate(supporter.program.tzinfo)
+    last = PeerSession.objects.filter(supporter=supporter).order_by("-created_at", "-id").first()
+    initial = {
+        "kind": SessionKind.ONE_TO_ONE,
+        "start": timezone.localtime().replace(second=0, microsecond=0),
+        "duration_minutes": 30,
+        "modality": last.modality if last else Modality.IN_PERSON,
+        "location": last.location if last else "",
+    }
+    form = PeerSessionForm(request.POST or None, initial=initial, clients=clients)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = services.peer_session_save(
+                session=PeerSession(supporter=supporter), attendances=form.attendances(),
+                fields=form.session_fields(),
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Session logged."))
+            return redirect("peer_sessions:session-detail", pk=session.pk)
+    return render(request, "peer_sessions/session_form.html", {"form": form, "supporter": supporter})
+
+
+@login_required
+def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _session_for(request, pk)
+    if session.supporter.user_id != request.user.pk:
+        raise PermissionDenied(_("Only the author edits a session."))
+    if session.is_signed:
+        messages.error(request, _("This note is signed; add a dated addendum instead."))
+        return redirect("peer_sessions:session-detail", pk=session.pk)
+    timezone.activate(session.program.tzinfo)
+    attendees = [a.client for a in session.attendances.all()]
+    clients = {c.pk: c for c in [*attendees, *_caseload(session.supporter)]}
+    form = PeerSessionForm(request.POST or None, initial=PeerSessionForm.initial_from(session),
+                           clients=sorted(clients.values(), key=lambda c: (c.first_name, c.last_name, c.pk)))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.peer_session_save(session=session, attendances=form.attendances(), fields=form.session_fields())
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Session saved."))
+            return redirect("peer_sessions:session-detail", pk=session.pk)
+    return render(request, "peer_sessions/session_form.html", {"form": form, "session": session})
+
+
+@login_required
+def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _session_for(request, pk)
+    timezone.activate(session.program.tzinfo)
+    visible = set(Client.objects.visible_to(request.user).filter(
+        id__in=[a.client_id for a in session.attendances.all()]).values_list("id", flat=True))
+    is_author = session.supporter.user_id == request.user.pk
+    context = {
+        "session": session,
+        "attendances": [a for a in session.attendances.all() if a.client_id in visible],
+        "may_read_note": _may_read_note(request, session),
+        "is_author": is_author,
+        "addenda": session.addenda.select_related("author") if _may_read_note(request, session) else [],
+        "addendum_form": AddendumForm(),
+    }
+    return render(request, "peer_sessions/session_detail.html", context)
+
+
+@login_required
+@require_POST
+def session_sign(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _session_for(request, pk)
+    try:
+        services.note_sign(session=session, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Note signed."))
+    return redirect("peer_sessions:session-detail", pk=session.pk)
+
+
+@login_required
+@require_POST
+def session_addendum(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _session_for(request, pk)
+    form = AddendumForm(request.POST)
+    if form.is_valid():
+        try:
+            services.note_addendum_add(session=session, user=request.user, text=form.cleaned_data["text"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Addendum added."))
+    return redirect("peer_sessions:session-detail", pk=session.pk)
+
+
+def _inbox_state(item: FeedbackItem) -> str:
+    recipient_users = {c.user_id for c in item.recipients.all()}
+    if any(reply.author_id in recipient_users for reply in item.replies.all()):
+        return "replied"
+    return "acknowledged" if item.acknowledged_at else "unread"
+
+
+@login_required
+def feedback_list(request: HttpRequest) -> HttpResponse:
+    """The clinician's inbox, the supporter's sent items, the coordinator's overview (?escalated=1)."""
+    _activate_program_zone(request)
+    items = (
+        FeedbackItem.objects.visible_to(request.user)
+        .select_related("author", "client")
+        .prefetch_related("recipients", "replies")
+        .order_by("-created_at", "-id")
+    )
+    escalated_only = request.GET.get("escalated") == "1"
+    if escalated_only:
+        items = items.escalated()
+    groups: dict[str, list[FeedbackItem]] = {"unread": [], "acknowledged": [], "replied": []}
+    for item in items[:200]:
+        groups[_inbox_state(item)].append(item)
+    roles = role_program_ids(request.user)
+    return render(request, "peer_sessions/feedback_list.html", {
+        "groups": [(_("Unread"), groups["unread"]), (_("Acknowledged"), groups["acknowledged"]),
+                   (_("Replied"), groups["replied"])],
+        "escalated_only": escalated_only, "is_coordinator": bool(roles.coordinator),
+        "caseload": _caseload(_supporter_for(request)) if roles.supporter else [],
+    })
+
+
+@login_required
+def feedback_create(request: HttpRequest, client_id: int) -> HttpResponse:
+    supporter = _supporter_for(request)
+    client = get_object_or_404(Client.objects.visible_to(request.user), pk=client_id)
+    form = FeedbackForm(request.POST or None, clinicians=client.care_team.order_by("last_name", "first_name"))
+    session_id = request.GET.get("session") or request.POST.get("session")
+    session = None
+    if session_id and session_id.isdigit():
+        session = PeerSession.objects.visible_to(request.user).filter(pk=int(session_id)).first()
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            item = services.feedback_send(
+                author=supporter, client=client, recipients=list(data["recipients"]), category=data["category"],
+                urgency=data["urgency"], text=data["text"], session=session,
+                emergency_justification=data["emergency_justification"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Feedback sent."))
+            return redirect("peer_sessions:feedback-detail", pk=item.pk)
+    return render(request, "peer_sessions/feedback_form.html",
+                  {"form": form, "client": client, "session": session})
+
+
+def _item_for(request: HttpRequest, pk: int) -> FeedbackItem:
+    return get_object_or_404(
+        FeedbackItem.objects.visible_to(request.user).select_related("author", "client", "program", "session")
+        .prefetch_related("recipients", Prefetch("replies", queryset=FeedbackReply.objects.select_related(
+            "author").order_by("created_at", "id"))),
+        pk=pk,
+    )
+
+
+@login_required
+def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _item_for(request, pk)
+    timezone.activate(item.program.tzinfo)
+    is_recipient = any(c.user_id == request.user.pk for c in item.recipients.all())
+    return render(request, "peer_sessions/feedback_detail.html", {
+        "item": item, "state": _inbox_state(item), "is_recipient": is_recipient,
+        "may_reply": is_recipient or item.author.user_id == request.user.pk, "reply_form": ReplyForm(),
+    })
+
+
+@login_required
+@require_POST
+def feedback_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _item_for(request, pk)
+    services.feedback_acknowledge(item=item, user=request.user)
+    messages.success(request, _("Acknowledged."))
+    return redirect("peer_sessions:feedback-detail", pk=item.pk)
+
+
+@login_required
+@require_POST
+def feedback_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _item_for(request, pk)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.feedback_reply(item=item, user=request.user, text=form.cleaned_data["text"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Reply sent."))
+    return redirect("peer_sessions:feedback-detail", pk=item.pk)
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    _activate_program_zone(request)
+    notifications = Notification.objects.visible_to(request.user).order_by("-created_at", "-id")[:100]
+    return render(request, "peer_sessions/notification_list.html", {"notifications": notifications})
+
+
+@login_required
+@require_POST
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = get_object_or_404(Notification.objects.visible_to(request.user), pk=pk)
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
+    if not url_has_allowed_host_and_scheme(notification.link, allowed_hosts=None):
+        raise Http404
+    return HttpResponseRedirect(notification.link)

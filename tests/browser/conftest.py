@@ -1,0 +1,188 @@
+"""Shared fixtures for tests that drive a real headless Chromium (Playwright for Python).
+
+Use them from any tests/browser/test_*.py:
+
+    pytestmark = pytest.mark.browser
+
+    def test_something(demo, open_page, sign_in, axe_check):
+        page = open_page(width=375)
+        sign_in(page, "demo-supporter")
+        page.get_by_role("link", name="Clients").click()
+        axe_check(page)
+
+The system Chromium is used (never `playwright install`); when it or Playwright is
+missing, every `browser` test is skipped and the run ends with a line saying so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+DEMO_PASSWORD = "browser-test-demo-password"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE_WIDTH = 375
+# Playwright's sync API keeps an event loop running in this thread; Django's ORM
+# refuses to run beside one unless told the code is really synchronous (it is).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def browser_missing_reason() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (install the Debian package 'chromium' or set CHROMIUM_PATH)"
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright for Python is not installed (pip install -r requirements-dev.txt)"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reason = browser_missing_reason()
+    if reason is None:
+        return
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=f"browser test skipped: {reason}"))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "browser" in getattr(r, "keywords", {})]
+    if skipped:
+        terminalreporter.write_line(
+            f"BROWSER TESTS SKIPPED: {len(skipped)} test(s) did not run: {browser_missing_reason()}", yellow=True
+        )
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """open_page(width=1280) -> a Page in a fresh context (own cookies). Uncaught script
+    errors and CSP refusals are collected on page.problems; check them with no_page_problems."""
+    contexts = []
+
+    def make(width: int = DESKTOP["width"], height: int = DESKTOP["height"]) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.problems = []
+        page.on("pageerror", lambda error: page.problems.append(f"script error: {error}"))
+        page.on(
+            "console",
+            lambda message: page.problems.append(f"console: {message.text}")
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None,
+        )
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def demo(transactional_db: None, live_server: Any) -> dict[str, Any]:
+    """The demo program (seed_demo) with a fixed password, and the live server's URL."""
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    return {"url": live_server.url, "password": DEMO_PASSWORD}
+
+
+@pytest.fixture
+def sign_in(demo: dict[str, Any]) -> Callable[..., None]:
+    def do(page: Any, username: str, password: str = DEMO_PASSWORD) -> None:
+        page.goto(f"{demo['url']}/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.locator("main").get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        if page.locator("input[name=code]").count():
+            # Coordinators and clinicians have an authenticator in the demo: pass the MFA step.
+            from django.core.cache import cache
+
+            from accounts.mfa import totp_code_for
+            from accounts.models import User
+
+            # allauth refuses a code already used within its 30 s window (kept in the
+            # cache, which the live server shares with the tests); the walks sign the
+            # same demo user in several times, so forget earlier uses.
+            cache.clear()
+            page.fill("input[name=code]", totp_code_for(User.objects.get(username=username)))
+            page.locator("main button[type=submit]").first.click()
+        page.wait_for_url(f"{demo['url']}/")
+
+    return do
+
+
+def _axe_source() -> str:
+    spec = importlib.util.find_spec("axe_playwright_python")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("axe-playwright-python (which ships axe.min.js) is not installed")
+    return (Path(spec.origin).parent / "axe.min.js").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    return _axe_source()
+
+
+@pytest.fixture
+def axe_check(axe_source: str) -> Callable[..., list[dict[str, Any]]]:
+    """axe_check(page) runs axe-core (WCAG 2.0/2.1 A and AA rules) on the page as it is now and
+    fails on any serious or critical violation. Returns all violations for further checks.
+    The script is evaluated through the DevTools protocol, so a strict CSP does not block it."""
+
+    def run(page: Any, impacts: frozenset[str] = frozenset({"serious", "critical"})) -> list[dict[str, Any]]:
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            page.evaluate(axe_source)
+        results = page.evaluate(
+            """async () => await axe.run(document, {
+                runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+                resultTypes: ["violations"],
+            })"""
+        )
+        violations = results["violations"]
+        bad = [v for v in violations if v.get("impact") in impacts]
+        assert not bad, f"axe violations on {page.url}:\n" + "\n".join(
+            f"- {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in bad
+        )
+        return violations
+
+    return run
+
+
+@pytest.fixture
+def fits_width() -> Callable[[Any], None]:
+    """fits_width(page): nothing on the page makes it scroll sideways."""
+
+    def check(page: Any) -> None:
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{page.url} is {overflow}px wider than the {page.viewport_size['width']}px viewport"
+
+    return check
+
+
+@pytest.fixture
+def no_page_problems() -> Callable[[Any], None]:
+    def check(page: Any) -> None:
+        assert not page.problems, f"problems on {page.url}: {page.problems}"
+
+    return check

@@ -1,0 +1,110 @@
+"""The home page: one section per program and role, figures from the real tables."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.urls import reverse
+
+from accounts.models import Role
+from accounts.services import membership_grant
+from dashboard import panels
+from sessions.models import AttendanceStatus
+from tests.factories import AppointmentFactory, AttendanceFactory, PeerSessionFactory, ProgramFactory
+
+
+def local(program, days_ago: int, hour: int = 12) -> datetime:
+    return datetime.combine(program.local_today() - timedelta(days=days_ago), time(hour), tzinfo=program.tzinfo)
+
+
+def contact(cast, client, days_ago: int, status=AttendanceStatus.COMPLETED):
+    session = PeerSessionFactory(supporter=cast.supporter, start=local(cast.program, days_ago))
+    return AttendanceFactory(session=session, client=client, status=status)
+
+
+def test_a_supporter_sees_a_client_without_contact_for_14_days_as_in_a_gap(cast, client):
+    contact(cast, cast.mine, days_ago=14)
+    contact(cast, cast.mine, days_ago=2, status=AttendanceStatus.NO_SHOW)  # not a contact
+    client.force_login(cast.supporter_user)
+    section = client.get(reverse("home")).context["sections"][0].roles[0]
+    (row,) = section.data["caseload"]
+    assert row.pk == cast.mine.pk and row.in_gap
+    assert section.data["in_gap"] == 1
+
+
+def test_a_contact_13_days_ago_is_not_a_gap(cast, client):
+    contact(cast, cast.mine, days_ago=13)
+    client.force_login(cast.supporter_user)
+    response = client.get(reverse("home"))
+    (row,) = response.context["sections"][0].roles[0].data["caseload"]
+    assert not row.in_gap
+    assert b"In touch" in response.content
+
+
+def test_a_supporter_sees_todays_sessions_in_the_programs_time_zone(cast, client):
+    today = PeerSessionFactory(supporter=cast.supporter, start=local(cast.program, 0, hour=0), location="Room A")
+    PeerSessionFactory(supporter=cast.supporter, start=local(cast.program, 1, hour=23), location="Room Y")
+    client.force_login(cast.supporter_user)
+    data = client.get(reverse("home")).context["sections"][0].roles[0].data
+    assert [s.pk for s in data["todays_sessions"]] == [today.pk]
+
+
+def test_a_clinician_sees_peer_contacts_since_the_clients_last_attended_appointment(cast, client):
+    AppointmentFactory(client=cast.mine, clinician=cast.clinician, start=local(cast.program, 20))
+    AppointmentFactory(client=cast.mine, clinician=cast.clinician, start=local(cast.program, 10))
+    AppointmentFactory(client=cast.mine, clinician=cast.clinician, start=local(cast.program, 5), status="no_show")
+    contact(cast, cast.mine, days_ago=15)  # before the last attended appointment
+    contact(cast, cast.mine, days_ago=8)
+    contact(cast, cast.mine, days_ago=3)
+    client.force_login(cast.clinician_user)
+    rows = {c.pk: c for c in client.get(reverse("home")).context["sections"][0].roles[0].data["clients"]}
+    assert set(rows) == {cast.mine.pk, cast.theirs.pk}
+    assert rows[cast.mine.pk].contacts_since == 2
+    assert rows[cast.mine.pk].last_appointment == local(cast.program, 10)
+    assert rows[cast.theirs.pk].last_appointment is None
+
+
+def test_a_coordinator_sees_counts_from_the_real_tables(cast, client):
+    this_month = cast.program.local_today().day - 1  # days since the 1st
+    held = PeerSessionFactory(supporter=cast.supporter, start=local(cast.program, this_month))
+    AttendanceFactory(session=held, client=cast.mine)
+    PeerSessionFactory(supporter=cast.supporter, start=local(cast.program, this_month + 40))
+    client.force_login(cast.coordinator)
+    data = client.get(reverse("home")).context["sections"][0].roles[0].data
+    assert data["enrolled_clients"] == 2
+    assert data["sessions_this_month"] == 1
+    assert data["peer_contacts_this_month"] == 1
+    assert data["active_supporters"] == 2
+
+
+def test_a_funder_sees_an_honest_empty_state_and_no_client_names(cast, client):
+    client.force_login(cast.funder)
+    response = client.get(reverse("home"))
+    assert b"No reports have been published" in response.content
+    assert cast.mine.last_name.encode() not in response.content
+
+
+def test_one_person_with_roles_in_two_programs_gets_a_section_for_each(cast, client):
+    second = ProgramFactory(name="Zeta program")
+    membership_grant(user=cast.clinician_user, program=second, role=Role.COORDINATOR)
+    client.force_login(cast.clinician_user)
+    response = client.get(reverse("home"))
+    sections = response.context["sections"]
+    assert [(s.program.pk, [r.role for r in s.roles]) for s in sections] == [
+        (cast.program.pk, ["clinician"]), (second.pk, ["coordinator"])]
+    assert f'href="#program-{second.pk}"'.encode() in response.content
+
+
+def test_a_registered_panel_is_included_and_a_panel_with_nothing_to_say_is_left_out(cast, client, monkeypatch):
+    monkeypatch.setattr(panels, "_registry", [])
+    panels.register(panels.Panel(
+        "home:coordinator", "dashboard/partials/figure_panel.html",
+        lambda request, program: {"title": "Continuity", "figures": [{"label": "program", "value": program.slug}]},
+    ))
+    panels.register(panels.Panel("home:coordinator", "dashboard/home/_panels.html", lambda request, program: None))
+    client.force_login(cast.coordinator)
+    response = client.get(reverse("home"))
+    html = response.content.decode()
+    assert "Continuity" in html and "main-program" in html
+    # Only the coordinator section's own include of _panels.html, not the silent panel.
+    assert [t.name for t in response.templates].count("dashboard/home/_panels.html") == 1
