@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from django.db import connections
@@ -12,31 +11,19 @@ from django.test import Client as DjangoClient
 from reports.models import FunderReport, ReportStatus
 from tests.reports.funder_data import Q1_2026
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no system Chromium at {CHROMIUM}"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def coordinator_page(live_server, cast):
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+def coordinator_page(live_server, cast, open_page):
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     django_client = DjangoClient()
     django_client.force_login(cast.coordinator)
-    cookie = django_client.cookies["sessionid"].value
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 375, "height": 812})
-        context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
-        yield context.new_page()
-        browser.close()
-        connections.close_all()
+    page = open_page(width=375, height=812)
+    page.context.add_cookies([{"name": "sessionid", "value": django_client.cookies["sessionid"].value,
+                               "url": live_server.url}])
+    yield page
+    connections.close_all()
 
 
 def test_the_progress_bar_follows_a_running_report_until_it_is_ready(live_server, cast, coordinator_page, tmp_path):
@@ -57,3 +44,4 @@ def test_the_progress_bar_follows_a_running_report_until_it_is_ready(live_server
     # Done: the script reloads the page, which then shows the final status instead of a bar.
     page.wait_for_selector(f"#report-{report.pk} >> text=Failed", timeout=10_000)
     assert page.locator(f"#progress-{report.pk}").count() == 0
+    assert page.problems == []  # no script error, nothing refused by the CSP
