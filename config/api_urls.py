@@ -9,9 +9,28 @@ from accounts.api import (
     TokenLogoutAllView,
     TokenLogoutView,
 )
-from clients.api import CaseloadAssignmentViewSet, ClientViewSet, ClinicalAppointmentViewSet, ClinicianViewSet
+from clients.api import (
+    CaseloadAssignmentViewSet,
+    ClientViewSet,
+    ClinicalAppointmentViewSet,
+    ClinicianViewSet,
+    GoalProgressViewSet,
+    InstrumentViewSet,
+    OutcomeMeasureViewSet,
+    RecoveryGoalViewSet,
+    ReferralViewSet,
+    ResourceViewSet,
+)
 from sessions.api import PeerSessionViewSet
-from supporters.api import SupporterViewSet
+from supporters.api import (
+    CEHoursViewSet,
+    CertificationViewSet,
+    CredentialTypeViewSet,
+    LivedExperienceViewSet,
+    ProgramPolicyViewSet,
+    SupervisionSessionViewSet,
+    SupporterViewSet,
+)
 
 router = DefaultRouter()
 router.register("programs", ProgramViewSet, basename="program")
@@ -23,6 +42,19 @@ router.register("clients", ClientViewSet, basename="client")
 router.register("assignments", CaseloadAssignmentViewSet, basename="assignment")
 router.register("appointments", ClinicalAppointmentViewSet, basename="appointment")
 router.register("peer-sessions", PeerSessionViewSet, basename="peer-session")
+# Running the program (docs/program.md)
+router.register("credential-types", CredentialTypeViewSet, basename="credential-type")
+router.register("certifications", CertificationViewSet, basename="certification")
+router.register("ce-hours", CEHoursViewSet, basename="ce-hours")
+router.register("supervision-sessions", SupervisionSessionViewSet, basename="supervision-session")
+router.register("lived-experience", LivedExperienceViewSet, basename="lived-experience")
+router.register("program-policies", ProgramPolicyViewSet, basename="program-policy")
+router.register("goals", RecoveryGoalViewSet, basename="goal")
+router.register("goal-progress", GoalProgressViewSet, basename="goal-progress")
+router.register("instruments", InstrumentViewSet, basename="instrument")
+router.register("outcome-measures", OutcomeMeasureViewSet, basename="outcome-measure")
+router.register("resources", ResourceViewSet, basename="resource")
+router.register("referrals", ReferralViewSet, basename="referral")
 
 urlpatterns = [
     path("auth/token/", TokenLoginView.as_view(), name="api-token-login"),
