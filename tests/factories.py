@@ -135,3 +135,45 @@ class AttendanceFactory(factory.django.DjangoModelFactory):
     session = factory.SubFactory(PeerSessionFactory)
     client = factory.SubFactory(ClientFactory, program=factory.SelfAttribute("..session.program"))
     status = AttendanceStatus.COMPLETED
+
+
+# --- running the program (supporters/ and clients/ additions) ---------------------------------
+
+from clients.models import Resource, ResourceCategory  # noqa: E402
+from supporters.models import Certification, CredentialKind, CredentialType  # noqa: E402
+
+
+class CredentialTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CredentialType
+
+    program = factory.SubFactory(ProgramFactory)
+    name = factory.Sequence(lambda n: f"Certified Peer Specialist {n}")
+    kind = CredentialKind.STATE
+    issuing_body = "State Certification Board"
+    renewal_period_months = 24
+    ce_hours_required = 20
+    category_hours_required = factory.LazyFunction(lambda: {"ethics": "6"})
+
+
+class CertificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Certification
+
+    supporter = factory.SubFactory(SupporterFactory)
+    credential_type = factory.SubFactory(CredentialTypeFactory, program=factory.SelfAttribute("..supporter.program"))
+    certification_type = factory.LazyAttribute(lambda c: c.credential_type.name if c.credential_type else "CPS")
+    number = factory.Sequence(lambda n: f"CPS-{n}")
+    issued_on = factory.LazyFunction(lambda: date.today() - timedelta(days=365))  # noqa: DTZ011
+    expires_on = factory.LazyFunction(lambda: date.today() + timedelta(days=365))  # noqa: DTZ011
+
+
+class ResourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Resource
+
+    program = factory.SubFactory(ProgramFactory)
+    name = factory.Sequence(lambda n: f"Resource {n}")
+    category = ResourceCategory.HOUSING
+    phone = "555-0100"
+    languages = factory.LazyFunction(lambda: ["en"])
