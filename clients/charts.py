@@ -16,7 +16,7 @@ def score_line_svg(
     left, right, top, bottom = 44, 16, 16, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'aria-label="{escape(title)}" class="chart">',
         f"<title>{escape(title)}</title>",
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#555"/>',
@@ -44,8 +44,11 @@ def score_line_svg(
         for (x, y), (day, value) in zip(coords, points, strict=True):
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#1f5f8b">'
                          f"<title>{day.isoformat()}: {value}</title></circle>")
-        for x, day in {(coords[0][0], first), (coords[-1][0], last)}:
-            parts.append(f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle" font-size="11">'
+        labels = [(coords[0][0], first, "start" if first != last else "middle")]
+        if first != last:
+            labels.append((coords[-1][0], last, "end"))
+        for x, day, anchor in labels:
+            parts.append(f'<text x="{x:.1f}" y="{height - 12}" text-anchor="{anchor}" font-size="12">'
                          f"{day.isoformat()}</text>")
     parts.append("</svg>")
     return "".join(parts)
