@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -455,6 +456,14 @@ class Resource(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if not isinstance(self.languages, list) or not all(
+            isinstance(x, str) and len(x) == 2 and x.isalpha() and x.islower() for x in self.languages
+        ):
+            raise ValidationError({"languages": [_('Give ISO 639-1 codes, e.g. ["en", "es"].')]})
+        if not (self.phone or self.website or self.address):
+            raise ValidationError({"phone": [_("Give at least a phone number, a website or an address.")]})
 
 
 class ReferralStatus(models.TextChoices):

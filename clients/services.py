@@ -253,13 +253,7 @@ def program_outcome_summary(program_id: int, instrument: Instrument) -> dict[str
 def resource_save(*, resource: Resource, fields: dict[str, Any]) -> Resource:
     for name, value in fields.items():
         setattr(resource, name, value)
-    if not isinstance(resource.languages, list) or not all(
-        isinstance(x, str) and len(x) == 2 for x in resource.languages
-    ):
-        raise ValidationError({"languages": [_("Give ISO 639-1 codes, e.g. [\"en\", \"es\"].")]})
-    if not (resource.phone or resource.website or resource.address):
-        raise ValidationError({"phone": [_("Give at least a phone number, a website or an address.")]})
-    resource.full_clean()
+    resource.full_clean()  # Resource.clean(): language codes, some way to reach it
     resource.save()
     return resource
 

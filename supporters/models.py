@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Program, Site
@@ -97,6 +99,25 @@ class CredentialType(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Normalise {"Ethics": 6} to {"ethics": "6"} and keep the categories within the total."""
+        value = self.category_hours_required
+        field = "category_hours_required"
+        if not isinstance(value, dict):
+            raise ValidationError({field: [_("Give an object of category: hours.")]})
+        cleaned = {}
+        for category, hours in value.items():
+            try:
+                amount = Decimal(str(hours))
+            except (InvalidOperation, ValueError):
+                raise ValidationError({field: [_("Hours for %(c)s are not a number.") % {"c": category}]}) from None
+            if not slugify(str(category)) or not 0 < amount <= 500:
+                raise ValidationError({field: [_("Each category needs a name and 0–500 hours.")]})
+            cleaned[slugify(str(category))] = str(amount)
+        self.category_hours_required = cleaned
+        if self.ce_hours_required is not None and sum(map(Decimal, cleaned.values())) > self.ce_hours_required:
+            raise ValidationError({field: [_("Category hours add up to more than the total required.")]})
 
 
 class CertificationQuerySet(models.QuerySet):
@@ -239,6 +260,15 @@ class ProgramPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Policy of {self.program}"
+
+    def clean(self) -> None:
+        extra = self.extra_lived_experience_areas
+        if not isinstance(extra, list) or not all(
+            isinstance(i, dict) and i.get("code") and slugify(str(i["code"])) == str(i["code"]) and i.get("label")
+            for i in extra
+        ):
+            raise ValidationError({"extra_lived_experience_areas": [
+                _('Give a list like [{"code": "foster-care", "label": "Foster care"}].')]})
 
 
 class SupervisionFormat(models.TextChoices):

@@ -13,7 +13,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -130,36 +130,11 @@ def supporter_may_sign(supporter: Supporter, today: date | None = None) -> bool:
 # --- credentials and training hours -------------------------------------------------------
 
 
-def _clean_category_hours(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise ValidationError({"category_hours_required": [_("Give an object of category: hours.")]})
-    cleaned = {}
-    for category, hours in value.items():
-        slug = slugify(str(category))
-        try:
-            amount = Decimal(str(hours))
-        except (InvalidOperation, ValueError):
-            raise ValidationError(
-                {"category_hours_required": [_("Hours for %(c)s are not a number.") % {"c": category}]}
-            ) from None
-        if not slug or amount <= 0 or amount > 500:
-            raise ValidationError(
-                {"category_hours_required": [_("Each category needs a name and 0–500 hours.")]}
-            )
-        cleaned[slug] = str(amount)
-    return cleaned
-
-
 @transaction.atomic
 def credential_type_save(*, credential_type: CredentialType, fields: dict[str, Any]) -> CredentialType:
+    """Category hours are normalised and checked against the total in CredentialType.clean()."""
     for name, value in fields.items():
         setattr(credential_type, name, value)
-    credential_type.category_hours_required = _clean_category_hours(credential_type.category_hours_required)
-    per_category = sum(Decimal(v) for v in credential_type.category_hours_required.values())
-    if per_category > credential_type.ce_hours_required:
-        raise ValidationError(
-            {"category_hours_required": [_("Category hours add up to more than the total required.")]}
-        )
     credential_type.full_clean(validate_unique=False)
     credential_type.save()
     return credential_type
@@ -450,15 +425,7 @@ def program_policy_save(*, program: Program, fields: dict[str, Any]) -> ProgramP
     policy, _created = ProgramPolicy.objects.select_for_update().get_or_create(program=program)
     for name, value in fields.items():
         setattr(policy, name, value)
-    extra = policy.extra_lived_experience_areas
-    if not isinstance(extra, list) or not all(
-        isinstance(i, dict) and slugify(str(i.get("code", ""))) == str(i.get("code")) and i.get("label")
-        for i in extra
-    ):
-        raise ValidationError(
-            {"extra_lived_experience_areas": [_('Give a list like [{"code": "foster-care", "label": "Foster care"}].')]}
-        )
-    policy.full_clean()
+    policy.full_clean()  # ProgramPolicy.clean() checks the extra lived-experience areas
     policy.save()
     return policy
 

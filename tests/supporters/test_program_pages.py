@@ -201,3 +201,15 @@ def test_pages_have_no_inline_scripts_or_styles(cast, client):
         assert "<script" not in html and "style=" not in html, name
     html = client.get(reverse("program:assign", args=[cast.program.pk, cast.mine.pk])).content.decode()
     assert "<script" not in html and "style=" not in html
+
+
+def test_the_admin_applies_the_credential_type_rules_as_a_form_error(cast, client):
+    client.force_login(cast.coordinator)
+    response = client.post(reverse("admin:supporters_credentialtype_add"), {
+        "program": cast.program.pk, "name": "NCPRSS", "kind": "national", "issuing_body": "",
+        "renewal_period_months": 24, "ce_hours_required": "4", "category_hours_required": '{"ethics": 6}'})
+    assert response.status_code == 200  # the form again, with the message; not a 500
+    assert "more than the total" in response.content.decode()
+    response = client.post(reverse("admin:clients_resource_add"), {
+        "program": cast.program.pk, "name": "Nowhere", "category": "food", "languages": '["en"]'})
+    assert response.status_code == 200 and "phone number" in response.content.decode()
