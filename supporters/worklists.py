@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Program
 from clients.models import AssignmentRole, CaseloadAssignment, Client
-from sessions.models import AttendanceStatus
+from sessions.models import Attendance, AttendanceStatus
 from supporters.matching import supporter_ids_over_capacity
 from supporters.models import Certification, Supporter
 from supporters.services import program_policy, supervision_behind
@@ -38,14 +38,17 @@ def _active_primary(today: date) -> Exists:
 def no_recent_contact(program: Program, today: date) -> QuerySet:
     """Clients on a caseload today whose last completed peer contact is older than N days (or never)."""
     days = program_policy(program.id).no_contact_days
-    since = today - timedelta(days=days)
+    # Local midnight N days ago in the program's zone: "no contact in N days" is about local dates.
+    since = datetime.combine(today - timedelta(days=days), time.min, tzinfo=program.tzinfo)
     on_caseload = Exists(CaseloadAssignment.objects.filter(client_id=OuterRef("pk")).active_on(today))
+    completed = Attendance.objects.filter(client_id=OuterRef("pk"), status=AttendanceStatus.COMPLETED)
+    # NOT EXISTS is an anti-join on the (client, status) index; the last-contact date is only
+    # computed for the rows a page shows (count() drops the unused annotation).
     return (
         Client.objects.filter(program=program)
         .filter(on_caseload)
-        .annotate(last_contact=Max("attendances__session__start",
-                                   filter=Q(attendances__status=AttendanceStatus.COMPLETED)))
-        .filter(Q(last_contact__isnull=True) | Q(last_contact__date__lt=since))
+        .exclude(Exists(completed.filter(session__start__gte=since)))
+        .annotate(last_contact=Subquery(completed.order_by("-session__start").values("session__start")[:1]))
         .order_by("last_name", "id")
     )
 
