@@ -26,7 +26,8 @@ class GoalUpdateForm(forms.Form):
 
 
 class MeasureForm(forms.Form):
-    instrument = forms.TypedChoiceField(label=_("Instrument"), coerce=int)
+    # Chosen on the page above the form (GET ?instrument=), since the items depend on it.
+    instrument = forms.TypedChoiceField(label=_("Instrument"), coerce=int, widget=forms.HiddenInput)
     administered_on = forms.DateField(label=_("Date"), widget=DATE)
 
     def __init__(

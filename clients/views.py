@@ -107,7 +107,7 @@ def outcomes(request: HttpRequest, client_id: int) -> HttpResponse:
                                points, y_min=inst.total_min, y_max=inst.total_max,
                                title=_("%(name)s total over time") % {"name": inst.name}))})
     return render(request, "program/outcomes_client.html", {
-        "client": client, "charts": charts, "form": form, "instrument": instrument,
+        "client": client, "charts": charts, "form": form, "instrument": instrument, "instruments": instruments,
         "next_due": services.outcome_next_due(client, instrument)})
 
 
