@@ -6,7 +6,7 @@ and reads people's data through the models' visible_to()."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -115,10 +115,12 @@ def training(request: HttpRequest, program_id: int) -> HttpResponse:
 def supervision(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_for(request, program_id, Role.COORDINATOR)
     today = program.local_today()
+    # Default to the last full month (as the worklist does): mid-month everyone looks behind.
+    last_full_month = today.replace(day=1) - timedelta(days=1)
     try:
-        month = date.fromisoformat(request.GET.get("month", "") + "-01") if request.GET.get("month") else today
+        month = date.fromisoformat(request.GET["month"] + "-01") if request.GET.get("month") else last_full_month
     except ValueError:
-        month = today
+        month = last_full_month
     supporters = list(Supporter.objects.visible_to(request.user).filter(program=program, is_active=True)
                       .order_by("last_name", "id"))
     staff_ids = Membership.objects.filter(program=program, role__in=[Role.COORDINATOR, Role.SUPPORTER]).values(

@@ -213,3 +213,22 @@ def test_the_admin_applies_the_credential_type_rules_as_a_form_error(cast, clien
     response = client.post(reverse("admin:clients_resource_add"), {
         "program": cast.program.pk, "name": "Nowhere", "category": "food", "languages": '["en"]'})
     assert response.status_code == 200 and "phone number" in response.content.decode()
+
+
+def test_the_supervision_page_shows_last_full_month_by_default_and_records_a_session(cast, client):
+    client.force_login(cast.coordinator)
+    url = reverse("program:supervision", args=[cast.program.pk])
+    today = cast.program.local_today()
+    last_month = today.replace(day=1) - timedelta(days=1)
+    assert last_month.strftime("%B %Y") in client.get(url).content.decode()
+    response = client.post(url, {"supervisor": cast.coordinator.pk, "supervisees": [cast.supporter.pk],
+                                 "held_on": str(today), "duration_minutes": 90, "format": "individual",
+                                 "topics": "Boundaries"}, follow=True)
+    assert response.status_code == 200
+    page = client.get(url, {"month": today.strftime("%Y-%m")}).content.decode()
+    assert "1.50" in page and "Boundaries" in page
+    bad = client.post(url, {"supervisor": cast.coordinator.pk, "supervisees": [cast.supporter.pk,
+                                                                               cast.other_supporter.pk],
+                            "held_on": str(today), "duration_minutes": 60, "format": "individual"})
+    assert "exactly one supporter" in bad.content.decode()
+    assert client.get(url, {"month": "garbage"}).status_code == 200
