@@ -252,3 +252,20 @@ def test_measures_and_referrals_follow_the_caseload_scope(cast, api_as, barc10):
         assert api.get(reverse("outcome-measure-detail", args=[measure.pk])).status_code == status, role
         assert api.get(reverse("referral-detail", args=[referral.pk])).status_code == status, role
     assert api_as(cast.other_supporter_user).get(reverse("referral-detail", args=[referral.pk])).status_code == 200
+
+
+def test_barc10_scoring_holds_for_any_valid_or_invalid_answers(barc10):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.integers(min_value=-3, max_value=9), min_size=10, max_size=10))
+    def check(answers):
+        if all(1 <= a <= 6 for a in answers):
+            total = score_responses(barc10, answers)
+            assert total == sum(answers) and 10 <= total <= 60
+        else:
+            with pytest.raises(ValidationError):
+                score_responses(barc10, answers)
+
+    check()

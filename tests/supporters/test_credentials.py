@@ -255,3 +255,17 @@ def test_coordinators_of_other_programs_get_no_reminders(cast):
     CertificationFactory(supporter=cast.supporter, expires_on=cast.program.local_today() + timedelta(days=5))
     send_credential_reminders()
     assert "stranger@example.org" not in mail.outbox[0].to
+
+
+def test_a_supporter_without_credentials_may_sign_and_take_clients(cast):
+    ProgramPolicy.objects.create(program=cast.program, lapsed_credential_policy=LapsedPolicy.BLOCK)
+    assert supporter_may_sign(cast.supporter) is True
+    assert supporter_may_take_clients(cast.supporter) == (True, "")
+
+
+def test_a_credential_lapses_the_day_after_expiry_not_on_it(cast):
+    today = cast.program.local_today()
+    CertificationFactory(supporter=cast.supporter, issued_on=today - timedelta(days=700), expires_on=today)
+    ProgramPolicy.objects.create(program=cast.program, lapsed_credential_policy=LapsedPolicy.BLOCK)
+    assert supporter_may_sign(cast.supporter, today) is True
+    assert supporter_may_sign(cast.supporter, today + timedelta(days=1)) is False
