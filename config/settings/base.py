@@ -182,6 +182,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`; name each choice set so the schema is stable.
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": "sessions.models.SessionStatus",
+        "AttendanceStatusEnum": "sessions.models.AttendanceStatus",
+        "AppointmentStatusEnum": "clients.models.AppointmentStatus",
+        "GoalStatusEnum": "clients.models.GoalStatus",
+        "ReferralStatusEnum": "clients.models.ReferralStatus",
+    },
 }
 
 GUARDIAN_RAISE_403 = False
