@@ -10,6 +10,7 @@ from accounts.api import (
     TokenLogoutView,
 )
 from clients.api import CaseloadAssignmentViewSet, ClientViewSet, ClinicalAppointmentViewSet, ClinicianViewSet
+from reports.api import ContinuityReportView
 from sessions.api import PeerSessionViewSet
 from supporters.api import SupporterViewSet
 
@@ -28,5 +29,6 @@ urlpatterns = [
     path("auth/token/", TokenLoginView.as_view(), name="api-token-login"),
     path("auth/logout/", TokenLogoutView.as_view(), name="api-token-logout"),
     path("auth/logout-all/", TokenLogoutAllView.as_view(), name="api-token-logout-all"),
+    path("reports/continuity/", ContinuityReportView.as_view(), name="api-continuity-report"),
     path("", include(router.urls)),
 ]
