@@ -753,9 +753,21 @@ def _fill_metrics(
     )
 
 
+def _column_values(series: pd.Series) -> list[Any]:
+    """A column as plain Python values, NaN as None (whole columns at once, not per cell)."""
+    values = series.to_numpy()
+    if values.dtype.kind == "f":
+        return [None if v != v else v for v in values.tolist()]  # v != v only for NaN
+    if values.dtype.kind in "iub":
+        return values.tolist()
+    return [_clean(v) for v in values.tolist()]
+
+
 def _records(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:
     """Rows as plain dicts, sorted by key with the null key last."""
-    rows = [{name: _clean(value) for name, value in row.items()} for row in frame.to_dict("records")]
+    names = list(frame.columns)
+    columns = [_column_values(frame[name]) for name in names]
+    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     rows.sort(key=lambda row: (row[key] is None, row[key] or ""))
     return rows
 

@@ -332,3 +332,29 @@ def test_rows_of_other_programs_never_count(b, sup):
     elsewhere.assign(stranger, elsewhere.supporter("SUP-X"), "2026-01-01")
     elsewhere.appointment(stranger, "2026-02-02 10:00")
     assert report(b, "2026-02-01", "2026-02-28")["summary"]["clients_enrolled"] == 0
+
+
+def test_the_copy_loader_reads_exactly_what_the_orm_loader_reads(b, sup):
+    from django.db import connection
+
+    from reports.continuity import load_continuity_data
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's; on other databases only the ORM loader runs")
+    c = b.client("MRN-1")
+    b.assign(c, sup, "2026-01-01", "2026-02-01")
+    b.assign(c, b.supporter("SUP-B"), "2026-01-05", role="secondary")
+    b.appointment(c, "2026-03-08 03:30:00.123456", kind="emergency_visit")
+    b.appointment(c, "2026-03-09 10:00", status="no_show")
+    b.appointment(c, "2026-03-10 10:00", status="cancelled_by_clinic")
+    b.contact(sup, c, "2026-11-01 01:30", minutes=45)
+    b.contact(sup, c, "2026-11-02 01:30", status="attempted")
+    until = date(2026, 12, 31)
+    by_copy = load_continuity_data(program=b.program, until=until, use_copy=True)
+    by_orm = load_continuity_data(program=b.program, until=until, use_copy=False)
+    for name in ("assignments", "appointments", "contacts"):
+        left = getattr(by_copy, name).sort_values(list(getattr(by_copy, name).columns)).reset_index(drop=True)
+        right = getattr(by_orm, name).sort_values(list(getattr(by_orm, name).columns)).reset_index(drop=True)
+        assert len(left) > 0
+        assert left.dtypes.to_dict() == right.dtypes.to_dict(), name
+        assert left.equals(right), name
