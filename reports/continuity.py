@@ -9,7 +9,7 @@ the same rows over several periods):
   `pandas.read_csv`; elsewhere it uses `values_list`. Every column gets an explicit
   NumPy dtype (int64 ids, int64 nanosecond UTC instants, int64 day numbers).
 - `compute_continuity` computes every metric with vectorised NumPy/pandas
-  (sorting, `merge_asof`, `searchsorted`, `groupby`) and returns plain data.
+  (sorting, `searchsorted`, `bincount`, `reduceat`) and returns plain data.
 
 `continuity_report(...)` does both and returns the dict the spec prints as JSON.
 
@@ -21,7 +21,6 @@ because enrollment, follow-up windows and periods are local dates.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -185,19 +184,68 @@ def _days(values: list) -> np.ndarray:
     return np.where(ordinals < 0, OPEN_END_DAY, ordinals - _EPOCH.toordinal()).astype(np.int64)
 
 
-def _read_copy(sql: str, params: list[Any], dtypes: dict[str, Any]) -> pd.DataFrame:
-    """Stream a query out of PostgreSQL with COPY and parse it in C (much faster than
-    building a Python tuple per row)."""
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT", params) as copy:
-        for block in copy:
-            buffer.write(block)
-    buffer.seek(0)
-    names = list(dtypes)
-    if buffer.getbuffer().nbytes == 0:
-        return _frame({name: np.empty(0, dtype=dtype) for name, dtype in dtypes.items()})
-    frame = pd.read_csv(buffer, sep="\t", header=None, names=names, dtype=dtypes, engine="c", na_filter=False)
-    return frame
+_PG_EPOCH_US = 946_684_800 * 10**6  # PostgreSQL's binary timestamps count from 2000-01-01 UTC
+_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _read_copy(sql: str, params: list[Any], names: list[str], timestamps: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Stream a query out of PostgreSQL as binary COPY and cut it into int64 columns.
+
+    Every selected column must be non-null and 8 bytes wide in binary (bigint, or a
+    timestamptz: microseconds since 2000-01-01 UTC, converted here to nanoseconds
+    since 1970). Each row is then a fixed 2 + 12 * n bytes, so NumPy reads the whole
+    stream as one structured array: no per-row Python objects, no text parsing. The
+    rows are read with libpq's get_copy_data directly because psycopg's Copy iterator
+    costs several microseconds of Python per row, which dominates at millions of rows.
+    """
+    import psycopg
+    from psycopg import pq
+
+    connection.ensure_connection()
+    conn = connection.connection
+    query = psycopg.ClientCursor(conn).mogrify(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params)
+    pgconn = conn.pgconn
+    buffer = bytearray()
+    with conn.lock:
+        pgconn.send_query(query.encode())
+        result = pgconn.get_result()
+        if result is None or result.status != pq.ExecStatus.COPY_OUT:
+            message = result.error_message.decode(errors="replace") if result is not None else ""
+            while pgconn.get_result() is not None:
+                pass
+            raise RuntimeError(f"COPY failed: {message}")
+        while True:
+            size, data = pgconn.get_copy_data(0)
+            if size < 0:
+                break
+            buffer += data
+        error = ""
+        while (result := pgconn.get_result()) is not None:
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                error = result.error_message.decode(errors="replace")
+        if error:
+            raise RuntimeError(f"COPY failed: {error}")
+    if not buffer.startswith(_BINARY_SIGNATURE):
+        raise RuntimeError("COPY returned no binary header")
+    header = 11 + 4 + 4 + int.from_bytes(buffer[15:19], "big")
+    width = 2 + 12 * len(names)
+    body = len(buffer) - header - 2  # the trailer is a 16-bit -1
+    if body % width:
+        raise RuntimeError("COPY rows are not fixed width (a null or a narrow column?)")
+    layout = [("fields", ">i2")]
+    for name in names:
+        layout += [(f"{name}_length", ">i4"), (name, ">i8")]
+    rows = np.frombuffer(buffer, dtype=np.dtype(layout), count=body // width, offset=header)
+    if len(rows) and not all((rows[f"{name}_length"] == 8).all() for name in names):
+        raise RuntimeError("COPY returned a null or a field that is not 8 bytes")
+    columns = {}
+    for name in names:
+        column = rows[name].astype(np.int64)
+        if name in timestamps:
+            column = (column + _PG_EPOCH_US) * 1000
+        columns[name] = column
+    del rows
+    return _frame(columns)
 
 
 def _load_postgresql(program: Program, until_ns: int, client_ids: list[int] | None) -> tuple[pd.DataFrame, ...]:
@@ -212,24 +260,18 @@ def _load_postgresql(program: Program, until_ns: int, client_ids: list[int] | No
     if client_ids is not None:
         client_filter = " AND x.client_id = ANY(%s)"
         client_params = [list(client_ids)]
-    epoch_us = "(EXTRACT(EPOCH FROM {col}) * 1000000)::bigint"
     assignments = _read_copy(
-        f"SELECT x.client_id, x.supporter_id, (x.role = %s)::int, x.start_date - DATE '1970-01-01',"  # noqa: S608
-        f" COALESCE(x.end_date - DATE '1970-01-01', {OPEN_END_DAY})"
+        f"SELECT x.client_id::bigint, x.supporter_id::bigint, (x.role = %s)::int::bigint,"  # noqa: S608
+        f" (x.start_date - DATE '1970-01-01')::bigint,"
+        f" COALESCE(x.end_date - DATE '1970-01-01', {OPEN_END_DAY})::bigint"
         f" FROM {assignment_table} x JOIN {client_table} c ON c.id = x.client_id"
         f" WHERE c.program_id = %s{client_filter}",
         [AssignmentRole.PRIMARY.value, program.pk, *client_params],
-        {
-            "client_id": np.int64,
-            "supporter_id": np.int64,
-            "is_primary": np.int8,
-            "start_day": np.int64,
-            "end_day": np.int64,
-        },
+        ["client_id", "supporter_id", "is_primary", "start_day", "end_day"],
     )
     appointments = _read_copy(
-        f"SELECT x.client_id, {epoch_us.format(col='x.start')}, (x.status = %s)::int,"  # noqa: S608
-        f" (x.kind IN (%s, %s))::int FROM {appointment_table} x"
+        f"SELECT x.client_id::bigint, x.start, (x.status = %s)::int::bigint,"  # noqa: S608
+        f" (x.kind IN (%s, %s))::int::bigint FROM {appointment_table} x"
         f" WHERE x.program_id = %s AND x.status IN (%s, %s) AND x.start < %s{client_filter}",
         [
             AppointmentStatus.ATTENDED.value,
@@ -240,23 +282,20 @@ def _load_postgresql(program: Program, until_ns: int, client_ids: list[int] | No
             until,
             *client_params,
         ],
-        {"client_id": np.int64, "t": np.int64, "attended": np.int8, "transition": np.int8},
+        ["client_id", "t", "attended", "transition"],
+        timestamps=("t",),
     )
     contacts = _read_copy(
-        f"SELECT x.client_id, x.session_id, {epoch_us.format(col='s.start')}, s.supporter_id,"  # noqa: S608
-        f" s.duration_minutes FROM {attendance_table} x JOIN {session_table} s ON s.id = x.session_id"
+        f"SELECT x.client_id::bigint, x.session_id::bigint, s.start, s.supporter_id::bigint,"  # noqa: S608
+        f" s.duration_minutes::bigint FROM {attendance_table} x JOIN {session_table} s ON s.id = x.session_id"
         f" WHERE s.program_id = %s AND x.status = %s AND s.start < %s{client_filter}",
         [program.pk, AttendanceStatus.COMPLETED.value, until, *client_params],
-        {
-            "client_id": np.int64,
-            "session_id": np.int64,
-            "t": np.int64,
-            "supporter_id": np.int64,
-            "duration_minutes": np.int64,
-        },
+        ["client_id", "session_id", "t", "supporter_id", "duration_minutes"],
+        timestamps=("t",),
     )
-    appointments["t"] *= 1000  # microseconds -> nanoseconds
-    contacts["t"] *= 1000
+    assignments["is_primary"] = assignments["is_primary"].astype(np.int8)
+    appointments["attended"] = appointments["attended"].astype(np.int8)
+    appointments["transition"] = appointments["transition"].astype(np.int8)
     return assignments, appointments, contacts
 
 
@@ -416,30 +455,55 @@ def _primary_intervals(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray, 
     return _Intervals(c, s, e, sup)
 
 
-def _asof(
-    left_by: np.ndarray,
-    left_on: np.ndarray,
-    right_by: np.ndarray,
-    right_on: np.ndarray,
-    *,
-    direction: str,
-    allow_exact: bool,
-) -> np.ndarray:
-    """For each left row, the index into the right arrays of the nearest right row of the
-    same group (`by`) in `direction` along `on`, or -1. Indices, not values, come back, so
-    nanosecond instants never pass through float64."""
-    if len(left_on) == 0:
-        return np.empty(0, dtype=np.int64)
-    if len(right_on) == 0:
-        return np.full(len(left_on), -1, dtype=np.int64)
-    left = pd.DataFrame({"by": left_by, "on": left_on, "row": np.arange(len(left_on), dtype=np.int64)})
-    right = pd.DataFrame({"by": right_by, "on": right_on, "match": np.arange(len(right_on), dtype=np.int64)})
-    left = left.sort_values("on", kind="stable")
-    right = right.sort_values("on", kind="stable")
-    merged = pd.merge_asof(left, right, on="on", by="by", direction=direction, allow_exact_matches=allow_exact)
-    out = np.full(len(left_on), -1, dtype=np.int64)
-    out[merged["row"].to_numpy()] = merged["match"].fillna(-1).to_numpy().astype(np.int64)
-    return out
+@dataclass
+class _Contacts:
+    """Peer contacts sorted by (client code, instant), with a (client, local day) key
+    per contact for binary search. The key is non-decreasing because a local date never
+    goes backwards as time goes forward. Lookups return contact indices, or -1."""
+
+    code: np.ndarray
+    t: np.ndarray
+    day: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.key = _keys(self.code, self.day)
+
+    def _found(self, pos: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        n = len(self.code)
+        ok = (pos >= 0) & (pos < n)
+        ok[ok] &= self.code[pos[ok]] == codes[ok]
+        return np.where(ok, pos, -1)
+
+    def first_on_or_after_day(self, codes: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """First contact of the same client on local day >= `days`."""
+        return self._found(np.searchsorted(self.key, _keys(codes, days), side="left"), codes)
+
+    def first_after(self, codes: np.ndarray, t: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """First contact of the same client strictly after instant `t` (local day `days`)."""
+        q = _keys(codes, days)
+        pos = np.searchsorted(self.key, q, side="left")
+        # Step over the client's contacts earlier on that same day (a handful at most).
+        active = np.flatnonzero(pos < len(self.key))
+        while active.size:
+            p = pos[active]
+            step = (self.key[p] == q[active]) & (self.t[p] <= t[active])
+            active = active[step]
+            pos[active] += 1
+            active = active[pos[active] < len(self.key)]
+        return self._found(pos, codes)
+
+    def last_before(self, codes: np.ndarray, t: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """Last contact of the same client strictly before instant `t` (local day `days`)."""
+        q = _keys(codes, days)
+        pos = np.searchsorted(self.key, q, side="left") - 1  # last one on an earlier day
+        active = np.flatnonzero(pos + 1 < len(self.key))
+        while active.size:
+            nxt = pos[active] + 1
+            step = (self.key[nxt] == q[active]) & (self.t[nxt] < t[active])
+            active = active[step]
+            pos[active] += 1
+            active = active[pos[active] + 1 < len(self.key)]
+        return self._found(pos, codes)
 
 
 def _take(values: np.ndarray, index: np.ndarray, missing: int) -> np.ndarray:
@@ -471,18 +535,76 @@ def _clean(value: Any) -> Any:
 # --------------------------------------------------------------------------- metrics
 
 
-def _group_sum(keys: np.ndarray, values: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Sum of `values` per key, reindexed on `index` (0 where absent)."""
-    if len(keys) == 0:
-        return np.zeros(len(index), dtype=np.asarray(values).dtype if len(values) else np.int64)
-    summed = pd.Series(values).groupby(keys).sum()
-    return summed.reindex(index, fill_value=0).to_numpy()
+def _code_lookup(client_ids: np.ndarray):
+    """A function mapping client ids to their position in the sorted `client_ids`
+    (-1 for other ids). A direct lookup table when the ids are reasonably dense (the
+    usual case: a program's clients are created together), binary search otherwise."""
+    if len(client_ids) == 0:
+        return lambda ids: np.full(len(ids), -1, dtype=np.int64)
+    low, high = int(client_ids[0]), int(client_ids[-1])
+    if high - low < 50_000_000:
+        table = np.full(high - low + 1, -1, dtype=np.int32)
+        table[client_ids - low] = np.arange(len(client_ids), dtype=np.int32)
+
+        def lookup(ids: np.ndarray) -> np.ndarray:
+            inside = (ids >= low) & (ids <= high)
+            out = np.full(len(ids), -1, dtype=np.int64)
+            out[inside] = table[ids[inside] - low]
+            return out
+
+        return lookup
+    return lambda ids: _positions(ids, client_ids)
 
 
-def _group_median(keys: np.ndarray, values: np.ndarray, index: np.ndarray) -> np.ndarray:
-    if len(keys) == 0:
-        return np.full(len(index), np.nan)
-    return pd.Series(values, dtype=np.float64).groupby(keys).median().reindex(index).to_numpy(dtype=np.float64)
+def _order_by(group: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Permutation sorting by (group, t). One argsort of a packed int64 key when group
+    and the span of t (in microseconds: the database's precision) fit in 63 bits
+    (e.g. 100,000 groups over two years); the two-key lexsort otherwise."""
+    if len(t) == 0:
+        return np.empty(0, dtype=np.int64)
+    t_min = int(t.min())
+    span_us = (int(t.max()) - t_min) // 1000 + 1
+    groups = int(group.max()) + 1 if len(group) else 1
+    exact = not np.any((t - t_min) % 1000)
+    if exact and group.min() >= 0 and groups * span_us < 2**63:
+        return np.argsort(group.astype(np.int64) * span_us + (t - t_min) // 1000, kind="stable")
+    return np.lexsort((t, group))
+
+
+def _positions(keys: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Row position of each key in the sorted `index`, -1 where absent."""
+    keys = np.asarray(keys, dtype=np.int64)
+    if len(index) == 0 or len(keys) == 0:
+        return np.full(len(keys), -1, dtype=np.int64)
+    if index[0] >= 0 and index[-1] < 4 * len(index) + 1_000_000:
+        # Small non-negative keys (client codes): a lookup table beats binary search.
+        table = np.full(int(index[-1]) + 1, -1, dtype=np.int64)
+        table[index] = np.arange(len(index))
+        inside = (keys >= 0) & (keys <= index[-1])
+        out = np.full(len(keys), -1, dtype=np.int64)
+        out[inside] = table[keys[inside]]
+        return out
+    pos = np.clip(np.searchsorted(index, keys), 0, len(index) - 1)
+    return np.where(index[pos] == keys, pos, -1)
+
+
+def _sum_at(pos: np.ndarray, values: np.ndarray | None, n: int) -> np.ndarray:
+    """Per-row sums (counts when `values` is None) of items at row positions `pos`."""
+    ok = pos >= 0
+    if values is None:
+        return np.bincount(pos[ok], minlength=n).astype(np.int64)
+    values = np.asarray(values)
+    summed = np.bincount(pos[ok], weights=values[ok].astype(np.float64), minlength=n)
+    return summed.astype(np.int64) if values.dtype.kind in "iub" else summed
+
+
+def _median_at(pos: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    ok = pos >= 0
+    out = np.full(n, np.nan)
+    if ok.any():
+        medians = pd.Series(values[ok], dtype=np.float64).groupby(pos[ok]).median()
+        out[medians.index.to_numpy()] = medians.to_numpy()
+    return out
 
 
 def compute_continuity(
@@ -502,19 +624,17 @@ def compute_continuity(
     client_ids = np.sort(data.clients["id"].to_numpy(dtype=np.int64))
     external_by_id = pd.Series(data.clients["external_id"].to_numpy(), index=data.clients["id"].to_numpy())
     client_external = external_by_id.reindex(client_ids).to_numpy()
+    code_of = _code_lookup(client_ids)
 
-    def code_of(ids: np.ndarray) -> np.ndarray:
-        return np.searchsorted(client_ids, ids).astype(np.int64)
+    def coded(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """Rows of this program's (or the requested) clients only, with their codes."""
+        codes = code_of(frame["client_id"].to_numpy(dtype=np.int64))
+        known = codes >= 0
+        if known.all():
+            return frame, codes
+        return frame[known], codes[known]
 
-    def known(frame: pd.DataFrame) -> pd.DataFrame:
-        """Rows of this program's (or the requested) clients only."""
-        ids = frame["client_id"].to_numpy(dtype=np.int64)
-        pos = np.clip(np.searchsorted(client_ids, ids), 0, max(len(client_ids) - 1, 0))
-        ok = (client_ids[pos] == ids) if len(client_ids) else np.zeros(len(ids), dtype=bool)
-        return frame if ok.all() else frame[ok]
-
-    asg = known(data.assignments)
-    a_code = code_of(asg["client_id"].to_numpy(dtype=np.int64))
+    asg, a_code = coded(data.assignments)
     a_start = asg["start_day"].to_numpy(dtype=np.int64)
     a_end = asg["end_day"].to_numpy(dtype=np.int64)
     a_sup = asg["supporter_id"].to_numpy(dtype=np.int64)
@@ -523,26 +643,29 @@ def compute_continuity(
     primary = _primary_intervals(a_code[a_primary], a_start[a_primary], a_end[a_primary], a_sup[a_primary])
 
     # Appointments, sorted by (client, instant).
-    apt = known(data.appointments)
-    ap_code = code_of(apt["client_id"].to_numpy(dtype=np.int64))
+    apt, ap_code = coded(data.appointments)
     ap_t = apt["t"].to_numpy(dtype=np.int64)
     order = np.lexsort((ap_t, ap_code))
     ap_code, ap_t = ap_code[order], ap_t[order]
     ap_attended = apt["attended"].to_numpy().astype(bool)[order]
     ap_transition = apt["transition"].to_numpy().astype(bool)[order]
     ap_day = local_days(ap_t, tz)
+    ap_interval = enrollment.locate(ap_code, ap_day)
 
-    # Peer contacts.
-    con = known(data.contacts)
-    c_code = code_of(con["client_id"].to_numpy(dtype=np.int64))
+    # Peer contacts, sorted once by (client, instant) for every lookup below.
+    con, c_code = coded(data.contacts)
     c_t = con["t"].to_numpy(dtype=np.int64)
+    order = _order_by(c_code, c_t)
+    c_code, c_t = c_code[order], c_t[order]
+    c_session = con["session_id"].to_numpy(dtype=np.int64)[order]
+    c_sup = con["supporter_id"].to_numpy(dtype=np.int64)[order]
+    c_minutes = con["duration_minutes"].to_numpy(dtype=np.int64)[order]
     c_day = local_days(c_t, tz)
-    c_session = con["session_id"].to_numpy(dtype=np.int64)
-    c_sup = con["supporter_id"].to_numpy(dtype=np.int64)
-    c_minutes = con["duration_minutes"].to_numpy(dtype=np.int64)
+    contacts = _Contacts(c_code, c_t, c_day)
 
     # Professional sessions (attended appointments), already in (client, instant) order.
     s_code, s_t, s_day = ap_code[ap_attended], ap_t[ap_attended], ap_day[ap_attended]
+    s_interval = ap_interval[ap_attended]
     ap_is_transition = ap_transition[ap_attended]
 
     # ---- 1. gap coverage: consecutive professional sessions of one client.
@@ -550,21 +673,17 @@ def compute_continuity(
     g_code = s_code[1:][same_client]
     g_prev_t, g_next_t = s_t[:-1][same_client], s_t[1:][same_client]
     g_prev_day, g_next_day = s_day[:-1][same_client], s_day[1:][same_client]
-    g_enrolled_at = enrollment.locate(g_code, g_prev_day)
+    g_prev_interval, g_next_interval = s_interval[:-1][same_client], s_interval[1:][same_client]
     in_scope = (
         (g_next_t >= p_start_ns)
         & (g_next_t < p_end_ns)
         & (g_next_t - g_prev_t >= min_gap_days * NS_PER_DAY)
-        & (g_enrolled_at >= 0)
-        & (g_enrolled_at == enrollment.locate(g_code, g_next_day))
+        & (g_prev_interval >= 0)
+        & (g_prev_interval == g_next_interval)  # one unbroken run of enrolled dates
     )
-    g_code, g_prev_t, g_next_t, g_next_day = (
-        g_code[in_scope],
-        g_prev_t[in_scope],
-        g_next_t[in_scope],
-        g_next_day[in_scope],
-    )
-    first_after = _asof(g_code, g_prev_t, c_code, c_t, direction="forward", allow_exact=False)
+    g_code, g_prev_t, g_next_t = g_code[in_scope], g_prev_t[in_scope], g_next_t[in_scope]
+    g_prev_day, g_next_day = g_prev_day[in_scope], g_next_day[in_scope]
+    first_after = contacts.first_after(g_code, g_prev_t, g_prev_day)
     first_t = _take(c_t, first_after, np.iinfo(np.int64).max)
     g_covered = (first_after >= 0) & (first_t < g_next_t)
     g_days_to_contact = np.where(g_covered, (first_t - g_prev_t) / NS_PER_DAY, np.nan)
@@ -572,19 +691,18 @@ def compute_continuity(
 
     # ---- 2. follow-up after transitions.
     t_code, t_day = s_code[ap_is_transition], s_day[ap_is_transition]
-    t_keep = (t_day >= p_start) & (t_day <= p_end - 30) & (enrollment.locate(t_code, t_day) >= 0)
+    t_keep = (t_day >= p_start) & (t_day <= p_end - 30) & (s_interval[ap_is_transition] >= 0)
     t_code, t_day = t_code[t_keep], t_day[t_keep]
-    next_contact = _asof(t_code, t_day + 1, c_code, c_day, direction="forward", allow_exact=True)
+    next_contact = contacts.first_on_or_after_day(t_code, t_day + 1)
     next_contact_day = _take(c_day, next_contact, OPEN_END_DAY)
     t_7 = next_contact_day <= t_day + 7
     t_30 = next_contact_day <= t_day + 30
     t_sup = primary.value_on(t_code, t_day)
 
     # ---- 4. adherence: attended / no-show appointments in P on an enrolled date.
-    in_p = (ap_t >= p_start_ns) & (ap_t < p_end_ns)
-    in_p &= enrollment.locate(ap_code, ap_day) >= 0
+    in_p = (ap_t >= p_start_ns) & (ap_t < p_end_ns) & (ap_interval >= 0)
     d_code, d_t, d_day, d_kept = ap_code[in_p], ap_t[in_p], ap_day[in_p], ap_attended[in_p]
-    last_before = _asof(d_code, d_t, c_code, c_t, direction="backward", allow_exact=False)
+    last_before = contacts.last_before(d_code, d_t, d_day)
     last_t = _take(c_t, last_before, np.iinfo(np.int64).min)
     d_recent = (last_before >= 0) & (last_t >= d_t - adherence_lookback_days * NS_PER_DAY)
     d_sup = primary.value_on(d_code, d_day)
@@ -592,36 +710,46 @@ def compute_continuity(
     # ---- 5. volume: completed attendances at sessions starting in P.
     v = (c_t >= p_start_ns) & (c_t < p_end_ns)
     v_code, v_session, v_sup, v_minutes = c_code[v], c_session[v], c_sup[v], c_minutes[v]
+    # Each distinct session once (a group session is one session, its duration once).
+    first_of_session = np.flatnonzero(~pd.Series(v_session).duplicated().to_numpy())  # hashing, no sort
 
     # ---- 3. longest unsupported stretch, per enrolled segment of P.
     seg_start = np.maximum(enrollment.start, p_start)
     seg_end = np.minimum(enrollment.end, p_end)
     seg_ok = seg_start <= seg_end
-    seg_ids = np.flatnonzero(seg_ok)
     seg_code = enrollment.code[seg_ok]
+    n_seg = len(seg_code)
     seg_lo_ns = local_midnights(seg_start[seg_ok], tz)
     seg_hi_ns = local_midnights(seg_end[seg_ok] + 1, tz)
-    # Support points (professional sessions and peer contacts) on an enrolled date in P.
-    pt_code = np.concatenate([s_code, c_code])
-    pt_t = np.concatenate([s_t, c_t])
-    pt_day = np.concatenate([s_day, c_day])
-    pt_interval = enrollment.locate(pt_code, pt_day)
-    pt_in = (pt_interval >= 0) & (pt_day >= p_start) & (pt_day <= p_end)
-    # Map enrollment interval -> segment position.
     seg_pos_of_interval = np.full(len(enrollment.code), -1, dtype=np.int64)
-    seg_pos_of_interval[seg_ids] = np.arange(len(seg_ids))
-    pt_seg = seg_pos_of_interval[pt_interval[pt_in]]
-    seg_all = np.concatenate([np.arange(len(seg_ids)), np.arange(len(seg_ids)), pt_seg])
-    t_all = np.concatenate([seg_lo_ns, seg_hi_ns, pt_t[pt_in]])
-    order = np.lexsort((t_all, seg_all))
+    seg_pos_of_interval[seg_ok] = np.arange(n_seg)
+    # Support points: professional sessions and peer contacts on an enrolled date in P.
+    c_interval = enrollment.locate(c_code, c_day)
+    s_in = (s_interval >= 0) & (s_day >= p_start) & (s_day <= p_end)
+    c_in = (c_interval >= 0) & (c_day >= p_start) & (c_day <= p_end)
+    seg_all = np.concatenate(
+        [
+            np.arange(n_seg),
+            np.arange(n_seg),
+            seg_pos_of_interval[s_interval[s_in]],
+            seg_pos_of_interval[c_interval[c_in]],
+        ]
+    )
+    t_all = np.concatenate([seg_lo_ns, seg_hi_ns, s_t[s_in], c_t[c_in]])
+    order = _order_by(seg_all, t_all)
     seg_all, t_all = seg_all[order], t_all[order]
-    gaps = np.diff(t_all)
-    same_seg = seg_all[1:] == seg_all[:-1]
-    seg_longest = np.zeros(len(seg_ids), dtype=np.int64)
-    if len(gaps):
-        np.maximum.at(seg_longest, seg_all[1:][same_seg], gaps[same_seg])
     enrolled_codes = np.unique(seg_code)
-    longest_ns = pd.Series(seg_longest).groupby(seg_code).max().reindex(enrolled_codes).to_numpy()
+    if n_seg:
+        gaps = np.diff(t_all)
+        gaps[seg_all[1:] != seg_all[:-1]] = 0  # across two segments: not a stretch
+        # Every segment has at least its two boundaries, so each starts a non-empty run.
+        seg_first = np.flatnonzero(np.r_[True, seg_all[1:] != seg_all[:-1]])
+        seg_longest = np.maximum.reduceat(gaps, seg_first) if len(gaps) else np.zeros(n_seg, np.int64)
+        # Segments are in client order: the longest per client is a max over runs too.
+        client_first = np.flatnonzero(np.r_[True, seg_code[1:] != seg_code[:-1]])
+        longest_ns = np.maximum.reduceat(seg_longest, client_first)
+    else:
+        longest_ns = np.empty(0, dtype=np.int64)
     longest_days = longest_ns / NS_PER_DAY
 
     # ---- by client (clients enrolled on a date in P).
@@ -633,7 +761,8 @@ def compute_continuity(
         gap=(g_code, g_covered, g_days_to_contact),
         followup=(t_code, t_7, t_30),
         adherence=(d_code, d_kept, d_recent),
-        volume=(v_code, v_session, v_minutes),
+        # (client, session) is unique, so each contact is also one of the client's sessions.
+        volume=(v_code, v_code, v_minutes),
     )
     by_client.insert(len(GAP_KEYS) + len(FOLLOWUP_KEYS) + 1, "longest_unsupported_days", longest_days)
     by_client = by_client[CLIENT_KEYS]
@@ -651,7 +780,7 @@ def compute_continuity(
         gap=(g_sup, g_covered, g_days_to_contact),
         followup=(t_sup, t_7, t_30),
         adherence=(d_sup, d_kept, d_recent),
-        volume=(v_sup, v_session, v_minutes),
+        volume=(v_sup, v_sup[first_of_session], v_minutes[first_of_session]),
     )
     enrolled_per_sup = clients_per_sup.reindex(sup_keys, fill_value=0).to_numpy(dtype=np.int64)
     # null for the unassigned row (an object column, so the others stay integers).
@@ -673,7 +802,7 @@ def compute_continuity(
         gap=(zeros(len(g_code), np.int64), g_covered, g_days_to_contact),
         followup=(zeros(len(t_code), np.int64), t_7, t_30),
         adherence=(zeros(len(d_code), np.int64), d_kept, d_recent),
-        volume=(zeros(len(v_code), np.int64), v_session, v_minutes),
+        volume=(zeros(len(v_code), np.int64), zeros(len(first_of_session), np.int64), v_minutes[first_of_session]),
     )
     summary = {key: _clean(summary_frame[key].to_numpy()[0]) for key in summary_frame.columns}
     summary["clients_enrolled"] = len(enrolled_codes)
@@ -711,20 +840,24 @@ def _fill_metrics(
     adherence: tuple[np.ndarray, np.ndarray, np.ndarray],
     volume: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> None:
-    """Add every per-group metric column to `frame`, one row per key in `index`.
-    Each argument is (group key per item, flags/values per item...)."""
+    """Add every per-group metric column to `frame`, one row per key of the sorted
+    `index`. Each argument is (group key per item, flags/values per item...); volume is
+    (key per contact, key per distinct session, minutes per distinct session)."""
+    n = len(index)
     g_key, g_covered, g_days = gap
-    intervals = _group_sum(g_key, np.ones(len(g_key), np.int64), index)
-    covered = _group_sum(g_key, g_covered.astype(np.int64), index)
+    pos = _positions(g_key, index)
+    intervals = _sum_at(pos, None, n)
+    covered = _sum_at(pos, g_covered, n)
     frame["gap_intervals"] = intervals
     frame["gap_intervals_covered"] = covered
     frame["gap_coverage_rate"] = _rate(covered, intervals)
-    frame["median_days_to_peer_contact"] = _group_median(g_key[g_covered], g_days[g_covered], index)
+    frame["median_days_to_peer_contact"] = _median_at(pos[g_covered], g_days[g_covered], n)
 
     t_key, t_7, t_30 = followup
-    events = _group_sum(t_key, np.ones(len(t_key), np.int64), index)
-    f7 = _group_sum(t_key, t_7.astype(np.int64), index)
-    f30 = _group_sum(t_key, t_30.astype(np.int64), index)
+    pos = _positions(t_key, index)
+    events = _sum_at(pos, None, n)
+    f7 = _sum_at(pos, t_7, n)
+    f30 = _sum_at(pos, t_30, n)
     frame["transition_events"] = events
     frame["followup_7d"] = f7
     frame["followup_7d_rate"] = _rate(f7, events)
@@ -732,25 +865,22 @@ def _fill_metrics(
     frame["followup_30d_rate"] = _rate(f30, events)
 
     d_key, d_kept, d_recent = adherence
-    kept = _group_sum(d_key, d_kept.astype(np.int64), index)
-    total = _group_sum(d_key, np.ones(len(d_key), np.int64), index)
-    kept_recent = _group_sum(d_key, (d_kept & d_recent).astype(np.int64), index)
-    total_recent = _group_sum(d_key, d_recent.astype(np.int64), index)
+    pos = _positions(d_key, index)
+    kept = _sum_at(pos, d_kept, n)
+    total = _sum_at(pos, None, n)
+    kept_recent = _sum_at(pos, d_kept & d_recent, n)
+    total_recent = _sum_at(pos, d_recent, n)
     frame["appointments_kept"] = kept
     frame["appointments_missed"] = total - kept
     frame["adherence_rate"] = _rate(kept, total)
     frame["adherence_rate_with_recent_peer_contact"] = _rate(kept_recent, total_recent)
     frame["adherence_rate_without_recent_peer_contact"] = _rate(kept - kept_recent, total - total_recent)
 
-    v_key, v_session, v_minutes = volume
-    frame["peer_contacts"] = _group_sum(v_key, np.ones(len(v_key), np.int64), index)
-    # A session counts once per group: a group session with three clients of one
-    # supporter is one session, and its duration counts once.
-    sessions = pd.DataFrame({"k": v_key, "s": v_session, "m": v_minutes}).drop_duplicates(["k", "s"])
-    frame["peer_sessions"] = _group_sum(sessions["k"].to_numpy(), np.ones(len(sessions), np.int64), index)
-    frame["peer_support_hours"] = (
-        _group_sum(sessions["k"].to_numpy(), sessions["m"].to_numpy(dtype=np.int64), index) / 60.0
-    )
+    contact_key, session_key, session_minutes = volume
+    frame["peer_contacts"] = _sum_at(_positions(contact_key, index), None, n)
+    pos = _positions(session_key, index)
+    frame["peer_sessions"] = _sum_at(pos, None, n)
+    frame["peer_support_hours"] = _sum_at(pos, session_minutes.astype(np.float64), n) / 60.0
 
 
 def _column_values(series: pd.Series) -> list[Any]:

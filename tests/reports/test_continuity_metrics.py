@@ -358,3 +358,17 @@ def test_the_copy_loader_reads_exactly_what_the_orm_loader_reads(b, sup):
         assert len(left) > 0
         assert left.dtypes.to_dict() == right.dtypes.to_dict(), name
         assert left.equals(right), name
+
+
+def test_sorting_by_client_then_instant_gives_the_lexsort_order_on_both_paths():
+    import numpy as np
+
+    from reports.continuity import _order_by
+
+    rng = np.random.default_rng(3)
+    group = rng.integers(0, 50, size=2000)
+    t = rng.integers(0, 10**6, size=2000) * 1000  # whole microseconds: the packed-key path
+    for instants in (t, t + rng.integers(0, 2, size=2000)):  # a stray nanosecond: the lexsort path
+        order = _order_by(group, instants)
+        assert np.array_equal(group[order], group[np.lexsort((instants, group))])
+        assert np.array_equal(instants[order], instants[np.lexsort((instants, group))])
