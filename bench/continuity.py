@@ -47,6 +47,8 @@ def measure(kind: str, slug: str, start: date, end: date) -> dict:
 
     program = Program.objects.get(slug=slug)
     baseline_mb = _peak_mb()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
     began = time.perf_counter()
     data = load_continuity_data(program=program, until=end)
     loaded = time.perf_counter()
@@ -66,6 +68,8 @@ def measure(kind: str, slug: str, start: date, end: date) -> dict:
         out["by_client_rows"] = len(report.report["by_client"])
         out["by_supporter_rows"] = len(report.report["by_supporter"])
     finished = time.perf_counter()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime - cpu_before, 2)
     out.update(
         {
             "seconds": round(finished - began, 2),
@@ -130,11 +134,16 @@ def main() -> None:
         results[kind] = json.loads(done.stdout.strip().splitlines()[-1])
     read, rep = results["read"], results["report"]
     print(f"period {args.start} .. {args.end}; rows loaded: {rep['rows']}")
-    print(f"bare read : {read['seconds']:6.2f} s   peak {read['peak_mb']:7.1f} MB")
+    print(
+        f"bare read : {read['seconds']:6.2f} s   peak {read['peak_mb']:7.1f} MB   "
+        f"(client CPU {read['cpu_seconds']:.2f} s)"
+    )
     print(
         f"report    : {rep['seconds']:6.2f} s   peak {rep['peak_mb']:7.1f} MB   "
-        f"(load {rep['load_seconds']:.2f} s, compute {rep['seconds'] - rep['load_seconds']:.2f} s)"
+        f"(load {rep['load_seconds']:.2f} s, compute {rep['seconds'] - rep['load_seconds']:.2f} s, "
+        f"client CPU {rep['cpu_seconds']:.2f} s)"
     )
+    print(f"load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work slows the figures)")
     print(
         f"ratio report / bare read: {rep['seconds'] / max(read['seconds'], 1e-9):.2f}x time, "
         f"{rep['peak_mb'] / read['peak_mb']:.2f}x memory"
