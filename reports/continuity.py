@@ -203,7 +203,8 @@ def _read_copy(sql: str, params: list[Any], names: list[str], timestamps: tuple[
 
     connection.ensure_connection()
     conn = connection.connection
-    query = psycopg.ClientCursor(conn).mogrify(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params)
+    with psycopg.ClientCursor(conn) as composer:  # binds the parameters client-side, safely quoted
+        query = composer.mogrify(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params)
     pgconn = conn.pgconn
     buffer = bytearray()
     with conn.lock:
