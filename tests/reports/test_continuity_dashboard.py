@@ -192,3 +192,15 @@ def test_empty_charts_say_so():
 def test_chart_ids_are_unique_on_a_page():
     a, b = charts.bar_chart(title="a", labels=[], values=[]), charts.bar_chart(title="b", labels=[], values=[])
     assert parse(a).find(f"{NS}title").get("id") != parse(b).find(f"{NS}title").get("id")
+
+
+def test_worklist_dates_are_in_the_programs_calendar(cast):
+    from datetime import UTC, datetime
+
+    cast.program.timezone = "America/New_York"
+    cast.program.save()
+    # 02:30 UTC on the 3rd is still the 2nd in New York.
+    AppointmentFactory(client=cast.theirs, start=datetime(2026, 1, 3, 2, 30, tzinfo=UTC))
+    status, html = page(cast.coordinator, cast.program)
+    assert status == 200
+    assert "2026-01-02" in html and "2026-01-03" not in html

@@ -195,3 +195,14 @@ def test_the_command_prints_a_readable_table(busy):
 def test_the_command_refuses_bad_arguments_clearly(busy, args, message):
     with pytest.raises(CommandError, match=message):
         run(*args)
+
+
+def test_overlapping_primary_assignments_get_409_and_a_command_error_not_a_500(busy, api_as):
+    CaseloadAssignment.objects.create(
+        client=busy.mine, supporter=busy.other_supporter, role="primary", start_date=date(2026, 1, 10)
+    )
+    response = get(api_as, busy.coordinator, program=busy.program.id)
+    assert response.status_code == 409
+    assert "overlapping primary" in response.json()["non_field_errors"][0]
+    with pytest.raises(CommandError, match="overlapping primary"):
+        run("--program", busy.program.slug, "--start", START, "--end", END)
