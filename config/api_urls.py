@@ -23,6 +23,7 @@ from clients.api import (
     ReferralViewSet,
     ResourceViewSet,
 )
+from reports.api import ContinuityReportView
 from sessions.api import FeedbackItemViewSet, NotificationViewSet, PeerSessionViewSet
 from supporters.api import (
     CEHoursViewSet,
@@ -66,5 +67,6 @@ urlpatterns = [
     path("auth/logout/", TokenLogoutView.as_view(), name="api-token-logout"),
     path("auth/logout-all/", TokenLogoutAllView.as_view(), name="api-token-logout-all"),
     path("emergency-access/", EmergencyAccessView.as_view(), name="emergency-access"),
+    path("reports/continuity/", ContinuityReportView.as_view(), name="api-continuity-report"),
     path("", include(router.urls)),
 ]

@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("sessions.urls")),
     path("", include("clients.consent_urls")),
+    path("reports/", include("reports.urls")),
     path("api/v1/", include("config.api_urls")),
     path("program/", include("supporters.urls")),
     path("clients/", include("clients.urls")),
