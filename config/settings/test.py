@@ -8,3 +8,4 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+IMPORT_JOBS_IN_THREAD = False  # run import jobs inline so the test's transaction sees them
