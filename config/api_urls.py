@@ -9,7 +9,13 @@ from accounts.api import (
     TokenLogoutAllView,
     TokenLogoutView,
 )
-from clients.api import CaseloadAssignmentViewSet, ClientViewSet, ClinicalAppointmentViewSet, ClinicianViewSet
+from clients.api import (
+    CaseloadAssignmentViewSet,
+    ClientViewSet,
+    ClinicalAppointmentViewSet,
+    ClinicianViewSet,
+    ImportAPIView,
+)
 from sessions.api import PeerSessionViewSet
 from supporters.api import SupporterViewSet
 
@@ -28,5 +34,6 @@ urlpatterns = [
     path("auth/token/", TokenLoginView.as_view(), name="api-token-login"),
     path("auth/logout/", TokenLogoutView.as_view(), name="api-token-logout"),
     path("auth/logout-all/", TokenLogoutAllView.as_view(), name="api-token-logout-all"),
+    path("imports/", ImportAPIView.as_view(), name="api-imports"),
     path("", include(router.urls)),
 ]

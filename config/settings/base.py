@@ -191,3 +191,4 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # Eager mode only: run an import job in a thread after commit, so the upload request
 # returns at once and the page can poll the progress. Tests turn this off to run inline.
 IMPORT_JOBS_IN_THREAD = env.bool("IMPORT_JOBS_IN_THREAD", default=True)
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200_000_000)

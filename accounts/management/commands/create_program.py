@@ -18,7 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("slug")
         parser.add_argument("--name", required=True)
         parser.add_argument("--timezone", required=True, help="IANA zone, e.g. America/New_York")
-        parser.add_argument("--organization", help="slug of an existing organization (default: one named after the program)")
+        parser.add_argument(
+            "--organization", help="slug of an existing organization (default: one named after the program)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         organization = None
