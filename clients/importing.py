@@ -14,6 +14,7 @@ changes nothing, and a changed row updates its record.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection, models, transaction
+from psycopg.copy import QueuedLibpqWriter
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -407,10 +409,17 @@ def _as(series: pd.Series, kind: str) -> pd.Series:
 
 
 def _differs(left: pd.Series, right: pd.Series) -> np.ndarray:
-    # None stands for every kind of missing (NA, NaT, NaN) so missing == missing.
-    a = left.astype(object).where(left.notna(), None).to_numpy(dtype=object)
-    b = right.astype(object).where(right.notna(), None).to_numpy(dtype=object)
-    return ~(a == b).astype(bool)
+    """Element-wise "not the same value", with missing equal to missing; vectorised on the
+    columns' own dtypes (an object-array comparison is several times slower at a million rows)."""
+    left = left.reset_index(drop=True)
+    right = right.reset_index(drop=True)
+    if str(left.dtype) != str(right.dtype):
+        # Missing values can block a cast (NA into int64); comparing across dtypes still works.
+        with contextlib.suppress(TypeError, ValueError):
+            right = right.astype(left.dtype)
+    differ = left.ne(right).fillna(True).to_numpy(dtype=bool)
+    both_missing = (left.isna() & right.isna()).to_numpy()
+    return differ & ~both_missing
 
 
 def _match(
@@ -532,7 +541,9 @@ def _write_postgresql(
         raw = cursor.cursor
         if len(inserts):
             quoted = ", ".join(connection.ops.quote_name(_field(model, c).column) for c in inserts.columns)
-            with raw.copy(f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+            # The queued writer sends from a thread, so formatting the next chunk overlaps the server's work.
+            with raw.copy(f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+                          writer=QueuedLibpqWriter(raw)) as copy:
                 for offset in range(0, len(inserts), CHUNK_ROWS):
                     copy.write(_copy_text(inserts.iloc[offset:offset + CHUNK_ROWS]))
                     done += min(CHUNK_ROWS, len(inserts) - offset)
@@ -546,7 +557,8 @@ def _write_postgresql(
                 f"CREATE TEMP TABLE import_stage ON COMMIT DROP AS SELECT id, {quoted} "  # noqa: S608
                 f"FROM {table} WITH NO DATA"
             )
-            with raw.copy(f"COPY import_stage (id, {quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+            with raw.copy(f"COPY import_stage (id, {quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+                          writer=QueuedLibpqWriter(raw)) as copy:
                 for offset in range(0, len(updates), CHUNK_ROWS):
                     copy.write(_copy_text(updates.iloc[offset:offset + CHUNK_ROWS]))
                     done += min(CHUNK_ROWS, len(updates) - offset) // 2
