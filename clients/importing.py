@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection, models, transaction
-from psycopg.copy import QueuedLibpqWriter
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg.copy import QueuedLibpqWriter
 
 from accounts.models import Program, Site
 from clients.models import (
