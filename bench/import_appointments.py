@@ -31,6 +31,32 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def cpu_seconds(pid: int | None = None) -> float | None:
+    """User + system CPU of a process (this one by default); None when /proc cannot tell."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(label: str, run, backend_pid: int) -> tuple[float, object]:
+    """Wall time, plus the CPU time of this process and of the PostgreSQL backend (when it runs
+    on this host): on a shared, busy machine the CPU seconds say what an idle one would take."""
+    wall, client, server = time.perf_counter(), cpu_seconds(), cpu_seconds(backend_pid)
+    result = run()
+    wall = time.perf_counter() - wall
+    client = cpu_seconds() - client
+    server_after = cpu_seconds(backend_pid)
+    server_text = f"{server_after - server:.1f} s" if server is not None and server_after is not None else "n/a"
+    print(f"{label:<14} wall {wall:6.1f} s | CPU: Python {client:.1f} s, PostgreSQL backend {server_text} "
+          f"| load average {os.getloadavg()[0]:.1f}")
+    return wall, result
+
+
 def write_csv(path: Path, rows: int, clients: int, seed: int = 7) -> None:
     """Naive local times, a tenth with an explicit offset; spread over 2025-2026 but never in a DST gap/overlap."""
     rng = np.random.default_rng(seed)
@@ -113,32 +139,24 @@ def main() -> None:
 
             return report
 
-        started = time.perf_counter()
-        first = import_csv_file(program=program, kind="appointments", data=path.read_bytes(), progress=phases())
-        first_s = time.perf_counter() - started
-        assert first.ok, first.errors[:5]
-        print(f"import:        {first_s:6.1f} s  created={first.created:,} updated={first.updated:,} "
-              f"unchanged={first.unchanged:,}  peak RSS {peak_rss_mb():.0f} MB")
-
-        started = time.perf_counter()
-        second = import_csv_file(program=program, kind="appointments", data=path.read_bytes(), progress=phases())
-        second_s = time.perf_counter() - started
-        assert second.ok and second.unchanged == args.rows
-        print(f"second run:    {second_s:6.1f} s  created={second.created:,} updated={second.updated:,} "
-              f"unchanged={second.unchanged:,}  peak RSS {peak_rss_mb():.0f} MB")
-
-        started = time.perf_counter()
         with connection.cursor() as cursor:
-            cursor.execute("CREATE TEMP TABLE bench_copy (a text, b text, c text, d text, e text, f text)")
-            with path.open("rb") as source, cursor.cursor.copy(
-                "COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)"
-            ) as copy:
-                while block := source.read(1 << 20):
-                    copy.write(block)
-            cursor.execute("DROP TABLE bench_copy")
-        copy_s = time.perf_counter() - started
-        print(f"bare COPY:     {copy_s:6.1f} s  (ratio import/COPY {first_s / copy_s:.1f}x)")
-        print(f"peak RSS before import {rss_before:.0f} MB, overall {peak_rss_mb():.0f} MB")
+            cursor.execute("SELECT pg_backend_pid()")
+            backend_pid = cursor.fetchone()[0]
+
+        def run_import() -> object:
+            return import_csv_file(program=program, kind="appointments", data=path.read_bytes(), progress=phases())
+
+        first_s, first = timed("import:", run_import, backend_pid)
+        assert first.ok, first.errors[:5]
+        print(f"    created={first.created:,} updated={first.updated:,} unchanged={first.unchanged:,}  "
+              f"peak RSS {peak_rss_mb():.0f} MB")
+        second_s, second = timed("second run:", run_import, backend_pid)
+        assert second.ok and second.unchanged == args.rows
+        print(f"    created={second.created:,} updated={second.updated:,} unchanged={second.unchanged:,}  "
+              f"peak RSS {peak_rss_mb():.0f} MB")
+        copy_s, _ = timed("bare COPY:", lambda: bare_copy(connection, path), backend_pid)
+        print(f"ratio import / bare COPY: {first_s / copy_s:.1f}x")
+        print(f"peak RSS: {rss_before:.0f} MB after generating, {peak_rss_mb():.0f} MB overall")
 
     if not args.keep:
         with connection.cursor() as cursor:
@@ -147,6 +165,18 @@ def main() -> None:
             cursor.execute("DELETE FROM clients_clinician WHERE program_id = %s", [program.pk])
         program.delete()
         program.organization.delete()
+
+
+def bare_copy(connection, path: Path) -> None:
+    """The floor: the same bytes into an untyped, unindexed temp table."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE bench_copy (a text, b text, c text, d text, e text, f text)")
+        with path.open("rb") as source, cursor.cursor.copy(
+            "COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)"
+        ) as copy:
+            while block := source.read(1 << 20):
+                copy.write(block)
+        cursor.execute("DROP TABLE bench_copy")
 
 
 if __name__ == "__main__":

@@ -594,9 +594,10 @@ def _upsert(
     ids, changed = _match(rows, stored, key, compare)
     _count(result, ids, changed)
     progress(55)
-    writes = rows.loc[ids.isna().to_numpy() | changed].copy()
-    writes["id"] = ids[ids.isna().to_numpy() | changed]
-    _write(model, writes, list(compare), progress, (55, 95))
+    if not result.dry_run:  # the counts are known now; a preview need not write and roll back
+        writes = rows.loc[ids.isna().to_numpy() | changed].copy()
+        writes["id"] = ids[ids.isna().to_numpy() | changed]
+        _write(model, writes, list(compare), progress, (55, 95))
     return ids, changed
 
 
@@ -686,7 +687,9 @@ def _import_supporters(*, program: Program, frame: pd.DataFrame, result: ImportR
                 for c in Certification.objects.filter(supporter_id__in=id_of.values())}
     creates, updates, touched = [], [], set()
     for line in frame.index[has_cert]:
-        supporter_id = id_of[rows.loc[line, "external_id"]]
+        supporter_id = id_of.get(rows.loc[line, "external_id"])
+        if supporter_id is None:
+            continue  # a dry run did not write this new supporter; its row already counts as created
         values = {"number": cert_number[line], "issued_on": certified_on[line].date(),
                   "expires_on": expires_on[line].date()}
         cert = existing.get((supporter_id, cert_type[line]))
@@ -698,8 +701,9 @@ def _import_supporters(*, program: Program, frame: pd.DataFrame, result: ImportR
                 setattr(cert, k, v)
             updates.append(cert)
             touched.add(line)
-    Certification.objects.bulk_create(creates)
-    Certification.objects.bulk_update(updates, ["number", "issued_on", "expires_on"])
+    if not result.dry_run:
+        Certification.objects.bulk_create(creates)
+        Certification.objects.bulk_update(updates, ["number", "issued_on", "expires_on"])
     # A stored supporter whose only change is its certification counts as updated.
     cert_only = ids.notna().to_numpy() & ~changed & frame.index.isin(list(touched))
     result.updated += int(cert_only.sum())
@@ -859,9 +863,10 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
                "modality": "str", "kind": "str", "status": "str", "program_id": "int"}
     session_ids, session_changed = _match(sessions, stored, ("external_id",), compare)
     _count(session_result, session_ids, session_changed)
-    writes = sessions.loc[session_ids.isna().to_numpy() | session_changed].copy()
-    writes["id"] = session_ids[session_ids.isna().to_numpy() | session_changed]
-    _write(PeerSession, writes, list(compare), progress, (50, 70))
+    if not result.dry_run:
+        writes = sessions.loc[session_ids.isna().to_numpy() | session_changed].copy()
+        writes["id"] = session_ids[session_ids.isna().to_numpy() | session_changed]
+        _write(PeerSession, writes, list(compare), progress, (50, 70))
 
     ids_now = _external_ids(PeerSession.objects.filter(program=program, external_id__in=list(sessions["external_id"])))
     attendances = pd.DataFrame({"session_id": rows["external_id"].map(ids_now).astype("Int64"),
@@ -872,9 +877,10 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
                                  ["id", "session_id", "client_id", "status"])
     attendance_ids, attendance_changed = _match(attendances, stored_attendances, ("session_id", "client_id"),
                                                 {"session_id": "int", "client_id": "int", "status": "str"})
-    writes = attendances.loc[attendance_ids.isna().to_numpy() | attendance_changed].copy()
-    writes["id"] = attendance_ids[attendance_ids.isna().to_numpy() | attendance_changed]
-    _write(Attendance, writes, ["session_id", "client_id", "status"], progress, (70, 95))
+    if not result.dry_run:
+        writes = attendances.loc[attendance_ids.isna().to_numpy() | attendance_changed].copy()
+        writes["id"] = attendance_ids[attendance_ids.isna().to_numpy() | attendance_changed]
+        _write(Attendance, writes, ["session_id", "client_id", "status"], progress, (70, 95))
     # Counted per row (one row = one attendance): a row whose session changed counts as updated.
     changed_session = pd.Series(session_changed, index=sessions["external_id"].to_numpy())
     row_session_changed = rows["external_id"].map(changed_session).fillna(False).to_numpy(dtype=bool)

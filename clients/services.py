@@ -139,17 +139,19 @@ IMPORT_ERRORS_SHOWN = 1000
 def _dispatch_import_job(job_id: uuid.UUID) -> None:
     from clients.tasks import run_import_job
 
-    if settings.CELERY_TASK_ALWAYS_EAGER and settings.IMPORT_JOBS_IN_THREAD:
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        run_import_job.delay(str(job_id))
+    elif settings.IMPORT_JOBS_IN_THREAD:
         # No broker (e.g. `make run`): run beside the request so the page can poll progress.
         threading.Thread(target=_run_in_thread, args=(str(job_id),), daemon=True).start()
     else:
-        run_import_job.delay(str(job_id))
+        run_import_job.apply(args=[str(job_id)])
 
 
 def _run_in_thread(job_id: str) -> None:
     from clients.tasks import run_import_job
 
     try:
-        run_import_job.delay(job_id)
+        run_import_job.apply(args=[job_id])
     finally:
         connection.close()

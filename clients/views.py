@@ -27,8 +27,10 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["program"].queryset = Program.objects.filter(
-            id__in=role_program_ids(user).coordinator).order_by("name")
+        programs = Program.objects.filter(id__in=role_program_ids(user).coordinator).order_by("name")
+        self.fields["program"].queryset = programs
+        if len(programs) == 1:
+            self.fields["program"].initial = programs[0].pk
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -296,6 +296,25 @@ def test_a_dry_run_reports_counts_and_writes_nothing(people):
     assert not ClinicalAppointment.objects.exists()
 
 
+def test_dry_runs_count_exactly_what_the_real_import_then_does(people):
+    SiteFactory(program=people, external_id="N")
+    files = {
+        "supporters": "external_id,first_name,last_name,email,certification_type,certification_number,certified_on,"
+                      "certification_expires_on\nS1,Sam,Lee,sam@example.org,CPS,1,2025-01-01,2027-01-01\n"
+                      "S7,New,One,new@example.org,CPS,2,2025-01-01,2027-01-01\n",
+        "peer_sessions": "external_id,supporter_external_id,client_external_id,start,duration_minutes,modality,status\n"
+                         "G1,S1,MRN1,2026-03-05T18:00,90,in_person,completed\n"
+                         "G1,S1,MRN2,2026-03-05T18:00,90,in_person,no_show\n",
+    }
+    for kind, text in files.items():
+        preview = run(people, kind, text, dry_run=True)
+        real = run(people, kind, text)
+        assert preview.ok and real.ok, messages(preview) + messages(real)
+        assert preview.counts() == real.counts(), kind
+    assert (preview.created, Attendance.objects.count()) == (2, 2)
+    assert Certification.objects.count() == 2
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
