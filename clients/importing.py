@@ -253,14 +253,31 @@ class _Checks:
     def __init__(self, frame: pd.DataFrame, tz: zoneinfo.ZoneInfo) -> None:
         self.frame = frame
         self.tz = tz
-        self.found: list[tuple[np.ndarray, str, str]] = []
+        # (row positions, column, reason): one reason for all, or one per position.
+        self.found: list[tuple[np.ndarray, str, str | np.ndarray]] = []
         self.bad = np.zeros(len(frame), dtype=bool)
 
-    def fail(self, mask: pd.Series | np.ndarray, column: str, reason: str) -> None:
+    def fail(self, mask: pd.Series | np.ndarray, column: str, reason: str | pd.Series) -> None:
+        """`reason` is one text, or a Series of texts aligned with the frame (one per row)."""
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
-            self.found.append((np.flatnonzero(mask), column, reason))
+            positions = np.flatnonzero(mask)
+            if isinstance(reason, pd.Series):
+                reason = reason.to_numpy(dtype=object)[positions]
+            self.found.append((positions, column, reason))
             self.bad |= mask
+
+    def fail_against_line(self, mask: pd.Series, column: str, template: str, other_line: pd.Series) -> None:
+        """Each failing row names another line (its group's first). Linear in the number of
+        failing rows, never one pass over the file per group: files can be hostile."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        lines = other_line.to_numpy()
+        reasons = np.full(len(mask), "", dtype=object)
+        for position in np.flatnonzero(mask):
+            reasons[position] = template % int(lines[position])
+        self.fail(mask, column, pd.Series(reasons, index=self.frame.index))
 
     def blank(self, column: str) -> pd.Series:
         return self.frame[column] == ""
@@ -351,20 +368,21 @@ class _Checks:
         values = self.frame[column] if values is None else values
         clash = values.duplicated(keep="first") & (values != "")
         if clash.any():
-            first_line = pd.Series(values.index, index=values).groupby(level=0).first()
-            lines = values[clash].map(first_line)
-            for line in np.unique(lines.to_numpy()):
-                self.fail(clash & (values.map(first_line) == line), column,
-                          _("repeats the value of line %d") % line)
+            first_line = pd.Series(values.index, index=values.index).groupby(values.to_numpy()).transform("first")
+            self.fail_against_line(clash, column, _("repeats the value of line %d"), first_line.where(clash))
 
     def raise_if_any(self) -> None:
         if not self.found:
             return
         order = {name: i for i, name in enumerate(self.frame.columns)}
         lines = self.frame.index.to_numpy()
-        rows = [
-            RowError(int(lines[i]), column, reason) for positions, column, reason in self.found for i in positions
-        ]
+        rows = []
+        for positions, column, reason in self.found:
+            if isinstance(reason, str):
+                rows.extend(RowError(int(lines[i]), column, reason) for i in positions)
+            else:
+                rows.extend(RowError(int(lines[i]), column, str(text))
+                            for i, text in zip(positions, reason, strict=True))
         rows.sort(key=lambda e: (e.line, order.get(e.column, len(order))))
         raise _Invalid(rows)
 
@@ -840,9 +858,8 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
         first = frame.groupby("external_id")[source].transform("first")
         first_line = pd.Series(frame.index, index=frame.index).groupby(frame["external_id"]).transform("first")
         differs = frame[source] != first
-        for line in np.unique(first_line[differs].to_numpy()):
-            checks.fail(differs & (first_line == line), source,
-                        _("differs from line %d of the same session (external_id)") % line)
+        checks.fail_against_line(differs, source, _("differs from line %d of the same session (external_id)"),
+                                 first_line.where(differs))
     checks.raise_if_any()
 
     sessions = rows.drop_duplicates("external_id").drop(columns=["client_id", "attendance_status"])

@@ -336,3 +336,13 @@ def test_hostile_or_broken_files_get_one_clear_error(program, data, expected):
 
 def test_an_unknown_kind_is_refused(program):
     assert messages(import_csv_file(program=program, kind="widgets", data=b"a\n"))[0].startswith("line 0: kind:")
+
+
+def test_a_file_of_many_duplicate_groups_is_reported_row_by_row(program):
+    """Hostile shape: 20,000 pairs of duplicates. Each second row names its first line."""
+    rows = "".join(f"S{i},Site {i}\nS{i},Again {i}\n" for i in range(20_000))
+    result = run(program, "sites", "external_id,name\n" + rows)
+    assert len(result.errors) == 20_000
+    assert result.errors[0].message == "line 3: external_id: repeats the value of line 2"
+    assert result.errors[-1].message == "line 40001: external_id: repeats the value of line 40000"
+    assert not program.sites.exists()
