@@ -244,6 +244,7 @@ class ImportJobStatus(models.TextChoices):
     IMPORTING = "importing", _("Importing")
     DONE = "done", _("Imported")
     FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Not confirmed in time; upload deleted")
 
 
 class ImportJobQuerySet(models.QuerySet):

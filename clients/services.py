@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -61,6 +62,7 @@ def assignment_save(*, assignment: CaseloadAssignment) -> CaseloadAssignment:
 # preview, and imported when the coordinator confirms. See docs/imports.md.
 
 IMPORT_PROGRESS_KEY = "import-job-progress:{}"
+IMPORT_PREVIEW_TTL = timedelta(hours=24)
 
 
 def import_job_progress(job: ImportJob) -> int:
@@ -71,8 +73,22 @@ def import_job_progress(job: ImportJob) -> int:
     return int(cache.get(IMPORT_PROGRESS_KEY.format(job.pk), job.progress))
 
 
+def import_jobs_expire(*, older_than: timedelta = IMPORT_PREVIEW_TTL) -> int:
+    """Delete the uploads of previews nobody confirmed: the file is PHI and must not linger."""
+    stale = list(ImportJob.objects.filter(status=ImportJobStatus.PREVIEWED,
+                                          created_at__lt=timezone.now() - older_than))
+    for job in stale:
+        job.upload.delete(save=False)
+        job.status = ImportJobStatus.EXPIRED
+        job.finished_at = timezone.now()
+    ImportJob.objects.bulk_update(stale, ["upload", "status", "finished_at"])
+    return len(stale)
+
+
 @transaction.atomic
 def import_job_start(*, program: Program, user: User, kind: str, upload: File) -> ImportJob:
+    # Each new upload sweeps abandoned previews, so no scheduler is needed for this.
+    import_jobs_expire()
     if kind not in KINDS:
         raise ValidationError({"kind": [f"Choose one of {', '.join(KINDS)}."]})
     job = ImportJob(program=program, created_by=user, kind=kind, status=ImportJobStatus.PREVIEWING)

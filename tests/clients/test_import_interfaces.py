@@ -232,3 +232,24 @@ def test_a_coordinator_cannot_upload_into_another_program(cast, client):
         "program": cast.program.pk, "kind": "sites", "file": SimpleUploadedFile("s.csv", GOOD_SITES)})
     assert response.status_code == 400
     assert not ImportJob.objects.exists()
+
+
+def test_previews_nobody_confirms_lose_their_upload_after_a_day(cast, settings, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clients.services import import_jobs_expire
+
+    settings.MEDIA_ROOT = tmp_path
+    old = ImportJob.objects.create(program=cast.program, created_by=cast.coordinator, kind="sites",
+                                   status=ImportJobStatus.PREVIEWED)
+    old.upload.save("x.csv", SimpleUploadedFile("x.csv", GOOD_SITES))
+    fresh = ImportJob.objects.create(program=cast.program, created_by=cast.coordinator, kind="sites",
+                                     status=ImportJobStatus.PREVIEWED)
+    fresh.upload.save("y.csv", SimpleUploadedFile("y.csv", GOOD_SITES))
+    ImportJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    assert import_jobs_expire() == 1
+    old.refresh_from_db()
+    assert old.status == ImportJobStatus.EXPIRED and not old.upload
+    assert [p.name for p in tmp_path.rglob("*.csv")] == [Path(fresh.upload.name).name]
