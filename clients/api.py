@@ -4,6 +4,7 @@ from dataclasses import asdict
 from pathlib import PurePath
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.http import FileResponse, Http404
@@ -11,16 +12,19 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from accounts.api_base import ReadWriteViewSet, ScopedMixin
-from accounts.models import Role
+from accounts.models import Program, Role
 from accounts.scoping import role_program_ids
 from clients import services
 from clients.filters import CaseloadAssignmentFilter, ClinicalAppointmentFilter
+from clients.importing import KINDS, import_csv_file
 from clients.models import (
     CaseloadAssignment,
     Client,
@@ -370,3 +374,40 @@ class ReferralViewSet(ClientRecordMixin, ScopedMixin, mixins.ListModelMixin, mix
         data.is_valid(raise_exception=True)
         referral = services.referral_update(referral=referral, **data.validated_data)
         return Response(ReferralSerializer(referral).data)
+class ImportRequestSerializer(serializers.Serializer):
+    program = serializers.CharField(help_text="Program slug or id.")
+    kind = serializers.ChoiceField(choices=KINDS)
+    file = serializers.FileField()
+    dry_run = serializers.BooleanField(default=False)
+
+
+class ImportAPIView(APIView):
+    """POST a CSV (multipart) to import it, all or nothing; coordinators of the program only.
+
+    400 lists every invalid row (line, column, reason, message) and imports nothing;
+    otherwise 201 (200 for a dry run or when nothing was created) with the counts.
+    Runs in the request: very large files belong to the command line or the dashboard."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=ImportRequestSerializer, responses={200: dict, 201: dict, 400: dict})
+    def post(self, request: Request) -> Response:
+        serializer = ImportRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        reference = data["program"]
+        lookup = {"pk": int(reference)} if reference.isdigit() else {"slug": reference}
+        program = Program.objects.visible_to(request.user).filter(**lookup).first()
+        if program is None:
+            raise NotFound()
+        if Role.COORDINATOR not in role_program_ids(request.user).roles_in(program.id):
+            raise PermissionDenied("Only the program's coordinators can import files.")
+        upload = data["file"]
+        if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            raise serializers.ValidationError({"file": ["The file is too large for the API; use the command line."]})
+        result = import_csv_file(program=program, kind=data["kind"], data=upload.read(), dry_run=data["dry_run"])
+        body = result.as_dict()
+        if not result.ok:
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        created = result.created and not result.dry_run
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -620,3 +620,56 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"Referral {self.referred_on}"
+class ImportJobStatus(models.TextChoices):
+    PREVIEWING = "previewing", _("Checking the file")
+    INVALID = "invalid", _("The file has errors")
+    PREVIEWED = "previewed", _("Ready to import")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Imported")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Not confirmed in time; upload deleted")
+
+
+class ImportJobQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ImportJobQuerySet:
+        """Only coordinators of the job's program: the upload and its errors quote people's data."""
+        from accounts.scoping import role_program_ids
+
+        return self.filter(program_id__in=role_program_ids(user).coordinator)
+
+
+def import_upload_path(instance: ImportJob, filename: str) -> str:
+    # Random name, never the uploaded one: file names can carry identifiers.
+    import secrets
+
+    return f"imports/{secrets.token_hex(16)}.csv"
+
+
+class ImportJob(models.Model):
+    """A CSV uploaded through the dashboard: checked in the background (preview), then imported on
+    confirmation. The stored upload is PHI and is deleted as soon as the job no longer needs it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="import_jobs")
+    kind = models.CharField(max_length=20)
+    upload = models.FileField(upload_to=import_upload_path, blank=True)
+    status = models.CharField(max_length=12, choices=ImportJobStatus.choices, default=ImportJobStatus.PREVIEWING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    preview = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["program", "created_at"], name="import_job_program_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in {ImportJobStatus.PREVIEWING, ImportJobStatus.IMPORTING}

@@ -17,6 +17,7 @@ from clients.api import (
     ClinicianViewSet,
     ConsentViewSet,
     GoalProgressViewSet,
+    ImportAPIView,
     InstrumentViewSet,
     OutcomeMeasureViewSet,
     RecoveryGoalViewSet,
@@ -68,5 +69,6 @@ urlpatterns = [
     path("auth/logout-all/", TokenLogoutAllView.as_view(), name="api-token-logout-all"),
     path("emergency-access/", EmergencyAccessView.as_view(), name="emergency-access"),
     path("reports/continuity/", ContinuityReportView.as_view(), name="api-continuity-report"),
+    path("imports/", ImportAPIView.as_view(), name="api-imports"),
     path("", include(router.urls)),
 ]

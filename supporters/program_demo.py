@@ -97,6 +97,13 @@ def build_program_running(program: Program, *, coordinator: User, supporter_user
         Client.objects.filter(assignments__in=CaseloadAssignment.objects.filter(
             supporter=own, role=AssignmentRole.PRIMARY).active_on(today)).order_by("id")[:3]
     )
+    # The library row comes from a data migration; a flushed test database (live-server
+    # tests) loses it, so put it back with the same code the migration runs.
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    importlib.import_module("clients.migrations.0003_barc10_instrument").add_barc10(django_apps, None)
     barc10 = Instrument.objects.get(program__isnull=True, code="barc-10")
     for i, client in enumerate(own_clients):
         goal = goal_save(goal=RecoveryGoal(), by=supporter_user, fields={

@@ -19,18 +19,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
-    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are
-    # still synchronous, so Django's async guard is switched off for this test only.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_context(viewport={"width": 375, "height": 800}).new_page()
-        yield page
-        browser.close()
+def browser_page(open_page):
+    return open_page(width=375, height=800)
 
 
 @pytest.mark.django_db(transaction=True)
