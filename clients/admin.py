@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from accounts.admin import ScopedAdmin
-from clients.models import CaseloadAssignment, Client, ClinicalAppointment, Clinician
+from clients.models import CaseloadAssignment, Client, ClinicalAppointment, Clinician, Resource
 
 
 @admin.register(Clinician)
@@ -37,3 +37,12 @@ class ClinicalAppointmentAdmin(ScopedAdmin):
     list_filter = ["kind", "status"]
     raw_id_fields = ["client"]
     show_full_result_count = False
+
+
+@admin.register(Resource)
+class ResourceAdmin(ScopedAdmin):
+    """The community resource directory (not people's data); rules in Resource.clean()."""
+
+    list_display = ["name", "category", "phone", "is_crisis_line", "is_active", "program"]
+    list_filter = ["category", "is_crisis_line", "is_active"]
+    search_fields = ["name"]

@@ -1,31 +1,65 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import PurePath
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.http import FileResponse, Http404
-from rest_framework import mixins, serializers
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from accounts.api_base import ReadWriteViewSet, ScopedMixin
-from accounts.models import Role
+from accounts.models import Program, Role
+from accounts.scoping import role_program_ids
 from clients import services
 from clients.filters import CaseloadAssignmentFilter, ClinicalAppointmentFilter
-from clients.models import CaseloadAssignment, Client, ClinicalAppointment, Clinician, Consent
+from clients.importing import KINDS, import_csv_file
+from clients.models import (
+    CaseloadAssignment,
+    Client,
+    ClientPreference,
+    ClinicalAppointment,
+    Clinician,
+    Consent,
+    GoalProgress,
+    Instrument,
+    OutcomeMeasure,
+    RecoveryGoal,
+    Referral,
+    Resource,
+)
 from clients.serializers import (
     CaseloadAssignmentSerializer,
+    ClientPreferenceSerializer,
     ClientSerializer,
     ClinicalAppointmentSerializer,
     ClinicianSerializer,
     ConsentRevokeSerializer,
     ConsentSerializer,
+    GoalProgressSerializer,
+    InstrumentSerializer,
+    OutcomeMeasureSerializer,
+    RecoveryGoalSerializer,
+    ReferralFollowUpSerializer,
+    ReferralSerializer,
+    ResourceSerializer,
+    TransferSerializer,
 )
 from config.pagination import StartCursorPagination
+from supporters.matching import match_candidates
+
+CASELOAD_WRITES = {"create": {Role.COORDINATOR, Role.SUPPORTER}, "update": {Role.COORDINATOR, Role.SUPPORTER}}
 
 COORDINATOR_WRITES = {"create": {Role.COORDINATOR}, "update": {Role.COORDINATOR}}
 
@@ -47,6 +81,32 @@ class ClientViewSet(ReadWriteViewSet):
 
     def get_queryset(self) -> models.QuerySet:
         return super().get_queryset().prefetch_related("care_team")
+
+    def _coordinator_only(self, client: Client) -> None:
+        # Matching and preferences use lived experience: coordinators only, even for
+        # other roles that can see the client (they get 403; everyone else already got 404).
+        if client.program_id not in role_program_ids(self.request.user).coordinator:
+            raise PermissionDenied("Only the program's coordinators see matching suggestions.")
+
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def matches(self, request: Request, pk: str | None = None) -> Response:
+        """Active supporters ranked for this client, each with the reasons and cautions."""
+        client = self.get_object()
+        self._coordinator_only(client)
+        return Response([asdict(m) for m in match_candidates(client)])
+
+    @extend_schema(request=ClientPreferenceSerializer, responses=ClientPreferenceSerializer)
+    @action(detail=True, methods=["get", "put"], pagination_class=None, filter_backends=[])
+    def preference(self, request: Request, pk: str | None = None) -> Response:
+        """Lived-experience areas the client asked for in a supporter (coordinators only)."""
+        client = self.get_object()
+        self._coordinator_only(client)
+        if request.method == "PUT":
+            data = ClientPreferenceSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            services.client_preference_set(client=client, **data.validated_data)
+        preference = ClientPreference.objects.filter(client=client).first()
+        return Response({"requested_lived_experience": preference.requested_lived_experience if preference else []})
 
 
 class CaseloadAssignmentViewSet(
@@ -87,6 +147,21 @@ class CaseloadAssignmentViewSet(
         if "client" in serializer.validated_data and serializer.validated_data["client"] != serializer.instance.client:
             raise serializers.ValidationError({"client": ["An assignment cannot move to another client."]})
         self._save(serializer, serializer.instance)
+
+
+    @extend_schema(request=TransferSerializer, responses=CaseloadAssignmentSerializer)
+    @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
+    def transfer(self, request: Request) -> Response:
+        """End the client's current primary the day before `start_date` and start the new one."""
+        data = TransferSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        client = data.validated_data["client"]
+        self.check_write("create", client.program_id)
+        assignment = services.assignment_transfer(
+            client=client, to_supporter=data.validated_data["supporter"],
+            start_date=data.validated_data["start_date"], handoff_note=data.validated_data["handoff_note"],
+        )
+        return Response(CaseloadAssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
 
 
 class ClinicalAppointmentViewSet(ReadWriteViewSet):
@@ -167,3 +242,172 @@ class ConsentViewSet(ReadWriteViewSet):
             raise Http404
         return FileResponse(consent.document.open("rb"), as_attachment=True,
                             filename=f"consent-{consent.pk}{PurePath(consent.document.name).suffix}")
+class ClientRecordMixin:
+    """Records that hang off a client: the program comes from the client."""
+
+    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+        return instance.program_id if instance is not None else data["client"].program_id
+
+
+class RecoveryGoalViewSet(ClientRecordMixin, ReadWriteViewSet):
+    """Goals in the client's words; coordinators and the client's current supporters edit."""
+
+    model = RecoveryGoal
+    serializer_class = RecoveryGoalSerializer
+    write_roles = CASELOAD_WRITES
+    filterset_fields = ["client", "domain", "status"]
+
+    def perform_create(self, serializer: RecoveryGoalSerializer) -> None:
+        self.check_write("create", self.program_id_of(data=serializer.validated_data))
+        serializer.instance = services.goal_save(
+            goal=RecoveryGoal(), fields=serializer.validated_data, by=self.request.user
+        )
+
+    def perform_update(self, serializer: RecoveryGoalSerializer) -> None:
+        self.check_write("update", serializer.instance.program_id)
+        serializer.instance = services.goal_save(
+            goal=serializer.instance, fields=serializer.validated_data, by=self.request.user
+        )
+
+
+class GoalProgressViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                          GenericViewSet):
+    model = GoalProgress
+    serializer_class = GoalProgressSerializer
+    write_roles = {"create": {Role.COORDINATOR, Role.SUPPORTER}}
+    filterset_fields = ["goal", "peer_session"]
+
+    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+        return instance.goal.program_id if instance is not None else data["goal"].program_id
+
+    def perform_create(self, serializer: GoalProgressSerializer) -> None:
+        self.check_write("create", self.program_id_of(data=serializer.validated_data))
+        serializer.instance = services.goal_progress_add(author=self.request.user, **serializer.validated_data)
+
+
+class InstrumentViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                        GenericViewSet):
+    """The library (BARC-10) plus instruments a program defines for itself."""
+
+    model = Instrument
+    serializer_class = InstrumentSerializer
+    write_roles = {"create": {Role.COORDINATOR}}
+    filterset_fields = ["program", "code"]
+
+    def perform_create(self, serializer: InstrumentSerializer) -> None:
+        self.check_write("create", serializer.validated_data["program"].id)
+        serializer.instance = services.instrument_save(instrument=Instrument(), fields=serializer.validated_data)
+
+
+class OutcomeMeasureViewSet(ClientRecordMixin, ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                            mixins.CreateModelMixin, GenericViewSet):
+    model = OutcomeMeasure
+    serializer_class = OutcomeMeasureSerializer
+    write_roles = {"create": {Role.COORDINATOR, Role.SUPPORTER}}
+    filterset_fields = ["client", "instrument", "is_intake"]
+    ordering_fields = ["administered_on", "id"]
+
+    def perform_create(self, serializer: OutcomeMeasureSerializer) -> None:
+        self.check_write("create", self.program_id_of(data=serializer.validated_data))
+        serializer.instance = services.outcome_measure_record(by=self.request.user, **serializer.validated_data)
+
+    @extend_schema(parameters=[OpenApiParameter("program", int, required=True),
+                               OpenApiParameter("instrument", int, required=True)])
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def summary(self, request: Request) -> Response:
+        """Per-program mean change from intake to latest (coordinators)."""
+        try:
+            program_id = int(request.query_params.get("program", ""))
+            instrument_id = int(request.query_params.get("instrument", ""))
+        except ValueError:
+            raise serializers.ValidationError({"program": ["Give program and instrument ids."]}) from None
+        if program_id not in role_program_ids(request.user).coordinator:
+            raise Http404
+        instrument = get_object_or_404(Instrument.objects.visible_to(request.user), pk=instrument_id)
+        return Response(services.program_outcome_summary(program_id, instrument))
+
+
+class ResourceViewSet(ReadWriteViewSet):
+    model = Resource
+    serializer_class = ResourceSerializer
+    write_roles = {"create": {Role.COORDINATOR}, "update": {Role.COORDINATOR}}
+    filterset_fields = ["program", "category", "is_crisis_line", "is_active"]
+    ordering_fields = ["name", "id"]
+
+    def perform_create(self, serializer: ResourceSerializer) -> None:
+        self.check_write("create", serializer.validated_data["program"].id)
+        serializer.instance = services.resource_save(resource=Resource(), fields=serializer.validated_data)
+
+    def perform_update(self, serializer: ResourceSerializer) -> None:
+        self.check_write("update", serializer.instance.program_id)
+        data = dict(serializer.validated_data)
+        if data.pop("program", serializer.instance.program).id != serializer.instance.program_id:
+            raise serializers.ValidationError({"program": ["A record cannot move between programs."]})
+        serializer.instance = services.resource_save(resource=serializer.instance, fields=data)
+
+
+class ReferralViewSet(ClientRecordMixin, ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      mixins.CreateModelMixin, GenericViewSet):
+    model = Referral
+    serializer_class = ReferralSerializer
+    write_roles = {"create": {Role.COORDINATOR, Role.SUPPORTER}, "update": {Role.COORDINATOR, Role.SUPPORTER}}
+    filterset_fields = ["client", "resource", "status"]
+    ordering_fields = ["referred_on", "follow_up_on", "id"]
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().select_related("resource")
+
+    def perform_create(self, serializer: ReferralSerializer) -> None:
+        data = dict(serializer.validated_data)
+        self.check_write("create", self.program_id_of(data=data))
+        data.setdefault("reason", "")
+        data.setdefault("follow_up_on", None)
+        serializer.instance = services.referral_create(by=self.request.user, **data)
+
+    @extend_schema(request=ReferralFollowUpSerializer, responses=ReferralSerializer)
+    @action(detail=True, methods=["post"], url_path="follow-up")
+    def follow_up(self, request: Request, pk: str | None = None) -> Response:
+        """Record a follow-up: new status, a note, the next follow-up date, or close with an outcome."""
+        referral = self.get_object()
+        self.check_write("update", referral.program_id)
+        data = ReferralFollowUpSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        referral = services.referral_update(referral=referral, **data.validated_data)
+        return Response(ReferralSerializer(referral).data)
+class ImportRequestSerializer(serializers.Serializer):
+    program = serializers.CharField(help_text="Program slug or id.")
+    kind = serializers.ChoiceField(choices=KINDS)
+    file = serializers.FileField()
+    dry_run = serializers.BooleanField(default=False)
+
+
+class ImportAPIView(APIView):
+    """POST a CSV (multipart) to import it, all or nothing; coordinators of the program only.
+
+    400 lists every invalid row (line, column, reason, message) and imports nothing;
+    otherwise 201 (200 for a dry run or when nothing was created) with the counts.
+    Runs in the request: very large files belong to the command line or the dashboard."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=ImportRequestSerializer, responses={200: dict, 201: dict, 400: dict})
+    def post(self, request: Request) -> Response:
+        serializer = ImportRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        reference = data["program"]
+        lookup = {"pk": int(reference)} if reference.isdigit() else {"slug": reference}
+        program = Program.objects.visible_to(request.user).filter(**lookup).first()
+        if program is None:
+            raise NotFound()
+        if Role.COORDINATOR not in role_program_ids(request.user).roles_in(program.id):
+            raise PermissionDenied("Only the program's coordinators can import files.")
+        upload = data["file"]
+        if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            raise serializers.ValidationError({"file": ["The file is too large for the API; use the command line."]})
+        result = import_csv_file(program=program, kind=data["kind"], data=upload.read(), dry_run=data["dry_run"])
+        body = result.as_dict()
+        if not result.ok:
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        created = result.created and not result.dry_run
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

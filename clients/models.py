@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -14,13 +15,16 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Program, Site
 
 
-def client_access_q(user, *, client_field: str = "id", program_field: str = "program_id") -> Q:
+def client_access_q(
+    user, *, client_field: str = "id", program_field: str = "program_id", clinicians: bool = True
+) -> Q:
     """The one definition of which clients a user may see, as a Q over any model
     that points at a client. Evaluated per request from live relationships:
 
     - coordinators: every client of their programs;
     - supporters: clients on their caseload today (any role), in the program's time zone;
-    - clinicians: clients whose care team includes them;
+    - clinicians: clients whose care team includes them (unless `clinicians=False`,
+      for records such as goals that roles.md keeps from clinicians);
     - anyone with a role: clients opened to them by a live emergency-access grant.
     """
     from accounts.scoping import role_program_ids
@@ -37,7 +41,7 @@ def client_access_q(user, *, client_field: str = "id", program_field: str = "pro
             ) & (Q(end_date__isnull=True) | Q(end_date__gte=today))
         client_ids = CaseloadAssignment.objects.filter(caseload, supporter__user_id=user.pk).values("client_id")
         q |= Q(**{f"{client_field}__in": client_ids})
-    if roles.clinician:
+    if clinicians and roles.clinician:
         client_ids = Client.care_team.through.objects.filter(
             clinician__user_id=user.pk, clinician__program_id__in=roles.clinician
         ).values("client_id")
@@ -342,3 +346,330 @@ class Consent(models.Model):
             and (self.expires_on is None or self.expires_on >= day)
             and (self.revoked_on is None or self.revoked_on > day)
         )
+def caseload_q(user, *, client_field: str = "client_id", program_field: str = "program_id") -> Q:
+    """Coordinators of the program and supporters with the client on their caseload today:
+    who reads and edits goals, outcome measures and referrals (never clinicians or funders)."""
+    return client_access_q(user, client_field=client_field, program_field=program_field, clinicians=False)
+
+
+class ClientPreferenceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ClientPreferenceQuerySet:
+        """Only coordinators: the requested lived-experience areas are used for matching alone."""
+        from accounts.scoping import role_program_ids
+
+        return self.filter(client__program_id__in=role_program_ids(user).coordinator)
+
+
+class ClientPreference(models.Model):
+    """What the client asked for in a supporter. Lived-experience areas use the codes in
+    supporters.models.BUILTIN_LIVED_EXPERIENCE_AREAS plus the program's own."""
+
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="preference")
+    requested_lived_experience = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ClientPreferenceQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return "Client preference"
+
+
+class GoalDomain(models.TextChoices):
+    HOUSING = "housing", _("Housing")
+    EMPLOYMENT = "employment", _("Employment and education")
+    HEALTH = "health", _("Physical health")
+    MENTAL_HEALTH = "mental_health", _("Mental health and wellness")
+    SUBSTANCE_USE = "substance_use", _("Substance use")
+    RELATIONSHIPS = "relationships", _("Relationships and family")
+    COMMUNITY = "community", _("Community and belonging")
+    FINANCES = "finances", _("Finances and benefits")
+    LEGAL = "legal", _("Legal")
+    SPIRITUALITY = "spirituality", _("Meaning and spirituality")
+    OTHER = "other", _("Other")
+
+
+class GoalStatus(models.TextChoices):
+    ACTIVE = "active", _("Working on it")
+    ACHIEVED = "achieved", _("Achieved")
+    PAUSED = "paused", _("Paused")
+    STOPPED = "stopped", _("No longer a goal")
+
+
+class RecoveryGoalQuerySet(models.QuerySet):
+    def visible_to(self, user) -> RecoveryGoalQuerySet:
+        return self.filter(caseload_q(user))
+
+
+class RecoveryGoal(models.Model):
+    """A goal in the client's own words; the client directs it, staff record it."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="recovery_goals")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="goals")
+    goal = models.TextField(help_text=_("In the client's own words."))
+    domain = models.CharField(max_length=20, choices=GoalDomain.choices)
+    steps = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=GoalStatus.choices, default=GoalStatus.ACTIVE)
+    target_date = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RecoveryGoalQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["client", "status"], name="goal_client_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_domain_display()} goal"
+
+
+class GoalProgressQuerySet(models.QuerySet):
+    def visible_to(self, user) -> GoalProgressQuerySet:
+        return self.filter(caseload_q(user, client_field="goal__client_id", program_field="goal__program_id"))
+
+
+class GoalProgress(models.Model):
+    goal = models.ForeignKey(RecoveryGoal, on_delete=models.CASCADE, related_name="progress_notes")
+    note = models.TextField()
+    peer_session = models.ForeignKey(
+        "peer_sessions.PeerSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="goal_progress"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = GoalProgressQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Progress {self.created_at:%Y-%m-%d}"
+
+
+class InstrumentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> InstrumentQuerySet:
+        """The shared library (no program) plus the caller's programs' own instruments."""
+        from accounts.scoping import role_program_ids
+
+        roles = role_program_ids(user)
+        programs = roles.coordinator | roles.supporter
+        if not programs:
+            return self.none()
+        return self.filter(Q(program__isnull=True) | Q(program_id__in=programs))
+
+
+class Instrument(models.Model):
+    """An outcome measure: item labels and the score range of each item. Only free
+    instruments are shipped (BARC-10); programs add their own."""
+
+    program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.CASCADE, related_name="instruments")
+    code = models.SlugField(max_length=40)
+    name = models.CharField(max_length=200)
+    items = models.JSONField(help_text=_("Item labels, in order."))
+    item_min = models.SmallIntegerField(default=1)
+    item_max = models.SmallIntegerField(default=6)
+    higher_is_better = models.BooleanField(default=True)
+    source_note = models.CharField(max_length=300, blank=True)
+
+    objects = InstrumentQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "code"], name="instrument_code_unique_per_program"),
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(program__isnull=True), name="instrument_code_unique_in_library"
+            ),
+            models.CheckConstraint(condition=Q(item_max__gt=models.F("item_min")), name="instrument_item_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def total_min(self) -> int:
+        return self.item_min * len(self.items)
+
+    @property
+    def total_max(self) -> int:
+        return self.item_max * len(self.items)
+
+
+class OutcomeMeasureQuerySet(models.QuerySet):
+    def visible_to(self, user) -> OutcomeMeasureQuerySet:
+        return self.filter(caseload_q(user))
+
+
+class OutcomeMeasure(models.Model):
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="outcome_measures")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="outcome_measures")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="measures")
+    administered_on = models.DateField()
+    responses = models.JSONField()
+    total = models.SmallIntegerField()
+    is_intake = models.BooleanField(default=False)
+    administered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OutcomeMeasureQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["client", "instrument", "administered_on"], name="measure_client_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.instrument.code} {self.administered_on}"
+
+
+class ResourceCategory(models.TextChoices):
+    CRISIS = "crisis", _("Crisis")
+    HOUSING = "housing", _("Housing")
+    FOOD = "food", _("Food")
+    EMPLOYMENT = "employment", _("Employment")
+    BENEFITS = "benefits", _("Benefits")
+    LEGAL = "legal", _("Legal")
+    HEALTH = "health", _("Health care")
+    RECOVERY = "recovery", _("Recovery support")
+    TRANSPORT = "transport", _("Transport")
+    OTHER = "other", _("Other")
+
+
+class ResourceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ResourceQuerySet:
+        """Not people's data: everyone working in the program reads the directory."""
+        from accounts.scoping import role_program_ids
+
+        roles = role_program_ids(user)
+        return self.filter(program_id__in=roles.coordinator | roles.supporter | roles.clinician)
+
+
+class Resource(models.Model):
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="resources")
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=12, choices=ResourceCategory.choices)
+    phone = models.CharField(max_length=40, blank=True)
+    website = models.URLField(blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    hours = models.CharField(max_length=200, blank=True)
+    languages = models.JSONField(default=list, blank=True)
+    is_crisis_line = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    objects = ResourceQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["program", "name"], name="resource_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not isinstance(self.languages, list) or not all(
+            isinstance(x, str) and len(x) == 2 and x.isalpha() and x.islower() for x in self.languages
+        ):
+            raise ValidationError({"languages": [_('Give ISO 639-1 codes, e.g. ["en", "es"].')]})
+        if not (self.phone or self.website or self.address):
+            raise ValidationError({"phone": [_("Give at least a phone number, a website or an address.")]})
+
+
+class ReferralStatus(models.TextChoices):
+    MADE = "made", _("Referral made")
+    CONTACTED = "contacted", _("Client contacted the resource")
+    CONNECTED = "connected", _("Client is receiving the service")
+    CLOSED = "closed", _("Closed")
+
+
+class ReferralOutcome(models.TextChoices):
+    NONE = "", _("Still open")
+    MET = "met", _("Need met")
+    DECLINED = "declined", _("Client declined")
+    UNREACHABLE = "unreachable", _("Resource unavailable")
+    OTHER = "other", _("Other")
+
+
+class ReferralQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ReferralQuerySet:
+        return self.filter(caseload_q(user))
+
+
+class Referral(models.Model):
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="referrals")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="referrals")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="referrals")
+    referred_on = models.DateField()
+    reason = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=ReferralStatus.choices, default=ReferralStatus.MADE)
+    follow_up_on = models.DateField(null=True, blank=True)
+    outcome = models.CharField(max_length=12, choices=ReferralOutcome.choices, default="", blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    follow_up_notes = models.TextField(blank=True)
+    referred_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["program", "status"], name="referral_program_status_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status="closed") & Q(closed_on__isnull=False) & ~Q(outcome=""))
+                | (~Q(status="closed") & Q(closed_on__isnull=True) & Q(outcome="")),
+                name="referral_closed_consistent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral {self.referred_on}"
+class ImportJobStatus(models.TextChoices):
+    PREVIEWING = "previewing", _("Checking the file")
+    INVALID = "invalid", _("The file has errors")
+    PREVIEWED = "previewed", _("Ready to import")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Imported")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Not confirmed in time; upload deleted")
+
+
+class ImportJobQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ImportJobQuerySet:
+        """Only coordinators of the job's program: the upload and its errors quote people's data."""
+        from accounts.scoping import role_program_ids
+
+        return self.filter(program_id__in=role_program_ids(user).coordinator)
+
+
+def import_upload_path(instance: ImportJob, filename: str) -> str:
+    # Random name, never the uploaded one: file names can carry identifiers.
+    import secrets
+
+    return f"imports/{secrets.token_hex(16)}.csv"
+
+
+class ImportJob(models.Model):
+    """A CSV uploaded through the dashboard: checked in the background (preview), then imported on
+    confirmation. The stored upload is PHI and is deleted as soon as the job no longer needs it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="import_jobs")
+    kind = models.CharField(max_length=20)
+    upload = models.FileField(upload_to=import_upload_path, blank=True)
+    status = models.CharField(max_length=12, choices=ImportJobStatus.choices, default=ImportJobStatus.PREVIEWING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    preview = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["program", "created_at"], name="import_job_program_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in {ImportJobStatus.PREVIEWING, ImportJobStatus.IMPORTING}

@@ -2,7 +2,22 @@ from rest_framework import serializers
 
 from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program
 from accounts.models import Program, Site
-from clients.models import CaseloadAssignment, Client, ClinicalAppointment, Clinician, Consent
+from clients.models import (
+    CaseloadAssignment,
+    Client,
+    ClinicalAppointment,
+    Clinician,
+    Consent,
+    GoalProgress,
+    Instrument,
+    OutcomeMeasure,
+    RecoveryGoal,
+    Referral,
+    ReferralOutcome,
+    ReferralStatus,
+    Resource,
+)
+from sessions.models import PeerSession
 from supporters.models import Supporter
 
 
@@ -104,3 +119,81 @@ class ConsentSerializer(serializers.ModelSerializer):
 class ConsentRevokeSerializer(serializers.Serializer):
     revoked_on = serializers.DateField()
     reason = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")
+class RecoveryGoalSerializer(serializers.ModelSerializer):
+    client = ScopedRelatedField(Client)
+    steps = serializers.ListField(child=serializers.CharField(max_length=500), required=False)
+
+    class Meta:
+        model = RecoveryGoal
+        fields = ["id", "client", "goal", "domain", "steps", "status", "target_date", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class GoalProgressSerializer(serializers.ModelSerializer):
+    goal = ScopedRelatedField(RecoveryGoal)
+    peer_session = ScopedRelatedField(PeerSession, required=False, allow_null=True)
+
+    class Meta:
+        model = GoalProgress
+        fields = ["id", "goal", "note", "peer_session", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class InstrumentSerializer(serializers.ModelSerializer):
+    program = ScopedRelatedField(Program)
+    items = serializers.ListField(child=serializers.CharField(max_length=300), min_length=1, max_length=100)
+
+    class Meta:
+        model = Instrument
+        fields = ["id", "program", "code", "name", "items", "item_min", "item_max", "higher_is_better", "source_note"]
+
+
+class OutcomeMeasureSerializer(serializers.ModelSerializer):
+    client = ScopedRelatedField(Client)
+    instrument = ScopedRelatedField(Instrument)
+    # Validated (count, whole numbers, range) by clients.services.score_responses.
+    responses = serializers.JSONField()
+
+    class Meta:
+        model = OutcomeMeasure
+        fields = ["id", "client", "instrument", "administered_on", "responses", "total", "is_intake"]
+        read_only_fields = ["id", "total", "is_intake"]
+
+
+class ResourceSerializer(serializers.ModelSerializer):
+    program = ScopedRelatedField(Program)
+    languages = serializers.ListField(child=serializers.CharField(max_length=2), required=False)
+
+    class Meta:
+        model = Resource
+        fields = ["id", "program", "name", "category", "phone", "website", "address", "hours", "languages",
+                  "is_crisis_line", "notes", "is_active"]
+
+
+class ReferralSerializer(serializers.ModelSerializer):
+    client = ScopedRelatedField(Client)
+    resource = ScopedRelatedField(Resource)
+
+    class Meta:
+        model = Referral
+        fields = ["id", "client", "resource", "referred_on", "reason", "status", "follow_up_on", "outcome",
+                  "closed_on", "follow_up_notes"]
+        read_only_fields = ["id", "status", "outcome", "closed_on", "follow_up_notes"]
+
+
+class ReferralFollowUpSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ReferralStatus.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    follow_up_on = serializers.DateField(required=False, allow_null=True, default=None)
+    outcome = serializers.ChoiceField(choices=ReferralOutcome.choices, required=False, default="")
+
+
+class TransferSerializer(serializers.Serializer):
+    client = ScopedRelatedField(Client)
+    supporter = ScopedRelatedField(Supporter)
+    start_date = serializers.DateField()
+    handoff_note = serializers.CharField(max_length=5000)
+
+
+class ClientPreferenceSerializer(serializers.Serializer):
+    requested_lived_experience = serializers.ListField(child=serializers.CharField(max_length=60), allow_empty=True)

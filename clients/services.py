@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
-from datetime import date
+import logging
+import threading
+import uuid
+from datetime import date, timedelta
+from functools import partial
+from typing import Any
 
+import pandas as pd
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.files import File
+from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from clients.models import AssignmentRole, CaseloadAssignment, Client, Clinician, Consent, ConsentScope
+from accounts.models import Program, User
+from clients.importing import KINDS, import_csv_file
+from clients.models import (
+    AssignmentRole,
+    CaseloadAssignment,
+    Client,
+    ClientPreference,
+    Clinician,
+    Consent,
+    ConsentScope,
+    GoalProgress,
+    ImportJob,
+    ImportJobStatus,
+    Instrument,
+    OutcomeMeasure,
+    RecoveryGoal,
+    Referral,
+    ReferralStatus,
+    Resource,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def overlapping_primary(assignment: CaseloadAssignment) -> CaseloadAssignment | None:
@@ -35,6 +67,13 @@ def assignment_save(*, assignment: CaseloadAssignment) -> CaseloadAssignment:
         raise ValidationError({"end_date": ["The end date must be on or after the start date."]})
     if assignment.supporter.program_id != assignment.client.program_id:
         raise ValidationError({"supporter": ["The supporter works in another program."]})
+    if assignment.pk is None:
+        # A lapsed credential under a 'block' policy stops new clients (existing ones stay).
+        from supporters.services import supporter_may_take_clients
+
+        allowed, message = supporter_may_take_clients(assignment.supporter)
+        if not allowed:
+            raise ValidationError({"supporter": [message]})
     clash = overlapping_primary(assignment)
     if clash is not None:
         raise ValidationError(
@@ -107,3 +146,360 @@ def consent_revoke(*, consent: Consent, revoked_on: date, reason: str) -> Consen
     locked.revocation_reason = reason.strip()
     locked.save(update_fields=["revoked_on", "revocation_reason"])
     return locked
+@transaction.atomic
+def assignment_transfer(
+    *, client: Client, to_supporter: Any, start_date: date, handoff_note: str
+) -> CaseloadAssignment:
+    """Hand the client's primary support to another supporter: the current primary ends
+    the day before `start_date` and the new one starts on it, in one transaction."""
+    Client.objects.select_for_update().filter(pk=client.pk).first()
+    if not handoff_note.strip():
+        raise ValidationError({"handoff_note": [_("Write a hand-off note for the new supporter.")]})
+    current = (
+        CaseloadAssignment.objects.filter(client_id=client.pk, role=AssignmentRole.PRIMARY)
+        .active_on(start_date)
+        .first()
+    )
+    if current is not None:
+        if current.supporter_id == to_supporter.pk:
+            raise ValidationError({"supporter": [_("This supporter is already the client's primary supporter.")]})
+        if current.start_date >= start_date:
+            raise ValidationError({"start_date": [_("The current assignment starts on or after this date.")]})
+        current.end_date = start_date - timedelta(days=1)
+        assignment_save(assignment=current)
+    new = CaseloadAssignment(
+        client=client, supporter=to_supporter, start_date=start_date, role=AssignmentRole.PRIMARY,
+        handoff_note=handoff_note.strip(),
+    )
+    return assignment_save(assignment=new)
+
+
+@transaction.atomic
+def client_preference_set(*, client: Client, requested_lived_experience: list[str]) -> ClientPreference:
+    from supporters.services import clean_lived_experience_areas
+
+    areas = clean_lived_experience_areas(client.program_id, requested_lived_experience, "requested_lived_experience")
+    preference, _created = ClientPreference.objects.select_for_update().get_or_create(client=client)
+    preference.requested_lived_experience = areas
+    preference.save()
+    return preference
+
+
+# --- recovery goals --------------------------------------------------------------------------
+
+
+def _clean_steps(steps: Any) -> list[str]:
+    if isinstance(steps, str):
+        steps = steps.splitlines()
+    if not isinstance(steps, list) or not all(isinstance(x, str) for x in steps):
+        raise ValidationError({"steps": [_("Give the steps as a list of text.")]})
+    cleaned = [x.strip() for x in steps if x.strip()]
+    if len(cleaned) > 30 or any(len(x) > 500 for x in cleaned):
+        raise ValidationError({"steps": [_("At most 30 steps of up to 500 characters.")]})
+    return cleaned
+
+
+@transaction.atomic
+def goal_save(*, goal: RecoveryGoal, fields: dict[str, Any], by: Any) -> RecoveryGoal:
+    if "client" in fields and goal.pk and fields["client"].pk != goal.client_id:
+        raise ValidationError({"client": [_("A goal cannot move to another client.")]})
+    for name, value in fields.items():
+        setattr(goal, name, value)
+    goal.steps = _clean_steps(goal.steps)
+    if not (goal.goal or "").strip():
+        raise ValidationError({"goal": [_("Write the goal in the client's words.")]})
+    goal.program_id = goal.client.program_id
+    if goal.pk is None:
+        goal.created_by = by
+    goal.full_clean()
+    goal.save()
+    return goal
+
+
+@transaction.atomic
+def goal_progress_add(*, goal: RecoveryGoal, note: str, author: Any, peer_session: Any = None) -> GoalProgress:
+    if not note.strip():
+        raise ValidationError({"note": [_("Write what changed.")]})
+    if peer_session is not None and not peer_session.attendances.filter(client_id=goal.client_id).exists():
+        raise ValidationError({"peer_session": [_("The client did not attend that session.")]})
+    return GoalProgress.objects.create(goal=goal, note=note.strip(), author=author, peer_session=peer_session)
+
+
+# --- outcome measures ------------------------------------------------------------------------
+
+
+def score_responses(instrument: Instrument, responses: Any) -> int:
+    """Validate one answer per item within the item range and return the total."""
+    if not isinstance(responses, list) or len(responses) != len(instrument.items):
+        raise ValidationError(
+            {"responses": [_("Give %(n)s answers, one per item.") % {"n": len(instrument.items)}]}
+        )
+    bad = [
+        i + 1 for i, value in enumerate(responses)
+        if isinstance(value, bool) or not isinstance(value, int)
+        or not instrument.item_min <= value <= instrument.item_max
+    ]
+    if bad:
+        raise ValidationError({"responses": [
+            _("Items %(items)s must be whole numbers from %(lo)s to %(hi)s.")
+            % {"items": ", ".join(map(str, bad)), "lo": instrument.item_min, "hi": instrument.item_max}
+        ]})
+    return sum(responses)
+
+
+@transaction.atomic
+def instrument_save(*, instrument: Instrument, fields: dict[str, Any]) -> Instrument:
+    for name, value in fields.items():
+        setattr(instrument, name, value)
+    if instrument.program_id is None:
+        raise ValidationError({"program": [_("Program instruments belong to a program.")]})
+    items = instrument.items
+    if not isinstance(items, list) or not 1 <= len(items) <= 100 or not all(
+        isinstance(x, str) and x.strip() for x in items
+    ):
+        raise ValidationError({"items": [_("Give 1 to 100 item labels.")]})
+    if instrument.item_max <= instrument.item_min:
+        raise ValidationError({"item_max": [_("The highest score must be above the lowest.")]})
+    instrument.full_clean()
+    instrument.save()
+    return instrument
+
+
+@transaction.atomic
+def outcome_measure_record(
+    *, client: Client, instrument: Instrument, administered_on: date, responses: Any, by: Any
+) -> OutcomeMeasure:
+    """Score and store one administration; the client's first of an instrument is the intake."""
+    Client.objects.select_for_update().filter(pk=client.pk).first()
+    if instrument.program_id not in (None, client.program_id):
+        raise ValidationError({"instrument": [_("That instrument belongs to another program.")]})
+    if administered_on > client.program.local_today():
+        raise ValidationError({"administered_on": [_("The date cannot be in the future.")]})
+    total = score_responses(instrument, responses)
+    earlier = OutcomeMeasure.objects.filter(client=client, instrument=instrument)
+    is_intake = not earlier.filter(administered_on__lte=administered_on).exists()
+    if is_intake:
+        earlier.filter(is_intake=True).update(is_intake=False)  # a back-dated first one takes over
+    return OutcomeMeasure.objects.create(
+        program_id=client.program_id, client=client, instrument=instrument, administered_on=administered_on,
+        responses=responses, total=total, is_intake=is_intake, administered_by=by,
+    )
+
+
+def outcome_next_due(client: Client, instrument: Instrument) -> date | None:
+    """Intake first (due now), then every `outcome_interval_days` after the latest."""
+    from supporters.services import program_policy
+
+    latest = (
+        OutcomeMeasure.objects.filter(client=client, instrument=instrument)
+        .order_by("-administered_on").values_list("administered_on", flat=True).first()
+    )
+    if latest is None:
+        return client.program.local_today()
+    return latest + timedelta(days=program_policy(client.program_id).outcome_interval_days)
+
+
+def program_outcome_summary(program_id: int, instrument: Instrument) -> dict[str, Any]:
+    """Mean change from intake to latest for clients measured at least twice (vectorised)."""
+    rows = OutcomeMeasure.objects.filter(program_id=program_id, instrument=instrument).values_list(
+        "client_id", "administered_on", "id", "total"
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=["client_id", "day", "id", "total"])
+    measured = int(frame["client_id"].nunique()) if not frame.empty else 0
+    if frame.empty:
+        return {"clients_measured": 0, "clients_with_followup": 0, "mean_intake": None, "mean_latest": None,
+                "mean_change": None, "improved": 0}
+    frame["total"] = frame["total"].astype("int64")
+    frame = frame.sort_values(["client_id", "day", "id"])
+    grouped = frame.groupby("client_id")["total"]
+    per_client = pd.DataFrame({"first": grouped.first(), "last": grouped.last(), "n": grouped.size()})
+    followed = per_client[per_client["n"] >= 2]
+    change = followed["last"] - followed["first"]
+    return {
+        "clients_measured": measured,
+        "clients_with_followup": len(followed),
+        "mean_intake": round(float(followed["first"].mean()), 1) if len(followed) else None,
+        "mean_latest": round(float(followed["last"].mean()), 1) if len(followed) else None,
+        "mean_change": round(float(change.mean()), 1) if len(followed) else None,
+        "improved": int((change > 0).sum()) if instrument.higher_is_better else int((change < 0).sum()),
+    }
+
+
+# --- resources and referrals -----------------------------------------------------------------
+
+
+@transaction.atomic
+def resource_save(*, resource: Resource, fields: dict[str, Any]) -> Resource:
+    for name, value in fields.items():
+        setattr(resource, name, value)
+    resource.full_clean()  # Resource.clean(): language codes, some way to reach it
+    resource.save()
+    return resource
+
+
+@transaction.atomic
+def referral_create(
+    *, client: Client, resource: Resource, referred_on: date, reason: str, follow_up_on: date | None, by: Any
+) -> Referral:
+    errors: dict[str, list[str]] = {}
+    if resource.program_id != client.program_id:
+        errors["resource"] = [_("The resource is in another program's directory.")]
+    elif not resource.is_active:
+        errors["resource"] = [_("The resource is no longer listed.")]
+    if referred_on > client.program.local_today():
+        errors["referred_on"] = [_("The date cannot be in the future.")]
+    if follow_up_on is not None and follow_up_on < referred_on:
+        errors["follow_up_on"] = [_("Follow up on or after the referral date.")]
+    if errors:
+        raise ValidationError(errors)
+    return Referral.objects.create(
+        program_id=client.program_id, client=client, resource=resource, referred_on=referred_on, reason=reason,
+        follow_up_on=follow_up_on, referred_by=by,
+    )
+
+
+@transaction.atomic
+def referral_update(
+    *, referral: Referral, status: str, note: str = "", follow_up_on: date | None = None, outcome: str = "",
+    today: date | None = None,
+) -> Referral:
+    """Move a referral along until it is closed; closing needs an outcome and ends follow-up."""
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    today = today or referral.client.program.local_today()
+    if referral.status == ReferralStatus.CLOSED:
+        raise ValidationError({"status": [_("This referral is closed.")]})
+    if status not in ReferralStatus.values:
+        raise ValidationError({"status": [_("Unknown status.")]})
+    if status == ReferralStatus.CLOSED:
+        if not outcome:
+            raise ValidationError({"outcome": [_("Say how the referral ended.")]})
+        referral.closed_on = today
+        referral.outcome = outcome
+        referral.follow_up_on = None
+    else:
+        if outcome:
+            raise ValidationError({"outcome": [_("An outcome is given when closing.")]})
+        if follow_up_on is not None and follow_up_on < today:
+            raise ValidationError({"follow_up_on": [_("Follow up today or later.")]})
+        referral.follow_up_on = follow_up_on
+    referral.status = status
+    if note.strip():
+        stamp = f"{today.isoformat()} ({referral.get_status_display()}): {note.strip()}"
+        referral.follow_up_notes = f"{referral.follow_up_notes}\n{stamp}".strip()
+    referral.full_clean()
+    referral.save()
+    return referral
+# ---------------------------------------------------------------------------
+# Dashboard imports: an uploaded file is checked in the background (a dry run), shown as a
+# preview, and imported when the coordinator confirms. See docs/imports.md.
+
+IMPORT_PROGRESS_KEY = "import-job-progress:{}"
+IMPORT_PREVIEW_TTL = timedelta(hours=24)
+
+
+def import_job_progress(job: ImportJob) -> int:
+    """Progress of a running job. The import runs inside one transaction, so its row cannot
+    report progress to other connections; the cache carries it (shared cache needed with workers)."""
+    if not job.is_running:
+        return job.progress
+    return int(cache.get(IMPORT_PROGRESS_KEY.format(job.pk), job.progress))
+
+
+def import_jobs_expire(*, older_than: timedelta = IMPORT_PREVIEW_TTL) -> int:
+    """Delete the uploads of previews nobody confirmed: the file is PHI and must not linger."""
+    stale = list(ImportJob.objects.filter(status=ImportJobStatus.PREVIEWED,
+                                          created_at__lt=timezone.now() - older_than))
+    for job in stale:
+        job.upload.delete(save=False)
+        job.status = ImportJobStatus.EXPIRED
+        job.finished_at = timezone.now()
+    ImportJob.objects.bulk_update(stale, ["upload", "status", "finished_at"])
+    return len(stale)
+
+
+@transaction.atomic
+def import_job_start(*, program: Program, user: User, kind: str, upload: File) -> ImportJob:
+    # Each new upload sweeps abandoned previews, so no scheduler is needed for this.
+    import_jobs_expire()
+    if kind not in KINDS:
+        raise ValidationError({"kind": [f"Choose one of {', '.join(KINDS)}."]})
+    job = ImportJob(program=program, created_by=user, kind=kind, status=ImportJobStatus.PREVIEWING)
+    job.upload.save("upload.csv", upload, save=False)
+    job.save()
+    transaction.on_commit(partial(_dispatch_import_job, job.pk))
+    return job
+
+
+@transaction.atomic
+def import_job_confirm(*, job: ImportJob) -> ImportJob:
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJobStatus.PREVIEWED:
+        raise ValidationError({"status": ["Only a checked file without errors can be imported."]})
+    job.status = ImportJobStatus.IMPORTING
+    job.progress = 0
+    job.save(update_fields=["status", "progress"])
+    transaction.on_commit(partial(_dispatch_import_job, job.pk))
+    return job
+
+
+def import_job_run(*, job_id: uuid.UUID | str) -> None:
+    """The background half: a dry run while previewing, the real import after confirmation.
+    The upload is deleted as soon as it is no longer needed (it holds PHI)."""
+    job = ImportJob.objects.select_related("program").get(pk=job_id)
+    if not job.is_running:
+        return
+    key = IMPORT_PROGRESS_KEY.format(job.pk)
+    previewing = job.status == ImportJobStatus.PREVIEWING
+    try:
+        with job.upload.open("rb") as handle:
+            data = handle.read()
+        result = import_csv_file(
+            program=job.program, kind=job.kind, data=data, dry_run=previewing,
+            progress=lambda percent: cache.set(key, percent, 3600),
+        )
+    except Exception:
+        # Never log the exception text: it can quote cells of the file.
+        logger.error("import job %s failed", job.pk)
+        job.status = ImportJobStatus.FAILED
+        job.result = {"ok": False, "errors": [], "error_count": 0}
+        keep_upload = False
+    else:
+        summary = result.as_dict(max_errors=IMPORT_ERRORS_SHOWN)
+        if previewing:
+            job.preview = summary
+            job.status = ImportJobStatus.PREVIEWED if result.ok else ImportJobStatus.INVALID
+        else:
+            # Stored data may have changed since the preview; the import re-checks everything.
+            job.result = summary
+            job.status = ImportJobStatus.DONE if result.ok else ImportJobStatus.INVALID
+        keep_upload = previewing and result.ok
+    if not keep_upload:
+        job.upload.delete(save=False)
+    job.progress = 100
+    job.finished_at = timezone.now() if job.status != ImportJobStatus.PREVIEWED else None
+    job.save()
+    cache.delete(key)
+
+
+IMPORT_ERRORS_SHOWN = 1000
+
+
+def _dispatch_import_job(job_id: uuid.UUID) -> None:
+    from clients.tasks import run_import_job
+
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        run_import_job.delay(str(job_id))
+    elif settings.IMPORT_JOBS_IN_THREAD:
+        # No broker (e.g. `make run`): run beside the request so the page can poll progress.
+        threading.Thread(target=_run_in_thread, args=(str(job_id),), daemon=True).start()
+    else:
+        run_import_job.apply(args=[str(job_id)])
+
+
+def _run_in_thread(job_id: str) -> None:
+    from clients.tasks import run_import_job
+
+    try:
+        run_import_job.apply(args=[job_id])
+    finally:
+        connection.close()

@@ -16,9 +16,25 @@ from clients.api import (
     ClinicalAppointmentViewSet,
     ClinicianViewSet,
     ConsentViewSet,
+    GoalProgressViewSet,
+    ImportAPIView,
+    InstrumentViewSet,
+    OutcomeMeasureViewSet,
+    RecoveryGoalViewSet,
+    ReferralViewSet,
+    ResourceViewSet,
 )
+from reports.api import ContinuityReportView
 from sessions.api import FeedbackItemViewSet, NotificationViewSet, PeerSessionViewSet
-from supporters.api import SupporterViewSet
+from supporters.api import (
+    CEHoursViewSet,
+    CertificationViewSet,
+    CredentialTypeViewSet,
+    LivedExperienceViewSet,
+    ProgramPolicyViewSet,
+    SupervisionSessionViewSet,
+    SupporterViewSet,
+)
 
 router = DefaultRouter()
 router.register("programs", ProgramViewSet, basename="program")
@@ -33,11 +49,26 @@ router.register("peer-sessions", PeerSessionViewSet, basename="peer-session")
 router.register("consents", ConsentViewSet, basename="consent")
 router.register("feedback", FeedbackItemViewSet, basename="feedback")
 router.register("notifications", NotificationViewSet, basename="notification")
+# Running the program (docs/program.md)
+router.register("credential-types", CredentialTypeViewSet, basename="credential-type")
+router.register("certifications", CertificationViewSet, basename="certification")
+router.register("ce-hours", CEHoursViewSet, basename="ce-hours")
+router.register("supervision-sessions", SupervisionSessionViewSet, basename="supervision-session")
+router.register("lived-experience", LivedExperienceViewSet, basename="lived-experience")
+router.register("program-policies", ProgramPolicyViewSet, basename="program-policy")
+router.register("goals", RecoveryGoalViewSet, basename="goal")
+router.register("goal-progress", GoalProgressViewSet, basename="goal-progress")
+router.register("instruments", InstrumentViewSet, basename="instrument")
+router.register("outcome-measures", OutcomeMeasureViewSet, basename="outcome-measure")
+router.register("resources", ResourceViewSet, basename="resource")
+router.register("referrals", ReferralViewSet, basename="referral")
 
 urlpatterns = [
     path("auth/token/", TokenLoginView.as_view(), name="api-token-login"),
     path("auth/logout/", TokenLogoutView.as_view(), name="api-token-logout"),
     path("auth/logout-all/", TokenLogoutAllView.as_view(), name="api-token-logout-all"),
     path("emergency-access/", EmergencyAccessView.as_view(), name="emergency-access"),
+    path("reports/continuity/", ContinuityReportView.as_view(), name="api-continuity-report"),
+    path("imports/", ImportAPIView.as_view(), name="api-imports"),
     path("", include(router.urls)),
 ]

@@ -1,5 +1,10 @@
-"""Celery application. With no CELERY_BROKER_URL, tasks run inline (eager), so
-`make run` needs no extra server; production sets the broker (Redis)."""
+"""The Celery app every background job uses.
+
+Settings are the CELERY_* keys of Django's settings. With no CELERY_BROKER_URL in
+the environment, tasks run eagerly in the calling process (CELERY_TASK_ALWAYS_EAGER),
+so `make run` and the tests need no broker; production sets the URL and runs
+`celery -A config worker`.
+"""
 
 from __future__ import annotations
 

@@ -21,6 +21,9 @@ urlpatterns = [
     path("", include("sessions.urls")),
     path("", include("clients.consent_urls")),
     path("api/v1/", include("config.api_urls")),
+    path("program/", include("supporters.urls")),
+    path("clients/", include("clients.urls")),
+    path("imports/", include("clients.import_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file, so the CSP needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -1,241 +1,50 @@
-"""Small-cell suppression for de-identified output (funder PDF, CSV, XLSX).
+"""Small-cell suppression for de-identified (funder) output.
 
-Pure functions over plain numbers; nothing here touches the database.
-
-Rules (see docs/funder-reports.md):
-1. Primary: every count from 1 to 10 is hidden and shown as "<11". Zero is shown.
-2. Complementary: in every additive group (a total and the parts that sum to it)
-   whose total is visible, a lone hidden part could be recovered by subtraction,
-   so the next-smallest non-zero visible part is hidden as well (shown as "*").
-   If no such part exists, the total is hidden instead. A hidden total whose
-   parts are all visible is protected the same way.
-3. A proportion num/den is an additive group too: den = num + (den - num). The
-   complement (den - num) is never printed but can be worked out, so it takes
-   part in rules 1-2 as a "virtual" cell.
-4. A rate is shown only when its numerator and denominator are both visible; a
-   median or other statistic only when the count it is computed over is visible.
-5. The result is then attacked: interval reasoning over every group (hidden
-   primary cells lie in [1, 10], other hidden cells in [0, inf)). Any hidden cell
-   whose value is pinned down exactly forces one more cell to be hidden, until
-   nothing can be derived.
+Every count from 1 to SMALL_CELL_MAX is withheld. A rate or median is withheld when
+its denominator or its numerator is withheld, since either could be recovered from
+the rate and the other. Withheld values are `null` and their keys are listed in
+`suppressed`, so a withheld value is never confused with an empty denominator.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from typing import Any
 
-SMALL_MIN = 1
-SMALL_MAX = 10
-SMALL_LABEL = "<11"
-COMPLEMENTARY_LABEL = "*"
-NO_DATA_LABEL = "—"
+SMALL_CELL_MAX = 10
 
-SHOWN = "shown"
-SMALL = "small"
-COMPLEMENTARY = "complementary"
-
-
-@dataclass(frozen=True)
-class Group:
-    """`total` equals the sum of `parts` (all keys of counts)."""
-
-    total: str
-    parts: tuple[str, ...]
+# Each derived value -> the counts it is computed from (numerator and denominator).
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "gap_coverage_rate": ("gap_intervals_covered", "gap_intervals"),
+    "median_days_to_peer_contact": ("gap_intervals_covered",),
+    "followup_7d_rate": ("followup_7d", "transition_events"),
+    "followup_30d_rate": ("followup_30d", "transition_events"),
+    "median_longest_unsupported_days": ("clients_enrolled",),
+    "adherence_rate": ("appointments_kept", "appointments_missed", "appointments_total"),
+    "adherence_rate_with_recent_peer_contact": ("adherence_with_recent_kept", "adherence_with_recent_total"),
+    "adherence_rate_without_recent_peer_contact": (
+        "adherence_without_recent_kept",
+        "adherence_without_recent_total",
+    ),
+    "peer_support_hours": ("peer_sessions",),
+}
 
 
-@dataclass(frozen=True)
-class Ratio:
-    """`key` = numerator / denominator; `numerator` is a part of `denominator`
-    (a proportion) unless `proportion` is False (e.g. hours per contact)."""
-
-    key: str
-    numerator: str
-    denominator: str
-    proportion: bool = True
+def is_small(count: int | None) -> bool:
+    return count is not None and 1 <= count <= SMALL_CELL_MAX
 
 
-@dataclass(frozen=True)
-class Statistic:
-    """A value (median, mean, hours...) computed over `over` units; hidden when `over` is."""
-
-    key: str
-    over: str
-
-
-@dataclass
-class Suppressed:
-    """The outcome: a status per key (counts, rates and statistics alike)."""
-
-    status: dict[str, str] = field(default_factory=dict)
-
-    def visible(self, key: str) -> bool:
-        return self.status.get(key, SHOWN) == SHOWN
-
-
-def is_small(value: float | None) -> bool:
-    return value is not None and SMALL_MIN <= value <= SMALL_MAX
-
-
-def _virtual_key(ratio: Ratio) -> str:
-    return f"__rest__{ratio.key}"
-
-
-def _bounds(key: str, value: float, status: str) -> tuple[float, float]:
-    """What an outsider knows about a cell from its printed label."""
-    if status == SHOWN:
-        return value, value
-    if status == SMALL:
-        return SMALL_MIN, SMALL_MAX
-    return 0, math.inf
-
-
-def derivable(values: Mapping[str, float], status: Mapping[str, str], groups: Iterable[Group]) -> set[str]:
-    """Hidden keys whose exact value follows from visible cells and group sums.
-
-    Interval propagation to a fixed point: for total = sum(parts), each hidden
-    cell's bounds are narrowed from the others' bounds. A cell whose lower and
-    upper bound meet is exposed. This is the attack the suppression must resist.
-    """
-    groups = list(groups)
-    lo: dict[str, float] = {}
-    hi: dict[str, float] = {}
-    for key, value in values.items():
-        lo[key], hi[key] = _bounds(key, value, status.get(key, SHOWN))
-    changed = True
-    rounds = 0
-    while changed and rounds < 50:
-        changed = False
-        rounds += 1
-        for group in groups:
-            members = [group.total, *group.parts]
-            if any(m not in lo for m in members):
-                continue
-            parts_lo = sum(lo[p] for p in group.parts)
-            parts_hi = sum(hi[p] for p in group.parts)
-            # total within [sum of part minima, sum of part maxima]
-            new_lo, new_hi = max(lo[group.total], parts_lo), min(hi[group.total], parts_hi)
-            if (new_lo, new_hi) != (lo[group.total], hi[group.total]):
-                lo[group.total], hi[group.total] = new_lo, new_hi
-                changed = True
-            for part in group.parts:
-                others_lo = parts_lo - lo[part]
-                others_hi = parts_hi - hi[part]
-                cand_lo = lo[group.total] - others_hi if math.isfinite(others_hi) else -math.inf
-                cand_hi = hi[group.total] - others_lo
-                new_lo, new_hi = max(lo[part], cand_lo), min(hi[part], cand_hi)
-                if (new_lo, new_hi) != (lo[part], hi[part]):
-                    lo[part], hi[part] = new_lo, new_hi
-                    parts_lo = sum(lo[p] for p in group.parts)
-                    parts_hi = sum(hi[p] for p in group.parts)
-                    changed = True
-    return {key for key in values if status.get(key, SHOWN) != SHOWN and lo[key] == hi[key]}
-
-
-def suppress(
-    counts: Mapping[str, int | None],
-    *,
-    groups: Iterable[Group] = (),
-    ratios: Iterable[Ratio] = (),
-    statistics: Iterable[Statistic] = (),
-) -> Suppressed:
-    """Decide which cells to hide. `counts` maps keys to non-negative integers
-    (None = not available, never hidden and never used in sums)."""
-    groups = [g for g in groups if g.total in counts and all(p in counts for p in g.parts)]
-    ratios = list(ratios)
-    values: dict[str, int] = {k: int(v) for k, v in counts.items() if v is not None}
-    status: dict[str, str] = {k: (SMALL if is_small(v) else SHOWN) for k, v in values.items()}
-    virtual: dict[str, Ratio] = {}
-    all_groups = [g for g in groups if g.total in values and all(p in values for p in g.parts)]
-    for ratio in ratios:
-        if not ratio.proportion or ratio.numerator not in values or ratio.denominator not in values:
-            continue
-        rest = values[ratio.denominator] - values[ratio.numerator]
-        if rest < 0:
-            continue
-        vkey = _virtual_key(ratio)
-        values[vkey] = rest
-        status[vkey] = SMALL if is_small(rest) else SHOWN
-        virtual[vkey] = ratio
-        all_groups.append(Group(total=ratio.denominator, parts=(ratio.numerator, vkey)))
-
-    def hide_next_smallest(candidates: list[str]) -> bool:
-        # Real cells first: hiding a virtual cell protects nothing (it is never printed).
-        options = sorted(
-            (k for k in candidates if status[k] == SHOWN and values[k] > 0 and k not in virtual),
-            key=lambda k: (values[k], k),
-        )
-        if not options:
-            return False
-        status[options[0]] = COMPLEMENTARY
-        return True
-
-    def sync_virtual() -> None:
-        # A virtual cell is as hidden as the less visible of its two sources.
-        for vkey, ratio in virtual.items():
-            sources_hidden = status[ratio.numerator] != SHOWN or status[ratio.denominator] != SHOWN
-            if sources_hidden and status[vkey] == SHOWN:
-                status[vkey] = COMPLEMENTARY
-
-    for _ in range(100):
-        sync_virtual()
-        changed = False
-        for group in all_groups:
-            hidden = [p for p in group.parts if status[p] != SHOWN]
-            total_hidden = status[group.total] != SHOWN
-            if not total_hidden and len(hidden) == 1:
-                others = [p for p in group.parts if p != hidden[0]]
-                if not hide_next_smallest(others):
-                    status[group.total] = COMPLEMENTARY
-                changed = True
-            elif total_hidden and not hidden and values[group.total] > 0:
-                if not hide_next_smallest(list(group.parts)):
-                    continue
-                changed = True
-            if changed:
-                break
-        if changed:
-            continue
-        exposed = derivable(values, status, all_groups)
-        if not exposed:
-            break
-        # Widen the hidden set around the first exposed cell, deterministically.
-        key = sorted(exposed)[0]
-        related = sorted(
-            {m for g in all_groups if key in (g.total, *g.parts) for m in (g.total, *g.parts)} - {key}
-        )
-        if not hide_next_smallest(related):
-            for member in related:
-                if status[member] == SHOWN and member not in virtual:
-                    status[member] = COMPLEMENTARY
-                    break
-            else:
-                break
-    sync_virtual()
-
-    result = Suppressed(status={k: v for k, v in status.items() if k not in virtual})
-    for ratio in ratios:
-        visible = result.visible(ratio.numerator) and result.visible(ratio.denominator)
-        result.status[ratio.key] = SHOWN if visible else COMPLEMENTARY
-    for stat in statistics:
-        over = counts.get(stat.over)
-        # Over zero units the statistic is empty (or zero hours): nothing to protect.
-        visible = over is not None and result.visible(stat.over) and (over == 0 or over > SMALL_MAX)
-        result.status[stat.key] = SHOWN if visible else COMPLEMENTARY
-    return result
-
-
-def label(value: float | None, status: str, *, kind: str = "count") -> str:
-    """How one cell prints. kind: count, rate (0-1, shown as %), hours, days."""
-    if status == SMALL:
-        return SMALL_LABEL
-    if status == COMPLEMENTARY:
-        return COMPLEMENTARY_LABEL
-    if value is None:
-        return NO_DATA_LABEL
-    if kind == "rate":
-        return f"{value * 100:.1f}%"
-    if kind in ("hours", "days"):
-        return f"{value:,.1f}"
-    return f"{int(value):,}"
+def suppress_summary(
+    summary: dict[str, Any], hidden_counts: dict[str, int], count_keys: list[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """The summary with small cells withheld, and the withheld keys in summary order.
+    `hidden_counts` holds denominators the summary does not show (adherence splits)."""
+    counts = {key: summary[key] for key in count_keys if key in summary}
+    counts.update(hidden_counts)
+    counts["appointments_total"] = summary["appointments_kept"] + summary["appointments_missed"]
+    withheld = {key for key, value in counts.items() if is_small(value)}
+    out = dict(summary)
+    for key in summary:
+        if key in withheld or any(source in withheld for source in DERIVED_FROM.get(key, ())):
+            out[key] = None
+    suppressed = [key for key in summary if out[key] is None and summary[key] is not None]
+    return out, suppressed

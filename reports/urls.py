@@ -3,6 +3,8 @@ from django.urls import path
 from reports import views
 
 urlpatterns = [
+    path("continuity/", views.continuity_home, name="continuity-home"),
+    path("continuity/<int:program_id>/", views.continuity_dashboard, name="continuity-dashboard"),
     path("funder/", views.funder_reports, name="funder-reports"),
     path("funder/<int:pk>/status/", views.funder_report_status, name="funder-report-status"),
     path("funder/<int:pk>/publish/", views.funder_report_publish_view, name="funder-report-publish"),

@@ -121,6 +121,12 @@ def note_sign(*, session: PeerSession, user: User) -> PeerSession:
         raise PermissionDenied("Only the supporter who wrote the note can sign it.")
     if not (session.narrative or "").strip():
         raise ValidationError({"narrative": ["Write the note before signing it."]})
+    from supporters.services import supporter_may_sign
+
+    if not supporter_may_sign(session.supporter):
+        raise ValidationError(
+            {"signed_at": ["Your credential has lapsed and this program does not allow signing until it is renewed."]}
+        )
     now = timezone.now()
     updated = PeerSession.objects.filter(pk=session.pk, signed_at__isnull=True).update(
         signed_at=now, signed_by=user, signed_credential=active_credential(session.supporter)[:250]

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from accounts.admin import ScopedAdmin
-from supporters.models import Certification, Supporter
+from supporters.models import Certification, CredentialType, ProgramPolicy, Supporter
 
 
 class CertificationInline(admin.TabularInline):
@@ -15,3 +15,17 @@ class SupporterAdmin(ScopedAdmin):
     search_fields = ["last_name", "first_name", "external_id"]
     inlines = [CertificationInline]
     show_full_result_count = False
+
+
+
+@admin.register(CredentialType)
+class CredentialTypeAdmin(ScopedAdmin):
+    """Rules live in CredentialType.clean(), which the admin form runs like the service does."""
+
+    list_display = ["name", "kind", "issuing_body", "renewal_period_months", "ce_hours_required", "program"]
+
+
+@admin.register(ProgramPolicy)
+class ProgramPolicyAdmin(ScopedAdmin):
+    list_display = ["program", "lapsed_credential_policy", "supervision_hours_per_month",
+                    "max_supervisees_per_supervisor", "outcome_interval_days", "no_contact_days"]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Program, Site
@@ -58,13 +62,88 @@ class Supporter(models.Model):
         return f"{self.first_name} {self.last_name}"
 
 
+class CredentialKind(models.TextChoices):
+    STATE = "state", _("State peer specialist certification")
+    NATIONAL = "national", _("National certification")
+    PROGRAM = "program", _("Program-defined credential")
+
+
+class CredentialTypeQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CredentialTypeQuerySet:
+        from accounts.scoping import role_program_ids
+
+        roles = role_program_ids(user)
+        return self.filter(program_id__in=roles.coordinator | roles.supporter)
+
+
+class CredentialType(models.Model):
+    """What a credential is and what renewing it takes (hours per renewal period)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="credential_types")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=CredentialKind.choices)
+    issuing_body = models.CharField(max_length=200, blank=True)
+    renewal_period_months = models.PositiveSmallIntegerField(
+        default=24, validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
+    ce_hours_required = models.DecimalField(
+        max_digits=6, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    # Hours required per category within the total, e.g. {"ethics": "6"}.
+    category_hours_required = models.JSONField(default=dict, blank=True)
+
+    objects = CredentialTypeQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["program", "name"], name="credential_type_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """Normalise {"Ethics": 6} to {"ethics": "6"} and keep the categories within the total."""
+        value = self.category_hours_required
+        field = "category_hours_required"
+        if not isinstance(value, dict):
+            raise ValidationError({field: [_("Give an object of category: hours.")]})
+        cleaned = {}
+        for category, hours in value.items():
+            try:
+                amount = Decimal(str(hours))
+            except (InvalidOperation, ValueError):
+                raise ValidationError({field: [_("Hours for %(c)s are not a number.") % {"c": category}]}) from None
+            if not slugify(str(category)) or not 0 < amount <= 500:
+                raise ValidationError({field: [_("Each category needs a name and 0–500 hours.")]})
+            cleaned[slugify(str(category))] = str(amount)
+        self.category_hours_required = cleaned
+        if self.ce_hours_required is not None and sum(map(Decimal, cleaned.values())) > self.ce_hours_required:
+            raise ValidationError({field: [_("Category hours add up to more than the total required.")]})
+
+
+class CertificationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CertificationQuerySet:
+        """Coordinators: their programs' supporters. A supporter: their own."""
+        from accounts.scoping import role_program_ids
+
+        roles = role_program_ids(user)
+        return self.filter(
+            Q(supporter__program_id__in=roles.coordinator)
+            | Q(supporter__program_id__in=roles.supporter, supporter__user_id=user.pk)
+        )
+
+
 class Certification(models.Model):
     supporter = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="certifications")
+    credential_type = models.ForeignKey(
+        CredentialType, null=True, blank=True, on_delete=models.PROTECT, related_name="certifications"
+    )
     certification_type = models.CharField(max_length=100, help_text=_("e.g. state CPS, NCPRSS"))
     number = models.CharField(max_length=100, blank=True)
     issuing_body = models.CharField(max_length=200, blank=True)
     issued_on = models.DateField(null=True, blank=True)
     expires_on = models.DateField(null=True, blank=True)
+
+    objects = CertificationQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -78,3 +157,199 @@ class Certification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.certification_type} {self.number}".strip()
+
+
+class CEHoursQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CEHoursQuerySet:
+        from accounts.scoping import role_program_ids
+
+        roles = role_program_ids(user)
+        return self.filter(
+            Q(certification__supporter__program_id__in=roles.coordinator)
+            | Q(
+                certification__supporter__program_id__in=roles.supporter,
+                certification__supporter__user_id=user.pk,
+            )
+        )
+
+
+class CEHours(models.Model):
+    """Continuing-education hours a supporter completed, counted towards one credential."""
+
+    certification = models.ForeignKey(Certification, on_delete=models.CASCADE, related_name="ce_hours")
+    category = models.SlugField(max_length=40, help_text=_("e.g. ethics, general, cultural-competence"))
+    hours = models.DecimalField(
+        max_digits=5, decimal_places=2, validators=[MinValueValidator(Decimal("0.25")), MaxValueValidator(100)]
+    )
+    completed_on = models.DateField()
+    title = models.CharField(max_length=200)
+    provider = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CEHoursQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "continuing-education hours"
+        verbose_name_plural = "continuing-education hours"
+        constraints = [
+            models.CheckConstraint(condition=Q(hours__gt=0) & Q(hours__lte=100), name="ce_hours_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hours} h {self.category}"
+
+
+class CredentialReminder(models.Model):
+    """A reminder already sent, so each threshold goes out once per credential."""
+
+    certification = models.ForeignKey(Certification, on_delete=models.CASCADE, related_name="reminders")
+    threshold_days = models.PositiveSmallIntegerField()
+    # The expiry the reminder was about: a renewed credential gets fresh reminders.
+    expires_on = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certification", "threshold_days", "expires_on"], name="credential_reminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.threshold_days}-day reminder"
+
+
+class LapsedPolicy(models.TextChoices):
+    WARN = "warn", _("Warn only")
+    BLOCK = "block", _("Block new clients and signing notes")
+
+
+class ProgramPolicyQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ProgramPolicyQuerySet:
+        from accounts.scoping import role_program_ids
+
+        return self.filter(program_id__in=role_program_ids(user).any())
+
+
+class ProgramPolicy(models.Model):
+    """Program settings for running the program; a program without a row uses the defaults."""
+
+    program = models.OneToOneField(Program, on_delete=models.CASCADE, related_name="policy")
+    lapsed_credential_policy = models.CharField(
+        max_length=5, choices=LapsedPolicy.choices, default=LapsedPolicy.WARN
+    )
+    supervision_hours_per_month = models.DecimalField(
+        max_digits=4, decimal_places=2, default=Decimal("2"), validators=[MinValueValidator(0)]
+    )
+    max_supervisees_per_supervisor = models.PositiveSmallIntegerField(
+        default=8, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    outcome_interval_days = models.PositiveSmallIntegerField(
+        default=90, validators=[MinValueValidator(7), MaxValueValidator(730)]
+    )
+    no_contact_days = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    # Lived-experience areas this program offers beyond the built-in list: [{"code": ..., "label": ...}].
+    extra_lived_experience_areas = models.JSONField(default=list, blank=True)
+
+    objects = ProgramPolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "program policies"
+
+    def __str__(self) -> str:
+        return f"Policy of {self.program}"
+
+    def clean(self) -> None:
+        extra = self.extra_lived_experience_areas
+        if not isinstance(extra, list) or not all(
+            isinstance(i, dict) and i.get("code") and slugify(str(i["code"])) == str(i["code"]) and i.get("label")
+            for i in extra
+        ):
+            raise ValidationError({"extra_lived_experience_areas": [
+                _('Give a list like [{"code": "foster-care", "label": "Foster care"}].')]})
+
+
+class SupervisionFormat(models.TextChoices):
+    INDIVIDUAL = "individual", _("Individual")
+    GROUP = "group", _("Group")
+
+
+class SupervisionSessionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> SupervisionSessionQuerySet:
+        """Coordinators: their programs. A supporter: sessions they attended or led."""
+        from accounts.scoping import role_program_ids
+
+        roles = role_program_ids(user)
+        own = Q(program_id__in=roles.supporter) & (
+            Q(supervisees__user_id=user.pk) | Q(supervisor_id=user.pk)
+        )
+        ids = self.model.objects.filter(Q(program_id__in=roles.coordinator) | own).values("id")
+        return self.filter(id__in=ids)
+
+
+class SupervisionSession(models.Model):
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="supervision_sessions")
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="supervision_given"
+    )
+    supervisees = models.ManyToManyField(Supporter, related_name="supervision_sessions")
+    held_on = models.DateField()
+    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(5), MaxValueValidator(480)])
+    format = models.CharField(max_length=10, choices=SupervisionFormat.choices)
+    topics = models.TextField(blank=True, help_text=_("Topics only; no client identifiers."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SupervisionSessionQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["program", "held_on"], name="supervision_program_day_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5) & Q(duration_minutes__lte=480), name="supervision_duration_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} supervision {self.held_on}"
+
+
+BUILTIN_LIVED_EXPERIENCE_AREAS = [
+    ("mental_health_recovery", _("Mental health recovery")),
+    ("substance_use_recovery", _("Substance use recovery")),
+    ("homelessness", _("Homelessness")),
+    ("incarceration", _("Incarceration")),
+    ("lgbtq", _("LGBTQ+")),
+    ("veteran", _("Veteran")),
+    ("parenting", _("Parenting")),
+    ("trauma", _("Trauma survivor")),
+    ("chronic_illness", _("Chronic illness or disability")),
+]
+
+
+class LivedExperienceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> LivedExperienceQuerySet:
+        """Sensitive: coordinators of the program and the supporter themselves, nobody else."""
+        from accounts.scoping import role_program_ids
+
+        roles = role_program_ids(user)
+        return self.filter(
+            Q(supporter__program_id__in=roles.coordinator)
+            | Q(supporter__program_id__in=roles.supporter, supporter__user_id=user.pk)
+        )
+
+
+class LivedExperience(models.Model):
+    """Areas of lived experience a supporter chose to disclose; used only for matching.
+
+    Kept off the Supporter row on purpose so no supporter serializer or page can show it by accident."""
+
+    supporter = models.OneToOneField(Supporter, on_delete=models.CASCADE, related_name="lived_experience")
+    areas = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LivedExperienceQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return "Lived experience (disclosed)"

@@ -3,8 +3,16 @@ import re
 from rest_framework import serializers
 
 from accounts.api_base import ScopedRelatedField
-from accounts.models import Program, Site
-from supporters.models import Certification, Supporter
+from accounts.models import Program, Site, User
+from supporters.models import (
+    CEHours,
+    Certification,
+    CredentialType,
+    LivedExperience,
+    ProgramPolicy,
+    SupervisionSession,
+    Supporter,
+)
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 
@@ -46,3 +54,70 @@ class SupporterSerializer(serializers.ModelSerializer):
         if site is not None and program is not None and site.program_id != program.id:
             raise serializers.ValidationError({"site": ["The site belongs to another program."]})
         return attrs
+
+
+class CredentialTypeSerializer(serializers.ModelSerializer):
+    program = ScopedRelatedField(Program)
+
+    class Meta:
+        model = CredentialType
+        fields = ["id", "program", "name", "kind", "issuing_body", "renewal_period_months", "ce_hours_required",
+                  "category_hours_required"]
+
+
+class CertificationDetailSerializer(serializers.ModelSerializer):
+    """A credential with its computed status; `certification_type` defaults to the type's name."""
+
+    supporter = ScopedRelatedField(Supporter)
+    credential_type = ScopedRelatedField(CredentialType, required=False, allow_null=True)
+    certification_type = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Certification
+        fields = ["id", "supporter", "credential_type", "certification_type", "number", "issuing_body",
+                  "issued_on", "expires_on", "status"]
+
+    def get_status(self, obj: Certification) -> str:
+        from supporters.services import credential_status
+
+        return credential_status(obj.expires_on, obj.supporter.program.local_today())
+
+
+class CEHoursSerializer(serializers.ModelSerializer):
+    certification = ScopedRelatedField(Certification)
+    hours = serializers.DecimalField(max_digits=5, decimal_places=2)
+
+    class Meta:
+        model = CEHours
+        fields = ["id", "certification", "category", "hours", "completed_on", "title", "provider", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class SupervisionSessionSerializer(serializers.ModelSerializer):
+    program = ScopedRelatedField(Program)
+    supervisor = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True))
+    supervisees = ScopedRelatedField(Supporter, many=True)
+
+    class Meta:
+        model = SupervisionSession
+        fields = ["id", "program", "supervisor", "supervisees", "held_on", "duration_minutes", "format", "topics"]
+
+
+class LivedExperienceSerializer(serializers.ModelSerializer):
+    supporter = ScopedRelatedField(Supporter)
+    areas = serializers.ListField(child=serializers.CharField(max_length=60), allow_empty=True)
+
+    class Meta:
+        model = LivedExperience
+        fields = ["id", "supporter", "areas", "updated_at"]
+        read_only_fields = ["id", "updated_at"]
+
+
+class ProgramPolicySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProgramPolicy
+        fields = ["program", "lapsed_credential_policy", "supervision_hours_per_month",
+                  "max_supervisees_per_supervisor", "outcome_interval_days", "no_contact_days",
+                  "extra_lived_experience_areas"]
+        read_only_fields = ["program"]

@@ -8,7 +8,10 @@ coordinator and client `foreign`.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -99,3 +102,56 @@ def api_as(api: APIClient):
         return api
 
     return login
+
+
+# --- One headless Chromium for every browser test in the run (tests/browser/conftest.py
+# has the sign-in and axe helpers). Playwright's sync API allows one instance per thread,
+# so tests must use `open_page` rather than starting their own.
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 812}
+# Playwright's sync API keeps an event loop running in this thread; Django's ORM
+# refuses to run beside one unless told the code is really synchronous (it is).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """open_page(width=1280) -> a Page in a fresh context (own cookies). Uncaught script
+    errors and CSP refusals are collected on page.problems; check them with no_page_problems."""
+    contexts = []
+
+    def make(width: int = DESKTOP["width"], height: int = DESKTOP["height"]) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.problems = []
+        page.on("pageerror", lambda error: page.problems.append(f"script error: {error}"))
+        page.on(
+            "console",
+            lambda message: page.problems.append(f"console: {message.text}")
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None,
+        )
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+

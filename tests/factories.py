@@ -18,7 +18,16 @@ from clients.models import (
     Consent,
     ConsentScope,
 )
+from clients.models import GoalProgress as GoalProgress_model
+from clients.models import Instrument as Instrument_model
+from clients.models import OutcomeMeasure as OutcomeMeasure_model
+from clients.models import RecoveryGoal as RecoveryGoal_model
+from clients.models import Referral as Referral_model
 from sessions.models import Attendance, AttendanceStatus, FeedbackItem, Modality, Notification, PeerSession
+from supporters.models import CEHours as CEHours_model
+from supporters.models import LivedExperience as LivedExperience_model
+from supporters.models import ProgramPolicy as ProgramPolicy_model
+from supporters.models import SupervisionSession as SupervisionSession_model
 from supporters.models import Supporter
 
 
@@ -174,3 +183,134 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     recipient = factory.SubFactory(UserFactory)
     kind = "feedback_reply"
     link = "/feedback/1/"
+# --- running the program (supporters/ and clients/ additions) ---------------------------------
+
+from clients.models import Resource, ResourceCategory  # noqa: E402
+from supporters.models import Certification, CredentialKind, CredentialType  # noqa: E402
+
+
+class CredentialTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CredentialType
+
+    program = factory.SubFactory(ProgramFactory)
+    name = factory.Sequence(lambda n: f"Certified Peer Specialist {n}")
+    kind = CredentialKind.STATE
+    issuing_body = "State Certification Board"
+    renewal_period_months = 24
+    ce_hours_required = 20
+    category_hours_required = factory.LazyFunction(lambda: {"ethics": "6"})
+
+
+class CertificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Certification
+
+    supporter = factory.SubFactory(SupporterFactory)
+    credential_type = factory.SubFactory(CredentialTypeFactory, program=factory.SelfAttribute("..supporter.program"))
+    certification_type = factory.LazyAttribute(lambda c: c.credential_type.name if c.credential_type else "CPS")
+    number = factory.Sequence(lambda n: f"CPS-{n}")
+    issued_on = factory.LazyFunction(lambda: date.today() - timedelta(days=365))  # noqa: DTZ011
+    expires_on = factory.LazyFunction(lambda: date.today() + timedelta(days=365))  # noqa: DTZ011
+
+
+class ResourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Resource
+
+    program = factory.SubFactory(ProgramFactory)
+    name = factory.Sequence(lambda n: f"Resource {n}")
+    category = ResourceCategory.HOUSING
+    phone = "555-0100"
+    languages = factory.LazyFunction(lambda: ["en"])
+
+
+class CEHoursFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CEHours_model
+
+    certification = factory.SubFactory(CertificationFactory)
+    category = "ethics"
+    hours = 2
+    completed_on = factory.LazyFunction(lambda: date.today() - timedelta(days=10))  # noqa: DTZ011
+    title = "Boundaries in peer work"
+
+
+class SupervisionSessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupervisionSession_model
+
+    program = factory.SubFactory(ProgramFactory)
+    supervisor = factory.SubFactory(UserFactory)
+    held_on = factory.LazyFunction(lambda: date.today() - timedelta(days=3))  # noqa: DTZ011
+    duration_minutes = 60
+    format = "individual"
+
+
+class LivedExperienceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LivedExperience_model
+
+    supporter = factory.SubFactory(SupporterFactory)
+    areas = factory.LazyFunction(lambda: ["veteran"])
+
+
+class ProgramPolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProgramPolicy_model
+
+    program = factory.SubFactory(ProgramFactory)
+
+
+class RecoveryGoalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RecoveryGoal_model
+
+    client = factory.SubFactory(ClientFactory)
+    program = factory.SelfAttribute("client.program")
+    goal = "Find a part-time job near the bus line"
+    domain = "employment"
+
+
+class GoalProgressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GoalProgress_model
+
+    goal = factory.SubFactory(RecoveryGoalFactory)
+    note = "Applied to two places."
+
+
+class InstrumentFactory(factory.django.DjangoModelFactory):
+    """A program-defined instrument (the shipped library has no program)."""
+
+    class Meta:
+        model = Instrument_model
+
+    program = factory.SubFactory(ProgramFactory)
+    code = factory.Sequence(lambda n: f"own-scale-{n}")
+    name = "Our own three-item check-in"
+    items = factory.LazyFunction(lambda: ["Sleep", "Hope", "Connection"])
+    item_min = 1
+    item_max = 5
+
+
+class OutcomeMeasureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutcomeMeasure_model
+
+    client = factory.SubFactory(ClientFactory)
+    program = factory.SelfAttribute("client.program")
+    instrument = factory.SubFactory(InstrumentFactory, program=factory.SelfAttribute("..client.program"))
+    administered_on = factory.LazyFunction(lambda: date.today() - timedelta(days=1))  # noqa: DTZ011
+    responses = factory.LazyFunction(lambda: [3, 4, 2])
+    total = 9
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Referral_model
+
+    client = factory.SubFactory(ClientFactory)
+    program = factory.SelfAttribute("client.program")
+    resource = factory.SubFactory(ResourceFactory, program=factory.SelfAttribute("..client.program"))
+    referred_on = factory.LazyFunction(lambda: date.today() - timedelta(days=2))  # noqa: DTZ011

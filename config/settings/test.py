@@ -15,3 +15,4 @@ MFA_REQUIRED = False
 # locmem cache; the database-held lockout (accounts.signin) is tested instead.
 ACCOUNT_RATE_LIMITS = False
 SALT_KEY = ["test-only-field-encryption-key"]  # fixed so encrypted fixtures decrypt across runs
+IMPORT_JOBS_IN_THREAD = False  # run import jobs inline so the test's transaction sees them

@@ -25,7 +25,7 @@ import pandas as pd
 from accounts.models import Program
 from clients.models import AppointmentStatus, CaseloadAssignment, ClinicalAppointment
 from reports.funder.periods import Period
-from reports.suppression import Group, Ratio, Statistic, label, suppress
+from reports.funder.suppression import Group, Ratio, Statistic, label, suppress
 from sessions.models import Attendance, AttendanceStatus, Modality, SessionKind
 from supporters.models import Certification
 

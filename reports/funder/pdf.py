@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 # Imported here (code only, no rendering) so forked render processes start with
 # WeasyPrint already loaded instead of importing it again each time.
@@ -36,14 +37,16 @@ class Rendered:
     cpu_seconds: float  # the child's user + system time: the work itself, whatever else the machine runs
 
 
-def _series(figures: dict[str, Any], *keys_and_names: tuple[str, str]) -> tuple[list, list]:
-    series, labels = [], []
+def _series(figures: dict[str, Any], *keys_and_names: tuple[str, str]) -> tuple[dict, dict]:
+    """Values and their display labels ("<11", "*") per series name, for reports.charts."""
+    series: dict[str, list] = {}
+    labels: dict[str, list[str]] = {}
     trends = figures["trends"]
     for key, name in keys_and_names:
         if key not in trends["series"]:
             continue
-        series.append((name, trends["series"][key]))
-        labels.append(trends["display"][key])
+        series[name] = list(trends["series"][key])
+        labels[name] = list(trends["display"][key])
     return series, labels
 
 
@@ -53,15 +56,16 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
 
     def add(section: str, title: str, svg: str, caption: str) -> None:
-        out.setdefault(section, []).append({"title": title, "svg": svg, "caption": caption})
+        # reports.charts escapes every text it writes into the SVG.
+        out.setdefault(section, []).append({"title": title, "svg": mark_safe(svg), "caption": caption})  # noqa: S308
 
-    def drawable(series: list) -> bool:
+    def drawable(series: dict) -> bool:
         # A chart where every value is hidden or missing says nothing; the tables carry the labels.
-        return any(v is not None for _name, values in series for v in values)
+        return any(v is not None for values in series.values() for v in values)
 
     series, labels = _series(figures, ("clients_enrolled", "Enrolled"), ("clients_new", "New"))
     title = "Clients enrolled and new clients, by period"
-    add("overview", title, charts.bar_chart(title=title, categories=periods, series=series, labels=labels),
+    add("overview", title, charts.grouped_bar_chart(title=title, labels=periods, series=series, point_labels=labels),
         "Counts from 1 to 10 are shown as <11 and not drawn.")
 
     sections = {s["key"]: s for s in figures["sections"]}
@@ -69,18 +73,20 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         modality = next(t for t in sections["services"]["tables"] if t["title"] == "Contacts by modality")
         title = f"Peer contacts by modality, {figures['period']['label']}"
         add("services", title, charts.bar_chart(
-            title=title, categories=[r["label"] for r in modality["rows"]],
-            series=[("Contacts", [r["value"] for r in modality["rows"]])],
-            labels=[[r["display"] for r in modality["rows"]]], height=220,
+            title=title, labels=[r["label"] for r in modality["rows"]],
+            values=[r["value"] for r in modality["rows"]],
+            value_labels=[r["display"] for r in modality["rows"]], value_format=charts.whole,
         ), "Completed attendances by how the session was held.")
         series, labels = _series(figures, ("contacts_one_to_one", "One-to-one"), ("contacts_group", "Group"))
         title = "Peer contacts in one-to-one and group sessions, by period"
-        add("services", title, charts.bar_chart(title=title, categories=periods, series=series, labels=labels),
-            "* marks a figure hidden to protect a small count elsewhere.")
+        add("services", title, charts.grouped_bar_chart(
+            title=title, labels=periods, series=series, point_labels=labels,
+        ), "* marks a figure hidden to protect a small count elsewhere.")
         series, labels = _series(figures, ("peer_support_hours", "Hours"))
         title = "Peer support hours, by period"
-        add("services", title, charts.line_chart(title=title, categories=periods, series=series, labels=labels,
-                                                 height=220), "Summed duration of sessions with a contact.")
+        add("services", title, charts.line_chart(
+            title=title, labels=periods, series=series, point_labels=labels, height=220,
+        ), "Summed duration of sessions with a contact.")
     if "continuity" in sections:
         series, labels = _series(
             figures, ("gap_coverage_rate", "Gap coverage"), ("followup_7d_rate", "7-day follow-up"),
@@ -88,15 +94,17 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         )
         title = "Gap coverage and follow-up rates, by period"
         add("continuity", title, charts.line_chart(
-            title=title, categories=periods, series=series, labels=labels, percent=True,
+            title=title, labels=periods, series=series, point_labels=labels,
+            value_format=charts.percent, y_max=1.0,
         ), "Rates are hidden (*) when their numerator or denominator is.")
         series, labels = _series(
             figures, ("adherence_rate_with_recent_peer_contact", "With recent peer contact"),
             ("adherence_rate_without_recent_peer_contact", "Without"),
         )
         title = "Appointment adherence with and without a recent peer contact"
-        add("continuity", title, charts.bar_chart(
-            title=title, categories=periods, series=series, labels=labels, percent=True,
+        add("continuity", title, charts.grouped_bar_chart(
+            title=title, labels=periods, series=series, point_labels=labels,
+            value_format=charts.percent, y_max=1.0,
         ), f"Peer contact within {figures['params']['adherence_lookback_days']} days before the appointment.")
     if "workforce" in sections:
         series, labels = _series(
@@ -104,8 +112,8 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         )
         title = "Peer supporters active and certified, by period"
         if drawable(series):
-                add("workforce", title, charts.bar_chart(
-                title=title, categories=periods, series=series, labels=labels, height=220,
+            add("workforce", title, charts.grouped_bar_chart(
+                title=title, labels=periods, series=series, point_labels=labels, height=220,
             ), "Certification current on the period's last day.")
     return out
 

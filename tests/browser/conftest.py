@@ -18,24 +18,17 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
+from tests.conftest import CHROMIUM, DESKTOP  # noqa: F401 - re-exported for the browser tests
+
 DEMO_PASSWORD = "browser-test-demo-password"
-DESKTOP = {"width": 1280, "height": 900}
 PHONE_WIDTH = 375
-# Playwright's sync API keeps an event loop running in this thread; Django's ORM
-# refuses to run beside one unless told the code is really synchronous (it is).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def browser_missing_reason() -> str | None:
@@ -61,42 +54,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"BROWSER TESTS SKIPPED: {len(skipped)} test(s) did not run: {browser_missing_reason()}", yellow=True
         )
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
-    """open_page(width=1280) -> a Page in a fresh context (own cookies). Uncaught script
-    errors and CSP refusals are collected on page.problems; check them with no_page_problems."""
-    contexts = []
-
-    def make(width: int = DESKTOP["width"], height: int = DESKTOP["height"]) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.problems = []
-        page.on("pageerror", lambda error: page.problems.append(f"script error: {error}"))
-        page.on(
-            "console",
-            lambda message: page.problems.append(f"console: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None,
-        )
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture
@@ -125,6 +82,12 @@ def sign_in(demo: dict[str, Any]) -> Callable[..., None]:
             # cache, which the live server shares with the tests); the walks sign the
             # same demo user in several times, so forget earlier uses.
             cache.clear()
+            # A code typed in the last moments of its 30 s window may reach the server in the
+            # next one (no tolerance is allowed); wait for a fresh window instead of racing it.
+            import time
+
+            if time.time() % 30 > 27:
+                time.sleep(30 - time.time() % 30 + 0.2)
             page.fill("input[name=code]", totp_code_for(User.objects.get(username=username)))
             page.locator("main button[type=submit]").first.click()
         page.wait_for_url(f"{demo['url']}/")

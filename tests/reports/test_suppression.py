@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.suppression import (
+from reports.funder.suppression import (
     COMPLEMENTARY,
     SHOWN,
     SMALL,

@@ -70,7 +70,7 @@ def test_no_role_reaches_another_programs_record_by_any_method(cast, api_as, bas
         listed = api.get(reverse(f"{basename}-list"), {"page_size": 200})
         assert listed.status_code == 200
         assert record.pk not in {row["id"] for row in listed.json()["results"]}
-    url = reverse(f"{basename}-detail", args=[record.pk])
+    url = reverse(f"{basename}-detail", args=[getattr(record, getattr(viewset, "detail_key", "pk"))])
     for method in _detail_methods(viewset):
         response = getattr(api, method)(url, {}, format="json")
         assert response.status_code == 404, (method, response.status_code)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -24,23 +23,16 @@ pytestmark = [
 
 
 @pytest.fixture
-def phone_page(live_server, cast):
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    # Playwright's sync API runs an event loop; Django's ORM refuses to run inside one unless told.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def phone_page(live_server, cast, open_page):
     django_client = DjangoClient()
     django_client.force_login(cast.supporter_user)
     session_cookie = django_client.cookies["sessionid"].value
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 375, "height": 812})
-        context.add_cookies([{"name": "sessionid", "value": session_cookie, "url": live_server.url}])
-        page = context.new_page()
-        yield page
-        browser.close()
-        # ORM calls made while Playwright's loop runs get their own connection (asgiref keys
-        # connections by context); close it here so PostgreSQL can drop the test database.
-        connections.close_all()
+    page = open_page(width=375, height=812)
+    page.context.add_cookies([{"name": "sessionid", "value": session_cookie, "url": live_server.url}])
+    yield page
+    # ORM calls made while Playwright's loop runs get their own connection (asgiref keys
+    # connections by context); close it here so PostgreSQL can drop the test database.
+    connections.close_all()
 
 
 def test_a_supporter_logs_and_signs_a_session_on_a_phone_width_screen(live_server, cast, phone_page, tmp_path):

@@ -28,7 +28,8 @@ from clients.models import (
     Discipline,
 )
 from sessions.models import Attendance, AttendanceStatus, Modality, PeerSession, SessionKind
-from supporters.models import Certification, Supporter
+from supporters.models import Certification, CredentialType, Supporter
+from supporters.program_demo import build_program_running
 
 DEMO_SLUG = "riverside-peer"
 FIRST = ["Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn", "Rowan", "Drew"]
@@ -79,6 +80,8 @@ class Command(BaseCommand):
             self._build_program(program, users)
             # The demo writes sessions directly; give their attendances their billing units.
             call_command("recompute_billing_units", program=program.slug, stdout=self.stdout)
+        if not CredentialType.objects.filter(program=program).exists():
+            self._build_program_running(program, users)
         self.stdout.write(self.style.SUCCESS(f"Demo program '{program.name}' ({program.slug}) is ready."))
         self.stdout.write("Sign in at http://127.0.0.1:8000/ as any of:")
         for role, user in users.items():
@@ -206,3 +209,7 @@ class Command(BaseCommand):
                     [AttendanceStatus.COMPLETED] * 3 + [AttendanceStatus.NO_SHOW, AttendanceStatus.CANCELLED]))
                 for c in group_clients
             )
+
+    def _build_program_running(self, program: Program, users: dict[Role, User]) -> None:
+        """Credentials, supervision, goals, outcome measures, resources (incl. 988) and a referral."""
+        build_program_running(program, coordinator=users[Role.COORDINATOR], supporter_user=users[Role.SUPPORTER])

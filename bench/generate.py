@@ -1,0 +1,296 @@
+"""Fast synthetic data for benchmarks: one program with N clients, appointments and peer
+contacts, written into the real tables with PostgreSQL COPY (psycopg 3 `cursor.copy`).
+
+Reusable: `generate_program(clients=..., appointments=..., contacts=...)` from any
+script that has called `django.setup()` against a PostgreSQL database. Rows are
+random but reproducible (`seed`). Ids are assigned here (above the tables' current
+maximum) and the sequences moved past them, so the ORM keeps working afterwards.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+
+from accounts.models import Organization, Program
+from clients.models import CaseloadAssignment, Client, ClinicalAppointment
+from sessions.models import Attendance, PeerSession
+from supporters.models import Supporter
+
+CHUNK_ROWS = 500_000
+
+
+@dataclass
+class Generated:
+    program: Program
+    clients: int
+    appointments: int
+    attendances: int
+    completed_contacts: int
+    sessions: int
+    seconds: float
+
+
+def _next_id(model) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {model._meta.db_table}")  # noqa: S608
+        return int(cursor.fetchone()[0])
+
+
+def _reset_sequence(model) -> None:
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"  # noqa: S608
+        )
+
+
+def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    for offset in range(0, len(frame), CHUNK_ROWS):
+        yield frame.iloc[offset : offset + CHUNK_ROWS]
+
+
+def _copy(model, frame: pd.DataFrame) -> None:
+    """COPY a frame whose columns are the table's column names, in chunks (bounded memory)."""
+    columns = ", ".join(frame.columns)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy,
+    ):
+        for chunk in _chunks(frame):
+            buffer = io.StringIO()
+            chunk.to_csv(
+                buffer,
+                sep="\t",
+                header=False,
+                index=False,
+                na_rep="\\N",
+                quoting=csv.QUOTE_NONE,
+                quotechar="\x01",  # COPY text format: no CSV quoting
+            )
+            copy.write(buffer.getvalue())
+
+
+def _instants(rng: np.random.Generator, n: int, first: datetime, last: datetime) -> pd.Series:
+    """n random instants, whole minutes, uniformly between first and last, as UTC text."""
+    lo, hi = int(first.timestamp()) // 60, int(last.timestamp()) // 60
+    minutes = rng.integers(lo, hi, size=n, dtype=np.int64)
+    return pd.Series(pd.to_datetime(minutes * 60, unit="s", utc=True)).dt.strftime("%Y-%m-%d %H:%M:%S+00")
+
+
+def generate_program(
+    *,
+    clients: int = 100_000,
+    appointments: int = 1_000_000,
+    contacts: int = 5_000_000,
+    supporters: int = 500,
+    first: datetime = datetime(2024, 7, 1, tzinfo=UTC),
+    last: datetime = datetime(2026, 7, 1, tzinfo=UTC),
+    slug: str | None = None,
+    seed: int = 0,
+    timezone: str = "America/New_York",
+) -> Generated:
+    """Create one program holding the requested volumes. `contacts` is the number of
+    attendance rows (about 85% of them completed): 80% in one-to-one sessions, the
+    rest in groups of five."""
+    started = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S+00")
+    with transaction.atomic():
+        organization = Organization.objects.create(name="Benchmark", slug=f"bench-org-{seed}-{time.time_ns()}")
+        program = Program.objects.create(
+            organization=organization,
+            slug=slug or f"bench-{seed}-{time.time_ns()}",
+            name="Benchmark program",
+            timezone=timezone,
+        )
+
+        sup0 = _next_id(Supporter)
+        sup_ids = np.arange(sup0, sup0 + supporters)
+        _copy(
+            Supporter,
+            pd.DataFrame(
+                {
+                    "id": sup_ids,
+                    "program_id": program.id,
+                    "external_id": [f"SUP-{i}" for i in range(supporters)],
+                    "first_name": "Sam",
+                    "last_name": [f"S{i}" for i in range(supporters)],
+                    "email": [f"s{i}-{program.id}@bench.invalid" for i in range(supporters)],
+                    "max_caseload": 200,
+                    "languages": '["en"]',
+                    "is_active": True,
+                }
+            ),
+        )
+        _reset_sequence(Supporter)
+
+        client0 = _next_id(Client)
+        client_ids = np.arange(client0, client0 + clients)
+        numbers = np.arange(clients).astype(str)
+        _copy(
+            Client,
+            pd.DataFrame(
+                {
+                    "id": client_ids,
+                    "program_id": program.id,
+                    "external_id": np.char.add("MRN-", numbers),
+                    "first_name": "Jordan",
+                    "last_name": np.char.add("C", numbers),
+                    "date_of_birth": "1980-01-01",
+                    "preferred_language": "en",
+                    "created_at": now,
+                }
+            ),
+        )
+        _reset_sequence(Client)
+
+        # One primary per client (some ended, some handed to a second primary later),
+        # and a secondary for one client in five.
+        first_day, last_day = pd.Timestamp(first.date()), pd.Timestamp(last.date())
+        span = (last_day - first_day).days
+        start = rng.integers(0, span // 2, size=clients)
+        ends = start + rng.integers(30, span, size=clients)
+        ended = rng.random(clients) < 0.3
+        handed = ~ended & (rng.random(clients) < 0.2)
+        primary_sup = rng.choice(sup_ids, size=clients)
+        rows = [
+            pd.DataFrame(
+                {
+                    "client_id": client_ids,
+                    "supporter_id": primary_sup,
+                    "role": "primary",
+                    "start": start,
+                    "end": np.where(ended | handed, ends, -1),
+                }
+            )
+        ]
+        rows.append(
+            pd.DataFrame(
+                {
+                    "client_id": client_ids[handed],
+                    "supporter_id": rng.choice(sup_ids, size=int(handed.sum())),
+                    "role": "primary",
+                    "start": ends[handed] + 1,
+                    "end": -1,
+                }
+            )
+        )
+        secondary = rng.random(clients) < 0.2
+        rows.append(
+            pd.DataFrame(
+                {
+                    "client_id": client_ids[secondary],
+                    "supporter_id": rng.choice(sup_ids, size=int(secondary.sum())),
+                    "role": "secondary",
+                    "start": start[secondary] + 10,
+                    "end": -1,
+                }
+            )
+        )
+        assignments = pd.concat(rows, ignore_index=True)
+        # A handed-over client's second primary may be the same supporter: keep the natural key unique.
+        assignments = assignments.drop_duplicates(["client_id", "supporter_id", "start"])
+        as_date = lambda days: (first_day + pd.to_timedelta(days, unit="D")).strftime("%Y-%m-%d")  # noqa: E731
+        assignments_out = pd.DataFrame(
+            {
+                "client_id": assignments["client_id"],
+                "supporter_id": assignments["supporter_id"],
+                "role": assignments["role"],
+                "start_date": as_date(assignments["start"].to_numpy()),
+                "end_date": np.where(
+                    assignments["end"].to_numpy() < 0, None, as_date(np.maximum(assignments["end"].to_numpy(), 0))
+                ),
+                "handoff_note": "",
+                "created_at": now,
+            }
+        )
+        _copy(CaseloadAssignment, assignments_out)
+
+        kinds = np.array(["routine", "intake", "inpatient_discharge", "emergency_visit", "crisis"])
+        statuses = np.array(["attended", "no_show", "cancelled_by_client", "cancelled_by_clinic", "scheduled"])
+        _copy(
+            ClinicalAppointment,
+            pd.DataFrame(
+                {
+                    "program_id": program.id,
+                    "external_id": "",
+                    "client_id": rng.choice(client_ids, size=appointments),
+                    "start": _instants(rng, appointments, first, last).to_numpy(),
+                    "kind": kinds[rng.choice(5, size=appointments, p=[0.8, 0.08, 0.05, 0.05, 0.02])],
+                    "status": statuses[rng.choice(5, size=appointments, p=[0.7, 0.15, 0.07, 0.05, 0.03])],
+                }
+            ),
+        )
+
+        single = int(contacts * 0.8)
+        groups = (contacts - single) // 5
+        single = contacts - groups * 5
+        n_sessions = single + groups
+        session0 = _next_id(PeerSession)
+        session_ids = np.arange(session0, session0 + n_sessions)
+        _copy(
+            PeerSession,
+            pd.DataFrame(
+                {
+                    "id": session_ids,
+                    "program_id": program.id,
+                    "external_id": "",
+                    "supporter_id": rng.choice(sup_ids, size=n_sessions),
+                    "kind": np.where(np.arange(n_sessions) < single, "one_to_one", "group"),
+                    "start": _instants(rng, n_sessions, first, last).to_numpy(),
+                    "duration_minutes": rng.choice([30, 45, 60, 90, 120], size=n_sessions),
+                    "modality": "phone",
+                    "status": "held",
+                    "location": "",
+                    "created_at": now,
+                }
+            ),
+        )
+        _reset_sequence(PeerSession)
+        # Group members: five distinct clients (consecutive from a random one).
+        group_first = rng.integers(0, clients - 5, size=groups)
+        attendance_clients = np.concatenate(
+            [
+                rng.choice(client_ids, size=single),
+                client_ids[(group_first[:, None] + np.arange(5)[None, :]).ravel()],
+            ]
+        )
+        attendance_sessions = np.concatenate([session_ids[:single], np.repeat(session_ids[single:], 5)])
+        status = np.array(["completed", "attempted", "no_show", "cancelled"])[
+            rng.choice(4, size=contacts, p=[0.85, 0.07, 0.05, 0.03])
+        ]
+        _copy(
+            Attendance,
+            pd.DataFrame(
+                {
+                    "session_id": attendance_sessions,
+                    "client_id": attendance_clients,
+                    "status": status,
+                }
+            ),
+        )
+    with connection.cursor() as cursor:
+        for model in (CaseloadAssignment, ClinicalAppointment, PeerSession, Attendance, Client):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
+    return Generated(
+        program=program,
+        clients=clients,
+        appointments=appointments,
+        attendances=contacts,
+        completed_contacts=int((status == "completed").sum()),
+        sessions=n_sessions,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def default_dates() -> tuple[date, date]:
+    return date(2025, 7, 1), date(2026, 6, 30)

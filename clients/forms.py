@@ -1,0 +1,57 @@
+"""Forms for the client program pages (goals, outcome measures, referrals)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from clients.models import GoalDomain, GoalStatus, ReferralOutcome, ReferralStatus
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class GoalForm(forms.Form):
+    goal = forms.CharField(label=_("Goal, in the client's words"), widget=forms.Textarea(attrs={"rows": 2}))
+    domain = forms.ChoiceField(label=_("Life area"), choices=GoalDomain.choices)
+    steps = forms.CharField(label=_("Steps (one per line)"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    target_date = forms.DateField(label=_("Target date"), required=False, widget=DATE)
+
+
+class GoalUpdateForm(forms.Form):
+    goal_id = forms.IntegerField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(label=_("Status"), choices=GoalStatus.choices)
+    note = forms.CharField(label=_("Progress note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    peer_session = forms.TypedChoiceField(label=_("From session (optional)"), coerce=int, required=False,
+                                          empty_value=None)
+
+
+class MeasureForm(forms.Form):
+    # Chosen on the page above the form (GET ?instrument=), since the items depend on it.
+    instrument = forms.TypedChoiceField(label=_("Instrument"), coerce=int, widget=forms.HiddenInput)
+    administered_on = forms.DateField(label=_("Date"), widget=DATE)
+
+    def __init__(
+        self, *args: object, item_count: int = 10, item_min: int = 1, item_max: int = 6,
+        labels: list[str] | None = None, **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(str(v), str(v)) for v in range(item_min, item_max + 1)]
+        for n in range(item_count):
+            label = labels[n] if labels and n < len(labels) else f"Item {n + 1}"
+            self.fields[f"item_{n}"] = forms.TypedChoiceField(label=label, choices=choices, coerce=int,
+                                                              widget=forms.RadioSelect)
+
+
+class ReferralForm(forms.Form):
+    resource = forms.TypedChoiceField(label=_("Resource"), coerce=int)
+    referred_on = forms.DateField(label=_("Referred on"), widget=DATE)
+    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    follow_up_on = forms.DateField(label=_("Follow up on"), required=False, widget=DATE)
+
+
+class ReferralFollowUpForm(forms.Form):
+    referral_id = forms.IntegerField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(label=_("Status"), choices=ReferralStatus.choices)
+    outcome = forms.ChoiceField(label=_("Outcome (when closing)"), choices=ReferralOutcome.choices, required=False)
+    follow_up_on = forms.DateField(label=_("Next follow-up"), required=False, widget=DATE)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from clients import views
+
+app_name = "client_program"
+urlpatterns = [
+    path("<int:client_id>/goals/", views.goals, name="goals"),
+    path("<int:client_id>/outcomes/", views.outcomes, name="outcomes"),
+    path("<int:client_id>/referrals/", views.referrals, name="referrals"),
+]

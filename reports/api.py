@@ -1,0 +1,32 @@
+"""GET /api/v1/reports/continuity/: the continuity report object, scoped per role."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from reports.continuity import ContinuityInputError
+from reports.selectors import continuity_scope, scoped_continuity_report
+from reports.serializers import ContinuityRequestSerializer
+
+
+class ContinuityReportView(APIView):
+    @extend_schema(
+        parameters=[ContinuityRequestSerializer],
+        responses={200: dict},
+        description="The continuity-of-support report (shared/spec/continuity.md). Coordinators get every level; "
+        "supporters their current caseload; funders the summary only, with small cells suppressed.",
+    )
+    def get(self, request: Request) -> Response:
+        params = ContinuityRequestSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        values = dict(params.validated_data)
+        scope = continuity_scope(request.user, values.pop("program"))
+        try:
+            report = scoped_continuity_report(scope, request.user, **values)
+        except ContinuityInputError as exc:
+            return Response({"non_field_errors": [str(exc)]}, status=status.HTTP_409_CONFLICT)
+        return Response(report)

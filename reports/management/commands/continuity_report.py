@@ -1,0 +1,128 @@
+"""python manage.py continuity_report --program SLUG --start D --end D [--format json|csv|table]
+
+Prints the continuity report of shared/spec/continuity.md. JSON is exactly the spec
+object; csv is one table (a `level` column: summary, supporter, client); table is
+for reading, with rates as percentages and days to one decimal.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.models import Program
+from reports.continuity import (
+    CLIENT_KEYS,
+    SUMMARY_KEYS,
+    SUPPORTER_KEYS,
+    ContinuityInputError,
+    continuity_report,
+)
+from reports.serializers import ContinuityParamsSerializer, params_errors_text
+
+
+class Command(BaseCommand):
+    help = "Print the continuity-of-support report of a program for a period."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--program", required=True, help="program slug")
+        parser.add_argument("--start", required=True, help="first date, YYYY-MM-DD")
+        parser.add_argument("--end", required=True, help="last date (inclusive), YYYY-MM-DD")
+        parser.add_argument("--min-gap-days", default="7")
+        parser.add_argument("--adherence-lookback-days", default="14")
+        parser.add_argument("--unsupported-threshold-days", default="30")
+        parser.add_argument("--format", choices=["json", "csv", "table"], default="json")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        params = ContinuityParamsSerializer(
+            data={
+                "start": options["start"],
+                "end": options["end"],
+                "min_gap_days": options["min_gap_days"],
+                "adherence_lookback_days": options["adherence_lookback_days"],
+                "unsupported_threshold_days": options["unsupported_threshold_days"],
+            }
+        )
+        if not params.is_valid():
+            raise CommandError(params_errors_text(params.errors))
+        program = Program.objects.filter(slug=options["program"]).first()
+        if program is None:
+            raise CommandError(f"program: no program with slug {options['program']!r}.")
+        try:
+            report = continuity_report(program=program, **params.validated_data)
+        except ContinuityInputError as exc:
+            raise CommandError(str(exc)) from exc
+        render = {"json": render_json, "csv": render_csv, "table": render_table}[options["format"]]
+        self.stdout.write(render(report), ending="\n")
+
+
+def render_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2)
+
+
+def render_csv(report: dict[str, Any]) -> str:
+    """One row per summary / supporter / client; empty cells for keys a level lacks."""
+    metric_keys = list(SUMMARY_KEYS)
+    metric_keys += [key for key in CLIENT_KEYS[1:] if key not in metric_keys]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["level", "key", *metric_keys])
+    rows = [("summary", None, report["summary"])]
+    rows += [("supporter", r["supporter"], r) for r in report["by_supporter"]]
+    rows += [("client", r["client"], r) for r in report["by_client"]]
+    for level, key, values in rows:
+        writer.writerow([level, "" if key is None else key, *(_csv_cell(values.get(k)) for k in metric_keys)])
+    return buffer.getvalue().rstrip("\n")
+
+
+def _csv_cell(value: Any) -> str:
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+
+
+def display(key: str, value: Any) -> str:
+    """Rounded for reading: rates as percentages, days and hours to one decimal."""
+    if value is None:
+        return "—"
+    if key.endswith("_rate") or key.startswith("adherence_rate"):
+        return f"{value * 100:.1f}%"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = [
+        "  ".join(str(cell).rjust(width) for cell, width in zip(line, widths, strict=True)) for line in [header, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def render_table(report: dict[str, Any]) -> str:
+    out = [
+        f"Continuity of support: {report['program']}, {report['period']['start']} to {report['period']['end']}",
+        "Parameters: " + ", ".join(f"{k} = {v}" for k, v in report["params"].items()),
+        "",
+        "Summary",
+    ]
+    width = max(len(key) for key in SUMMARY_KEYS)
+    out += [f"  {key.ljust(width)}  {display(key, report['summary'][key])}" for key in SUMMARY_KEYS]
+    for title, keys, rows in (
+        ("By supporter", SUPPORTER_KEYS, report["by_supporter"]),
+        ("By client", CLIENT_KEYS, report["by_client"]),
+    ):
+        out += ["", title]
+        if not rows:
+            out.append("  (none)")
+            continue
+        body = [
+            [("unassigned" if row[k] is None and i == 0 else display(k, row[k])) for i, k in enumerate(keys)]
+            for row in rows
+        ]
+        out.append(_table(list(keys), body))
+    return "\n".join(out)

@@ -1,0 +1,145 @@
+"""Who may see which continuity report: the one place the report is scoped (spec/roles.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db.models import Max
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Program, Role
+from accounts.scoping import role_program_ids
+from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment, Client, ClinicalAppointment
+from reports.continuity import COUNT_KEYS, continuity_result
+from reports.suppression import suppress_summary
+from sessions.models import Attendance, AttendanceStatus
+from supporters.models import Supporter
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """coordinator: everything; supporter: computed on their current caseload only;
+    funder: the summary, de-identified and suppressed."""
+
+    program: Program
+    level: str  # "coordinator" | "supporter" | "funder"
+
+
+def continuity_scope(user: Any, program_id: int) -> ReportScope:
+    """The caller's view of a program's report; 404 for anyone with no view of it
+    (outsiders and clinicians alike: the report is outside their scope)."""
+    program = Program.objects.visible_to(user).filter(id=program_id).first()
+    if program is None:
+        raise Http404
+    roles = role_program_ids(user).roles_in(program.id)
+    for level in (Role.COORDINATOR, Role.SUPPORTER, Role.FUNDER):
+        if level.value in roles:
+            return ReportScope(program=program, level=level.value)
+    raise Http404
+
+
+def scoped_continuity_report(scope: ReportScope, user: Any, *, start: date, end: date, **params: int) -> dict[str, Any]:
+    """The report object as `scope` allows it (see docs/continuity.md)."""
+    program = scope.program
+    if scope.level == Role.COORDINATOR:
+        return continuity_result(program=program, start=start, end=end, **params).report
+    if scope.level == Role.SUPPORTER:
+        caseload = (
+            CaseloadAssignment.objects.visible_to(user)
+            .filter(client__program=program, supporter__user=user)
+            .active_on(program.local_today())
+            .values_list("client_id", flat=True)
+        )
+        report = continuity_result(
+            program=program, start=start, end=end, client_ids=sorted(set(caseload)), **params
+        ).report
+        own = set(
+            Supporter.objects.visible_to(user).filter(program=program, user=user).values_list("external_id", flat=True)
+        )
+        report["by_supporter"] = [row for row in report["by_supporter"] if row["supporter"] in own]
+        return report
+    result = continuity_result(program=program, start=start, end=end, **params)
+    summary, suppressed = suppress_summary(result.report["summary"], result.summary_counts, COUNT_KEYS)
+    return {
+        "program": result.report["program"],
+        "period": result.report["period"],
+        "params": result.report["params"],
+        "summary": summary,
+        "suppressed": suppressed,
+    }
+
+
+@dataclass(frozen=True)
+class GapRow:
+    client_id: int
+    external_id: str
+    name: str
+    primary_supporter: str | None
+    last_professional_session: datetime | None
+    last_peer_contact: datetime | None
+    days_since_support: float | None  # None: never seen
+
+
+def gap_worklist(*, user: Any, program: Program, threshold_days: int, now: datetime | None = None) -> list[GapRow]:
+    """Clients enrolled today whose last professional session (attended appointment) or
+    peer contact, whichever is later, is more than `threshold_days` ago; never-seen
+    clients first, then the longest gap first. Two grouped queries, no query per client."""
+    now = now or timezone.now()
+    today = now.astimezone(program.tzinfo).date()
+    clients = Client.objects.visible_to(user).filter(program=program)
+    enrolled = CaseloadAssignment.objects.visible_to(user).filter(client__in=clients).active_on(today)
+    client_ids = list(enrolled.values_list("client_id", flat=True).distinct())
+    if not client_ids:
+        return []
+    sessions = dict(
+        ClinicalAppointment.objects.visible_to(user)
+        .filter(program=program, client_id__in=client_ids, status=AppointmentStatus.ATTENDED, start__lte=now)
+        .values("client_id")
+        .annotate(last=Max("start"))
+        .values_list("client_id", "last")
+    )
+    contacts = dict(
+        Attendance.objects.visible_to(user)
+        .filter(
+            client_id__in=client_ids,
+            session__program=program,
+            status=AttendanceStatus.COMPLETED,
+            session__start__lte=now,
+        )
+        .values("client_id")
+        .annotate(last=Max("session__start"))
+        .values_list("client_id", "last")
+    )
+    frame = pd.DataFrame({"client_id": np.asarray(client_ids, dtype=np.int64)})
+    last_session = pd.to_datetime(frame["client_id"].map(sessions), utc=True)
+    last_contact = pd.to_datetime(frame["client_id"].map(contacts), utc=True)
+    last_any = pd.concat([last_session, last_contact], axis=1).max(axis=1)
+    days = (pd.Timestamp(now) - last_any).dt.total_seconds() / 86_400
+    frame["days"] = days.to_numpy(dtype=np.float64)
+    frame = frame[frame["days"].isna() | (frame["days"] > threshold_days)]
+    # Never seen (NaN) first, then longest first.
+    frame = frame.assign(order=frame["days"].fillna(np.inf)).sort_values("order", ascending=False, kind="stable")
+    ids = frame["client_id"].tolist()
+    people = {c.id: c for c in clients.filter(id__in=ids).only("id", "external_id", "first_name", "last_name")}
+    primaries = dict(
+        enrolled.filter(client_id__in=ids, role=AssignmentRole.PRIMARY).values_list(
+            "client_id", "supporter__external_id"
+        )
+    )
+    return [
+        GapRow(
+            client_id=client_id,
+            external_id=people[client_id].external_id,
+            name=people[client_id].full_name,
+            primary_supporter=primaries.get(client_id),
+            last_professional_session=sessions.get(client_id),
+            last_peer_contact=contacts.get(client_id),
+            days_since_support=None if np.isnan(day) else float(day),
+        )
+        for client_id, day in zip(ids, frame["days"].tolist(), strict=True)
+    ]

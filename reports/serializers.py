@@ -1,0 +1,38 @@
+"""Validation of continuity-report parameters: one place for the API, the CLI and the dashboard."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+# A period longer than this is almost certainly a typo, and costs a full reload of history.
+MAX_PERIOD_DAYS = 3660
+
+
+class ContinuityParamsSerializer(serializers.Serializer):
+    start = serializers.DateField(input_formats=["iso-8601"])
+    end = serializers.DateField(input_formats=["iso-8601"])
+    min_gap_days = serializers.IntegerField(min_value=0, max_value=365, default=7)
+    adherence_lookback_days = serializers.IntegerField(min_value=1, max_value=365, default=14)
+    unsupported_threshold_days = serializers.IntegerField(min_value=0, max_value=3660, default=30)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": [_("The end date must be on or after the start date.")]})
+        if attrs["end"] - attrs["start"] > timedelta(days=MAX_PERIOD_DAYS):
+            raise serializers.ValidationError(
+                {"end": [_("The period may be at most %(days)s days long.") % {"days": MAX_PERIOD_DAYS}]}
+            )
+        return attrs
+
+
+class ContinuityRequestSerializer(ContinuityParamsSerializer):
+    program = serializers.IntegerField(min_value=1)
+
+
+def params_errors_text(errors: dict[str, list[str]]) -> str:
+    """Field errors as 'field: message' lines, for the command line."""
+    return "\n".join(f"{field}: {message}" for field, messages in errors.items() for message in messages)

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from supporters import views
+
+app_name = "program"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<int:program_id>/worklists/", views.worklists, name="worklists"),
+    path("<int:program_id>/credentials/", views.credentials, name="credentials"),
+    path("<int:program_id>/training/", views.training, name="training"),
+    path("<int:program_id>/supervision/", views.supervision, name="supervision"),
+    path("<int:program_id>/caseloads/", views.caseloads, name="caseloads"),
+    path("<int:program_id>/clients/<int:client_id>/assign/", views.assign, name="assign"),
+    path("<int:program_id>/lived-experience/", views.lived_experience, name="lived_experience"),
+    path("<int:program_id>/resources/", views.resources, name="resources"),
+    path("<int:program_id>/outcomes/", views.outcomes, name="outcomes"),
+]

@@ -1,0 +1,259 @@
+"""Coordinator and supporter pages for running the program.
+
+Every page starts from the caller's role in the program in the URL (404 otherwise),
+and reads people's data through the models' visible_to()."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership, Program, Role, User
+from accounts.scoping import role_program_ids
+from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument
+from clients.services import assignment_save, assignment_transfer, client_preference_set, program_outcome_summary
+from supporters import services
+from supporters.forms import AssignForm, CEHoursForm, ClientPreferenceForm, LivedExperienceForm, SupervisionForm
+from supporters.matching import match_candidates
+from supporters.models import CEHours, Certification, LivedExperience, Supporter
+from supporters.worklists import WORKLISTS_BY_KEY, worklist_counts
+
+
+def program_for(request: HttpRequest, program_id: int, *roles: str) -> Program:
+    """The program in the URL if the caller holds one of `roles` in it; 404 otherwise."""
+    held = role_program_ids(request.user)
+    if not any(program_id in held.for_role(role) for role in roles):
+        raise Http404
+    return get_object_or_404(Program, pk=program_id)
+
+
+def own_supporter(request: HttpRequest, program: Program) -> Supporter:
+    return get_object_or_404(Supporter.objects.visible_to(request.user), program=program, user=request.user)
+
+
+def apply_errors(form, exc: ValidationError) -> None:  # noqa: ANN001 - any Django form
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    """Links to the program pages each of the caller's roles may use."""
+    memberships = Membership.objects.filter(user=request.user).select_related("program").order_by("program__name")
+    return render(request, "program/index.html", {"memberships": memberships})
+
+
+@login_required
+def worklists(request: HttpRequest, program_id: int) -> HttpResponse:
+    program = program_for(request, program_id, Role.COORDINATOR)
+    today = program.local_today()
+    key = request.GET.get("list")
+    context = {"program": program, "today": today, "counts": worklist_counts(program, today),
+               "policy": services.program_policy(program.id)}
+    if key:
+        worklist = WORKLISTS_BY_KEY.get(key)
+        if worklist is None:
+            raise Http404
+        context["worklist"] = worklist
+        context["rows"] = worklist.rows(program, today)[:500]
+    return render(request, "program/worklists.html", context)
+
+
+@login_required
+def credentials(request: HttpRequest, program_id: int) -> HttpResponse:
+    program = program_for(request, program_id, Role.COORDINATOR)
+    today = program.local_today()
+    certs = (Certification.objects.visible_to(request.user).filter(supporter__program=program)
+             .select_related("supporter", "credential_type").order_by("expires_on", "id"))
+    rows = [{"cert": c, "status": services.credential_status(c.expires_on, today)} for c in certs]
+    lapsed_ids = {c.id for c in services.lapsed_certifications(list(certs), today)}
+    return render(request, "program/credentials.html", {
+        "program": program, "rows": rows, "lapsed_ids": lapsed_ids, "labels": services.CredentialStatus.LABELS,
+        "policy": services.program_policy(program.id)})
+
+
+@login_required
+def training(request: HttpRequest, program_id: int) -> HttpResponse:
+    """A supporter's own credentials, hours against each requirement, and the form to log hours."""
+    program = program_for(request, program_id, Role.SUPPORTER)
+    supporter = own_supporter(request, program)
+    today = program.local_today()
+    certs = list(Certification.objects.visible_to(request.user).filter(supporter=supporter)
+                 .select_related("credential_type")
+                 .prefetch_related(Prefetch("ce_hours", queryset=CEHours.objects.order_by("-completed_on"))))
+    form = CEHoursForm(request.POST or None)
+    form.fields["certification"].choices = [(c.id, str(c)) for c in certs]
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        cert = next(c for c in certs if c.id == data.pop("certification"))
+        try:
+            services.ce_hours_log(certification=cert, **data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Training hours saved."))
+            return redirect("program:training", program_id=program.id)
+    progress = [
+        {"progress": services.ce_progress(c, list(c.ce_hours.all())),
+         "status": services.credential_status(c.expires_on, today)}
+        for c in certs
+    ]
+    return render(request, "program/training.html", {
+        "program": program, "supporter": supporter, "progress": progress, "form": form,
+        "labels": services.CredentialStatus.LABELS, "may_sign": services.supporter_may_sign(supporter, today)})
+
+
+@login_required
+def supervision(request: HttpRequest, program_id: int) -> HttpResponse:
+    program = program_for(request, program_id, Role.COORDINATOR)
+    today = program.local_today()
+    # Default to the last full month (as the worklist does): mid-month everyone looks behind.
+    last_full_month = today.replace(day=1) - timedelta(days=1)
+    try:
+        month = date.fromisoformat(request.GET["month"] + "-01") if request.GET.get("month") else last_full_month
+    except ValueError:
+        month = last_full_month
+    supporters = list(Supporter.objects.visible_to(request.user).filter(program=program, is_active=True)
+                      .order_by("last_name", "id"))
+    staff_ids = Membership.objects.filter(program=program, role__in=[Role.COORDINATOR, Role.SUPPORTER]).values(
+        "user_id")
+    staff = User.objects.filter(id__in=staff_ids).order_by("last_name", "username")
+    form = SupervisionForm(request.POST or None, initial={"held_on": today, "duration_minutes": 60,
+                                                          "supervisor": request.user.pk})
+    form.fields["supervisor"].choices = [(u.id, u.get_full_name() or u.username) for u in staff]
+    form.fields["supervisees"].choices = [(s.id, s.full_name) for s in supporters]
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        by_id = {s.id: s for s in supporters}
+        try:
+            services.supervision_session_save(
+                program=program, supervisor=staff.get(id=data.pop("supervisor")),
+                supervisees=[by_id[i] for i in data.pop("supervisees")], **data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Supervision recorded."))
+            return redirect("program:supervision", program_id=program.id)
+    policy = services.program_policy(program.id)
+    hours = services.supervision_hours(program.id, month)
+    rows = [{"supporter": s, "hours": hours.get(s.id, 0), "behind": hours.get(s.id, 0) <
+             policy.supervision_hours_per_month} for s in supporters]
+    first, last = services.month_bounds(month)
+    recent = (program.supervision_sessions.filter(held_on__range=(first, last)).select_related("supervisor")
+              .prefetch_related("supervisees").order_by("-held_on", "-id"))
+    return render(request, "program/supervision.html", {
+        "program": program, "month": month, "rows": rows, "policy": policy, "form": form, "recent": recent,
+        "ratios": services.supervisor_ratios(program.id, month)})
+
+
+@login_required
+def caseloads(request: HttpRequest, program_id: int) -> HttpResponse:
+    """Capacity and current load per supporter (primary and secondary active today)."""
+    program = program_for(request, program_id, Role.COORDINATOR)
+    today = program.local_today()
+    loads = services.caseload_loads(program.id, today)
+    supporters = Supporter.objects.visible_to(request.user).filter(program=program, is_active=True).select_related(
+        "site").order_by("last_name", "id")
+    rows = []
+    for s in supporters:
+        load = loads.get(s.id, 0)
+        rows.append({"supporter": s, "load": load, "free": s.max_caseload - load,
+                     "percent": round(100 * load / s.max_caseload)})
+    rows.sort(key=lambda r: (-r["percent"], r["supporter"].last_name))
+    unassigned = WORKLISTS_BY_KEY["unassigned"].rows(program, today)[:200]
+    return render(request, "program/caseloads.html", {"program": program, "rows": rows, "unassigned": unassigned,
+                                                      "today": today})
+
+
+@login_required
+def assign(request: HttpRequest, program_id: int, client_id: int) -> HttpResponse:
+    """Matching suggestion and the assign/transfer form; the coordinator decides."""
+    program = program_for(request, program_id, Role.COORDINATOR)
+    client = get_object_or_404(Client.objects.visible_to(request.user), pk=client_id, program=program)
+    today = program.local_today()
+    matches = match_candidates(client, today)
+    current = (CaseloadAssignment.objects.filter(client=client, role=AssignmentRole.PRIMARY).active_on(today)
+               .select_related("supporter").first())
+    form = AssignForm(request.POST or None, initial={"start_date": today})
+    form.fields["supporter"].choices = [(m.supporter_id, m.name) for m in matches]
+    pref_form = ClientPreferenceForm(prefix="pref", initial={"requested_lived_experience": getattr(
+        ClientPreference.objects.filter(client=client).first(), "requested_lived_experience", [])})
+    pref_form.fields["requested_lived_experience"].choices = services.lived_experience_choices(program.id)
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "preference":
+        pref_form = ClientPreferenceForm(request.POST, prefix="pref")
+        pref_form.fields["requested_lived_experience"].choices = services.lived_experience_choices(program.id)
+        if pref_form.is_valid():
+            client_preference_set(client=client, **pref_form.cleaned_data)
+            messages.success(request, _("Preference saved."))
+            return redirect("program:assign", program_id=program.id, client_id=client.id)
+    elif action == "assign" and form.is_valid():
+        supporter = get_object_or_404(Supporter.objects.visible_to(request.user), pk=form.cleaned_data["supporter"],
+                                      program=program)
+        try:
+            if current is not None:
+                assignment_transfer(client=client, to_supporter=supporter, start_date=form.cleaned_data["start_date"],
+                                    handoff_note=form.cleaned_data["handoff_note"])
+            else:
+                assignment_save(assignment=CaseloadAssignment(
+                    client=client, supporter=supporter, start_date=form.cleaned_data["start_date"],
+                    role=AssignmentRole.PRIMARY, handoff_note=form.cleaned_data["handoff_note"]))
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            _allowed, warning = services.supporter_may_take_clients(supporter, today)
+            if warning:
+                messages.warning(request, warning)
+            messages.success(request, _("Assigned %(name)s.") % {"name": supporter.full_name})
+            return redirect("program:assign", program_id=program.id, client_id=client.id)
+    history = CaseloadAssignment.objects.filter(client=client).select_related("supporter").order_by("-start_date")
+    return render(request, "program/assign.html", {
+        "program": program, "client": client, "matches": matches, "form": form, "current": current,
+        "history": history, "pref_form": pref_form})
+
+
+@login_required
+def lived_experience(request: HttpRequest, program_id: int) -> HttpResponse:
+    program = program_for(request, program_id, Role.SUPPORTER)
+    supporter = own_supporter(request, program)
+    record = LivedExperience.objects.visible_to(request.user).filter(supporter=supporter).first()
+    form = LivedExperienceForm(request.POST or None, initial={"areas": record.areas if record else []})
+    form.fields["areas"].choices = services.lived_experience_choices(program.id)
+    if request.method == "POST" and form.is_valid():
+        services.lived_experience_set(supporter=supporter, areas=form.cleaned_data["areas"])
+        messages.success(request, _("Saved. Only coordinators see this, and only for matching."))
+        return redirect("program:lived_experience", program_id=program.id)
+    return render(request, "program/lived_experience.html", {"program": program, "form": form})
+
+
+@login_required
+def resources(request: HttpRequest, program_id: int) -> HttpResponse:
+    program = program_for(request, program_id, Role.COORDINATOR, Role.SUPPORTER, Role.CLINICIAN)
+    from clients.models import Resource
+
+    rows = Resource.objects.visible_to(request.user).filter(program=program, is_active=True).order_by(
+        "-is_crisis_line", "category", "name")
+    grouped: dict[str, list] = defaultdict(list)
+    for r in rows:
+        grouped[r.get_category_display()].append(r)
+    crisis = [r for r in rows if r.is_crisis_line]
+    return render(request, "program/resources.html", {"program": program, "crisis": crisis,
+                                                      "grouped": dict(grouped)})
+
+
+@login_required
+def outcomes(request: HttpRequest, program_id: int) -> HttpResponse:
+    program = program_for(request, program_id, Role.COORDINATOR)
+    instruments = Instrument.objects.visible_to(request.user).filter(
+        Q(program__isnull=True) | Q(program=program)).order_by("name")
+    summaries = [{"instrument": i, "summary": program_outcome_summary(program.id, i)} for i in instruments]
+    return render(request, "program/outcomes.html", {"program": program, "summaries": summaries})
+

@@ -1,0 +1,97 @@
+"""Coordinator worklists: what needs attention in a program today.
+
+Each list is one queryset (or one aggregate query for the id set); counts are
+taken from the same querysets so a count always matches its list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Program
+from clients.models import AssignmentRole, CaseloadAssignment, Client
+from sessions.models import Attendance, AttendanceStatus
+from supporters.matching import supporter_ids_over_capacity
+from supporters.models import Certification, Supporter
+from supporters.services import program_policy, supervision_behind
+
+
+@dataclass(frozen=True)
+class Worklist:
+    key: str
+    title: str
+    kind: str  # "client", "supporter" or "certification": which columns the list page shows
+    rows: Callable[[Program, date], QuerySet]
+
+
+def _active_primary(today: date) -> Exists:
+    return Exists(
+        CaseloadAssignment.objects.filter(client_id=OuterRef("pk"), role=AssignmentRole.PRIMARY).active_on(today)
+    )
+
+
+def no_recent_contact(program: Program, today: date) -> QuerySet:
+    """Clients on a caseload today whose last completed peer contact is older than N days (or never)."""
+    days = program_policy(program.id).no_contact_days
+    # Local midnight N days ago in the program's zone: "no contact in N days" is about local dates.
+    since = datetime.combine(today - timedelta(days=days), time.min, tzinfo=program.tzinfo)
+    on_caseload = Exists(CaseloadAssignment.objects.filter(client_id=OuterRef("pk")).active_on(today))
+    completed = Attendance.objects.filter(client_id=OuterRef("pk"), status=AttendanceStatus.COMPLETED)
+    # NOT EXISTS is an anti-join on the (client, status) index; the last-contact date is only
+    # computed for the rows a page shows (count() drops the unused annotation).
+    return (
+        Client.objects.filter(program=program)
+        .filter(on_caseload)
+        .exclude(Exists(completed.filter(session__start__gte=since)))
+        .annotate(last_contact=Subquery(completed.order_by("-session__start").values("session__start")[:1]))
+        .order_by("last_name", "id")
+    )
+
+
+def unassigned(program: Program, today: date) -> QuerySet:
+    return Client.objects.filter(program=program).exclude(_active_primary(today)).order_by("last_name", "id")
+
+
+def over_capacity(program: Program, today: date) -> QuerySet:
+    return Supporter.objects.filter(id__in=supporter_ids_over_capacity(program.id, today)).order_by("last_name")
+
+
+def credentials_due(program: Program, today: date) -> QuerySet:
+    """Credentials expiring within 90 days or lapsed, leaving out ones already renewed
+    (a later credential of the same supporter and type expires after 90 days)."""
+    renewed = Certification.objects.filter(
+        supporter_id=OuterRef("supporter_id"), certification_type=OuterRef("certification_type"),
+        expires_on__gt=today + timedelta(days=90),
+    )
+    return (
+        Certification.objects.filter(supporter__program=program, supporter__is_active=True,
+                                     expires_on__lte=today + timedelta(days=90))
+        .exclude(Exists(renewed))
+        .select_related("supporter", "credential_type")
+        .order_by("expires_on")
+    )
+
+
+def supervision_short(program: Program, today: date) -> QuerySet:
+    """Supporters short of the monthly supervision requirement in the last full month."""
+    last_month = today.replace(day=1) - timedelta(days=1)
+    return Supporter.objects.filter(id__in=supervision_behind(program.id, last_month)).order_by("last_name")
+
+
+WORKLISTS = [
+    Worklist("no-contact", _("Clients with no peer contact recently"), "client", no_recent_contact),
+    Worklist("unassigned", _("Clients without a primary supporter"), "client", unassigned),
+    Worklist("over-capacity", _("Supporters over capacity"), "supporter", over_capacity),
+    Worklist("credentials", _("Credentials expiring within 90 days or lapsed"), "certification", credentials_due),
+    Worklist("supervision", _("Supervision behind (last month)"), "supporter", supervision_short),
+]
+WORKLISTS_BY_KEY = {w.key: w for w in WORKLISTS}
+
+
+def worklist_counts(program: Program, today: date) -> list[tuple[Worklist, int]]:
+    return [(w, w.rows(program, today).count()) for w in WORKLISTS]
