@@ -8,3 +8,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# A replica alias that is the test database itself (as TEST MIRROR does), but
+# analytics read the primary so no other test has to declare it;
+# tests/scale/test_database_routing.py switches ANALYTICS_DATABASE to it.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+ANALYTICS_DATABASE = "default"

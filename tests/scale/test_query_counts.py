@@ -1,0 +1,142 @@
+"""Every list endpoint runs the same number of queries for a page of 5 and a page of 50.
+
+The endpoints come from the API router itself, so a viewset registered later is
+covered without touching this file. Rows are built so each list has more than
+50 visible rows for the coordinator and, where the role may see anything, more
+than 5 for the supporter: a query per row would show up as a difference.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import factory
+import pytest
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import Membership, Program, Role, Site, User
+from accounts.services import membership_grant
+from clients.models import CaseloadAssignment, Client, ClinicalAppointment, Clinician
+from config.api_urls import router
+from sessions.models import Attendance, PeerSession
+from supporters.models import Certification, Supporter
+from tests import factories
+from tests.factories import (
+    AppointmentFactory,
+    AssignmentFactory,
+    AttendanceFactory,
+    ClientFactory,
+    ClinicianFactory,
+    PeerSessionFactory,
+    ProgramFactory,
+    SiteFactory,
+    SupporterFactory,
+    UserFactory,
+)
+
+ROWS = 20  # well over the small page: a query per row would add 15 or more
+SMALL, LARGE = 5, 50
+
+LIST_ENDPOINTS = sorted(
+    (basename, viewset)
+    for _prefix, viewset, basename in router.registry
+    if hasattr(viewset, "list")
+)
+
+# Lists a supporter may never see a row of (roles.md); their count is still compared.
+EMPTY_FOR_SUPPORTER = {"site"}
+# Models build_world() fills; anything else gets rows from its factory.
+BUILT = {
+    Program, Site, User, Membership, Supporter, Certification, Clinician, Client, CaseloadAssignment,
+    ClinicalAppointment, PeerSession, Attendance,
+}
+
+
+def build_world(cast) -> None:
+    """Many rows of every core record, visible to the cast's coordinator and supporter."""
+    program = cast.program
+    clinicians = ClinicianFactory.create_batch(ROWS, program=program)
+    for i in range(ROWS):
+        client = ClientFactory(program=program)
+        client.care_team.add(clinicians[i], clinicians[(i + 1) % ROWS], cast.clinician)
+        AssignmentFactory(client=client, supporter=cast.supporter)
+        AppointmentFactory(client=client, clinician=clinicians[i])
+        session = PeerSessionFactory(
+            supporter=cast.supporter, start=datetime(2026, 1, 1, 15, tzinfo=UTC) + timedelta(days=i)
+        )
+        AttendanceFactory(session=session, client=client)
+        AttendanceFactory(session=session, client=cast.mine)
+    for supporter in [cast.supporter, *SupporterFactory.create_batch(ROWS, program=program)]:
+        Certification.objects.create(supporter=supporter, certification_type="CPS", number="1")
+        Certification.objects.create(supporter=supporter, certification_type="NCPRSS", number="2")
+    SiteFactory.create_batch(ROWS, program=program)
+    for user in UserFactory.create_batch(ROWS):
+        membership_grant(user=user, program=program, role=Role.SUPPORTER)
+    # The supporter's own profile, programs and memberships are one per program:
+    # give them several programs so those lists hold more than a small page.
+    for _ in range(8):
+        other = ProgramFactory()
+        membership_grant(user=cast.supporter_user, program=other, role=Role.SUPPORTER)
+        membership_grant(user=cast.coordinator, program=other, role=Role.COORDINATOR)
+        SupporterFactory(program=other, user=cast.supporter_user)
+
+
+def fallback_rows(cast, model: type[models.Model]) -> None:
+    """Rows for a model this file does not know yet, from its factory in tests/factories.py,
+    tied to the cast's program, client, supporter and clinician where it points at them."""
+    found = [
+        f for f in vars(factories).values()
+        if isinstance(f, type) and issubclass(f, factory.django.DjangoModelFactory)
+        and getattr(f._meta, "model", None) is model
+    ]
+    if not found:
+        pytest.fail(f"No factory for {model.__name__} in tests/factories.py: add one so its list is checked.")
+    session = PeerSessionFactory(supporter=cast.supporter)
+    AttendanceFactory(session=session, client=cast.mine)
+    known = {
+        Program: cast.program, Client: cast.mine, Supporter: cast.supporter, Clinician: cast.clinician,
+        User: cast.supporter_user, PeerSession: session, Site: SiteFactory(program=cast.program),
+    }
+    kwargs = {
+        field.name: known[field.related_model]
+        for field in model._meta.get_fields()
+        if isinstance(field, models.ForeignKey) and field.related_model in known
+    }
+    found[0].create_batch(ROWS, **kwargs)
+
+
+def count_queries(api, url: str, page_size: int) -> tuple[int, int, list[str]]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = api.get(url, {"page_size": page_size})
+    assert response.status_code == 200, response.content[:500]
+    return len(ctx.captured_queries), len(response.json()["results"]), [q["sql"] for q in ctx.captured_queries]
+
+
+@pytest.mark.parametrize("role", ["coordinator", "supporter"])
+@pytest.mark.parametrize(("basename", "viewset"), LIST_ENDPOINTS, ids=[b for b, _ in LIST_ENDPOINTS])
+def test_every_list_runs_the_same_queries_for_5_and_50_rows(cast, api_as, basename, viewset, role):
+    build_world(cast)
+    model = viewset.model
+    if model not in BUILT:
+        fallback_rows(cast, model)
+    api = api_as(cast.user(role))
+    url = reverse(f"{basename}-list")
+    api.get(url, {"page_size": 1})  # warm per-process caches (content types, permissions)
+    small_queries, small_rows, _ = count_queries(api, url, SMALL)
+    large_queries, large_rows, large_sql = count_queries(api, url, LARGE)
+
+    if role == "supporter" and basename in EMPTY_FOR_SUPPORTER:
+        assert large_rows == 0
+    else:
+        assert small_rows == SMALL and large_rows > SMALL, f"{basename}: {large_rows} rows; build more to compare"
+    assert small_queries == large_queries, (
+        f"{basename} as {role}: {small_queries} queries for {small_rows} rows, {large_queries} for {large_rows}:\n"
+        + "\n".join(large_sql)
+    )
+
+
+def test_the_router_lists_at_least_the_foundation_endpoints():
+    # Guards the parametrisation above against silently checking nothing.
+    assert {"client", "peer-session", "appointment", "assignment", "supporter"} <= {b for b, _ in LIST_ENDPOINTS}
