@@ -50,7 +50,10 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any) -> Any:
         related = db_field.related_model
-        if hasattr(related.objects, "visible_to"):
+        if related is Program:
+            # Records are only created in programs the user coordinates.
+            kwargs["queryset"] = Program.objects.filter(id__in=role_program_ids(request.user).coordinator)
+        elif hasattr(related.objects, "visible_to"):
             kwargs["queryset"] = related.objects.visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -15,6 +15,26 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 
 from accounts.scoping import role_program_ids
+from accounts.timezones import LocalTimeError, local_to_aware
+
+
+class ProgramLocalDateTimeField(serializers.DateTimeField):
+    """Accepts ISO 8601 with or without an offset. Without one, the time is
+    wall-clock time in the program's zone; the serializer's validate() calls
+    `localize_in_program` once it knows the program."""
+
+    def enforce_timezone(self, value):  # noqa: ANN001, ANN201 - DRF signature
+        return value if value.tzinfo is None else super().enforce_timezone(value)
+
+
+def localize_in_program(attrs: dict[str, Any], field: str, program: Any) -> None:
+    value = attrs.get(field)
+    if value is None or value.tzinfo is not None:
+        return
+    try:
+        attrs[field] = local_to_aware(value, program.tzinfo)
+    except LocalTimeError as exc:
+        raise serializers.ValidationError({field: [str(exc)]}) from exc
 
 
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts.api_base import ScopedRelatedField
+from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program
 from accounts.models import Program, Site
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment, Clinician
 from supporters.models import Supporter
@@ -56,6 +56,7 @@ class CaseloadAssignmentSerializer(serializers.ModelSerializer):
 class ClinicalAppointmentSerializer(serializers.ModelSerializer):
     client = ScopedRelatedField(Client)
     clinician = ScopedRelatedField(Clinician, required=False, allow_null=True)
+    start = ProgramLocalDateTimeField(help_text="ISO 8601; without an offset it is local time in the program's zone.")
 
     class Meta:
         model = ClinicalAppointment
@@ -66,4 +67,5 @@ class ClinicalAppointmentSerializer(serializers.ModelSerializer):
         clinician = attrs.get("clinician")
         if clinician is not None and clinician.program_id != client.program_id:
             raise serializers.ValidationError({"clinician": ["The clinician works in another program."]})
+        localize_in_program(attrs, "start", client.program)
         return attrs

@@ -78,3 +78,13 @@ def test_seed_demo_is_idempotent_and_makes_one_login_per_role(db, capsys):
                      ("demo-clinician", "clinician"), ("demo-funder", "funder")}
     assert "demo-password-for-tests" in capsys.readouterr().out
     assert User.objects.get(username="demo-funder").check_password("demo-password-for-tests")
+
+
+def test_the_admin_offers_only_coordinated_programs_when_adding(cast, client):
+    from accounts.services import membership_grant
+
+    membership_grant(user=cast.coordinator, program=cast.other_program, role="funder")
+    client.force_login(cast.coordinator)
+    page = client.get(reverse("admin:clients_client_add")).content.decode()
+    assert f'value="{cast.program.pk}"' in page
+    assert f'value="{cast.other_program.pk}"' not in page
