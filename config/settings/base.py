@@ -19,6 +19,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 DATABASES = database_settings(env, default_url=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASE_ROUTERS = ["config.db.PrimaryReplicaRouter"]
 ANALYTICS_DATABASE = "replica" if "replica" in DATABASES else "default"
+# Only config.settings.bench turns on the /bench/ comparison views.
+BENCH = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the single writer; busy timeout turns lock
     # contention into a short wait instead of "database is locked".
