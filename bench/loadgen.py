@@ -113,6 +113,9 @@ def run_load(
         thread.join(timeout=duration + 60)
     seconds = time.monotonic() - began
     return LoadResult(
-        requests=len(latencies), errors=len(errors), seconds=seconds, latencies_ms=latencies,
+        requests=len(latencies),
+        errors=len(errors),
+        seconds=seconds,
+        latencies_ms=latencies,
         first_error=errors[0] if errors else "",
     )

@@ -56,12 +56,27 @@ def wait_for(port: int, seconds: float = 60) -> None:
     raise RuntimeError(f"gunicorn did not start on port {port}")
 
 
-def row(name: str, value: float, unit: str, baseline: float | None, *, target: str = "", met: bool | None = None,
-        note: str = "") -> dict[str, Any]:
+def row(
+    name: str,
+    value: float,
+    unit: str,
+    baseline: float | None,
+    *,
+    target: str = "",
+    met: bool | None = None,
+    note: str = "",
+) -> dict[str, Any]:
     ratio = round(value / baseline, 3) if baseline else None
-    return {"name": name, "value": round(value, 3), "unit": unit,
-            "baseline": round(baseline, 3) if baseline is not None else None,
-            "ratio": ratio, "target": target, "met": met, "note": note}
+    return {
+        "name": name,
+        "value": round(value, 3),
+        "unit": unit,
+        "baseline": round(baseline, 3) if baseline is not None else None,
+        "ratio": ratio,
+        "target": target,
+        "met": met,
+        "note": note,
+    }
 
 
 def data_sizes() -> dict[str, int]:
@@ -69,8 +84,14 @@ def data_sizes() -> dict[str, int]:
     from sessions.models import Attendance, PeerSession
     from supporters.models import Supporter
 
-    models = {"supporters": Supporter, "clients": Client, "assignments": CaseloadAssignment,
-              "appointments": ClinicalAppointment, "peer_sessions": PeerSession, "attendances": Attendance}
+    models = {
+        "supporters": Supporter,
+        "clients": Client,
+        "assignments": CaseloadAssignment,
+        "appointments": ClinicalAppointment,
+        "peer_sessions": PeerSession,
+        "attendances": Attendance,
+    }
     return {name: model.objects.count() for name, model in models.items()}
 
 
@@ -94,64 +115,131 @@ def api_benchmarks(scale: str, duration: float) -> list[dict[str, Any]]:
 
     def session_body(rng: random.Random) -> bytes:
         start = datetime.now(tz=UTC) - timedelta(days=rng.randint(1, 300), minutes=rng.randint(0, 600))
-        return json.dumps({
-            "supporter": supporter_id, "kind": "one_to_one", "start": start.isoformat(), "duration_minutes": 30,
-            "modality": "phone", "attendances": [{"client": rng.choice(client_ids), "status": "completed"}],
-        }).encode()
+        return json.dumps(
+            {
+                "supporter": supporter_id,
+                "kind": "one_to_one",
+                "start": start.isoformat(),
+                "duration_minutes": 30,
+                "modality": "phone",
+                "attendances": [{"client": rng.choice(client_ids), "status": "completed"}],
+            }
+        ).encode()
 
     scenarios = [
-        ("caseload list (supporter, 50/page)", "read",
-         lambda rng: Request("GET", "/api/v1/clients/?page_size=50"),
-         lambda rng: Request("GET", "/bench/bare/clients/?page_size=50")),
-        ("client detail", "read",
-         lambda rng: Request("GET", f"/api/v1/clients/{rng.choice(client_ids)}/"),
-         lambda rng: Request("GET", f"/bench/bare/clients/{rng.choice(client_ids)}/")),
-        ("session list (supporter, 50/page)", "read",
-         lambda rng: Request("GET", "/api/v1/peer-sessions/?page_size=50"),
-         lambda rng: Request("GET", "/bench/bare/peer-sessions/?page_size=50")),
-        ("session create", "write",
-         lambda rng: Request("POST", "/api/v1/peer-sessions/", session_body(rng)),
-         lambda rng: Request("POST", "/bench/bare/peer-sessions/", session_body(rng))),
+        (
+            "caseload list (supporter, 50/page)",
+            "read",
+            lambda rng: Request("GET", "/api/v1/clients/?page_size=50"),
+            lambda rng: Request("GET", "/bench/bare/clients/?page_size=50"),
+        ),
+        (
+            "client detail",
+            "read",
+            lambda rng: Request("GET", f"/api/v1/clients/{rng.choice(client_ids)}/"),
+            lambda rng: Request("GET", f"/bench/bare/clients/{rng.choice(client_ids)}/"),
+        ),
+        (
+            "session list (supporter, 50/page)",
+            "read",
+            lambda rng: Request("GET", "/api/v1/peer-sessions/?page_size=50"),
+            lambda rng: Request("GET", "/bench/bare/peer-sessions/?page_size=50"),
+        ),
+        (
+            "session create",
+            "write",
+            lambda rng: Request("POST", "/api/v1/peer-sessions/", session_body(rng)),
+            lambda rng: Request("POST", "/bench/bare/peer-sessions/", session_body(rng)),
+        ),
     ]
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.bench", "GUNICORN_BIND": f"127.0.0.1:{port}"}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],  # noqa: S603
-                              cwd=ROOT, env=env)
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and config file
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
+        cwd=ROOT,
+        env=env,
+    )
     results = []
     try:
         wait_for(port)
         for name, kind, api_request, bare_request in scenarios:
             for make in (api_request, bare_request):  # warm every worker's imports and caches
-                run_load(host="127.0.0.1", port=port, make_request=make, headers=headers, users=10,
-                         duration=2, max_requests=100)
+                run_load(
+                    host="127.0.0.1",
+                    port=port,
+                    make_request=make,
+                    headers=headers,
+                    users=10,
+                    duration=2,
+                    max_requests=100,
+                )
             measured = {}
             serial = {}
             for label, make in (("api", api_request), ("bare", bare_request)):
                 # One user, no pause: the service time without queueing behind other requests.
-                serial[label] = run_load(host="127.0.0.1", port=port, make_request=make, headers=headers, users=1,
-                                         duration=duration, max_requests=40)
-                users = run_load(host="127.0.0.1", port=port, make_request=make, headers=headers, users=USERS,
-                                 duration=duration, max_requests=20000, think=THINK)
-                saturated = run_load(host="127.0.0.1", port=port, make_request=make, headers=headers,
-                                     users=USERS, duration=duration, max_requests=20000)
+                serial[label] = run_load(
+                    host="127.0.0.1",
+                    port=port,
+                    make_request=make,
+                    headers=headers,
+                    users=1,
+                    duration=duration,
+                    max_requests=40,
+                )
+                users = run_load(
+                    host="127.0.0.1",
+                    port=port,
+                    make_request=make,
+                    headers=headers,
+                    users=USERS,
+                    duration=duration,
+                    max_requests=20000,
+                    think=THINK,
+                )
+                saturated = run_load(
+                    host="127.0.0.1",
+                    port=port,
+                    make_request=make,
+                    headers=headers,
+                    users=USERS,
+                    duration=duration,
+                    max_requests=20000,
+                )
                 for result in (users, saturated):
                     if result.errors:
                         print(f"  ! {name} [{label}]: {result.errors} errors, first: {result.first_error}")
                 measured[label] = (users, saturated)
-                print(f"  {name} [{label}]: p95 {users.percentile(95):.1f} ms at {users.throughput:.0f}/s, "
-                      f"saturated {saturated.throughput:.0f}/s p95 {saturated.percentile(95):.0f} ms")
+                print(
+                    f"  {name} [{label}]: p95 {users.percentile(95):.1f} ms at {users.throughput:.0f}/s, "
+                    f"saturated {saturated.throughput:.0f}/s p95 {saturated.percentile(95):.0f} ms"
+                )
             (api_users, api_sat), (bare_users, bare_sat) = measured["api"], measured["bare"]
             limit = TARGET_READ_P95_MS if kind == "read" else TARGET_WRITE_P95_MS
             results += [
-                row(f"{name}: p50, 1 user (service time)", serial["api"].percentile(50), "ms",
-                    serial["bare"].percentile(50)),
+                row(
+                    f"{name}: p50, 1 user (service time)",
+                    serial["api"].percentile(50),
+                    "ms",
+                    serial["bare"].percentile(50),
+                ),
                 row(f"{name}: p50, {USERS} users", api_users.percentile(50), "ms", bare_users.percentile(50)),
-                row(f"{name}: p95, {USERS} users", api_users.percentile(95), "ms", bare_users.percentile(95),
-                    target=f"<= {limit:.0f} ms", met=api_users.percentile(95) <= limit),
-                row(f"{name}: throughput, {USERS} users saturating", api_sat.throughput, "req/s",
-                    bare_sat.throughput, target=">= 0.5x bare", met=api_sat.throughput >= 0.5 * bare_sat.throughput,
-                    note=f"p95 when saturated: {api_sat.percentile(95):.0f} ms "
-                         f"(bare {bare_sat.percentile(95):.0f} ms)"),
+                row(
+                    f"{name}: p95, {USERS} users",
+                    api_users.percentile(95),
+                    "ms",
+                    bare_users.percentile(95),
+                    target=f"<= {limit:.0f} ms",
+                    met=api_users.percentile(95) <= limit,
+                ),
+                row(
+                    f"{name}: throughput, {USERS} users saturating",
+                    api_sat.throughput,
+                    "req/s",
+                    bare_sat.throughput,
+                    target=">= 0.5x bare",
+                    met=api_sat.throughput >= 0.5 * bare_sat.throughput,
+                    note=f"p95 when saturated: {api_sat.percentile(95):.0f} ms (bare {bare_sat.percentile(95):.0f} ms)",
+                ),
             ]
             if api_users.errors or api_sat.errors:
                 results[-1]["note"] += f"; {api_users.errors + api_sat.errors} errors"
@@ -171,8 +259,14 @@ def script_arguments(scale: str) -> dict[str, list[str]]:
         rows = "1000000"
     else:
         today = Program.objects.get(slug="riverside-peer").local_today()
-        continuity = ["--slug", "riverside-peer", "--start", str(today - timedelta(days=150)),
-                      "--end", str(today - timedelta(days=1))]
+        continuity = [
+            "--slug",
+            "riverside-peer",
+            "--start",
+            str(today - timedelta(days=150)),
+            "--end",
+            str(today - timedelta(days=1)),
+        ]
         rows = "20000"
     return {"continuity": continuity, "funder_pdf": ["--runs", "3"], "import_appointments": ["--rows", rows]}
 
@@ -194,8 +288,14 @@ def other_benchmarks(scale: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
             continue
         command = [sys.executable, str(path), *arguments.get(path.stem, [])]
         try:
-            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,  # noqa: S603
-                                  timeout=1800 if scale == "large" else 300, env=os.environ)
+            done = subprocess.run(  # noqa: S603 - scripts of this repository
+                command,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=1800 if scale == "large" else 300,
+                env=os.environ,
+            )
             printed[path.stem] = (done.stdout + done.stderr[-2000:]).strip()
         except subprocess.TimeoutExpired:
             printed[path.stem] = "timed out"
@@ -210,8 +310,10 @@ def print_table(results: list[dict[str, Any]]) -> None:
         baseline = "" if r["baseline"] is None else f"{r['baseline']:.1f}"
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
         verdict = "" if r["met"] is None else ("met" if r["met"] else "MISSED")
-        print(f"{r['name']:<{width}}  {r['value']:>10.1f}  {baseline:>10}  {ratio:>6}  {r['unit']:<6} "
-              f"{r['target']} {verdict}".rstrip())
+        print(
+            f"{r['name']:<{width}}  {r['value']:>10.1f}  {baseline:>10}  {ratio:>6}  {r['unit']:<6} "
+            f"{r['target']} {verdict}".rstrip()
+        )
 
 
 def main() -> None:
@@ -270,8 +372,10 @@ def main() -> None:
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     if results:
         print_table(results)
-    print(f"\nload average before {report['load_average_before']}, after {report['load_average_after']} "
-          f"on {report['cpu_count']} cores (shared: figures are noisy); written to {RESULTS.relative_to(ROOT)}")
+    print(
+        f"\nload average before {report['load_average_before']}, after {report['load_average_after']} "
+        f"on {report['cpu_count']} cores (shared: figures are noisy); written to {RESULTS.relative_to(ROOT)}"
+    )
 
 
 if __name__ == "__main__":

@@ -22,10 +22,27 @@ from clients.models import Client
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter
 
-CLIENT_FIELDS = ["id", "program_id", "external_id", "first_name", "last_name", "date_of_birth",
-                 "preferred_language", "site_id"]
-SESSION_FIELDS = ["id", "external_id", "supporter_id", "kind", "start", "duration_minutes", "modality", "status",
-                  "location"]
+CLIENT_FIELDS = [
+    "id",
+    "program_id",
+    "external_id",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "preferred_language",
+    "site_id",
+]
+SESSION_FIELDS = [
+    "id",
+    "external_id",
+    "supporter_id",
+    "kind",
+    "start",
+    "duration_minutes",
+    "modality",
+    "status",
+    "location",
+]
 
 
 def _user(request: HttpRequest):  # noqa: ANN202 - returns the token's user or None
@@ -85,8 +102,10 @@ def sessions(request: HttpRequest) -> HttpResponse:
         PeerSession.objects.visible_to(user).order_by("-start", "-id").values(*SESSION_FIELDS)[: _page_size(request)]
     )
     attendances: dict[int, list[dict]] = defaultdict(list)
-    for row in Attendance.objects.filter(session_id__in=[r["id"] for r in rows]).order_by("id").values(
-        "session_id", "client_id", "status"
+    for row in (
+        Attendance.objects.filter(session_id__in=[r["id"] for r in rows])
+        .order_by("id")
+        .values("session_id", "client_id", "status")
     ):
         attendances[row.pop("session_id")].append(row)
     for row in rows:
@@ -101,8 +120,11 @@ def _session_create(request: HttpRequest, user) -> HttpResponse:  # noqa: ANN001
         return JsonResponse({"detail": "no such supporter"}, status=400)
     with transaction.atomic():
         session = PeerSession.objects.create(
-            program_id=supporter["program_id"], supporter_id=supporter["id"], kind=data["kind"],
-            start=datetime.fromisoformat(data["start"]), duration_minutes=data["duration_minutes"],
+            program_id=supporter["program_id"],
+            supporter_id=supporter["id"],
+            kind=data["kind"],
+            start=datetime.fromisoformat(data["start"]),
+            duration_minutes=data["duration_minutes"],
             modality=data["modality"],
         )
         Attendance.objects.bulk_create(

@@ -25,8 +25,10 @@ def test_the_bare_views_return_the_same_rows_as_the_api(cast):
         AttendanceFactory(session=PeerSessionFactory(supporter=cast.supporter), client=cast.mine)
     PeerSessionFactory(supporter=cast.other_supporter)  # not the supporter's: in neither list
     http = token_client(cast.supporter_user)
-    for api, bare in [("/api/v1/clients/", "/bench/bare/clients/"),
-                      ("/api/v1/peer-sessions/", "/bench/bare/peer-sessions/")]:
+    for api, bare in [
+        ("/api/v1/clients/", "/bench/bare/clients/"),
+        ("/api/v1/peer-sessions/", "/bench/bare/peer-sessions/"),
+    ]:
         api_rows = http.get(api, {"page_size": 50}).json()["results"]
         bare_rows = http.get(bare, {"page_size": 50}).json()["results"]
         assert [r["id"] for r in bare_rows] == [r["id"] for r in api_rows] != []
@@ -38,9 +40,14 @@ def test_the_bare_views_return_the_same_rows_as_the_api(cast):
 @pytest.mark.urls("tests.scale.bench_urls")
 def test_the_bare_session_create_writes_a_session_with_its_attendance(cast):
     http = token_client(cast.supporter_user)
-    body = {"supporter": cast.supporter.pk, "kind": "one_to_one", "start": "2026-03-05T15:00:00+00:00",
-            "duration_minutes": 30, "modality": "phone",
-            "attendances": [{"client": cast.mine.pk, "status": "completed"}]}
+    body = {
+        "supporter": cast.supporter.pk,
+        "kind": "one_to_one",
+        "start": "2026-03-05T15:00:00+00:00",
+        "duration_minutes": 30,
+        "modality": "phone",
+        "attendances": [{"client": cast.mine.pk, "status": "completed"}],
+    }
     response = http.post("/bench/bare/peer-sessions/", json.dumps(body), content_type="application/json")
     assert response.status_code == 201
     session = cast.supporter.sessions.get(pk=response.json()["id"])
@@ -54,13 +61,27 @@ def test_the_bench_views_are_not_mounted_outside_the_bench_settings(cast):
 @pytest.mark.django_db(transaction=True)
 def test_the_load_generator_measures_every_request_within_its_bounds(live_server):
     address = urlparse(live_server.url)
-    ok = run_load(host=address.hostname, port=address.port, make_request=lambda rng: Request("GET", "/accounts/login/"),
-                  headers={}, users=4, duration=20, max_requests=40)
+    ok = run_load(
+        host=address.hostname,
+        port=address.port,
+        make_request=lambda rng: Request("GET", "/accounts/login/"),
+        headers={},
+        users=4,
+        duration=20,
+        max_requests=40,
+    )
     assert (ok.requests, ok.errors) == (40, 0)
     assert 0 < ok.percentile(50) <= ok.percentile(95) and ok.throughput > 0
     # Unauthenticated API calls answer 401: counted as errors, not as latencies.
-    refused = run_load(host=address.hostname, port=address.port, make_request=lambda rng: Request("GET", "/api/v1/"),
-                       headers={}, users=4, duration=20, max_requests=12)
+    refused = run_load(
+        host=address.hostname,
+        port=address.port,
+        make_request=lambda rng: Request("GET", "/api/v1/"),
+        headers={},
+        users=4,
+        duration=20,
+        max_requests=12,
+    )
     assert (refused.requests, refused.errors) == (0, 12) and "HTTP 401" in refused.first_error
 
 

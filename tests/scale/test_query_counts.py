@@ -40,17 +40,25 @@ ROWS = 20  # well over the small page: a query per row would add 15 or more
 SMALL, LARGE = 5, 50
 
 LIST_ENDPOINTS = sorted(
-    (basename, viewset)
-    for _prefix, viewset, basename in router.registry
-    if hasattr(viewset, "list")
+    (basename, viewset) for _prefix, viewset, basename in router.registry if hasattr(viewset, "list")
 )
 
 # Lists a supporter may never see a row of (roles.md); their count is still compared.
 EMPTY_FOR_SUPPORTER = {"site"}
 # Models build_world() fills; anything else gets rows from its factory.
 BUILT = {
-    Program, Site, User, Membership, Supporter, Certification, Clinician, Client, CaseloadAssignment,
-    ClinicalAppointment, PeerSession, Attendance,
+    Program,
+    Site,
+    User,
+    Membership,
+    Supporter,
+    Certification,
+    Clinician,
+    Client,
+    CaseloadAssignment,
+    ClinicalAppointment,
+    PeerSession,
+    Attendance,
 }
 
 
@@ -87,15 +95,21 @@ def fallback_rows(cast, model: type[models.Model]) -> None:
     """Rows for a model this file does not know yet, from its factory in tests/factories.py,
     tied to the cast's program, client, supporter and clinician where it points at them."""
     found = [
-        f for f in vars(factories).values()
-        if isinstance(f, type) and issubclass(f, factory.django.DjangoModelFactory)
+        f
+        for f in vars(factories).values()
+        if isinstance(f, type)
+        and issubclass(f, factory.django.DjangoModelFactory)
         and getattr(f._meta, "model", None) is model
     ]
     if not found:
         pytest.fail(f"No factory for {model.__name__} in tests/factories.py: add one so its list is checked.")
     known = {
-        Program: cast.program, Client: cast.mine, Supporter: cast.supporter, Clinician: cast.clinician,
-        User: cast.supporter_user, Site: SiteFactory(program=cast.program),
+        Program: cast.program,
+        Client: cast.mine,
+        Supporter: cast.supporter,
+        Clinician: cast.clinician,
+        User: cast.supporter_user,
+        Site: SiteFactory(program=cast.program),
     }
 
     def new_session() -> PeerSession:
@@ -105,18 +119,23 @@ def fallback_rows(cast, model: type[models.Model]) -> None:
         return session
 
     links = [
-        field for field in model._meta.get_fields()
+        field
+        for field in model._meta.get_fields()
         if isinstance(field, models.ForeignKey) and (field.related_model in known or field.related_model is PeerSession)
     ]
     try:
         for _ in range(ROWS):
-            found[0].create(**{
-                field.name: new_session() if field.related_model is PeerSession else known[field.related_model]
-                for field in links
-            })
+            found[0].create(
+                **{
+                    field.name: new_session() if field.related_model is PeerSession else known[field.related_model]
+                    for field in links
+                }
+            )
     except Exception as exc:  # noqa: BLE001 - any failure here means this file needs a row builder
-        pytest.fail(f"Could not build {model.__name__} rows from {found[0].__name__}: {exc!r}; "
-                    "add a builder for it in tests/scale/test_query_counts.py")
+        pytest.fail(
+            f"Could not build {model.__name__} rows from {found[0].__name__}: {exc!r}; "
+            "add a builder for it in tests/scale/test_query_counts.py"
+        )
 
 
 def count_queries(api, url: str, page_size: int) -> tuple[int, int, list[str]]:
