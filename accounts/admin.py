@@ -10,6 +10,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.db import models
 from django.http import HttpRequest
 
+from accounts.audit import AuditEvent, audit_record
 from accounts.models import Membership, Organization, Program, Site, User
 from accounts.scoping import role_program_ids
 
@@ -35,6 +36,32 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self._coordinates_any(request)
+
+    # --- audit: admin lists, views and saves go to the same trail as the API ---
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl") if response.status_code == 200 else None
+        if changelist is not None:
+            audit_record(action="list", request=request, objects=list(changelist.result_list),
+                         object_type=self.model._meta.label_lower, detail={"via": "admin"})
+        return response
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict | None = None) -> Any:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            obj = getattr(response, "context_data", {}).get("original")
+            if obj is not None:
+                audit_record(action="read", request=request, obj=obj, detail={"via": "admin"})
+        return response
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        audit_record(action="create", request=request, obj=obj, detail={"via": "admin"})
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        audit_record(action="update", request=request, obj=obj, detail={"via": "admin"})
+        return super().log_change(request, obj, message)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._coordinates(request, obj)
@@ -81,10 +108,27 @@ class SiteAdmin(ScopedAdmin):
     list_display = ["name", "external_id", "program"]
 
 
+@admin.action(description="Designate for emergency access")
+def designate_emergency(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet) -> None:
+    from accounts.services import membership_designate_emergency
+
+    for membership in queryset:
+        membership_designate_emergency(membership=membership, allowed=True, by=request.user)
+
+
+@admin.action(description="Remove emergency access designation")
+def undesignate_emergency(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet) -> None:
+    from accounts.services import membership_designate_emergency
+
+    for membership in queryset:
+        membership_designate_emergency(membership=membership, allowed=False, by=request.user)
+
+
 @admin.register(Membership)
 class MembershipAdmin(ScopedAdmin):
-    list_display = ["user", "program", "role"]
-    list_filter = ["role"]
+    list_display = ["user", "program", "role", "emergency_access"]
+    list_filter = ["role", "emergency_access"]
+    actions = [designate_emergency, undesignate_emergency]
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return Membership.objects.filter(program_id__in=role_program_ids(request.user).coordinator)
@@ -99,3 +143,30 @@ class MembershipAdmin(ScopedAdmin):
 
 admin.site.register(Organization)
 admin.site.register(User, UserAdmin)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only, for coordinators of the programs named in each entry."""
+
+    list_display = ["at", "username", "action", "object_type", "object_id", "emergency"]
+    list_filter = ["emergency"]
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return AuditEvent.objects.visible_to(request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(role_program_ids(request.user).coordinator)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutAllView as KnoxLogoutAllView
 from knox.views import LogoutView as KnoxLogoutView
@@ -85,7 +85,11 @@ class TokenSerializer(serializers.Serializer):
     expiry = serializers.DateTimeField()
 
 
-@extend_schema(request=None, responses=TokenSerializer)
+@extend_schema(
+    request=None, responses=TokenSerializer,
+    parameters=[OpenApiParameter("X-OTP", str, OpenApiParameter.HEADER, required=False,
+                                 description="Current TOTP code; required for users with two-factor sign-in.")],
+)
 class TokenLoginView(KnoxLoginView):
     """POST with HTTP Basic credentials; returns a token that is stored hashed and expires."""
 
@@ -94,6 +98,14 @@ class TokenLoginView(KnoxLoginView):
     throttle_classes = [LoginThrottle]
 
     def post(self, request: Request, format: str | None = None) -> Response:  # noqa: A002 - knox signature
+        from accounts.mfa import mfa_required_for, totp_verify
+
+        # Two-factor applies to tokens too: send the current code in the X-OTP header.
+        verdict = totp_verify(request.user, request.headers.get("X-OTP", ""))
+        if verdict is False or (verdict is None and mfa_required_for(request.user)):
+            detail = ("Send the current code of your authenticator in the X-OTP header." if verdict is False
+                      else "Set up two-factor authentication first.")
+            return Response({"detail": detail}, status=status.HTTP_403_FORBIDDEN)
         response = super().post(request, format=format)
         response.status_code = status.HTTP_200_OK
         return response

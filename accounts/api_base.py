@@ -14,6 +14,7 @@ from django.db import models
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 
+from accounts.audit import audit_record
 from accounts.scoping import role_program_ids
 from accounts.timezones import LocalTimeError, local_to_aware
 
@@ -35,6 +36,12 @@ def localize_in_program(attrs: dict[str, Any], field: str, program: Any) -> None
         attrs[field] = local_to_aware(value, program.tzinfo)
     except LocalTimeError as exc:
         raise serializers.ValidationError({field: [str(exc)]}) from exc
+
+# DRF action -> audit action; custom @action names are recorded as they are.
+AUDIT_ACTIONS = {
+    "list": "list", "retrieve": "read", "create": "create",
+    "update": "update", "partial_update": "update", "destroy": "delete",
+}
 
 
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
@@ -66,6 +73,48 @@ class ScopedMixin:
             return self.model.objects.none()
         return self.model.objects.visible_to(self.request.user)
 
+    # --- audit: every successful call is one event (a list names the clients on its page) ---
+    def get_object(self) -> models.Model:
+        obj = super().get_object()
+        self._audit_object, self._audit_object_pk = obj, obj.pk
+        return obj
+
+    def paginate_queryset(self, queryset: models.QuerySet) -> list | None:
+        page = super().paginate_queryset(queryset)
+        self._audit_page = page
+        return page
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.BaseSerializer:
+        serializer = super().get_serializer(*args, **kwargs)
+        self._audit_serializer = serializer
+        return serializer
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code < 400 and request.user.is_authenticated and self.action:
+            self.audit(request)
+        return response
+
+    def audit(self, request: Any) -> None:
+        action = AUDIT_ACTIONS.get(self.action, self.action)
+        object_type = self.model._meta.label_lower
+        if self.action == "list":
+            audit_record(action=action, request=request, objects=getattr(self, "_audit_page", None) or [],
+                         object_type=object_type)
+            return
+        obj = getattr(self, "_audit_object", None)
+        serializer = getattr(self, "_audit_serializer", None)
+        if self.action == "create" and serializer is not None:
+            obj = getattr(serializer, "instance", None)
+        if obj is None:
+            audit_record(action=action, request=request, object_type=object_type)
+        elif obj.pk is None:  # deleted: name it by the id it had
+            audit_record(action=action, request=request, object_type=object_type,
+                         object_id=self._audit_object_pk, client_ids=client_ids_of_deleted(obj),
+                         program_id=getattr(obj, "program_id", None))
+        else:
+            audit_record(action=action, request=request, obj=obj)
+
     def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
         """Which program a write touches; views override when the path differs."""
         if instance is not None:
@@ -91,6 +140,15 @@ class ScopedMixin:
     def perform_destroy(self, instance: models.Model) -> None:
         self.check_write("destroy", self.program_id_of(instance=instance))
         instance.delete()
+
+
+def client_ids_of_deleted(obj: models.Model) -> list[int]:
+    from accounts.audit import client_ids_of
+
+    try:
+        return client_ids_of(obj)
+    except ValueError:  # a deleted object's reverse relations cannot be read
+        return []
 
 
 class ScopedViewSet(ScopedMixin, viewsets.GenericViewSet):

@@ -134,6 +134,8 @@ class Membership(models.Model):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Designated for emergency access ("break the glass") to this program's clients.
+    emergency_access = models.BooleanField(default=False)
 
     objects = MembershipQuerySet.as_manager()
 
@@ -144,3 +146,9 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.program}"
+
+
+# Security models live in their own modules; importing them here registers them with the app.
+from accounts.audit import AuditChainHead, AuditEvent  # noqa: E402, F401
+from accounts.emergency import EmergencyAccess  # noqa: E402, F401
+from accounts.signin import SignInThrottle  # noqa: E402, F401

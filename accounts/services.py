@@ -39,3 +39,15 @@ def program_create(*, slug: str, name: str, timezone: str, organization: Organiz
     program.full_clean()
     program.save()
     return program
+
+
+@transaction.atomic
+def membership_designate_emergency(*, membership: Membership, allowed: bool, by: User | None = None) -> Membership:
+    """Allow (or stop) a member breaking the glass for clients of the membership's program."""
+    from accounts.audit import audit_record
+
+    membership.emergency_access = allowed
+    membership.save(update_fields=["emergency_access"])
+    audit_record(action="emergency_access.designate" if allowed else "emergency_access.undesignate",
+                 user=by, obj=membership, detail={"member": membership.user_id})
+    return membership

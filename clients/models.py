@@ -18,7 +18,8 @@ def client_access_q(user, *, client_field: str = "id", program_field: str = "pro
 
     - coordinators: every client of their programs;
     - supporters: clients on their caseload today (any role), in the program's time zone;
-    - clinicians: clients whose care team includes them.
+    - clinicians: clients whose care team includes them;
+    - anyone with a role: clients opened to them by a live emergency-access grant.
     """
     from accounts.scoping import role_program_ids
 
@@ -39,6 +40,12 @@ def client_access_q(user, *, client_field: str = "id", program_field: str = "pro
             clinician__user_id=user.pk, clinician__program_id__in=roles.clinician
         ).values("client_id")
         q |= Q(**{f"{client_field}__in": client_ids})
+    if roles.any():
+        # Emergency access: a live grant opens one client until it expires (accounts.emergency).
+        from accounts.emergency import EmergencyAccess
+
+        granted = EmergencyAccess.objects.active().filter(user_id=user.pk).values("client_id")
+        q |= Q(**{f"{client_field}__in": granted})
     return q
 
 

@@ -9,6 +9,7 @@ from accounts.api import (
     TokenLogoutAllView,
     TokenLogoutView,
 )
+from accounts.security_api import EmergencyAccessView
 from clients.api import CaseloadAssignmentViewSet, ClientViewSet, ClinicalAppointmentViewSet, ClinicianViewSet
 from sessions.api import PeerSessionViewSet
 from supporters.api import SupporterViewSet
@@ -28,5 +29,6 @@ urlpatterns = [
     path("auth/token/", TokenLoginView.as_view(), name="api-token-login"),
     path("auth/logout/", TokenLogoutView.as_view(), name="api-token-logout"),
     path("auth/logout-all/", TokenLogoutAllView.as_view(), name="api-token-logout-all"),
+    path("emergency-access/", EmergencyAccessView.as_view(), name="emergency-access"),
     path("", include(router.urls)),
 ]

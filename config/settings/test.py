@@ -8,6 +8,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Tests that sign in with force_login() are not sent to MFA setup; the MFA
+# tests switch it on with override_settings. Production and local default to True.
+MFA_REQUIRED = False
+# allauth's cache-based limits would leak between tests through the shared
+# locmem cache; the database-held lockout (accounts.signin) is tested instead.
+ACCOUNT_RATE_LIMITS = False
 
 # A replica alias that is the test database itself (as TEST MIRROR does), but
 # analytics read the primary so no other test has to declare it;

@@ -92,6 +92,24 @@ class Command(BaseCommand):
         for role, user in users.items():
             self.stdout.write(f"  {user.username:<18} ({role.label})")
         self.stdout.write(f"Password for all four: {password}")
+        self._enrol_mfa(users)
+
+    def _enrol_mfa(self, users: dict[Role, User]) -> None:
+        """Coordinators and clinicians must use two-factor sign-in. The demo users get
+        an authenticator whose secret is printed (add it to any TOTP app), and
+        `manage.py demo_totp <username>` prints the current code."""
+        from accounts.mfa import has_totp, totp_enrol
+
+        self.stdout.write("Two-factor sign-in (required for the coordinator and the clinician):")
+        for role in (Role.COORDINATOR, Role.CLINICIAN):
+            user = users[role]
+            if has_totp(user):
+                self.stdout.write(f"  {user.username:<18} already enrolled; current code: "
+                                  f"python manage.py demo_totp {user.username}")
+                continue
+            secret = totp_enrol(user)
+            self.stdout.write(f"  {user.username:<18} TOTP secret {secret} "
+                              f"(or run: python manage.py demo_totp {user.username})")
 
     def _build_program(self, program: Program, users: dict[Role, User]) -> None:
         rng = random.Random(20260101)

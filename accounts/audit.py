@@ -1,0 +1,394 @@
+"""The audit trail: who did what to which client's record, when and from where.
+
+Append-only for the application: AuditEvent.save() refuses updates, delete() and
+the queryset's update()/delete() refuse, and on PostgreSQL a trigger refuses
+UPDATE and DELETE on the table (migration accounts.0002). Tamper-evident: each
+row's hash is SHA-256 over its canonical fields plus the previous row's hash,
+and the chain head (last id and hash) lives in AuditChainHead, so an edited,
+removed or truncated row shows up in `manage.py verify_audit_chain`.
+
+Writers are serialised on the chain-head row (SELECT ... FOR UPDATE on
+PostgreSQL; SQLite has a single writer already), so the chain stays linear
+under concurrent requests.
+
+Other pages call `audit_record(...)` or decorate a view with `@audited(...)`;
+see docs/security.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+GENESIS_HASH = "0" * 64
+HEAD_ID = 1
+
+
+class AuditAction:
+    """Dotted action codes. Free-form codes are allowed; these are the ones the
+    core records use, and what the report offers as filters."""
+
+    READ = "read"
+    LIST = "list"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    EXPORT = "export"
+    PRINT = "print"
+    SIGN = "sign"
+    EMERGENCY_GRANT = "emergency_access.grant"
+    DISCLOSURE_FEEDBACK = "disclosure.feedback"
+    RECORD_EXPORT = "client_record.export"
+    AUDIT_EXPORT = "audit.export"
+
+    FILTER_CHOICES = [READ, LIST, CREATE, UPDATE, DELETE, EXPORT, PRINT, SIGN,
+                      EMERGENCY_GRANT, DISCLOSURE_FEEDBACK, RECORD_EXPORT, AUDIT_EXPORT]
+
+
+class AppendOnlyError(Exception):
+    """Raised when application code tries to change or remove an audit row."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("Audit events cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit events cannot be deleted.")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise AppendOnlyError("Audit events cannot be changed.")
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list:
+        raise AppendOnlyError("Audit events are written one by one through audit_record(), to keep the chain.")
+
+    def visible_to(self, user) -> AuditEventQuerySet:
+        """Coordinators read the trail of their own programs; nobody else reads it."""
+        from accounts.scoping import role_program_ids
+
+        programs = role_program_ids(user).coordinator
+        if not programs:
+            return self.none()
+        q = Q(program_id__in=programs)
+        for program_id in programs:
+            q |= Q(program_ids__contains=f",{program_id},")
+        return self.filter(q)
+
+    def for_client(self, client_id: int) -> AuditEventQuerySet:
+        return self.filter(Q(client_id=client_id) | Q(client_ids__contains=f",{client_id},"))
+
+
+class AuditEvent(models.Model):
+    """One audited action. Ids are stored as plain integers, not foreign keys:
+    the trail must outlive (and never cascade from) the rows it mentions."""
+
+    at = models.DateTimeField(db_index=True)
+    user_id = models.BigIntegerField(null=True)
+    username = models.CharField(max_length=150, blank=True)
+    roles = models.CharField(max_length=200, blank=True, help_text=_("The user's roles in the program, at the time."))
+    program_id = models.BigIntegerField(null=True)
+    # ",3,7," so one LIKE finds a program or client among several (list calls).
+    program_ids = models.TextField(blank=True)
+    client_id = models.BigIntegerField(null=True)
+    client_ids = models.TextField(blank=True)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=100)
+    emergency = models.BooleanField(default=False)
+    ip = models.GenericIPAddressField(null=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        app_label = "accounts"
+        indexes = [
+            models.Index(fields=["program_id", "at"], name="audit_program_at_idx"),
+            models.Index(fields=["client_id", "at"], name="audit_client_at_idx"),
+            models.Index(fields=["user_id", "at"], name="audit_user_at_idx"),
+            models.Index(fields=["action", "at"], name="audit_action_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit events cannot be deleted.")
+
+    def canonical(self) -> str:
+        return canonical_payload(
+            at=self.at, user_id=self.user_id, username=self.username, roles=self.roles,
+            program_id=self.program_id, program_ids=self.program_ids, client_id=self.client_id,
+            client_ids=self.client_ids, object_type=self.object_type, object_id=self.object_id,
+            action=self.action, emergency=self.emergency, ip=self.ip, user_agent=self.user_agent,
+            detail=self.detail,
+        )
+
+    def compute_hash(self) -> str:
+        return chain_hash(self.prev_hash, self.canonical())
+
+
+class AuditChainHead(models.Model):
+    """One row: the last event's id and hash. Locked by every writer, so the
+    chain is linear; compared by the verifier, so truncation is visible."""
+
+    last_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        app_label = "accounts"
+
+    def __str__(self) -> str:
+        return f"audit chain head #{self.last_id}"
+
+
+def _utc_iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_payload(**fields: Any) -> str:
+    fields = dict(fields)
+    fields["at"] = _utc_iso(fields["at"])
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+
+
+def chain_hash(prev_hash: str, canonical: str) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
+
+
+def _id_list(ids: Iterable[int]) -> str:
+    unique = sorted({int(i) for i in ids if i is not None})
+    return f",{','.join(map(str, unique))}," if unique else ""
+
+
+def _client_ip(request: HttpRequest | None) -> str | None:
+    # REMOTE_ADDR only: a forwarded header is whatever the caller wants it to be.
+    # Behind a proxy, have the proxy set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips).
+    return request.META.get("REMOTE_ADDR") or None if request is not None else None
+
+
+def _emergency_client_ids(user, client_ids: set[int]) -> set[int]:
+    if not client_ids or user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    from accounts.emergency import EmergencyAccess
+
+    return set(
+        EmergencyAccess.objects.active().filter(user_id=user.pk, client_id__in=client_ids)
+        .values_list("client_id", flat=True)
+    )
+
+
+def client_ids_of(obj: Any) -> list[int]:
+    """Which clients an object is about: the client itself, its `client_id`, or
+    the clients attending it (peer sessions). Models can define `audit_client_ids()`."""
+    if obj is None:
+        return []
+    if hasattr(obj, "audit_client_ids"):
+        return list(obj.audit_client_ids())
+    if obj._meta.label == "clients.Client":
+        return [obj.pk]
+    if getattr(obj, "client_id", None) is not None:
+        return [obj.client_id]
+    if hasattr(obj, "attendances"):
+        return [a.client_id for a in obj.attendances.all()]
+    return []
+
+
+def program_id_of(obj: Any) -> int | None:
+    if obj is None:
+        return None
+    if obj._meta.label == "accounts.Program":
+        return obj.pk
+    if getattr(obj, "program_id", None) is not None:
+        return obj.program_id
+    client = getattr(obj, "client", None) if hasattr(obj, "client_id") else None
+    return getattr(client, "program_id", None)
+
+
+def audit_record(
+    *,
+    action: str,
+    request: HttpRequest | None = None,
+    user: Any = None,
+    obj: models.Model | None = None,
+    objects: Iterable[models.Model] | None = None,
+    object_type: str = "",
+    object_id: str | int | None = None,
+    client_id: int | None = None,
+    client_ids: Iterable[int] = (),
+    program_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain and return it.
+
+    Pass `obj` for one record (client and program are worked out from it),
+    `objects` for a list page (their clients are named in one event), or the
+    ids directly. Never put names, record numbers or birth dates in `detail`.
+    If the user reached any of the clients through emergency access, the event
+    is marked `emergency`.
+    """
+    if user is None and request is not None:
+        user = getattr(request, "user", None)
+    if user is not None and not getattr(user, "is_authenticated", False):
+        user = None
+    clients: set[int] = set(client_ids)
+    programs: set[int] = set()
+    if client_id is not None:
+        clients.add(client_id)
+    if program_id is not None:
+        programs.add(program_id)
+    items = list(objects or [])
+    if obj is not None:
+        items.append(obj)
+        object_type = object_type or obj._meta.label_lower
+        object_id = obj.pk if object_id is None else object_id
+    for item in items:
+        clients.update(client_ids_of(item))
+        item_program = program_id_of(item)
+        if item_program is not None:
+            programs.add(item_program)
+    if items and not object_type:
+        object_type = items[0]._meta.label_lower
+    if clients and not programs:
+        from clients.models import Client
+
+        programs.update(Client.objects.filter(id__in=clients).values_list("program_id", flat=True).distinct())
+    detail = dict(detail or {})
+    if obj is None and len(items) > 0:
+        detail.setdefault("count", len(items))
+    single_program = next(iter(programs)) if len(programs) == 1 else None
+    roles = ""
+    if user is not None:
+        from accounts.scoping import role_program_ids
+
+        held = role_program_ids(user)
+        wanted = programs or held.any()
+        roles = ",".join(sorted({f"{role}@{p}" for p in wanted for role in held.roles_in(p)}))
+    emergency = bool(_emergency_client_ids(user, clients))
+    user_agent = (request.META.get("HTTP_USER_AGENT", "") if request is not None else "")[:300]
+    event = AuditEvent(
+        at=timezone.now(),
+        user_id=user.pk if user is not None else None,
+        username=user.get_username() if user is not None else "",
+        roles=roles[:200],
+        program_id=single_program,
+        program_ids=_id_list(programs),
+        client_id=next(iter(clients)) if len(clients) == 1 else None,
+        client_ids=_id_list(clients),
+        object_type=object_type[:100],
+        object_id="" if object_id is None else str(object_id)[:64],
+        action=action[:100],
+        emergency=emergency,
+        ip=_client_ip(request),
+        user_agent=user_agent,
+        detail=detail,
+    )
+    # Round-trip through JSON now so the hash covers exactly what the database returns.
+    event.detail = json.loads(json.dumps(event.detail, default=str))
+    with transaction.atomic():
+        head = _locked_head()
+        event.prev_hash = head.last_hash
+        event.hash = event.compute_hash()
+        event.save()
+        head.last_id = event.pk
+        head.last_hash = event.hash
+        head.count += 1
+        head.save(update_fields=["last_id", "last_hash", "count"])
+    return event
+
+
+def _locked_head() -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(pk=HEAD_ID).first()
+    if head is None:
+        AuditChainHead.objects.get_or_create(pk=HEAD_ID)
+        head = AuditChainHead.objects.select_for_update().get(pk=HEAD_ID)
+    return head
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    checked: int
+    first_broken_id: int | None = None
+    reason: str = ""
+
+
+def verify_chain(*, batch_size: int = 2000) -> ChainReport:
+    """Walk the chain in id order; report the first row whose hash or link is wrong,
+    and a head that does not match the last row (rows removed from the end)."""
+    prev = GENESIS_HASH
+    checked = 0
+    last_id = 0
+    while True:
+        batch = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
+        if not batch:
+            break
+        for event in batch:
+            if event.prev_hash != prev:
+                return ChainReport(False, checked, event.pk, "its link to the previous row does not match")
+            if event.compute_hash() != event.hash:
+                return ChainReport(False, checked, event.pk, "its content does not match its hash")
+            prev = event.hash
+            last_id = event.pk
+            checked += 1
+    head = AuditChainHead.objects.filter(pk=HEAD_ID).first()
+    if head is not None and (head.last_hash != prev or head.count != checked):
+        return ChainReport(False, checked, head.last_id or None,
+                           "the chain head does not match the last row (rows removed)")
+    return ChainReport(True, checked)
+
+
+def disclosures_for_client(client_id: int) -> AuditEventQuerySet:
+    """Disclosures of a client's information to clinicians (feedback items and
+    any other `disclosure.*` action), newest first. Scope the caller first:
+    only show this for a client they can see."""
+    return AuditEvent.objects.for_client(client_id).filter(action__startswith="disclosure.").order_by("-at", "-id")
+
+
+def audited(action: str, *, object_type: str = "", client_kwarg: str | None = None,
+            object_kwarg: str | None = None) -> Callable:
+    """Record `action` after a view answers 2xx/3xx. The view may instead set
+    `request.audit_objects = [...]` (records it read) for a precise entry.
+
+        @login_required
+        @audited("client.read", client_kwarg="client_id")
+        def client_detail(request, client_id): ...
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            if response.status_code < 400 and getattr(request, "user", None) and request.user.is_authenticated:
+                objects = getattr(request, "audit_objects", None)
+                client_id = kwargs.get(client_kwarg) if client_kwarg else None
+                audit_record(
+                    action=action, request=request, objects=objects, object_type=object_type,
+                    object_id=kwargs.get(object_kwarg) if object_kwarg else client_id,
+                    client_id=int(client_id) if client_id is not None else None,
+                )
+            return response
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,99 @@
+"""Emergency access ("break the glass"): a designated user opens one client
+outside their scope for a short time, giving a reason.
+
+Designation is per program: `Membership.emergency_access` on any of the user's
+memberships in the client's program. The grant is read by
+clients.models.client_access_q (the one scoping place), so every list and
+detail built on it opens for the grant's lifetime and closes by itself after.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mass_mail
+from django.db import models, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+
+class EmergencyAccessQuerySet(models.QuerySet):
+    def active(self) -> EmergencyAccessQuerySet:
+        return self.filter(expires_at__gt=timezone.now(), revoked_at__isnull=True)
+
+    def visible_to(self, user) -> EmergencyAccessQuerySet:
+        """Coordinators see the grants in their programs; a user sees their own."""
+        from accounts.scoping import role_program_ids
+
+        return self.filter(Q(client__program_id__in=role_program_ids(user).coordinator) | Q(user_id=user.pk))
+
+
+class EmergencyAccess(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="emergency_grants")
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="emergency_grants")
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EmergencyAccessQuerySet.as_manager()
+
+    class Meta:
+        app_label = "accounts"
+        indexes = [models.Index(fields=["user", "expires_at"], name="emergency_user_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"emergency access #{self.pk}"
+
+
+def may_break_glass(user, program_id: int) -> bool:
+    from accounts.models import Membership
+
+    return Membership.objects.filter(user_id=user.pk, program_id=program_id, emergency_access=True).exists()
+
+
+def emergency_access_open(*, user, program: int, external_id: str, reason: str, request=None) -> EmergencyAccess:
+    """Open one client of program id `program` (found by the clinic's record number) for
+    EMERGENCY_ACCESS_MINUTES. Refuses users without the designation, empty reasons
+    and unknown records with the same message, so it cannot probe for records."""
+    from accounts.audit import AuditAction, audit_record
+    from accounts.models import Membership, Role
+    from clients.models import Client
+
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise ValidationError({"reason": [_("Give the reason for emergency access (at least 10 characters).")]})
+    program_id = int(program)
+    client = Client.objects.filter(program_id=program_id, external_id=(external_id or "").strip()).first()
+    if not may_break_glass(user, program_id) or client is None:
+        raise ValidationError({"external_id": [_("No record you may open in an emergency matches.")]})
+    minutes = getattr(settings, "EMERGENCY_ACCESS_MINUTES", 60)
+    with transaction.atomic():
+        grant = EmergencyAccess.objects.create(
+            user=user, client=client, reason=reason, expires_at=timezone.now() + timedelta(minutes=minutes)
+        )
+        event = audit_record(
+            action=AuditAction.EMERGENCY_GRANT, request=request, user=user, obj=grant, client_id=client.pk,
+            program_id=program_id, detail={"grant": grant.pk, "minutes": minutes},
+        )
+        coordinators = list(
+            Membership.objects.filter(program_id=program_id, role=Role.COORDINATOR, user__is_active=True)
+            .exclude(user__email="").values_list("user__email", flat=True).distinct()
+        )
+        # The message names no client: the link leads to the audit report, behind sign-in.
+        link = reverse("security:audit-report") + f"?event={event.pk}"
+        if request is not None:
+            link = request.build_absolute_uri(link)
+        subject = _("Emergency access was opened in your program")
+        body = _(
+            "A user opened a client record through emergency access. Review the entry (sign-in required):\n%(link)s"
+        ) % {"link": link}
+        transaction.on_commit(
+            lambda: send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, [to]) for to in coordinators],
+                                   fail_silently=True)
+        )
+    return grant

@@ -1,0 +1,177 @@
+"""Pages for the security mechanics: the audit report and its CSV, disclosures
+per client, emergency access, and a client's record on request."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from accounts.audit import AuditAction, AuditEvent, audit_record, disclosures_for_client
+from accounts.client_record import client_record, client_record_pdf
+from accounts.emergency import emergency_access_open
+from accounts.exports import csv_response
+from accounts.models import Membership, Program
+from accounts.reauth import require_recent_auth
+from accounts.scoping import role_program_ids
+from clients.models import Client
+
+PAGE_SIZE = 100
+CSV_MAX_ROWS = 100_000
+
+
+class AuditFilterForm(forms.Form):
+    user = forms.CharField(label=_("User name"), required=False, max_length=150)
+    client = forms.IntegerField(label=_("Client number (internal id)"), required=False, min_value=1)
+    action = forms.CharField(label=_("Action (starts with)"), required=False, max_length=100)
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    emergency = forms.BooleanField(label=_("Emergency access only"), required=False)
+    event = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+def _coordinator_or_404(request: HttpRequest) -> frozenset[int]:
+    programs = role_program_ids(request.user).coordinator
+    if not programs:
+        raise Http404
+    return programs
+
+
+def _filtered_events(request: HttpRequest) -> tuple[AuditFilterForm, QuerySet]:
+    form = AuditFilterForm(request.GET or None)
+    events = AuditEvent.objects.visible_to(request.user)
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["user"]:
+            events = events.filter(username=data["user"])
+        if data["client"]:
+            events = events.for_client(data["client"])
+        if data["action"]:
+            events = events.filter(action__startswith=data["action"])
+        if data["date_from"]:
+            events = events.filter(at__gte=datetime.combine(data["date_from"], time.min, tzinfo=UTC))
+        if data["date_to"]:
+            events = events.filter(at__lte=datetime.combine(data["date_to"], time.max, tzinfo=UTC))
+        if data["emergency"]:
+            events = events.filter(emergency=True)
+        if data["event"]:
+            events = events.filter(id=data["event"])
+    return form, events.order_by("-id")
+
+
+@login_required
+def audit_report(request: HttpRequest) -> HttpResponse:
+    """Newest first, 100 per page, paged by id (never counts the table)."""
+    _coordinator_or_404(request)
+    form, events = _filtered_events(request)
+    before = form.cleaned_data.get("before") if form.is_bound and form.is_valid() else None
+    if before:
+        events = events.filter(id__lt=before)
+    page = list(events[: PAGE_SIZE + 1])
+    older = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
+    query = request.GET.copy()
+    query.pop("before", None)
+    audit_record(action="audit.list", request=request, object_type="accounts.auditevent",
+                 detail={"filters": {k: v for k, v in request.GET.items() if k != "client"}})
+    return render(request, "security/audit_report.html", {
+        "form": form, "events": page[:PAGE_SIZE], "older": older, "query": query.urlencode(),
+    })
+
+
+@login_required
+@require_recent_auth()
+def audit_export(request: HttpRequest) -> HttpResponse:
+    _coordinator_or_404(request)
+    _, events = _filtered_events(request)
+    rows = (
+        [e.id, e.at.isoformat(), e.username, e.roles, e.program_id, e.client_ids.strip(","), e.object_type,
+         e.object_id, e.action, e.emergency, e.ip, e.user_agent, json.dumps(e.detail, sort_keys=True), e.hash]
+        for e in events[:CSV_MAX_ROWS].iterator(chunk_size=2000)
+    )
+    audit_record(action=AuditAction.AUDIT_EXPORT, request=request, object_type="accounts.auditevent",
+                 detail={"format": "csv"})
+    header = ["id", "at_utc", "user", "roles", "program", "clients", "object_type", "object_id", "action",
+              "emergency", "ip", "user_agent", "detail", "hash"]
+    return csv_response("audit-trail.csv", header, rows)
+
+
+def _coordinated_client(request: HttpRequest, client_id: int) -> Client:
+    """A client the caller coordinates (404 for anything else, including a client
+    they only see as supporter or clinician)."""
+    programs = _coordinator_or_404(request)
+    return get_object_or_404(Client.objects.visible_to(request.user).filter(program_id__in=programs), pk=client_id)
+
+
+@login_required
+def client_disclosures(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = _coordinated_client(request, client_id)
+    events = list(disclosures_for_client(client.pk)[:500])
+    audit_record(action="disclosure.list", request=request, obj=client)
+    return render(request, "security/disclosures.html", {"client": client, "events": events})
+
+
+@login_required
+def client_record_page(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = _coordinated_client(request, client_id)
+    audit_record(action=AuditAction.READ, request=request, obj=client, detail={"page": "client_record"})
+    return render(request, "security/client_record.html", {"client": client})
+
+
+@login_required
+@require_recent_auth()
+def client_record_download(request: HttpRequest, client_id: int, fmt: str) -> HttpResponse:
+    client = _coordinated_client(request, client_id)
+    record = client_record(client)
+    audit_record(action=AuditAction.RECORD_EXPORT, request=request, obj=client, detail={"format": fmt})
+    if fmt == "json":
+        response = HttpResponse(json.dumps(record, indent=2, default=str), content_type="application/json")
+    else:
+        response = HttpResponse(client_record_pdf(record), content_type="application/pdf")
+    # The file name carries the internal id only, never a name or record number.
+    response["Content-Disposition"] = f'attachment; filename="client-{client.pk}-record.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class EmergencyAccessForm(forms.Form):
+    program = forms.ModelChoiceField(label=_("Program"), queryset=Program.objects.none())
+    external_id = forms.CharField(label=_("Clinic record number"), max_length=64)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}), min_length=10,
+                             max_length=2000)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = Program.objects.filter(
+            id__in=Membership.objects.filter(user=user, emergency_access=True).values("program_id")
+        ).order_by("name")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def emergency_access(request: HttpRequest) -> HttpResponse:
+    form = EmergencyAccessForm(request.POST or None, user=request.user)
+    if not form.fields["program"].queryset.exists():
+        raise Http404
+    if request.method == "POST" and form.is_valid():
+        try:
+            grant = emergency_access_open(
+                user=request.user, program=form.cleaned_data["program"].id,
+                external_id=form.cleaned_data["external_id"], reason=form.cleaned_data["reason"], request=request,
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            return render(request, "security/emergency_granted.html", {"grant": grant})
+    return render(request, "security/emergency_access.html", {"form": form})

@@ -1,0 +1,231 @@
+"""The audit trail: what is recorded, that the application cannot change it, that
+the hash chain verifies and breaks visibly, and the coordinators' report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, connections
+from django.test import RequestFactory
+from django.urls import reverse
+
+from accounts.audit import AppendOnlyError, AuditChainHead, AuditEvent, audit_record, audited, verify_chain
+from tests.factories import UserFactory
+from tests.security.helpers import sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_records_a_read_of_a_client_with_who_what_where(cast, api_as):
+    api = api_as(cast.coordinator)
+    response = api.get(reverse("client-detail", args=[cast.mine.pk]), REMOTE_ADDR="10.1.2.3",
+                       HTTP_USER_AGENT="pytest-agent")
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action="read")
+    assert event.user_id == cast.coordinator.pk and event.username == "coordinator"
+    assert event.roles == f"coordinator@{cast.program.pk}"
+    assert (event.program_id, event.client_id) == (cast.program.pk, cast.mine.pk)
+    assert (event.object_type, event.object_id) == ("clients.client", str(cast.mine.pk))
+    assert (event.ip, event.user_agent) == ("10.1.2.3", "pytest-agent")
+    assert event.emergency is False
+
+
+def test_a_list_call_is_one_event_naming_the_clients_on_its_page(cast, api_as):
+    api = api_as(cast.coordinator)
+    assert api.get(reverse("client-list")).status_code == 200
+    event = AuditEvent.objects.get(action="list")
+    assert event.client_ids == f",{min(cast.mine.pk, cast.theirs.pk)},{max(cast.mine.pk, cast.theirs.pk)},"
+    assert event.detail == {"count": 2}
+    assert AuditEvent.objects.for_client(cast.theirs.pk).filter(action="list").exists()
+
+
+def test_creates_and_updates_are_recorded_and_refused_writes_are_not(cast, api_as):
+    api = api_as(cast.coordinator)
+    created = api.post(reverse("client-list"), {
+        "program": cast.program.pk, "external_id": "MRN-NEW", "first_name": "A", "last_name": "B",
+        "date_of_birth": "1990-01-01"}, format="json")
+    assert created.status_code == 201
+    client_id = created.json()["id"]
+    assert api.patch(reverse("client-detail", args=[client_id]), {"first_name": "C"}, format="json").status_code == 200
+    assert list(AuditEvent.objects.filter(client_id=client_id).values_list("action", flat=True).order_by("id")) == [
+        "create", "update"]
+    before = AuditEvent.objects.count()
+    assert api_as(cast.supporter_user).patch(
+        reverse("client-detail", args=[cast.mine.pk]), {"first_name": "X"}, format="json").status_code == 403
+    assert AuditEvent.objects.count() == before
+
+
+def test_admin_lists_views_and_changes_are_recorded(cast, client):
+    client.force_login(cast.coordinator)
+    assert client.get(reverse("admin:clients_client_changelist")).status_code == 200
+    assert client.get(reverse("admin:clients_client_change", args=[cast.mine.pk])).status_code == 200
+    listed = AuditEvent.objects.get(action="list", detail__via="admin")
+    assert f",{cast.mine.pk}," in listed.client_ids and f",{cast.foreign.pk}," not in listed.client_ids
+    assert AuditEvent.objects.filter(action="read", client_id=cast.mine.pk, detail__via="admin").exists()
+
+
+def test_the_application_cannot_change_or_delete_an_audit_row(cast):
+    event = audit_record(action="read", user=cast.coordinator, obj=cast.mine)
+    event.action = "nothing to see"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).update(action="x")
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.bulk_create([AuditEvent(action="forged", prev_hash="0", hash="1")])
+    assert AuditEvent.objects.get(pk=event.pk).action == "read"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the append-only trigger is PostgreSQL's")
+def test_postgresql_refuses_update_and_delete_in_sql(cast):
+    from django.db import DatabaseError, transaction
+
+    event = audit_record(action="read", user=cast.coordinator, obj=cast.mine)
+    for sql in ["UPDATE accounts_auditevent SET action = 'x' WHERE id = %s",
+                "DELETE FROM accounts_auditevent WHERE id = %s"]:
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
+            cur.execute(sql, [event.pk])
+    assert AuditEvent.objects.filter(pk=event.pk, action="read").exists()
+
+
+def _tamper(sql: str, params: list) -> None:
+    """Change rows behind the application's back, as someone with database access could."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("ALTER TABLE accounts_auditevent DISABLE TRIGGER accounts_auditevent_append_only")
+        cur.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cur.execute("ALTER TABLE accounts_auditevent ENABLE TRIGGER accounts_auditevent_append_only")
+
+
+def test_the_chain_verifies_and_breaks_visibly_when_a_row_is_altered_in_sql(cast, capsys):
+    events = [audit_record(action="read", user=cast.coordinator, obj=c) for c in (cast.mine, cast.theirs, cast.mine)]
+    call_command("verify_audit_chain")
+    assert "3 events verified" in capsys.readouterr().out
+    _tamper("UPDATE accounts_auditevent SET username = 'someone-else' WHERE id = %s", [events[1].pk])
+    with pytest.raises(CommandError, match=f"BROKEN at event id {events[1].pk}"):
+        call_command("verify_audit_chain")
+
+
+def test_removing_rows_from_the_middle_or_the_end_is_detected(cast):
+    events = [audit_record(action="read", user=cast.coordinator, obj=cast.mine) for _ in range(4)]
+    _tamper("DELETE FROM accounts_auditevent WHERE id = %s", [events[-1].pk])
+    report = verify_chain()
+    assert not report.ok and "chain head" in report.reason
+    _tamper("DELETE FROM accounts_auditevent WHERE id = %s", [events[1].pk])
+    report = verify_chain()
+    assert not report.ok and report.first_broken_id == events[2].pk
+
+
+def test_a_forged_row_with_a_recomputed_hash_still_breaks_the_link(cast):
+    events = [audit_record(action="read", user=cast.coordinator, obj=cast.mine) for _ in range(3)]
+    forged = AuditEvent.objects.get(pk=events[1].pk)
+    forged.username = "ghost"
+    forged_hash = forged.compute_hash()
+    _tamper("UPDATE accounts_auditevent SET username = 'ghost', hash = %s WHERE id = %s", [forged_hash, events[1].pk])
+    report = verify_chain()
+    assert not report.ok and report.first_broken_id == events[2].pk
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need a server database")
+def test_concurrent_writers_keep_the_chain_linear(cast):
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for _ in range(n):
+                audit_record(action="read", user=cast.coordinator, client_id=cast.mine.pk)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(15,)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert AuditEvent.objects.count() == 90
+    report = verify_chain()
+    assert report.ok and report.checked == 90
+    assert AuditChainHead.objects.get().count == 90
+
+
+def test_the_report_shows_a_coordinator_only_their_programs_entries_with_filters(cast, client):
+    audit_record(action="read", user=cast.supporter_user, obj=cast.mine)
+    audit_record(action="update", user=cast.coordinator, obj=cast.theirs)
+    audit_record(action="read", user=cast.other_coordinator, obj=cast.foreign)
+    client.force_login(cast.coordinator)
+    page = client.get(reverse("security:audit-report"))
+    assert page.status_code == 200
+    shown = {e.pk for e in page.context["events"]}
+    assert shown == set(AuditEvent.objects.filter(program_id=cast.program.pk).values_list("pk", flat=True))
+    by_user = client.get(reverse("security:audit-report"), {"user": "supporter"}).context["events"]
+    assert [e.username for e in by_user] == ["supporter"]
+    by_client = client.get(reverse("security:audit-report"), {"client": cast.theirs.pk}).context["events"]
+    assert {e.client_id for e in by_client} == {cast.theirs.pk}
+    by_action = client.get(reverse("security:audit-report"), {"action": "update"}).context["events"]
+    assert [e.action for e in by_action] == ["update"]
+    future = client.get(reverse("security:audit-report"), {"date_from": "2999-01-01"}).context["events"]
+    assert future == []
+
+
+@pytest.mark.parametrize("role", ["supporter", "clinician", "funder", "outsider"])
+def test_nobody_but_coordinators_reaches_the_report_or_its_export(cast, client, role):
+    client.force_login(cast.user(role))
+    assert client.get(reverse("security:audit-report")).status_code == 404
+
+
+def test_the_csv_export_asks_to_reauthenticate_then_is_formula_safe(cast, client):
+    hostile_user = UserFactory(username="=cmd|' /C calc'!A0")
+    audit_record(action="read", user=hostile_user, obj=cast.mine, program_id=cast.program.pk)
+    audit_record(action="+SUM(1,2)", user=cast.coordinator, obj=cast.mine)
+    client.force_login(cast.coordinator)
+    response = client.get(reverse("security:audit-export"))
+    assert response.status_code == 302 and reverse("account_reauthenticate") in response["Location"]
+    client.logout()
+    sign_in(client, cast.coordinator)
+    response = client.get(reverse("security:audit-export"))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    cells = [cell for row in rows for cell in row]
+    assert "'=cmd|' /C calc'!A0" in cells and "'+SUM(1,2)" in cells
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
+    assert AuditEvent.objects.filter(action="audit.export", user_id=cast.coordinator.pk).exists()
+
+
+def test_the_audited_decorator_records_successful_page_views_only(cast):
+    @audited("client.read", client_kwarg="client_id")
+    def view(request, client_id):
+        from django.http import HttpResponse
+
+        return HttpResponse(status=200 if client_id == cast.mine.pk else 404)
+
+    request = RequestFactory().get("/x", REMOTE_ADDR="10.0.0.9")
+    request.user = cast.coordinator
+    view(request, client_id=cast.mine.pk)
+    view(request, client_id=cast.foreign.pk)
+    events = list(AuditEvent.objects.filter(action="client.read"))
+    assert [(e.client_id, e.ip) for e in events] == [(cast.mine.pk, "10.0.0.9")]
+
+
+def test_disclosures_to_clinicians_are_listed_per_client(cast, client):
+    audit_record(action="disclosure.feedback", user=cast.supporter_user, client_id=cast.mine.pk,
+                 object_type="peer_sessions.feedbackitem", object_id=41, detail={"recipient": "clinician"})
+    audit_record(action="read", user=cast.supporter_user, obj=cast.mine)
+    client.force_login(cast.coordinator)
+    page = client.get(reverse("security:client-disclosures", args=[cast.mine.pk]))
+    assert page.status_code == 200
+    assert [e.object_id for e in page.context["events"]] == ["41"]
+    assert client.get(reverse("security:client-disclosures", args=[cast.foreign.pk])).status_code == 404

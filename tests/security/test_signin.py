@@ -1,0 +1,294 @@
+"""Sign-in safeguards: two-factor, lockout, password policy, timeouts,
+re-authentication, and ending every session and token."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import connection, connections
+from django.test import RequestFactory, override_settings
+from django.urls import reverse
+from django.utils import timezone
+from freezegun import freeze_time
+from knox.models import AuthToken
+
+from accounts.mfa import PREFIX, totp_code, totp_code_for, totp_enrol
+from accounts.middleware import LAST_SEEN_KEY, STARTED_KEY
+from accounts.signin import SignInThrottle
+from tests.security.helpers import PASSWORD, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def test_a_user_with_an_authenticator_must_give_the_code_after_the_password(cast, client):
+    totp_enrol(cast.coordinator)
+    response = client.post(reverse("login"), {"username": "coordinator", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"].startswith(reverse("mfa_authenticate"))
+    assert client.get(reverse("home")).status_code == 302  # not signed in yet
+    wrong = client.post(reverse("mfa_authenticate"), {"code": "000000"})
+    assert wrong.status_code == 200
+    response = client.post(reverse("mfa_authenticate"), {"code": totp_code_for(cast.coordinator)})
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_a_recovery_code_signs_in_once(cast, client):
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+
+    totp_enrol(cast.clinician_user)
+    codes = RecoveryCodes(Authenticator.objects.get(user=cast.clinician_user, type="recovery_codes")).get_unused_codes()
+    client.post(reverse("login"), {"username": "clinician", "password": PASSWORD})
+    assert client.post(reverse("mfa_authenticate"), {"code": codes[0]}).status_code == 302
+    client.logout()
+    client.post(reverse("login"), {"username": "clinician", "password": PASSWORD})
+    assert client.post(reverse("mfa_authenticate"), {"code": codes[0]}).status_code == 200  # used up
+
+
+def test_totp_secrets_and_recovery_seeds_are_stored_encrypted(cast):
+    secret = totp_enrol(cast.coordinator)
+    for authenticator in Authenticator.objects.filter(user=cast.coordinator):
+        stored = str(authenticator.data)
+        assert PREFIX in stored
+        assert secret not in stored
+    assert totp_code_for(cast.coordinator) == totp_code(secret)
+
+
+def _open_mfa_setup(client):
+    """allauth asks for the password again before showing the TOTP setup page."""
+    response = client.get(reverse("mfa_activate_totp"))
+    if response.status_code == 302 and response["Location"].startswith(reverse("account_reauthenticate")):
+        assert client.post(response["Location"], {"password": PASSWORD}).status_code == 302
+        response = client.get(reverse("mfa_activate_totp"))
+    return response
+
+
+@override_settings(MFA_REQUIRED=True)
+@pytest.mark.parametrize("role", ["coordinator", "clinician"])
+def test_coordinators_and_clinicians_without_mfa_are_sent_to_set_it_up_first(cast, client, api, role):
+    client.force_login(cast.user(role))
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"] == reverse("mfa_activate_totp")
+    assert _open_mfa_setup(client).status_code == 200
+    assert client.get(reverse("client-detail", args=[cast.mine.pk])).status_code == 403
+    totp_enrol(cast.user(role))
+    assert client.get(reverse("home")).status_code == 200
+
+
+@override_settings(MFA_REQUIRED=True)
+@pytest.mark.parametrize("role", ["supporter", "funder"])
+def test_other_roles_may_use_mfa_but_are_not_forced(cast, client, role):
+    client.force_login(cast.user(role))
+    assert client.get(reverse("home")).status_code == 200
+    assert _open_mfa_setup(client).status_code == 200
+
+
+@override_settings(MFA_REQUIRED=True)
+def test_an_api_token_needs_the_current_code_when_mfa_is_on(cast, api):
+    url = reverse("api-token-login")
+    assert api.post(url, HTTP_AUTHORIZATION=basic("coordinator", PASSWORD)).status_code == 403  # not enrolled
+    totp_enrol(cast.coordinator)
+    assert api.post(url, HTTP_AUTHORIZATION=basic("coordinator", PASSWORD)).status_code == 403
+    assert api.post(url, HTTP_AUTHORIZATION=basic("coordinator", PASSWORD), HTTP_X_OTP="123").status_code == 403
+    ok = api.post(url, HTTP_AUTHORIZATION=basic("coordinator", PASSWORD), HTTP_X_OTP=totp_code_for(cast.coordinator))
+    assert ok.status_code == 200 and ok.json()["token"]
+
+
+def test_repeated_failures_lock_the_account_even_for_the_right_password(cast, client):
+    for _ in range(5):
+        assert client.post(reverse("login"), {"username": "supporter", "password": "wrong"}).status_code == 200
+    response = client.post(reverse("login"), {"username": "supporter", "password": PASSWORD})
+    assert response.status_code == 200  # refused: locked
+    assert client.get(reverse("home")).status_code == 302
+    with freeze_time(timezone.now() + timedelta(minutes=16)):
+        assert client.post(reverse("login"), {"username": "supporter", "password": PASSWORD}).status_code == 302
+
+
+def test_the_lockout_also_guards_api_tokens(cast, api):
+    for _ in range(5):
+        api.post(reverse("api-token-login"), HTTP_AUTHORIZATION=basic("supporter", "wrong"))
+    response = api.post(reverse("api-token-login"), HTTP_AUTHORIZATION=basic("supporter", PASSWORD))
+    assert response.status_code in (401, 403)
+    assert not AuthToken.objects.exists()
+
+
+def test_a_success_resets_the_count(cast):
+    request = RequestFactory().post("/", REMOTE_ADDR="10.9.9.9")
+    for _ in range(4):
+        assert authenticate(request, username="supporter", password="wrong") is None
+    assert authenticate(request, username="supporter", password=PASSWORD) == cast.supporter_user
+    assert SignInThrottle.objects.get(key="user:supporter").failures == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent sign-ins need a server database")
+def test_the_lockout_holds_under_concurrent_attempts(cast):
+    """40 parallel guesses: only the first five reach the password check; the rest,
+    and the right password afterwards, are refused."""
+    from django.contrib.auth.signals import user_login_failed
+
+    checked: list[str] = []
+    original = type(cast.supporter_user).check_password
+
+    def counting_check(self, raw):  # noqa: ANN001, ANN202 - patched method
+        checked.append(raw)
+        return original(self, raw)
+
+    type(cast.supporter_user).check_password = counting_check
+    failures: list[int] = []
+    user_login_failed.connect(lambda **kw: failures.append(1), weak=False, dispatch_uid="count-failures")
+    barrier = threading.Barrier(8)
+
+    def attempt(i: int) -> None:
+        request = RequestFactory().post("/", REMOTE_ADDR=f"10.0.{i}.1")
+        barrier.wait()
+        for _ in range(5):
+            authenticate(request, username="supporter", password=f"guess-{i}")
+        connections.close_all()
+
+    try:
+        threads = [threading.Thread(target=attempt, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(failures) == 40
+        assert len(checked) == 5
+        assert authenticate(RequestFactory().post("/"), username="supporter", password=PASSWORD) is None
+    finally:
+        type(cast.supporter_user).check_password = original
+        user_login_failed.disconnect(dispatch_uid="count-failures")
+
+
+def test_the_password_policy_refuses_weak_and_overlong_passwords(cast):
+    for weak in ["short1!", "password123456", "12345678901234", "coordinator12"]:
+        with pytest.raises(ValidationError):
+            validate_password(weak, user=cast.coordinator)
+    with pytest.raises(ValidationError):
+        validate_password("a-long-passphrase " * 10)
+    validate_password("river otter lantern 42", user=cast.coordinator)
+
+
+def _age_session(client, **offsets: float) -> None:
+    session = client.session
+    for key, seconds in offsets.items():
+        session[{"last_seen": LAST_SEEN_KEY, "started": STARTED_KEY}[key]] = time.time() - seconds
+    session.save()
+
+
+def test_an_idle_session_ends_after_fifteen_minutes_on_the_server(cast, client):
+    sign_in(client, cast.supporter_user)
+    _age_session(client, last_seen=14 * 60)
+    assert client.get(reverse("home")).status_code == 200
+    _age_session(client, last_seen=15 * 60 + 5)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and "timeout=1" in response["Location"]
+    assert client.get(reverse("client-detail", args=[cast.mine.pk])).status_code in (401, 403)
+
+
+def test_a_busy_session_still_ends_at_its_absolute_lifetime(cast, client, settings):
+    sign_in(client, cast.supporter_user)
+    _age_session(client, started=settings.SESSION_COOKIE_AGE + 1, last_seen=1)
+    assert client.get(reverse("home")).status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_api_answers_401_when_the_session_has_timed_out(cast, client):
+    sign_in(client, cast.supporter_user)
+    _age_session(client, last_seen=3600)
+    assert client.get(reverse("client-detail", args=[cast.mine.pk])).status_code == 401
+
+
+def test_reauthentication_is_asked_before_an_export_and_a_post_is_replayed(cast, client):
+    from django.http import HttpResponse
+
+    from accounts.reauth import require_recent_auth
+
+    client.force_login(cast.coordinator)  # a session without a recent password
+    response = client.get(reverse("security:audit-export"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("account_reauthenticate"))
+    confirm = client.post(response["Location"], {"password": PASSWORD})
+    assert confirm.status_code == 302
+    assert client.get(reverse("security:audit-export")).status_code == 200
+
+    @require_recent_auth(max_age=0)
+    def always_asks(request):
+        return HttpResponse("ok")
+
+    request = RequestFactory().post("/api/v1/x/")
+    request.user = cast.coordinator
+    request.session = client.session
+    assert always_asks(request).status_code == 403
+
+
+def test_signing_out_ends_the_session(cast, client):
+    sign_in(client, cast.supporter_user)
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("home")).status_code == 302
+
+
+def _token(api, username: str) -> str:
+    response = api.post(reverse("api-token-login"), HTTP_AUTHORIZATION=basic(username, PASSWORD))
+    assert response.status_code == 200
+    return response.json()["token"]
+
+
+def test_deactivating_a_user_ends_every_session_and_token(cast, client, api):
+    from django.test import Client
+
+    other_browser = Client()
+    sign_in(client, cast.supporter_user)
+    sign_in(other_browser, cast.supporter_user)
+    token = _token(api, "supporter")
+    cast.supporter_user.is_active = False
+    cast.supporter_user.save()
+    assert client.get(reverse("home")).status_code == 302
+    assert other_browser.get(reverse("home")).status_code == 302
+    assert not AuthToken.objects.filter(user=cast.supporter_user).exists()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get(reverse("client-list")).status_code == 401
+    from django.contrib.sessions.models import Session
+
+    assert not [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(cast.supporter_user.pk)]
+
+
+def test_a_password_change_ends_tokens_and_other_sessions(cast, client, api):
+    sign_in(client, cast.supporter_user)
+    _token(api, "supporter")
+    cast.supporter_user.set_password("a brand new passphrase 7")
+    cast.supporter_user.save()
+    assert not AuthToken.objects.filter(user=cast.supporter_user).exists()
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_api_tokens_are_stored_hashed_and_expire(cast, api, settings):
+    token = _token(api, "supporter")
+    stored = AuthToken.objects.get(user=cast.supporter_user)
+    assert token not in (stored.digest, stored.token_key)
+    assert stored.expiry - timezone.now() <= settings.REST_KNOX["TOKEN_TTL"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get(reverse("client-list")).status_code == 200
+    with freeze_time(stored.expiry + timedelta(seconds=1)):
+        assert api.get(reverse("client-list")).status_code == 401
+
+
+def test_the_admin_signs_in_through_the_same_guarded_page(cast, client):
+    response = client.get(reverse("admin:login"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_pages_know_the_idle_timeout_for_their_warning(cast, client, settings):
+    settings.SESSION_IDLE_SECONDS = 600
+    client.force_login(cast.supporter_user)
+    assert client.get(reverse("home")).context["session_idle_seconds"] == 600
