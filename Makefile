@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SCALE ?= small
 
-.PHONY: run test lint setup-dev setup-run migrate seed bench clean
+.PHONY: run test lint setup-dev setup-run migrate seed bench serve-prod clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,17 @@ run: seed
 test: setup-dev
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Benchmarks beside their baselines (docs/scale.md). DATABASE_URL picks the database
+# (default bench/bench.sqlite3); SCALE=large needs PostgreSQL.
+bench: setup-run
+	$(PY) bench/run.py --scale $(SCALE)
+
+# Production-style serving on this machine: gunicorn, 2 x cores + 1 workers (WEB_CONCURRENCY),
+# production settings (needs SECRET_KEY; SECURE_SSL_REDIRECT=false without a TLS proxy).
+serve-prod: migrate
+	DJANGO_SETTINGS_MODULE=config.settings.production $(PY) manage.py collectstatic --noinput -v0
+	DJANGO_SETTINGS_MODULE=config.settings.production GUNICORN_BIND=$(HOST):$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py
 
 lint: setup-dev
 	$(VENV)/bin/ruff check .

@@ -125,7 +125,8 @@ class CaseloadAssignmentViewSet(
     ordering_fields = ["start_date", "id"]
 
     def get_queryset(self) -> models.QuerySet:
-        return super().get_queryset().select_related("supporter")
+        # The client too: the audit event of a list names each row's program through it.
+        return super().get_queryset().select_related("supporter", "client")
 
     def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
         return instance.client.program_id if instance is not None else data["client"].program_id

@@ -243,6 +243,8 @@ class ClinicalAppointment(models.Model):
         indexes = [
             models.Index(fields=["client", "start"], name="appointment_client_start_idx"),
             models.Index(fields=["program", "start"], name="appointment_program_start_idx"),
+            # The list's cursor order: a coordinator of several programs pages without sorting them all.
+            models.Index(fields=["-start", "-id"], name="appointment_start_idx"),
         ]
 
     def __str__(self) -> str:

@@ -16,3 +16,9 @@ MFA_REQUIRED = False
 ACCOUNT_RATE_LIMITS = False
 SALT_KEY = ["test-only-field-encryption-key"]  # fixed so encrypted fixtures decrypt across runs
 IMPORT_JOBS_IN_THREAD = False  # run import jobs inline so the test's transaction sees them
+
+# A replica alias that is the test database itself (as TEST MIRROR does), but
+# analytics read the primary so no other test has to declare it;
+# tests/scale/test_database_routing.py switches ANALYTICS_DATABASE to it.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+ANALYTICS_DATABASE = "default"

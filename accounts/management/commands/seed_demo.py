@@ -52,9 +52,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--password", help="Password for the demo users (default: generated, kept in .demo_password)"
         )
+        parser.add_argument(
+            "--scale", choices=["small", "large"], default="small",
+            help="small: the demo program (default); large: adds a state-wide network built with COPY "
+            "(see docs/scale.md)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self._seed_demo(options)
+        if options["scale"] == "large":
+            # Outside the demo's transaction: the large build commits table by table.
+            from bench.large import build_large_network
+
+            build_large_network(stdout=self.stdout)
 
     @transaction.atomic
-    def handle(self, *args: Any, **options: Any) -> None:
+    def _seed_demo(self, options: dict[str, Any]) -> None:
         password = options["password"] or demo_password()
         org, _ = Organization.objects.get_or_create(slug="riverside", defaults={"name": "Riverside Community Health"})
         program, created = Program.objects.get_or_create(

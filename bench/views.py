@@ -1,0 +1,133 @@
+"""Bare comparison views for the benchmarks: the same rows as the API endpoints,
+read with `.values()` and written with plain `create()`, with no DRF on the path.
+
+Mounted only when settings.BENCH is on (config.settings.bench). They keep the
+same token check and the same `visible_to()` scope, so the difference measured
+is the framework (serializers, pagination, filters), not skipped security.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from knox.auth import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from clients.models import Client
+from sessions.models import Attendance, PeerSession
+from supporters.models import Supporter
+
+CLIENT_FIELDS = [
+    "id",
+    "program_id",
+    "external_id",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "preferred_language",
+    "site_id",
+]
+SESSION_FIELDS = [
+    "id",
+    "external_id",
+    "supporter_id",
+    "kind",
+    "start",
+    "duration_minutes",
+    "modality",
+    "status",
+    "location",
+]
+
+
+def _user(request: HttpRequest):  # noqa: ANN202 - returns the token's user or None
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    return found[0] if found else None
+
+
+def _page_size(request: HttpRequest) -> int:
+    try:
+        return max(1, min(200, int(request.GET.get("page_size", 50))))
+    except ValueError:
+        return 50
+
+
+def _care_teams(client_ids: list[int]) -> dict[int, list[int]]:
+    teams: dict[int, list[int]] = defaultdict(list)
+    for client_id, clinician_id in Client.care_team.through.objects.filter(client_id__in=client_ids).values_list(
+        "client_id", "clinician_id"
+    ):
+        teams[client_id].append(clinician_id)
+    return teams
+
+
+def clients_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if user is None:
+        return JsonResponse({"detail": "unauthenticated"}, status=401)
+    rows = list(Client.objects.visible_to(user).order_by("-id").values(*CLIENT_FIELDS)[: _page_size(request)])
+    teams = _care_teams([row["id"] for row in rows])
+    for row in rows:
+        row["care_team"] = teams.get(row["id"], [])
+    return JsonResponse({"results": rows})
+
+
+def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    if user is None:
+        return JsonResponse({"detail": "unauthenticated"}, status=401)
+    row = Client.objects.visible_to(user).filter(pk=pk).values(*CLIENT_FIELDS).first()
+    if row is None:
+        return JsonResponse({"detail": "not found"}, status=404)
+    row["care_team"] = _care_teams([pk]).get(pk, [])
+    return JsonResponse(row)
+
+
+@csrf_exempt
+def sessions(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if user is None:
+        return JsonResponse({"detail": "unauthenticated"}, status=401)
+    if request.method == "POST":
+        return _session_create(request, user)
+    rows = list(
+        PeerSession.objects.visible_to(user).order_by("-start", "-id").values(*SESSION_FIELDS)[: _page_size(request)]
+    )
+    attendances: dict[int, list[dict]] = defaultdict(list)
+    for row in (
+        Attendance.objects.filter(session_id__in=[r["id"] for r in rows])
+        .order_by("id")
+        .values("session_id", "client_id", "status")
+    ):
+        attendances[row.pop("session_id")].append(row)
+    for row in rows:
+        row["attendances"] = attendances.get(row["id"], [])
+    return JsonResponse({"results": rows})
+
+
+def _session_create(request: HttpRequest, user) -> HttpResponse:  # noqa: ANN001
+    data = json.loads(request.body)
+    supporter = Supporter.objects.visible_to(user).filter(pk=data["supporter"]).values("id", "program_id").first()
+    if supporter is None:
+        return JsonResponse({"detail": "no such supporter"}, status=400)
+    with transaction.atomic():
+        session = PeerSession.objects.create(
+            program_id=supporter["program_id"],
+            supporter_id=supporter["id"],
+            kind=data["kind"],
+            start=datetime.fromisoformat(data["start"]),
+            duration_minutes=data["duration_minutes"],
+            modality=data["modality"],
+        )
+        Attendance.objects.bulk_create(
+            Attendance(session=session, client_id=a["client"], status=a["status"]) for a in data["attendances"]
+        )
+    return JsonResponse({"id": session.id}, status=201)
