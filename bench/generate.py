@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,7 +60,15 @@ def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
 
 
 def _copy(model, frame: pd.DataFrame) -> None:
-    """COPY a frame whose columns are the table's column names, in chunks (bounded memory)."""
+    """COPY a frame whose columns are the table's column names, in chunks (bounded memory).
+    Columns the generator does not model get the values save() would give them."""
+    from clients.importing import copy_defaults
+
+    extra = copy_defaults(model, list(frame.columns))
+    if extra:
+        frame = frame.assign(**{
+            column: json.dumps(value) if isinstance(value, list | dict) else value for column, value in extra.items()
+        })
     columns = ", ".join(frame.columns)
     with (
         connection.cursor() as cursor,
