@@ -60,22 +60,15 @@ def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
 
 
 def _copy(model, frame: pd.DataFrame) -> None:
-    """COPY a frame whose columns are the table's column names, in chunks (bounded memory)."""
-    # Django applies field defaults in Python, not in the table, so a column the frame
-    # leaves out would be NULL under COPY (e.g. PeerSession.entered_late): fill it here.
-    missing = {
-        field.column: field.get_default()
-        for field in model._meta.concrete_fields
-        if field.column not in frame.columns and not field.null
-        and (field.has_default() or (field.blank and field.empty_strings_allowed))
-    }
-    missing = {
-        column: json.dumps(value) if isinstance(value, list | dict) else value
-        for column, value in missing.items()
-        if isinstance(value, bool | int | float | str | list | dict)
-    }
-    if missing:
-        frame = frame.assign(**missing)
+    """COPY a frame whose columns are the table's column names, in chunks (bounded memory).
+    Columns the generator does not model get the values save() would give them."""
+    from clients.importing import copy_defaults
+
+    extra = copy_defaults(model, list(frame.columns))
+    if extra:
+        frame = frame.assign(**{
+            column: json.dumps(value) if isinstance(value, list | dict) else value for column, value in extra.items()
+        })
     columns = ", ".join(frame.columns)
     with (
         connection.cursor() as cursor,

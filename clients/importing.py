@@ -465,7 +465,7 @@ def _field(model: type[models.Model], attname: str) -> models.Field:
     return next(f for f in model._meta.concrete_fields if f.attname == attname)
 
 
-def _insert_defaults(model: type[models.Model], given: Sequence[str]) -> dict[str, Any]:
+def copy_defaults(model: type[models.Model], given: Sequence[str]) -> dict[str, Any]:
     """Values for the columns the file does not carry, as save() would set them."""
     now = timezone.now()
     values: dict[str, Any] = {}
@@ -516,7 +516,7 @@ def _write_bulk(
     model: type[models.Model], rows: pd.DataFrame, columns: Sequence[str], progress: Progress, span: tuple[int, int]
 ) -> None:
     new = rows["id"].isna().to_numpy()
-    defaults = _insert_defaults(model, columns)
+    defaults = copy_defaults(model, columns)
     start, end = span
     total = max(len(rows), 1)
     done = 0
@@ -552,7 +552,7 @@ def _write_postgresql(
     done = 0
     new = rows["id"].isna().to_numpy()
     inserts = rows.loc[new, list(columns)]
-    defaults = _insert_defaults(model, columns)
+    defaults = copy_defaults(model, columns)
     for column, value in defaults.items():
         inserts[column] = json.dumps(value) if isinstance(value, list | dict) else value
     with connection.cursor() as cursor:

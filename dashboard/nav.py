@@ -48,6 +48,13 @@ _registry: list[NavItem] = [
     NavItem("dashboard:clients", _("Clients"), PEOPLE_ROLES, order=10),
     NavItem("dashboard:supporters", _("Supporters"), frozenset({"coordinator", "supporter"}), order=20),
     NavItem("dashboard:sessions", _("Sessions"), PEOPLE_ROLES, order=30),
+    NavItem("peer_sessions:session-create", _("Log a session"), frozenset({"supporter"}), order=35),
+    NavItem("peer_sessions:feedback-list", _("Feedback"), PEOPLE_ROLES, order=40),
+    NavItem("program:index", _("Program"), frozenset({"coordinator", "supporter"}), order=50),
+    NavItem("continuity-home", _("Continuity"), frozenset({"coordinator"}), order=60),
+    NavItem("import-start", _("Imports"), frozenset({"coordinator"}), order=70),
+    NavItem("security:audit-report", _("Audit"), frozenset({"coordinator"}), order=80),
+    NavItem("peer_sessions:notification-list", _("Notifications"), PEOPLE_ROLES, order=90),
 ]
 
 
