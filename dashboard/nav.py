@@ -52,6 +52,7 @@ _registry: list[NavItem] = [
     NavItem("peer_sessions:feedback-list", _("Feedback"), PEOPLE_ROLES, order=40),
     NavItem("program:index", _("Program"), frozenset({"coordinator", "supporter"}), order=50),
     NavItem("continuity-home", _("Continuity"), frozenset({"coordinator"}), order=60),
+    NavItem("funder-reports", _("Funder reports"), frozenset({"coordinator", "funder"}), order=65),
     NavItem("import-start", _("Imports"), frozenset({"coordinator"}), order=70),
     NavItem("security:audit-report", _("Audit"), frozenset({"coordinator"}), order=80),
     NavItem("peer_sessions:notification-list", _("Notifications"), PEOPLE_ROLES, order=90),

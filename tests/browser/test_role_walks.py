@@ -116,7 +116,7 @@ def test_a_funder_sees_their_program_and_no_client_data(demo, open_page, sign_in
     sign_in(page, "demo-funder")
     page.get_by_role("heading", name="Published reports").wait_for()
     assert page.get_by_text("No reports have been published for this program yet").is_visible()
-    assert nav(page).get_by_role("link").all_inner_texts() == ["Home"]
+    assert nav(page).get_by_role("link").all_inner_texts() == ["Home", "Funder reports"]
     check_page(page)
     page.goto(f"{demo['url']}/clients/")
     assert page.get_by_text("No clients to show.").is_visible()

@@ -42,12 +42,12 @@ def test_the_idle_timeout_defaults_to_15_minutes(cast, client):
 @pytest.mark.parametrize(
     ("role", "links"),
     [
-        ("coordinator", ["Home", "Clients", "Supporters", "Sessions", "Feedback", "Program", "Continuity", "Imports",
-                         "Audit", "Notifications"]),
+        ("coordinator", ["Home", "Clients", "Supporters", "Sessions", "Feedback", "Program", "Continuity",
+                         "Funder reports", "Imports", "Audit", "Notifications"]),
         ("supporter", ["Home", "Clients", "Supporters", "Sessions", "Log a session", "Feedback", "Program",
                        "Notifications"]),
         ("clinician", ["Home", "Clients", "Sessions", "Feedback", "Notifications"]),
-        ("funder", ["Home"]),
+        ("funder", ["Home", "Funder reports"]),
     ],
 )
 def test_the_navigation_shows_each_role_its_pages(cast, client, role, links):
