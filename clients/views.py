@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from accounts.audit import audited
 from clients import services
 from clients.charts import score_line_svg
 from clients.forms import GoalForm, GoalUpdateForm, MeasureForm, ReferralFollowUpForm, ReferralForm
@@ -35,6 +36,7 @@ def caseload_client(request: HttpRequest, client_id: int) -> Client:
 
 
 @login_required
+@audited("goal.list", object_type="clients.RecoveryGoal", client_kwarg="client_id")
 def goals(request: HttpRequest, client_id: int) -> HttpResponse:
     client = caseload_client(request, client_id)
     sessions = list(PeerSession.objects.visible_to(request.user).filter(attendances__client=client)
@@ -73,6 +75,7 @@ def goals(request: HttpRequest, client_id: int) -> HttpResponse:
 
 
 @login_required
+@audited("outcome.list", object_type="clients.OutcomeMeasure", client_kwarg="client_id")
 def outcomes(request: HttpRequest, client_id: int) -> HttpResponse:
     client = caseload_client(request, client_id)
     instruments = list(Instrument.objects.visible_to(request.user).filter(
@@ -112,6 +115,7 @@ def outcomes(request: HttpRequest, client_id: int) -> HttpResponse:
 
 
 @login_required
+@audited("referral.list", object_type="clients.Referral", client_kwarg="client_id")
 def referrals(request: HttpRequest, client_id: int) -> HttpResponse:
     client = caseload_client(request, client_id)
     directory = list(Resource.objects.visible_to(request.user).filter(program=client.program, is_active=True)

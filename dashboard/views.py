@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.audit import audited
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
 from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPageFilter
 from dashboard.pagination import keyset_page
@@ -43,6 +44,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 @login_required
 @require_GET
+@audited("client.list", object_type="clients.Client")
 def client_list(request: HttpRequest) -> HttpResponse:
     clients = Client.objects.visible_to(request.user).select_related("program", "site")
     filterset = ClientPageFilter(request.GET, queryset=clients, user=request.user)
@@ -74,6 +76,7 @@ def client_search(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@audited("client.read", object_type="clients.Client", client_kwarg="pk")
 def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     client = get_object_or_404(
         Client.objects.visible_to(request.user).select_related("program", "site"), pk=pk
@@ -130,6 +133,7 @@ def supporter_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@audited("peer_session.list", object_type="peer_sessions.PeerSession")
 def session_list(request: HttpRequest) -> HttpResponse:
     sessions = PeerSession.objects.visible_to(request.user).select_related("program", "supporter")
     filterset = SessionPageFilter(request.GET, queryset=sessions, user=request.user)

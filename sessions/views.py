@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.audit import audited
 from accounts.models import Program
 from accounts.scoping import role_program_ids
 from clients.models import CaseloadAssignment, Client
@@ -93,6 +94,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@audited("peer_session.create", object_type="peer_sessions.PeerSession")
 def session_create(request: HttpRequest) -> HttpResponse:
     supporter = _supporter_for(request)
     clients = _caseload(supporter)
@@ -121,6 +123,7 @@ def session_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@audited("peer_session.update", object_type="peer_sessions.PeerSession", object_kwarg="pk")
 def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     if session.supporter.user_id != request.user.pk:
@@ -145,6 +148,7 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@audited("peer_session.read", object_type="peer_sessions.PeerSession", object_kwarg="pk")
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     timezone.activate(session.program.tzinfo)
@@ -164,6 +168,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@audited("note.sign", object_type="peer_sessions.PeerSession", object_kwarg="pk")
 def session_sign(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     try:
@@ -177,6 +182,7 @@ def session_sign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@audited("note.addendum", object_type="peer_sessions.PeerSession", object_kwarg="pk")
 def session_addendum(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     form = AddendumForm(request.POST)
@@ -198,6 +204,7 @@ def _inbox_state(item: FeedbackItem) -> str:
 
 
 @login_required
+@audited("feedback.list", object_type="peer_sessions.FeedbackItem")
 def feedback_list(request: HttpRequest) -> HttpResponse:
     """The clinician's inbox, the supporter's sent items, the coordinator's overview (?escalated=1)."""
     _activate_program_zone(request)
@@ -223,6 +230,7 @@ def feedback_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@audited("feedback.create", object_type="peer_sessions.FeedbackItem", client_kwarg="client_id")
 def feedback_create(request: HttpRequest, client_id: int) -> HttpResponse:
     supporter = _supporter_for(request)
     client = get_object_or_404(Client.objects.visible_to(request.user), pk=client_id)
@@ -258,6 +266,7 @@ def _item_for(request: HttpRequest, pk: int) -> FeedbackItem:
 
 
 @login_required
+@audited("feedback.read", object_type="peer_sessions.FeedbackItem", object_kwarg="pk")
 def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_for(request, pk)
     timezone.activate(item.program.tzinfo)
@@ -270,6 +279,7 @@ def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@audited("feedback.acknowledge", object_type="peer_sessions.FeedbackItem", object_kwarg="pk")
 def feedback_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_for(request, pk)
     services.feedback_acknowledge(item=item, user=request.user)
@@ -279,6 +289,7 @@ def feedback_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@audited("feedback.reply", object_type="peer_sessions.FeedbackItem", object_kwarg="pk")
 def feedback_reply(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_for(request, pk)
     form = ReplyForm(request.POST)
