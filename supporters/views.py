@@ -20,6 +20,7 @@ from accounts.models import Membership, Program, Role, User
 from accounts.scoping import role_program_ids
 from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument
 from clients.services import assignment_save, assignment_transfer, client_preference_set, program_outcome_summary
+from sessions.models import FeedbackItem
 from supporters import services
 from supporters.forms import AssignForm, CEHoursForm, ClientPreferenceForm, LivedExperienceForm, SupervisionForm
 from supporters.matching import match_candidates
@@ -57,7 +58,10 @@ def worklists(request: HttpRequest, program_id: int) -> HttpResponse:
     today = program.local_today()
     key = request.GET.get("list")
     context = {"program": program, "today": today, "counts": worklist_counts(program, today),
-               "policy": services.program_policy(program.id)}
+               "policy": services.program_policy(program.id),
+               # Escalated by `escalate_feedback` (deadline passed, still unacknowledged); the
+               # list itself is the feedback page's coordinator view.
+               "feedback_overdue": FeedbackItem.objects.filter(program=program).escalated().count()}
     if key:
         worklist = WORKLISTS_BY_KEY.get(key)
         if worklist is None:
