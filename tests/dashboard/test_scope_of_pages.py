@@ -90,3 +90,25 @@ def test_a_bad_filter_value_is_an_empty_list_not_an_error(cast, client):
     assert response.status_code == 200
     assert b"No sessions to show." in response.content
     assert b"errorlist" in response.content
+
+
+def test_the_supporter_list_counts_todays_caseload_on_the_programs_calendar(cast, client):
+    """At 02:00 UTC it is still the evening before in New York: an assignment ending
+    'yesterday' in UTC is live there, one starting 'today' in UTC has not begun."""
+    from datetime import UTC, date, datetime
+    from unittest import mock
+
+    from clients.models import CaseloadAssignment
+
+    assert cast.program.timezone == "America/New_York"
+    CaseloadAssignment.objects.filter(supporter=cast.supporter).update(
+        start_date=date(2026, 10, 1), end_date=date(2026, 11, 23)
+    )
+    CaseloadAssignment.objects.filter(supporter=cast.other_supporter).update(start_date=date(2026, 11, 24))
+    client.force_login(cast.coordinator)
+    # A patched clock rather than freezegun, whose module scan crashes the interpreter here.
+    with mock.patch("django.utils.timezone.now", return_value=datetime(2026, 11, 24, 2, tzinfo=UTC)):
+        page = client.get(reverse("dashboard:supporters")).context["page"]
+    caseloads = {s.pk: s.caseload for s in page.rows}
+    assert caseloads[cast.supporter.pk] == 1
+    assert not caseloads[cast.other_supporter.pk]

@@ -76,7 +76,9 @@ def test_a_supporter_gets_only_their_current_caseload(busy, api_as):
 
 
 def test_a_supporter_whose_assignment_ended_no_longer_sees_that_client(busy, api_as):
-    CaseloadAssignment.objects.filter(client=busy.mine).update(end_date=date.today() - timedelta(days=1))  # noqa: DTZ011
+    # The program's own calendar decides what "ended" means, not the server's UTC date.
+    yesterday = busy.program.local_today() - timedelta(days=1)
+    CaseloadAssignment.objects.filter(client=busy.mine).update(end_date=yesterday)
     body = get(api_as, busy.supporter_user, program=busy.program.id).json()
     assert body["by_client"] == []
     assert body["summary"]["clients_enrolled"] == 0
