@@ -412,6 +412,9 @@ class RecoveryGoal(models.Model):
     steps = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=GoalStatus.choices, default=GoalStatus.ACTIVE)
     target_date = models.DateField(null=True, blank=True)
+    # The day the goal was met (program-local date); kept while the status is "achieved" so
+    # reports can count goals met in a period, which updated_at cannot tell.
+    achieved_on = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -421,7 +424,10 @@ class RecoveryGoal(models.Model):
     objects = RecoveryGoalQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["client", "status"], name="goal_client_status_idx")]
+        indexes = [
+            models.Index(fields=["client", "status"], name="goal_client_status_idx"),
+            models.Index(fields=["program", "achieved_on"], name="goal_program_achieved_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_domain_display()} goal"

@@ -125,7 +125,10 @@ class RecoveryGoalSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RecoveryGoal
-        fields = ["id", "client", "goal", "domain", "steps", "status", "target_date", "created_at", "updated_at"]
+        fields = [
+            "id", "client", "goal", "domain", "steps", "status", "target_date", "achieved_on", "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
 

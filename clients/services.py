@@ -30,6 +30,7 @@ from clients.models import (
     Consent,
     ConsentScope,
     GoalProgress,
+    GoalStatus,
     ImportJob,
     ImportJobStatus,
     Instrument,
@@ -211,6 +212,13 @@ def goal_save(*, goal: RecoveryGoal, fields: dict[str, Any], by: Any) -> Recover
     goal.program_id = goal.client.program_id
     if goal.pk is None:
         goal.created_by = by
+    if goal.status == GoalStatus.ACHIEVED:
+        today = goal.client.program.local_today()
+        goal.achieved_on = goal.achieved_on or today
+        if goal.achieved_on > today:
+            raise ValidationError({"achieved_on": [_("The date cannot be in the future.")]})
+    else:
+        goal.achieved_on = None
     goal.full_clean()
     goal.save()
     return goal

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Program, Role, User
 from accounts.scoping import has_role
-from reports.funder.figures import DEFAULT_PARAMS, funder_figures
+from reports.funder.figures import DEFAULT_PARAMS, funder_figures, published_figures
+from reports.funder.overlap import protect_against_published
 from reports.funder.periods import Period
 from reports.funder.version import code_version
 from reports.models import FunderReport, PublishedReportError, ReportStatus
@@ -147,6 +148,15 @@ def funder_report_publish(*, report: FunderReport, user: User | None) -> FunderR
     with report.pdf.open("rb") as handle:
         if hashlib.sha256(handle.read()).hexdigest() != report.pdf_sha256:
             raise ValidationError({"pdf": [_("The stored PDF does not match its checksum.")]})
+    # Reports publish one at a time per program, so two nested periods cannot both pass the
+    # check below against a set that holds neither.
+    Program.objects.select_for_update().filter(pk=report.program_id).first()
+    _figures, hidden = protect_against_published(report.figures, published_figures(report.program))
+    if hidden:
+        raise ValidationError({"figures": [_(
+            "A report of an overlapping period was published after this one was generated; together they "
+            "would let a reader subtract their way to a hidden count. Generate this report again, then publish."
+        )]})
     report.status = ReportStatus.PUBLISHED
     report.published_at = timezone.now()
     report.published_by = user

@@ -3,7 +3,7 @@ seed command only grows by a few lines). Goes through the services, like real us
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from accounts.models import Program, User
@@ -67,14 +67,17 @@ def build_program_running(program: Program, *, coordinator: User, supporter_user
     for supporter, disclosed in zip(supporters, areas, strict=False):
         if disclosed:
             lived_experience_set(supporter=supporter, areas=disclosed)
-    last_month_day = today.replace(day=1) - timedelta(days=10)
-    for supporter in supporters[:3]:  # the fourth falls behind on supervision
-        supervision_session_save(program=program, supervisor=coordinator, supervisees=[supporter],
-                                 held_on=last_month_day, duration_minutes=60, format="individual",
-                                 topics="Caseload review; self-care")
-    supervision_session_save(program=program, supervisor=coordinator, supervisees=supporters[:3],
-                             held_on=last_month_day + timedelta(days=3), duration_minutes=75, format="group",
-                             topics="Sharing recovery stories safely")
+    # Six months of supervision, so reports have a history; the fourth supporter falls behind.
+    month_start = today.replace(day=1)
+    for _ in range(6):
+        month_start = (month_start - timedelta(days=1)).replace(day=1)
+        for supporter in supporters[:3]:
+            supervision_session_save(program=program, supervisor=coordinator, supervisees=[supporter],
+                                     held_on=month_start + timedelta(days=8), duration_minutes=60,
+                                     format="individual", topics="Caseload review; self-care")
+        supervision_session_save(program=program, supervisor=coordinator, supervisees=supporters[:3],
+                                 held_on=month_start + timedelta(days=11), duration_minutes=75, format="group",
+                                 topics="Sharing recovery stories safely")
     # Two new clients waiting for a supporter; one asked for a veteran peer who speaks Spanish.
     site = supporters[1].site
     waiting = Client.objects.create(program=program, external_id="MRN-20001", first_name="Luis", last_name="Ortega",
@@ -120,9 +123,41 @@ def build_program_running(program: Program, *, coordinator: User, supporter_user
                                    responses=[3, 2, 3, 4, 3, 2, 3, 3, 4, 3], by=supporter_user)
             outcome_measure_record(client=client, instrument=barc10, administered_on=start + timedelta(days=90),
                                    responses=[4, 3, 4, 4, 4, 3, 4, 3, 5, 4], by=supporter_user)
+    _program_outcomes(program, barc10, supporter_user, today, exclude={c.pk for c in own_clients})
     if own_clients:
         referral = referral_create(client=own_clients[0], resource=housing, referred_on=today - timedelta(days=12),
                                    reason="Looking for stable housing", follow_up_on=today - timedelta(days=5),
                                    by=supporter_user)
         referral_update(referral=referral, status="contacted", note="Client called the desk; intake booked.",
                         follow_up_on=today + timedelta(days=7))
+
+
+GOALS = [
+    ("Keep my appointments with the clinic", "health"),
+    ("Walk every morning", "mental_health"),
+    ("Open a bank account", "finances"),
+    ("Join the Tuesday recovery group", "community"),
+]
+
+
+def _program_outcomes(program: Program, barc10: Instrument, by: User, today, *, exclude: set[int]) -> None:
+    """Goals met and BARC-10 re-measures across the caseload over the past months, for the reports."""
+    clients = list(Client.objects.filter(program=program, assignments__isnull=False).exclude(pk__in=exclude)
+                   .distinct().order_by("id"))
+    for i, client in enumerate(clients):
+        text, domain = GOALS[i % len(GOALS)]
+        goal = goal_save(goal=RecoveryGoal(), by=by, fields={"client": client, "goal": text, "domain": domain})
+        met_on = today - timedelta(days=20 + 7 * i)
+        # Demo history: the goal was set before it was met (created_at is otherwise today).
+        set_at = datetime.combine(met_on - timedelta(days=45), time(12), tzinfo=program.tzinfo)
+        RecoveryGoal.objects.filter(pk=goal.pk).update(created_at=set_at)
+        if i % 3 != 2:  # two goals in three are met, spread over the last five months
+            goal_save(goal=goal, by=by, fields={"status": "achieved", "achieved_on": met_on})
+        if i % 2 == 0:
+            base = 20 + i % 7
+            first = [base // 10 + (k % 2) for k in range(10)]
+            later = [min(6, v + (1 if (k + i) % 3 else 0)) for k, v in enumerate(first)]
+            intake = today - timedelta(days=170 - i)
+            outcome_measure_record(client=client, instrument=barc10, administered_on=intake, responses=first, by=by)
+            outcome_measure_record(client=client, instrument=barc10, administered_on=intake + timedelta(days=90),
+                                   responses=later, by=by)

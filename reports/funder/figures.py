@@ -21,22 +21,44 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.db.models import Exists, OuterRef
 
 from accounts.models import Program
-from clients.models import AppointmentStatus, CaseloadAssignment, ClinicalAppointment
+from clients.models import (
+    AppointmentStatus,
+    CaseloadAssignment,
+    ClinicalAppointment,
+    OutcomeMeasure,
+    RecoveryGoal,
+)
+from reports.funder.overlap import protect_against_published
 from reports.funder.periods import Period
 from reports.funder.suppression import Group, Ratio, Statistic, label, suppress
-from sessions.models import Attendance, AttendanceStatus, Modality, SessionKind
-from supporters.models import Certification
+from sessions.models import (
+    BILLING_CODE,
+    GROUP_MODIFIER,
+    Attendance,
+    AttendanceStatus,
+    FeedbackCategory,
+    FeedbackItem,
+    FeedbackReply,
+    Modality,
+    SessionKind,
+)
+from supporters.models import Certification, SupervisionSession
+from supporters.services import program_policy
 
 logger = logging.getLogger(__name__)
 
-FIGURES_VERSION = 1
+FIGURES_VERSION = 2
 TREND_PERIODS = 4
 DEFAULT_PARAMS = {"min_gap_days": 7, "adherence_lookback_days": 14, "unsupported_threshold_days": 30}
 CERTIFICATION_EXPIRY_WINDOW_DAYS = 90
+OUTCOME_INSTRUMENT = "barc-10"  # the shipped library instrument (clients migration 0003)
+AVERAGE_MONTH_DAYS = 365.25 / 12
 
 MODALITY_KEYS = [f"contacts_{m.value}" for m in Modality]
+FEEDBACK_CATEGORY_KEYS = [f"feedback_{c.value}" for c in FeedbackCategory]
 CONTINUITY_COUNT_KEYS = [
     "gap_intervals", "gap_intervals_covered", "transition_events", "followup_7d", "followup_30d",
     "clients_unsupported_over_threshold", "appointments_kept", "appointments_missed",
@@ -61,6 +83,12 @@ GROUPS = [
     Group("appointments_with_recent_contact", ("kept_with_recent_contact", "missed_with_recent_contact")),
     Group("appointments_without_recent_contact", ("kept_without_recent_contact", "missed_without_recent_contact")),
     Group("appointments_kept", ("kept_with_recent_contact", "kept_without_recent_contact")),
+    Group("billing_units", ("billing_units_individual", "billing_units_group")),
+    Group("feedback_sent", tuple(FEEDBACK_CATEGORY_KEYS)),
+    Group("feedback_sent", ("feedback_acknowledged", "feedback_unacknowledged")),
+    Group("feedback_acknowledged", ("feedback_ack_on_time", "feedback_ack_late")),
+    Group("outcome_clients_followed", ("outcome_improved", "outcome_unchanged", "outcome_worse")),
+    Group("supporters_active", ("supporters_supervision_met", "supporters_supervision_below")),
 ]
 RATIOS = [
     Ratio("supporters_certified_rate", "supporters_certified", "supporters_active"),
@@ -75,17 +103,35 @@ RATIOS = [
         "appointments_without_recent_contact",
     ),
     Ratio("clients_reached_rate", "clients_reached", "clients_enrolled", proportion=False),
+    Ratio("feedback_acknowledged_rate", "feedback_acknowledged", "feedback_sent"),
+    Ratio("feedback_on_time_rate", "feedback_ack_on_time", "feedback_sent"),
+    Ratio("feedback_replied_rate", "feedback_replied", "feedback_sent"),
+    Ratio("outcome_improved_rate", "outcome_improved", "outcome_clients_followed"),
+    Ratio("clients_goal_achieved_rate", "clients_goal_achieved", "clients_enrolled"),
+    Ratio("supervision_met_rate", "supporters_supervision_met", "supporters_active"),
 ]
 STATISTICS = [
     Statistic("peer_support_hours", "peer_sessions"),
     Statistic("median_days_to_peer_contact", "gap_intervals_covered"),
     Statistic("median_longest_unsupported_days", "clients_enrolled"),
+    Statistic("median_hours_to_acknowledgment", "feedback_acknowledged"),
+    Statistic("outcome_mean_first", "outcome_clients_followed"),
+    Statistic("outcome_mean_latest", "outcome_clients_followed"),
+    Statistic("outcome_mean_change", "outcome_clients_followed"),
+    Statistic("supervision_hours", "supporters_active"),
+    Statistic("supervision_hours_per_supporter", "supporters_active"),
 ]
 KINDS = {
     **{r.key: "rate" for r in RATIOS},
     "peer_support_hours": "hours",
     "median_days_to_peer_contact": "days",
     "median_longest_unsupported_days": "days",
+    "median_hours_to_acknowledgment": "hours",
+    "outcome_mean_first": "score",
+    "outcome_mean_latest": "score",
+    "outcome_mean_change": "change",
+    "supervision_hours": "hours",
+    "supervision_hours_per_supporter": "hours",
 }
 
 
@@ -143,6 +189,11 @@ SECTIONS = (
                 Row("sessions_one_to_one", "One-to-one sessions"),
                 Row("sessions_group", "Group sessions"),
             )),
+            ("Billing units", (
+                Row("billing_units", f"{BILLING_CODE} units"),
+                Row("billing_units_individual", f"{BILLING_CODE}, individual", indent=True),
+                Row("billing_units_group", f"{BILLING_CODE}-{GROUP_MODIFIER}, group", indent=True),
+            )),
         ),
     ),
     Section(
@@ -178,13 +229,66 @@ SECTIONS = (
         needs="gap_intervals",
     ),
     Section(
+        "outcomes", "Outcomes",
+        "Recovery capital measured with the BARC-10 (scores 10 to 60, higher is better) and recovery goals "
+        "the clients set and met, for clients enrolled in the period.",
+        (
+            ("Recovery capital (BARC-10)", (
+                Row("outcome_clients_followed", "Clients re-measured in the period"),
+                Row("outcome_improved", "Score higher than at first measure", indent=True),
+                Row("outcome_unchanged", "Score unchanged", indent=True),
+                Row("outcome_worse", "Score lower", indent=True),
+                Row("outcome_improved_rate", "Share improved"),
+                Row("outcome_mean_first", "Mean score at first measure"),
+                Row("outcome_mean_latest", "Mean latest score"),
+                Row("outcome_mean_change", "Mean change"),
+            )),
+            ("Recovery goals", (
+                Row("goals_set", "Goals set in the period"),
+                Row("goals_achieved", "Goals met in the period"),
+                Row("clients_goal_achieved", "Clients who met a goal"),
+                Row("clients_goal_achieved_rate", "Share of enrolled clients"),
+            )),
+        ),
+    ),
+    Section(
+        "feedback", "The feedback loop",
+        "Bridging feedback peer supporters sent to clients' clinicians in the period, with the client's "
+        "consent or under the emergency exception, and how the clinicians answered.",
+        (
+            ("Items sent", (
+                Row("feedback_sent", "Feedback items sent"),
+                *(Row(f"feedback_{c.value}", str(c.label), indent=True) for c in FeedbackCategory),
+            )),
+            ("Acknowledgment", (
+                Row("feedback_acknowledged", "Acknowledged by a clinician"),
+                Row("feedback_ack_on_time", "Within the deadline", indent=True),
+                Row("feedback_ack_late", "After the deadline", indent=True),
+                Row("feedback_unacknowledged", "Not acknowledged"),
+                Row("feedback_acknowledged_rate", "Share acknowledged"),
+                Row("feedback_on_time_rate", "Share acknowledged within the deadline"),
+                Row("median_hours_to_acknowledgment", "Median hours to acknowledgment"),
+                Row("feedback_replied", "Items a clinician replied to"),
+                Row("feedback_replied_rate", "Share replied to"),
+            )),
+        ),
+    ),
+    Section(
         "workforce", "Workforce",
-        "Certification of the supporters active in the period, on the last day of the period.",
+        "Certification of the supporters active in the period, on the last day of the period, and the "
+        "supervision they received during it.",
         (
             ("Certifications", (
                 Row("supporters_certified", "Supporters holding a current certification"),
                 Row("certifications_expiring", f"Expiring within {CERTIFICATION_EXPIRY_WINDOW_DAYS} days"),
                 Row("supporters_certification_lapsed", "Supporters whose certification has lapsed"),
+            )),
+            ("Supervision", (
+                Row("supervision_hours", "Supervision hours received"),
+                Row("supervision_hours_per_supporter", "Mean hours per active supporter"),
+                Row("supporters_supervision_met", "Supporters who met the supervision requirement"),
+                Row("supporters_supervision_below", "Supporters below it"),
+                Row("supervision_met_rate", "Share who met it"),
             )),
         ),
     ),
@@ -220,6 +324,24 @@ DEFINITIONS = (
     ("Appointment adherence", "Attended appointments divided by attended plus no-show appointments in the "
                               "period (cancellations ignored), for enrolled clients; split by whether the "
                               "client had a peer contact in the {adherence_lookback_days} days before."),
+    ("Billing units", "HCPCS H0038 (self-help/peer services) units of the completed contacts, by the program's "
+                      "unit rule (15-minute units, the 8-minute rule and a daily cap per client); group "
+                      "sessions carry the HQ modifier."),
+    ("BARC-10 re-measure", "A client enrolled in the period with a BARC-10 administered in the period that is "
+                           "not their first. Change: the latest score on or before the period's last day minus "
+                           "the first score ever recorded; improved when it is higher."),
+    ("Goal met", "A recovery goal marked achieved with its achieved date in the period, for a client enrolled "
+                 "in the period. Goals set: goals recorded in the period for enrolled clients."),
+    ("Feedback item", "One message from a peer supporter to a client's clinicians, sent in the period."),
+    ("Acknowledged within the deadline", "The first acknowledgment by a recipient clinician (a reply counts) "
+                                         "came by the item's deadline, which the program sets by urgency. "
+                                         "Acknowledgments count whenever they came, up to when the report "
+                                         "was generated."),
+    ("Median hours to acknowledgment", "Over acknowledged items: the median elapsed time from sending to the "
+                                       "first acknowledgment."),
+    ("Supervision requirement", "{supervision_hours_per_month} hours of supervision per month (the program's "
+                                "policy), pro rata for the period's length; a supporter meets it when the "
+                                "supervision sessions they attended in the period add up to that much."),
     ("<11 and *", "<11 marks a count from 1 to 10, hidden to protect privacy. * marks a figure hidden so that "
                   "a hidden count cannot be worked out from totals, other cells or rates."),
 )
@@ -236,6 +358,15 @@ class Frames:
     contacts: pd.DataFrame
     certifications: pd.DataFrame
     appointments: pd.DataFrame
+    feedback: pd.DataFrame
+    goals: pd.DataFrame
+    outcomes: pd.DataFrame
+    supervision: pd.DataFrame
+    supervision_hours_per_month: float
+
+
+def _frame(rows: Any, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(list(rows), columns=columns)
 
 
 def load_frames(program: Program, first: date, last: date, lookback_days: int) -> Frames:
@@ -259,9 +390,10 @@ def load_frames(program: Program, first: date, last: date, lookback_days: int) -
         .order_by("id")
         .values_list(
             "session_id", "client_id", "session__supporter_id", "session__kind", "session__modality",
-            "session__start", "session__duration_minutes",
+            "session__start", "session__duration_minutes", "billing_units", "billing_modifier",
         ),
-        columns=["session_id", "client_id", "supporter_id", "kind", "modality", "start", "duration_minutes"],
+        columns=["session_id", "client_id", "supporter_id", "kind", "modality", "start", "duration_minutes",
+                 "billing_units", "billing_modifier"],
     )
     contacts["start"] = pd.to_datetime(contacts["start"], utc=True)
     certifications = pd.DataFrame.from_records(
@@ -284,7 +416,47 @@ def load_frames(program: Program, first: date, last: date, lookback_days: int) -
         columns=["id", "client_id", "start", "status"],
     )
     appointments["start"] = pd.to_datetime(appointments["start"], utc=True)
-    return Frames(assignments, contacts, certifications, appointments)
+    # A reply by anyone but the item's author is the clinician closing the loop.
+    clinician_replied = Exists(
+        FeedbackReply.objects.filter(item_id=OuterRef("pk")).exclude(author_id=OuterRef("author__user_id"))
+    )
+    feedback = _frame(
+        FeedbackItem.objects.filter(program=program, created_at__gte=since, created_at__lt=until)
+        .annotate(replied=clinician_replied)
+        .order_by("id")
+        .values_list("id", "category", "created_at", "deadline", "acknowledged_at", "replied"),
+        ["id", "category", "created_at", "deadline", "acknowledged_at", "replied"],
+    )
+    for column in ("created_at", "deadline", "acknowledged_at"):
+        feedback[column] = pd.to_datetime(feedback[column], utc=True)
+    goals = _frame(
+        RecoveryGoal.objects.filter(program=program).order_by("id")
+        .values_list("id", "client_id", "created_at", "achieved_on"),
+        ["id", "client_id", "created_at", "achieved_on"],
+    )
+    goals["created_on"] = pd.to_datetime(pd.to_datetime(goals["created_at"], utc=True).dt.tz_convert(tz).dt.date)
+    goals["achieved_on"] = pd.to_datetime(goals["achieved_on"])
+    outcomes = _frame(
+        OutcomeMeasure.objects.filter(
+            program=program, instrument__program__isnull=True, instrument__code=OUTCOME_INSTRUMENT,
+            administered_on__lte=last,
+        ).order_by("client_id", "administered_on", "id").values_list("client_id", "administered_on", "total"),
+        ["client_id", "administered_on", "total"],
+    )
+    outcomes["administered_on"] = pd.to_datetime(outcomes["administered_on"])
+    outcomes["total"] = outcomes["total"].astype("int64")
+    supervision = _frame(
+        SupervisionSession.supervisees.through.objects.filter(
+            supervisionsession__program=program, supervisionsession__held_on__range=(first, last),
+        ).order_by("id").values_list(
+            "supporter_id", "supervisionsession__held_on", "supervisionsession__duration_minutes",
+        ),
+        ["supporter_id", "held_on", "duration_minutes"],
+    )
+    supervision["held_on"] = pd.to_datetime(supervision["held_on"])
+    required = float(program_policy(program.pk).supervision_hours_per_month)
+    return Frames(assignments, contacts, certifications, appointments, feedback, goals, outcomes, supervision,
+                  required)
 
 
 # ---------------------------------------------------------------- computing
@@ -294,10 +466,9 @@ def _overlapping(assignments: pd.DataFrame, start: date, end: date) -> pd.DataFr
     return assignments[mask]
 
 
-def _enrolment_values(frames: Frames, period: Period) -> dict[str, int]:
+def _enrolment_values(frames: Frames, period: Period, enrolled: np.ndarray) -> dict[str, int]:
     a = frames.assignments
     s, e = pd.Timestamp(period.start), pd.Timestamp(period.end)
-    enrolled = _overlapping(a, period.start, period.end)["client_id"].unique()
     if a.empty:
         return {"clients_enrolled": 0, "clients_new": 0, "clients_discharged": 0}
     per_client = a.assign(open=a["end_date"].isna()).groupby("client_id").agg(
@@ -332,10 +503,13 @@ def _service_values(contacts: pd.DataFrame) -> dict[str, Any]:
     return values
 
 
-def _workforce_values(frames: Frames, period: Period, contacts: pd.DataFrame) -> dict[str, int]:
-    e = pd.Timestamp(period.end)
+def _active_supporters(frames: Frames, period: Period, contacts: pd.DataFrame) -> set[int]:
     active = set(_overlapping(frames.assignments, period.start, period.end)["supporter_id"].unique())
-    active |= set(contacts["supporter_id"].unique())
+    return active | set(contacts["supporter_id"].unique())
+
+
+def _workforce_values(frames: Frames, period: Period, active: set[int]) -> dict[str, int]:
+    e = pd.Timestamp(period.end)
     certs = frames.certifications[frames.certifications["supporter_id"].isin(active)]
     issued = certs["issued_on"].isna() | (certs["issued_on"] <= e)
     current = issued & (certs["expires_on"].isna() | (certs["expires_on"] >= e))
@@ -350,6 +524,96 @@ def _workforce_values(frames: Frames, period: Period, contacts: pd.DataFrame) ->
         "supporters_not_certified": len(active) - len(certified),
         "certifications_expiring": int(certs.loc[expiring, "supporter_id"].nunique()),
         "supporters_certification_lapsed": len(lapsed),
+    }
+
+
+def _billing_values(contacts: pd.DataFrame) -> dict[str, int]:
+    units = contacts["billing_units"].to_numpy(dtype="int64")
+    group = (contacts["billing_modifier"] == GROUP_MODIFIER).to_numpy(dtype=bool)
+    return {
+        "billing_units": int(units.sum()),
+        "billing_units_individual": int(units[~group].sum()),
+        "billing_units_group": int(units[group].sum()),
+    }
+
+
+def _feedback_values(frames: Frames, since: datetime, until: datetime) -> dict[str, Any]:
+    items = frames.feedback
+    items = items[(items["created_at"] >= since) & (items["created_at"] < until)]
+    acknowledged = items["acknowledged_at"].notna().to_numpy(dtype=bool)
+    on_time = acknowledged & (items["acknowledged_at"] <= items["deadline"]).to_numpy(dtype=bool)
+    by_category = items["category"].value_counts()
+    values: dict[str, Any] = {
+        "feedback_sent": len(items),
+        **{f"feedback_{c.value}": int(by_category.get(c.value, 0)) for c in FeedbackCategory},
+        "feedback_acknowledged": int(acknowledged.sum()),
+        "feedback_ack_on_time": int(on_time.sum()),
+        "feedback_ack_late": int((acknowledged & ~on_time).sum()),
+        "feedback_unacknowledged": int((~acknowledged).sum()),
+        "feedback_replied": int(items["replied"].to_numpy(dtype=bool).sum()),
+    }
+    waited = (items["acknowledged_at"] - items["created_at"]).dt.total_seconds().to_numpy(dtype="float64")
+    waited = waited[acknowledged]
+    values["median_hours_to_acknowledgment"] = float(np.median(waited)) / 3600.0 if len(waited) else None
+    return values
+
+
+def _outcome_values(frames: Frames, period: Period, enrolled: np.ndarray) -> dict[str, Any]:
+    s, e = pd.Timestamp(period.start), pd.Timestamp(period.end)
+    measures = frames.outcomes
+    measures = measures[measures["client_id"].isin(enrolled) & (measures["administered_on"] <= e)]
+    # Loaded in (client, date, id) order, so the first row of a client is their baseline.
+    order = measures.groupby("client_id").cumcount().to_numpy()
+    remeasured = (order > 0) & (measures["administered_on"] >= s).to_numpy(dtype=bool)
+    followed = measures.loc[remeasured, "client_id"].unique()
+    per_client = measures[measures["client_id"].isin(followed)].groupby("client_id")["total"]
+    first, latest = per_client.first(), per_client.last()
+    change = (latest - first).to_numpy(dtype="int64")
+    n = len(change)
+    return {
+        "outcome_clients_followed": n,
+        "outcome_improved": int((change > 0).sum()),
+        "outcome_unchanged": int((change == 0).sum()),
+        "outcome_worse": int((change < 0).sum()),
+        "outcome_mean_first": float(first.mean()) if n else None,
+        "outcome_mean_latest": float(latest.mean()) if n else None,
+        "outcome_mean_change": float(change.mean()) if n else None,
+    }
+
+
+def _goal_values(frames: Frames, period: Period, enrolled: np.ndarray) -> dict[str, int]:
+    s, e = pd.Timestamp(period.start), pd.Timestamp(period.end)
+    goals = frames.goals[frames.goals["client_id"].isin(enrolled)]
+    achieved = goals[(goals["achieved_on"] >= s) & (goals["achieved_on"] <= e)]
+    return {
+        "goals_set": int(((goals["created_on"] >= s) & (goals["created_on"] <= e)).sum()),
+        "goals_achieved": len(achieved),
+        "clients_goal_achieved": int(achieved["client_id"].nunique()),
+    }
+
+
+def period_months(period: Period) -> float:
+    """Whole calendar months for a month-aligned period, else days pro rata."""
+    following = period.end + timedelta(days=1)
+    if period.start.day == 1 and following.day == 1:
+        return float((following.year - period.start.year) * 12 + following.month - period.start.month)
+    return ((period.end - period.start).days + 1) / AVERAGE_MONTH_DAYS
+
+
+def _supervision_values(frames: Frames, period: Period, active: set[int]) -> dict[str, Any]:
+    s, e = pd.Timestamp(period.start), pd.Timestamp(period.end)
+    rows = frames.supervision
+    rows = rows[(rows["held_on"] >= s) & (rows["held_on"] <= e) & rows["supporter_id"].isin(list(active))]
+    minutes = rows.groupby("supporter_id")["duration_minutes"].sum()
+    hours = minutes.reindex(sorted(active), fill_value=0).to_numpy(dtype="float64") / 60.0
+    required = frames.supervision_hours_per_month * period_months(period)
+    # A small tolerance so 2 h/month × 3 months is met by exactly 6 h despite float division.
+    met = int((hours >= required - 1e-9).sum())
+    return {
+        "supervision_hours": float(hours.sum()),
+        "supervision_hours_per_supporter": float(hours.mean()) if len(hours) else None,
+        "supporters_supervision_met": met,
+        "supporters_supervision_below": len(hours) - met,
     }
 
 
@@ -410,10 +674,17 @@ def compute_values(program: Program, period: Period, frames: Frames, params: dic
     tz = program.tzinfo
     since, until = _instant(period.start, tz), _instant(period.end + timedelta(days=1), tz)
     contacts = frames.contacts[(frames.contacts["start"] >= since) & (frames.contacts["start"] < until)]
+    enrolled = _overlapping(frames.assignments, period.start, period.end)["client_id"].unique()
+    active = _active_supporters(frames, period, contacts)
     values: dict[str, Any] = {}
-    values |= _enrolment_values(frames, period)
+    values |= _enrolment_values(frames, period, enrolled)
     values |= _service_values(contacts)
-    values |= _workforce_values(frames, period, contacts)
+    values |= _billing_values(contacts)
+    values |= _workforce_values(frames, period, active)
+    values |= _supervision_values(frames, period, active)
+    values |= _outcome_values(frames, period, enrolled)
+    values |= _goal_values(frames, period, enrolled)
+    values |= _feedback_values(frames, since, until)
     continuity = _continuity_values(program, period, params)
     if continuity is not None:
         values |= continuity
@@ -471,8 +742,11 @@ def funder_figures(
     params: dict[str, int] | None = None,
     trend_periods: int = TREND_PERIODS,
     progress: Callable[[int], None] | None = None,
+    published: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The de-identified figures of a report, as plain JSON-able data."""
+    """The de-identified figures of a report, as plain JSON-able data. Cells that the program's
+    published reports (default: read from the database) would let a reader work out by
+    subtraction are hidden too (reports/funder/overlap.py)."""
     params = {**DEFAULT_PARAMS, **(params or {})}
     periods = period.history(trend_periods)
     frames = load_frames(program, periods[0].start, period.end, params["adherence_lookback_days"])
@@ -482,6 +756,8 @@ def funder_figures(
         if progress:
             progress(int(10 + 60 * (index + 1) / len(periods)))
     current = per_period[-1]
+    # Policy values print as set (e.g. "2" or "1.5" hours), never as a long float.
+    policy = {"supervision_hours_per_month": f"{frames.supervision_hours_per_month:g}"}
     omitted = []
     sections = []
     for section in SECTIONS:
@@ -500,21 +776,39 @@ def funder_figures(
     trend_keys = sorted(current)
     trends = {
         "periods": [p.short_label for p in periods],
+        "ranges": [[p.start.isoformat(), p.end.isoformat()] for p in periods],
         "series": {key: [pp.get(key, {}).get("value") for pp in per_period] for key in trend_keys},
         "display": {key: [pp.get(key, {}).get("display", "—") for pp in per_period] for key in trend_keys},
     }
-    return {
+    figures = {
         "version": FIGURES_VERSION,
         "program": {"name": program.name, "slug": program.slug, "timezone": program.timezone},
         "period": period.as_dict(),
         "params": params,
+        "policy": policy,
         "sections": sections,
         "trends": trends,
         "omitted": omitted,
         "definitions": [
-            {"term": term, "definition": text.format(**params)} for term, text in DEFINITIONS
+            {"term": term, "definition": text.format(**params, **policy)} for term, text in DEFINITIONS
         ],
     }
+    if published is None:
+        published = published_figures(program)
+    figures, hidden = protect_against_published(figures, published)
+    if hidden:
+        logger.info("Hid %d cell(s) that published reports of nested periods would give away.", len(hidden))
+    return figures
+
+
+def published_figures(program: Program, *, exclude_report_id: int | None = None) -> list[dict[str, Any]]:
+    """The figures of the program's published reports, oldest first."""
+    from reports.models import FunderReport, ReportStatus
+
+    reports = FunderReport.objects.filter(program=program, status=ReportStatus.PUBLISHED, figures__isnull=False)
+    if exclude_report_id is not None:
+        reports = reports.exclude(pk=exclude_report_id)
+    return list(reports.order_by("published_at", "id").values_list("figures", flat=True))
 
 
 def flat_rows(figures: dict[str, Any]) -> list[list[str]]:

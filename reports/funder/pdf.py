@@ -61,7 +61,7 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
     def drawable(series: dict) -> bool:
         # A chart where every value is hidden or missing says nothing; the tables carry the labels.
-        return any(v is not None for values in series.values() for v in values)
+        return any(v for values in series.values() for v in values)
 
     series, labels = _series(figures, ("clients_enrolled", "Enrolled"), ("clients_new", "New"))
     title = "Clients enrolled and new clients, by period"
@@ -106,15 +106,30 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             title=title, labels=periods, series=series, point_labels=labels,
             value_format=charts.percent, y_max=1.0,
         ), f"Peer contact within {figures['params']['adherence_lookback_days']} days before the appointment.")
-    if "workforce" in sections:
-        series, labels = _series(
-            figures, ("supporters_active", "Active"), ("supporters_certified", "Certified"),
-        )
-        title = "Peer supporters active and certified, by period"
-        if drawable(series):
-            add("workforce", title, charts.grouped_bar_chart(
+    def counts_by_period(section: str, title: str, keys: tuple[tuple[str, str], ...], caption: str) -> None:
+        series, labels = _series(figures, *keys)
+        if section in sections and drawable(series):
+            add(section, title, charts.grouped_bar_chart(
                 title=title, labels=periods, series=series, point_labels=labels, height=220,
-            ), "Certification current on the period's last day.")
+            ), caption)
+
+    counts_by_period(
+        "outcomes", "BARC-10 re-measures, improvements and recovery goals met, by period",
+        (("outcome_clients_followed", "Clients re-measured"), ("outcome_improved", "Improved"),
+         ("goals_achieved", "Goals met")),
+        "Counts from 1 to 10 are shown as <11 and not drawn.",
+    )
+    counts_by_period(
+        "feedback", "Feedback items sent and acknowledged in time, by period",
+        (("feedback_sent", "Sent"), ("feedback_ack_on_time", "Acknowledged within the deadline")),
+        "Deadlines are set by the program for each urgency.",
+    )
+    counts_by_period(
+        "workforce", "Peer supporters active, certified and supervised as required, by period",
+        (("supporters_active", "Active"), ("supporters_certified", "Certified"),
+         ("supporters_supervision_met", "Met supervision requirement")),
+        "Certification current on the period's last day; supervision over the whole period.",
+    )
     return out
 
 
@@ -125,13 +140,17 @@ HEADLINE_KEYS = (
     ("gap_coverage_rate", "Gap coverage"),
     ("followup_7d_rate", "7-day follow-up"),
     ("adherence_rate", "Appointment adherence"),
+    ("billing_units", "H0038 billing units"),
+    ("feedback_on_time_rate", "Feedback acknowledged in time"),
+    ("goals_achieved", "Recovery goals met"),
 )
 
 
 TREND_KEYS = (
     "clients_enrolled", "clients_new", "clients_discharged", "peer_contacts", "peer_sessions",
-    "peer_support_hours", "gap_coverage_rate", "followup_7d_rate", "followup_30d_rate", "adherence_rate",
-    "supporters_active",
+    "peer_support_hours", "billing_units", "gap_coverage_rate", "followup_7d_rate", "followup_30d_rate",
+    "adherence_rate", "outcome_improved_rate", "goals_achieved", "feedback_sent", "feedback_on_time_rate",
+    "median_hours_to_acknowledgment", "supporters_active", "supervision_hours",
 )
 
 

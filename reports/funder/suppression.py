@@ -98,6 +98,14 @@ def derivable(values: Mapping[str, float], status: Mapping[str, str], groups: It
     cell's bounds are narrowed from the others' bounds. A cell whose lower and
     upper bound meet is exposed. This is the attack the suppression must resist.
     """
+    lo, hi = bounds(values, status, groups)
+    return {key for key in values if status.get(key, SHOWN) != SHOWN and lo[key] == hi[key]}
+
+
+def bounds(
+    values: Mapping[str, float], status: Mapping[str, str], groups: Iterable[Group]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """What an outsider can narrow every cell down to: (lowest, highest) per key."""
     groups = list(groups)
     lo: dict[str, float] = {}
     hi: dict[str, float] = {}
@@ -130,7 +138,7 @@ def derivable(values: Mapping[str, float], status: Mapping[str, str], groups: It
                     parts_lo = sum(lo[p] for p in group.parts)
                     parts_hi = sum(hi[p] for p in group.parts)
                     changed = True
-    return {key for key in values if status.get(key, SHOWN) != SHOWN and lo[key] == hi[key]}
+    return lo, hi
 
 
 def suppress(
@@ -227,7 +235,7 @@ def suppress(
 
 
 def label(value: float | None, status: str, *, kind: str = "count") -> str:
-    """How one cell prints. kind: count, rate (0-1, shown as %), hours, days."""
+    """How one cell prints. kind: count, rate (0-1, shown as %), hours, days, score, change (signed)."""
     if status == SMALL:
         return SMALL_LABEL
     if status == COMPLEMENTARY:
@@ -236,6 +244,8 @@ def label(value: float | None, status: str, *, kind: str = "count") -> str:
         return NO_DATA_LABEL
     if kind == "rate":
         return f"{value * 100:.1f}%"
-    if kind in ("hours", "days"):
+    if kind in ("hours", "days", "score"):
         return f"{value:,.1f}"
+    if kind == "change":
+        return f"{value:+.1f}"
     return f"{int(value):,}"

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 
 # Bump when the figures or their layout change meaning; kept with each report.
-REPORT_CODE_VERSION = "funder-report/1"
+REPORT_CODE_VERSION = "funder-report/2"
 
 
 @functools.cache

@@ -84,6 +84,25 @@ def test_a_goal_moves_through_statuses_and_takes_progress_linked_to_a_session(ca
     assert GoalProgress.objects.filter(goal_id=goal_id).count() == 1
 
 
+def test_a_met_goal_keeps_the_day_it_was_met_and_loses_it_when_reopened(cast, api_as):
+    api = api_as(cast.supporter_user)
+    goal_id = api.post(reverse("goal-list"), goal_payload(cast.mine), format="json").json()["id"]
+    today = cast.program.local_today()
+    met = api.patch(reverse("goal-detail", args=[goal_id]), {"status": "achieved"}, format="json").json()
+    assert met["achieved_on"] == today.isoformat()
+    earlier = (today - timedelta(days=6)).isoformat()
+    assert api.patch(reverse("goal-detail", args=[goal_id]), {"achieved_on": earlier}, format="json").json()[
+        "achieved_on"] == earlier
+    assert api.patch(reverse("goal-detail", args=[goal_id]), {"steps": ["Keep going"]}, format="json").json()[
+        "achieved_on"] == earlier
+    future = api.patch(reverse("goal-detail", args=[goal_id]),
+                       {"achieved_on": (today + timedelta(days=1)).isoformat()}, format="json")
+    assert future.status_code == 400 and "achieved_on" in future.json()
+    reopened = api.patch(reverse("goal-detail", args=[goal_id]), {"status": "active"}, format="json").json()
+    assert reopened["achieved_on"] is None
+    assert RecoveryGoal.objects.get(pk=goal_id).achieved_on is None
+
+
 @pytest.mark.parametrize(("field", "value"), [("domain", "money"), ("goal", "  "), ("steps", "not a list"),
                                               ("status", "done")])
 def test_bad_goals_are_a_400_naming_the_field(cast, api_as, field, value):

@@ -68,7 +68,7 @@ def test_a_generated_report_keeps_its_pdf_figures_parameters_version_and_checksu
     assert ready_report.pdf_sha256 == hashlib.sha256(data).hexdigest()
     assert ready_report.figures["period"]["start"] == "2026-01-01"
     assert ready_report.params == {"min_gap_days": 7, "adherence_lookback_days": 14, "unsupported_threshold_days": 30}
-    assert ready_report.code_version.startswith("funder-report/1")
+    assert ready_report.code_version.startswith("funder-report/2")
     assert ready_report.pages >= 8 and ready_report.progress == 100
 
 
