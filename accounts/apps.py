@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Organizations, programs and roles"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401 - connects the receivers
+        from accounts import checks, signals  # noqa: F401 - registers the checks, connects the receivers

@@ -8,8 +8,9 @@ and the chain head (last id and hash) lives in AuditChainHead, so an edited,
 removed or truncated row shows up in `manage.py verify_audit_chain`.
 
 Writers are serialised on the chain-head row (SELECT ... FOR UPDATE on
-PostgreSQL; SQLite has a single writer already), so the chain stays linear
-under concurrent requests.
+PostgreSQL, inside a single statement so the lock is held only for that
+statement and its commit; SQLite has a single writer already), so the chain
+stays linear under concurrent requests. See `_append` and docs/security.md.
 
 Other pages call `audit_record(...)` or decorate a view with `@audited(...)`;
 see docs/security.md.
@@ -17,19 +18,25 @@ see docs/security.md.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: SQLite writers fall back to its own busy wait
+    fcntl = None
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
@@ -190,12 +197,9 @@ def _client_ip(request: HttpRequest | None) -> str | None:
 def _emergency_client_ids(user, client_ids: set[int]) -> set[int]:
     if not client_ids or user is None or not getattr(user, "is_authenticated", False):
         return set()
-    from accounts.emergency import EmergencyAccess
+    from accounts.emergency import active_grant_client_ids
 
-    return set(
-        EmergencyAccess.objects.active().filter(user_id=user.pk, client_id__in=client_ids)
-        .values_list("client_id", flat=True)
-    )
+    return client_ids & active_grant_client_ids(user)
 
 
 def client_ids_of(obj: Any) -> list[int]:
@@ -305,16 +309,94 @@ def audit_record(
     )
     # Round-trip through JSON now so the hash covers exactly what the database returns.
     event.detail = json.loads(json.dumps(event.detail, default=str))
-    with transaction.atomic():
+    _append(event)
+    return event
+
+
+def _append(event: AuditEvent) -> None:
+    """Link the event to the chain head and store both.
+
+    Everything above ran without the lock; this is the only serialised part.
+    On PostgreSQL it is one statement (lock the head, insert, move the head), so
+    the row lock is held for that statement and its commit, not across three
+    client round trips: a worker descheduled mid-append no longer stalls every
+    other request. SQLite already has one writer at a time (BEGIN IMMEDIATE)."""
+    db = router.db_for_write(AuditEvent)
+    if connections[db].vendor == "postgresql":
+        with transaction.atomic(using=db):
+            if _append_in_one_statement(event, db):
+                return
+            AuditChainHead.objects.using(db).get_or_create(pk=HEAD_ID)  # a flushed database
+            if _append_in_one_statement(event, db):
+                return
+        raise RuntimeError("The audit chain head could not be locked.")
+    with _sqlite_writer_queue(db), transaction.atomic(using=db):
         head = _locked_head()
         event.prev_hash = head.last_hash
         event.hash = event.compute_hash()
-        event.save()
+        event.save(using=db)
         head.last_id = event.pk
         head.last_hash = event.hash
         head.count += 1
         head.save(update_fields=["last_id", "last_hash", "count"])
-    return event
+
+
+@contextlib.contextmanager
+def _sqlite_writer_queue(db: str) -> Iterator[None]:
+    """Queue SQLite audit writers on a file lock before they ask for the database's write lock.
+
+    SQLite makes a blocked writer poll (its busy handler sleeps 1, 2, 5 … 100 ms between
+    tries), so with every request appending an event, five gunicorn workers spent most of
+    their time asleep while the lock sat free. flock() waiters are woken as soon as it is
+    released. Skipped inside an enclosing transaction (it already holds SQLite's write lock:
+    BEGIN IMMEDIATE), for in-memory databases and where flock does not exist."""
+    connection = connections[db]
+    name = str(connection.settings_dict.get("NAME") or "")
+    if fcntl is None or connection.in_atomic_block or not name or "memory" in name:
+        yield
+        return
+    with open(f"{name}.audit-lock", "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _append_in_one_statement(event: AuditEvent, db: str) -> bool:
+    """PostgreSQL: the head row is locked (FOR UPDATE) before the insert reads it, the
+    event's id is drawn after the lock (so id order is chain order), and the hash is
+    SHA-256 of `prev_hash + "\\n" + canonical`, the same bytes chain_hash() hashes
+    (canonical JSON is ASCII)."""
+    connection = connections[db]
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key and f.name not in ("prev_hash", "hash")]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+    event_table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    head_table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    sql = f"""
+        WITH head AS (
+            SELECT last_hash FROM {head_table} WHERE id = %s FOR UPDATE
+        ), event AS (
+            INSERT INTO {event_table} ({columns}, prev_hash, hash)
+            SELECT {", ".join(["%s"] * len(fields))}, head.last_hash,
+                   encode(sha256(convert_to(head.last_hash || chr(10) || %s, 'UTF8')), 'hex')
+            FROM head
+            RETURNING id, prev_hash, hash
+        ), moved AS (
+            UPDATE {head_table} SET last_id = event.id, last_hash = event.hash, count = {head_table}.count + 1
+            FROM event WHERE {head_table}.id = %s
+        )
+        SELECT id, prev_hash, hash FROM event
+    """  # noqa: S608 - table and column names come from the model, every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [HEAD_ID, *values, event.canonical(), HEAD_ID])
+        found = cursor.fetchone()
+    if found is None:
+        return False
+    event.pk, event.prev_hash, event.hash = found
+    event._state.adding, event._state.db = False, db
+    return True
 
 
 def _locked_head() -> AuditChainHead:

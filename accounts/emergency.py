@@ -50,6 +50,17 @@ class EmergencyAccess(models.Model):
         return f"emergency access #{self.pk}"
 
 
+def active_grant_client_ids(user) -> frozenset[int]:
+    """Clients opened to the user by a live grant: read once per request (accounts.request_cache),
+    since every client scope and every audit event asks; emergency_access_open clears it."""
+    from accounts.request_cache import memoised
+
+    return memoised(
+        ("emergency_grants", user.pk),
+        lambda: frozenset(EmergencyAccess.objects.active().filter(user_id=user.pk).values_list("client_id", flat=True)),
+    )
+
+
 def may_break_glass(user, program_id: int) -> bool:
     from accounts.models import Membership
 
@@ -62,6 +73,7 @@ def emergency_access_open(*, user, program: int, external_id: str, reason: str, 
     and unknown records with the same message, so it cannot probe for records."""
     from accounts.audit import AuditAction, audit_record
     from accounts.models import Membership, Role
+    from accounts.request_cache import forget
     from clients.models import Client
 
     reason = (reason or "").strip()
@@ -76,6 +88,7 @@ def emergency_access_open(*, user, program: int, external_id: str, reason: str, 
         grant = EmergencyAccess.objects.create(
             user=user, client=client, reason=reason, expires_at=timezone.now() + timedelta(minutes=minutes)
         )
+        forget()  # the rest of this request sees the client opened
         event = audit_record(
             action=AuditAction.EMERGENCY_GRANT, request=request, user=user, obj=grant, client_id=client.pk,
             program_id=program_id, detail={"grant": grant.pk, "minutes": minutes},

@@ -1,8 +1,9 @@
 """Which programs a user holds each role in: the root of every scoped queryset.
 
 Role grants are django-guardian object permissions on the Program (direct
-foreign-key table), read in one query per call. Nothing is cached across
-requests, so a revoked role or a reassignment takes effect on the next request.
+foreign-key table), read in one query, remembered for the rest of the request
+(accounts.request_cache) and never longer, so a revoked role or a reassignment
+takes effect on the next request.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from accounts.models import ROLE_PERMISSION, ProgramUserObjectPermission, Role
+from accounts.request_cache import memoised
 
 _CODENAME_ROLE = {codename: role for role, codename in ROLE_PERMISSION.items()}
 
@@ -34,9 +36,13 @@ class RolePrograms:
 def role_program_ids(user) -> RolePrograms:
     if user is None or not user.is_authenticated or not user.is_active:
         return RolePrograms()
+    return memoised(("role_program_ids", user.pk), lambda: _read_role_program_ids(user.pk))
+
+
+def _read_role_program_ids(user_id: int) -> RolePrograms:
     found: dict[str, set[int]] = {role.value: set() for role in Role}
     rows = ProgramUserObjectPermission.objects.filter(
-        user_id=user.pk, permission__codename__in=list(_CODENAME_ROLE)
+        user_id=user_id, permission__codename__in=list(_CODENAME_ROLE)
     ).values_list("content_object_id", "permission__codename")
     for program_id, codename in rows:
         found[_CODENAME_ROLE[codename].value].add(program_id)

@@ -6,6 +6,7 @@ from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import ROLE_PERMISSION, Membership, Organization, Program, Role, User
+from accounts.request_cache import forget
 
 
 @transaction.atomic
@@ -13,6 +14,7 @@ def membership_grant(*, user: User, program: Program, role: str) -> Membership:
     """Give a user a role in a program, with the guardian permission that scoping reads."""
     membership, _ = Membership.objects.get_or_create(user=user, program=program, role=role)
     assign_perm(f"accounts.{ROLE_PERMISSION[Role(role)]}", user, program)
+    forget()  # the rest of this request sees the new role
     if role == Role.COORDINATOR and not user.is_staff:
         # Coordinators manage their program's records in the admin, which
         # scopes every list through the same visible_to() as the API.
@@ -24,6 +26,7 @@ def membership_grant(*, user: User, program: Program, role: str) -> Membership:
 @transaction.atomic
 def membership_revoke(*, membership: Membership) -> None:
     remove_perm(f"accounts.{ROLE_PERMISSION[Role(membership.role)]}", membership.user, membership.program)
+    forget()
     user = membership.user
     membership.delete()
     if user.is_staff and not user.is_superuser and not user.memberships.filter(role=Role.COORDINATOR).exists():

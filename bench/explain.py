@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://... .venv/bin/python bench/explain.py [--full]
 
-Captures the SQL each list request runs (bench-supporter and bench-coordinator,
+Captures the SQL each list request runs (bench-supporter, bench-clinician and bench-coordinator,
 from `seed_demo --scale large`), runs EXPLAIN (ANALYZE, BUFFERS) on each on
 PostgreSQL, and prints the execution time and the plan's scan lines (or the whole
 plan with --full). A sequential scan of a big table in a list query is a missing
@@ -31,6 +31,11 @@ ENDPOINTS = [
     ("bench-coordinator", "/api/v1/peer-sessions/?page_size=50"),
     ("bench-coordinator", "/api/v1/assignments/?page_size=50&active_on=2026-01-15"),
     ("bench-coordinator", "/api/v1/supporters/?page_size=50"),
+    ("bench-coordinator", "/api/v1/feedback/?escalated=true&page_size=50"),
+    ("bench-supporter", "/api/v1/feedback/?page_size=50"),
+    ("bench-clinician", "/api/v1/feedback/?page_size=50"),
+    ("bench-clinician", "/api/v1/feedback/?acknowledged=false&page_size=50"),
+    ("bench-clinician", "/api/v1/notifications/?page_size=50"),
 ]
 PLAN_WORDS = ("Scan", "Join", "Nested Loop", "Sort", "Limit", "Execution Time")
 
@@ -62,6 +67,8 @@ def main() -> None:
         print(f"\n### {username} GET {url} -> {response.status_code}, {len(ctx.captured_queries)} queries")
         for query in ctx.captured_queries:
             sql = query["sql"]
+            if not sql.startswith("SELECT") or "FROM" not in sql:
+                continue  # the audit trail's writes and savepoints: not list reads
             if "knox_authtoken" in sql or "accounts_program" in sql.split("FROM")[1][:40]:
                 continue  # token lookup and role lookups: primary-key and tiny tables
             with connection.cursor() as cursor:

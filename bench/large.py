@@ -1,12 +1,14 @@
 """`seed_demo --scale large`: a state-wide network at the volumes the scale issue names.
 
 Ten programs ("state-network-1" ... "-10") built with bench/generate.py (PostgreSQL
-COPY), together 2,000 supporters, 100,000 clients, 1,000,000 appointments and
-about 5,000,000 peer contacts (completed attendances; ~5.9 M attendance rows,
-since some are attempts, no-shows and cancellations). Two logins are attached
-so the benchmarks can act inside it: `bench-supporter` (a supporter with a
-caseload in network 1) and `bench-coordinator` (coordinator of every network
-program). Running it again does nothing once the network exists.
+COPY), together 2,000 supporters, 1,500 clinicians, 100,000 clients, 1,000,000
+appointments and about 5,000,000 peer contacts (completed attendances; ~5.9 M
+attendance rows, since some are attempts, no-shows and cancellations), with session
+notes, care teams, consents and bridging feedback (bench/clinical.py). Three logins
+are attached so the benchmarks can act inside it: `bench-supporter` (the supporter
+with the largest caseload in network 1), `bench-clinician` (the clinician of network 1
+with the most feedback addressed to them) and `bench-coordinator` (coordinator of
+every network program). Running it again does nothing once the network exists.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from django.db.models import Count, Q
 
 from accounts.models import Program, Role, User
 from accounts.services import membership_grant
-from clients.models import CaseloadAssignment, ClinicalAppointment
+from clients.models import CaseloadAssignment, ClinicalAppointment, Clinician
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter
 
 PROGRAMS = 10
 SUPPORTERS = 2_000
+CLINICIANS = 1_500
 CLIENTS = 100_000
 APPOINTMENTS = 1_000_000
 PEER_CONTACTS = 5_000_000
@@ -93,6 +96,8 @@ def _generate(programs: int, attendance_rows: int, scale_down: int, stdout: Text
             appointments=APPOINTMENTS // programs // scale_down,
             contacts=attendance_rows // programs // scale_down,
             supporters=SUPPORTERS // programs // scale_down,
+            clinicians=CLINICIANS // programs // scale_down,
+            notes=True,
             slug=SLUG.format(number),
             seed=number,
         )
@@ -100,29 +105,38 @@ def _generate(programs: int, attendance_rows: int, scale_down: int, stdout: Text
         made.program.save(update_fields=["name"])
         stdout.write(
             f"  {made.program.slug}: {made.clients:,} clients, {made.appointments:,} appointments, "
-            f"{made.attendances:,} attendances ({made.completed_contacts:,} peer contacts) "
-            f"in {made.seconds:.0f} s"
+            f"{made.attendances:,} attendances ({made.completed_contacts:,} peer contacts), "
+            f"{made.notes:,} notes, {made.feedback.feedback_items:,} feedback items in {made.seconds:.0f} s"
         )
 
 
 def _attach_bench_logins(programs: int) -> None:
-    """A supporter login on a typical caseload in network 1, and a coordinator of all of it."""
+    """A supporter on the largest caseload and the clinician with the fullest feedback inbox
+    in network 1 (their generated logins are renamed), and a coordinator of all of it."""
     first = Program.objects.get(slug=SLUG.format(1))
     coordinator, _ = User.objects.get_or_create(username="bench-coordinator")
     for program in Program.objects.filter(slug__in=[SLUG.format(n) for n in range(1, programs + 1)]):
         membership_grant(user=coordinator, program=program, role=Role.COORDINATOR)
-    supporter_user, _ = User.objects.get_or_create(username="bench-supporter")
-    membership_grant(user=supporter_user, program=first, role=Role.SUPPORTER)
     today = first.local_today()
     active = Q(assignments__start_date__lte=today) & (
         Q(assignments__end_date__isnull=True) | Q(assignments__end_date__gte=today)
     )
     supporter = (
-        Supporter.objects.filter(program=first, user__isnull=True)
+        Supporter.objects.filter(program=first)
         .annotate(caseload=Count("assignments", filter=active))
         .order_by("-caseload", "id")
         .first()
     )
-    supporter.user = supporter_user
-    supporter.save(update_fields=["user"])
+    _rename_login(supporter.user, "bench-supporter", first, Role.SUPPORTER)
     assert CaseloadAssignment.objects.filter(supporter=supporter).exists()
+    clinician = (
+        Clinician.objects.filter(program=first).annotate(items=Count("feedback_items")).order_by("-items", "id").first()
+    )
+    _rename_login(clinician.user, "bench-clinician", first, Role.CLINICIAN)
+
+
+def _rename_login(user: User, username: str, program: Program, role: str) -> None:
+    # The generated login keeps its signatures, acknowledgments and replies; only its name changes.
+    user.username = username
+    user.save(update_fields=["username"])
+    membership_grant(user=user, program=program, role=role)

@@ -100,16 +100,26 @@ def api_benchmarks(scale: str, duration: float) -> list[dict[str, Any]]:
 
     from accounts.models import User
     from clients.models import Client
+    from sessions.models import FeedbackItem
     from supporters.models import Supporter
 
     # The large network's supporter has a typical caseload among 100,000 clients.
     user = User.objects.get(username="bench-supporter" if scale == "large" else "demo-supporter")
-    _, token = AuthToken.objects.create(user=user, expiry=timedelta(hours=2))
+    clinician = inbox_user(scale)
+    acting_users = [user] if clinician is None else [user, clinician]
+    tokens = {u.pk: AuthToken.objects.create(user=u, expiry=timedelta(hours=2))[1] for u in acting_users}
     client_ids = list(Client.objects.visible_to(user).values_list("id", flat=True)[:200])
     supporter_id = Supporter.objects.visible_to(user).values_list("id", flat=True).first()
     if not client_ids or supporter_id is None:
         raise RuntimeError(f"{user.username} has no caseload: is the data loaded?")
-    headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+    if clinician is not None:
+        inbox = FeedbackItem.objects.visible_to(clinician).count()
+        print(f"  feedback inbox of {clinician.username}: {inbox} items")
+        if not inbox:
+            print(f"  ! {clinician.username} has an empty inbox: the inbox figures measure an empty list")
+
+    def headers_of(who: User) -> dict[str, str]:
+        return {"Authorization": f"Token {tokens[who.pk]}", "Accept": "application/json"}
 
     from bench.loadgen import Request, run_load
 
@@ -151,7 +161,17 @@ def api_benchmarks(scale: str, duration: float) -> list[dict[str, Any]]:
             lambda rng: Request("POST", "/api/v1/peer-sessions/", session_body(rng)),
             lambda rng: Request("POST", "/bench/bare/peer-sessions/", session_body(rng)),
         ),
+        (
+            "feedback inbox (clinician, 50/page)",
+            "read",
+            lambda rng: Request("GET", "/api/v1/feedback/?page_size=50"),
+            lambda rng: Request("GET", "/bench/bare/feedback/?page_size=50"),
+        ),
     ]
+    if clinician is None:
+        scenarios = [s for s in scenarios if not s[0].startswith("feedback inbox")]
+    # Every scenario acts as the supporter but the inbox, which is the clinician's.
+    acting = {name: clinician if name.startswith("feedback inbox") else user for name, *_ in scenarios}
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.bench", "GUNICORN_BIND": f"127.0.0.1:{port}"}
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and config file
@@ -163,6 +183,7 @@ def api_benchmarks(scale: str, duration: float) -> list[dict[str, Any]]:
     try:
         wait_for(port)
         for name, kind, api_request, bare_request in scenarios:
+            headers = headers_of(acting[name])
             for make in (api_request, bare_request):  # warm every worker's imports and caches
                 run_load(
                     host="127.0.0.1",
@@ -246,8 +267,21 @@ def api_benchmarks(scale: str, duration: float) -> list[dict[str, Any]]:
     finally:
         server.terminate()
         server.wait(timeout=30)
-        AuthToken.objects.filter(user=user, digest__isnull=False).delete()
+        AuthToken.objects.filter(user__in=acting_users, digest__isnull=False).delete()
     return results
+
+
+def inbox_user(scale: str):  # noqa: ANN201 - a User, or None when the network has none
+    """Whose feedback inbox the benchmark reads. Small: `demo-clinician` (seed_demo sends
+    them 40 items). Large: `bench-clinician`, the clinician of `state-network-1` with the most
+    feedback addressed to them (bench/large.py attaches that login)."""
+    from accounts.models import User
+
+    username = "bench-clinician" if scale == "large" else "demo-clinician"
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        print(f"  ! no {username} login (a network built before bench/large.py added it?): no inbox benchmark")
+    return user
 
 
 def script_arguments(scale: str) -> dict[str, list[str]]:

@@ -8,4 +8,5 @@ urlpatterns = [
     path("bare/clients/", views.clients_list, name="bench-clients"),
     path("bare/clients/<int:pk>/", views.client_detail, name="bench-client"),
     path("bare/peer-sessions/", views.sessions, name="bench-sessions"),
+    path("bare/feedback/", views.feedback_inbox, name="bench-feedback"),
 ]

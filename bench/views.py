@@ -19,7 +19,7 @@ from knox.auth import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from clients.models import Client
-from sessions.models import Attendance, PeerSession
+from sessions.models import Attendance, FeedbackItem, FeedbackReply, NoteAddendum, PeerSession
 from supporters.models import Supporter
 
 CLIENT_FIELDS = [
@@ -42,6 +42,34 @@ SESSION_FIELDS = [
     "modality",
     "status",
     "location",
+    # The note, as the API gives it to its author and coordinators (narrative decrypted).
+    "topics",
+    "goals_addressed",
+    "narrative",
+    "next_steps",
+    "entered_late",
+    "signed_at",
+    "signed_by_id",
+    "signed_credential",
+]
+
+FEEDBACK_FIELDS = [
+    "id",
+    "program_id",
+    "client_id",
+    "author_id",
+    "category",
+    "urgency",
+    "text",
+    "session_id",
+    "created_at",
+    "deadline",
+    "acknowledged_at",
+    "acknowledged_by_id",
+    "escalated_at",
+    "is_emergency",
+    "emergency_justification",
+    "redisclosure_notice",
 ]
 
 
@@ -108,8 +136,16 @@ def sessions(request: HttpRequest) -> HttpResponse:
         .values("session_id", "client_id", "status")
     ):
         attendances[row.pop("session_id")].append(row)
+    addenda: dict[int, list[dict]] = defaultdict(list)
+    for row in (
+        NoteAddendum.objects.filter(session_id__in=[r["id"] for r in rows])
+        .order_by("created_at", "id")
+        .values("session_id", "id", "text", "created_at", "author_id", "entered_late")
+    ):
+        addenda[row.pop("session_id")].append(row)
     for row in rows:
         row["attendances"] = attendances.get(row["id"], [])
+        row["addenda"] = addenda.get(row["id"], [])
     return JsonResponse({"results": rows})
 
 
@@ -131,3 +167,30 @@ def _session_create(request: HttpRequest, user) -> HttpResponse:  # noqa: ANN001
             Attendance(session=session, client_id=a["client"], status=a["status"]) for a in data["attendances"]
         )
     return JsonResponse({"id": session.id}, status=201)
+
+
+def feedback_inbox(request: HttpRequest) -> HttpResponse:
+    """The feedback list as its recipient reads it: items, recipients, replies and the same status."""
+    user = _user(request)
+    if user is None:
+        return JsonResponse({"detail": "unauthenticated"}, status=401)
+    rows = list(FeedbackItem.objects.visible_to(user).order_by("-id").values(*FEEDBACK_FIELDS)[: _page_size(request)])
+    ids = [row["id"] for row in rows]
+    recipients: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
+    for item_id, clinician_id, user_id in FeedbackItem.recipients.through.objects.filter(
+        feedbackitem_id__in=ids
+    ).values_list("feedbackitem_id", "clinician_id", "clinician__user_id"):
+        recipients[item_id].append((clinician_id, user_id))
+    replies: dict[int, list[dict]] = defaultdict(list)
+    reply_rows = FeedbackReply.objects.filter(item_id__in=ids).order_by("id")
+    for reply in reply_rows.values("id", "item_id", "author_id", "text", "created_at"):
+        replies[reply.pop("item_id")].append(reply)
+    for row in rows:
+        recipient_users = {user_id for _, user_id in recipients[row["id"]]}
+        row["recipients"] = [clinician_id for clinician_id, _ in recipients[row["id"]]]
+        row["replies"] = replies.get(row["id"], [])
+        if any(reply["author_id"] in recipient_users for reply in row["replies"]):
+            row["status"] = "replied"
+        else:
+            row["status"] = "acknowledged" if row["acknowledged_at"] else "unread"
+    return JsonResponse({"results": rows})

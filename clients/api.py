@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from accounts.api_base import ReadWriteViewSet, ScopedMixin
+from accounts.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
 from accounts.models import Program, Role
 from accounts.scoping import role_program_ids
 from clients import services
@@ -55,6 +56,7 @@ from clients.serializers import (
     ReferralSerializer,
     ResourceSerializer,
     TransferSerializer,
+    client_rows,
 )
 from config.pagination import StartCursorPagination
 from supporters.matching import match_candidates
@@ -72,7 +74,7 @@ class ClinicianViewSet(ReadWriteViewSet):
     ordering_fields = ["last_name", "id"]
 
 
-class ClientViewSet(ReadWriteViewSet):
+class ClientViewSet(RowsListMixin, ReadWriteViewSet):
     model = Client
     serializer_class = ClientSerializer
     write_roles = COORDINATOR_WRITES
@@ -80,7 +82,13 @@ class ClientViewSet(ReadWriteViewSet):
     ordering_fields = ["last_name", "first_name", "id"]
 
     def get_queryset(self) -> models.QuerySet:
-        return super().get_queryset().prefetch_related("care_team")
+        queryset = super().get_queryset()
+        if self.action == "list":
+            return queryset  # the page's care teams are read in list()
+        return queryset.prefetch_related(Prefetch("care_team", queryset=Clinician.objects.order_by("id")))
+
+    def list_rows(self, page: list[Client]) -> list[dict]:
+        return client_rows(page)
 
     def _coordinator_only(self, client: Client) -> None:
         # Matching and preferences use lived experience: coordinators only, even for

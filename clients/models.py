@@ -32,11 +32,18 @@ def client_access_q(
     roles = role_program_ids(user)
     q = Q(**{f"{program_field}__in": roles.coordinator})
     if roles.supporter:
+        from accounts.request_cache import memoised
+
         caseload = Q()
-        for program in Program.objects.filter(id__in=roles.supporter).only("id", "timezone"):
-            today = program.local_today()
+        todays = memoised(
+            ("program_today", roles.supporter),
+            lambda: [
+                (p.id, p.local_today()) for p in Program.objects.filter(id__in=roles.supporter).only("id", "timezone")
+            ],
+        )
+        for program_id, today in todays:
             caseload |= Q(
-                client__program_id=program.id,
+                client__program_id=program_id,
                 start_date__lte=today,
             ) & (Q(end_date__isnull=True) | Q(end_date__gte=today))
         client_ids = CaseloadAssignment.objects.filter(caseload, supporter__user_id=user.pk).values("client_id")
@@ -48,10 +55,13 @@ def client_access_q(
         q |= Q(**{f"{client_field}__in": client_ids})
     if roles.any():
         # Emergency access: a live grant opens one client until it expires (accounts.emergency).
-        from accounts.emergency import EmergencyAccess
+        from accounts.emergency import active_grant_client_ids
 
-        granted = EmergencyAccess.objects.active().filter(user_id=user.pk).values("client_id")
-        q |= Q(**{f"{client_field}__in": granted})
+        # Read the (almost always empty) grant list first: OR-ing a second subquery into every
+        # client filter stops PostgreSQL using the caseload index (0.2 ms became 14 ms at 100k clients).
+        granted = sorted(active_grant_client_ids(user))
+        if granted:
+            q |= Q(**{f"{client_field}__in": granted})
     return q
 
 
@@ -220,9 +230,11 @@ class ClinicalAppointmentQuerySet(models.QuerySet):
 
 
 class ClinicalAppointment(models.Model):
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="appointments")
+    # No single-column indexes on program and client: the (program, start) and (client, start)
+    # indexes below serve those lookups, and every extra index slows the million-row imports.
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="appointments", db_index=False)
     external_id = models.CharField(max_length=64, blank=True)
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="appointments")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="appointments", db_index=False)
     clinician = models.ForeignKey(
         Clinician, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments"
     )

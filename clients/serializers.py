@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program
+from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
 from accounts.models import Program, Site
 from clients.models import (
     CaseloadAssignment,
@@ -200,3 +200,20 @@ class TransferSerializer(serializers.Serializer):
 
 class ClientPreferenceSerializer(serializers.Serializer):
     requested_lived_experience = serializers.ListField(child=serializers.CharField(max_length=60), allow_empty=True)
+
+
+def client_rows(clients: list[Client]) -> list[dict]:
+    """ClientSerializer(many=True).data for a page of clients, built directly: the care teams
+    come from the link table in one query instead of a many-to-many prefetch, which builds a
+    queryset and Clinician objects per client (tests/clients/test_client_list_rows.py holds the
+    rows equal to the detail representation)."""
+    links = Client.care_team.through.objects.filter(client_id__in=[c.pk for c in clients])
+    teams = grouped_by(links.order_by("clinician_id"), "client_id", "clinician_id")
+    return [
+        {
+            "id": c.id, "program": c.program_id, "external_id": c.external_id, "first_name": c.first_name,
+            "last_name": c.last_name, "date_of_birth": c.date_of_birth.isoformat(),
+            "preferred_language": c.preferred_language, "site": c.site_id, "care_team": teams.get(c.id, []),
+        }
+        for c in clients
+    ]

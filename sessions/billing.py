@@ -34,8 +34,9 @@ def local_day_bounds(program: Program, day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def billing_recompute(*, program: Program, client_ids: Iterable[int], days: Iterable[date]) -> None:
-    """Recompute units and modifiers of every attendance of these clients on these local days."""
+def billing_recompute(*, program: Program, client_ids: Iterable[int], days: Iterable[date]) -> list[Attendance]:
+    """Recompute units and modifiers of every attendance of these clients on these local days;
+    returns the attendances whose units or modifier changed."""
     rules = ProgramSessionRules.for_program(program.id)
     changed: list[Attendance] = []
     for day in set(days):
@@ -63,6 +64,7 @@ def billing_recompute(*, program: Program, client_ids: Iterable[int], days: Iter
                 attendance.billing_units, attendance.billing_modifier = units, modifier
                 changed.append(attendance)
     Attendance.objects.bulk_update(changed, ["billing_units", "billing_modifier"])
+    return changed
 
 
 def billing_units_summary(attendances: QuerySet[Attendance]) -> dict[str, int]:

@@ -77,24 +77,47 @@ def peer_session_save(
             raise ValidationError({"attendances": ["Wellbeing is rated from 1 to 5."]})
     if session.pk is None or narrative_changed:
         session.entered_late = session.entered_late or _is_late(session.start, now)
-    session.program_id = session.supporter.program_id
+    creating = session.pk is None
+    # The supporter's program is usually loaded already (the serializer localised the start in it).
+    session.program = session.supporter.program
     session.save()
+    old_clients: set[int] = set()
+    created: list[Attendance] = []
     if attendances is not None:
-        old_clients = set(session.attendances.values_list("client_id", flat=True))
-        session.attendances.all().delete()
-        Attendance.objects.bulk_create(
+        if not creating:  # a new session has no attendance to replace
+            old_clients = set(session.attendances.values_list("client_id", flat=True))
+            session.attendances.all().delete()
+        created = Attendance.objects.bulk_create(
             Attendance(session=session, client=a["client"], status=a["status"], wellbeing=a.get("wellbeing"))
             for a in attendances
         )
+        client_ids = old_clients | {a["client"].pk for a in attendances}
     else:
-        old_clients = set()
+        client_ids = set(session.attendances.values_list("client_id", flat=True))
     program = session.program
     days = {session.start.astimezone(program.tzinfo).date()}
     if old_start is not None:
         days.add(old_start.astimezone(program.tzinfo).date())
-    client_ids = old_clients | set(session.attendances.values_list("client_id", flat=True))
-    billing_recompute(program=program, client_ids=client_ids, days=days)
+    recomputed = billing_recompute(program=program, client_ids=client_ids, days=days)
+    if creating and attendances is not None:
+        # Hand back the new session with its rows as written (units as just recomputed) and
+        # no addenda, so the response and the audit event need not read them back.
+        units = {a.pk: (a.billing_units, a.billing_modifier) for a in recomputed}
+        for attendance in created:
+            attendance.billing_units, attendance.billing_modifier = units.get(
+                attendance.pk, (attendance.billing_units, attendance.billing_modifier)
+            )
+        _set_prefetched(session, "attendances", created)
+        _set_prefetched(session, "addenda", [])
     return session
+
+
+def _set_prefetched(instance: Any, related_name: str, rows: list[Any]) -> None:
+    """What prefetch_related() would leave on the instance for this relation."""
+    queryset = getattr(instance, related_name).all()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[related_name] = queryset
 
 
 def active_credential(supporter: Supporter) -> str:

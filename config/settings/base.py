@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "accounts.request_cache.RequestCacheMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
@@ -219,16 +220,19 @@ LOGGING = {
     },
 }
 
+# The cache holds sign-in guards (a TOTP code used once stays used), rate limits and import
+# progress, so several gunicorn workers must share it: set CACHE_URL (redis://...) there.
+# Without it each process keeps its own (fine for `make run`, a single process).
+CACHE_URL = env("CACHE_URL", default="")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL:
+    CACHES = {"default": env.cache_url("CACHE_URL")}
+
 # Absolute address of the site, for links in e-mails (funder report notices).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
-# Celery: Redis in production; without a broker every task runs inline.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
-CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
+# Celery: Redis in production; without a broker every task runs inline (settings further down).
 CELERY_TIMEZONE = "UTC"
 # PDF rendering has its own queue; run its worker with --max-tasks-per-child=1 so
 # every render happens in a fresh process (see docs/funder-reports.md).
@@ -284,7 +288,7 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 # Background jobs (config/celery.py). Without a broker, tasks run eagerly in-process.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=None)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=None) or None
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -2,15 +2,16 @@
 plus the bare comparison views under /bench/. Never used in production: only
 `bench/run.py` and `make bench` select this module."""
 
-import secrets
 import warnings
 
 from .base import *  # noqa: F403
-from .base import env
+
+# The development keys (.secret_key, .field_encryption_key or the environment), as manage.py uses:
+# notes and feedback that `seed_demo --scale large` encrypted must decrypt under the benchmark too.
+from .local import SALT_KEY, SECRET_KEY  # noqa: F401
 
 DEBUG = False
 BENCH = True
-SECRET_KEY = env("SECRET_KEY", default=None) or secrets.token_urlsafe(50)
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 

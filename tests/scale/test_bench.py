@@ -11,7 +11,7 @@ from django.test import Client as HttpClient
 from knox.models import AuthToken
 
 from bench.loadgen import Request, run_load
-from tests.factories import AttendanceFactory, PeerSessionFactory
+from tests.factories import AttendanceFactory, FeedbackItemFactory, PeerSessionFactory
 
 
 def token_client(user) -> HttpClient:
@@ -35,6 +35,27 @@ def test_the_bare_views_return_the_same_rows_as_the_api(cast):
     assert http.get(f"/bench/bare/clients/{cast.mine.pk}/").json()["id"] == cast.mine.pk
     assert http.get(f"/bench/bare/clients/{cast.theirs.pk}/").status_code == 404
     assert HttpClient().get("/bench/bare/clients/").status_code == 401
+
+
+@pytest.mark.urls("tests.scale.bench_urls")
+def test_the_bare_feedback_inbox_returns_the_recipients_items_as_the_api_does(cast):
+    from sessions.models import FeedbackReply
+
+    mine = [FeedbackItemFactory(author=cast.supporter, client=cast.mine) for _ in range(3)]
+    for item in mine:
+        item.recipients.add(cast.clinician)
+    FeedbackReply.objects.create(item=mine[0], author=cast.clinician_user, text="Seen.")
+    FeedbackItemFactory(author=cast.supporter, client=cast.mine)  # not addressed to the clinician
+    http = token_client(cast.clinician_user)
+    api_rows = http.get("/api/v1/feedback/", {"page_size": 50}).json()["results"]
+    bare_rows = http.get("/bench/bare/feedback/", {"page_size": 50}).json()["results"]
+    assert [(r["id"], r["status"], r["recipients"]) for r in bare_rows] == [
+        (r["id"], r["status"], r["recipients"]) for r in api_rows
+    ]
+    assert sorted(r["id"] for r in bare_rows) == sorted(item.pk for item in mine)
+    assert [r["status"] for r in bare_rows].count("replied") == 1
+    assert bare_rows[-1]["replies"][0]["text"] == "Seen."
+    assert HttpClient().get("/bench/bare/feedback/").status_code == 401
 
 
 @pytest.mark.urls("tests.scale.bench_urls")

@@ -211,3 +211,34 @@ def test_every_list_runs_the_same_queries_for_5_and_50_rows(cast, api_as, basena
 def test_the_router_lists_at_least_the_foundation_endpoints():
     # Guards the parametrisation above against silently checking nothing.
     assert {"client", "peer-session", "appointment", "assignment", "supporter"} <= {b for b, _ in LIST_ENDPOINTS}
+
+
+# The peer session create, as a supporter logs one: scoped references (supporter, client),
+# the insert with its attendance, billing units, one audit event. 29 before the per-request
+# role memo and the create-only shortcuts in peer_session_save; 18 now (16 on PostgreSQL,
+# whose audit append is one statement).
+SESSION_CREATE_QUERIES = 18
+
+
+def test_a_supporter_logs_a_session_in_a_bounded_number_of_queries(cast, api_as):
+    api = api_as(cast.supporter_user)
+    body = {
+        "supporter": cast.supporter.pk, "kind": "one_to_one", "duration_minutes": 30, "modality": "phone",
+        "attendances": [{"client": cast.mine.pk, "status": "completed"}],
+    }
+    api.post(reverse("peer-session-list"), {**body, "start": "2026-01-05T15:00:00Z"}, format="json")  # warm caches
+    with CaptureQueriesContext(connection) as ctx:
+        response = api.post(reverse("peer-session-list"), {**body, "start": "2026-01-06T15:00:00Z"}, format="json")
+    assert response.status_code == 201, response.content[:500]
+    sql = [q["sql"] for q in ctx.captured_queries]
+    listing = "\n".join(sql)
+    assert len(sql) <= SESSION_CREATE_QUERIES, f"{len(sql)} queries:\n{listing}"
+    assert sum("programuserobjectpermission" in q for q in sql) == 1, f"roles read more than once:\n{listing}"
+    assert not any(q.startswith("DELETE") for q in sql), f"a new session has nothing to delete:\n{listing}"
+    # What the shortcuts hand back is what is stored: units as recomputed, no addenda.
+    created = response.json()
+    assert created["attendances"] == [
+        {"client": cast.mine.pk, "status": "completed", "wellbeing": None,
+         "billing_units": Attendance.objects.get(session_id=created["id"]).billing_units, "billing_modifier": ""}
+    ]
+    assert created["attendances"][0]["billing_units"] > 0 and created["addenda"] == []

@@ -229,3 +229,32 @@ def test_disclosures_to_clinicians_are_listed_per_client(cast, client):
     assert page.status_code == 200
     assert [e.object_id for e in page.context["events"]] == ["41"]
     assert client.get(reverse("security:client-disclosures", args=[cast.foreign.pk])).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the file lock queues SQLite writers only")
+def test_sqlite_writers_queue_on_a_file_lock_beside_the_database(cast, tmp_path, monkeypatch):
+    import fcntl
+
+    from accounts import audit
+
+    database_file = tmp_path / "queue.sqlite3"
+    monkeypatch.setitem(connection.settings_dict, "NAME", str(database_file))
+    taken: list[int] = []
+    real_flock = fcntl.flock
+
+    def spy(file, operation):
+        taken.append(operation)
+        return real_flock(file, operation)
+
+    monkeypatch.setattr(audit.fcntl, "flock", spy)
+    audit_record(action="read", user=cast.coordinator, obj=cast.mine)
+    assert (tmp_path / "queue.sqlite3.audit-lock").exists()
+    assert taken == [fcntl.LOCK_EX, fcntl.LOCK_UN]
+    taken.clear()
+    from django.db import transaction
+
+    with transaction.atomic():  # already the writer: no second lock to wait for
+        audit_record(action="read", user=cast.coordinator, obj=cast.mine)
+    assert taken == []
+    assert verify_chain().ok

@@ -19,18 +19,20 @@ from django.urls import reverse
 from accounts.exports import csv_bytes, csv_safe_cell
 from accounts.logging import RedactingFormatter, RedactPHIFilter
 from clients.models import Client
+from tests.html import inline_script
 from tests.security.helpers import sign_in
 
 pytestmark = pytest.mark.django_db
-INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I)
 INLINE_STYLE = re.compile(r"\sstyle=\"|<style", re.I)
 
 
-def _production(code: str) -> subprocess.CompletedProcess:
-    dropped = ("MFA_REQUIRED", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+def _production(code: str, **extra: str) -> subprocess.CompletedProcess:
+    dropped = ("MFA_REQUIRED", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "CACHE_URL")
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(DJANGO_SETTINGS_MODULE="config.settings.production", SECRET_KEY=secrets.token_urlsafe(64),
-               ALLOWED_HOSTS="peer.example.org", FIELD_ENCRYPTION_KEYS=secrets.token_urlsafe(32))
+               ALLOWED_HOSTS="peer.example.org", FIELD_ENCRYPTION_KEYS=secrets.token_urlsafe(32),
+               CACHE_URL="redis://127.0.0.1:6379/1")
+    env.update(extra)
     return subprocess.run(  # noqa: S603 - our own interpreter and a fixed snippet
         [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True,
         text=True, timeout=120, check=False,
@@ -49,6 +51,15 @@ def test_production_settings_pass_check_deploy_and_require_mfa_with_secure_cooki
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, True, True, 31536000, 900]
 
 
+def test_check_deploy_warns_when_server_processes_would_not_share_a_cache():
+    result = _production(
+        "import django; django.setup();"
+        "from django.core.management import call_command; call_command('check', deploy=True, fail_level='WARNING')",
+        CACHE_URL="",
+    )
+    assert result.returncode != 0 and "accounts.W001" in result.stderr
+
+
 @pytest.mark.parametrize("url_name", ["login", "home", "security:audit-report", "api-docs", "mfa_index",
                                       "admin:index", "admin:clients_client_changelist"])
 def test_pages_carry_a_strict_csp_and_no_inline_script_or_style(cast, client, url_name):
@@ -60,7 +71,7 @@ def test_pages_carry_a_strict_csp_and_no_inline_script_or_style(cast, client, ur
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
     assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
     html = response.content.decode()
-    assert not INLINE_SCRIPT.search(html), INLINE_SCRIPT.search(html)
+    assert not inline_script(html), inline_script(html)
     if not url_name.startswith("admin:"):  # Django's admin keeps a few style attributes; scripts are what matter
         assert not INLINE_STYLE.search(html), INLINE_STYLE.search(html)
 

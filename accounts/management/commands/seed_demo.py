@@ -27,7 +27,16 @@ from clients.models import (
     ConsentScope,
     Discipline,
 )
-from sessions.models import Attendance, AttendanceStatus, Modality, PeerSession, SessionKind
+from sessions.models import (
+    Attendance,
+    AttendanceStatus,
+    FeedbackCategory,
+    FeedbackItem,
+    Modality,
+    PeerSession,
+    SessionKind,
+    Urgency,
+)
 from supporters.models import Certification, CredentialType, Supporter
 from supporters.program_demo import build_program_running
 
@@ -95,6 +104,8 @@ class Command(BaseCommand):
             call_command("recompute_billing_units", program=program.slug, stdout=self.stdout)
         if not CredentialType.objects.filter(program=program).exists():
             self._build_program_running(program, users)
+        if not FeedbackItem.objects.filter(program=program).exists():
+            self._build_feedback(program, users)
         self.stdout.write(self.style.SUCCESS(f"Demo program '{program.name}' ({program.slug}) is ready."))
         self.stdout.write("Sign in at http://127.0.0.1:8000/ as any of:")
         for role, user in users.items():
@@ -222,6 +233,47 @@ class Command(BaseCommand):
                     [AttendanceStatus.COMPLETED] * 3 + [AttendanceStatus.NO_SHOW, AttendanceStatus.CANCELLED]))
                 for c in group_clients
             )
+
+    def _build_feedback(self, program: Program, users: dict[Role, User]) -> None:
+        """An inbox for the demo clinician (and the feedback inbox benchmark): five routine
+        items about each consenting client on their care team, from the client's primary
+        supporter; some acknowledged, some answered."""
+        from sessions.services import feedback_acknowledge, feedback_reply, feedback_send
+
+        clinician = Clinician.objects.get(program=program, user=users[Role.CLINICIAN])
+        categories = [c for c in FeedbackCategory.values if c != FeedbackCategory.SAFETY]
+        n = 0
+        for client in clinician.clients.filter(consents__isnull=False).distinct().order_by("id"):
+            assignment = client.assignments.filter(role=AssignmentRole.PRIMARY).select_related("supporter").first()
+            if assignment is None:
+                continue
+            for k in range(5):
+                item = feedback_send(
+                    author=assignment.supporter, client=client, recipients=[clinician],
+                    category=categories[(n + k) % len(categories)], urgency=Urgency.ROUTINE,
+                    text=f"Demo feedback {k + 1}: what came up in this week's session, for the care team.",
+                )
+                if k % 2 == 0:
+                    feedback_acknowledge(item=item, user=users[Role.CLINICIAN])
+                if k == 0:
+                    feedback_reply(item=item, user=users[Role.CLINICIAN], text="Thanks, noted for the next visit.")
+                self._backdate_feedback(item, days_ago=3 + ((n * 5 + k) * 7) % 150, waited_hours=2 + 11 * ((n + k) % 9))
+            n += 1
+
+    @staticmethod
+    def _backdate_feedback(item: FeedbackItem, *, days_ago: int, waited_hours: int) -> None:
+        """Spread the demo's items over the past months (reports need a history), with varied
+        times to acknowledgment, some past the deadline."""
+        from django.db.models import F
+
+        from sessions.models import FeedbackReply
+
+        shift = timedelta(days=days_ago)
+        FeedbackItem.objects.filter(pk=item.pk).update(created_at=F("created_at") - shift,
+                                                       deadline=F("deadline") - shift)
+        acknowledged = item.created_at - shift + timedelta(hours=waited_hours)
+        FeedbackItem.objects.filter(pk=item.pk, acknowledged_at__isnull=False).update(acknowledged_at=acknowledged)
+        FeedbackReply.objects.filter(item=item).update(created_at=acknowledged)
 
     def _build_program_running(self, program: Program, users: dict[Role, User]) -> None:
         """Credentials, supervision, goals, outcome measures, resources (incl. 988) and a referral."""
