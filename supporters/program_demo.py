@@ -3,7 +3,7 @@ seed command only grows by a few lines). Goes through the services, like real us
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from accounts.models import Program, User
@@ -33,6 +33,15 @@ from supporters.services import (
     program_policy_save,
     supervision_session_save,
 )
+
+
+def years_before(day: date, years: int) -> date:
+    """The same day `years` earlier; 29 February becomes the 28th in a common year (the demo
+    runs on any day, leap days included)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
 
 
 def build_program_running(program: Program, *, coordinator: User, supporter_user: User) -> None:
@@ -81,11 +90,11 @@ def build_program_running(program: Program, *, coordinator: User, supporter_user
     # Two new clients waiting for a supporter; one asked for a veteran peer who speaks Spanish.
     site = supporters[1].site
     waiting = Client.objects.create(program=program, external_id="MRN-20001", first_name="Luis", last_name="Ortega",
-                                    date_of_birth=today.replace(year=today.year - 41), preferred_language="es",
+                                    date_of_birth=years_before(today, 41), preferred_language="es",
                                     site=site)
     client_preference_set(client=waiting, requested_lived_experience=["veteran"])
     Client.objects.create(program=program, external_id="MRN-20002", first_name="Mia", last_name="Sandoval",
-                          date_of_birth=today.replace(year=today.year - 29), preferred_language="en", site=site)
+                          date_of_birth=years_before(today, 29), preferred_language="en", site=site)
     resource_save(resource=Resource(program=program), fields={
         "name": "988 Suicide & Crisis Lifeline", "category": ResourceCategory.CRISIS, "phone": "988",
         "website": "https://988lifeline.org", "hours": "24/7", "languages": ["en", "es"], "is_crisis_line": True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 
 import pytest
 from django.core.management import call_command
@@ -78,6 +79,21 @@ def test_seed_demo_is_idempotent_and_makes_one_login_per_role(db, capsys):
                      ("demo-clinician", "clinician"), ("demo-funder", "funder")}
     assert "demo-password-for-tests" in capsys.readouterr().out
     assert User.objects.get(username="demo-funder").check_password("demo-password-for-tests")
+
+
+def test_seed_demo_runs_on_a_leap_day(db):
+    """29 February in New York (03:00 UTC on 1 March): birthdays a whole number of years back
+    fall in common years; `make run` must not crash that day."""
+    from datetime import UTC, datetime
+    from unittest import mock
+
+    from clients.models import Client
+
+    with mock.patch("django.utils.timezone.now", return_value=datetime(2028, 3, 1, 3, tzinfo=UTC)):
+        call_command("seed_demo", password="demo-password-for-tests", stdout=io.StringIO())
+    births = set(Client.objects.values_list("date_of_birth", flat=True))
+    assert births and all(b.month == 2 and b.day in (28, 29) for b in births)
+    assert any(b.year % 4 for b in births), "some birthdays fall in a common year"
 
 
 def test_the_admin_offers_only_coordinated_programs_when_adding(cast, client):

@@ -38,7 +38,7 @@ from sessions.models import (
     Urgency,
 )
 from supporters.models import Certification, CredentialType, Supporter
-from supporters.program_demo import build_program_running
+from supporters.program_demo import build_program_running, years_before
 
 DEMO_SLUG = "riverside-peer"
 FIRST = ["Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn", "Rowan", "Drew"]
@@ -165,7 +165,7 @@ class Command(BaseCommand):
         for i in range(30):
             client = Client.objects.create(
                 program=program, external_id=f"MRN-{10001 + i}", first_name=rng.choice(FIRST),
-                last_name=rng.choice(LAST), date_of_birth=today.replace(year=today.year - rng.randint(19, 70)),
+                last_name=rng.choice(LAST), date_of_birth=years_before(today, rng.randint(19, 70)),
                 preferred_language="es" if i % 5 == 0 else "en", site=sites[i % 2],
             )
             client.care_team.add(clinicians[i % 3])
