@@ -42,12 +42,18 @@ class ScopedAdmin(admin.ModelAdmin):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl") if response.status_code == 200 else None
         if changelist is not None:
-            audit_record(action="list", request=request, objects=list(changelist.result_list),
-                         object_type=self.model._meta.label_lower, detail={"via": "admin"})
+            audit_record(
+                action="list",
+                request=request,
+                objects=list(changelist.result_list),
+                object_type=self.model._meta.label_lower,
+                detail={"via": "admin"},
+            )
         return response
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict | None = None) -> Any:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> Any:
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
             obj = getattr(response, "context_data", {}).get("original")

@@ -86,9 +86,17 @@ class TokenSerializer(serializers.Serializer):
 
 
 @extend_schema(
-    request=None, responses=TokenSerializer,
-    parameters=[OpenApiParameter("X-OTP", str, OpenApiParameter.HEADER, required=False,
-                                 description="Current TOTP code; required for users with two-factor sign-in.")],
+    request=None,
+    responses=TokenSerializer,
+    parameters=[
+        OpenApiParameter(
+            "X-OTP",
+            str,
+            OpenApiParameter.HEADER,
+            required=False,
+            description="Current TOTP code; required for users with two-factor sign-in.",
+        )
+    ],
 )
 class TokenLoginView(KnoxLoginView):
     """POST with HTTP Basic credentials; returns a token that is stored hashed and expires."""
@@ -103,8 +111,11 @@ class TokenLoginView(KnoxLoginView):
         # Two-factor applies to tokens too: send the current code in the X-OTP header.
         verdict = totp_verify(request.user, request.headers.get("X-OTP", ""))
         if verdict is False or (verdict is None and mfa_required_for(request.user)):
-            detail = ("Send the current code of your authenticator in the X-OTP header." if verdict is False
-                      else "Set up two-factor authentication first.")
+            detail = (
+                "Send the current code of your authenticator in the X-OTP header."
+                if verdict is False
+                else "Set up two-factor authentication first."
+            )
             return Response({"detail": detail}, status=status.HTTP_403_FORBIDDEN)
         response = super().post(request, format=format)
         response.status_code = status.HTTP_200_OK

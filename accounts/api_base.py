@@ -39,10 +39,15 @@ def localize_in_program(attrs: dict[str, Any], field: str, program: Any) -> None
     except LocalTimeError as exc:
         raise serializers.ValidationError({field: [str(exc)]}) from exc
 
+
 # DRF action -> audit action; custom @action names are recorded as they are.
 AUDIT_ACTIONS = {
-    "list": "list", "retrieve": "read", "create": "create",
-    "update": "update", "partial_update": "update", "destroy": "delete",
+    "list": "list",
+    "retrieve": "read",
+    "create": "create",
+    "update": "update",
+    "partial_update": "update",
+    "destroy": "delete",
 }
 
 
@@ -102,8 +107,12 @@ class ScopedMixin:
         action = AUDIT_ACTIONS.get(self.action, self.action)
         object_type = self.model._meta.label_lower
         if self.action == "list":
-            audit_record(action=action, request=request, objects=getattr(self, "_audit_page", None) or [],
-                         object_type=object_type)
+            audit_record(
+                action=action,
+                request=request,
+                objects=getattr(self, "_audit_page", None) or [],
+                object_type=object_type,
+            )
             return
         obj = getattr(self, "_audit_object", None)
         serializer = getattr(self, "_audit_serializer", None)
@@ -112,9 +121,14 @@ class ScopedMixin:
         if obj is None:
             audit_record(action=action, request=request, object_type=object_type)
         elif obj.pk is None:  # deleted: name it by the id it had
-            audit_record(action=action, request=request, object_type=object_type,
-                         object_id=self._audit_object_pk, client_ids=client_ids_of_deleted(obj),
-                         program_id=getattr(obj, "program_id", None))
+            audit_record(
+                action=action,
+                request=request,
+                object_type=object_type,
+                object_id=self._audit_object_pk,
+                client_ids=client_ids_of_deleted(obj),
+                program_id=getattr(obj, "program_id", None),
+            )
         else:
             audit_record(action=action, request=request, obj=obj)
 

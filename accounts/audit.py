@@ -59,8 +59,20 @@ class AuditAction:
     RECORD_EXPORT = "client_record.export"
     AUDIT_EXPORT = "audit.export"
 
-    FILTER_CHOICES = [READ, LIST, CREATE, UPDATE, DELETE, EXPORT, PRINT, SIGN,
-                      EMERGENCY_GRANT, DISCLOSURE_FEEDBACK, RECORD_EXPORT, AUDIT_EXPORT]
+    FILTER_CHOICES = [
+        READ,
+        LIST,
+        CREATE,
+        UPDATE,
+        DELETE,
+        EXPORT,
+        PRINT,
+        SIGN,
+        EMERGENCY_GRANT,
+        DISCLOSURE_FEEDBACK,
+        RECORD_EXPORT,
+        AUDIT_EXPORT,
+    ]
 
 
 class AppendOnlyError(Exception):
@@ -143,10 +155,20 @@ class AuditEvent(models.Model):
 
     def canonical(self) -> str:
         return canonical_payload(
-            at=self.at, user_id=self.user_id, username=self.username, roles=self.roles,
-            program_id=self.program_id, program_ids=self.program_ids, client_id=self.client_id,
-            client_ids=self.client_ids, object_type=self.object_type, object_id=self.object_id,
-            action=self.action, emergency=self.emergency, ip=self.ip, user_agent=self.user_agent,
+            at=self.at,
+            user_id=self.user_id,
+            username=self.username,
+            roles=self.roles,
+            program_id=self.program_id,
+            program_ids=self.program_ids,
+            client_id=self.client_id,
+            client_ids=self.client_ids,
+            object_type=self.object_type,
+            object_id=self.object_id,
+            action=self.action,
+            emergency=self.emergency,
+            ip=self.ip,
+            user_agent=self.user_agent,
             detail=self.detail,
         )
 
@@ -435,8 +457,9 @@ def verify_chain(*, batch_size: int = 2000) -> ChainReport:
             checked += 1
     head = AuditChainHead.objects.filter(pk=HEAD_ID).first()
     if head is not None and (head.last_hash != prev or head.count != checked):
-        return ChainReport(False, checked, head.last_id or None,
-                           "the chain head does not match the last row (rows removed)")
+        return ChainReport(
+            False, checked, head.last_id or None, "the chain head does not match the last row (rows removed)"
+        )
     return ChainReport(True, checked)
 
 
@@ -447,8 +470,9 @@ def disclosures_for_client(client_id: int) -> AuditEventQuerySet:
     return AuditEvent.objects.for_client(client_id).filter(action__startswith="disclosure.").order_by("-at", "-id")
 
 
-def audited(action: str, *, object_type: str = "", client_kwarg: str | None = None,
-            object_kwarg: str | None = None) -> Callable:
+def audited(
+    action: str, *, object_type: str = "", client_kwarg: str | None = None, object_kwarg: str | None = None
+) -> Callable:
     """Record `action` after a view answers 2xx/3xx. The view may instead set
     `request.audit_objects = [...]` (records it read) for a precise entry.
 
@@ -465,7 +489,10 @@ def audited(action: str, *, object_type: str = "", client_kwarg: str | None = No
                 objects = getattr(request, "audit_objects", None)
                 client_id = kwargs.get(client_kwarg) if client_kwarg else None
                 audit_record(
-                    action=action, request=request, objects=objects, object_type=object_type,
+                    action=action,
+                    request=request,
+                    objects=objects,
+                    object_type=object_type,
                     object_id=kwargs.get(object_kwarg) if object_kwarg else client_id,
                     client_id=int(client_id) if client_id is not None else None,
                 )

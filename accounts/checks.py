@@ -14,9 +14,11 @@ def shared_cache(app_configs: Any, **kwargs: Any) -> list[Warning]:
     TOTP codes and import progress: a code could be replayed against another worker."""
     backend = settings.CACHES.get("default", {}).get("BACKEND", "")
     if backend.endswith(("LocMemCache", "DummyCache")):
-        return [Warning(
-            "The cache is per process.",
-            hint="Set CACHE_URL=redis://host:6379/1 so every server process shares sign-in guards and progress.",
-            id="accounts.W001",
-        )]
+        return [
+            Warning(
+                "The cache is per process.",
+                hint="Set CACHE_URL=redis://host:6379/1 so every server process shares sign-in guards and progress.",
+                id="accounts.W001",
+            )
+        ]
     return []

@@ -90,12 +90,19 @@ def emergency_access_open(*, user, program: int, external_id: str, reason: str, 
         )
         forget()  # the rest of this request sees the client opened
         event = audit_record(
-            action=AuditAction.EMERGENCY_GRANT, request=request, user=user, obj=grant, client_id=client.pk,
-            program_id=program_id, detail={"grant": grant.pk, "minutes": minutes},
+            action=AuditAction.EMERGENCY_GRANT,
+            request=request,
+            user=user,
+            obj=grant,
+            client_id=client.pk,
+            program_id=program_id,
+            detail={"grant": grant.pk, "minutes": minutes},
         )
         coordinators = list(
             Membership.objects.filter(program_id=program_id, role=Role.COORDINATOR, user__is_active=True)
-            .exclude(user__email="").values_list("user__email", flat=True).distinct()
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+            .distinct()
         )
         # The message names no client: the link leads to the audit report, behind sign-in.
         link = reverse("security:audit-report") + f"?event={event.pk}"
@@ -106,7 +113,8 @@ def emergency_access_open(*, user, program: int, external_id: str, reason: str, 
             "A user opened a client record through emergency access. Review the entry (sign-in required):\n%(link)s"
         ) % {"link": link}
         transaction.on_commit(
-            lambda: send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, [to]) for to in coordinators],
-                                   fail_silently=True)
+            lambda: send_mass_mail(
+                [(subject, body, settings.DEFAULT_FROM_EMAIL, [to]) for to in coordinators], fail_silently=True
+            )
         )
     return grant

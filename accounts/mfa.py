@@ -44,7 +44,7 @@ class MFAAdapter(DefaultMFAAdapter):
     def decrypt(self, encrypted_text: str) -> str:
         if not encrypted_text.startswith(PREFIX):
             raise ValueError("An MFA secret is stored unencrypted.")
-        return _fernet().decrypt(encrypted_text[len(PREFIX):].encode()).decode()
+        return _fernet().decrypt(encrypted_text[len(PREFIX) :].encode()).decode()
 
 
 def mfa_required_for(user) -> bool:

@@ -140,9 +140,7 @@ class Membership(models.Model):
     objects = MembershipQuerySet.as_manager()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "program", "role"], name="membership_unique_role")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "program", "role"], name="membership_unique_role")]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.program}"

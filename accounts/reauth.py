@@ -45,8 +45,10 @@ def require_recent_auth(max_age: int | None = None) -> Callable:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not recently_authenticated(request, max_age):
                 if request.path.startswith("/api/"):
-                    return JsonResponse({"detail": "Confirm your password first.",
-                                         "reauthenticate": reverse("account_reauthenticate")}, status=403)
+                    return JsonResponse(
+                        {"detail": "Confirm your password first.", "reauthenticate": reverse("account_reauthenticate")},
+                        status=403,
+                    )
                 from allauth.account.internal.flows.reauthentication import suspend_request
 
                 return suspend_request(request, reverse("account_reauthenticate"))

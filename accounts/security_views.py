@@ -81,11 +81,22 @@ def audit_report(request: HttpRequest) -> HttpResponse:
     older = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
     query = request.GET.copy()
     query.pop("before", None)
-    audit_record(action="audit.list", request=request, object_type="accounts.auditevent",
-                 detail={"filters": {k: v for k, v in request.GET.items() if k != "client"}})
-    return render(request, "security/audit_report.html", {
-        "form": form, "events": page[:PAGE_SIZE], "older": older, "query": query.urlencode(),
-    })
+    audit_record(
+        action="audit.list",
+        request=request,
+        object_type="accounts.auditevent",
+        detail={"filters": {k: v for k, v in request.GET.items() if k != "client"}},
+    )
+    return render(
+        request,
+        "security/audit_report.html",
+        {
+            "form": form,
+            "events": page[:PAGE_SIZE],
+            "older": older,
+            "query": query.urlencode(),
+        },
+    )
 
 
 @login_required
@@ -94,14 +105,43 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     _coordinator_or_404(request)
     _, events = _filtered_events(request)
     rows = (
-        [e.id, e.at.isoformat(), e.username, e.roles, e.program_id, e.client_ids.strip(","), e.object_type,
-         e.object_id, e.action, e.emergency, e.ip, e.user_agent, json.dumps(e.detail, sort_keys=True), e.hash]
+        [
+            e.id,
+            e.at.isoformat(),
+            e.username,
+            e.roles,
+            e.program_id,
+            e.client_ids.strip(","),
+            e.object_type,
+            e.object_id,
+            e.action,
+            e.emergency,
+            e.ip,
+            e.user_agent,
+            json.dumps(e.detail, sort_keys=True),
+            e.hash,
+        ]
         for e in events[:CSV_MAX_ROWS].iterator(chunk_size=2000)
     )
-    audit_record(action=AuditAction.AUDIT_EXPORT, request=request, object_type="accounts.auditevent",
-                 detail={"format": "csv"})
-    header = ["id", "at_utc", "user", "roles", "program", "clients", "object_type", "object_id", "action",
-              "emergency", "ip", "user_agent", "detail", "hash"]
+    audit_record(
+        action=AuditAction.AUDIT_EXPORT, request=request, object_type="accounts.auditevent", detail={"format": "csv"}
+    )
+    header = [
+        "id",
+        "at_utc",
+        "user",
+        "roles",
+        "program",
+        "clients",
+        "object_type",
+        "object_id",
+        "action",
+        "emergency",
+        "ip",
+        "user_agent",
+        "detail",
+        "hash",
+    ]
     return csv_response("audit-trail.csv", header, rows)
 
 
@@ -146,8 +186,9 @@ def client_record_download(request: HttpRequest, client_id: int, fmt: str) -> Ht
 class EmergencyAccessForm(forms.Form):
     program = forms.ModelChoiceField(label=_("Program"), queryset=Program.objects.none())
     external_id = forms.CharField(label=_("Clinic record number"), max_length=64)
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}), min_length=10,
-                             max_length=2000)
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}), min_length=10, max_length=2000
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -165,8 +206,11 @@ def emergency_access(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             grant = emergency_access_open(
-                user=request.user, program=form.cleaned_data["program"].id,
-                external_id=form.cleaned_data["external_id"], reason=form.cleaned_data["reason"], request=request,
+                user=request.user,
+                program=form.cleaned_data["program"].id,
+                external_id=form.cleaned_data["external_id"],
+                reason=form.cleaned_data["reason"],
+                request=request,
             )
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():

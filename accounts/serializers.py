@@ -38,8 +38,17 @@ class MeSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "first_name", "last_name", "email", "roles"]
 
     @extend_schema_field(
-        {"type": "array", "items": {"type": "object", "properties": {
-            "program": {"type": "integer"}, "program_slug": {"type": "string"}, "role": {"type": "string"}}}}
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "program": {"type": "integer"},
+                    "program_slug": {"type": "string"},
+                    "role": {"type": "string"},
+                },
+            },
+        }
     )
     def get_roles(self, user: User) -> list[dict[str, object]]:
         return [

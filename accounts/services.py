@@ -51,6 +51,10 @@ def membership_designate_emergency(*, membership: Membership, allowed: bool, by:
 
     membership.emergency_access = allowed
     membership.save(update_fields=["emergency_access"])
-    audit_record(action="emergency_access.designate" if allowed else "emergency_access.undesignate",
-                 user=by, obj=membership, detail={"member": membership.user_id})
+    audit_record(
+        action="emergency_access.designate" if allowed else "emergency_access.undesignate",
+        user=by,
+        obj=membership,
+        detail={"member": membership.user_id},
+    )
     return membership

@@ -67,8 +67,9 @@ class ThrottledModelBackend(ModelBackend):
     address to count and no attacker on the wire; the lockout still applies to
     the username."""
 
-    def authenticate(self, request: HttpRequest | None, username: str | None = None,
-                     password: str | None = None, **kwargs: Any) -> Any:
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> Any:
         if username is None:
             username = kwargs.get("username")
         if not username or password is None:

@@ -38,8 +38,15 @@ from sessions.models import (
 LOGIN_MODELS = [User, Membership, ProgramUserObjectPermission]
 NOTE_MODELS = [NoteAddendum]
 FEEDBACK_MODELS = [
-    Clinician, Client.care_team.through, Consent, Consent.clinicians.through, FeedbackItem,
-    FeedbackItem.recipients.through, FeedbackItem.consents.through, FeedbackReply, Notification,
+    Clinician,
+    Client.care_team.through,
+    Consent,
+    Consent.clinicians.through,
+    FeedbackItem,
+    FeedbackItem.recipients.through,
+    FeedbackItem.consents.through,
+    FeedbackReply,
+    Notification,
 ]
 
 HOUR = 3600
@@ -54,8 +61,12 @@ ADDENDUM_SHARE = 0.015  # of signed notes
 # Feedback: items per client-year on a supporter's caseload, by assignment role.
 FEEDBACK_PER_YEAR = {"primary": 1.0, "secondary": 0.25}
 CATEGORY_SHARE = {
-    "progress_update": 0.35, "client_request": 0.20, "adherence_barrier": 0.15,
-    "treatment_concern": 0.12, "medication_concern": 0.12, "safety": 0.06,
+    "progress_update": 0.35,
+    "client_request": 0.20,
+    "adherence_barrier": 0.15,
+    "treatment_concern": 0.12,
+    "medication_concern": 0.12,
+    "safety": 0.06,
 }
 URGENCY_SHARE = {"routine": 0.70, "soon": 0.24, "immediate": 0.06}
 ACK_ON_TIME, ACK_LATE = 0.86, 0.10  # the remaining 4% are never acknowledged
@@ -64,8 +75,16 @@ ESCALATION_PERIOD = 15 * 60  # the escalation job's period: items escalate withi
 
 # Clinicians, cycled: six therapists, two psychiatrists, two medical staff in every ten.
 DISCIPLINE_CYCLE = [
-    "social_work", "psychiatry", "counseling", "psychology", "social_work",
-    "nursing", "counseling", "psychiatry", "primary_care", "social_work",
+    "social_work",
+    "psychiatry",
+    "counseling",
+    "psychology",
+    "social_work",
+    "nursing",
+    "counseling",
+    "psychiatry",
+    "primary_care",
+    "social_work",
 ]
 THERAPY = {"social_work", "counseling", "psychology"}
 MEDICAL = {"nursing", "primary_care"}
@@ -118,12 +137,22 @@ GROUP_NOTES = [
     "Group reviewed local resources: food bank hours, the ride service and the warm line.",
 ]
 GOALS_ADDRESSED = [
-    "Stable housing", "Returning to work", "Staying connected to treatment", "Daily routine",
-    "Rebuilding family relationships", "Managing stress", "Staying sober", "",
+    "Stable housing",
+    "Returning to work",
+    "Staying connected to treatment",
+    "Daily routine",
+    "Rebuilding family relationships",
+    "Managing stress",
+    "Staying sober",
+    "",
 ]
 NEXT_STEPS = [
-    "Call the housing office on Monday.", "Bring the benefits letter next time.", "Attend Tuesday's group.",
-    "Tell the prescriber about the morning tiredness.", "Try the daily plan for a week.", "",
+    "Call the housing office on Monday.",
+    "Bring the benefits letter next time.",
+    "Attend Tuesday's group.",
+    "Tell the prescriber about the morning tiredness.",
+    "Try the daily plan for a week.",
+    "",
 ]
 ADDENDA = [
     "Correction: the session was by video, not by phone.",
@@ -200,37 +229,56 @@ def _ids(values: np.ndarray, valid: np.ndarray) -> pd.api.extensions.ExtensionAr
     return out
 
 
-def logins(*, program: Program, role: str, prefix: str, first_names: list[str], last_names: list[str],
-           now: str) -> np.ndarray:
+def logins(
+    *, program: Program, role: str, prefix: str, first_names: list[str], last_names: list[str], now: str
+) -> np.ndarray:
     """One login per generated person, with the membership and the guardian permission that
     scoping reads. Unusable passwords: the bench attaches its own logins by name (bench/large.py)."""
     n = len(first_names)
     user0 = next_id(User)
     ids = np.arange(user0, user0 + n)
-    copy_frame(User, pd.DataFrame({
-        "id": ids,
-        "username": [f"{prefix}-{program.id}-{i}" for i in range(n)],
-        "password": "!",
-        "first_name": first_names,
-        "last_name": last_names,
-        "email": [f"{prefix}{i}-{program.id}@bench.invalid" for i in range(n)],
-        "is_superuser": False,
-        "is_staff": False,
-        "is_active": True,
-        "date_joined": now,
-    }))
+    copy_frame(
+        User,
+        pd.DataFrame(
+            {
+                "id": ids,
+                "username": [f"{prefix}-{program.id}-{i}" for i in range(n)],
+                "password": "!",
+                "first_name": first_names,
+                "last_name": last_names,
+                "email": [f"{prefix}{i}-{program.id}@bench.invalid" for i in range(n)],
+                "is_superuser": False,
+                "is_staff": False,
+                "is_active": True,
+                "date_joined": now,
+            }
+        ),
+    )
     reset_sequence(User)
     copy_frame(Membership, pd.DataFrame({"user_id": ids, "program_id": program.id, "role": role, "created_at": now}))
     permission = Permission.objects.get(content_type__app_label="accounts", codename=ROLE_PERMISSION[Role(role)])
-    copy_frame(ProgramUserObjectPermission, pd.DataFrame({
-        "permission_id": permission.id, "user_id": ids, "content_object_id": program.id,
-    }))
+    copy_frame(
+        ProgramUserObjectPermission,
+        pd.DataFrame(
+            {
+                "permission_id": permission.id,
+                "user_id": ids,
+                "content_object_id": program.id,
+            }
+        ),
+    )
     return ids
 
 
 def session_notes(
-    rng: np.random.Generator, *, group: np.ndarray, attendance_status: np.ndarray, start: np.ndarray,
-    duration_minutes: np.ndarray, author_user: np.ndarray, now: int,
+    rng: np.random.Generator,
+    *,
+    group: np.ndarray,
+    attendance_status: np.ndarray,
+    start: np.ndarray,
+    duration_minutes: np.ndarray,
+    author_user: np.ndarray,
+    now: int,
 ) -> pd.DataFrame:
     """The note columns of each session: narrative (plain text, encrypted by the COPY), topics,
     signature and the late flag. `attendance_status` is the one-to-one attendance's status."""
@@ -242,9 +290,13 @@ def session_notes(
     one_to_one_full = has_note & full & ~group
     k = int(one_to_one_full.sum())
     narrative[one_to_one_full] = [
-        " ".join(parts) for parts in zip(
-            _pick(rng, NOTE_OPENINGS, k), _pick(rng, NOTE_MIDDLES, k), _pick(rng, NOTE_MIDDLES, k),
-            _pick(rng, NOTE_CLOSINGS, k), strict=True,
+        " ".join(parts)
+        for parts in zip(
+            _pick(rng, NOTE_OPENINGS, k),
+            _pick(rng, NOTE_MIDDLES, k),
+            _pick(rng, NOTE_MIDDLES, k),
+            _pick(rng, NOTE_CLOSINGS, k),
+            strict=True,
         )
     ]
     narrative[has_note & group] = _pick(rng, GROUP_NOTES, int((has_note & group).sum()))
@@ -263,35 +315,50 @@ def session_notes(
     )
     signed_at = ended + delay
     signed &= signed_at < now
-    return pd.DataFrame({
-        "narrative": narrative,
-        "topics": topics,
-        "goals_addressed": np.where(has_note & full, _pick(rng, GOALS_ADDRESSED, n), ""),
-        "next_steps": np.where(has_note & full, _pick(rng, NEXT_STEPS, n), ""),
-        "entered_late": has_note & late,
-        "signed_at": _text(signed_at, signed),
-        "signed_by_id": _ids(author_user, signed),
-        "signed_credential": "",
-        # Kept for the addenda; not columns of the session table.
-        "_signed_seconds": np.where(signed, signed_at, -1),
-    })
+    return pd.DataFrame(
+        {
+            "narrative": narrative,
+            "topics": topics,
+            "goals_addressed": np.where(has_note & full, _pick(rng, GOALS_ADDRESSED, n), ""),
+            "next_steps": np.where(has_note & full, _pick(rng, NEXT_STEPS, n), ""),
+            "entered_late": has_note & late,
+            "signed_at": _text(signed_at, signed),
+            "signed_by_id": _ids(author_user, signed),
+            "signed_credential": "",
+            # Kept for the addenda; not columns of the session table.
+            "_signed_seconds": np.where(signed, signed_at, -1),
+        }
+    )
 
 
-def note_addenda(rng: np.random.Generator, *, session_ids: np.ndarray, start: np.ndarray, notes: pd.DataFrame,
-                 author_user: np.ndarray, now: int) -> int:
+def note_addenda(
+    rng: np.random.Generator,
+    *,
+    session_ids: np.ndarray,
+    start: np.ndarray,
+    notes: pd.DataFrame,
+    author_user: np.ndarray,
+    now: int,
+) -> int:
     signed_seconds = notes["_signed_seconds"].to_numpy()
     chosen = (signed_seconds >= 0) & (rng.random(len(session_ids)) < ADDENDUM_SHARE)
     created = signed_seconds[chosen] + rng.integers(HOUR, 30 * DAY, size=int(chosen.sum()))
     keep = created < now
     created = created[keep]
     idx = np.flatnonzero(chosen)[keep]
-    copy_frame(NoteAddendum, pd.DataFrame({
-        "session_id": session_ids[idx],
-        "author_id": author_user[idx],
-        "text": _pick(rng, ADDENDA, len(idx)),
-        "created_at": _text(created),
-        "entered_late": created - start[idx] > LATE_ENTRY_AFTER.total_seconds(),
-    }), encrypted=("text",))
+    copy_frame(
+        NoteAddendum,
+        pd.DataFrame(
+            {
+                "session_id": session_ids[idx],
+                "author_id": author_user[idx],
+                "text": _pick(rng, ADDENDA, len(idx)),
+                "created_at": _text(created),
+                "entered_late": created - start[idx] > LATE_ENTRY_AFTER.total_seconds(),
+            }
+        ),
+        encrypted=("text",),
+    )
     return len(idx)
 
 
@@ -311,9 +378,17 @@ def _soon_deadlines(program: Program, created: np.ndarray) -> np.ndarray:
 
 
 def feedback_network(
-    rng: np.random.Generator, *, program: Program, clinicians: int, client_ids: np.ndarray,
-    intake_day: np.ndarray, assignments: pd.DataFrame, supporter_user: dict[int, int],
-    first_day: date, last_day: date, now: datetime,
+    rng: np.random.Generator,
+    *,
+    program: Program,
+    clinicians: int,
+    client_ids: np.ndarray,
+    intake_day: np.ndarray,
+    assignments: pd.DataFrame,
+    supporter_user: dict[int, int],
+    first_day: date,
+    last_day: date,
+    now: datetime,
 ) -> FeedbackMade:
     """Clinicians with logins, care teams, consents, and two years of bridging feedback with
     acknowledgments, replies and notifications. `assignments` has client_id, supporter_id,
@@ -332,20 +407,31 @@ def feedback_network(
 
     # Clinicians, each with a login.
     disciplines = np.array([DISCIPLINE_CYCLE[i % len(DISCIPLINE_CYCLE)] for i in range(clinicians)])
-    users = logins(program=program, role=Role.CLINICIAN, prefix="cln",
-                   first_names=["Robin"] * clinicians, last_names=[f"K{i}" for i in range(clinicians)], now=now_text)
+    users = logins(
+        program=program,
+        role=Role.CLINICIAN,
+        prefix="cln",
+        first_names=["Robin"] * clinicians,
+        last_names=[f"K{i}" for i in range(clinicians)],
+        now=now_text,
+    )
     clinician0 = next_id(Clinician)
     clinician_ids = np.arange(clinician0, clinician0 + clinicians)
-    copy_frame(Clinician, pd.DataFrame({
-        "id": clinician_ids,
-        "program_id": program.id,
-        "user_id": users,
-        "external_id": [f"CLN-{i}" for i in range(clinicians)],
-        "first_name": "Robin",
-        "last_name": [f"K{i}" for i in range(clinicians)],
-        "email": [f"k{i}-{program.id}@clinic.invalid" for i in range(clinicians)],
-        "discipline": disciplines,
-    }))
+    copy_frame(
+        Clinician,
+        pd.DataFrame(
+            {
+                "id": clinician_ids,
+                "program_id": program.id,
+                "user_id": users,
+                "external_id": [f"CLN-{i}" for i in range(clinicians)],
+                "first_name": "Robin",
+                "last_name": [f"K{i}" for i in range(clinicians)],
+                "email": [f"k{i}-{program.id}@clinic.invalid" for i in range(clinicians)],
+                "discipline": disciplines,
+            }
+        ),
+    )
     reset_sequence(Clinician)
     user_of_clinician = dict(zip(clinician_ids.tolist(), users.tolist(), strict=True))
 
@@ -358,10 +444,12 @@ def feedback_network(
     therapist = rng.choice(clinician_ids[np.isin(disciplines, list(THERAPY))], size=n_clients)
     prescriber = team_member(clinician_ids[disciplines == "psychiatry"], PRESCRIBER_SHARE)
     medical = team_member(clinician_ids[np.isin(disciplines, list(MEDICAL))], MEDICAL_SHARE)
-    team = pd.concat([
-        pd.DataFrame({"client_id": client_ids[m >= 0], "clinician_id": m[m >= 0]})
-        for m in (therapist, prescriber, medical)
-    ])
+    team = pd.concat(
+        [
+            pd.DataFrame({"client_id": client_ids[m >= 0], "clinician_id": m[m >= 0]})
+            for m in (therapist, prescriber, medical)
+        ]
+    )
     copy_frame(Client.care_team.through, team)
 
     # Consents, signed at intake: most to the care team without end; some for one year only,
@@ -378,28 +466,43 @@ def feedback_network(
     consent0 = next_id(Consent)
     consent_of_client = np.where(consented, consent0 + np.cumsum(consented) - 1, -1)
     c = np.flatnonzero(consented)
-    copy_frame(Consent, pd.DataFrame({
-        "id": consent_of_client[c],
-        "client_id": client_ids[c],
-        "scope": np.where(named[c], "named_clinicians", "care_team"),
-        "discloser_name": program.name,
-        "recipients_description": np.where(named[c], "The named clinician", "The client's care team at the clinic"),
-        "purpose": "Coordination of care with the clinic",
-        "information_description": "Peer support progress, requests and safety concerns",
-        "effective_on": as_date(intake_day[c]),
-        "expires_on": as_date(expires[c], one_year[c]),
-        "signed_on": as_date(intake_day[c]),
-        "signed_by_name": "Client",
-        "revocation_statement_included": True,
-        "revoked_on": as_date(revoked_day[c], revoked[c]),
-        "revocation_reason": np.where(revoked[c], "Client asked to stop sharing with the clinic", ""),
-        "document": "",
-        "created_at": _text(_local_seconds(program, origin + pd.to_timedelta(intake_day[c] * 24 + 10, unit="h"))),
-    }))
+    copy_frame(
+        Consent,
+        pd.DataFrame(
+            {
+                "id": consent_of_client[c],
+                "client_id": client_ids[c],
+                "scope": np.where(named[c], "named_clinicians", "care_team"),
+                "discloser_name": program.name,
+                "recipients_description": np.where(
+                    named[c], "The named clinician", "The client's care team at the clinic"
+                ),
+                "purpose": "Coordination of care with the clinic",
+                "information_description": "Peer support progress, requests and safety concerns",
+                "effective_on": as_date(intake_day[c]),
+                "expires_on": as_date(expires[c], one_year[c]),
+                "signed_on": as_date(intake_day[c]),
+                "signed_by_name": "Client",
+                "revocation_statement_included": True,
+                "revoked_on": as_date(revoked_day[c], revoked[c]),
+                "revocation_reason": np.where(revoked[c], "Client asked to stop sharing with the clinic", ""),
+                "document": "",
+                "created_at": _text(
+                    _local_seconds(program, origin + pd.to_timedelta(intake_day[c] * 24 + 10, unit="h"))
+                ),
+            }
+        ),
+    )
     reset_sequence(Consent)
-    copy_frame(Consent.clinicians.through, pd.DataFrame({
-        "consent_id": consent_of_client[named], "clinician_id": therapist[named],
-    }))
+    copy_frame(
+        Consent.clinicians.through,
+        pd.DataFrame(
+            {
+                "consent_id": consent_of_client[named],
+                "clinician_id": therapist[named],
+            }
+        ),
+    )
 
     # Items: a Poisson number per assignment, on working days' office hours while it is active.
     window_end = min((last_day - first_day).days, (now.date() - first_day).days)
@@ -412,8 +515,9 @@ def feedback_network(
     n = len(row)
     day = start[row] + (rng.random(n) * length[row]).astype(np.int64)
     minute = rng.integers(8 * 60, 18 * 60, size=n)
-    created = _local_seconds(program, pd.DatetimeIndex(origin + pd.to_timedelta(day, unit="D"))
-                             + pd.to_timedelta(minute, unit="min"))
+    created = _local_seconds(
+        program, pd.DatetimeIndex(origin + pd.to_timedelta(day, unit="D")) + pd.to_timedelta(minute, unit="min")
+    )
     client = assignments["client_id"].to_numpy()[row]
     author = assignments["supporter_id"].to_numpy()[row]
     ci = client - client_ids[0]
@@ -438,8 +542,8 @@ def feedback_network(
     keep = keep[np.argsort(created[keep], kind="stable")]
     n = len(keep)
     created, client, author, ci, category, urgency, emergency, to_therapist, to_prescriber, to_medical = (
-        a[keep] for a in (created, client, author, ci, category, urgency, emergency,
-                          to_therapist, to_prescriber, to_medical)
+        a[keep]
+        for a in (created, client, author, ci, category, urgency, emergency, to_therapist, to_prescriber, to_medical)
     )
     item0 = next_id(FeedbackItem)
     item_ids = np.arange(item0, item0 + n)
@@ -462,35 +566,49 @@ def feedback_network(
     escalated = (escalated_at < now_s) & (~acked | (ack > escalated_at))
     ack_user = np.array([user_of_clinician[c] for c in first_recipient.tolist()], dtype=np.int64)
 
-    copy_frame(FeedbackItem, pd.DataFrame({
-        "id": item_ids,
-        "program_id": program.id,
-        "client_id": client,
-        "author_id": author,
-        "category": category,
-        "urgency": urgency,
-        "text": _texts_by_category(rng, category),
-        "created_at": _text(created),
-        "deadline": _text(deadline),
-        "acknowledged_at": _text(ack, acked),
-        "acknowledged_by_id": _ids(ack_user, acked),
-        "escalated_at": _text(escalated_at, escalated),
-        "is_emergency": emergency,
-        "emergency_justification": np.where(emergency, EMERGENCY_JUSTIFICATION, ""),
-        "redisclosure_notice": "",
-    }), encrypted=("text",))
+    copy_frame(
+        FeedbackItem,
+        pd.DataFrame(
+            {
+                "id": item_ids,
+                "program_id": program.id,
+                "client_id": client,
+                "author_id": author,
+                "category": category,
+                "urgency": urgency,
+                "text": _texts_by_category(rng, category),
+                "created_at": _text(created),
+                "deadline": _text(deadline),
+                "acknowledged_at": _text(ack, acked),
+                "acknowledged_by_id": _ids(ack_user, acked),
+                "escalated_at": _text(escalated_at, escalated),
+                "is_emergency": emergency,
+                "emergency_justification": np.where(emergency, EMERGENCY_JUSTIFICATION, ""),
+                "redisclosure_notice": "",
+            }
+        ),
+        encrypted=("text",),
+    )
     reset_sequence(FeedbackItem)
 
-    recipients = pd.concat([
-        pd.DataFrame({"feedbackitem_id": item_ids[mask], "clinician_id": members[ci[mask]]})
-        for members, mask in ((therapist, to_therapist), (prescriber, to_prescriber), (medical, to_medical))
-    ])
+    recipients = pd.concat(
+        [
+            pd.DataFrame({"feedbackitem_id": item_ids[mask], "clinician_id": members[ci[mask]]})
+            for members, mask in ((therapist, to_therapist), (prescriber, to_prescriber), (medical, to_medical))
+        ]
+    )
     copy_frame(FeedbackItem.recipients.through, recipients)
     # The disclosure record: the client's consent covered every recipient (none for emergencies).
     covered = ~emergency
-    copy_frame(FeedbackItem.consents.through, pd.DataFrame({
-        "feedbackitem_id": item_ids[covered], "consent_id": consent_of_client[ci[covered]],
-    }))
+    copy_frame(
+        FeedbackItem.consents.through,
+        pd.DataFrame(
+            {
+                "feedbackitem_id": item_ids[covered],
+                "consent_id": consent_of_client[ci[covered]],
+            }
+        ),
+    )
 
     # Replies: answering acknowledges, so a clinician's reply is at the acknowledgment.
     replied = acked & (rng.random(n) < REPLY_SHARE)
@@ -498,50 +616,111 @@ def feedback_network(
     follow_at = ack + rng.lognormal(np.log(6 * HOUR), 1.0, size=n).astype(np.int64)
     follow &= follow_at < now_s
     author_user = np.array([supporter_user[s] for s in author.tolist()], dtype=np.int64)
-    replies = pd.concat([
-        pd.DataFrame({"item_id": item_ids[replied], "author_id": ack_user[replied],
-                      "text": _pick(rng, REPLIES_FROM_CLINICIAN, int(replied.sum())), "_at": ack[replied]}),
-        pd.DataFrame({"item_id": item_ids[follow], "author_id": author_user[follow],
-                      "text": _pick(rng, REPLIES_FROM_SUPPORTER, int(follow.sum())), "_at": follow_at[follow]}),
-    ]).sort_values(["_at", "item_id"], kind="stable")
-    copy_frame(FeedbackReply, pd.DataFrame({
-        "item_id": replies["item_id"], "author_id": replies["author_id"], "text": replies["text"],
-        "created_at": _text(replies["_at"].to_numpy()),
-    }), encrypted=("text",))
+    replies = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "item_id": item_ids[replied],
+                    "author_id": ack_user[replied],
+                    "text": _pick(rng, REPLIES_FROM_CLINICIAN, int(replied.sum())),
+                    "_at": ack[replied],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "item_id": item_ids[follow],
+                    "author_id": author_user[follow],
+                    "text": _pick(rng, REPLIES_FROM_SUPPORTER, int(follow.sum())),
+                    "_at": follow_at[follow],
+                }
+            ),
+        ]
+    ).sort_values(["_at", "item_id"], kind="stable")
+    copy_frame(
+        FeedbackReply,
+        pd.DataFrame(
+            {
+                "item_id": replies["item_id"],
+                "author_id": replies["author_id"],
+                "text": replies["text"],
+                "created_at": _text(replies["_at"].to_numpy()),
+            }
+        ),
+        encrypted=("text",),
+    )
 
     # Notifications, as the services send them (coordinators' escalation notices are left out:
     # the generated programs have no coordinators until bench/large.py attaches one).
     recipient_user = recipients["clinician_id"].map(user_of_clinician).to_numpy()
     position = recipients["feedbackitem_id"].to_numpy() - item0
     read = acked[position] & (rng.random(len(position)) < 0.97)
-    kind = np.where(np.isin(urgency[position], ["immediate", "soon"]),
-                    NotificationKind.FEEDBACK_URGENT.value, NotificationKind.FEEDBACK_NEW.value)
+    kind = np.where(
+        np.isin(urgency[position], ["immediate", "soon"]),
+        NotificationKind.FEEDBACK_URGENT.value,
+        NotificationKind.FEEDBACK_NEW.value,
+    )
     reminded = escalated[position]
     # The supporter reads a clinician's reply within hours (or at their own follow-up).
     seen = np.where(follow, follow_at, ack + rng.lognormal(np.log(4 * HOUR), 1.0, size=n).astype(np.int64))
-    notices = pd.concat([
-        pd.DataFrame({"recipient_id": recipient_user, "kind": kind, "_item": position, "_at": created[position],
-                      "_read": np.where(read, ack[position], -1)}),
-        pd.DataFrame({"recipient_id": recipient_user[reminded], "kind": NotificationKind.FEEDBACK_REMINDER.value,
-                      "_item": position[reminded], "_at": escalated_at[position[reminded]],
-                      "_read": np.where(acked[position[reminded]], ack[position[reminded]], -1)}),
-        pd.DataFrame({"recipient_id": author_user[replied], "kind": NotificationKind.FEEDBACK_REPLY.value,
-                      "_item": np.flatnonzero(replied), "_at": ack[replied],
-                      "_read": np.where(seen[replied] < now_s, seen[replied], -1)}),
-        pd.DataFrame({"recipient_id": ack_user[follow], "kind": NotificationKind.FEEDBACK_REPLY.value,
-                      "_item": np.flatnonzero(follow), "_at": follow_at[follow], "_read": -1}),
-    ])
+    notices = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "recipient_id": recipient_user,
+                    "kind": kind,
+                    "_item": position,
+                    "_at": created[position],
+                    "_read": np.where(read, ack[position], -1),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "recipient_id": recipient_user[reminded],
+                    "kind": NotificationKind.FEEDBACK_REMINDER.value,
+                    "_item": position[reminded],
+                    "_at": escalated_at[position[reminded]],
+                    "_read": np.where(acked[position[reminded]], ack[position[reminded]], -1),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "recipient_id": author_user[replied],
+                    "kind": NotificationKind.FEEDBACK_REPLY.value,
+                    "_item": np.flatnonzero(replied),
+                    "_at": ack[replied],
+                    "_read": np.where(seen[replied] < now_s, seen[replied], -1),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "recipient_id": ack_user[follow],
+                    "kind": NotificationKind.FEEDBACK_REPLY.value,
+                    "_item": np.flatnonzero(follow),
+                    "_at": follow_at[follow],
+                    "_read": -1,
+                }
+            ),
+        ]
+    )
     read_at = notices["_read"].to_numpy()
-    copy_frame(Notification, pd.DataFrame({
-        "recipient_id": notices["recipient_id"].to_numpy(),
-        "kind": notices["kind"].to_numpy(),
-        "link": [f"/feedback/{item_ids[i]}/" for i in notices["_item"].tolist()],
-        "created_at": _text(notices["_at"].to_numpy()),
-        "read_at": _text(np.maximum(read_at, 0), read_at >= 0),
-    }))
+    copy_frame(
+        Notification,
+        pd.DataFrame(
+            {
+                "recipient_id": notices["recipient_id"].to_numpy(),
+                "kind": notices["kind"].to_numpy(),
+                "link": [f"/feedback/{item_ids[i]}/" for i in notices["_item"].tolist()],
+                "created_at": _text(notices["_at"].to_numpy()),
+                "read_at": _text(np.maximum(read_at, 0), read_at >= 0),
+            }
+        ),
+    )
     return FeedbackMade(
-        clinicians=clinicians, consents=int(consented.sum()), feedback_items=n,
-        replies=len(replies), notifications=len(notices),
+        clinicians=clinicians,
+        consents=int(consented.sum()),
+        feedback_items=n,
+        replies=len(replies),
+        notifications=len(notices),
     )
 
 

@@ -73,13 +73,15 @@ def main() -> None:
     for _ in range(args.runs):
         wall = time.perf_counter()
         rendered = render_pdf(html)
-        runs.append({
-            "wall_seconds": round(time.perf_counter() - wall, 3),
-            "render_seconds": round(rendered.seconds, 3),
-            "render_cpu_seconds": round(rendered.cpu_seconds, 3),
-            "peak_rss_mb": round(rendered.peak_rss_mb, 1),
-            "pages": rendered.pages,
-        })
+        runs.append(
+            {
+                "wall_seconds": round(time.perf_counter() - wall, 3),
+                "render_seconds": round(rendered.seconds, 3),
+                "render_cpu_seconds": round(rendered.cpu_seconds, 3),
+                "peak_rss_mb": round(rendered.peak_rss_mb, 1),
+                "pages": rendered.pages,
+            }
+        )
     parent_after = current_rss_mb()
     if args.keep:
         Path(args.keep).write_bytes(rendered.pdf)
@@ -99,8 +101,10 @@ def main() -> None:
     }
     print(json.dumps(result, indent=2))
     within = result["median_wall_seconds"] <= 3.0 and result["max_peak_rss_mb"] <= 300
-    print(f"target (<= 3 s, <= 300 MB): {'met' if within else 'NOT met'}; "
-          f"pages {result['pages']} (target 12), charts {charts} (target 6)")
+    print(
+        f"target (<= 3 s, <= 300 MB): {'met' if within else 'NOT met'}; "
+        f"pages {result['pages']} (target 12), charts {charts} (target 6)"
+    )
 
 
 if __name__ == "__main__":

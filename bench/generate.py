@@ -75,9 +75,12 @@ def copy_frame(model, frame: pd.DataFrame, *, encrypted: tuple[str, ...] = ()) -
 
     extra = copy_defaults(model, list(frame.columns))
     if extra:
-        frame = frame.assign(**{
-            column: json.dumps(value) if isinstance(value, list | dict) else value for column, value in extra.items()
-        })
+        frame = frame.assign(
+            **{
+                column: json.dumps(value) if isinstance(value, list | dict) else value
+                for column, value in extra.items()
+            }
+        )
     columns = ", ".join(frame.columns)
     with (
         connection.cursor() as cursor,
@@ -152,9 +155,16 @@ def generate_program(
         )
 
         sup_users = (
-            clinical.logins(program=program, role=Role.SUPPORTER, prefix="sup", first_names=["Sam"] * supporters,
-                            last_names=[f"S{i}" for i in range(supporters)], now=now)
-            if notes or clinicians else None
+            clinical.logins(
+                program=program,
+                role=Role.SUPPORTER,
+                prefix="sup",
+                first_names=["Sam"] * supporters,
+                last_names=[f"S{i}" for i in range(supporters)],
+                now=now,
+            )
+            if notes or clinicians
+            else None
         )
         sup0 = next_id(Supporter)
         sup_ids = np.arange(sup0, sup0 + supporters)
@@ -340,8 +350,12 @@ def generate_program(
         )
         if notes:
             addenda = clinical.note_addenda(
-                clinical_rng, session_ids=session_ids, start=session_starts, notes=note_columns,
-                author_user=author_users, now=int(moment.timestamp()),
+                clinical_rng,
+                session_ids=session_ids,
+                start=session_starts,
+                notes=note_columns,
+                author_user=author_users,
+                now=int(moment.timestamp()),
             )
         feedback = None
         if clinicians:

@@ -52,8 +52,10 @@ def timed(label: str, run, backend_pid: int) -> tuple[float, object]:
     client = cpu_seconds() - client
     server_after = cpu_seconds(backend_pid)
     server_text = f"{server_after - server:.1f} s" if server is not None and server_after is not None else "n/a"
-    print(f"{label:<14} wall {wall:6.1f} s | CPU: Python {client:.1f} s, PostgreSQL backend {server_text} "
-          f"| load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{label:<14} wall {wall:6.1f} s | CPU: Python {client:.1f} s, PostgreSQL backend {server_text} "
+        f"| load average {os.getloadavg()[0]:.1f}"
+    )
     return wall, result
 
 
@@ -80,8 +82,13 @@ def write_csv(path: Path, rows: int, clients: int, seed: int = 7) -> None:
             lines = [
                 f"APT-{i},MRN-{c},{cl},{s},{k},{st}"
                 for i, c, cl, s, k, st in zip(
-                    ids, rng.integers(0, clients, n), clinician, starts,
-                    kinds[rng.integers(0, 5, n)], statuses[rng.integers(0, 5, n)], strict=True,
+                    ids,
+                    rng.integers(0, clients, n),
+                    clinician,
+                    starts,
+                    kinds[rng.integers(0, 5, n)],
+                    statuses[rng.integers(0, 5, n)],
+                    strict=True,
                 )
             ]
             out.write("\n".join(lines))
@@ -111,21 +118,27 @@ def main() -> None:
 
     slug = f"bench-{int(time.time())}"
     program = program_create(slug=slug, name="Import benchmark", timezone="America/New_York")
-    Clinician.objects.create(program=program, external_id="CLN-1", first_name="B", last_name="C",
-                             email="bench@example.org")
+    Clinician.objects.create(
+        program=program, external_id="CLN-1", first_name="B", last_name="C", email="bench@example.org"
+    )
     with connection.cursor() as cursor:
-        data = io.StringIO("".join(f"{program.pk}\tMRN-{i}\tF\tL{i}\t1980-01-01\t\t\\N\tnow()\n"
-                                   for i in range(clients)))
-        with cursor.cursor.copy("COPY clients_client (program_id, external_id, first_name, last_name, "
-                                "date_of_birth, preferred_language, site_id, created_at) FROM STDIN") as copy:
+        data = io.StringIO(
+            "".join(f"{program.pk}\tMRN-{i}\tF\tL{i}\t1980-01-01\t\t\\N\tnow()\n" for i in range(clients))
+        )
+        with cursor.cursor.copy(
+            "COPY clients_client (program_id, external_id, first_name, last_name, "
+            "date_of_birth, preferred_language, site_id, created_at) FROM STDIN"
+        ) as copy:
             copy.write(data.getvalue().replace("now()", "2026-01-01 00:00:00+00"))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "appointments.csv"
         started = time.perf_counter()
         write_csv(path, args.rows, clients)
         size_mb = path.stat().st_size / 1e6
-        print(f"generated {args.rows:,} rows ({size_mb:.1f} MB), {clients:,} clients "
-              f"in {time.perf_counter() - started:.1f} s")
+        print(
+            f"generated {args.rows:,} rows ({size_mb:.1f} MB), {clients:,} clients "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
         rss_before = peak_rss_mb()
 
         def phases() -> object:
@@ -148,12 +161,16 @@ def main() -> None:
 
         first_s, first = timed("import:", run_import, backend_pid)
         assert first.ok, first.errors[:5]
-        print(f"    created={first.created:,} updated={first.updated:,} unchanged={first.unchanged:,}  "
-              f"peak RSS {peak_rss_mb():.0f} MB")
+        print(
+            f"    created={first.created:,} updated={first.updated:,} unchanged={first.unchanged:,}  "
+            f"peak RSS {peak_rss_mb():.0f} MB"
+        )
         second_s, second = timed("second run:", run_import, backend_pid)
         assert second.ok and second.unchanged == args.rows
-        print(f"    created={second.created:,} updated={second.updated:,} unchanged={second.unchanged:,}  "
-              f"peak RSS {peak_rss_mb():.0f} MB")
+        print(
+            f"    created={second.created:,} updated={second.updated:,} unchanged={second.unchanged:,}  "
+            f"peak RSS {peak_rss_mb():.0f} MB"
+        )
         copy_s, _ = timed("bare COPY:", lambda: bare_copy(connection, path), backend_pid)
         print(f"ratio import / bare COPY: {first_s / copy_s:.1f}x")
         print(f"peak RSS: {rss_before:.0f} MB after generating, {peak_rss_mb():.0f} MB overall")
@@ -171,9 +188,10 @@ def bare_copy(connection, path: Path) -> None:
     """The floor: the same bytes into an untyped, unindexed temp table."""
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE bench_copy (a text, b text, c text, d text, e text, f text)")
-        with path.open("rb") as source, cursor.cursor.copy(
-            "COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)"
-        ) as copy:
+        with (
+            path.open("rb") as source,
+            cursor.cursor.copy("COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+        ):
             while block := source.read(1 << 20):
                 copy.write(block)
         cursor.execute("DROP TABLE bench_copy")

@@ -157,7 +157,6 @@ class CaseloadAssignmentViewSet(
             raise serializers.ValidationError({"client": ["An assignment cannot move to another client."]})
         self._save(serializer, serializer.instance)
 
-
     @extend_schema(request=TransferSerializer, responses=CaseloadAssignmentSerializer)
     @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
     def transfer(self, request: Request) -> Response:
@@ -167,8 +166,10 @@ class CaseloadAssignmentViewSet(
         client = data.validated_data["client"]
         self.check_write("create", client.program_id)
         assignment = services.assignment_transfer(
-            client=client, to_supporter=data.validated_data["supporter"],
-            start_date=data.validated_data["start_date"], handoff_note=data.validated_data["handoff_note"],
+            client=client,
+            to_supporter=data.validated_data["supporter"],
+            start_date=data.validated_data["start_date"],
+            handoff_note=data.validated_data["handoff_note"],
         )
         return Response(CaseloadAssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
 
@@ -249,8 +250,13 @@ class ConsentViewSet(ReadWriteViewSet):
         consent = self.get_object()
         if not consent.document:
             raise Http404
-        return FileResponse(consent.document.open("rb"), as_attachment=True,
-                            filename=f"consent-{consent.pk}{PurePath(consent.document.name).suffix}")
+        return FileResponse(
+            consent.document.open("rb"),
+            as_attachment=True,
+            filename=f"consent-{consent.pk}{PurePath(consent.document.name).suffix}",
+        )
+
+
 class ClientRecordMixin:
     """Records that hang off a client: the program comes from the client."""
 
@@ -279,8 +285,9 @@ class RecoveryGoalViewSet(ClientRecordMixin, ReadWriteViewSet):
         )
 
 
-class GoalProgressViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                          GenericViewSet):
+class GoalProgressViewSet(
+    ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, GenericViewSet
+):
     model = GoalProgress
     serializer_class = GoalProgressSerializer
     write_roles = {"create": {Role.COORDINATOR, Role.SUPPORTER}}
@@ -294,8 +301,9 @@ class GoalProgressViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveMod
         serializer.instance = services.goal_progress_add(author=self.request.user, **serializer.validated_data)
 
 
-class InstrumentViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                        GenericViewSet):
+class InstrumentViewSet(
+    ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, GenericViewSet
+):
     """The library (BARC-10) plus instruments a program defines for itself."""
 
     model = Instrument
@@ -308,8 +316,14 @@ class InstrumentViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModel
         serializer.instance = services.instrument_save(instrument=Instrument(), fields=serializer.validated_data)
 
 
-class OutcomeMeasureViewSet(ClientRecordMixin, ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                            mixins.CreateModelMixin, GenericViewSet):
+class OutcomeMeasureViewSet(
+    ClientRecordMixin,
+    ScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    GenericViewSet,
+):
     model = OutcomeMeasure
     serializer_class = OutcomeMeasureSerializer
     write_roles = {"create": {Role.COORDINATOR, Role.SUPPORTER}}
@@ -320,8 +334,9 @@ class OutcomeMeasureViewSet(ClientRecordMixin, ScopedMixin, mixins.ListModelMixi
         self.check_write("create", self.program_id_of(data=serializer.validated_data))
         serializer.instance = services.outcome_measure_record(by=self.request.user, **serializer.validated_data)
 
-    @extend_schema(parameters=[OpenApiParameter("program", int, required=True),
-                               OpenApiParameter("instrument", int, required=True)])
+    @extend_schema(
+        parameters=[OpenApiParameter("program", int, required=True), OpenApiParameter("instrument", int, required=True)]
+    )
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def summary(self, request: Request) -> Response:
         """Per-program mean change from intake to latest (coordinators)."""
@@ -355,8 +370,14 @@ class ResourceViewSet(ReadWriteViewSet):
         serializer.instance = services.resource_save(resource=serializer.instance, fields=data)
 
 
-class ReferralViewSet(ClientRecordMixin, ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                      mixins.CreateModelMixin, GenericViewSet):
+class ReferralViewSet(
+    ClientRecordMixin,
+    ScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    GenericViewSet,
+):
     model = Referral
     serializer_class = ReferralSerializer
     write_roles = {"create": {Role.COORDINATOR, Role.SUPPORTER}, "update": {Role.COORDINATOR, Role.SUPPORTER}}
@@ -383,6 +404,8 @@ class ReferralViewSet(ClientRecordMixin, ScopedMixin, mixins.ListModelMixin, mix
         data.is_valid(raise_exception=True)
         referral = services.referral_update(referral=referral, **data.validated_data)
         return Response(ReferralSerializer(referral).data)
+
+
 class ImportRequestSerializer(serializers.Serializer):
     program = serializers.CharField(help_text="Program slug or id.")
     kind = serializers.ChoiceField(choices=KINDS)

@@ -42,13 +42,16 @@ def score_line_svg(
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
         parts.append(f'<polyline points="{path}" fill="none" stroke="#1f5f8b" stroke-width="2"/>')
         for (x, y), (day, value) in zip(coords, points, strict=True):
-            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#1f5f8b">'
-                         f"<title>{day.isoformat()}: {value}</title></circle>")
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#1f5f8b">'
+                f"<title>{day.isoformat()}: {value}</title></circle>"
+            )
         labels = [(coords[0][0], first, "start" if first != last else "middle")]
         if first != last:
             labels.append((coords[-1][0], last, "end"))
         for x, day, anchor in labels:
-            parts.append(f'<text x="{x:.1f}" y="{height - 12}" text-anchor="{anchor}" font-size="12">'
-                         f"{day.isoformat()}</text>")
+            parts.append(
+                f'<text x="{x:.1f}" y="{height - 12}" text-anchor="{anchor}" font-size="12">{day.isoformat()}</text>'
+            )
     parts.append("</svg>")
     return "".join(parts)

@@ -28,12 +28,24 @@ class ConsentForm(forms.ModelForm):
     class Meta:
         model = Consent
         fields = [
-            "scope", "clinicians", "purpose", "information_description", "discloser_name", "recipients_description",
-            "effective_on", "expires_on", "expiry_event", "signed_on", "signed_by_name",
-            "revocation_statement_included", "document",
+            "scope",
+            "clinicians",
+            "purpose",
+            "information_description",
+            "discloser_name",
+            "recipients_description",
+            "effective_on",
+            "expires_on",
+            "expiry_event",
+            "signed_on",
+            "signed_by_name",
+            "revocation_statement_included",
+            "document",
         ]
         widgets = {
-            "effective_on": DateInput(), "expires_on": DateInput(), "signed_on": DateInput(),
+            "effective_on": DateInput(),
+            "expires_on": DateInput(),
+            "signed_on": DateInput(),
             "clinicians": forms.CheckboxSelectMultiple,
         }
         labels = {
@@ -46,7 +58,8 @@ class ConsentForm(forms.ModelForm):
     def __init__(self, *args: Any, client: Client, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["clinicians"].queryset = Clinician.objects.filter(program_id=client.program_id).order_by(
-            "last_name", "first_name")
+            "last_name", "first_name"
+        )
         self.fields["clinicians"].required = False
 
 
@@ -75,14 +88,25 @@ def consent_list(request: HttpRequest, client_id: int) -> HttpResponse:
             else:
                 messages.success(request, _("Consent recorded."))
                 return redirect("consents:client-consents", client_id=client.pk)
-    consents = Consent.objects.visible_to(request.user).filter(client=client).prefetch_related("clinicians").order_by(
-        "-effective_on", "-id")
+    consents = (
+        Consent.objects.visible_to(request.user)
+        .filter(client=client)
+        .prefetch_related("clinicians")
+        .order_by("-effective_on", "-id")
+    )
     today = client.program.local_today()
-    return render(request, "clients/consent_list.html", {
-        "client": client, "rows": [(c, c.is_active_on(today)) for c in consents], "form": form,
-        "revoke_form": RevokeForm(initial={"revoked_on": today}), "may_manage": may_manage,
-        "is_part2": client.program.is_part2_program,
-    })
+    return render(
+        request,
+        "clients/consent_list.html",
+        {
+            "client": client,
+            "rows": [(c, c.is_active_on(today)) for c in consents],
+            "form": form,
+            "revoke_form": RevokeForm(initial={"revoked_on": today}),
+            "may_manage": may_manage,
+            "is_part2": client.program.is_part2_program,
+        },
+    )
 
 
 @login_required

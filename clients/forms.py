@@ -21,8 +21,9 @@ class GoalUpdateForm(forms.Form):
     goal_id = forms.IntegerField(widget=forms.HiddenInput)
     status = forms.ChoiceField(label=_("Status"), choices=GoalStatus.choices)
     note = forms.CharField(label=_("Progress note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    peer_session = forms.TypedChoiceField(label=_("From session (optional)"), coerce=int, required=False,
-                                          empty_value=None)
+    peer_session = forms.TypedChoiceField(
+        label=_("From session (optional)"), coerce=int, required=False, empty_value=None
+    )
 
 
 class MeasureForm(forms.Form):
@@ -31,15 +32,21 @@ class MeasureForm(forms.Form):
     administered_on = forms.DateField(label=_("Date"), widget=DATE)
 
     def __init__(
-        self, *args: object, item_count: int = 10, item_min: int = 1, item_max: int = 6,
-        labels: list[str] | None = None, **kwargs: object,
+        self,
+        *args: object,
+        item_count: int = 10,
+        item_min: int = 1,
+        item_max: int = 6,
+        labels: list[str] | None = None,
+        **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)
         choices = [(str(v), str(v)) for v in range(item_min, item_max + 1)]
         for n in range(item_count):
             label = labels[n] if labels and n < len(labels) else f"Item {n + 1}"
-            self.fields[f"item_{n}"] = forms.TypedChoiceField(label=label, choices=choices, coerce=int,
-                                                              widget=forms.RadioSelect)
+            self.fields[f"item_{n}"] = forms.TypedChoiceField(
+                label=label, choices=choices, coerce=int, widget=forms.RadioSelect
+            )
 
 
 class ReferralForm(forms.Form):

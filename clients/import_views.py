@@ -35,8 +35,9 @@ class ImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than %(mb)d MB.")
-                                        % {"mb": settings.IMPORT_MAX_UPLOAD_BYTES // 1_000_000})
+            raise forms.ValidationError(
+                _("The file is larger than %(mb)d MB.") % {"mb": settings.IMPORT_MAX_UPLOAD_BYTES // 1_000_000}
+            )
         return upload
 
 
@@ -50,22 +51,33 @@ def import_start(request: HttpRequest) -> HttpResponse:
         raise Http404
     form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        job = services.import_job_start(program=form.cleaned_data["program"], user=request.user,
-                                        kind=form.cleaned_data["kind"], upload=form.cleaned_data["file"])
+        job = services.import_job_start(
+            program=form.cleaned_data["program"],
+            user=request.user,
+            kind=form.cleaned_data["kind"],
+            upload=form.cleaned_data["file"],
+        )
         return redirect("import-job", job_id=job.pk)
     jobs = ImportJob.objects.visible_to(request.user).select_related("program").order_by("-created_at")[:20]
-    return render(request, "clients/import_start.html", {"form": form, "jobs": jobs},
-                  status=400 if form.errors else 200)
+    return render(
+        request, "clients/import_start.html", {"form": form, "jobs": jobs}, status=400 if form.errors else 200
+    )
 
 
 @login_required
 @require_GET
 def import_job(request: HttpRequest, job_id) -> HttpResponse:
     job = _job_for(request, job_id)
-    return render(request, "clients/import_job.html", {
-        "job": job, "summary": job.result or job.preview, "progress": services.import_job_progress(job),
-        "statuses": ImportJobStatus,
-    })
+    return render(
+        request,
+        "clients/import_job.html",
+        {
+            "job": job,
+            "summary": job.result or job.preview,
+            "progress": services.import_job_progress(job),
+            "statuses": ImportJobStatus,
+        },
+    )
 
 
 @login_required
@@ -82,5 +94,6 @@ def import_job_confirm(request: HttpRequest, job_id) -> HttpResponse:
 @require_GET
 def import_job_status(request: HttpRequest, job_id) -> JsonResponse:
     job = _job_for(request, job_id)
-    return JsonResponse({"status": job.status, "running": job.is_running,
-                         "progress": services.import_job_progress(job)})
+    return JsonResponse(
+        {"status": job.status, "running": job.is_running, "progress": services.import_job_progress(job)}
+    )

@@ -62,8 +62,15 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "sites": (("external_id", "name"), ("address",)),
     "supporters": (
         ("external_id", "first_name", "last_name", "email"),
-        ("site_external_id", "max_caseload", "languages", "certification_type", "certification_number",
-         "certified_on", "certification_expires_on"),
+        (
+            "site_external_id",
+            "max_caseload",
+            "languages",
+            "certification_type",
+            "certification_number",
+            "certified_on",
+            "certification_expires_on",
+        ),
     ),
     "clinicians": (("external_id", "first_name", "last_name", "email"), ("discipline",)),
     "clients": (
@@ -73,8 +80,15 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "assignments": (("client_external_id", "supporter_external_id", "start_date", "role"), ("end_date",)),
     "appointments": (("external_id", "client_external_id", "start", "kind", "status"), ("clinician_external_id",)),
     "peer_sessions": (
-        ("external_id", "supporter_external_id", "client_external_id", "start", "duration_minutes", "modality",
-         "status"),
+        (
+            "external_id",
+            "supporter_external_id",
+            "client_external_id",
+            "start",
+            "duration_minutes",
+            "modality",
+            "status",
+        ),
         (),
     ),
 }
@@ -196,8 +210,12 @@ def read_csv_bytes(data: bytes, kind: str) -> tuple[pd.DataFrame, list[RowError]
     header = [name.strip() for name in next(csv.reader([header_line]), [])]
     if len(header) > MAX_HEADER_COLUMNS:
         return pd.DataFrame(), [
-            RowError(1, "header", _("has %(count)d columns; a %(kind)s file has at most %(max)d")
-                     % {"count": len(header), "kind": kind, "max": len(required) + len(optional)})
+            RowError(
+                1,
+                "header",
+                _("has %(count)d columns; a %(kind)s file has at most %(max)d")
+                % {"count": len(header), "kind": kind, "max": len(required) + len(optional)},
+            )
         ]
     errors: list[RowError] = []
     seen: set[str] = set()
@@ -214,8 +232,13 @@ def read_csv_bytes(data: bytes, kind: str) -> tuple[pd.DataFrame, list[RowError]
         return pd.DataFrame(), errors
     try:
         frame = pd.read_csv(
-            io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8",
-            skip_blank_lines=True, engine="c",
+            io.BytesIO(data),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding="utf-8",
+            skip_blank_lines=True,
+            engine="c",
         )
     except UnicodeDecodeError:
         # Only now find where: decoding a large file twice would cost time on every import.
@@ -227,8 +250,13 @@ def read_csv_bytes(data: bytes, kind: str) -> tuple[pd.DataFrame, list[RowError]
     except pd.errors.ParserError as exc:
         match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if match:
-            return pd.DataFrame(), [RowError(int(match[2]), "row", _("has %(saw)s cells; the header has %(want)d")
-                                             % {"saw": match[3], "want": len(header)})]
+            return pd.DataFrame(), [
+                RowError(
+                    int(match[2]),
+                    "row",
+                    _("has %(saw)s cells; the header has %(want)d") % {"saw": match[3], "want": len(header)},
+                )
+            ]
         return pd.DataFrame(), [RowError(1, "file", _("cannot be read as CSV"))]
     if not isinstance(frame.index, pd.RangeIndex):
         # pandas turns the first column into the index when the first data row has more cells than the header.
@@ -289,14 +317,20 @@ class _Checks:
     def text(self, column: str, model_field: models.Field) -> pd.Series:
         values = self.frame[column]
         if model_field.max_length:
-            self.fail(values.str.len() > model_field.max_length, column,
-                      _("is longer than %d characters") % model_field.max_length)
+            self.fail(
+                values.str.len() > model_field.max_length,
+                column,
+                _("is longer than %d characters") % model_field.max_length,
+            )
         return values
 
     def choice(self, column: str, choices: type[models.TextChoices]) -> pd.Series:
         values = self.frame[column]
-        self.fail(~self.blank(column) & ~values.isin(choices.values), column,
-                  _("must be one of %s") % ", ".join(choices.values))
+        self.fail(
+            ~self.blank(column) & ~values.isin(choices.values),
+            column,
+            _("must be one of %s") % ", ".join(choices.values),
+        )
         return values
 
     def date(self, column: str) -> pd.Series:
@@ -318,8 +352,11 @@ class _Checks:
         local = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
         if naive.any():
             local[naive] = pd.to_datetime(values[naive], format="ISO8601", errors="coerce")
-        self.fail(~self.blank(column) & ~(naive & local.notna()) & ~(aware & result.notna()), column,
-                  _("is not an ISO 8601 date and time (YYYY-MM-DDTHH:MM[:SS][±HH:MM])"))
+        self.fail(
+            ~self.blank(column) & ~(naive & local.notna()) & ~(aware & result.notna()),
+            column,
+            _("is not an ISO 8601 date and time (YYYY-MM-DDTHH:MM[:SS][±HH:MM])"),
+        )
         naive &= local.notna()
         if naive.any():
             zone = self.tz.key
@@ -340,8 +377,11 @@ class _Checks:
     def integer(self, column: str, low: int, high: int) -> pd.Series:
         values = self.frame[column]
         numbers = pd.to_numeric(values.where(values.str.match(_INT_RE), None), errors="coerce")
-        self.fail(~self.blank(column) & (numbers.isna() | (numbers < low) | (numbers > high)), column,
-                  _("must be a whole number from %(low)d to %(high)d") % {"low": low, "high": high})
+        self.fail(
+            ~self.blank(column) & (numbers.isna() | (numbers < low) | (numbers > high)),
+            column,
+            _("must be a whole number from %(low)d to %(high)d") % {"low": low, "high": high},
+        )
         return numbers.astype("Int64")
 
     def email(self, column: str) -> pd.Series:
@@ -381,8 +421,9 @@ class _Checks:
             if isinstance(reason, str):
                 rows.extend(RowError(int(lines[i]), column, reason) for i in positions)
             else:
-                rows.extend(RowError(int(lines[i]), column, str(text))
-                            for i, text in zip(positions, reason, strict=True))
+                rows.extend(
+                    RowError(int(lines[i]), column, str(text)) for i, text in zip(positions, reason, strict=True)
+                )
         rows.sort(key=lambda e: (e.line, order.get(e.column, len(order))))
         raise _Invalid(rows)
 
@@ -410,8 +451,9 @@ def _stored(queryset: models.QuerySet, columns: Sequence[str]) -> pd.DataFrame:
         buffer.seek(0)
         if not buffer.getbuffer().nbytes:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-        return pd.read_csv(buffer, header=None, names=list(columns), dtype=str, keep_default_na=False,
-                           na_values=["\\N"])
+        return pd.read_csv(
+            buffer, header=None, names=list(columns), dtype=str, keep_default_na=False, na_values=["\\N"]
+        )
     return pd.DataFrame.from_records(list(queryset.values_list(*columns)), columns=list(columns))
 
 
@@ -521,13 +563,16 @@ def _write_bulk(
     total = max(len(rows), 1)
     done = 0
     for offset in range(0, len(rows), CHUNK_ROWS):
-        chunk = rows.iloc[offset:offset + CHUNK_ROWS]
-        chunk_new = new[offset:offset + CHUNK_ROWS]
+        chunk = rows.iloc[offset : offset + CHUNK_ROWS]
+        chunk_new = new[offset : offset + CHUNK_ROWS]
         records = _python_values(chunk, model, columns)
         ids = chunk["id"].to_numpy()
         creates = [model(**defaults, **record) for record, is_new in zip(records, chunk_new, strict=True) if is_new]
-        updates = [model(pk=int(pk), **record)
-                   for pk, record, is_new in zip(ids, records, chunk_new, strict=True) if not is_new]
+        updates = [
+            model(pk=int(pk), **record)
+            for pk, record, is_new in zip(ids, records, chunk_new, strict=True)
+            if not is_new
+        ]
         model.objects.bulk_create(creates, batch_size=2000)
         if updates:
             model.objects.bulk_update(updates, list(columns), batch_size=1000)
@@ -560,10 +605,11 @@ def _write_postgresql(
         if len(inserts):
             quoted = ", ".join(connection.ops.quote_name(_field(model, c).column) for c in inserts.columns)
             # The queued writer sends from a thread, so formatting the next chunk overlaps the server's work.
-            with raw.copy(f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-                          writer=QueuedLibpqWriter(raw)) as copy:
+            with raw.copy(
+                f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", writer=QueuedLibpqWriter(raw)
+            ) as copy:
                 for offset in range(0, len(inserts), CHUNK_ROWS):
-                    copy.write(_copy_text(inserts.iloc[offset:offset + CHUNK_ROWS]))
+                    copy.write(_copy_text(inserts.iloc[offset : offset + CHUNK_ROWS]))
                     done += min(CHUNK_ROWS, len(inserts) - offset)
                     progress(start + (end - start) * done // total)
         updates = rows.loc[~new, ["id", *columns]]
@@ -575,10 +621,12 @@ def _write_postgresql(
                 f"CREATE TEMP TABLE import_stage ON COMMIT DROP AS SELECT id, {quoted} "  # noqa: S608
                 f"FROM {table} WITH NO DATA"
             )
-            with raw.copy(f"COPY import_stage (id, {quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-                          writer=QueuedLibpqWriter(raw)) as copy:
+            with raw.copy(
+                f"COPY import_stage (id, {quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+                writer=QueuedLibpqWriter(raw),
+            ) as copy:
                 for offset in range(0, len(updates), CHUNK_ROWS):
-                    copy.write(_copy_text(updates.iloc[offset:offset + CHUNK_ROWS]))
+                    copy.write(_copy_text(updates.iloc[offset : offset + CHUNK_ROWS]))
                     done += min(CHUNK_ROWS, len(updates) - offset) // 2
                     progress(start + (end - start) * done // total)
             assignments = ", ".join(f"{c} = s.{c}" for c in quoted_list)
@@ -633,9 +681,14 @@ def _import_sites(*, program: Program, frame: pd.DataFrame, result: ImportResult
     checks.unique("external_id")
     checks.raise_if_any()
     rows["program_id"] = program.pk
-    _upsert(model=Site, queryset=Site.objects.filter(program=program), rows=rows,
-            compare={"external_id": "str", "name": "str", "address": "str", "program_id": "int"},
-            result=result, progress=progress)
+    _upsert(
+        model=Site,
+        queryset=Site.objects.filter(program=program),
+        rows=rows,
+        compare={"external_id": "str", "name": "str", "address": "str", "program_id": "int"},
+        result=result,
+        progress=progress,
+    )
 
 
 def _check_emails(checks: _Checks, model: type[models.Model], program: Program) -> None:
@@ -649,8 +702,11 @@ def _check_emails(checks: _Checks, model: type[models.Model], program: Program) 
         return
     owners = stored.assign(email=stored["email"].str.lower()).drop_duplicates("email").set_index("email")["owner"]
     owner = folded.map(owners)
-    checks.fail(owner.notna() & (owner != checks.frame["external_id"]) & (folded != ""), "email",
-                _("is already used by another record in the program"))
+    checks.fail(
+        owner.notna() & (owner != checks.frame["external_id"]) & (folded != ""),
+        "email",
+        _("is already used by another record in the program"),
+    )
 
 
 def _person_columns(checks: _Checks, model: type[models.Model]) -> pd.DataFrame:
@@ -667,21 +723,27 @@ def _import_supporters(*, program: Program, frame: pd.DataFrame, result: ImportR
     rows["email"] = checks.email("email")
     checks.unique("external_id")
     _check_emails(checks, Supporter, program)
-    rows["site_id"] = checks.reference("site_external_id", _external_ids(Site.objects.filter(program=program)),
-                                       _("site"))
+    rows["site_id"] = checks.reference(
+        "site_external_id", _external_ids(Site.objects.filter(program=program)), _("site")
+    )
     rows["max_caseload"] = checks.integer("max_caseload", 1, 200).fillna(
-        Supporter._meta.get_field("max_caseload").get_default())
+        Supporter._meta.get_field("max_caseload").get_default()
+    )
     languages = frame["languages"].str.split(";")
     codes = languages.explode().str.strip()
     unknown = (~codes.isin(ISO_639_1) & (frame["languages"].reindex(codes.index) != "")).groupby(level=0).any()
     checks.fail(unknown, "languages", _("must be ISO 639-1 codes separated by ;"))
-    rows["languages"] = codes[codes != ""].groupby(level=0).agg(list).reindex(frame.index).map(
-        lambda v: json.dumps(v if isinstance(v, list) else []))
+    rows["languages"] = (
+        codes[codes != ""]
+        .groupby(level=0)
+        .agg(list)
+        .reindex(frame.index)
+        .map(lambda v: json.dumps(v if isinstance(v, list) else []))
+    )
     filled = frame[list(CERTIFICATION_COLUMNS)] != ""
     partial = filled.any(axis=1) & ~filled.all(axis=1)
     for column in CERTIFICATION_COLUMNS:
-        checks.fail(partial & ~filled[column], column,
-                    _("certification columns are given together or not at all"))
+        checks.fail(partial & ~filled[column], column, _("certification columns are given together or not at all"))
     cert_type = checks.text("certification_type", Certification._meta.get_field("certification_type"))
     cert_number = checks.text("certification_number", Certification._meta.get_field("number"))
     certified_on = checks.date("certified_on")
@@ -690,10 +752,21 @@ def _import_supporters(*, program: Program, frame: pd.DataFrame, result: ImportR
     checks.raise_if_any()
     rows["program_id"] = program.pk
     ids, changed = _upsert(
-        model=Supporter, queryset=Supporter.objects.filter(program=program), rows=rows,
-        compare={"external_id": "str", "first_name": "str", "last_name": "str", "email": "str", "site_id": "int",
-                 "max_caseload": "int", "languages": "str", "program_id": "int"},
-        result=result, progress=progress,
+        model=Supporter,
+        queryset=Supporter.objects.filter(program=program),
+        rows=rows,
+        compare={
+            "external_id": "str",
+            "first_name": "str",
+            "last_name": "str",
+            "email": "str",
+            "site_id": "int",
+            "max_caseload": "int",
+            "languages": "str",
+            "program_id": "int",
+        },
+        result=result,
+        progress=progress,
     )
     has_cert = filled.all(axis=1).to_numpy()
     if not has_cert.any():
@@ -701,15 +774,19 @@ def _import_supporters(*, program: Program, frame: pd.DataFrame, result: ImportR
     # Certifications are few (one per supporter row at most): compare them in Python.
     supporter_ids = Supporter.objects.filter(program=program, external_id__in=list(rows["external_id"][has_cert]))
     id_of = dict(supporter_ids.values_list("external_id", "id"))
-    existing = {(c.supporter_id, c.certification_type): c
-                for c in Certification.objects.filter(supporter_id__in=id_of.values())}
+    existing = {
+        (c.supporter_id, c.certification_type): c for c in Certification.objects.filter(supporter_id__in=id_of.values())
+    }
     creates, updates, touched = [], [], set()
     for line in frame.index[has_cert]:
         supporter_id = id_of.get(rows.loc[line, "external_id"])
         if supporter_id is None:
             continue  # a dry run did not write this new supporter; its row already counts as created
-        values = {"number": cert_number[line], "issued_on": certified_on[line].date(),
-                  "expires_on": expires_on[line].date()}
+        values = {
+            "number": cert_number[line],
+            "issued_on": certified_on[line].date(),
+            "expires_on": expires_on[line].date(),
+        }
         cert = existing.get((supporter_id, cert_type[line]))
         if cert is None:
             creates.append(Certification(supporter_id=supporter_id, certification_type=cert_type[line], **values))
@@ -738,10 +815,21 @@ def _import_clinicians(*, program: Program, frame: pd.DataFrame, result: ImportR
     _check_emails(checks, Clinician, program)
     checks.raise_if_any()
     rows["program_id"] = program.pk
-    _upsert(model=Clinician, queryset=Clinician.objects.filter(program=program), rows=rows,
-            compare={"external_id": "str", "first_name": "str", "last_name": "str", "email": "str",
-                     "discipline": "str", "program_id": "int"},
-            result=result, progress=progress)
+    _upsert(
+        model=Clinician,
+        queryset=Clinician.objects.filter(program=program),
+        rows=rows,
+        compare={
+            "external_id": "str",
+            "first_name": "str",
+            "last_name": "str",
+            "email": "str",
+            "discipline": "str",
+            "program_id": "int",
+        },
+        result=result,
+        progress=progress,
+    )
 
 
 def _import_clients(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
@@ -751,25 +839,40 @@ def _import_clients(*, program: Program, frame: pd.DataFrame, result: ImportResu
     rows["date_of_birth"] = checks.date("date_of_birth")
     checks.fail(rows["date_of_birth"] > pd.Timestamp(program.local_today()), "date_of_birth", _("is in the future"))
     rows["preferred_language"] = checks.language("preferred_language")
-    rows["site_id"] = checks.reference("site_external_id", _external_ids(Site.objects.filter(program=program)),
-                                       _("site"))
+    rows["site_id"] = checks.reference(
+        "site_external_id", _external_ids(Site.objects.filter(program=program)), _("site")
+    )
     checks.unique("external_id")
     checks.raise_if_any()
     rows["program_id"] = program.pk
-    _upsert(model=Client, queryset=Client.objects.filter(program=program), rows=rows,
-            compare={"external_id": "str", "first_name": "str", "last_name": "str", "date_of_birth": "date",
-                     "preferred_language": "str", "site_id": "int", "program_id": "int"},
-            result=result, progress=progress)
+    _upsert(
+        model=Client,
+        queryset=Client.objects.filter(program=program),
+        rows=rows,
+        compare={
+            "external_id": "str",
+            "first_name": "str",
+            "last_name": "str",
+            "date_of_birth": "date",
+            "preferred_language": "str",
+            "site_id": "int",
+            "program_id": "int",
+        },
+        result=result,
+        progress=progress,
+    )
 
 
 def _import_assignments(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
     checks = _Checks(frame, program.tzinfo)
     checks.required(COLUMNS["assignments"][0])
     rows = pd.DataFrame(index=frame.index)
-    rows["client_id"] = checks.reference("client_external_id", _external_ids(Client.objects.filter(program=program)),
-                                         _("client"))
+    rows["client_id"] = checks.reference(
+        "client_external_id", _external_ids(Client.objects.filter(program=program)), _("client")
+    )
     rows["supporter_id"] = checks.reference(
-        "supporter_external_id", _external_ids(Supporter.objects.filter(program=program)), _("supporter"))
+        "supporter_external_id", _external_ids(Supporter.objects.filter(program=program)), _("supporter")
+    )
     rows["start_date"] = checks.date("start_date")
     rows["end_date"] = checks.date("end_date")
     rows["role"] = checks.choice("role", AssignmentRole)
@@ -778,12 +881,15 @@ def _import_assignments(*, program: Program, frame: pd.DataFrame, result: Import
     checks.unique("start_date", key.where(~pd.Series(checks.bad, index=frame.index), ""))
     _check_primary_overlaps(checks, program, rows[~checks.bad], key)
     checks.raise_if_any()
-    _upsert(model=CaseloadAssignment,
-            queryset=CaseloadAssignment.objects.filter(client__program=program),
-            rows=rows, key=("client_id", "supporter_id", "start_date"),
-            compare={"client_id": "int", "supporter_id": "int", "start_date": "date", "end_date": "date",
-                     "role": "str"},
-            result=result, progress=progress)
+    _upsert(
+        model=CaseloadAssignment,
+        queryset=CaseloadAssignment.objects.filter(client__program=program),
+        rows=rows,
+        key=("client_id", "supporter_id", "start_date"),
+        compare={"client_id": "int", "supporter_id": "int", "start_date": "date", "end_date": "date", "role": "str"},
+        result=result,
+        progress=progress,
+    )
 
 
 def _check_primary_overlaps(checks: _Checks, program: Program, rows: pd.DataFrame, key: pd.Series) -> None:
@@ -793,17 +899,24 @@ def _check_primary_overlaps(checks: _Checks, program: Program, rows: pd.DataFram
     or after the next start."""
     frame = checks.frame
     stored = pd.DataFrame.from_records(
-        list(CaseloadAssignment.objects.filter(client__program=program, client_id__in=rows["client_id"].unique()
-                                               .tolist()).values_list("id", "client_id", "supporter_id",
-                                                                      "start_date", "end_date", "role")),
+        list(
+            CaseloadAssignment.objects.filter(
+                client__program=program, client_id__in=rows["client_id"].unique().tolist()
+            ).values_list("id", "client_id", "supporter_id", "start_date", "end_date", "role")
+        ),
         columns=["id", "client_id", "supporter_id", "start_date", "end_date", "role"],
     )
     for column in ("start_date", "end_date"):
         stored[column] = pd.to_datetime(stored[column]).astype("datetime64[us]")
     for column in ("client_id", "supporter_id"):
         stored[column] = stored[column].astype("Int64")
-    stored_key = stored["client_id"].astype(str) + "|" + stored["supporter_id"].astype(str) + "|" + \
-        stored["start_date"].dt.strftime("%Y-%m-%d")
+    stored_key = (
+        stored["client_id"].astype(str)
+        + "|"
+        + stored["supporter_id"].astype(str)
+        + "|"
+        + stored["start_date"].dt.strftime("%Y-%m-%d")
+    )
     kept = stored[~stored_key.isin(key)].assign(line=0)
     primaries = pd.concat([rows.assign(line=rows.index), kept], ignore_index=True)
     primaries = primaries[primaries["role"] == AssignmentRole.PRIMARY].sort_values(["client_id", "start_date"])
@@ -812,8 +925,9 @@ def _check_primary_overlaps(checks: _Checks, program: Program, rows: pd.DataFram
     later_start = primaries.groupby("client_id")["start_date"].shift(-1)
     overlaps = (primaries["start_date"] <= earlier_end) | (ends >= later_start)
     flagged = primaries.loc[overlaps.fillna(False).to_numpy() & (primaries["line"] > 0).to_numpy(), "line"]
-    checks.fail(frame.index.isin(flagged.to_numpy()), "start_date",
-                _("overlaps another primary assignment of this client"))
+    checks.fail(
+        frame.index.isin(flagged.to_numpy()), "start_date", _("overlaps another primary assignment of this client")
+    )
 
 
 def _import_appointments(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
@@ -821,10 +935,12 @@ def _import_appointments(*, program: Program, frame: pd.DataFrame, result: Impor
     checks.required(COLUMNS["appointments"][0])
     rows = pd.DataFrame(index=frame.index)
     rows["external_id"] = checks.text("external_id", ClinicalAppointment._meta.get_field("external_id"))
-    rows["client_id"] = checks.reference("client_external_id", _external_ids(Client.objects.filter(program=program)),
-                                         _("client"))
+    rows["client_id"] = checks.reference(
+        "client_external_id", _external_ids(Client.objects.filter(program=program)), _("client")
+    )
     rows["clinician_id"] = checks.reference(
-        "clinician_external_id", _external_ids(Clinician.objects.filter(program=program)), _("clinician"))
+        "clinician_external_id", _external_ids(Clinician.objects.filter(program=program)), _("clinician")
+    )
     progress(20)
     rows["start"] = checks.datetime("start")
     rows["kind"] = checks.choice("kind", AppointmentKind)
@@ -833,10 +949,22 @@ def _import_appointments(*, program: Program, frame: pd.DataFrame, result: Impor
     progress(35)
     checks.raise_if_any()
     rows["program_id"] = program.pk
-    _upsert(model=ClinicalAppointment, queryset=ClinicalAppointment.objects.filter(program=program), rows=rows,
-            compare={"external_id": "str", "client_id": "int", "clinician_id": "int", "start": "datetime",
-                     "kind": "str", "status": "str", "program_id": "int"},
-            result=result, progress=progress)
+    _upsert(
+        model=ClinicalAppointment,
+        queryset=ClinicalAppointment.objects.filter(program=program),
+        rows=rows,
+        compare={
+            "external_id": "str",
+            "client_id": "int",
+            "clinician_id": "int",
+            "start": "datetime",
+            "kind": "str",
+            "status": "str",
+            "program_id": "int",
+        },
+        result=result,
+        progress=progress,
+    )
 
 
 def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
@@ -845,9 +973,11 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
     rows = pd.DataFrame(index=frame.index)
     rows["external_id"] = checks.text("external_id", PeerSession._meta.get_field("external_id"))
     rows["supporter_id"] = checks.reference(
-        "supporter_external_id", _external_ids(Supporter.objects.filter(program=program)), _("supporter"))
-    rows["client_id"] = checks.reference("client_external_id", _external_ids(Client.objects.filter(program=program)),
-                                         _("client"))
+        "supporter_external_id", _external_ids(Supporter.objects.filter(program=program)), _("supporter")
+    )
+    rows["client_id"] = checks.reference(
+        "client_external_id", _external_ids(Client.objects.filter(program=program)), _("client")
+    )
     rows["start"] = checks.datetime("start")
     rows["duration_minutes"] = checks.integer("duration_minutes", 1, 720)
     rows["modality"] = checks.choice("modality", Modality)
@@ -858,26 +988,38 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
         first = frame.groupby("external_id")[source].transform("first")
         first_line = pd.Series(frame.index, index=frame.index).groupby(frame["external_id"]).transform("first")
         differs = frame[source] != first
-        checks.fail_against_line(differs, source, _("differs from line %d of the same session (external_id)"),
-                                 first_line.where(differs))
+        checks.fail_against_line(
+            differs, source, _("differs from line %d of the same session (external_id)"), first_line.where(differs)
+        )
     checks.raise_if_any()
 
     sessions = rows.drop_duplicates("external_id").drop(columns=["client_id", "attendance_status"])
     sizes = rows.groupby("external_id").size()
-    sessions["kind"] = np.where(sessions["external_id"].map(sizes).to_numpy() > 1, SessionKind.GROUP,
-                                SessionKind.ONE_TO_ONE)
+    sessions["kind"] = np.where(
+        sessions["external_id"].map(sizes).to_numpy() > 1, SessionKind.GROUP, SessionKind.ONE_TO_ONE
+    )
     # The file gives each client's attendance; a session where nobody came or all cancelled is still held
     # unless every attendance was cancelled.
     all_cancelled = (rows["attendance_status"] == AttendanceStatus.CANCELLED).groupby(rows["external_id"]).all()
-    sessions["status"] = np.where(sessions["external_id"].map(all_cancelled).to_numpy(), SessionStatus.CANCELLED,
-                                  SessionStatus.HELD)
+    sessions["status"] = np.where(
+        sessions["external_id"].map(all_cancelled).to_numpy(), SessionStatus.CANCELLED, SessionStatus.HELD
+    )
     sessions["program_id"] = program.pk
     session_result = ImportResult(kind="peer_sessions")
-    stored = _stored(PeerSession.objects.filter(program=program),
-                     ["id", "external_id", "supporter_id", "start", "duration_minutes", "modality", "kind", "status",
-                      "program_id"])
-    compare = {"external_id": "str", "supporter_id": "int", "start": "datetime", "duration_minutes": "int",
-               "modality": "str", "kind": "str", "status": "str", "program_id": "int"}
+    stored = _stored(
+        PeerSession.objects.filter(program=program),
+        ["id", "external_id", "supporter_id", "start", "duration_minutes", "modality", "kind", "status", "program_id"],
+    )
+    compare = {
+        "external_id": "str",
+        "supporter_id": "int",
+        "start": "datetime",
+        "duration_minutes": "int",
+        "modality": "str",
+        "kind": "str",
+        "status": "str",
+        "program_id": "int",
+    }
     session_ids, session_changed = _match(sessions, stored, ("external_id",), compare)
     _count(session_result, session_ids, session_changed)
     if not result.dry_run:
@@ -886,14 +1028,24 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
         _write(PeerSession, writes, list(compare), progress, (50, 70))
 
     ids_now = _external_ids(PeerSession.objects.filter(program=program, external_id__in=list(sessions["external_id"])))
-    attendances = pd.DataFrame({"session_id": rows["external_id"].map(ids_now).astype("Int64"),
-                                "client_id": rows["client_id"], "status": rows["attendance_status"]},
-                               index=rows.index)
-    stored_attendances = _stored(Attendance.objects.filter(session__program=program,
-                                                           session__external_id__in=list(sessions["external_id"])),
-                                 ["id", "session_id", "client_id", "status"])
-    attendance_ids, attendance_changed = _match(attendances, stored_attendances, ("session_id", "client_id"),
-                                                {"session_id": "int", "client_id": "int", "status": "str"})
+    attendances = pd.DataFrame(
+        {
+            "session_id": rows["external_id"].map(ids_now).astype("Int64"),
+            "client_id": rows["client_id"],
+            "status": rows["attendance_status"],
+        },
+        index=rows.index,
+    )
+    stored_attendances = _stored(
+        Attendance.objects.filter(session__program=program, session__external_id__in=list(sessions["external_id"])),
+        ["id", "session_id", "client_id", "status"],
+    )
+    attendance_ids, attendance_changed = _match(
+        attendances,
+        stored_attendances,
+        ("session_id", "client_id"),
+        {"session_id": "int", "client_id": "int", "status": "str"},
+    )
     if not result.dry_run:
         writes = attendances.loc[attendance_ids.isna().to_numpy() | attendance_changed].copy()
         writes["id"] = attendance_ids[attendance_ids.isna().to_numpy() | attendance_changed]
@@ -912,8 +1064,9 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
         from sessions.billing import billing_recompute
 
         local_days = pd.to_datetime(rows.loc[touched, "start"], utc=True).dt.tz_convert(program.timezone).dt.date
-        billing_recompute(program=program, client_ids=rows.loc[touched, "client_id"].astype("int64").tolist(),
-                          days=set(local_days))
+        billing_recompute(
+            program=program, client_ids=rows.loc[touched, "client_id"].astype("int64").tolist(), days=set(local_days)
+        )
 
 
 _IMPORTERS: dict[str, Callable[..., None]] = {

@@ -15,9 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Program, Site
 
 
-def client_access_q(
-    user, *, client_field: str = "id", program_field: str = "program_id", clinicians: bool = True
-) -> Q:
+def client_access_q(user, *, client_field: str = "id", program_field: str = "program_id", clinicians: bool = True) -> Q:
     """The one definition of which clients a user may see, as a Q over any model
     that points at a client. Evaluated per request from live relationships:
 
@@ -85,9 +83,7 @@ class ClinicianQuerySet(models.QuerySet):
         q = Q(program_id__in=roles.coordinator) | Q(program_id__in=roles.clinician, user_id=user.pk)
         if roles.supporter:
             visible_clients = Client.objects.filter(client_access_q(user)).values("id")
-            q |= Q(
-                id__in=Client.care_team.through.objects.filter(client_id__in=visible_clients).values("clinician_id")
-            )
+            q |= Q(id__in=Client.care_team.through.objects.filter(client_id__in=visible_clients).values("clinician_id"))
         return self.filter(q)
 
 
@@ -307,10 +303,14 @@ class ConsentQuerySet(models.QuerySet):
 
     def covering(self, clinician: Clinician, day: date) -> ConsentQuerySet:
         """Active consents that let the client's information reach this clinician today."""
-        return self.active_on(day).filter(
-            Q(scope=ConsentScope.CARE_TEAM, client__care_team=clinician)
-            | Q(scope=ConsentScope.NAMED_CLINICIANS, clinicians=clinician)
-        ).distinct()
+        return (
+            self.active_on(day)
+            .filter(
+                Q(scope=ConsentScope.CARE_TEAM, client__care_team=clinician)
+                | Q(scope=ConsentScope.NAMED_CLINICIANS, clinicians=clinician)
+            )
+            .distinct()
+        )
 
 
 class Consent(models.Model):
@@ -360,6 +360,8 @@ class Consent(models.Model):
             and (self.expires_on is None or self.expires_on >= day)
             and (self.revoked_on is None or self.revoked_on > day)
         )
+
+
 def caseload_q(user, *, client_field: str = "client_id", program_field: str = "program_id") -> Q:
     """Coordinators of the program and supporters with the client on their caseload today:
     who reads and edits goals, outcome measures and referrals (never clinicians or funders)."""
@@ -427,9 +429,7 @@ class RecoveryGoal(models.Model):
     # The day the goal was met (program-local date); kept while the status is "achieved" so
     # reports can count goals met in a period, which updated_at cannot tell.
     achieved_on = models.DateField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -640,6 +640,8 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"Referral {self.referred_on}"
+
+
 class ImportJobStatus(models.TextChoices):
     PREVIEWING = "previewing", _("Checking the file")
     INVALID = "invalid", _("The file has errors")
@@ -671,8 +673,9 @@ class ImportJob(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="import_jobs")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                                   related_name="import_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="import_jobs"
+    )
     kind = models.CharField(max_length=20)
     upload = models.FileField(upload_to=import_upload_path, blank=True)
     status = models.CharField(max_length=12, choices=ImportJobStatus.choices, default=ImportJobStatus.PREVIEWING)

@@ -37,8 +37,15 @@ class ClientSerializer(serializers.ModelSerializer):
     class Meta:
         model = Client
         fields = [
-            "id", "program", "external_id", "first_name", "last_name", "date_of_birth",
-            "preferred_language", "site", "care_team",
+            "id",
+            "program",
+            "external_id",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "preferred_language",
+            "site",
+            "care_team",
         ]
 
     def validate(self, attrs: dict) -> dict:
@@ -96,10 +103,26 @@ class ConsentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Consent
         fields = [
-            "id", "client", "scope", "clinicians", "discloser_name", "recipients_description", "purpose",
-            "information_description", "effective_on", "expires_on", "expiry_event", "signed_on", "signed_by_name",
-            "revocation_statement_included", "revoked_on", "revocation_reason", "document", "has_document",
-            "is_active", "created_at",
+            "id",
+            "client",
+            "scope",
+            "clinicians",
+            "discloser_name",
+            "recipients_description",
+            "purpose",
+            "information_description",
+            "effective_on",
+            "expires_on",
+            "expiry_event",
+            "signed_on",
+            "signed_by_name",
+            "revocation_statement_included",
+            "revoked_on",
+            "revocation_reason",
+            "document",
+            "has_document",
+            "is_active",
+            "created_at",
         ]
         # Revocation goes through its own action so it is dated and never undone by an edit.
         read_only_fields = ["revoked_on", "revocation_reason", "created_at"]
@@ -119,6 +142,8 @@ class ConsentSerializer(serializers.ModelSerializer):
 class ConsentRevokeSerializer(serializers.Serializer):
     revoked_on = serializers.DateField()
     reason = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")
+
+
 class RecoveryGoalSerializer(serializers.ModelSerializer):
     client = ScopedRelatedField(Client)
     steps = serializers.ListField(child=serializers.CharField(max_length=500), required=False)
@@ -126,7 +151,15 @@ class RecoveryGoalSerializer(serializers.ModelSerializer):
     class Meta:
         model = RecoveryGoal
         fields = [
-            "id", "client", "goal", "domain", "steps", "status", "target_date", "achieved_on", "created_at",
+            "id",
+            "client",
+            "goal",
+            "domain",
+            "steps",
+            "status",
+            "target_date",
+            "achieved_on",
+            "created_at",
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
@@ -169,8 +202,20 @@ class ResourceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Resource
-        fields = ["id", "program", "name", "category", "phone", "website", "address", "hours", "languages",
-                  "is_crisis_line", "notes", "is_active"]
+        fields = [
+            "id",
+            "program",
+            "name",
+            "category",
+            "phone",
+            "website",
+            "address",
+            "hours",
+            "languages",
+            "is_crisis_line",
+            "notes",
+            "is_active",
+        ]
 
 
 class ReferralSerializer(serializers.ModelSerializer):
@@ -179,8 +224,18 @@ class ReferralSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Referral
-        fields = ["id", "client", "resource", "referred_on", "reason", "status", "follow_up_on", "outcome",
-                  "closed_on", "follow_up_notes"]
+        fields = [
+            "id",
+            "client",
+            "resource",
+            "referred_on",
+            "reason",
+            "status",
+            "follow_up_on",
+            "outcome",
+            "closed_on",
+            "follow_up_notes",
+        ]
         read_only_fields = ["id", "status", "outcome", "closed_on", "follow_up_notes"]
 
 
@@ -211,9 +266,15 @@ def client_rows(clients: list[Client]) -> list[dict]:
     teams = grouped_by(links.order_by("clinician_id"), "client_id", "clinician_id")
     return [
         {
-            "id": c.id, "program": c.program_id, "external_id": c.external_id, "first_name": c.first_name,
-            "last_name": c.last_name, "date_of_birth": c.date_of_birth.isoformat(),
-            "preferred_language": c.preferred_language, "site": c.site_id, "care_team": teams.get(c.id, []),
+            "id": c.id,
+            "program": c.program_id,
+            "external_id": c.external_id,
+            "first_name": c.first_name,
+            "last_name": c.last_name,
+            "date_of_birth": c.date_of_birth.isoformat(),
+            "preferred_language": c.preferred_language,
+            "site": c.site_id,
+            "care_team": teams.get(c.id, []),
         }
         for c in clients
     ]

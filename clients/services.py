@@ -78,8 +78,12 @@ def assignment_save(*, assignment: CaseloadAssignment) -> CaseloadAssignment:
     clash = overlapping_primary(assignment)
     if clash is not None:
         raise ValidationError(
-            {"start_date": [f"This client already has a primary supporter from {clash.start_date} "
-                            f"to {clash.end_date or 'open-ended'}; end that assignment first."]}
+            {
+                "start_date": [
+                    f"This client already has a primary supporter from {clash.start_date} "
+                    f"to {clash.end_date or 'open-ended'}; end that assignment first."
+                ]
+            }
         )
     assignment.save()
     return assignment
@@ -113,9 +117,7 @@ def consent_validate(consent: Consent, clinicians: list[Clinician] | None) -> No
             if not getattr(consent, field).strip():
                 errors.setdefault(field, []).append(message)
         if consent.expires_on is None and not consent.expiry_event.strip():
-            errors.setdefault("expires_on", []).append(
-                "Give an expiry date, event or condition (42 CFR §2.31(a)(6))."
-            )
+            errors.setdefault("expires_on", []).append("Give an expiry date, event or condition (42 CFR §2.31(a)(6)).")
         if not consent.revocation_statement_included:
             errors.setdefault("revocation_statement_included", []).append(
                 "The form must tell the client they may revoke consent (42 CFR §2.31(a)(6))."
@@ -147,6 +149,8 @@ def consent_revoke(*, consent: Consent, revoked_on: date, reason: str) -> Consen
     locked.revocation_reason = reason.strip()
     locked.save(update_fields=["revoked_on", "revocation_reason"])
     return locked
+
+
 @transaction.atomic
 def assignment_transfer(
     *, client: Client, to_supporter: Any, start_date: date, handoff_note: str
@@ -169,7 +173,10 @@ def assignment_transfer(
         current.end_date = start_date - timedelta(days=1)
         assignment_save(assignment=current)
     new = CaseloadAssignment(
-        client=client, supporter=to_supporter, start_date=start_date, role=AssignmentRole.PRIMARY,
+        client=client,
+        supporter=to_supporter,
+        start_date=start_date,
+        role=AssignmentRole.PRIMARY,
         handoff_note=handoff_note.strip(),
     )
     return assignment_save(assignment=new)
@@ -239,19 +246,23 @@ def goal_progress_add(*, goal: RecoveryGoal, note: str, author: Any, peer_sessio
 def score_responses(instrument: Instrument, responses: Any) -> int:
     """Validate one answer per item within the item range and return the total."""
     if not isinstance(responses, list) or len(responses) != len(instrument.items):
-        raise ValidationError(
-            {"responses": [_("Give %(n)s answers, one per item.") % {"n": len(instrument.items)}]}
-        )
+        raise ValidationError({"responses": [_("Give %(n)s answers, one per item.") % {"n": len(instrument.items)}]})
     bad = [
-        i + 1 for i, value in enumerate(responses)
-        if isinstance(value, bool) or not isinstance(value, int)
+        i + 1
+        for i, value in enumerate(responses)
+        if isinstance(value, bool)
+        or not isinstance(value, int)
         or not instrument.item_min <= value <= instrument.item_max
     ]
     if bad:
-        raise ValidationError({"responses": [
-            _("Items %(items)s must be whole numbers from %(lo)s to %(hi)s.")
-            % {"items": ", ".join(map(str, bad)), "lo": instrument.item_min, "hi": instrument.item_max}
-        ]})
+        raise ValidationError(
+            {
+                "responses": [
+                    _("Items %(items)s must be whole numbers from %(lo)s to %(hi)s.")
+                    % {"items": ", ".join(map(str, bad)), "lo": instrument.item_min, "hi": instrument.item_max}
+                ]
+            }
+        )
     return sum(responses)
 
 
@@ -262,8 +273,10 @@ def instrument_save(*, instrument: Instrument, fields: dict[str, Any]) -> Instru
     if instrument.program_id is None:
         raise ValidationError({"program": [_("Program instruments belong to a program.")]})
     items = instrument.items
-    if not isinstance(items, list) or not 1 <= len(items) <= 100 or not all(
-        isinstance(x, str) and x.strip() for x in items
+    if (
+        not isinstance(items, list)
+        or not 1 <= len(items) <= 100
+        or not all(isinstance(x, str) and x.strip() for x in items)
     ):
         raise ValidationError({"items": [_("Give 1 to 100 item labels.")]})
     if instrument.item_max <= instrument.item_min:
@@ -289,8 +302,14 @@ def outcome_measure_record(
     if is_intake:
         earlier.filter(is_intake=True).update(is_intake=False)  # a back-dated first one takes over
     return OutcomeMeasure.objects.create(
-        program_id=client.program_id, client=client, instrument=instrument, administered_on=administered_on,
-        responses=responses, total=total, is_intake=is_intake, administered_by=by,
+        program_id=client.program_id,
+        client=client,
+        instrument=instrument,
+        administered_on=administered_on,
+        responses=responses,
+        total=total,
+        is_intake=is_intake,
+        administered_by=by,
     )
 
 
@@ -300,7 +319,9 @@ def outcome_next_due(client: Client, instrument: Instrument) -> date | None:
 
     latest = (
         OutcomeMeasure.objects.filter(client=client, instrument=instrument)
-        .order_by("-administered_on").values_list("administered_on", flat=True).first()
+        .order_by("-administered_on")
+        .values_list("administered_on", flat=True)
+        .first()
     )
     if latest is None:
         return client.program.local_today()
@@ -315,8 +336,14 @@ def program_outcome_summary(program_id: int, instrument: Instrument) -> dict[str
     frame = pd.DataFrame.from_records(list(rows), columns=["client_id", "day", "id", "total"])
     measured = int(frame["client_id"].nunique()) if not frame.empty else 0
     if frame.empty:
-        return {"clients_measured": 0, "clients_with_followup": 0, "mean_intake": None, "mean_latest": None,
-                "mean_change": None, "improved": 0}
+        return {
+            "clients_measured": 0,
+            "clients_with_followup": 0,
+            "mean_intake": None,
+            "mean_latest": None,
+            "mean_change": None,
+            "improved": 0,
+        }
     frame["total"] = frame["total"].astype("int64")
     frame = frame.sort_values(["client_id", "day", "id"])
     grouped = frame.groupby("client_id")["total"]
@@ -361,14 +388,24 @@ def referral_create(
     if errors:
         raise ValidationError(errors)
     return Referral.objects.create(
-        program_id=client.program_id, client=client, resource=resource, referred_on=referred_on, reason=reason,
-        follow_up_on=follow_up_on, referred_by=by,
+        program_id=client.program_id,
+        client=client,
+        resource=resource,
+        referred_on=referred_on,
+        reason=reason,
+        follow_up_on=follow_up_on,
+        referred_by=by,
     )
 
 
 @transaction.atomic
 def referral_update(
-    *, referral: Referral, status: str, note: str = "", follow_up_on: date | None = None, outcome: str = "",
+    *,
+    referral: Referral,
+    status: str,
+    note: str = "",
+    follow_up_on: date | None = None,
+    outcome: str = "",
     today: date | None = None,
 ) -> Referral:
     """Move a referral along until it is closed; closing needs an outcome and ends follow-up."""
@@ -397,6 +434,8 @@ def referral_update(
     referral.full_clean()
     referral.save()
     return referral
+
+
 # ---------------------------------------------------------------------------
 # Dashboard imports: an uploaded file is checked in the background (a dry run), shown as a
 # preview, and imported when the coordinator confirms. See docs/imports.md.
@@ -415,8 +454,7 @@ def import_job_progress(job: ImportJob) -> int:
 
 def import_jobs_expire(*, older_than: timedelta = IMPORT_PREVIEW_TTL) -> int:
     """Delete the uploads of previews nobody confirmed: the file is PHI and must not linger."""
-    stale = list(ImportJob.objects.filter(status=ImportJobStatus.PREVIEWED,
-                                          created_at__lt=timezone.now() - older_than))
+    stale = list(ImportJob.objects.filter(status=ImportJobStatus.PREVIEWED, created_at__lt=timezone.now() - older_than))
     for job in stale:
         job.upload.delete(save=False)
         job.status = ImportJobStatus.EXPIRED
@@ -462,7 +500,10 @@ def import_job_run(*, job_id: uuid.UUID | str) -> None:
         with job.upload.open("rb") as handle:
             data = handle.read()
         result = import_csv_file(
-            program=job.program, kind=job.kind, data=data, dry_run=previewing,
+            program=job.program,
+            kind=job.kind,
+            data=data,
+            dry_run=previewing,
             progress=lambda percent: cache.set(key, percent, 3600),
         )
     except Exception:

@@ -31,16 +31,18 @@ from supporters.views import apply_errors
 
 
 def caseload_client(request: HttpRequest, client_id: int) -> Client:
-    return get_object_or_404(Client.objects.filter(caseload_q(request.user, client_field="id")).select_related(
-        "program"), pk=client_id)
+    return get_object_or_404(
+        Client.objects.filter(caseload_q(request.user, client_field="id")).select_related("program"), pk=client_id
+    )
 
 
 @login_required
 @audited("goal.list", object_type="clients.RecoveryGoal", client_kwarg="client_id")
 def goals(request: HttpRequest, client_id: int) -> HttpResponse:
     client = caseload_client(request, client_id)
-    sessions = list(PeerSession.objects.visible_to(request.user).filter(attendances__client=client)
-                    .order_by("-start")[:20])
+    sessions = list(
+        PeerSession.objects.visible_to(request.user).filter(attendances__client=client).order_by("-start")[:20]
+    )
     session_choices = [("", "—")] + [(s.id, f"{s.start:%Y-%m-%d} {s.get_kind_display()}") for s in sessions]
     form = GoalForm(request.POST if request.POST.get("action") == "add" else None)
     update = GoalUpdateForm(request.POST if request.POST.get("action") == "update" else None)
@@ -54,74 +56,126 @@ def goals(request: HttpRequest, client_id: int) -> HttpResponse:
             messages.success(request, _("Goal added."))
             return redirect("client_program:goals", client_id=client.id)
     if update.is_bound and update.is_valid():
-        goal = get_object_or_404(RecoveryGoal.objects.visible_to(request.user), pk=update.cleaned_data["goal_id"],
-                                 client=client)
+        goal = get_object_or_404(
+            RecoveryGoal.objects.visible_to(request.user), pk=update.cleaned_data["goal_id"], client=client
+        )
         session = next((s for s in sessions if s.id == update.cleaned_data["peer_session"]), None)
         try:
             services.goal_save(goal=goal, fields={"status": update.cleaned_data["status"]}, by=request.user)
             if update.cleaned_data["note"].strip():
-                services.goal_progress_add(goal=goal, note=update.cleaned_data["note"], author=request.user,
-                                           peer_session=session)
+                services.goal_progress_add(
+                    goal=goal, note=update.cleaned_data["note"], author=request.user, peer_session=session
+                )
         except ValidationError as exc:
             apply_errors(update, exc)
         else:
             messages.success(request, _("Goal updated."))
             return redirect("client_program:goals", client_id=client.id)
-    rows = (RecoveryGoal.objects.visible_to(request.user).filter(client=client)
-            .prefetch_related(Prefetch("progress_notes", queryset=GoalProgress.objects.select_related(
-                "peer_session").order_by("-created_at"))).order_by("status", "-created_at"))
-    return render(request, "program/goals.html", {"client": client, "goals": rows, "form": form,
-                                                  "session_choices": session_choices, "update": update})
+    rows = (
+        RecoveryGoal.objects.visible_to(request.user)
+        .filter(client=client)
+        .prefetch_related(
+            Prefetch(
+                "progress_notes", queryset=GoalProgress.objects.select_related("peer_session").order_by("-created_at")
+            )
+        )
+        .order_by("status", "-created_at")
+    )
+    return render(
+        request,
+        "program/goals.html",
+        {"client": client, "goals": rows, "form": form, "session_choices": session_choices, "update": update},
+    )
 
 
 @login_required
 @audited("outcome.list", object_type="clients.OutcomeMeasure", client_kwarg="client_id")
 def outcomes(request: HttpRequest, client_id: int) -> HttpResponse:
     client = caseload_client(request, client_id)
-    instruments = list(Instrument.objects.visible_to(request.user).filter(
-        Q(program__isnull=True) | Q(program_id=client.program_id)).order_by("name"))
+    instruments = list(
+        Instrument.objects.visible_to(request.user)
+        .filter(Q(program__isnull=True) | Q(program_id=client.program_id))
+        .order_by("name")
+    )
     if not instruments:
         return render(request, "program/outcomes_client.html", {"client": client, "charts": []})
     chosen_id = request.GET.get("instrument") or request.POST.get("instrument")
     instrument = next((i for i in instruments if str(i.id) == str(chosen_id)), instruments[0])
-    form = MeasureForm(request.POST or None, item_count=len(instrument.items), item_min=instrument.item_min,
-                       item_max=instrument.item_max, labels=instrument.items,
-                       initial={"instrument": instrument.id, "administered_on": client.program.local_today()})
+    form = MeasureForm(
+        request.POST or None,
+        item_count=len(instrument.items),
+        item_min=instrument.item_min,
+        item_max=instrument.item_max,
+        labels=instrument.items,
+        initial={"instrument": instrument.id, "administered_on": client.program.local_today()},
+    )
     form.fields["instrument"].choices = [(i.id, i.name) for i in instruments]
     if request.method == "POST" and form.is_valid():
         responses = [form.cleaned_data[f"item_{n}"] for n in range(len(instrument.items))]
         try:
-            measure = services.outcome_measure_record(client=client, instrument=instrument, responses=responses,
-                                                      administered_on=form.cleaned_data["administered_on"],
-                                                      by=request.user)
+            measure = services.outcome_measure_record(
+                client=client,
+                instrument=instrument,
+                responses=responses,
+                administered_on=form.cleaned_data["administered_on"],
+                by=request.user,
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Saved: total %(total)s.") % {"total": measure.total})
             return redirect(f"{request.path}?instrument={instrument.id}")
-    measures = list(OutcomeMeasure.objects.visible_to(request.user).filter(client=client)
-                    .select_related("instrument").order_by("administered_on", "id"))
+    measures = list(
+        OutcomeMeasure.objects.visible_to(request.user)
+        .filter(client=client)
+        .select_related("instrument")
+        .order_by("administered_on", "id")
+    )
     charts = []
     for inst in instruments:
         points = [(m.administered_on, m.total) for m in measures if m.instrument_id == inst.id]
         if points:
-            charts.append({"instrument": inst, "measures": [m for m in measures if m.instrument_id == inst.id],
-                           "svg": mark_safe(score_line_svg(  # noqa: S308 - built from numbers and escaped text
-                               points, y_min=inst.total_min, y_max=inst.total_max,
-                               title=_("%(name)s total over time") % {"name": inst.name}))})
-    return render(request, "program/outcomes_client.html", {
-        "client": client, "charts": charts, "form": form, "instrument": instrument, "instruments": instruments,
-        "next_due": services.outcome_next_due(client, instrument)})
+            charts.append(
+                {
+                    "instrument": inst,
+                    "measures": [m for m in measures if m.instrument_id == inst.id],
+                    "svg": mark_safe(  # noqa: S308 - built from numbers and escaped text
+                        score_line_svg(
+                            points,
+                            y_min=inst.total_min,
+                            y_max=inst.total_max,
+                            title=_("%(name)s total over time") % {"name": inst.name},
+                        )
+                    ),
+                }
+            )
+    return render(
+        request,
+        "program/outcomes_client.html",
+        {
+            "client": client,
+            "charts": charts,
+            "form": form,
+            "instrument": instrument,
+            "instruments": instruments,
+            "next_due": services.outcome_next_due(client, instrument),
+        },
+    )
 
 
 @login_required
 @audited("referral.list", object_type="clients.Referral", client_kwarg="client_id")
 def referrals(request: HttpRequest, client_id: int) -> HttpResponse:
     client = caseload_client(request, client_id)
-    directory = list(Resource.objects.visible_to(request.user).filter(program=client.program, is_active=True)
-                     .order_by("-is_crisis_line", "name"))
-    form = ReferralForm(request.POST if request.POST.get("action") == "add" else None,
-                        initial={"referred_on": client.program.local_today()})
+    directory = list(
+        Resource.objects.visible_to(request.user)
+        .filter(program=client.program, is_active=True)
+        .order_by("-is_crisis_line", "name")
+    )
+    form = ReferralForm(
+        request.POST if request.POST.get("action") == "add" else None,
+        initial={"referred_on": client.program.local_today()},
+    )
     form.fields["resource"].choices = [(r.id, f"{r.name} ({r.get_category_display()})") for r in directory]
     follow = ReferralFollowUpForm(request.POST if request.POST.get("action") == "follow" else None)
     if form.is_bound and form.is_valid():
@@ -135,18 +189,28 @@ def referrals(request: HttpRequest, client_id: int) -> HttpResponse:
             messages.success(request, _("Referral recorded."))
             return redirect("client_program:referrals", client_id=client.id)
     if follow.is_bound and follow.is_valid():
-        referral = get_object_or_404(Referral.objects.visible_to(request.user), client=client,
-                                     pk=follow.cleaned_data["referral_id"])
+        referral = get_object_or_404(
+            Referral.objects.visible_to(request.user), client=client, pk=follow.cleaned_data["referral_id"]
+        )
         try:
-            services.referral_update(referral=referral, status=follow.cleaned_data["status"],
-                                     outcome=follow.cleaned_data["outcome"], note=follow.cleaned_data["note"],
-                                     follow_up_on=follow.cleaned_data["follow_up_on"])
+            services.referral_update(
+                referral=referral,
+                status=follow.cleaned_data["status"],
+                outcome=follow.cleaned_data["outcome"],
+                note=follow.cleaned_data["note"],
+                follow_up_on=follow.cleaned_data["follow_up_on"],
+            )
         except ValidationError as exc:
             apply_errors(follow, exc)
         else:
             messages.success(request, _("Follow-up saved."))
             return redirect("client_program:referrals", client_id=client.id)
-    rows = Referral.objects.visible_to(request.user).filter(client=client).select_related("resource").order_by(
-        "closed_on", "-referred_on")
-    return render(request, "program/referrals.html", {"client": client, "referrals": rows, "form": form,
-                                                      "follow": follow})
+    rows = (
+        Referral.objects.visible_to(request.user)
+        .filter(client=client)
+        .select_related("resource")
+        .order_by("closed_on", "-referred_on")
+    )
+    return render(
+        request, "program/referrals.html", {"client": client, "referrals": rows, "form": form, "follow": follow}
+    )

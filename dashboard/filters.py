@@ -17,7 +17,7 @@ from supporters.models import Supporter
 
 
 def label_empty_choices(filterset: django_filters.FilterSet) -> None:
-    """"All" instead of Django's "---------" in every dropdown: read aloud, dashes mean nothing."""
+    """ "All" instead of Django's "---------" in every dropdown: read aloud, dashes mean nothing."""
     for field in filterset.form.fields.values():
         if hasattr(field, "empty_label"):
             field.empty_label = _("All")

@@ -31,8 +31,10 @@ def local_day_bounds(program: Program, day: date) -> tuple[datetime, datetime]:
 def local_month_bounds(program: Program, day: date) -> tuple[datetime, datetime]:
     first = day.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
-    return (datetime.combine(first, time.min, tzinfo=program.tzinfo),
-            datetime.combine(following, time.min, tzinfo=program.tzinfo))
+    return (
+        datetime.combine(first, time.min, tzinfo=program.tzinfo),
+        datetime.combine(following, time.min, tzinfo=program.tzinfo),
+    )
 
 
 def last_completed_contact() -> Subquery:

@@ -58,8 +58,9 @@ def client_list(request: HttpRequest) -> HttpResponse:
                 Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(external_id__iexact=word)
             )
     clients = clients.annotate(last_contact=last_completed_contact())
-    page = keyset_page(clients, ordering=["last_name", "first_name", "id"], after=request.GET.get("after"),
-                       size=PAGE_SIZE)
+    page = keyset_page(
+        clients, ordering=["last_name", "first_name", "id"], after=request.GET.get("after"), size=PAGE_SIZE
+    )
     context = _list_context(request, page, filterset) | {"search": search}
     template = "dashboard/partials/client_results.html" if _is_htmx(request) else "dashboard/client_list.html"
     return render(request, template, context)
@@ -79,9 +80,7 @@ def client_search(request: HttpRequest) -> HttpResponse:
 @require_GET
 @audited("client.read", object_type="clients.Client", client_kwarg="pk")
 def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    client = get_object_or_404(
-        Client.objects.visible_to(request.user).select_related("program", "site"), pk=pk
-    )
+    client = get_object_or_404(Client.objects.visible_to(request.user).select_related("program", "site"), pk=pk)
     user = request.user
     now = timezone.now()
     appointments = ClinicalAppointment.objects.visible_to(user).filter(client=client).select_related("clinician")
@@ -130,8 +129,9 @@ def supporter_list(request: HttpRequest) -> HttpResponse:
         .values("n")[:1]
     )
     supporters = supporters.annotate(caseload=Subquery(active))
-    page = keyset_page(supporters, ordering=["last_name", "first_name", "id"], after=request.GET.get("after"),
-                       size=PAGE_SIZE)
+    page = keyset_page(
+        supporters, ordering=["last_name", "first_name", "id"], after=request.GET.get("after"), size=PAGE_SIZE
+    )
     template = "dashboard/partials/supporter_results.html" if _is_htmx(request) else "dashboard/supporter_list.html"
     return render(request, template, _list_context(request, page, filterset))
 

@@ -187,6 +187,7 @@ def line_chart(
     present = [v for name in names for v in series[name] if v is not None]
     scale_max = y_max if y_max is not None else max(present or [1.0])
     scale_max = scale_max or 1.0
+
     def shown(name: str, i: int, v: float | None) -> str:
         if point_labels is not None and name in point_labels:
             return point_labels[name][i]

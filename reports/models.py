@@ -38,8 +38,7 @@ class FunderReportQuerySet(models.QuerySet):
 
         roles = role_program_ids(user)
         return self.filter(
-            Q(program_id__in=roles.coordinator)
-            | Q(program_id__in=roles.funder, status=ReportStatus.PUBLISHED)
+            Q(program_id__in=roles.coordinator) | Q(program_id__in=roles.funder, status=ReportStatus.PUBLISHED)
         )
 
     def update(self, **kwargs):  # type: ignore[no-untyped-def]

@@ -19,11 +19,11 @@ def schedule_reports(*, kind: str, publish: bool = True, programs=None) -> list[
     if kind not in ("month", "quarter"):
         raise ValueError("kind must be 'month' or 'quarter'")
     requested = []
-    for program in (programs if programs is not None else Program.objects.order_by("slug")):
+    for program in programs if programs is not None else Program.objects.order_by("slug"):
         period = last_complete(kind, program.local_today())
-        exists = FunderReport.objects.filter(
-            program=program, period_start=period.start, period_end=period.end
-        ).exclude(status=ReportStatus.FAILED)
+        exists = FunderReport.objects.filter(program=program, period_start=period.start, period_end=period.end).exclude(
+            status=ReportStatus.FAILED
+        )
         if exists.exists():
             continue
         requested.append(funder_report_request(program=program, period=period, user=None, auto_publish=publish))

@@ -68,8 +68,13 @@ def funder_report_request(
     cleaned = _clean_params(params)
     with transaction.atomic():
         report = FunderReport.objects.create(
-            program=program, period_kind=period.kind, period_start=period.start, period_end=period.end,
-            params=cleaned, created_by=user, auto_publish=auto_publish and user is None,
+            program=program,
+            period_kind=period.kind,
+            period_start=period.start,
+            period_end=period.end,
+            params=cleaned,
+            created_by=user,
+            auto_publish=auto_publish and user is None,
         )
 
         def enqueue() -> None:
@@ -100,7 +105,9 @@ def funder_report_generate(*, report_id: int) -> FunderReport:
     try:
         period = Period(report.period_start, report.period_end, report.period_kind)
         figures = funder_figures(
-            report.program, period, params=report.params,
+            report.program,
+            period,
+            params=report.params,
             progress=lambda value: _set_progress(report_id, value),
         )
         _set_progress(report_id, 75)
@@ -123,8 +130,9 @@ def funder_report_generate(*, report_id: int) -> FunderReport:
         report.status = ReportStatus.READY
         report.progress = 100
         report.error = ""
-        report.pdf.save(f"report-{report.pk}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf",
-                        ContentFile(rendered.pdf), save=False)
+        report.pdf.save(
+            f"report-{report.pk}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf", ContentFile(rendered.pdf), save=False
+        )
         report.save()
     if report.auto_publish:
         report = funder_report_publish(report=report, user=None)
@@ -153,10 +161,11 @@ def funder_report_publish(*, report: FunderReport, user: User | None) -> FunderR
     Program.objects.select_for_update().filter(pk=report.program_id).first()
     _figures, hidden = protect_against_published(report.figures, published_figures(report.program))
     if hidden:
-        raise ValidationError({"figures": [_(
+        message = _(
             "A report of an overlapping period was published after this one was generated; together they "
             "would let a reader subtract their way to a hidden count. Generate this report again, then publish."
-        )]})
+        )
+        raise ValidationError({"figures": [message]})
     report.status = ReportStatus.PUBLISHED
     report.published_at = timezone.now()
     report.published_by = user
@@ -175,13 +184,23 @@ def funder_report_download_record(
     except ImportError:
         audit_record = None
     if audit_record is not None:
-        audit_record(action="reports.funder_report.download", request=request, user=user, obj=report,
-                     detail={"format": file_format})
+        audit_record(
+            action="reports.funder_report.download",
+            request=request,
+            user=user,
+            obj=report,
+            detail={"format": file_format},
+        )
         return
     remote_addr = request.META.get("REMOTE_ADDR", "") if request is not None else ""
     audit_logger.info(
         "action=reports.funder_report.download report=%s program=%s format=%s user=%s addr=%s at=%s",
-        report.pk, report.program_id, file_format, user.pk, remote_addr, timezone.now().isoformat(),
+        report.pk,
+        report.program_id,
+        file_format,
+        user.pk,
+        remote_addr,
+        timezone.now().isoformat(),
     )
 
 

@@ -234,25 +234,34 @@ def funder_reports(request: HttpRequest) -> HttpResponse:
                 return redirect(f"{request.path}#report-{report.pk}")
         status = 400
     reports = FunderReport.objects.visible_to(request.user).select_related("program")[:100]
-    return render(request, "reports/funder/list.html", {
-        "programs": coordinated,
-        "reports": reports,
-        "is_coordinator": bool(roles.coordinator),
-        "coordinated_ids": roles.coordinator,
-        "form": form,
-        "errors": errors,
-        "kinds": PeriodKind.choices,
-    }, status=status)
+    return render(
+        request,
+        "reports/funder/list.html",
+        {
+            "programs": coordinated,
+            "reports": reports,
+            "is_coordinator": bool(roles.coordinator),
+            "coordinated_ids": roles.coordinator,
+            "form": form,
+            "errors": errors,
+            "kinds": PeriodKind.choices,
+        },
+        status=status,
+    )
 
 
 @login_required
 @require_GET
 def funder_report_status(request: HttpRequest, pk: int) -> JsonResponse:
     report = _coordinated_report(request, pk)
-    return JsonResponse({
-        "status": report.status, "status_label": report.get_status_display(), "progress": report.progress,
-        "done": report.status in (ReportStatus.READY, ReportStatus.FAILED, ReportStatus.PUBLISHED),
-    })
+    return JsonResponse(
+        {
+            "status": report.status,
+            "status_label": report.get_status_display(),
+            "progress": report.progress,
+            "done": report.status in (ReportStatus.READY, ReportStatus.FAILED, ReportStatus.PUBLISHED),
+        }
+    )
 
 
 @login_required
@@ -277,12 +286,16 @@ def funder_report_download(request: HttpRequest, pk: int, file_format: str) -> H
     if file_format not in ("pdf", "csv", "xlsx"):
         raise Http404
     funder_report_download_record(
-        report=report, user=request.user, file_format=file_format, request=request,
+        report=report,
+        user=request.user,
+        file_format=file_format,
+        request=request,
     )
     name = f"program-report-{report.program.slug}-{report.period_start:%Y%m%d}-{report.period_end:%Y%m%d}"
     if file_format == "pdf":
-        response = FileResponse(report.pdf.open("rb"), content_type="application/pdf",
-                                as_attachment=True, filename=f"{name}.pdf")
+        response = FileResponse(
+            report.pdf.open("rb"), content_type="application/pdf", as_attachment=True, filename=f"{name}.pdf"
+        )
     elif file_format == "csv":
         response = HttpResponse(to_csv(report.figures), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'

@@ -100,9 +100,7 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
         if supporter.user_id != self.request.user.pk:
             raise serializers.ValidationError({"supporter": ["You can only log your own sessions."]})
         attendances = data.pop("attendances", None)
-        serializer.instance = _call(
-            services.peer_session_save, session=session, attendances=attendances, fields=data
-        )
+        serializer.instance = _call(services.peer_session_save, session=session, attendances=attendances, fields=data)
 
     def perform_create(self, serializer: PeerSessionSerializer) -> None:
         self.check_write("create", self.program_id_of(data=serializer.validated_data))
@@ -143,7 +141,11 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
 
 
 class FeedbackItemViewSet(
-    RowsListMixin, ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    RowsListMixin,
+    ScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
     GenericViewSet,
 ):
     """Sent through feedback_send only; items are never edited, only acknowledged and answered."""
@@ -172,8 +174,9 @@ class FeedbackItemViewSet(
             # (clinician id, their user id) per item from the link table alone: a prefetch of the
             # many-to-many would build and join Clinician objects the list never shows.
             links = FeedbackItem.recipients.through.objects.filter(feedbackitem_id__in=[i.pk for i in page])
-            recipients = grouped_by(links.order_by("clinician_id"), "feedbackitem_id", "clinician_id",
-                                    "clinician__user_id")
+            recipients = grouped_by(
+                links.order_by("clinician_id"), "feedbackitem_id", "clinician_id", "clinician__user_id"
+            )
             for item in page:
                 item.recipient_rows = recipients.get(item.pk, [])
         return page
@@ -181,15 +184,22 @@ class FeedbackItemViewSet(
     def perform_create(self, serializer: FeedbackItemSerializer) -> None:
         data = serializer.validated_data
         client = data["client"]
-        author = data.get("author") or Supporter.objects.filter(
-            user_id=self.request.user.pk, program_id=client.program_id
-        ).first()
+        author = (
+            data.get("author")
+            or Supporter.objects.filter(user_id=self.request.user.pk, program_id=client.program_id).first()
+        )
         if author is None or author.user_id != self.request.user.pk:
             raise serializers.ValidationError({"author": ["You can only send feedback as yourself."]})
         self.check_write_role(author.program_id)
         serializer.instance = _call(
-            services.feedback_send, author=author, client=client, recipients=list(data["recipients"]),
-            category=data["category"], urgency=data["urgency"], text=data["text"], session=data.get("session"),
+            services.feedback_send,
+            author=author,
+            client=client,
+            recipients=list(data["recipients"]),
+            category=data["category"],
+            urgency=data["urgency"],
+            text=data["text"],
+            session=data.get("session"),
             emergency_justification=data.get("emergency_justification", ""),
         )
 

@@ -43,8 +43,10 @@ def billing_recompute(*, program: Program, client_ids: Iterable[int], days: Iter
         day_start, day_end = local_day_bounds(program, day)
         rows = (
             Attendance.objects.filter(
-                client_id__in=set(client_ids), session__program_id=program.id,
-                session__start__gte=day_start, session__start__lt=day_end,
+                client_id__in=set(client_ids),
+                session__program_id=program.id,
+                session__start__gte=day_start,
+                session__start__lt=day_end,
             )
             .select_related("session")
             .order_by("client_id", "session__start", "session_id")
@@ -54,7 +56,8 @@ def billing_recompute(*, program: Program, client_ids: Iterable[int], days: Iter
             units, modifier = 0, ""
             if attendance.status == AttendanceStatus.COMPLETED:
                 earned = units_for_minutes(
-                    attendance.session.duration_minutes, unit_minutes=rules.unit_minutes,
+                    attendance.session.duration_minutes,
+                    unit_minutes=rules.unit_minutes,
                     partial_unit_min_minutes=rules.partial_unit_min_minutes,
                 )
                 units = max(0, min(earned, rules.daily_unit_cap - used.get(attendance.client_id, 0)))

@@ -18,8 +18,11 @@ from sessions.models import BILLING_CODE, FeedbackItem, Modality, PeerSession, S
 
 SYSTEM_BASE = "urn:peer-support"
 PRIORITY = {Urgency.ROUTINE: "routine", Urgency.SOON: "urgent", Urgency.IMMEDIATE: "stat"}
-ENCOUNTER_STATUS = {SessionStatus.HELD: "finished", SessionStatus.SCHEDULED: "planned",
-                    SessionStatus.CANCELLED: "cancelled"}
+ENCOUNTER_STATUS = {
+    SessionStatus.HELD: "finished",
+    SessionStatus.SCHEDULED: "planned",
+    SessionStatus.CANCELLED: "cancelled",
+}
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
 
@@ -35,10 +38,17 @@ def communication_json(item: FeedbackItem) -> dict[str, Any]:
         "resourceType": "Communication",
         "id": str(item.pk),
         "status": "completed",
-        "category": [{"coding": [{
-            "system": f"{SYSTEM_BASE}:feedback-category", "code": item.category,
-            "display": item.get_category_display(),
-        }]}],
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": f"{SYSTEM_BASE}:feedback-category",
+                        "code": item.category,
+                        "display": item.get_category_display(),
+                    }
+                ]
+            }
+        ],
         "priority": PRIORITY[item.urgency],
         "subject": {"reference": f"Patient/{item.client_id}"},
         "sender": {"reference": f"Practitioner/supporter-{item.author_id}"},
@@ -66,17 +76,29 @@ def encounter_json(session: PeerSession, *, visible_client_ids: set[int]) -> dic
             "system": ACT_CODE,
             "code": "AMB" if session.modality == Modality.IN_PERSON else "VR",
         },
-        "type": [{"coding": [{
-            "system": "https://www.cms.gov/medicare/coding-billing/healthcare-common-procedure-system",
-            "code": BILLING_CODE, "display": "Self-help/peer services, per 15 minutes",
-        }], "text": session.get_kind_display()}],
+        "type": [
+            {
+                "coding": [
+                    {
+                        "system": "https://www.cms.gov/medicare/coding-billing/healthcare-common-procedure-system",
+                        "code": BILLING_CODE,
+                        "display": "Self-help/peer services, per 15 minutes",
+                    }
+                ],
+                "text": session.get_kind_display(),
+            }
+        ],
         "participant": [{"individual": {"reference": f"Practitioner/supporter-{session.supporter_id}"}}],
         "period": {
             "start": session.start.isoformat(),
             "end": (session.start + timedelta(minutes=session.duration_minutes)).isoformat(),
         },
-        "length": {"value": session.duration_minutes, "unit": "min", "system": "http://unitsofmeasure.org",
-                   "code": "min"},
+        "length": {
+            "value": session.duration_minutes,
+            "unit": "min",
+            "system": "http://unitsofmeasure.org",
+            "code": "min",
+        },
     }
     if len(attendees) == 1:
         data["subject"] = {"reference": f"Patient/{attendees[0].client_id}"}

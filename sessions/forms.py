@@ -27,7 +27,8 @@ WELLBEING_CHOICES = [("", "—"), *[(str(n), str(n)) for n in range(1, 6)]]
 class PeerSessionForm(forms.Form):
     kind = forms.ChoiceField(label=_("Session"), choices=SessionKind.choices, widget=forms.RadioSelect)
     start = forms.DateTimeField(
-        label=_("Started"), input_formats=[DATETIME_LOCAL],
+        label=_("Started"),
+        input_formats=[DATETIME_LOCAL],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
     )
     duration_minutes = forms.IntegerField(
@@ -39,8 +40,9 @@ class PeerSessionForm(forms.Form):
     topics = forms.MultipleChoiceField(
         label=_("Topics"), choices=Topic.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
-    goals_addressed = forms.CharField(label=_("Goals addressed"), required=False, widget=forms.Textarea(
-        attrs={"rows": 2}))
+    goals_addressed = forms.CharField(
+        label=_("Goals addressed"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     narrative = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
     next_steps = forms.CharField(label=_("Next steps"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -53,7 +55,10 @@ class PeerSessionForm(forms.Form):
                 label=client.full_name, choices=status_choices, required=False
             )
             self.fields[f"wellbeing_{client.pk}"] = forms.TypedChoiceField(
-                label=_("Wellbeing (1–5)"), choices=WELLBEING_CHOICES, required=False, coerce=int,
+                label=_("Wellbeing (1–5)"),
+                choices=WELLBEING_CHOICES,
+                required=False,
+                coerce=int,
                 empty_value=None,
             )
 
@@ -62,21 +67,46 @@ class PeerSessionForm(forms.Form):
 
     def attendances(self) -> list[dict[str, Any]]:
         return [
-            {"client": c, "status": self.cleaned_data[f"attendance_{c.pk}"],
-             "wellbeing": self.cleaned_data.get(f"wellbeing_{c.pk}")}
-            for c in self.clients if self.cleaned_data.get(f"attendance_{c.pk}")
+            {
+                "client": c,
+                "status": self.cleaned_data[f"attendance_{c.pk}"],
+                "wellbeing": self.cleaned_data.get(f"wellbeing_{c.pk}"),
+            }
+            for c in self.clients
+            if self.cleaned_data.get(f"attendance_{c.pk}")
         ]
 
     def session_fields(self) -> dict[str, Any]:
-        names = ["kind", "start", "duration_minutes", "modality", "status", "location", "topics",
-                 "goals_addressed", "narrative", "next_steps"]
+        names = [
+            "kind",
+            "start",
+            "duration_minutes",
+            "modality",
+            "status",
+            "location",
+            "topics",
+            "goals_addressed",
+            "narrative",
+            "next_steps",
+        ]
         return {name: self.cleaned_data[name] for name in names}
 
     @classmethod
     def initial_from(cls, session: PeerSession) -> dict[str, Any]:
-        initial = {name: getattr(session, name) for name in [
-            "kind", "start", "duration_minutes", "modality", "status", "location", "topics", "goals_addressed",
-            "next_steps"]}
+        initial = {
+            name: getattr(session, name)
+            for name in [
+                "kind",
+                "start",
+                "duration_minutes",
+                "modality",
+                "status",
+                "location",
+                "topics",
+                "goals_addressed",
+                "next_steps",
+            ]
+        }
         initial["narrative"] = session.narrative or ""
         for attendance in session.attendances.all():
             initial[f"attendance_{attendance.client_id}"] = attendance.status
@@ -96,7 +126,8 @@ class FeedbackForm(forms.Form):
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices, initial=Urgency.ROUTINE)
     text = forms.CharField(label=_("What the clinician should know"), widget=forms.Textarea(attrs={"rows": 5}))
     emergency_justification = forms.CharField(
-        label=_("Emergency justification (only for an immediate safety item without consent)"), required=False,
+        label=_("Emergency justification (only for an immediate safety item without consent)"),
+        required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 

@@ -164,7 +164,9 @@ class Attendance(models.Model):
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="attendances")
     status = models.CharField(max_length=12, choices=AttendanceStatus.choices)
     wellbeing = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)],
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
         help_text=_("The client's self-rated wellbeing, 1 (low) to 5 (high)."),
     )
     # Billing (sessions.billing): computed by the services, never typed in.

@@ -35,7 +35,8 @@ def _send(*, addresses: list[str], kind: str, link: str) -> None:
     base = settings.SITE_URL.rstrip("/")
     subject = _("Peer support: %(label)s") % {"label": label}
     body = _("%(label)s.\n\nSign in to read it: %(url)s\n\nThis message holds no details on purpose.") % {
-        "label": label, "url": f"{base}{link}",
+        "label": label,
+        "url": f"{base}{link}",
     }
     # One message per recipient: recipients never see each other's addresses.
     for address in addresses:

@@ -37,8 +37,10 @@ def acknowledgment_hours(items: Iterable[FeedbackItem] | None = None, *, user=No
         grouped = frame.dropna(subset=keys).groupby(keys)["hours"].agg(["count", "median", "mean"]).reset_index()
         return [
             {
-                **{k: int(row[k]) for k in keys}, "count": int(row["count"]),
-                "median_hours": round(float(row["median"]), 2), "mean_hours": round(float(row["mean"]), 2),
+                **{k: int(row[k]) for k in keys},
+                "count": int(row["count"]),
+                "median_hours": round(float(row["median"]), 2),
+                "mean_hours": round(float(row["mean"]), 2),
             }
             for row in grouped.to_dict("records")
         ]

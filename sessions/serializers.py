@@ -49,9 +49,25 @@ class PeerSessionSerializer(serializers.ModelSerializer):
     class Meta:
         model = PeerSession
         fields = [
-            "id", "external_id", "supporter", "kind", "start", "duration_minutes", "modality", "status",
-            "location", "attendances", "topics", "goals_addressed", "narrative", "next_steps",
-            "entered_late", "signed_at", "signed_by", "signed_credential", "addenda",
+            "id",
+            "external_id",
+            "supporter",
+            "kind",
+            "start",
+            "duration_minutes",
+            "modality",
+            "status",
+            "location",
+            "attendances",
+            "topics",
+            "goals_addressed",
+            "narrative",
+            "next_steps",
+            "entered_late",
+            "signed_at",
+            "signed_by",
+            "signed_credential",
+            "addenda",
         ]
         read_only_fields = ["entered_late", "signed_at", "signed_by", "signed_credential"]
 
@@ -103,13 +119,35 @@ class FeedbackItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = FeedbackItem
         fields = [
-            "id", "program", "client", "author", "recipients", "category", "urgency", "text", "session",
-            "created_at", "deadline", "acknowledged_at", "acknowledged_by", "escalated_at", "is_emergency",
-            "emergency_justification", "redisclosure_notice", "status", "replies",
+            "id",
+            "program",
+            "client",
+            "author",
+            "recipients",
+            "category",
+            "urgency",
+            "text",
+            "session",
+            "created_at",
+            "deadline",
+            "acknowledged_at",
+            "acknowledged_by",
+            "escalated_at",
+            "is_emergency",
+            "emergency_justification",
+            "redisclosure_notice",
+            "status",
+            "replies",
         ]
         read_only_fields = [
-            "program", "created_at", "deadline", "acknowledged_at", "acknowledged_by", "escalated_at",
-            "is_emergency", "redisclosure_notice",
+            "program",
+            "created_at",
+            "deadline",
+            "acknowledged_at",
+            "acknowledged_by",
+            "escalated_at",
+            "is_emergency",
+            "redisclosure_notice",
         ]
         extra_kwargs = {"emergency_justification": {"required": False}}
 
@@ -145,22 +183,43 @@ def peer_session_rows(sessions: list[PeerSession], context: dict) -> list[dict]:
     rows = []
     for session in sessions:
         attendances = [
-            {"client": a.client_id, "status": a.status, "wellbeing": a.wellbeing, "billing_units": a.billing_units,
-             "billing_modifier": a.billing_modifier}
-            for a in session.attendances.all() if visible is None or a.client_id in visible
+            {
+                "client": a.client_id,
+                "status": a.status,
+                "wellbeing": a.wellbeing,
+                "billing_units": a.billing_units,
+                "billing_modifier": a.billing_modifier,
+            }
+            for a in session.attendances.all()
+            if visible is None or a.client_id in visible
         ]
         row = {
-            "id": session.id, "external_id": session.external_id, "supporter": session.supporter_id,
-            "kind": session.kind, "start": _when(session.start), "duration_minutes": session.duration_minutes,
-            "modality": session.modality, "status": session.status, "location": session.location,
-            "attendances": attendances, "topics": list(session.topics or []),
-            "goals_addressed": session.goals_addressed, "narrative": session.narrative,
-            "next_steps": session.next_steps, "entered_late": session.entered_late,
-            "signed_at": _when(session.signed_at), "signed_by": session.signed_by_id,
+            "id": session.id,
+            "external_id": session.external_id,
+            "supporter": session.supporter_id,
+            "kind": session.kind,
+            "start": _when(session.start),
+            "duration_minutes": session.duration_minutes,
+            "modality": session.modality,
+            "status": session.status,
+            "location": session.location,
+            "attendances": attendances,
+            "topics": list(session.topics or []),
+            "goals_addressed": session.goals_addressed,
+            "narrative": session.narrative,
+            "next_steps": session.next_steps,
+            "entered_late": session.entered_late,
+            "signed_at": _when(session.signed_at),
+            "signed_by": session.signed_by_id,
             "signed_credential": session.signed_credential,
             "addenda": [
-                {"id": a.id, "text": a.text, "created_at": _when(a.created_at), "author": a.author_id,
-                 "entered_late": a.entered_late}
+                {
+                    "id": a.id,
+                    "text": a.text,
+                    "created_at": _when(a.created_at),
+                    "author": a.author_id,
+                    "entered_late": a.entered_late,
+                }
                 for a in session.addenda.all()
             ],
         }
@@ -185,18 +244,30 @@ def feedback_item_rows(items: list[FeedbackItem]) -> list[dict]:
             state = "replied"
         else:
             state = "acknowledged" if item.acknowledged_at else "unread"
-        rows.append({
-            "id": item.id, "program": item.program_id, "client": item.client_id, "author": item.author_id,
-            "recipients": [clinician for clinician, _user in recipients], "category": item.category,
-            "urgency": item.urgency,
-            "text": item.text, "session": item.session_id, "created_at": _when(item.created_at),
-            "deadline": _when(item.deadline), "acknowledged_at": _when(item.acknowledged_at),
-            "acknowledged_by": item.acknowledged_by_id, "escalated_at": _when(item.escalated_at),
-            "is_emergency": item.is_emergency, "emergency_justification": item.emergency_justification,
-            "redisclosure_notice": item.redisclosure_notice, "status": state,
-            "replies": [
-                {"id": r.id, "author": r.author_id, "text": r.text, "created_at": _when(r.created_at)}
-                for r in replies
-            ],
-        })
+        rows.append(
+            {
+                "id": item.id,
+                "program": item.program_id,
+                "client": item.client_id,
+                "author": item.author_id,
+                "recipients": [clinician for clinician, _user in recipients],
+                "category": item.category,
+                "urgency": item.urgency,
+                "text": item.text,
+                "session": item.session_id,
+                "created_at": _when(item.created_at),
+                "deadline": _when(item.deadline),
+                "acknowledged_at": _when(item.acknowledged_at),
+                "acknowledged_by": item.acknowledged_by_id,
+                "escalated_at": _when(item.escalated_at),
+                "is_emergency": item.is_emergency,
+                "emergency_justification": item.emergency_justification,
+                "redisclosure_notice": item.redisclosure_notice,
+                "status": state,
+                "replies": [
+                    {"id": r.id, "author": r.author_id, "text": r.text, "created_at": _when(r.created_at)}
+                    for r in replies
+                ],
+            }
+        )
     return rows

@@ -131,8 +131,10 @@ def active_credential(supporter: Supporter) -> str:
     )
     if certification is None:
         return ""
-    return f"{certification.certification_type} #{certification.number}" if certification.number else (
-        certification.certification_type
+    return (
+        f"{certification.certification_type} #{certification.number}"
+        if certification.number
+        else (certification.certification_type)
     )
 
 
@@ -226,9 +228,9 @@ def feedback_send(
     care_team = set(client.care_team.values_list("id", flat=True))
     outside = [c for c in recipients if c.pk not in care_team]
     if outside:
-        raise ValidationError({"recipients": [
-            f"{', '.join(c.full_name for c in outside)} is not on this client's care team."
-        ]})
+        raise ValidationError(
+            {"recipients": [f"{', '.join(c.full_name for c in outside)} is not on this client's care team."]}
+        )
     if session is not None and (
         session.supporter_id != author.pk or not session.attendances.filter(client=client).exists()
     ):
@@ -241,23 +243,36 @@ def feedback_send(
     if uncovered:
         if category == FeedbackCategory.SAFETY and urgency == Urgency.IMMEDIATE:
             if not emergency_justification.strip():
-                raise ValidationError({"emergency_justification": [
-                    "No active consent covers every recipient. An immediate safety item may still be sent "
-                    "as an emergency disclosure: say why it cannot wait."
-                ]})
+                raise ValidationError(
+                    {
+                        "emergency_justification": [
+                            "No active consent covers every recipient. An immediate safety item may still be sent "
+                            "as an emergency disclosure: say why it cannot wait."
+                        ]
+                    }
+                )
             emergency = True
         else:
-            raise ValidationError({"recipients": [
-                f"The client has no active consent to share with {', '.join(c.full_name for c in uncovered)}; "
-                "nothing was sent."
-            ]})
+            raise ValidationError(
+                {
+                    "recipients": [
+                        f"The client has no active consent to share with {', '.join(c.full_name for c in uncovered)}; "
+                        "nothing was sent."
+                    ]
+                }
+            )
     now = timezone.now()
     item = FeedbackItem.objects.create(
-        program=program, client=client, author=author, category=category, urgency=urgency, text=text.strip(),
-        session=session, deadline=feedback_deadline(
-            program_id=program.id, urgency=urgency, sent_at=now, tzinfo=program.tzinfo
-        ),
-        is_emergency=emergency, emergency_justification=emergency_justification.strip() if emergency else "",
+        program=program,
+        client=client,
+        author=author,
+        category=category,
+        urgency=urgency,
+        text=text.strip(),
+        session=session,
+        deadline=feedback_deadline(program_id=program.id, urgency=urgency, sent_at=now, tzinfo=program.tzinfo),
+        is_emergency=emergency,
+        emergency_justification=emergency_justification.strip() if emergency else "",
         redisclosure_notice=PART2_NOTICE if program.is_part2_program else "",
     )
     item.recipients.set(recipients)
@@ -308,7 +323,9 @@ def feedback_reply(*, item: FeedbackItem, user: User, text: str) -> FeedbackRepl
     others = [c.user for c in item.recipients.select_related("user")] if is_author else [item.author.user]
     notify(
         users=[u for u in others if u is not None and u.pk != user.pk],
-        kind=NotificationKind.FEEDBACK_REPLY, link=f"/feedback/{item.pk}/", email=True,
+        kind=NotificationKind.FEEDBACK_REPLY,
+        link=f"/feedback/{item.pk}/",
+        email=True,
     )
     return reply
 
@@ -327,8 +344,9 @@ def feedback_escalate_overdue(*, now: datetime | None = None) -> int:
             if not claimed:
                 continue
             link = f"/feedback/{item_id}/"
-            notify(users=_coordinator_users(program_id), kind=NotificationKind.FEEDBACK_ESCALATED, link=link,
-                   email=True)
+            notify(
+                users=_coordinator_users(program_id), kind=NotificationKind.FEEDBACK_ESCALATED, link=link, email=True
+            )
             recipient_users = User.objects.filter(clinician_profiles__feedback_items=item_id)
             notify(users=recipient_users, kind=NotificationKind.FEEDBACK_REMINDER, link=link, email=True)
             count += 1

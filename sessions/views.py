@@ -69,15 +69,17 @@ def _apply_errors(form: PeerSessionForm | FeedbackForm | AddendumForm | ReplyFor
 
 def _session_for(request: HttpRequest, pk: int) -> PeerSession:
     return get_object_or_404(
-        PeerSession.objects.visible_to(request.user).select_related("supporter", "program", "signed_by")
+        PeerSession.objects.visible_to(request.user)
+        .select_related("supporter", "program", "signed_by")
         .prefetch_related(Prefetch("attendances", queryset=Attendance.objects.select_related("client"))),
         pk=pk,
     )
 
 
 def _may_read_note(request: HttpRequest, session: PeerSession) -> bool:
-    return session.supporter.user_id == request.user.pk or session.program_id in role_program_ids(
-        request.user).coordinator
+    return (
+        session.supporter.user_id == request.user.pk or session.program_id in role_program_ids(request.user).coordinator
+    )
 
 
 @login_required
@@ -111,7 +113,8 @@ def session_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             session = services.peer_session_save(
-                session=PeerSession(supporter=supporter), attendances=form.attendances(),
+                session=PeerSession(supporter=supporter),
+                attendances=form.attendances(),
                 fields=form.session_fields(),
             )
         except ValidationError as exc:
@@ -134,8 +137,11 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
     timezone.activate(session.program.tzinfo)
     attendees = [a.client for a in session.attendances.all()]
     clients = {c.pk: c for c in [*attendees, *_caseload(session.supporter)]}
-    form = PeerSessionForm(request.POST or None, initial=PeerSessionForm.initial_from(session),
-                           clients=sorted(clients.values(), key=lambda c: (c.first_name, c.last_name, c.pk)))
+    form = PeerSessionForm(
+        request.POST or None,
+        initial=PeerSessionForm.initial_from(session),
+        clients=sorted(clients.values(), key=lambda c: (c.first_name, c.last_name, c.pk)),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.peer_session_save(session=session, attendances=form.attendances(), fields=form.session_fields())
@@ -152,8 +158,11 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     timezone.activate(session.program.tzinfo)
-    visible = set(Client.objects.visible_to(request.user).filter(
-        id__in=[a.client_id for a in session.attendances.all()]).values_list("id", flat=True))
+    visible = set(
+        Client.objects.visible_to(request.user)
+        .filter(id__in=[a.client_id for a in session.attendances.all()])
+        .values_list("id", flat=True)
+    )
     is_author = session.supporter.user_id == request.user.pk
     context = {
         "session": session,
@@ -221,12 +230,20 @@ def feedback_list(request: HttpRequest) -> HttpResponse:
     for item in items[:200]:
         groups[_inbox_state(item)].append(item)
     roles = role_program_ids(request.user)
-    return render(request, "peer_sessions/feedback_list.html", {
-        "groups": [(_("Unread"), groups["unread"]), (_("Acknowledged"), groups["acknowledged"]),
-                   (_("Replied"), groups["replied"])],
-        "escalated_only": escalated_only, "is_coordinator": bool(roles.coordinator),
-        "caseload": _caseload(_supporter_for(request)) if roles.supporter else [],
-    })
+    return render(
+        request,
+        "peer_sessions/feedback_list.html",
+        {
+            "groups": [
+                (_("Unread"), groups["unread"]),
+                (_("Acknowledged"), groups["acknowledged"]),
+                (_("Replied"), groups["replied"]),
+            ],
+            "escalated_only": escalated_only,
+            "is_coordinator": bool(roles.coordinator),
+            "caseload": _caseload(_supporter_for(request)) if roles.supporter else [],
+        },
+    )
 
 
 @login_required
@@ -243,8 +260,13 @@ def feedback_create(request: HttpRequest, client_id: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             item = services.feedback_send(
-                author=supporter, client=client, recipients=list(data["recipients"]), category=data["category"],
-                urgency=data["urgency"], text=data["text"], session=session,
+                author=supporter,
+                client=client,
+                recipients=list(data["recipients"]),
+                category=data["category"],
+                urgency=data["urgency"],
+                text=data["text"],
+                session=session,
                 emergency_justification=data["emergency_justification"],
             )
         except ValidationError as exc:
@@ -252,15 +274,17 @@ def feedback_create(request: HttpRequest, client_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Feedback sent."))
             return redirect("peer_sessions:feedback-detail", pk=item.pk)
-    return render(request, "peer_sessions/feedback_form.html",
-                  {"form": form, "client": client, "session": session})
+    return render(request, "peer_sessions/feedback_form.html", {"form": form, "client": client, "session": session})
 
 
 def _item_for(request: HttpRequest, pk: int) -> FeedbackItem:
     return get_object_or_404(
-        FeedbackItem.objects.visible_to(request.user).select_related("author", "client", "program", "session")
-        .prefetch_related("recipients", Prefetch("replies", queryset=FeedbackReply.objects.select_related(
-            "author").order_by("created_at", "id"))),
+        FeedbackItem.objects.visible_to(request.user)
+        .select_related("author", "client", "program", "session")
+        .prefetch_related(
+            "recipients",
+            Prefetch("replies", queryset=FeedbackReply.objects.select_related("author").order_by("created_at", "id")),
+        ),
         pk=pk,
     )
 
@@ -271,10 +295,17 @@ def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_for(request, pk)
     timezone.activate(item.program.tzinfo)
     is_recipient = any(c.user_id == request.user.pk for c in item.recipients.all())
-    return render(request, "peer_sessions/feedback_detail.html", {
-        "item": item, "state": _inbox_state(item), "is_recipient": is_recipient,
-        "may_reply": is_recipient or item.author.user_id == request.user.pk, "reply_form": ReplyForm(),
-    })
+    return render(
+        request,
+        "peer_sessions/feedback_detail.html",
+        {
+            "item": item,
+            "state": _inbox_state(item),
+            "is_recipient": is_recipient,
+            "may_reply": is_recipient or item.author.user_id == request.user.pk,
+            "reply_form": ReplyForm(),
+        },
+    )
 
 
 @login_required

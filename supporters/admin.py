@@ -17,7 +17,6 @@ class SupporterAdmin(ScopedAdmin):
     show_full_result_count = False
 
 
-
 @admin.register(CredentialType)
 class CredentialTypeAdmin(ScopedAdmin):
     """Rules live in CredentialType.clean(), which the admin form runs like the service does."""
@@ -27,5 +26,11 @@ class CredentialTypeAdmin(ScopedAdmin):
 
 @admin.register(ProgramPolicy)
 class ProgramPolicyAdmin(ScopedAdmin):
-    list_display = ["program", "lapsed_credential_policy", "supervision_hours_per_month",
-                    "max_supervisees_per_supervisor", "outcome_interval_days", "no_contact_days"]
+    list_display = [
+        "program",
+        "lapsed_credential_policy",
+        "supervision_hours_per_month",
+        "max_supervisees_per_supervisor",
+        "outcome_interval_days",
+        "no_contact_days",
+    ]

@@ -47,8 +47,10 @@ class SupporterViewSet(ReadWriteViewSet):
     ordering_fields = ["last_name", "first_name", "id"]
 
     def get_queryset(self) -> models.QuerySet:
-        return super().get_queryset().prefetch_related(
-            Prefetch("certifications", queryset=Certification.objects.order_by("id"))
+        return (
+            super()
+            .get_queryset()
+            .prefetch_related(Prefetch("certifications", queryset=Certification.objects.order_by("id")))
         )
 
 
@@ -104,19 +106,23 @@ class CertificationViewSet(ReadWriteViewSet):
     def progress(self, request: Request, pk: str | None = None) -> Response:
         """Continuing-education hours in the current renewal cycle against the requirement."""
         progress = services.ce_progress(self.get_object())
-        return Response({
-            "cycle_start": progress.cycle_start,
-            "total_hours": str(progress.total_hours),
-            "total_required": str(progress.total_required),
-            "requirement_met": progress.requirement_met,
-            "by_category": [
-                {**row, "hours": str(row["hours"]), "required": str(row["required"])} for row in progress.by_category
-            ],
-        })
+        return Response(
+            {
+                "cycle_start": progress.cycle_start,
+                "total_hours": str(progress.total_hours),
+                "total_required": str(progress.total_required),
+                "requirement_met": progress.requirement_met,
+                "by_category": [
+                    {**row, "hours": str(row["hours"]), "required": str(row["required"])}
+                    for row in progress.by_category
+                ],
+            }
+        )
 
 
-class CEHoursViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                     GenericViewSet):
+class CEHoursViewSet(
+    ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, GenericViewSet
+):
     """Training hours: a supporter logs their own; coordinators read and may log for anyone."""
 
     model = CEHours
@@ -134,8 +140,10 @@ class CEHoursViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         certification = data.pop("certification")
         program_id = certification.supporter.program_id
         self.check_write("create", program_id)
-        if program_id not in role_program_ids(self.request.user).coordinator and \
-                certification.supporter.user_id != self.request.user.pk:
+        if (
+            program_id not in role_program_ids(self.request.user).coordinator
+            and certification.supporter.user_id != self.request.user.pk
+        ):
             raise serializers.ValidationError({"certification": ["You can log hours only on your own credentials."]})
         serializer.instance = services.ce_hours_log(certification=certification, **data)
 
@@ -158,17 +166,25 @@ class SupervisionSessionViewSet(ReadWriteViewSet):
         instance = serializer.instance
         self.check_write("update", instance.program_id)
         data = {
-            "program": instance.program, "supervisor": instance.supervisor,
-            "supervisees": list(instance.supervisees.all()), "held_on": instance.held_on,
-            "duration_minutes": instance.duration_minutes, "format": instance.format, "topics": instance.topics,
+            "program": instance.program,
+            "supervisor": instance.supervisor,
+            "supervisees": list(instance.supervisees.all()),
+            "held_on": instance.held_on,
+            "duration_minutes": instance.duration_minutes,
+            "format": instance.format,
+            "topics": instance.topics,
         }
         data.update(serializer.validated_data)
         if data["program"].id != instance.program_id:
             raise serializers.ValidationError({"program": ["A record cannot move between programs."]})
         serializer.instance = services.supervision_session_save(session=instance, **data)
 
-    @extend_schema(parameters=[
-        OpenApiParameter("program", int, required=True), OpenApiParameter("month", str, description="YYYY-MM")])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("program", int, required=True),
+            OpenApiParameter("month", str, description="YYYY-MM"),
+        ]
+    )
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def summary(self, request: Request) -> Response:
         """Hours per supporter in a month against the requirement, and supervisees per supervisor."""
@@ -177,16 +193,22 @@ class SupervisionSessionViewSet(ReadWriteViewSet):
         policy = services.program_policy(program.id)
         hours = services.supervision_hours(program.id, month)
         names = dict(Supporter.objects.filter(id__in=hours).values_list("id", "last_name"))
-        return Response({
-            "month": month.strftime("%Y-%m"),
-            "required_hours": str(policy.supervision_hours_per_month),
-            "supporters": [
-                {"supporter": sid, "last_name": names.get(sid, ""), "hours": str(h),
-                 "behind": h < policy.supervision_hours_per_month}
-                for sid, h in sorted(hours.items())
-            ],
-            "supervisors": services.supervisor_ratios(program.id, month),
-        })
+        return Response(
+            {
+                "month": month.strftime("%Y-%m"),
+                "required_hours": str(policy.supervision_hours_per_month),
+                "supporters": [
+                    {
+                        "supporter": sid,
+                        "last_name": names.get(sid, ""),
+                        "hours": str(h),
+                        "behind": h < policy.supervision_hours_per_month,
+                    }
+                    for sid, h in sorted(hours.items())
+                ],
+                "supervisors": services.supervisor_ratios(program.id, month),
+            }
+        )
 
 
 def _coordinated_program(request: Request) -> Program:
@@ -208,8 +230,9 @@ def _parse_month(value: str | None, today: date) -> date:
         raise serializers.ValidationError({"month": ["Use YYYY-MM."]}) from None
 
 
-class LivedExperienceViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                             GenericViewSet):
+class LivedExperienceViewSet(
+    ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, GenericViewSet
+):
     """Self-disclosed by the supporter (POST replaces the list; [] withdraws it). Coordinators read."""
 
     model = LivedExperience

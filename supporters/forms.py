@@ -19,28 +19,34 @@ class CEHoursForm(forms.Form):
 
 class SupervisionForm(forms.Form):
     supervisor = forms.TypedChoiceField(label=_("Supervisor"), coerce=int)
-    supervisees = forms.TypedMultipleChoiceField(label=_("Supporters supervised"), coerce=int,
-                                                 widget=forms.CheckboxSelectMultiple)
+    supervisees = forms.TypedMultipleChoiceField(
+        label=_("Supporters supervised"), coerce=int, widget=forms.CheckboxSelectMultiple
+    )
     held_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     duration_minutes = forms.IntegerField(label=_("Minutes"), min_value=5, max_value=480)
     format = forms.ChoiceField(label=_("Format"), choices=SupervisionFormat.choices)
-    topics = forms.CharField(label=_("Topics (no client names)"), widget=forms.Textarea(attrs={"rows": 2}),
-                             required=False)
+    topics = forms.CharField(
+        label=_("Topics (no client names)"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
 
 
 class LivedExperienceForm(forms.Form):
-    areas = forms.MultipleChoiceField(label=_("Areas I choose to share"), required=False,
-                                      widget=forms.CheckboxSelectMultiple)
+    areas = forms.MultipleChoiceField(
+        label=_("Areas I choose to share"), required=False, widget=forms.CheckboxSelectMultiple
+    )
 
 
 class AssignForm(forms.Form):
     supporter = forms.TypedChoiceField(label=_("Supporter"), coerce=int, widget=forms.RadioSelect)
     start_date = forms.DateField(label=_("Starts on"), widget=forms.DateInput(attrs={"type": "date"}))
-    handoff_note = forms.CharField(label=_("Hand-off note (needed when transferring)"), required=False,
-                                   widget=forms.Textarea(attrs={"rows": 3}))
+    handoff_note = forms.CharField(
+        label=_("Hand-off note (needed when transferring)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class ClientPreferenceForm(forms.Form):
     requested_lived_experience = forms.MultipleChoiceField(
-        label=_("Lived experience the client asked for in a supporter"), required=False,
-        widget=forms.CheckboxSelectMultiple)
+        label=_("Lived experience the client asked for in a supporter"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )

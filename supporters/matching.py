@@ -54,13 +54,14 @@ class Match:
     cautions: list[str] = field(default_factory=list)
 
 
-def score_candidate(
-    client: ClientFacts, supporter: SupporterFacts, area_labels: dict[str, str] | None = None
-) -> Match:
+def score_candidate(client: ClientFacts, supporter: SupporterFacts, area_labels: dict[str, str] | None = None) -> Match:
     area_labels = area_labels or {}
     capacity_left = supporter.max_caseload - supporter.load
     match = Match(
-        supporter_id=supporter.supporter_id, name=supporter.name, score=0, eligible=True,
+        supporter_id=supporter.supporter_id,
+        name=supporter.name,
+        score=0,
+        eligible=True,
         capacity_left=capacity_left,
     )
     if client.preferred_language and client.preferred_language in supporter.languages:
@@ -82,8 +83,9 @@ def score_candidate(
         match.reasons.append(_("%(n)s of %(max)s places free") % {"n": capacity_left, "max": supporter.max_caseload})
     else:
         match.eligible = False
-        match.cautions.append(_("At or over capacity (%(load)s/%(max)s)") % {
-            "load": supporter.load, "max": supporter.max_caseload})
+        match.cautions.append(
+            _("At or over capacity (%(load)s/%(max)s)") % {"load": supporter.load, "max": supporter.max_caseload}
+        )
     if supporter.currently_assigned:
         match.eligible = False
         match.cautions.append(_("Already supports this client"))
@@ -119,10 +121,12 @@ def match_candidates(client, today: date | None = None) -> list[Match]:  # noqa:
     current = set(history.active_on(today).values_list("supporter_id", flat=True))
     earlier = set(history.filter(start_date__lte=today).values_list("supporter_id", flat=True)) | set(
         Attendance.objects.filter(client_id=client.id, session__program_id=program.id).values_list(
-            "session__supporter_id", flat=True)
+            "session__supporter_id", flat=True
+        )
     )
-    disclosed = dict(LivedExperience.objects.filter(supporter__program_id=program.id).values_list(
-        "supporter_id", "areas"))
+    disclosed = dict(
+        LivedExperience.objects.filter(supporter__program_id=program.id).values_list("supporter_id", "areas")
+    )
     preference = ClientPreference.objects.filter(client_id=client.id).first()
     requested = frozenset(preference.requested_lived_experience) if preference else frozenset()
     certs: dict[int, list] = {}
@@ -131,10 +135,17 @@ def match_candidates(client, today: date | None = None) -> list[Match]:  # noqa:
     blocks = program_policy(program.id).lapsed_credential_policy == LapsedPolicy.BLOCK
     facts = [
         SupporterFacts(
-            supporter_id=s.id, name=s.full_name, languages=tuple(s.languages or ()), site_id=s.site_id,
-            max_caseload=s.max_caseload, load=loads.get(s.id, 0), worked_with_client=s.id in earlier - current,
-            currently_assigned=s.id in current, disclosed_areas=frozenset(disclosed.get(s.id) or ()),
-            lapsed=bool(lapsed_certifications(certs.get(s.id, []), today)), lapsed_blocks=blocks,
+            supporter_id=s.id,
+            name=s.full_name,
+            languages=tuple(s.languages or ()),
+            site_id=s.site_id,
+            max_caseload=s.max_caseload,
+            load=loads.get(s.id, 0),
+            worked_with_client=s.id in earlier - current,
+            currently_assigned=s.id in current,
+            disclosed_areas=frozenset(disclosed.get(s.id) or ()),
+            lapsed=bool(lapsed_certifications(certs.get(s.id, []), today)),
+            lapsed_blocks=blocks,
         )
         for s in supporters
     ]

@@ -21,9 +21,7 @@ class SupporterQuerySet(models.QuerySet):
         from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
-        return self.filter(
-            Q(program_id__in=roles.coordinator) | Q(program_id__in=roles.supporter, user_id=user.pk)
-        )
+        return self.filter(Q(program_id__in=roles.coordinator) | Q(program_id__in=roles.supporter, user_id=user.pk))
 
 
 class Supporter(models.Model):
@@ -235,9 +233,7 @@ class ProgramPolicy(models.Model):
     """Program settings for running the program; a program without a row uses the defaults."""
 
     program = models.OneToOneField(Program, on_delete=models.CASCADE, related_name="policy")
-    lapsed_credential_policy = models.CharField(
-        max_length=5, choices=LapsedPolicy.choices, default=LapsedPolicy.WARN
-    )
+    lapsed_credential_policy = models.CharField(max_length=5, choices=LapsedPolicy.choices, default=LapsedPolicy.WARN)
     supervision_hours_per_month = models.DecimalField(
         max_digits=4, decimal_places=2, default=Decimal("2"), validators=[MinValueValidator(0)]
     )
@@ -267,8 +263,13 @@ class ProgramPolicy(models.Model):
             isinstance(i, dict) and i.get("code") and slugify(str(i["code"])) == str(i["code"]) and i.get("label")
             for i in extra
         ):
-            raise ValidationError({"extra_lived_experience_areas": [
-                _('Give a list like [{"code": "foster-care", "label": "Foster care"}].')]})
+            raise ValidationError(
+                {
+                    "extra_lived_experience_areas": [
+                        _('Give a list like [{"code": "foster-care", "label": "Foster care"}].')
+                    ]
+                }
+            )
 
 
 class SupervisionFormat(models.TextChoices):
@@ -282,18 +283,14 @@ class SupervisionSessionQuerySet(models.QuerySet):
         from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
-        own = Q(program_id__in=roles.supporter) & (
-            Q(supervisees__user_id=user.pk) | Q(supervisor_id=user.pk)
-        )
+        own = Q(program_id__in=roles.supporter) & (Q(supervisees__user_id=user.pk) | Q(supervisor_id=user.pk))
         ids = self.model.objects.filter(Q(program_id__in=roles.coordinator) | own).values("id")
         return self.filter(id__in=ids)
 
 
 class SupervisionSession(models.Model):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="supervision_sessions")
-    supervisor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="supervision_given"
-    )
+    supervisor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="supervision_given")
     supervisees = models.ManyToManyField(Supporter, related_name="supervision_sessions")
     held_on = models.DateField()
     duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(5), MaxValueValidator(480)])

@@ -46,32 +46,70 @@ def years_before(day: date, years: int) -> date:
 
 def build_program_running(program: Program, *, coordinator: User, supporter_user: User) -> None:
     today = program.local_today()
-    state = credential_type_save(credential_type=CredentialType(program=program), fields={
-        "name": "State Certified Peer Specialist", "kind": CredentialKind.STATE,
-        "issuing_body": "State Certification Board", "renewal_period_months": 24,
-        "ce_hours_required": Decimal(20), "category_hours_required": {"ethics": "6"}})
-    credential_type_save(credential_type=CredentialType(program=program), fields={
-        "name": "NCPRSS", "kind": CredentialKind.NATIONAL, "issuing_body": "NAADAC",
-        "renewal_period_months": 24, "ce_hours_required": Decimal(40), "category_hours_required": {"ethics": "6"}})
-    credential_type_save(credential_type=CredentialType(program=program), fields={
-        "name": "Riverside WRAP facilitator", "kind": CredentialKind.PROGRAM, "issuing_body": "Riverside",
-        "renewal_period_months": 12, "ce_hours_required": Decimal(4)})
-    Certification.objects.filter(supporter__program=program, credential_type__isnull=True,
-                                 certification_type=state.name).update(credential_type=state)
+    state = credential_type_save(
+        credential_type=CredentialType(program=program),
+        fields={
+            "name": "State Certified Peer Specialist",
+            "kind": CredentialKind.STATE,
+            "issuing_body": "State Certification Board",
+            "renewal_period_months": 24,
+            "ce_hours_required": Decimal(20),
+            "category_hours_required": {"ethics": "6"},
+        },
+    )
+    credential_type_save(
+        credential_type=CredentialType(program=program),
+        fields={
+            "name": "NCPRSS",
+            "kind": CredentialKind.NATIONAL,
+            "issuing_body": "NAADAC",
+            "renewal_period_months": 24,
+            "ce_hours_required": Decimal(40),
+            "category_hours_required": {"ethics": "6"},
+        },
+    )
+    credential_type_save(
+        credential_type=CredentialType(program=program),
+        fields={
+            "name": "Riverside WRAP facilitator",
+            "kind": CredentialKind.PROGRAM,
+            "issuing_body": "Riverside",
+            "renewal_period_months": 12,
+            "ce_hours_required": Decimal(4),
+        },
+    )
+    Certification.objects.filter(
+        supporter__program=program, credential_type__isnull=True, certification_type=state.name
+    ).update(credential_type=state)
     # Block: the demo shows a lapsed credential stopping an assignment.
-    program_policy_save(program=program, fields={
-        "lapsed_credential_policy": LapsedPolicy.BLOCK, "supervision_hours_per_month": Decimal(2),
-        "extra_lived_experience_areas": [{"code": "foster-care", "label": "Foster care"}]})
+    program_policy_save(
+        program=program,
+        fields={
+            "lapsed_credential_policy": LapsedPolicy.BLOCK,
+            "supervision_hours_per_month": Decimal(2),
+            "extra_lived_experience_areas": [{"code": "foster-care", "label": "Foster care"}],
+        },
+    )
     supporters = list(Supporter.objects.filter(program=program).order_by("external_id"))
     if not supporters:
         return
     own = next((s for s in supporters if s.user_id == supporter_user.pk), supporters[0])
     cert = own.certifications.order_by("-expires_on").first()
     if cert is not None:
-        ce_hours_log(certification=cert, category="ethics", hours=Decimal(3), completed_on=today - timedelta(days=40),
-                     title="Ethics and boundaries in peer work")
-        ce_hours_log(certification=cert, category="general", hours=Decimal("6.5"),
-                     completed_on=today - timedelta(days=20), title="Motivational interviewing basics")
+        ce_hours_log(
+            certification=cert,
+            category="ethics",
+            hours=Decimal(3),
+            completed_on=today - timedelta(days=40),
+            title="Ethics and boundaries in peer work",
+        )
+        ce_hours_log(
+            certification=cert,
+            category="general",
+            hours=Decimal("6.5"),
+            completed_on=today - timedelta(days=20),
+            title="Motivational interviewing basics",
+        )
     areas = [["substance_use_recovery", "parenting"], ["veteran", "mental_health_recovery"], ["homelessness"], []]
     for supporter, disclosed in zip(supporters, areas, strict=False):
         if disclosed:
@@ -81,33 +119,85 @@ def build_program_running(program: Program, *, coordinator: User, supporter_user
     for _ in range(6):
         month_start = (month_start - timedelta(days=1)).replace(day=1)
         for supporter in supporters[:3]:
-            supervision_session_save(program=program, supervisor=coordinator, supervisees=[supporter],
-                                     held_on=month_start + timedelta(days=8), duration_minutes=60,
-                                     format="individual", topics="Caseload review; self-care")
-        supervision_session_save(program=program, supervisor=coordinator, supervisees=supporters[:3],
-                                 held_on=month_start + timedelta(days=11), duration_minutes=75, format="group",
-                                 topics="Sharing recovery stories safely")
+            supervision_session_save(
+                program=program,
+                supervisor=coordinator,
+                supervisees=[supporter],
+                held_on=month_start + timedelta(days=8),
+                duration_minutes=60,
+                format="individual",
+                topics="Caseload review; self-care",
+            )
+        supervision_session_save(
+            program=program,
+            supervisor=coordinator,
+            supervisees=supporters[:3],
+            held_on=month_start + timedelta(days=11),
+            duration_minutes=75,
+            format="group",
+            topics="Sharing recovery stories safely",
+        )
     # Two new clients waiting for a supporter; one asked for a veteran peer who speaks Spanish.
     site = supporters[1].site
-    waiting = Client.objects.create(program=program, external_id="MRN-20001", first_name="Luis", last_name="Ortega",
-                                    date_of_birth=years_before(today, 41), preferred_language="es",
-                                    site=site)
+    waiting = Client.objects.create(
+        program=program,
+        external_id="MRN-20001",
+        first_name="Luis",
+        last_name="Ortega",
+        date_of_birth=years_before(today, 41),
+        preferred_language="es",
+        site=site,
+    )
     client_preference_set(client=waiting, requested_lived_experience=["veteran"])
-    Client.objects.create(program=program, external_id="MRN-20002", first_name="Mia", last_name="Sandoval",
-                          date_of_birth=years_before(today, 29), preferred_language="en", site=site)
-    resource_save(resource=Resource(program=program), fields={
-        "name": "988 Suicide & Crisis Lifeline", "category": ResourceCategory.CRISIS, "phone": "988",
-        "website": "https://988lifeline.org", "hours": "24/7", "languages": ["en", "es"], "is_crisis_line": True,
-        "notes": "Call or text 988."})
-    housing = resource_save(resource=Resource(program=program), fields={
-        "name": "Riverside Housing Help Desk", "category": ResourceCategory.HOUSING, "phone": "555-0142",
-        "address": "40 Mill St", "hours": "Mon–Fri 9–17", "languages": ["en", "es"]})
-    resource_save(resource=Resource(program=program), fields={
-        "name": "Harbor Food Pantry", "category": ResourceCategory.FOOD, "phone": "555-0177",
-        "hours": "Tue, Thu 10–14", "languages": ["en"]})
+    Client.objects.create(
+        program=program,
+        external_id="MRN-20002",
+        first_name="Mia",
+        last_name="Sandoval",
+        date_of_birth=years_before(today, 29),
+        preferred_language="en",
+        site=site,
+    )
+    resource_save(
+        resource=Resource(program=program),
+        fields={
+            "name": "988 Suicide & Crisis Lifeline",
+            "category": ResourceCategory.CRISIS,
+            "phone": "988",
+            "website": "https://988lifeline.org",
+            "hours": "24/7",
+            "languages": ["en", "es"],
+            "is_crisis_line": True,
+            "notes": "Call or text 988.",
+        },
+    )
+    housing = resource_save(
+        resource=Resource(program=program),
+        fields={
+            "name": "Riverside Housing Help Desk",
+            "category": ResourceCategory.HOUSING,
+            "phone": "555-0142",
+            "address": "40 Mill St",
+            "hours": "Mon–Fri 9–17",
+            "languages": ["en", "es"],
+        },
+    )
+    resource_save(
+        resource=Resource(program=program),
+        fields={
+            "name": "Harbor Food Pantry",
+            "category": ResourceCategory.FOOD,
+            "phone": "555-0177",
+            "hours": "Tue, Thu 10–14",
+            "languages": ["en"],
+        },
+    )
     own_clients = list(
-        Client.objects.filter(assignments__in=CaseloadAssignment.objects.filter(
-            supporter=own, role=AssignmentRole.PRIMARY).active_on(today)).order_by("id")[:3]
+        Client.objects.filter(
+            assignments__in=CaseloadAssignment.objects.filter(supporter=own, role=AssignmentRole.PRIMARY).active_on(
+                today
+            )
+        ).order_by("id")[:3]
     )
     # The library row comes from a data migration; a flushed test database (live-server
     # tests) loses it, so put it back with the same code the migration runs.
@@ -118,27 +208,55 @@ def build_program_running(program: Program, *, coordinator: User, supporter_user
     importlib.import_module("clients.migrations.0003_barc10_instrument").add_barc10(django_apps, None)
     barc10 = Instrument.objects.get(program__isnull=True, code="barc-10")
     for i, client in enumerate(own_clients):
-        goal = goal_save(goal=RecoveryGoal(), by=supporter_user, fields={
-            "client": client, "goal": ["Have my own place by spring", "Get back to work part-time",
-                                       "Reconnect with my sister"][i],
-            "domain": ["housing", "employment", "relationships"][i],
-            "steps": ["Call the housing desk", "Gather ID and income papers"]})
+        goal = goal_save(
+            goal=RecoveryGoal(),
+            by=supporter_user,
+            fields={
+                "client": client,
+                "goal": ["Have my own place by spring", "Get back to work part-time", "Reconnect with my sister"][i],
+                "domain": ["housing", "employment", "relationships"][i],
+                "steps": ["Call the housing desk", "Gather ID and income papers"],
+            },
+        )
         session = client.attendances.select_related("session").order_by("-session__start").first()
-        goal_progress_add(goal=goal, author=supporter_user, note="Talked through the first step.",
-                          peer_session=session.session if session else None)
+        goal_progress_add(
+            goal=goal,
+            author=supporter_user,
+            note="Talked through the first step.",
+            peer_session=session.session if session else None,
+        )
         if i < 2:
             start = today - timedelta(days=120)
-            outcome_measure_record(client=client, instrument=barc10, administered_on=start,
-                                   responses=[3, 2, 3, 4, 3, 2, 3, 3, 4, 3], by=supporter_user)
-            outcome_measure_record(client=client, instrument=barc10, administered_on=start + timedelta(days=90),
-                                   responses=[4, 3, 4, 4, 4, 3, 4, 3, 5, 4], by=supporter_user)
+            outcome_measure_record(
+                client=client,
+                instrument=barc10,
+                administered_on=start,
+                responses=[3, 2, 3, 4, 3, 2, 3, 3, 4, 3],
+                by=supporter_user,
+            )
+            outcome_measure_record(
+                client=client,
+                instrument=barc10,
+                administered_on=start + timedelta(days=90),
+                responses=[4, 3, 4, 4, 4, 3, 4, 3, 5, 4],
+                by=supporter_user,
+            )
     _program_outcomes(program, barc10, supporter_user, today, exclude={c.pk for c in own_clients})
     if own_clients:
-        referral = referral_create(client=own_clients[0], resource=housing, referred_on=today - timedelta(days=12),
-                                   reason="Looking for stable housing", follow_up_on=today - timedelta(days=5),
-                                   by=supporter_user)
-        referral_update(referral=referral, status="contacted", note="Client called the desk; intake booked.",
-                        follow_up_on=today + timedelta(days=7))
+        referral = referral_create(
+            client=own_clients[0],
+            resource=housing,
+            referred_on=today - timedelta(days=12),
+            reason="Looking for stable housing",
+            follow_up_on=today - timedelta(days=5),
+            by=supporter_user,
+        )
+        referral_update(
+            referral=referral,
+            status="contacted",
+            note="Client called the desk; intake booked.",
+            follow_up_on=today + timedelta(days=7),
+        )
 
 
 GOALS = [
@@ -151,8 +269,12 @@ GOALS = [
 
 def _program_outcomes(program: Program, barc10: Instrument, by: User, today, *, exclude: set[int]) -> None:
     """Goals met and BARC-10 re-measures across the caseload over the past months, for the reports."""
-    clients = list(Client.objects.filter(program=program, assignments__isnull=False).exclude(pk__in=exclude)
-                   .distinct().order_by("id"))
+    clients = list(
+        Client.objects.filter(program=program, assignments__isnull=False)
+        .exclude(pk__in=exclude)
+        .distinct()
+        .order_by("id")
+    )
     for i, client in enumerate(clients):
         text, domain = GOALS[i % len(GOALS)]
         goal = goal_save(goal=RecoveryGoal(), by=by, fields={"client": client, "goal": text, "domain": domain})
@@ -168,5 +290,6 @@ def _program_outcomes(program: Program, barc10: Instrument, by: User, today, *, 
             later = [min(6, v + (1 if (k + i) % 3 else 0)) for k, v in enumerate(first)]
             intake = today - timedelta(days=170 - i)
             outcome_measure_record(client=client, instrument=barc10, administered_on=intake, responses=first, by=by)
-            outcome_measure_record(client=client, instrument=barc10, administered_on=intake + timedelta(days=90),
-                                   responses=later, by=by)
+            outcome_measure_record(
+                client=client, instrument=barc10, administered_on=intake + timedelta(days=90), responses=later, by=by
+            )

@@ -38,8 +38,17 @@ class SupporterSerializer(serializers.ModelSerializer):
     class Meta:
         model = Supporter
         fields = [
-            "id", "program", "external_id", "first_name", "last_name", "email", "site",
-            "max_caseload", "languages", "is_active", "certifications",
+            "id",
+            "program",
+            "external_id",
+            "first_name",
+            "last_name",
+            "email",
+            "site",
+            "max_caseload",
+            "languages",
+            "is_active",
+            "certifications",
         ]
 
     def validate_languages(self, value: list[str]) -> list[str]:
@@ -61,8 +70,16 @@ class CredentialTypeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CredentialType
-        fields = ["id", "program", "name", "kind", "issuing_body", "renewal_period_months", "ce_hours_required",
-                  "category_hours_required"]
+        fields = [
+            "id",
+            "program",
+            "name",
+            "kind",
+            "issuing_body",
+            "renewal_period_months",
+            "ce_hours_required",
+            "category_hours_required",
+        ]
 
 
 class CertificationDetailSerializer(serializers.ModelSerializer):
@@ -75,8 +92,17 @@ class CertificationDetailSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Certification
-        fields = ["id", "supporter", "credential_type", "certification_type", "number", "issuing_body",
-                  "issued_on", "expires_on", "status"]
+        fields = [
+            "id",
+            "supporter",
+            "credential_type",
+            "certification_type",
+            "number",
+            "issuing_body",
+            "issued_on",
+            "expires_on",
+            "status",
+        ]
 
     def get_status(self, obj: Certification) -> str:
         from supporters.services import credential_status
@@ -117,7 +143,13 @@ class LivedExperienceSerializer(serializers.ModelSerializer):
 class ProgramPolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = ProgramPolicy
-        fields = ["program", "lapsed_credential_policy", "supervision_hours_per_month",
-                  "max_supervisees_per_supervisor", "outcome_interval_days", "no_contact_days",
-                  "extra_lived_experience_areas"]
+        fields = [
+            "program",
+            "lapsed_credential_policy",
+            "supervision_hours_per_month",
+            "max_supervisees_per_supervisor",
+            "outcome_interval_days",
+            "no_contact_days",
+            "extra_lived_experience_areas",
+        ]
         read_only_fields = ["program"]

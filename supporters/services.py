@@ -198,8 +198,12 @@ def ce_progress(certification: Certification, entries: list[CEHours] | None = No
     if entries is None:
         entries = list(certification.ce_hours.all())
     start = renewal_cycle_start(certification)
-    counted = [e for e in entries if (start is None or e.completed_on >= start)
-               and (certification.expires_on is None or e.completed_on <= certification.expires_on)]
+    counted = [
+        e
+        for e in entries
+        if (start is None or e.completed_on >= start)
+        and (certification.expires_on is None or e.completed_on <= certification.expires_on)
+    ]
     ctype = certification.credential_type
     required = dict(ctype.category_hours_required) if ctype else {}
     by_category: dict[str, Decimal] = defaultdict(Decimal)
@@ -221,8 +225,14 @@ def ce_progress(certification: Certification, entries: list[CEHours] | None = No
 
 @transaction.atomic
 def ce_hours_log(
-    *, certification: Certification, category: str, hours: Decimal, completed_on: date, title: str,
-    provider: str = "", today: date | None = None,
+    *,
+    certification: Certification,
+    category: str,
+    hours: Decimal,
+    completed_on: date,
+    title: str,
+    provider: str = "",
+    today: date | None = None,
 ) -> CEHours:
     """A supporter logs training hours against one of their credentials."""
     today = today or certification.supporter.program.local_today()
@@ -236,8 +246,12 @@ def ce_hours_log(
     if errors:
         raise ValidationError(errors)
     entry = CEHours(
-        certification=certification, category=slugify(category), hours=hours, completed_on=completed_on,
-        title=title, provider=provider,
+        certification=certification,
+        category=slugify(category),
+        hours=hours,
+        completed_on=completed_on,
+        title=title,
+        provider=provider,
     )
     entry.full_clean()
     entry.save()
@@ -251,8 +265,9 @@ def _coordinator_emails(program_id: int) -> list[str]:
     return sorted(
         {
             email
-            for email in Membership.objects.filter(program_id=program_id, role=Role.COORDINATOR, user__is_active=True)
-            .values_list("user__email", flat=True)
+            for email in Membership.objects.filter(
+                program_id=program_id, role=Role.COORDINATOR, user__is_active=True
+            ).values_list("user__email", flat=True)
             if email
         }
     )
@@ -291,11 +306,15 @@ def send_credential_reminders(*, today_by_program: dict[int, date] | None = None
                 send_mail(
                     subject=_("Credential expires in %(days)s days") % {"days": days_left},
                     message=_(
-                        "%(name)s's credential \"%(credential)s\" expires on %(expires)s (%(days)s days from "
+                        '%(name)s\'s credential "%(credential)s" expires on %(expires)s (%(days)s days from '
                         "today). Please plan the renewal and log any outstanding training hours."
                     )
-                    % {"name": cert.supporter.full_name, "credential": cert.certification_type,
-                       "expires": cert.expires_on.isoformat(), "days": days_left},
+                    % {
+                        "name": cert.supporter.full_name,
+                        "credential": cert.certification_type,
+                        "expires": cert.expires_on.isoformat(),
+                        "days": days_left,
+                    },
                     from_email=settings.DEFAULT_FROM_EMAIL,
                     recipient_list=recipients,
                 )
@@ -311,8 +330,15 @@ def send_credential_reminders(*, today_by_program: dict[int, date] | None = None
 
 @transaction.atomic
 def supervision_session_save(
-    *, program: Program, supervisor: User, supervisees: list[Supporter], held_on: date, duration_minutes: int,
-    format: str, topics: str = "", session: SupervisionSession | None = None,  # noqa: A002 - domain word
+    *,
+    program: Program,
+    supervisor: User,
+    supervisees: list[Supporter],
+    held_on: date,
+    duration_minutes: int,
+    format: str,
+    topics: str = "",
+    session: SupervisionSession | None = None,  # noqa: A002 - domain word
 ) -> SupervisionSession:
     errors: dict[str, list[str]] = {}
     roles = role_program_ids(supervisor).roles_in(program.id)
@@ -354,8 +380,11 @@ def supervision_hours(program_id: int, month: date) -> dict[int, Decimal]:
     first, last = month_bounds(month)
     rows = (
         Supporter.objects.filter(program_id=program_id, is_active=True)
-        .annotate(minutes=Sum("supervision_sessions__duration_minutes",
-                              filter=Q(supervision_sessions__held_on__range=(first, last))))
+        .annotate(
+            minutes=Sum(
+                "supervision_sessions__duration_minutes", filter=Q(supervision_sessions__held_on__range=(first, last))
+            )
+        )
         .values_list("id", "minutes")
     )
     return {sid: (Decimal(minutes or 0) / 60).quantize(Decimal("0.01")) for sid, minutes in rows}
@@ -444,4 +473,3 @@ def caseload_loads(program_id: int, day: date) -> dict[int, int]:
         .values_list("id", "load")
     )
     return dict(rows)
-

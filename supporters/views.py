@@ -57,11 +57,15 @@ def worklists(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_for(request, program_id, Role.COORDINATOR)
     today = program.local_today()
     key = request.GET.get("list")
-    context = {"program": program, "today": today, "counts": worklist_counts(program, today),
-               "policy": services.program_policy(program.id),
-               # Escalated by `escalate_feedback` (deadline passed, still unacknowledged); the
-               # list itself is the feedback page's coordinator view.
-               "feedback_overdue": FeedbackItem.objects.filter(program=program).escalated().count()}
+    context = {
+        "program": program,
+        "today": today,
+        "counts": worklist_counts(program, today),
+        "policy": services.program_policy(program.id),
+        # Escalated by `escalate_feedback` (deadline passed, still unacknowledged); the
+        # list itself is the feedback page's coordinator view.
+        "feedback_overdue": FeedbackItem.objects.filter(program=program).escalated().count(),
+    }
     if key:
         worklist = WORKLISTS_BY_KEY.get(key)
         if worklist is None:
@@ -75,13 +79,25 @@ def worklists(request: HttpRequest, program_id: int) -> HttpResponse:
 def credentials(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_for(request, program_id, Role.COORDINATOR)
     today = program.local_today()
-    certs = (Certification.objects.visible_to(request.user).filter(supporter__program=program)
-             .select_related("supporter", "credential_type").order_by("expires_on", "id"))
+    certs = (
+        Certification.objects.visible_to(request.user)
+        .filter(supporter__program=program)
+        .select_related("supporter", "credential_type")
+        .order_by("expires_on", "id")
+    )
     rows = [{"cert": c, "status": services.credential_status(c.expires_on, today)} for c in certs]
     lapsed_ids = {c.id for c in services.lapsed_certifications(list(certs), today)}
-    return render(request, "program/credentials.html", {
-        "program": program, "rows": rows, "lapsed_ids": lapsed_ids, "labels": services.CredentialStatus.LABELS,
-        "policy": services.program_policy(program.id)})
+    return render(
+        request,
+        "program/credentials.html",
+        {
+            "program": program,
+            "rows": rows,
+            "lapsed_ids": lapsed_ids,
+            "labels": services.CredentialStatus.LABELS,
+            "policy": services.program_policy(program.id),
+        },
+    )
 
 
 @login_required
@@ -90,9 +106,12 @@ def training(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_for(request, program_id, Role.SUPPORTER)
     supporter = own_supporter(request, program)
     today = program.local_today()
-    certs = list(Certification.objects.visible_to(request.user).filter(supporter=supporter)
-                 .select_related("credential_type")
-                 .prefetch_related(Prefetch("ce_hours", queryset=CEHours.objects.order_by("-completed_on"))))
+    certs = list(
+        Certification.objects.visible_to(request.user)
+        .filter(supporter=supporter)
+        .select_related("credential_type")
+        .prefetch_related(Prefetch("ce_hours", queryset=CEHours.objects.order_by("-completed_on")))
+    )
     form = CEHoursForm(request.POST or None)
     form.fields["certification"].choices = [(c.id, str(c)) for c in certs]
     if request.method == "POST" and form.is_valid():
@@ -106,13 +125,24 @@ def training(request: HttpRequest, program_id: int) -> HttpResponse:
             messages.success(request, _("Training hours saved."))
             return redirect("program:training", program_id=program.id)
     progress = [
-        {"progress": services.ce_progress(c, list(c.ce_hours.all())),
-         "status": services.credential_status(c.expires_on, today)}
+        {
+            "progress": services.ce_progress(c, list(c.ce_hours.all())),
+            "status": services.credential_status(c.expires_on, today),
+        }
         for c in certs
     ]
-    return render(request, "program/training.html", {
-        "program": program, "supporter": supporter, "progress": progress, "form": form,
-        "labels": services.CredentialStatus.LABELS, "may_sign": services.supporter_may_sign(supporter, today)})
+    return render(
+        request,
+        "program/training.html",
+        {
+            "program": program,
+            "supporter": supporter,
+            "progress": progress,
+            "form": form,
+            "labels": services.CredentialStatus.LABELS,
+            "may_sign": services.supporter_may_sign(supporter, today),
+        },
+    )
 
 
 @login_required
@@ -125,13 +155,16 @@ def supervision(request: HttpRequest, program_id: int) -> HttpResponse:
         month = date.fromisoformat(request.GET["month"] + "-01") if request.GET.get("month") else last_full_month
     except ValueError:
         month = last_full_month
-    supporters = list(Supporter.objects.visible_to(request.user).filter(program=program, is_active=True)
-                      .order_by("last_name", "id"))
+    supporters = list(
+        Supporter.objects.visible_to(request.user).filter(program=program, is_active=True).order_by("last_name", "id")
+    )
     staff_ids = Membership.objects.filter(program=program, role__in=[Role.COORDINATOR, Role.SUPPORTER]).values(
-        "user_id")
+        "user_id"
+    )
     staff = User.objects.filter(id__in=staff_ids).order_by("last_name", "username")
-    form = SupervisionForm(request.POST or None, initial={"held_on": today, "duration_minutes": 60,
-                                                          "supervisor": request.user.pk})
+    form = SupervisionForm(
+        request.POST or None, initial={"held_on": today, "duration_minutes": 60, "supervisor": request.user.pk}
+    )
     form.fields["supervisor"].choices = [(u.id, u.get_full_name() or u.username) for u in staff]
     form.fields["supervisees"].choices = [(s.id, s.full_name) for s in supporters]
     if request.method == "POST" and form.is_valid():
@@ -139,8 +172,11 @@ def supervision(request: HttpRequest, program_id: int) -> HttpResponse:
         by_id = {s.id: s for s in supporters}
         try:
             services.supervision_session_save(
-                program=program, supervisor=staff.get(id=data.pop("supervisor")),
-                supervisees=[by_id[i] for i in data.pop("supervisees")], **data)
+                program=program,
+                supervisor=staff.get(id=data.pop("supervisor")),
+                supervisees=[by_id[i] for i in data.pop("supervisees")],
+                **data,
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -148,14 +184,30 @@ def supervision(request: HttpRequest, program_id: int) -> HttpResponse:
             return redirect("program:supervision", program_id=program.id)
     policy = services.program_policy(program.id)
     hours = services.supervision_hours(program.id, month)
-    rows = [{"supporter": s, "hours": hours.get(s.id, 0), "behind": hours.get(s.id, 0) <
-             policy.supervision_hours_per_month} for s in supporters]
+    rows = [
+        {"supporter": s, "hours": hours.get(s.id, 0), "behind": hours.get(s.id, 0) < policy.supervision_hours_per_month}
+        for s in supporters
+    ]
     first, last = services.month_bounds(month)
-    recent = (program.supervision_sessions.filter(held_on__range=(first, last)).select_related("supervisor")
-              .prefetch_related("supervisees").order_by("-held_on", "-id"))
-    return render(request, "program/supervision.html", {
-        "program": program, "month": month, "rows": rows, "policy": policy, "form": form, "recent": recent,
-        "ratios": services.supervisor_ratios(program.id, month)})
+    recent = (
+        program.supervision_sessions.filter(held_on__range=(first, last))
+        .select_related("supervisor")
+        .prefetch_related("supervisees")
+        .order_by("-held_on", "-id")
+    )
+    return render(
+        request,
+        "program/supervision.html",
+        {
+            "program": program,
+            "month": month,
+            "rows": rows,
+            "policy": policy,
+            "form": form,
+            "recent": recent,
+            "ratios": services.supervisor_ratios(program.id, month),
+        },
+    )
 
 
 @login_required
@@ -164,17 +216,23 @@ def caseloads(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_for(request, program_id, Role.COORDINATOR)
     today = program.local_today()
     loads = services.caseload_loads(program.id, today)
-    supporters = Supporter.objects.visible_to(request.user).filter(program=program, is_active=True).select_related(
-        "site").order_by("last_name", "id")
+    supporters = (
+        Supporter.objects.visible_to(request.user)
+        .filter(program=program, is_active=True)
+        .select_related("site")
+        .order_by("last_name", "id")
+    )
     rows = []
     for s in supporters:
         load = loads.get(s.id, 0)
-        rows.append({"supporter": s, "load": load, "free": s.max_caseload - load,
-                     "percent": round(100 * load / s.max_caseload)})
+        rows.append(
+            {"supporter": s, "load": load, "free": s.max_caseload - load, "percent": round(100 * load / s.max_caseload)}
+        )
     rows.sort(key=lambda r: (-r["percent"], r["supporter"].last_name))
     unassigned = WORKLISTS_BY_KEY["unassigned"].rows(program, today)[:200]
-    return render(request, "program/caseloads.html", {"program": program, "rows": rows, "unassigned": unassigned,
-                                                      "today": today})
+    return render(
+        request, "program/caseloads.html", {"program": program, "rows": rows, "unassigned": unassigned, "today": today}
+    )
 
 
 @login_required
@@ -184,12 +242,22 @@ def assign(request: HttpRequest, program_id: int, client_id: int) -> HttpRespons
     client = get_object_or_404(Client.objects.visible_to(request.user), pk=client_id, program=program)
     today = program.local_today()
     matches = match_candidates(client, today)
-    current = (CaseloadAssignment.objects.filter(client=client, role=AssignmentRole.PRIMARY).active_on(today)
-               .select_related("supporter").first())
+    current = (
+        CaseloadAssignment.objects.filter(client=client, role=AssignmentRole.PRIMARY)
+        .active_on(today)
+        .select_related("supporter")
+        .first()
+    )
     form = AssignForm(request.POST or None, initial={"start_date": today})
     form.fields["supporter"].choices = [(m.supporter_id, m.name) for m in matches]
-    pref_form = ClientPreferenceForm(prefix="pref", initial={"requested_lived_experience": getattr(
-        ClientPreference.objects.filter(client=client).first(), "requested_lived_experience", [])})
+    pref_form = ClientPreferenceForm(
+        prefix="pref",
+        initial={
+            "requested_lived_experience": getattr(
+                ClientPreference.objects.filter(client=client).first(), "requested_lived_experience", []
+            )
+        },
+    )
     pref_form.fields["requested_lived_experience"].choices = services.lived_experience_choices(program.id)
     action = request.POST.get("action") if request.method == "POST" else None
     if action == "preference":
@@ -200,16 +268,27 @@ def assign(request: HttpRequest, program_id: int, client_id: int) -> HttpRespons
             messages.success(request, _("Preference saved."))
             return redirect("program:assign", program_id=program.id, client_id=client.id)
     elif action == "assign" and form.is_valid():
-        supporter = get_object_or_404(Supporter.objects.visible_to(request.user), pk=form.cleaned_data["supporter"],
-                                      program=program)
+        supporter = get_object_or_404(
+            Supporter.objects.visible_to(request.user), pk=form.cleaned_data["supporter"], program=program
+        )
         try:
             if current is not None:
-                assignment_transfer(client=client, to_supporter=supporter, start_date=form.cleaned_data["start_date"],
-                                    handoff_note=form.cleaned_data["handoff_note"])
+                assignment_transfer(
+                    client=client,
+                    to_supporter=supporter,
+                    start_date=form.cleaned_data["start_date"],
+                    handoff_note=form.cleaned_data["handoff_note"],
+                )
             else:
-                assignment_save(assignment=CaseloadAssignment(
-                    client=client, supporter=supporter, start_date=form.cleaned_data["start_date"],
-                    role=AssignmentRole.PRIMARY, handoff_note=form.cleaned_data["handoff_note"]))
+                assignment_save(
+                    assignment=CaseloadAssignment(
+                        client=client,
+                        supporter=supporter,
+                        start_date=form.cleaned_data["start_date"],
+                        role=AssignmentRole.PRIMARY,
+                        handoff_note=form.cleaned_data["handoff_note"],
+                    )
+                )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -219,9 +298,19 @@ def assign(request: HttpRequest, program_id: int, client_id: int) -> HttpRespons
             messages.success(request, _("Assigned %(name)s.") % {"name": supporter.full_name})
             return redirect("program:assign", program_id=program.id, client_id=client.id)
     history = CaseloadAssignment.objects.filter(client=client).select_related("supporter").order_by("-start_date")
-    return render(request, "program/assign.html", {
-        "program": program, "client": client, "matches": matches, "form": form, "current": current,
-        "history": history, "pref_form": pref_form})
+    return render(
+        request,
+        "program/assign.html",
+        {
+            "program": program,
+            "client": client,
+            "matches": matches,
+            "form": form,
+            "current": current,
+            "history": history,
+            "pref_form": pref_form,
+        },
+    )
 
 
 @login_required
@@ -243,21 +332,25 @@ def resources(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_for(request, program_id, Role.COORDINATOR, Role.SUPPORTER, Role.CLINICIAN)
     from clients.models import Resource
 
-    rows = Resource.objects.visible_to(request.user).filter(program=program, is_active=True).order_by(
-        "-is_crisis_line", "category", "name")
+    rows = (
+        Resource.objects.visible_to(request.user)
+        .filter(program=program, is_active=True)
+        .order_by("-is_crisis_line", "category", "name")
+    )
     grouped: dict[str, list] = defaultdict(list)
     for r in rows:
         grouped[r.get_category_display()].append(r)
     crisis = [r for r in rows if r.is_crisis_line]
-    return render(request, "program/resources.html", {"program": program, "crisis": crisis,
-                                                      "grouped": dict(grouped)})
+    return render(request, "program/resources.html", {"program": program, "crisis": crisis, "grouped": dict(grouped)})
 
 
 @login_required
 def outcomes(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_for(request, program_id, Role.COORDINATOR)
-    instruments = Instrument.objects.visible_to(request.user).filter(
-        Q(program__isnull=True) | Q(program=program)).order_by("name")
+    instruments = (
+        Instrument.objects.visible_to(request.user)
+        .filter(Q(program__isnull=True) | Q(program=program))
+        .order_by("name")
+    )
     summaries = [{"instrument": i, "summary": program_outcome_summary(program.id, i)} for i in instruments]
     return render(request, "program/outcomes.html", {"program": program, "summaries": summaries})
-

@@ -65,12 +65,14 @@ def credentials_due(program: Program, today: date) -> QuerySet:
     """Credentials expiring within 90 days or lapsed, leaving out ones already renewed
     (a later credential of the same supporter and type expires after 90 days)."""
     renewed = Certification.objects.filter(
-        supporter_id=OuterRef("supporter_id"), certification_type=OuterRef("certification_type"),
+        supporter_id=OuterRef("supporter_id"),
+        certification_type=OuterRef("certification_type"),
         expires_on__gt=today + timedelta(days=90),
     )
     return (
-        Certification.objects.filter(supporter__program=program, supporter__is_active=True,
-                                     expires_on__lte=today + timedelta(days=90))
+        Certification.objects.filter(
+            supporter__program=program, supporter__is_active=True, expires_on__lte=today + timedelta(days=90)
+        )
         .exclude(Exists(renewed))
         .select_related("supporter", "credential_type")
         .order_by("expires_on")

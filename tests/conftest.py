@@ -63,8 +63,18 @@ class Cast:
 def cast(db) -> Cast:
     program = ProgramFactory(slug="main-program")
     other_program = ProgramFactory(slug="other-program")
-    users = {name: UserFactory(username=name) for name in [
-        "coordinator", "supporter", "other-supporter", "clinician", "funder", "outsider", "other-coordinator"]}
+    users = {
+        name: UserFactory(username=name)
+        for name in [
+            "coordinator",
+            "supporter",
+            "other-supporter",
+            "clinician",
+            "funder",
+            "outsider",
+            "other-coordinator",
+        ]
+    }
     membership_grant(user=users["coordinator"], program=program, role=Role.COORDINATOR)
     membership_grant(user=users["supporter"], program=program, role=Role.SUPPORTER)
     membership_grant(user=users["other-supporter"], program=program, role=Role.SUPPORTER)
@@ -82,11 +92,21 @@ def cast(db) -> Cast:
     mine.care_team.add(clinician)
     theirs.care_team.add(clinician)
     return Cast(
-        program=program, other_program=other_program, coordinator=users["coordinator"],
-        supporter_user=users["supporter"], other_supporter_user=users["other-supporter"],
-        clinician_user=users["clinician"], funder=users["funder"], outsider=users["outsider"],
-        other_coordinator=users["other-coordinator"], supporter=supporter, other_supporter=other_supporter,
-        clinician=clinician, mine=mine, theirs=theirs, foreign=foreign,
+        program=program,
+        other_program=other_program,
+        coordinator=users["coordinator"],
+        supporter_user=users["supporter"],
+        other_supporter_user=users["other-supporter"],
+        clinician_user=users["clinician"],
+        funder=users["funder"],
+        outsider=users["outsider"],
+        other_coordinator=users["other-coordinator"],
+        supporter=supporter,
+        other_supporter=other_supporter,
+        clinician=clinician,
+        mine=mine,
+        theirs=theirs,
+        foreign=foreign,
     )
 
 
@@ -109,8 +129,13 @@ def api_as(api: APIClient):
 # so tests must use `open_page` rather than starting their own.
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
@@ -144,14 +169,14 @@ def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
         page.on("pageerror", lambda error: page.problems.append(f"script error: {error}"))
         page.on(
             "console",
-            lambda message: page.problems.append(f"console: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None,
+            lambda message: (
+                page.problems.append(f"console: {message.text}")
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
         )
         return page
 
     yield make
     for context in contexts:
         context.close()
-
-

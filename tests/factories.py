@@ -183,6 +183,8 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     recipient = factory.SubFactory(UserFactory)
     kind = "feedback_reply"
     link = "/feedback/1/"
+
+
 # --- running the program (supporters/ and clients/ additions) ---------------------------------
 
 from clients.models import Resource, ResourceCategory  # noqa: E402

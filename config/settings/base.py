@@ -201,8 +201,12 @@ ANONYMOUS_USER_NAME = None
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"()": "accounts.logging.RedactingFormatter",
-                             "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "accounts.logging.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "filters": {"redact_phi": {"()": "accounts.logging.RedactPHIFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_phi"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},

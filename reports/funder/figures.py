@@ -60,12 +60,23 @@ AVERAGE_MONTH_DAYS = 365.25 / 12
 MODALITY_KEYS = [f"contacts_{m.value}" for m in Modality]
 FEEDBACK_CATEGORY_KEYS = [f"feedback_{c.value}" for c in FeedbackCategory]
 CONTINUITY_COUNT_KEYS = [
-    "gap_intervals", "gap_intervals_covered", "transition_events", "followup_7d", "followup_30d",
-    "clients_unsupported_over_threshold", "appointments_kept", "appointments_missed",
+    "gap_intervals",
+    "gap_intervals_covered",
+    "transition_events",
+    "followup_7d",
+    "followup_30d",
+    "clients_unsupported_over_threshold",
+    "appointments_kept",
+    "appointments_missed",
 ]
 CONTINUITY_VALUE_KEYS = [
-    "gap_coverage_rate", "median_days_to_peer_contact", "followup_7d_rate", "followup_30d_rate",
-    "median_longest_unsupported_days", "adherence_rate", "adherence_rate_with_recent_peer_contact",
+    "gap_coverage_rate",
+    "median_days_to_peer_contact",
+    "followup_7d_rate",
+    "followup_30d_rate",
+    "median_longest_unsupported_days",
+    "adherence_rate",
+    "adherence_rate_with_recent_peer_contact",
     "adherence_rate_without_recent_peer_contact",
 ]
 
@@ -99,7 +110,8 @@ RATIOS = [
     Ratio("adherence_rate", "appointments_kept", "appointments_total"),
     Ratio("adherence_rate_with_recent_peer_contact", "kept_with_recent_contact", "appointments_with_recent_contact"),
     Ratio(
-        "adherence_rate_without_recent_peer_contact", "kept_without_recent_contact",
+        "adherence_rate_without_recent_peer_contact",
+        "kept_without_recent_contact",
         "appointments_without_recent_contact",
     ),
     Ratio("clients_reached_rate", "clients_reached", "clients_enrolled", proportion=False),
@@ -153,197 +165,296 @@ class Section:
 
 SECTIONS = (
     Section(
-        "overview", "Overview",
+        "overview",
+        "Overview",
         "Who the program served during the period, and the workforce that served them.",
         (
-            ("Clients", (
-                Row("clients_enrolled", "Clients enrolled"),
-                Row("clients_new", "New clients (first enrolment in the period)"),
-                Row("clients_discharged", "Clients discharged (last enrolment ended in the period)"),
-                Row("clients_reached", "Clients with at least one peer contact"),
-            )),
-            ("Peer supporters", (
-                Row("supporters_active", "Supporters active"),
-                Row("supporters_certified", "Holding a current certification", indent=True),
-                Row("supporters_not_certified", "Without a current certification", indent=True),
-                Row("supporters_certified_rate", "Share certified"),
-            )),
+            (
+                "Clients",
+                (
+                    Row("clients_enrolled", "Clients enrolled"),
+                    Row("clients_new", "New clients (first enrolment in the period)"),
+                    Row("clients_discharged", "Clients discharged (last enrolment ended in the period)"),
+                    Row("clients_reached", "Clients with at least one peer contact"),
+                ),
+            ),
+            (
+                "Peer supporters",
+                (
+                    Row("supporters_active", "Supporters active"),
+                    Row("supporters_certified", "Holding a current certification", indent=True),
+                    Row("supporters_not_certified", "Without a current certification", indent=True),
+                    Row("supporters_certified_rate", "Share certified"),
+                ),
+            ),
         ),
     ),
     Section(
-        "services", "Services delivered",
+        "services",
+        "Services delivered",
         "Peer contacts are completed client attendances at peer sessions; a group session gives one contact "
         "per client who completed it.",
         (
-            ("Volume", (
-                Row("peer_contacts", "Peer contacts"),
-                Row("peer_sessions", "Peer sessions with at least one contact"),
-                Row("peer_support_hours", "Peer support hours"),
-            )),
-            ("Contacts by modality", tuple(
-                Row(f"contacts_{m.value}", str(m.label)) for m in Modality
-            )),
-            ("One-to-one and group", (
-                Row("contacts_one_to_one", "Contacts in one-to-one sessions"),
-                Row("contacts_group", "Contacts in group sessions"),
-                Row("sessions_one_to_one", "One-to-one sessions"),
-                Row("sessions_group", "Group sessions"),
-            )),
-            ("Billing units", (
-                Row("billing_units", f"{BILLING_CODE} units"),
-                Row("billing_units_individual", f"{BILLING_CODE}, individual", indent=True),
-                Row("billing_units_group", f"{BILLING_CODE}-{GROUP_MODIFIER}, group", indent=True),
-            )),
+            (
+                "Volume",
+                (
+                    Row("peer_contacts", "Peer contacts"),
+                    Row("peer_sessions", "Peer sessions with at least one contact"),
+                    Row("peer_support_hours", "Peer support hours"),
+                ),
+            ),
+            ("Contacts by modality", tuple(Row(f"contacts_{m.value}", str(m.label)) for m in Modality)),
+            (
+                "One-to-one and group",
+                (
+                    Row("contacts_one_to_one", "Contacts in one-to-one sessions"),
+                    Row("contacts_group", "Contacts in group sessions"),
+                    Row("sessions_one_to_one", "One-to-one sessions"),
+                    Row("sessions_group", "Group sessions"),
+                ),
+            ),
+            (
+                "Billing units",
+                (
+                    Row("billing_units", f"{BILLING_CODE} units"),
+                    Row("billing_units_individual", f"{BILLING_CODE}, individual", indent=True),
+                    Row("billing_units_group", f"{BILLING_CODE}-{GROUP_MODIFIER}, group", indent=True),
+                ),
+            ),
         ),
     ),
     Section(
-        "continuity", "Continuity of support",
+        "continuity",
+        "Continuity of support",
         "Whether peer support fills the gaps between professional sessions. Definitions are in the appendix.",
         (
-            ("Gap coverage", (
-                Row("gap_intervals", "Gaps between professional sessions (in scope)"),
-                Row("gap_intervals_covered", "Gaps with a peer contact"),
-                Row("gap_coverage_rate", "Gap coverage rate"),
-                Row("median_days_to_peer_contact", "Median days to first peer contact"),
-            )),
-            ("Follow-up after transitions", (
-                Row("transition_events", "Inpatient discharges and emergency visits"),
-                Row("followup_7d", "Followed by a peer contact within 7 days"),
-                Row("followup_7d_rate", "7-day follow-up rate"),
-                Row("followup_30d", "Followed by a peer contact within 30 days"),
-                Row("followup_30d_rate", "30-day follow-up rate"),
-            )),
-            ("Unsupported stretches", (
-                Row("median_longest_unsupported_days", "Median longest unsupported stretch (days)"),
-                Row("clients_unsupported_over_threshold", "Clients with a stretch over the threshold"),
-                Row("clients_unsupported_rate", "Share of enrolled clients"),
-            )),
-            ("Appointment adherence", (
-                Row("appointments_kept", "Appointments kept"),
-                Row("appointments_missed", "Appointments missed"),
-                Row("adherence_rate", "Adherence rate"),
-                Row("adherence_rate_with_recent_peer_contact", "With a recent peer contact", indent=True),
-                Row("adherence_rate_without_recent_peer_contact", "Without a recent peer contact", indent=True),
-            )),
+            (
+                "Gap coverage",
+                (
+                    Row("gap_intervals", "Gaps between professional sessions (in scope)"),
+                    Row("gap_intervals_covered", "Gaps with a peer contact"),
+                    Row("gap_coverage_rate", "Gap coverage rate"),
+                    Row("median_days_to_peer_contact", "Median days to first peer contact"),
+                ),
+            ),
+            (
+                "Follow-up after transitions",
+                (
+                    Row("transition_events", "Inpatient discharges and emergency visits"),
+                    Row("followup_7d", "Followed by a peer contact within 7 days"),
+                    Row("followup_7d_rate", "7-day follow-up rate"),
+                    Row("followup_30d", "Followed by a peer contact within 30 days"),
+                    Row("followup_30d_rate", "30-day follow-up rate"),
+                ),
+            ),
+            (
+                "Unsupported stretches",
+                (
+                    Row("median_longest_unsupported_days", "Median longest unsupported stretch (days)"),
+                    Row("clients_unsupported_over_threshold", "Clients with a stretch over the threshold"),
+                    Row("clients_unsupported_rate", "Share of enrolled clients"),
+                ),
+            ),
+            (
+                "Appointment adherence",
+                (
+                    Row("appointments_kept", "Appointments kept"),
+                    Row("appointments_missed", "Appointments missed"),
+                    Row("adherence_rate", "Adherence rate"),
+                    Row("adherence_rate_with_recent_peer_contact", "With a recent peer contact", indent=True),
+                    Row("adherence_rate_without_recent_peer_contact", "Without a recent peer contact", indent=True),
+                ),
+            ),
         ),
         needs="gap_intervals",
     ),
     Section(
-        "outcomes", "Outcomes",
+        "outcomes",
+        "Outcomes",
         "Recovery capital measured with the BARC-10 (scores 10 to 60, higher is better) and recovery goals "
         "the clients set and met, for clients enrolled in the period.",
         (
-            ("Recovery capital (BARC-10)", (
-                Row("outcome_clients_followed", "Clients re-measured in the period"),
-                Row("outcome_improved", "Score higher than at first measure", indent=True),
-                Row("outcome_unchanged", "Score unchanged", indent=True),
-                Row("outcome_worse", "Score lower", indent=True),
-                Row("outcome_improved_rate", "Share improved"),
-                Row("outcome_mean_first", "Mean score at first measure"),
-                Row("outcome_mean_latest", "Mean latest score"),
-                Row("outcome_mean_change", "Mean change"),
-            )),
-            ("Recovery goals", (
-                Row("goals_set", "Goals set in the period"),
-                Row("goals_achieved", "Goals met in the period"),
-                Row("clients_goal_achieved", "Clients who met a goal"),
-                Row("clients_goal_achieved_rate", "Share of enrolled clients"),
-            )),
+            (
+                "Recovery capital (BARC-10)",
+                (
+                    Row("outcome_clients_followed", "Clients re-measured in the period"),
+                    Row("outcome_improved", "Score higher than at first measure", indent=True),
+                    Row("outcome_unchanged", "Score unchanged", indent=True),
+                    Row("outcome_worse", "Score lower", indent=True),
+                    Row("outcome_improved_rate", "Share improved"),
+                    Row("outcome_mean_first", "Mean score at first measure"),
+                    Row("outcome_mean_latest", "Mean latest score"),
+                    Row("outcome_mean_change", "Mean change"),
+                ),
+            ),
+            (
+                "Recovery goals",
+                (
+                    Row("goals_set", "Goals set in the period"),
+                    Row("goals_achieved", "Goals met in the period"),
+                    Row("clients_goal_achieved", "Clients who met a goal"),
+                    Row("clients_goal_achieved_rate", "Share of enrolled clients"),
+                ),
+            ),
         ),
     ),
     Section(
-        "feedback", "The feedback loop",
+        "feedback",
+        "The feedback loop",
         "Bridging feedback peer supporters sent to clients' clinicians in the period, with the client's "
         "consent or under the emergency exception, and how the clinicians answered.",
         (
-            ("Items sent", (
-                Row("feedback_sent", "Feedback items sent"),
-                *(Row(f"feedback_{c.value}", str(c.label), indent=True) for c in FeedbackCategory),
-            )),
-            ("Acknowledgment", (
-                Row("feedback_acknowledged", "Acknowledged by a clinician"),
-                Row("feedback_ack_on_time", "Within the deadline", indent=True),
-                Row("feedback_ack_late", "After the deadline", indent=True),
-                Row("feedback_unacknowledged", "Not acknowledged"),
-                Row("feedback_acknowledged_rate", "Share acknowledged"),
-                Row("feedback_on_time_rate", "Share acknowledged within the deadline"),
-                Row("median_hours_to_acknowledgment", "Median hours to acknowledgment"),
-                Row("feedback_replied", "Items a clinician replied to"),
-                Row("feedback_replied_rate", "Share replied to"),
-            )),
+            (
+                "Items sent",
+                (
+                    Row("feedback_sent", "Feedback items sent"),
+                    *(Row(f"feedback_{c.value}", str(c.label), indent=True) for c in FeedbackCategory),
+                ),
+            ),
+            (
+                "Acknowledgment",
+                (
+                    Row("feedback_acknowledged", "Acknowledged by a clinician"),
+                    Row("feedback_ack_on_time", "Within the deadline", indent=True),
+                    Row("feedback_ack_late", "After the deadline", indent=True),
+                    Row("feedback_unacknowledged", "Not acknowledged"),
+                    Row("feedback_acknowledged_rate", "Share acknowledged"),
+                    Row("feedback_on_time_rate", "Share acknowledged within the deadline"),
+                    Row("median_hours_to_acknowledgment", "Median hours to acknowledgment"),
+                    Row("feedback_replied", "Items a clinician replied to"),
+                    Row("feedback_replied_rate", "Share replied to"),
+                ),
+            ),
         ),
     ),
     Section(
-        "workforce", "Workforce",
+        "workforce",
+        "Workforce",
         "Certification of the supporters active in the period, on the last day of the period, and the "
         "supervision they received during it.",
         (
-            ("Certifications", (
-                Row("supporters_certified", "Supporters holding a current certification"),
-                Row("certifications_expiring", f"Expiring within {CERTIFICATION_EXPIRY_WINDOW_DAYS} days"),
-                Row("supporters_certification_lapsed", "Supporters whose certification has lapsed"),
-            )),
-            ("Supervision", (
-                Row("supervision_hours", "Supervision hours received"),
-                Row("supervision_hours_per_supporter", "Mean hours per active supporter"),
-                Row("supporters_supervision_met", "Supporters who met the supervision requirement"),
-                Row("supporters_supervision_below", "Supporters below it"),
-                Row("supervision_met_rate", "Share who met it"),
-            )),
+            (
+                "Certifications",
+                (
+                    Row("supporters_certified", "Supporters holding a current certification"),
+                    Row("certifications_expiring", f"Expiring within {CERTIFICATION_EXPIRY_WINDOW_DAYS} days"),
+                    Row("supporters_certification_lapsed", "Supporters whose certification has lapsed"),
+                ),
+            ),
+            (
+                "Supervision",
+                (
+                    Row("supervision_hours", "Supervision hours received"),
+                    Row("supervision_hours_per_supporter", "Mean hours per active supporter"),
+                    Row("supporters_supervision_met", "Supporters who met the supervision requirement"),
+                    Row("supporters_supervision_below", "Supporters below it"),
+                    Row("supervision_met_rate", "Share who met it"),
+                ),
+            ),
         ),
     ),
 )
 
 DEFINITIONS = (
     ("Reporting period", "Calendar dates in the program's time zone, first and last day inclusive."),
-    ("Enrolled", "A client is enrolled on a date when one of their caseload assignments (any role) covers it. "
-                 "Clients enrolled: enrolled on at least one date in the period."),
+    (
+        "Enrolled",
+        "A client is enrolled on a date when one of their caseload assignments (any role) covers it. "
+        "Clients enrolled: enrolled on at least one date in the period.",
+    ),
     ("New client", "A client whose earliest caseload assignment starts in the period."),
     ("Discharged client", "A client with no open assignment whose latest assignment ended in the period."),
-    ("Supporter active", "A peer supporter with a caseload assignment overlapping the period, or who ran a peer "
-                         "session with at least one completed attendance in it."),
-    ("Current certification", "A certification issued on or before the last day of the period that has not "
-                              "expired by then."),
-    ("Peer contact", "A completed attendance of one client at one peer session; attempted, no-show and "
-                     "cancelled attendances are not contacts."),
+    (
+        "Supporter active",
+        "A peer supporter with a caseload assignment overlapping the period, or who ran a peer "
+        "session with at least one completed attendance in it.",
+    ),
+    (
+        "Current certification",
+        "A certification issued on or before the last day of the period that has not expired by then.",
+    ),
+    (
+        "Peer contact",
+        "A completed attendance of one client at one peer session; attempted, no-show and "
+        "cancelled attendances are not contacts.",
+    ),
     ("Peer support hours", "The summed duration of the distinct peer sessions with at least one contact."),
     ("Professional session", "A clinical appointment with status attended."),
-    ("Gap (in-scope interval)", "Two consecutive professional sessions of a client at least {min_gap_days} days "
-                                "apart, the second in the period, with the client enrolled throughout."),
-    ("Gap coverage rate", "Gaps with at least one peer contact strictly between the two sessions, divided by "
-                          "all in-scope gaps."),
-    ("Median days to first peer contact", "Over covered gaps: the median time from the first session to the "
-                                          "first peer contact, in days."),
-    ("Transition event", "An attended inpatient discharge or emergency visit dated from the first day of the "
-                         "period to 30 days before its end, with the client enrolled that day."),
-    ("7-day / 30-day follow-up", "A transition event followed by a peer contact 1 to 7 (or 1 to 30) days later; "
-                                 "a contact on the same date does not count. Modelled on HEDIS FUH."),
-    ("Longest unsupported stretch", "The longest time in the period while enrolled without a professional "
-                                    "session or peer contact; its median over enrolled clients, and the "
-                                    "clients whose stretch is over {unsupported_threshold_days} days."),
-    ("Appointment adherence", "Attended appointments divided by attended plus no-show appointments in the "
-                              "period (cancellations ignored), for enrolled clients; split by whether the "
-                              "client had a peer contact in the {adherence_lookback_days} days before."),
-    ("Billing units", "HCPCS H0038 (self-help/peer services) units of the completed contacts, by the program's "
-                      "unit rule (15-minute units, the 8-minute rule and a daily cap per client); group "
-                      "sessions carry the HQ modifier."),
-    ("BARC-10 re-measure", "A client enrolled in the period with a BARC-10 administered in the period that is "
-                           "not their first. Change: the latest score on or before the period's last day minus "
-                           "the first score ever recorded; improved when it is higher."),
-    ("Goal met", "A recovery goal marked achieved with its achieved date in the period, for a client enrolled "
-                 "in the period. Goals set: goals recorded in the period for enrolled clients."),
+    (
+        "Gap (in-scope interval)",
+        "Two consecutive professional sessions of a client at least {min_gap_days} days "
+        "apart, the second in the period, with the client enrolled throughout.",
+    ),
+    (
+        "Gap coverage rate",
+        "Gaps with at least one peer contact strictly between the two sessions, divided by all in-scope gaps.",
+    ),
+    (
+        "Median days to first peer contact",
+        "Over covered gaps: the median time from the first session to the first peer contact, in days.",
+    ),
+    (
+        "Transition event",
+        "An attended inpatient discharge or emergency visit dated from the first day of the "
+        "period to 30 days before its end, with the client enrolled that day.",
+    ),
+    (
+        "7-day / 30-day follow-up",
+        "A transition event followed by a peer contact 1 to 7 (or 1 to 30) days later; "
+        "a contact on the same date does not count. Modelled on HEDIS FUH.",
+    ),
+    (
+        "Longest unsupported stretch",
+        "The longest time in the period while enrolled without a professional "
+        "session or peer contact; its median over enrolled clients, and the "
+        "clients whose stretch is over {unsupported_threshold_days} days.",
+    ),
+    (
+        "Appointment adherence",
+        "Attended appointments divided by attended plus no-show appointments in the "
+        "period (cancellations ignored), for enrolled clients; split by whether the "
+        "client had a peer contact in the {adherence_lookback_days} days before.",
+    ),
+    (
+        "Billing units",
+        "HCPCS H0038 (self-help/peer services) units of the completed contacts, by the program's "
+        "unit rule (15-minute units, the 8-minute rule and a daily cap per client); group "
+        "sessions carry the HQ modifier.",
+    ),
+    (
+        "BARC-10 re-measure",
+        "A client enrolled in the period with a BARC-10 administered in the period that is "
+        "not their first. Change: the latest score on or before the period's last day minus "
+        "the first score ever recorded; improved when it is higher.",
+    ),
+    (
+        "Goal met",
+        "A recovery goal marked achieved with its achieved date in the period, for a client enrolled "
+        "in the period. Goals set: goals recorded in the period for enrolled clients.",
+    ),
     ("Feedback item", "One message from a peer supporter to a client's clinicians, sent in the period."),
-    ("Acknowledged within the deadline", "The first acknowledgment by a recipient clinician (a reply counts) "
-                                         "came by the item's deadline, which the program sets by urgency. "
-                                         "Acknowledgments count whenever they came, up to when the report "
-                                         "was generated."),
-    ("Median hours to acknowledgment", "Over acknowledged items: the median elapsed time from sending to the "
-                                       "first acknowledgment."),
-    ("Supervision requirement", "{supervision_hours_per_month} hours of supervision per month (the program's "
-                                "policy), pro rata for the period's length; a supporter meets it when the "
-                                "supervision sessions they attended in the period add up to that much."),
-    ("<11 and *", "<11 marks a count from 1 to 10, hidden to protect privacy. * marks a figure hidden so that "
-                  "a hidden count cannot be worked out from totals, other cells or rates."),
+    (
+        "Acknowledged within the deadline",
+        "The first acknowledgment by a recipient clinician (a reply counts) "
+        "came by the item's deadline, which the program sets by urgency. "
+        "Acknowledgments count whenever they came, up to when the report "
+        "was generated.",
+    ),
+    (
+        "Median hours to acknowledgment",
+        "Over acknowledged items: the median elapsed time from sending to the first acknowledgment.",
+    ),
+    (
+        "Supervision requirement",
+        "{supervision_hours_per_month} hours of supervision per month (the program's "
+        "policy), pro rata for the period's length; a supporter meets it when the "
+        "supervision sessions they attended in the period add up to that much.",
+    ),
+    (
+        "<11 and *",
+        "<11 marks a count from 1 to 10, hidden to protect privacy. * marks a figure hidden so that "
+        "a hidden count cannot be worked out from totals, other cells or rates.",
+    ),
 )
 
 
@@ -389,11 +500,27 @@ def load_frames(program: Program, first: date, last: date, lookback_days: int) -
         )
         .order_by("id")
         .values_list(
-            "session_id", "client_id", "session__supporter_id", "session__kind", "session__modality",
-            "session__start", "session__duration_minutes", "billing_units", "billing_modifier",
+            "session_id",
+            "client_id",
+            "session__supporter_id",
+            "session__kind",
+            "session__modality",
+            "session__start",
+            "session__duration_minutes",
+            "billing_units",
+            "billing_modifier",
         ),
-        columns=["session_id", "client_id", "supporter_id", "kind", "modality", "start", "duration_minutes",
-                 "billing_units", "billing_modifier"],
+        columns=[
+            "session_id",
+            "client_id",
+            "supporter_id",
+            "kind",
+            "modality",
+            "start",
+            "duration_minutes",
+            "billing_units",
+            "billing_modifier",
+        ],
     )
     contacts["start"] = pd.to_datetime(contacts["start"], utc=True)
     certifications = pd.DataFrame.from_records(
@@ -430,7 +557,8 @@ def load_frames(program: Program, first: date, last: date, lookback_days: int) -
     for column in ("created_at", "deadline", "acknowledged_at"):
         feedback[column] = pd.to_datetime(feedback[column], utc=True)
     goals = _frame(
-        RecoveryGoal.objects.filter(program=program).order_by("id")
+        RecoveryGoal.objects.filter(program=program)
+        .order_by("id")
         .values_list("id", "client_id", "created_at", "achieved_on"),
         ["id", "client_id", "created_at", "achieved_on"],
     )
@@ -438,25 +566,33 @@ def load_frames(program: Program, first: date, last: date, lookback_days: int) -
     goals["achieved_on"] = pd.to_datetime(goals["achieved_on"])
     outcomes = _frame(
         OutcomeMeasure.objects.filter(
-            program=program, instrument__program__isnull=True, instrument__code=OUTCOME_INSTRUMENT,
+            program=program,
+            instrument__program__isnull=True,
+            instrument__code=OUTCOME_INSTRUMENT,
             administered_on__lte=last,
-        ).order_by("client_id", "administered_on", "id").values_list("client_id", "administered_on", "total"),
+        )
+        .order_by("client_id", "administered_on", "id")
+        .values_list("client_id", "administered_on", "total"),
         ["client_id", "administered_on", "total"],
     )
     outcomes["administered_on"] = pd.to_datetime(outcomes["administered_on"])
     outcomes["total"] = outcomes["total"].astype("int64")
     supervision = _frame(
         SupervisionSession.supervisees.through.objects.filter(
-            supervisionsession__program=program, supervisionsession__held_on__range=(first, last),
-        ).order_by("id").values_list(
-            "supporter_id", "supervisionsession__held_on", "supervisionsession__duration_minutes",
+            supervisionsession__program=program,
+            supervisionsession__held_on__range=(first, last),
+        )
+        .order_by("id")
+        .values_list(
+            "supporter_id",
+            "supervisionsession__held_on",
+            "supervisionsession__duration_minutes",
         ),
         ["supporter_id", "held_on", "duration_minutes"],
     )
     supervision["held_on"] = pd.to_datetime(supervision["held_on"])
     required = float(program_policy(program.pk).supervision_hours_per_month)
-    return Frames(assignments, contacts, certifications, appointments, feedback, goals, outcomes, supervision,
-                  required)
+    return Frames(assignments, contacts, certifications, appointments, feedback, goals, outcomes, supervision, required)
 
 
 # ---------------------------------------------------------------- computing
@@ -471,8 +607,10 @@ def _enrolment_values(frames: Frames, period: Period, enrolled: np.ndarray) -> d
     s, e = pd.Timestamp(period.start), pd.Timestamp(period.end)
     if a.empty:
         return {"clients_enrolled": 0, "clients_new": 0, "clients_discharged": 0}
-    per_client = a.assign(open=a["end_date"].isna()).groupby("client_id").agg(
-        first=("start_date", "min"), last=("end_date", "max"), open=("open", "any")
+    per_client = (
+        a.assign(open=a["end_date"].isna())
+        .groupby("client_id")
+        .agg(first=("start_date", "min"), last=("end_date", "max"), open=("open", "any"))
     )
     is_open = per_client["open"].to_numpy(dtype=bool)
     new = per_client[(per_client["first"] >= s) & (per_client["first"] <= e)]
@@ -514,8 +652,10 @@ def _workforce_values(frames: Frames, period: Period, active: set[int]) -> dict[
     issued = certs["issued_on"].isna() | (certs["issued_on"] <= e)
     current = issued & (certs["expires_on"].isna() | (certs["expires_on"] >= e))
     certified = set(certs.loc[current, "supporter_id"].unique())
-    expiring = current & certs["expires_on"].notna() & (
-        certs["expires_on"] <= e + pd.Timedelta(days=CERTIFICATION_EXPIRY_WINDOW_DAYS)
+    expiring = (
+        current
+        & certs["expires_on"].notna()
+        & (certs["expires_on"] <= e + pd.Timedelta(days=CERTIFICATION_EXPIRY_WINDOW_DAYS))
     )
     lapsed = set(certs.loc[issued & ~current, "supporter_id"].unique()) - certified
     return {
@@ -632,8 +772,13 @@ def _adherence_split(frames: Frames, period: Period, tz, lookback_days: int) -> 
     contacts = frames.contacts[["client_id", "start"]].rename(columns={"start": "contact"}).sort_values("contact")
     if len(appts) and len(contacts):
         matched = pd.merge_asof(
-            appts, contacts, left_on="start", right_on="contact", by="client_id",
-            direction="backward", allow_exact_matches=False,
+            appts,
+            contacts,
+            left_on="start",
+            right_on="contact",
+            by="client_id",
+            direction="backward",
+            allow_exact_matches=False,
         )
         recent = (matched["start"] - matched["contact"]) <= pd.Timedelta(days=lookback_days)
         recent = recent.fillna(False).to_numpy(dtype=bool)
@@ -713,7 +858,8 @@ def deidentify_values(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every value → {"value": number or None, "display": text, "status": ...}.
     Hidden values are dropped (value None), never just masked in the display."""
     counts = {
-        k: v for k, v in values.items()
+        k: v
+        for k, v in values.items()
         if k not in KINDS and isinstance(v, (int, np.integer)) and not isinstance(v, bool)
     }
     result = suppress(
@@ -768,7 +914,8 @@ def funder_figures(
         for title, rows in section.tables:
             rows_out = [
                 {"key": row.key, "label": row.label, "indent": row.indent, **current[row.key]}
-                for row in rows if row.key in current
+                for row in rows
+                if row.key in current
             ]
             if rows_out:
                 tables.append({"title": title, "rows": rows_out})
@@ -789,9 +936,7 @@ def funder_figures(
         "sections": sections,
         "trends": trends,
         "omitted": omitted,
-        "definitions": [
-            {"term": term, "definition": text.format(**params, **policy)} for term, text in DEFINITIONS
-        ],
+        "definitions": [{"term": term, "definition": text.format(**params, **policy)} for term, text in DEFINITIONS],
     }
     if published is None:
         published = published_figures(program)
@@ -818,6 +963,7 @@ def flat_rows(figures: dict[str, Any]) -> list[list[str]]:
     for section in figures["sections"]:
         for table in section["tables"]:
             for row in table["rows"]:
-                rows.append([section["title"], table["title"], row["label"], row["display"],
-                             period["start"], period["end"]])
+                rows.append(
+                    [section["title"], table["title"], row["label"], row["display"], period["start"], period["end"]]
+                )
     return rows

@@ -37,15 +37,40 @@ from reports.funder.suppression import (
 # any periods that tile it. (Transition events are not: a period only counts events
 # 30 days before its end.)
 ADDITIVE_KEYS = (
-    "clients_new", "clients_discharged",
-    "peer_contacts", "peer_sessions", "contacts_in_person", "contacts_phone", "contacts_video", "contacts_text",
-    "contacts_one_to_one", "contacts_group", "sessions_one_to_one", "sessions_group",
-    "billing_units", "billing_units_individual", "billing_units_group",
-    "gap_intervals", "gap_intervals_covered", "appointments_kept", "appointments_missed", "appointments_total",
-    "goals_set", "goals_achieved",
-    "feedback_sent", "feedback_treatment_concern", "feedback_medication_concern", "feedback_adherence_barrier",
-    "feedback_client_request", "feedback_progress_update", "feedback_safety", "feedback_acknowledged",
-    "feedback_ack_on_time", "feedback_ack_late", "feedback_unacknowledged", "feedback_replied",
+    "clients_new",
+    "clients_discharged",
+    "peer_contacts",
+    "peer_sessions",
+    "contacts_in_person",
+    "contacts_phone",
+    "contacts_video",
+    "contacts_text",
+    "contacts_one_to_one",
+    "contacts_group",
+    "sessions_one_to_one",
+    "sessions_group",
+    "billing_units",
+    "billing_units_individual",
+    "billing_units_group",
+    "gap_intervals",
+    "gap_intervals_covered",
+    "appointments_kept",
+    "appointments_missed",
+    "appointments_total",
+    "goals_set",
+    "goals_achieved",
+    "feedback_sent",
+    "feedback_treatment_concern",
+    "feedback_medication_concern",
+    "feedback_adherence_barrier",
+    "feedback_client_request",
+    "feedback_progress_update",
+    "feedback_safety",
+    "feedback_acknowledged",
+    "feedback_ack_on_time",
+    "feedback_ack_late",
+    "feedback_unacknowledged",
+    "feedback_replied",
 )
 MAX_TILINGS = 64  # per period; a year has 16 ways to tile with quarters and months
 
@@ -142,8 +167,11 @@ def _report_groups(figures: dict[str, Any], prefix: str) -> list[Group]:
     for start, end in _ranges(figures):
         for group in GROUPS:
             if group.total in ADDITIVE_KEYS and all(p in ADDITIVE_KEYS for p in group.parts):
-                out.append(Group(f"{prefix}{start}|{end}|{group.total}",
-                                 tuple(f"{prefix}{start}|{end}|{p}" for p in group.parts)))
+                out.append(
+                    Group(
+                        f"{prefix}{start}|{end}|{group.total}", tuple(f"{prefix}{start}|{end}|{p}" for p in group.parts)
+                    )
+                )
     return out
 
 
@@ -160,8 +188,7 @@ def protect_against_published(
         return figures, []
     first, last = min(s for s, _e, _k in new), max(e for _s, e, _k in new)
     # Only periods overlapping the new report's can share a sum with one of its cells.
-    published = [other for other in published
-                 if any(s <= last and e >= first for s, e in _ranges(other))]
+    published = [other for other in published if any(s <= last and e >= first for s, e in _ranges(other))]
     known: dict[Cell, tuple[float, str]] = {}
     for other in published:  # oldest first: a later report's copy of a period wins
         known |= _cells(other)
@@ -184,17 +211,21 @@ def protect_against_published(
 
     # The same period in both: tie the copies (equal unless the data changed since).
     ties = [
-        Group(f"new|{s}|{e}|{k}", (f"{s}|{e}|{k}",)) for s, e, k in new
-        if (s, e, k) in known and not (new[(s, e, k)][1] == known[(s, e, k)][1] == SHOWN
-                                       and new[(s, e, k)][0] != known[(s, e, k)][0])
+        Group(f"new|{s}|{e}|{k}", (f"{s}|{e}|{k}",))
+        for s, e, k in new
+        if (s, e, k) in known
+        and not (new[(s, e, k)][1] == known[(s, e, k)][1] == SHOWN and new[(s, e, k)][0] != known[(s, e, k)][0])
     ]
     old_groups, old_gaps = _groups(old_spans, keys, published_name)
     for other in published:
         old_groups += _report_groups(other, "")
     all_groups, gaps = _groups(old_spans | new_spans, keys, any_name)
-    groups = old_groups + ties + _report_groups(figures, "new|") + [
-        g for g in all_groups if any(m.startswith("new|") for m in (g.total, *g.parts))
-    ]
+    groups = (
+        old_groups
+        + ties
+        + _report_groups(figures, "new|")
+        + [g for g in all_groups if any(m.startswith("new|") for m in (g.total, *g.parts))]
+    )
     for gap in gaps | old_gaps:
         values[gap], status[gap] = 0.0, COMPLEMENTARY
     groups = [g for g in groups if g.total in values and all(p in values for p in g.parts)]
@@ -202,7 +233,10 @@ def protect_against_published(
     def exposed(with_groups: list[Group]) -> set[str]:
         lo, hi = bounds(values, status, with_groups)
         return {
-            key for key in values if status[key] != SHOWN and lo[key] == hi[key]
+            key
+            for key in values
+            if status[key] != SHOWN
+            and lo[key] == hi[key]
             and (not key.startswith("gap|") or SMALL_MIN <= lo[key] <= SMALL_MAX)
         }
 
@@ -216,8 +250,12 @@ def protect_against_published(
         target = found[0]
         touching = [g for g in groups if target in (g.total, *g.parts)]
         candidates = sorted(
-            {m for g in touching for m in (g.total, *g.parts)
-             if m.startswith("new|") and status[m] == SHOWN and values[m] > 0 and m != target},
+            {
+                m
+                for g in touching
+                for m in (g.total, *g.parts)
+                if m.startswith("new|") and status[m] == SHOWN and values[m] > 0 and m != target
+            },
             key=lambda m: (values[m], m),
         )
         if not candidates:
@@ -251,8 +289,11 @@ def _apply(figures: dict[str, Any], hidden: list[str]) -> dict[str, Any]:
     for section in out["sections"]:
         for table in section["tables"]:
             for row in table["rows"]:
-                if row["key"] in series and display[row["key"]][index] == COMPLEMENTARY_LABEL \
-                        and row["status"] == SHOWN:
+                if (
+                    row["key"] in series
+                    and display[row["key"]][index] == COMPLEMENTARY_LABEL
+                    and row["status"] == SHOWN
+                ):
                     row.update(value=None, display=COMPLEMENTARY_LABEL, status=COMPLEMENTARY)
     out["overlap_hidden"] = sorted(hidden)
     return out

@@ -65,69 +65,137 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
     series, labels = _series(figures, ("clients_enrolled", "Enrolled"), ("clients_new", "New"))
     title = "Clients enrolled and new clients, by period"
-    add("overview", title, charts.grouped_bar_chart(title=title, labels=periods, series=series, point_labels=labels),
-        "Counts from 1 to 10 are shown as <11 and not drawn.")
+    add(
+        "overview",
+        title,
+        charts.grouped_bar_chart(title=title, labels=periods, series=series, point_labels=labels),
+        "Counts from 1 to 10 are shown as <11 and not drawn.",
+    )
 
     sections = {s["key"]: s for s in figures["sections"]}
     if "services" in sections:
         modality = next(t for t in sections["services"]["tables"] if t["title"] == "Contacts by modality")
         title = f"Peer contacts by modality, {figures['period']['label']}"
-        add("services", title, charts.bar_chart(
-            title=title, labels=[r["label"] for r in modality["rows"]],
-            values=[r["value"] for r in modality["rows"]],
-            value_labels=[r["display"] for r in modality["rows"]], value_format=charts.whole,
-        ), "Completed attendances by how the session was held.")
+        add(
+            "services",
+            title,
+            charts.bar_chart(
+                title=title,
+                labels=[r["label"] for r in modality["rows"]],
+                values=[r["value"] for r in modality["rows"]],
+                value_labels=[r["display"] for r in modality["rows"]],
+                value_format=charts.whole,
+            ),
+            "Completed attendances by how the session was held.",
+        )
         series, labels = _series(figures, ("contacts_one_to_one", "One-to-one"), ("contacts_group", "Group"))
         title = "Peer contacts in one-to-one and group sessions, by period"
-        add("services", title, charts.grouped_bar_chart(
-            title=title, labels=periods, series=series, point_labels=labels,
-        ), "* marks a figure hidden to protect a small count elsewhere.")
+        add(
+            "services",
+            title,
+            charts.grouped_bar_chart(
+                title=title,
+                labels=periods,
+                series=series,
+                point_labels=labels,
+            ),
+            "* marks a figure hidden to protect a small count elsewhere.",
+        )
         series, labels = _series(figures, ("peer_support_hours", "Hours"))
         title = "Peer support hours, by period"
-        add("services", title, charts.line_chart(
-            title=title, labels=periods, series=series, point_labels=labels, height=220,
-        ), "Summed duration of sessions with a contact.")
+        add(
+            "services",
+            title,
+            charts.line_chart(
+                title=title,
+                labels=periods,
+                series=series,
+                point_labels=labels,
+                height=220,
+            ),
+            "Summed duration of sessions with a contact.",
+        )
     if "continuity" in sections:
         series, labels = _series(
-            figures, ("gap_coverage_rate", "Gap coverage"), ("followup_7d_rate", "7-day follow-up"),
+            figures,
+            ("gap_coverage_rate", "Gap coverage"),
+            ("followup_7d_rate", "7-day follow-up"),
             ("followup_30d_rate", "30-day follow-up"),
         )
         title = "Gap coverage and follow-up rates, by period"
-        add("continuity", title, charts.line_chart(
-            title=title, labels=periods, series=series, point_labels=labels,
-            value_format=charts.percent, y_max=1.0,
-        ), "Rates are hidden (*) when their numerator or denominator is.")
+        add(
+            "continuity",
+            title,
+            charts.line_chart(
+                title=title,
+                labels=periods,
+                series=series,
+                point_labels=labels,
+                value_format=charts.percent,
+                y_max=1.0,
+            ),
+            "Rates are hidden (*) when their numerator or denominator is.",
+        )
         series, labels = _series(
-            figures, ("adherence_rate_with_recent_peer_contact", "With recent peer contact"),
+            figures,
+            ("adherence_rate_with_recent_peer_contact", "With recent peer contact"),
             ("adherence_rate_without_recent_peer_contact", "Without"),
         )
         title = "Appointment adherence with and without a recent peer contact"
-        add("continuity", title, charts.grouped_bar_chart(
-            title=title, labels=periods, series=series, point_labels=labels,
-            value_format=charts.percent, y_max=1.0,
-        ), f"Peer contact within {figures['params']['adherence_lookback_days']} days before the appointment.")
+        add(
+            "continuity",
+            title,
+            charts.grouped_bar_chart(
+                title=title,
+                labels=periods,
+                series=series,
+                point_labels=labels,
+                value_format=charts.percent,
+                y_max=1.0,
+            ),
+            f"Peer contact within {figures['params']['adherence_lookback_days']} days before the appointment.",
+        )
+
     def counts_by_period(section: str, title: str, keys: tuple[tuple[str, str], ...], caption: str) -> None:
         series, labels = _series(figures, *keys)
         if section in sections and drawable(series):
-            add(section, title, charts.grouped_bar_chart(
-                title=title, labels=periods, series=series, point_labels=labels, height=220,
-            ), caption)
+            add(
+                section,
+                title,
+                charts.grouped_bar_chart(
+                    title=title,
+                    labels=periods,
+                    series=series,
+                    point_labels=labels,
+                    height=220,
+                ),
+                caption,
+            )
 
     counts_by_period(
-        "outcomes", "BARC-10 re-measures, improvements and recovery goals met, by period",
-        (("outcome_clients_followed", "Clients re-measured"), ("outcome_improved", "Improved"),
-         ("goals_achieved", "Goals met")),
+        "outcomes",
+        "BARC-10 re-measures, improvements and recovery goals met, by period",
+        (
+            ("outcome_clients_followed", "Clients re-measured"),
+            ("outcome_improved", "Improved"),
+            ("goals_achieved", "Goals met"),
+        ),
         "Counts from 1 to 10 are shown as <11 and not drawn.",
     )
     counts_by_period(
-        "feedback", "Feedback items sent and acknowledged in time, by period",
+        "feedback",
+        "Feedback items sent and acknowledged in time, by period",
         (("feedback_sent", "Sent"), ("feedback_ack_on_time", "Acknowledged within the deadline")),
         "Deadlines are set by the program for each urgency.",
     )
     counts_by_period(
-        "workforce", "Peer supporters active, certified and supervised as required, by period",
-        (("supporters_active", "Active"), ("supporters_certified", "Certified"),
-         ("supporters_supervision_met", "Met supervision requirement")),
+        "workforce",
+        "Peer supporters active, certified and supervised as required, by period",
+        (
+            ("supporters_active", "Active"),
+            ("supporters_certified", "Certified"),
+            ("supporters_supervision_met", "Met supervision requirement"),
+        ),
         "Certification current on the period's last day; supervision over the whole period.",
     )
     return out
@@ -147,10 +215,24 @@ HEADLINE_KEYS = (
 
 
 TREND_KEYS = (
-    "clients_enrolled", "clients_new", "clients_discharged", "peer_contacts", "peer_sessions",
-    "peer_support_hours", "billing_units", "gap_coverage_rate", "followup_7d_rate", "followup_30d_rate",
-    "adherence_rate", "outcome_improved_rate", "goals_achieved", "feedback_sent", "feedback_on_time_rate",
-    "median_hours_to_acknowledgment", "supporters_active", "supervision_hours",
+    "clients_enrolled",
+    "clients_new",
+    "clients_discharged",
+    "peer_contacts",
+    "peer_sessions",
+    "peer_support_hours",
+    "billing_units",
+    "gap_coverage_rate",
+    "followup_7d_rate",
+    "followup_30d_rate",
+    "adherence_rate",
+    "outcome_improved_rate",
+    "goals_achieved",
+    "feedback_sent",
+    "feedback_on_time_rate",
+    "median_hours_to_acknowledgment",
+    "supporters_active",
+    "supervision_hours",
 )
 
 
@@ -158,20 +240,24 @@ def render_html(figures: dict[str, Any], *, generated_on: str) -> str:
     cells = {row["key"]: row for s in figures["sections"] for t in s["tables"] for row in t["rows"]}
     trend_rows = [
         {"label": cells[key]["label"], "cells": figures["trends"]["display"][key]}
-        for key in TREND_KEYS if key in cells and key in figures["trends"]["display"]
+        for key in TREND_KEYS
+        if key in cells and key in figures["trends"]["display"]
     ]
     headlines = [{"label": name, "display": cells[key]["display"]} for key, name in HEADLINE_KEYS if key in cells]
     specs = chart_specs(figures)
     sections = [{**section, "charts": specs.get(section["key"], [])} for section in figures["sections"]]
-    return render_to_string("reports/funder/report.html", {
-        "figures": figures,
-        "sections": sections,
-        "headlines": headlines,
-        "trend_rows": trend_rows,
-        "generated_on": generated_on,
-        "author": NEUTRAL_AUTHOR,
-        "chart_count": sum(len(v) for v in specs.values()),
-    })
+    return render_to_string(
+        "reports/funder/report.html",
+        {
+            "figures": figures,
+            "sections": sections,
+            "headlines": headlines,
+            "trend_rows": trend_rows,
+            "generated_on": generated_on,
+            "author": NEUTRAL_AUTHOR,
+            "chart_count": sum(len(v) for v in specs.values()),
+        },
+    )
 
 
 def _render_in_child(html: str, connection) -> None:

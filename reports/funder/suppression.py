@@ -210,9 +210,7 @@ def suppress(
             break
         # Widen the hidden set around the first exposed cell, deterministically.
         key = sorted(exposed)[0]
-        related = sorted(
-            {m for g in all_groups if key in (g.total, *g.parts) for m in (g.total, *g.parts)} - {key}
-        )
+        related = sorted({m for g in all_groups if key in (g.total, *g.parts) for m in (g.total, *g.parts)} - {key})
         if not hide_next_smallest(related):
             for member in related:
                 if status[member] == SHOWN and member not in virtual:

@@ -18,7 +18,11 @@ def code_version() -> str:
     try:
         described = subprocess.run(  # noqa: S603
             ["git", "describe", "--always", "--dirty", "--tags"],  # noqa: S607
-            cwd=Path(settings.BASE_DIR), capture_output=True, text=True, timeout=5, check=True,
+            cwd=Path(settings.BASE_DIR),
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         described = ""

@@ -18,8 +18,9 @@ def basic(username: str, password: str) -> str:
 
 
 def test_a_token_is_issued_hashed_and_expiring_and_works(cast, api):
-    response = api.post(reverse("api-token-login"), HTTP_AUTHORIZATION=basic("coordinator",
-                                                                               "correct horse battery staple"))
+    response = api.post(
+        reverse("api-token-login"), HTTP_AUTHORIZATION=basic("coordinator", "correct horse battery staple")
+    )
     assert response.status_code == 200
     token = response.json()["token"]
     stored = AuthToken.objects.get(user=cast.coordinator)
@@ -75,8 +76,12 @@ def test_seed_demo_is_idempotent_and_makes_one_login_per_role(db, capsys):
     call_command("seed_demo", password="demo-password-for-tests")
     assert (User.objects.count(), Membership.objects.count()) == counts
     roles = set(Membership.objects.values_list("user__username", "role"))
-    assert roles == {("demo-coordinator", "coordinator"), ("demo-supporter", "supporter"),
-                     ("demo-clinician", "clinician"), ("demo-funder", "funder")}
+    assert roles == {
+        ("demo-coordinator", "coordinator"),
+        ("demo-supporter", "supporter"),
+        ("demo-clinician", "clinician"),
+        ("demo-funder", "funder"),
+    }
     assert "demo-password-for-tests" in capsys.readouterr().out
     assert User.objects.get(username="demo-funder").check_password("demo-password-for-tests")
 

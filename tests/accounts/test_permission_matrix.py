@@ -26,12 +26,20 @@ def client_records(cast, kind: str) -> dict[str, object]:
 # endpoint basename -> role -> which of mine/theirs/foreign the role may read
 CLIENT_SCOPED = {
     "client": {
-        "coordinator": {"mine", "theirs"}, "supporter": {"mine"}, "clinician": {"mine", "theirs"},
-        "funder": set(), "outsider": set(), "other_coordinator": {"foreign"},
+        "coordinator": {"mine", "theirs"},
+        "supporter": {"mine"},
+        "clinician": {"mine", "theirs"},
+        "funder": set(),
+        "outsider": set(),
+        "other_coordinator": {"foreign"},
     },
     "appointment": {
-        "coordinator": {"mine", "theirs"}, "supporter": {"mine"}, "clinician": {"mine", "theirs"},
-        "funder": set(), "outsider": set(), "other_coordinator": {"foreign"},
+        "coordinator": {"mine", "theirs"},
+        "supporter": {"mine"},
+        "clinician": {"mine", "theirs"},
+        "funder": set(),
+        "outsider": set(),
+        "other_coordinator": {"foreign"},
     },
 }
 
@@ -68,7 +76,9 @@ def test_it_hides_a_client_from_the_supporter_right_after_reassignment(cast, api
 
 def test_it_shows_a_client_to_a_secondary_supporter_while_assigned(cast, api_as):
     CaseloadAssignment.objects.create(
-        client=cast.theirs, supporter=cast.supporter, role="secondary",
+        client=cast.theirs,
+        supporter=cast.supporter,
+        role="secondary",
         start_date=cast.program.local_today(),
     )
     api = api_as(cast.supporter_user)
@@ -77,7 +87,9 @@ def test_it_shows_a_client_to_a_secondary_supporter_while_assigned(cast, api_as)
 
 def test_it_does_not_show_a_future_assignment_before_it_starts(cast, api_as):
     CaseloadAssignment.objects.create(
-        client=cast.theirs, supporter=cast.supporter, role="secondary",
+        client=cast.theirs,
+        supporter=cast.supporter,
+        role="secondary",
         start_date=cast.program.local_today() + timedelta(days=1),
     )
     api = api_as(cast.supporter_user)
@@ -102,8 +114,14 @@ def test_supporter_records_follow_roles(cast, api_as, role, expected):
 
 @pytest.mark.parametrize(
     ("role", "sees_clinician"),
-    [("coordinator", True), ("supporter", True), ("clinician", True), ("funder", False), ("outsider", False),
-     ("other_coordinator", False)],
+    [
+        ("coordinator", True),
+        ("supporter", True),
+        ("clinician", True),
+        ("funder", False),
+        ("outsider", False),
+        ("other_coordinator", False),
+    ],
 )
 def test_clinician_records_follow_roles(cast, api_as, role, sees_clinician):
     api = api_as(cast.user(role))
@@ -153,8 +171,14 @@ def test_peer_sessions_follow_roles(cast, api_as, role, expected):
 
 @pytest.mark.parametrize(
     ("role", "sees_sites", "sees_program"),
-    [("coordinator", True, True), ("supporter", False, True), ("clinician", False, True),
-     ("funder", False, True), ("outsider", False, False), ("other_coordinator", False, False)],
+    [
+        ("coordinator", True, True),
+        ("supporter", False, True),
+        ("clinician", False, True),
+        ("funder", False, True),
+        ("outsider", False, False),
+        ("other_coordinator", False, False),
+    ],
 )
 def test_program_and_site_reads_follow_roles(cast, api_as, role, sees_sites, sees_program):
     from tests.factories import SiteFactory
@@ -178,7 +202,16 @@ def test_a_clinician_sees_only_their_care_team_clients_in_a_group(cast, api_as):
 
 
 def test_anonymous_requests_are_refused_everywhere(cast, api):
-    for basename in ["program", "site", "membership", "supporter", "clinician", "client", "assignment",
-                     "appointment", "peer-session"]:
+    for basename in [
+        "program",
+        "site",
+        "membership",
+        "supporter",
+        "clinician",
+        "client",
+        "assignment",
+        "appointment",
+        "peer-session",
+    ]:
         assert api.get(reverse(f"{basename}-list")).status_code in (401, 403)
     assert api.get(reverse("schema")).status_code in (401, 403)

@@ -15,8 +15,9 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 
 def test_a_naive_time_is_read_as_program_local():
-    assert local_to_aware(datetime(2026, 1, 15, 9, 0), NEW_YORK).astimezone(UTC) == datetime(2026, 1, 15, 14, 0,
-                                                                                              tzinfo=UTC)
+    assert local_to_aware(datetime(2026, 1, 15, 9, 0), NEW_YORK).astimezone(UTC) == datetime(
+        2026, 1, 15, 14, 0, tzinfo=UTC
+    )
 
 
 def test_a_time_in_the_spring_gap_does_not_exist():

@@ -20,16 +20,22 @@ def coordinator_page(live_server, cast, open_page):
     django_client = DjangoClient()
     django_client.force_login(cast.coordinator)
     page = open_page(width=375, height=812)
-    page.context.add_cookies([{"name": "sessionid", "value": django_client.cookies["sessionid"].value,
-                               "url": live_server.url}])
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": django_client.cookies["sessionid"].value, "url": live_server.url}]
+    )
     yield page
     connections.close_all()
 
 
 def test_the_progress_bar_follows_a_running_report_until_it_is_ready(live_server, cast, coordinator_page, tmp_path):
     report = FunderReport.objects.create(
-        program=cast.program, period_kind="quarter", period_start=Q1_2026.start, period_end=Q1_2026.end,
-        status=ReportStatus.RUNNING, progress=40, created_by=cast.coordinator,
+        program=cast.program,
+        period_kind="quarter",
+        period_start=Q1_2026.start,
+        period_end=Q1_2026.end,
+        status=ReportStatus.RUNNING,
+        progress=40,
+        created_by=cast.coordinator,
     )
     page = coordinator_page
     page.goto(f"{live_server.url}/reports/funder/")

@@ -19,9 +19,7 @@ def test_the_skip_link_is_the_first_stop_and_moves_focus_to_the_content(demo, op
     assert page.evaluate("() => document.activeElement.id") == "main"
 
 
-def test_the_idle_warning_appears_keeps_the_session_and_then_signs_out(
-    demo, open_page, sign_in, axe_check, settings
-):
+def test_the_idle_warning_appears_keeps_the_session_and_then_signs_out(demo, open_page, sign_in, axe_check, settings):
     settings.SESSION_IDLE_SECONDS = 4
     settings.SESSION_IDLE_WARNING_SECONDS = 3
     page = open_page(width=375)

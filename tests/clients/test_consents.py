@@ -13,16 +13,24 @@ from clients.models import Consent
 from tests.factories import ConsentFactory
 
 ROLES_READING = {
-    "coordinator": {"mine", "theirs"}, "supporter": {"mine"}, "clinician": {"mine", "theirs"},
-    "funder": set(), "outsider": set(), "other_coordinator": {"foreign"},
+    "coordinator": {"mine", "theirs"},
+    "supporter": {"mine"},
+    "clinician": {"mine", "theirs"},
+    "funder": set(),
+    "outsider": set(),
+    "other_coordinator": {"foreign"},
 }
 
 
 def body(cast, **overrides):
     today = cast.program.local_today()
     data = {
-        "client": cast.mine.pk, "scope": "care_team", "purpose": "Coordinate care with the clinic",
-        "effective_on": str(today), "signed_on": str(today), "expires_on": str(today + timedelta(days=365)),
+        "client": cast.mine.pk,
+        "scope": "care_team",
+        "purpose": "Coordinate care with the clinic",
+        "effective_on": str(today),
+        "signed_on": str(today),
+        "expires_on": str(today + timedelta(days=365)),
     }
     data.update(overrides)
     return data
@@ -52,8 +60,9 @@ def test_a_named_clinician_consent_needs_a_clinician(cast, api_as):
     response = api.post(reverse("consent-list"), body(cast, scope="named_clinicians"), format="json")
     assert response.status_code == 400
     assert "clinicians" in response.json()
-    response = api.post(reverse("consent-list"), body(cast, scope="named_clinicians", clinicians=[cast.clinician.pk]),
-                        format="json")
+    response = api.post(
+        reverse("consent-list"), body(cast, scope="named_clinicians", clinicians=[cast.clinician.pk]), format="json"
+    )
     assert response.status_code == 201
     assert Consent.objects.get().clinicians.get() == cast.clinician
 
@@ -65,13 +74,22 @@ def test_a_part2_program_requires_every_element_of_section_2_31(cast, api_as):
     response = api.post(reverse("consent-list"), body(cast, expires_on=None), format="json")
     assert response.status_code == 400
     assert set(response.json()) >= {
-        "discloser_name", "recipients_description", "information_description", "signed_by_name", "expires_on",
+        "discloser_name",
+        "recipients_description",
+        "information_description",
+        "signed_by_name",
+        "expires_on",
         "revocation_statement_included",
     }
     complete = body(
-        cast, discloser_name="Riverside Peer Support (SUD program)", recipients_description="Dr. Raman, psychiatry",
-        information_description="Attendance and progress summaries", signed_by_name="The client",
-        revocation_statement_included=True, expires_on=None, expiry_event="Discharge from the program",
+        cast,
+        discloser_name="Riverside Peer Support (SUD program)",
+        recipients_description="Dr. Raman, psychiatry",
+        information_description="Attendance and progress summaries",
+        signed_by_name="The client",
+        revocation_statement_included=True,
+        expires_on=None,
+        expiry_event="Discharge from the program",
     )
     assert api.post(reverse("consent-list"), complete, format="json").status_code == 201
 
@@ -84,15 +102,19 @@ def test_a_revoked_consent_stays_on_record_and_cannot_be_revoked_twice(cast, api
     assert response.status_code == 200
     assert response.json()["is_active"] is False
     assert api.post(reverse("consent-revoke", args=[consent.pk]), {"revoked_on": today}).status_code == 400
-    assert api_as(cast.supporter_user).post(reverse("consent-revoke", args=[consent.pk]),
-                                            {"revoked_on": today}).status_code == 403
+    assert (
+        api_as(cast.supporter_user)
+        .post(reverse("consent-revoke", args=[consent.pk]), {"revoked_on": today})
+        .status_code
+        == 403
+    )
 
 
-def test_the_signed_document_is_stored_under_a_random_name_and_served_only_in_scope(cast, api_as, settings,
-                                                                                      tmp_path):
+def test_the_signed_document_is_stored_under_a_random_name_and_served_only_in_scope(cast, api_as, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    upload = SimpleUploadedFile(f"{cast.mine.last_name}-consent.pdf", b"%PDF-1.4 signed",
-                                content_type="application/pdf")
+    upload = SimpleUploadedFile(
+        f"{cast.mine.last_name}-consent.pdf", b"%PDF-1.4 signed", content_type="application/pdf"
+    )
     response = api_as(cast.coordinator).post(reverse("consent-list"), body(cast, document=upload), format="multipart")
     assert response.status_code == 201, response.content
     consent = Consent.objects.get()
@@ -109,8 +131,9 @@ def test_the_consent_page_lets_a_coordinator_record_and_revoke(cast, client):
     client.force_login(cast.coordinator)
     url = reverse("consents:client-consents", args=[cast.mine.pk])
     today = cast.program.local_today()
-    response = client.post(url, {"scope": "care_team", "purpose": "Care coordination", "effective_on": str(today),
-                                 "signed_on": str(today)})
+    response = client.post(
+        url, {"scope": "care_team", "purpose": "Care coordination", "effective_on": str(today), "signed_on": str(today)}
+    )
     assert response.status_code == 302
     consent = Consent.objects.get()
     client.post(reverse("consents:consent-revoke", args=[consent.pk]), {"revoked_on": str(today), "reason": "x"})

@@ -29,6 +29,7 @@ def call(*args: str) -> tuple[str, str]:
 
 # --- commands -----------------------------------------------------------------------------------
 
+
 def test_create_program_makes_a_program_in_its_time_zone(db):
     out, _ = call("create_program", "riverside", "--name", "Riverside Peers", "--timezone", "America/Chicago")
     program = Program.objects.get(slug="riverside")
@@ -84,10 +85,18 @@ def test_import_csv_exits_non_zero_listing_every_invalid_row(db, tmp_path: Path,
 
 # --- API ------------------------------------------------------------------------------------------
 
+
 def post_import(client, program, kind: str, content: bytes, **extra):
-    return client.post(reverse("api-imports"), {
-        "program": program.slug, "kind": kind, "file": SimpleUploadedFile("f.csv", content, "text/csv"), **extra,
-    }, format="multipart")
+    return client.post(
+        reverse("api-imports"),
+        {
+            "program": program.slug,
+            "kind": kind,
+            "file": SimpleUploadedFile("f.csv", content, "text/csv"),
+            **extra,
+        },
+        format="multipart",
+    )
 
 
 def test_a_coordinator_imports_through_the_api(cast, api_as):
@@ -95,8 +104,16 @@ def test_a_coordinator_imports_through_the_api(cast, api_as):
     response = post_import(api, cast.program, "sites", GOOD_SITES)
     assert response.status_code == 201, response.json()
     assert response.json() | {"errors": []} == {
-        "kind": "sites", "dry_run": False, "ok": True, "rows": 2, "created": 2, "updated": 0, "unchanged": 0,
-        "error_count": 0, "errors": []}
+        "kind": "sites",
+        "dry_run": False,
+        "ok": True,
+        "rows": 2,
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "error_count": 0,
+        "errors": [],
+    }
     again = post_import(api, cast.program, "sites", GOOD_SITES)
     assert again.status_code == 200 and again.json()["unchanged"] == 2
 
@@ -117,9 +134,16 @@ def test_an_api_dry_run_counts_without_saving(cast, api_as):
     assert not cast.program.sites.exists()
 
 
-@pytest.mark.parametrize(("role", "expected"), [
-    ("supporter", 403), ("clinician", 403), ("funder", 403), ("outsider", 404), ("other_coordinator", 404),
-])
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("supporter", 403),
+        ("clinician", 403),
+        ("funder", 403),
+        ("outsider", 404),
+        ("other_coordinator", 404),
+    ],
+)
 def test_only_the_programs_coordinators_may_import(cast, api_as, role, expected):
     response = post_import(api_as(cast.user(role)), cast.program, "sites", GOOD_SITES)
     assert response.status_code == expected
@@ -130,8 +154,9 @@ def test_the_api_refuses_anonymous_callers_and_bad_requests(cast, api, api_as):
     assert post_import(api, cast.program, "sites", GOOD_SITES).status_code == 401
     coordinator = api_as(cast.coordinator)
     assert post_import(coordinator, cast.program, "widgets", GOOD_SITES).status_code == 400
-    missing_file = coordinator.post(reverse("api-imports"), {"program": cast.program.slug, "kind": "sites"},
-                                    format="multipart")
+    missing_file = coordinator.post(
+        reverse("api-imports"), {"program": cast.program.slug, "kind": "sites"}, format="multipart"
+    )
     assert missing_file.status_code == 400 and "file" in missing_file.json()
     binary = post_import(coordinator, cast.program, "sites", bytes(range(256)) * 100)
     assert binary.status_code == 400
@@ -139,26 +164,38 @@ def test_the_api_refuses_anonymous_callers_and_bad_requests(cast, api, api_as):
 
 
 def test_the_api_finds_programs_by_id_too(cast, api_as):
-    response = api_as(cast.coordinator).post(reverse("api-imports"), {
-        "program": str(cast.program.pk), "kind": "supporters",
-        "file": SimpleUploadedFile("f.csv", b"external_id,first_name,last_name,email\nS9,A,B,a@example.org\n"),
-    }, format="multipart")
+    response = api_as(cast.coordinator).post(
+        reverse("api-imports"),
+        {
+            "program": str(cast.program.pk),
+            "kind": "supporters",
+            "file": SimpleUploadedFile("f.csv", b"external_id,first_name,last_name,email\nS9,A,B,a@example.org\n"),
+        },
+        format="multipart",
+    )
     assert response.status_code == 201
     assert Supporter.objects.filter(program=cast.program, external_id="S9").exists()
 
 
 # --- pages ----------------------------------------------------------------------------------------
 
+
 def upload(client, cast, kind: str, content: bytes, captured):
     with captured(execute=True):
-        response = client.post(reverse("import-start"), {
-            "program": cast.program.pk, "kind": kind, "file": SimpleUploadedFile("clinic-export.csv", content),
-        })
+        response = client.post(
+            reverse("import-start"),
+            {
+                "program": cast.program.pk,
+                "kind": kind,
+                "file": SimpleUploadedFile("clinic-export.csv", content),
+            },
+        )
     return response
 
 
-def test_a_coordinator_uploads_previews_and_confirms(cast, client, django_capture_on_commit_callbacks, settings,
-                                                     tmp_path):
+def test_a_coordinator_uploads_previews_and_confirms(
+    cast, client, django_capture_on_commit_callbacks, settings, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
     client.force_login(cast.coordinator)
     assert client.get(reverse("import-start")).status_code == 200
@@ -181,14 +218,18 @@ def test_a_coordinator_uploads_previews_and_confirms(cast, client, django_captur
     assert ClinicalAppointment.objects.filter(external_id="A1", client=cast.mine).exists()
     assert list(tmp_path.rglob("*.csv")) == []  # the PHI upload is gone
     assert client.get(reverse("import-job-status", args=[job.pk])).json() == {
-        "status": "done", "running": False, "progress": 100}
+        "status": "done",
+        "running": False,
+        "progress": 100,
+    }
     # Confirming twice imports nothing more.
     client.post(reverse("import-job-confirm", args=[job.pk]))
     assert ClinicalAppointment.objects.count() == 1
 
 
-def test_a_file_with_errors_shows_them_and_cannot_be_confirmed(cast, client, django_capture_on_commit_callbacks,
-                                                                settings, tmp_path):
+def test_a_file_with_errors_shows_them_and_cannot_be_confirmed(
+    cast, client, django_capture_on_commit_callbacks, settings, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
     client.force_login(cast.coordinator)
     text = APPOINTMENT_HEADER + "A1,NOBODY,2026-03-08T02:30,routine,attended\n"
@@ -228,8 +269,10 @@ def test_other_roles_cannot_see_the_import_pages_or_jobs(cast, client, role):
 
 def test_a_coordinator_cannot_upload_into_another_program(cast, client):
     client.force_login(cast.other_coordinator)
-    response = client.post(reverse("import-start"), {
-        "program": cast.program.pk, "kind": "sites", "file": SimpleUploadedFile("s.csv", GOOD_SITES)})
+    response = client.post(
+        reverse("import-start"),
+        {"program": cast.program.pk, "kind": "sites", "file": SimpleUploadedFile("s.csv", GOOD_SITES)},
+    )
     assert response.status_code == 400
     assert not ImportJob.objects.exists()
 
@@ -242,11 +285,13 @@ def test_previews_nobody_confirms_lose_their_upload_after_a_day(cast, settings, 
     from clients.services import import_jobs_expire
 
     settings.MEDIA_ROOT = tmp_path
-    old = ImportJob.objects.create(program=cast.program, created_by=cast.coordinator, kind="sites",
-                                   status=ImportJobStatus.PREVIEWED)
+    old = ImportJob.objects.create(
+        program=cast.program, created_by=cast.coordinator, kind="sites", status=ImportJobStatus.PREVIEWED
+    )
     old.upload.save("x.csv", SimpleUploadedFile("x.csv", GOOD_SITES))
-    fresh = ImportJob.objects.create(program=cast.program, created_by=cast.coordinator, kind="sites",
-                                     status=ImportJobStatus.PREVIEWED)
+    fresh = ImportJob.objects.create(
+        program=cast.program, created_by=cast.coordinator, kind="sites", status=ImportJobStatus.PREVIEWED
+    )
     fresh.upload.save("y.csv", SimpleUploadedFile("y.csv", GOOD_SITES))
     ImportJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=25))
     assert import_jobs_expire() == 1

@@ -38,8 +38,10 @@ def test_a_coordinator_fixes_a_file_then_imports_it_in_the_browser(cast, live_se
     page.goto(live_server.url + reverse("import-start"))
     header = "external_id,client_external_id,start,kind,status\n"
     bad = tmp_path / "bad.csv"
-    bad.write_text(header + f"A1,{cast.mine.external_id},2026-03-08T02:30,routine,attended\nA2,NOBODY,"
-                            "2026-03-09T10:00,visit,attended\n")
+    bad.write_text(
+        header + f"A1,{cast.mine.external_id},2026-03-08T02:30,routine,attended\nA2,NOBODY,"
+        "2026-03-09T10:00,visit,attended\n"
+    )
     page.select_option("#id_program", str(cast.program.pk))
     page.select_option("#id_kind", "appointments")
     page.set_input_files("#id_file", str(bad))
@@ -51,8 +53,10 @@ def test_a_coordinator_fixes_a_file_then_imports_it_in_the_browser(cast, live_se
     assert "does not exist in America/New_York" in rows[0]
 
     good = tmp_path / "good.csv"
-    good.write_text(header + f"A1,{cast.mine.external_id},2026-03-08T03:30,routine,attended\n"
-                             f"A2,{cast.theirs.external_id},2026-03-09T10:00-04:00,intake,scheduled\n")
+    good.write_text(
+        header + f"A1,{cast.mine.external_id},2026-03-08T03:30,routine,attended\n"
+        f"A2,{cast.theirs.external_id},2026-03-09T10:00-04:00,intake,scheduled\n"
+    )
     page.goto(live_server.url + reverse("import-start"))
     page.select_option("#id_program", str(cast.program.pk))
     page.select_option("#id_kind", "appointments")

@@ -91,16 +91,21 @@ def test_one_person_with_roles_in_two_programs_gets_a_section_for_each(cast, cli
     response = client.get(reverse("home"))
     sections = response.context["sections"]
     assert [(s.program.pk, [r.role for r in s.roles]) for s in sections] == [
-        (cast.program.pk, ["clinician"]), (second.pk, ["coordinator"])]
+        (cast.program.pk, ["clinician"]),
+        (second.pk, ["coordinator"]),
+    ]
     assert f'href="#program-{second.pk}"'.encode() in response.content
 
 
 def test_a_registered_panel_is_included_and_a_panel_with_nothing_to_say_is_left_out(cast, client, monkeypatch):
     monkeypatch.setattr(panels, "_registry", [])
-    panels.register(panels.Panel(
-        "home:coordinator", "dashboard/partials/figure_panel.html",
-        lambda request, program: {"title": "Continuity", "figures": [{"label": "program", "value": program.slug}]},
-    ))
+    panels.register(
+        panels.Panel(
+            "home:coordinator",
+            "dashboard/partials/figure_panel.html",
+            lambda request, program: {"title": "Continuity", "figures": [{"label": "program", "value": program.slug}]},
+        )
+    )
     panels.register(panels.Panel("home:coordinator", "dashboard/home/_panels.html", lambda request, program: None))
     client.force_login(cast.coordinator)
     response = client.get(reverse("home"))

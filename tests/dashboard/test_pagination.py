@@ -32,8 +32,12 @@ def test_keyset_pages_cover_every_row_once_in_name_order(cast):
 
 
 def test_a_cursor_outside_scope_restarts_at_the_first_page(cast):
-    page = keyset_page(Client.objects.visible_to(cast.supporter_user), ordering=["last_name", "first_name", "id"],
-                       after=str(cast.foreign.pk), size=5)
+    page = keyset_page(
+        Client.objects.visible_to(cast.supporter_user),
+        ordering=["last_name", "first_name", "id"],
+        after=str(cast.foreign.pk),
+        size=5,
+    )
     assert page.is_first
     assert [c.pk for c in page.rows] == [cast.mine.pk]
 

@@ -13,8 +13,12 @@ from tests.html import inline_script
 
 def test_signed_in_pages_are_never_stored(cast, client):
     client.force_login(cast.coordinator)
-    for url in [reverse("home"), reverse("dashboard:clients"), reverse("dashboard:client", args=[cast.mine.pk]),
-                reverse("client-list")]:
+    for url in [
+        reverse("home"),
+        reverse("dashboard:clients"),
+        reverse("dashboard:client", args=[cast.mine.pk]),
+        reverse("client-list"),
+    ]:
         cache_control = client.get(url)["Cache-Control"]
         assert "no-store" in cache_control, url
 
@@ -43,10 +47,26 @@ def test_the_idle_timeout_defaults_to_15_minutes(cast, client):
 @pytest.mark.parametrize(
     ("role", "links"),
     [
-        ("coordinator", ["Home", "Clients", "Supporters", "Sessions", "Feedback", "Program", "Continuity",
-                         "Funder reports", "Imports", "Audit", "Notifications"]),
-        ("supporter", ["Home", "Clients", "Supporters", "Sessions", "Log a session", "Feedback", "Program",
-                       "Notifications"]),
+        (
+            "coordinator",
+            [
+                "Home",
+                "Clients",
+                "Supporters",
+                "Sessions",
+                "Feedback",
+                "Program",
+                "Continuity",
+                "Funder reports",
+                "Imports",
+                "Audit",
+                "Notifications",
+            ],
+        ),
+        (
+            "supporter",
+            ["Home", "Clients", "Supporters", "Sessions", "Log a session", "Feedback", "Program", "Notifications"],
+        ),
         ("clinician", ["Home", "Clients", "Sessions", "Feedback", "Notifications"]),
         ("funder", ["Home", "Funder reports"]),
     ],
@@ -74,8 +94,13 @@ def test_the_current_page_is_marked_for_assistive_technology(cast, client):
 
 def test_no_page_has_inline_script_or_style(cast, client):
     client.force_login(cast.coordinator)
-    urls = [reverse("home"), reverse("dashboard:clients"), reverse("dashboard:client", args=[cast.mine.pk]),
-            reverse("dashboard:supporters"), reverse("dashboard:sessions")]
+    urls = [
+        reverse("home"),
+        reverse("dashboard:clients"),
+        reverse("dashboard:client", args=[cast.mine.pk]),
+        reverse("dashboard:supporters"),
+        reverse("dashboard:sessions"),
+    ]
     client.logout()
     pages = [client.get(reverse("login")).content.decode()]
     client.force_login(cast.coordinator)
@@ -99,8 +124,9 @@ def test_htmx_requests_get_just_the_results(cast, client):
     client.force_login(cast.coordinator)
     response = client.get(reverse("dashboard:clients"), headers={"HX-Request": "true"})
     assert b"<html" not in response.content and cast.mine.external_id.encode() in response.content
-    restore = client.get(reverse("dashboard:clients"),
-                         headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    restore = client.get(
+        reverse("dashboard:clients"), headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
     assert b"<html" in restore.content
 
 

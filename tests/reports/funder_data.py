@@ -27,13 +27,21 @@ def build_history(cast, clients: int = 24) -> list:
     supporters = [cast.supporter, cast.other_supporter]
     for supporter in supporters:
         Certification.objects.create(
-            supporter=supporter, certification_type="CPS", number=f"CPS-{supporter.pk}",
-            issued_on=date(2024, 1, 1), expires_on=date(2027, 1, 1),
+            supporter=supporter,
+            certification_type="CPS",
+            number=f"CPS-{supporter.pk}",
+            issued_on=date(2024, 1, 1),
+            expires_on=date(2027, 1, 1),
         )
     people = []
     for i in range(clients):
-        client = ClientFactory(program=program, first_name="Zebulon", last_name=f"Quartermaine{i}",
-                               external_id=f"MRN-88{i:03d}", date_of_birth=date(1971, 4, 9))
+        client = ClientFactory(
+            program=program,
+            first_name="Zebulon",
+            last_name=f"Quartermaine{i}",
+            external_id=f"MRN-88{i:03d}",
+            date_of_birth=date(1971, 4, 9),
+        )
         end = date(2026, 3, 10) if i % 8 == 0 else None
         AssignmentFactory(client=client, supporter=supporters[i % 2], start_date=date(2025, 12, 1), end_date=end)
         people.append(client)
@@ -44,12 +52,19 @@ def build_history(cast, clients: int = 24) -> list:
             AppointmentFactory(client=client, start=when, kind=kind, status=status)
             if (week + i) % 3:
                 session = PeerSessionFactory(
-                    supporter=supporters[i % 2], start=when + timedelta(days=4), duration_minutes=45,
+                    supporter=supporters[i % 2],
+                    start=when + timedelta(days=4),
+                    duration_minutes=45,
                     modality=MODALITIES[(week + i) % len(MODALITIES)],
                 )
                 AttendanceFactory(session=session, client=client, status=AttendanceStatus.COMPLETED)
-    group = PeerSessionFactory(supporter=cast.supporter, start=datetime(2026, 2, 11, 23, 0, tzinfo=UTC),
-                               duration_minutes=90, kind=SessionKind.GROUP, modality=Modality.IN_PERSON)
+    group = PeerSessionFactory(
+        supporter=cast.supporter,
+        start=datetime(2026, 2, 11, 23, 0, tzinfo=UTC),
+        duration_minutes=90,
+        kind=SessionKind.GROUP,
+        modality=Modality.IN_PERSON,
+    )
     for client in people[:4]:
         AttendanceFactory(session=group, client=client, status=AttendanceStatus.COMPLETED)
     return people
@@ -87,22 +102,24 @@ def add_outcomes_feedback_and_supervision(cast, people: list) -> dict:
     program = cast.program
     tz = program.tzinfo
     rows = Attendance.objects.filter(session__program=program).values_list("client_id", "session__start")
-    billing_recompute(program=program, client_ids={c for c, _ in rows},
-                      days={s.astimezone(tz).date() for _, s in rows})
+    billing_recompute(program=program, client_ids={c for c, _ in rows}, days={s.astimezone(tz).date() for _, s in rows})
 
     # Feedback: 22 progress updates and 18 adherence barriers sent in February; 25 acknowledged
     # within a day (deadline 48 h), 15 after 100 hours; 20 with a clinician's reply.
     sent_at = datetime(2026, 2, 2, 14, 0, tzinfo=UTC)
     for i in range(40):
         item = FeedbackItemFactory(
-            author=cast.supporter, program=program, client=people[i % len(people)],
+            author=cast.supporter,
+            program=program,
+            client=people[i % len(people)],
             category="progress_update" if i < 22 else "adherence_barrier",
             deadline=sent_at + timedelta(days=i, hours=48),
         )
         item.recipients.add(cast.clinician)
         waited = timedelta(hours=24) if i < 25 else timedelta(hours=100)
         FeedbackItem.objects.filter(pk=item.pk).update(
-            created_at=sent_at + timedelta(days=i), acknowledged_at=sent_at + timedelta(days=i) + waited,
+            created_at=sent_at + timedelta(days=i),
+            acknowledged_at=sent_at + timedelta(days=i) + waited,
             acknowledged_by=cast.clinician_user,
         )
         if i % 2 == 0:
@@ -119,28 +136,34 @@ def add_outcomes_feedback_and_supervision(cast, people: list) -> dict:
         achieved = date(2026, 3, 1 + i) if i < 11 else None
         RecoveryGoalFactory._meta.model.objects.filter(pk=goal.pk).update(
             created_at=datetime(2026, 2, 10, 15, 0, tzinfo=UTC),
-            status=GoalStatus.ACHIEVED if achieved else GoalStatus.ACTIVE, achieved_on=achieved,
+            status=GoalStatus.ACHIEVED if achieved else GoalStatus.ACTIVE,
+            achieved_on=achieved,
         )
     old = RecoveryGoalFactory(client=people[20])
     RecoveryGoalFactory._meta.model.objects.filter(pk=old.pk).update(
-        created_at=datetime(2025, 11, 1, 15, 0, tzinfo=UTC), status=GoalStatus.ACHIEVED,
-        achieved_on=date(2025, 12, 15))
+        created_at=datetime(2025, 11, 1, 15, 0, tzinfo=UTC), status=GoalStatus.ACHIEVED, achieved_on=date(2025, 12, 15)
+    )
 
     # BARC-10: 12 clients measured in November (30) and again in February (36); client 12 only has
     # an intake in the period; client 13 is re-measured in April (after the period); a
     # program-defined instrument does not count.
     barc = barc10()
     for i in range(12):
-        OutcomeMeasureFactory(client=people[i], instrument=barc, administered_on=date(2025, 11, 20),
-                              responses=[3] * 10, total=30)
-        OutcomeMeasureFactory(client=people[i], instrument=barc, administered_on=date(2026, 2, 20),
-                              responses=[4] * 6 + [3] * 4, total=36)
-    OutcomeMeasureFactory(client=people[12], instrument=barc, administered_on=date(2026, 1, 20),
-                          responses=[2] * 10, total=20)
-    OutcomeMeasureFactory(client=people[13], instrument=barc, administered_on=date(2025, 12, 1),
-                          responses=[2] * 10, total=20)
-    OutcomeMeasureFactory(client=people[13], instrument=barc, administered_on=date(2026, 4, 2),
-                          responses=[6] * 10, total=60)
+        OutcomeMeasureFactory(
+            client=people[i], instrument=barc, administered_on=date(2025, 11, 20), responses=[3] * 10, total=30
+        )
+        OutcomeMeasureFactory(
+            client=people[i], instrument=barc, administered_on=date(2026, 2, 20), responses=[4] * 6 + [3] * 4, total=36
+        )
+    OutcomeMeasureFactory(
+        client=people[12], instrument=barc, administered_on=date(2026, 1, 20), responses=[2] * 10, total=20
+    )
+    OutcomeMeasureFactory(
+        client=people[13], instrument=barc, administered_on=date(2025, 12, 1), responses=[2] * 10, total=20
+    )
+    OutcomeMeasureFactory(
+        client=people[13], instrument=barc, administered_on=date(2026, 4, 2), responses=[6] * 10, total=60
+    )
     own = InstrumentFactory(program=program)
     for day in (date(2025, 12, 1), date(2026, 2, 1)):
         OutcomeMeasureFactory(client=people[14], instrument=own, administered_on=day)
@@ -149,19 +172,27 @@ def add_outcomes_feedback_and_supervision(cast, people: list) -> dict:
     # asks 2 h a month: 12 supporters get 2 h in each month of Q1 (met), 12 get one hour (not).
     extra = [SupporterFactory(program=program) for _ in range(22)]
     for i, supporter in enumerate(extra):
-        AssignmentFactory(client=people[i], supporter=supporter, role="secondary",
-                          start_date=date(2025, 12, 1), end_date=None)
+        AssignmentFactory(
+            client=people[i], supporter=supporter, role="secondary", start_date=date(2025, 12, 1), end_date=None
+        )
     active = [cast.supporter, cast.other_supporter, *extra]
     for month in (1, 2, 3):
-        session = SupervisionSessionFactory(program=program, supervisor=cast.coordinator,
-                                            held_on=date(2026, month, 10), duration_minutes=120, format="group")
+        session = SupervisionSessionFactory(
+            program=program,
+            supervisor=cast.coordinator,
+            held_on=date(2026, month, 10),
+            duration_minutes=120,
+            format="group",
+        )
         session.supervisees.set(active[:12])
-    single = SupervisionSessionFactory(program=program, supervisor=cast.coordinator,
-                                       held_on=date(2026, 2, 20), duration_minutes=60, format="group")
+    single = SupervisionSessionFactory(
+        program=program, supervisor=cast.coordinator, held_on=date(2026, 2, 20), duration_minutes=60, format="group"
+    )
     single.supervisees.set(active[12:])
     # Supervision in April does not count for Q1.
-    after = SupervisionSessionFactory(program=program, supervisor=cast.coordinator,
-                                      held_on=date(2026, 4, 20), duration_minutes=480, format="group")
+    after = SupervisionSessionFactory(
+        program=program, supervisor=cast.coordinator, held_on=date(2026, 4, 20), duration_minutes=480, format="group"
+    )
     after.supervisees.set(active[12:])
     assert Supporter.objects.filter(program=program).count() >= 24
     return {"supporters_active": 24}

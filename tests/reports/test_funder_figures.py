@@ -63,8 +63,9 @@ def test_a_section_without_its_data_source_is_left_out_not_invented(cast, histor
     monkeypatch.setattr(figures_module, "continuity_engine", lambda: None)
     figures = funder_figures(cast.program, Q1_2026)
     assert "continuity" not in [s["key"] for s in figures["sections"]]
-    assert figures["omitted"] == [{"section": "Continuity of support",
-                                   "reason": "its data source is not available yet"}]
+    assert figures["omitted"] == [
+        {"section": "Continuity of support", "reason": "its data source is not available yet"}
+    ]
     assert "gap_coverage_rate" not in figures["trends"]["series"]
 
 
@@ -72,7 +73,8 @@ def test_periods_know_their_predecessors():
     assert Q1_2026.history(2)[0] == period_containing("quarter", date(2025, 7, 1))
     assert period_from_dates(date(2026, 2, 1), date(2026, 2, 28)).kind == "month"
     assert period_from_dates(date(2026, 2, 3), date(2026, 2, 9)).previous() == Period(
-        date(2026, 1, 27), date(2026, 2, 2), "custom")
+        date(2026, 1, 27), date(2026, 2, 2), "custom"
+    )
     assert last_complete("month", date(2026, 1, 15)) == Period(date(2025, 12, 1), date(2025, 12, 31), "month")
 
 

@@ -29,8 +29,12 @@ def history(cast):
     # 63 while March's own report hides its 3 ("<11").
     for month, count in ((1, 30), (2, 30), (3, 3)):
         for i in range(count):
-            session = PeerSessionFactory(supporter=cast.supporter, modality=Modality.TEXT, duration_minutes=20,
-                                         start=datetime(2026, month, 1 + i % 27, 15, 0, tzinfo=UTC))
+            session = PeerSessionFactory(
+                supporter=cast.supporter,
+                modality=Modality.TEXT,
+                duration_minutes=20,
+                start=datetime(2026, month, 1 + i % 27, 15, 0, tzinfo=UTC),
+            )
             AttendanceFactory(session=session, client=people[i % len(people)], status=AttendanceStatus.COMPLETED)
     return people
 

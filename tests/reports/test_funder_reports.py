@@ -86,13 +86,18 @@ def test_the_pdf_holds_no_identifier_and_no_count_from_one_to_ten(cast, history,
     assert metadata.author == "Peer Support Program Manager"
     assert "Zebulon" not in (metadata.title or "") and cast.coordinator.username not in str(dict(metadata))
     # Every count row, in the section tables and the trend table, prints 0, <11, * or 11 and more.
-    count_labels = [row["label"] for s in ready_report.figures["sections"] for t in s["tables"]
-                    for row in t["rows"] if row["key"] not in KINDS]
+    count_labels = [
+        row["label"]
+        for s in ready_report.figures["sections"]
+        for t in s["tables"]
+        for row in t["rows"]
+        if row["key"] not in KINDS
+    ]
     checked = 0
     for line in text.splitlines():
         for label in count_labels:
             if line.strip().startswith(label) and len(line.strip()) > len(label):
-                tokens = line.strip()[len(label):].split()
+                tokens = line.strip()[len(label) :].split()
                 if not all(re.fullmatch(r"[\d,.]+%?|<11|\*|—", token) for token in tokens):
                     continue  # prose that happens to start like a label, not a table row
                 for token in tokens:
@@ -161,13 +166,19 @@ def test_the_funder_downloads_the_published_report_and_it_is_audited(cast, clien
     events = list(AuditEvent.objects.filter(action="reports.funder_report.download").order_by("id"))
     assert [e.detail["format"] for e in events] == ["pdf", "csv", "xlsx"]
     assert {(e.user_id, e.program_id, e.object_id, e.client_id) for e in events} == {
-        (cast.funder.pk, cast.program.pk, str(published_report.pk), None)}
+        (cast.funder.pk, cast.program.pk, str(published_report.pk), None)
+    }
 
 
 def test_funders_get_404_for_unpublished_reports_and_other_programs(cast, client, ready_report, history):
     other = ProgramFactory()
-    foreign = FunderReport.objects.create(program=other, period_kind="quarter", period_start=Q1_2026.start,
-                                          period_end=Q1_2026.end, status=ReportStatus.READY)
+    foreign = FunderReport.objects.create(
+        program=other,
+        period_kind="quarter",
+        period_start=Q1_2026.start,
+        period_end=Q1_2026.end,
+        status=ReportStatus.READY,
+    )
     client.force_login(cast.funder)
     for report in (ready_report, foreign):
         assert client.get(reverse("funder-report-download", args=[report.pk, "pdf"])).status_code == 404
@@ -190,8 +201,9 @@ def test_the_coordinator_generates_watches_and_publishes_from_the_page(
     client.force_login(cast.coordinator)
     assert client.get(reverse("funder-reports")).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("funder-reports"), {
-            "program": cast.program.pk, "kind": "quarter", "start": "2026-02-15", "end": ""})
+        response = client.post(
+            reverse("funder-reports"), {"program": cast.program.pk, "kind": "quarter", "start": "2026-02-15", "end": ""}
+        )
     assert response.status_code == 302
     report = FunderReport.objects.get(program=cast.program)
     assert (report.period_start, report.period_end) == (date(2026, 1, 1), date(2026, 3, 31))
@@ -208,8 +220,10 @@ def test_bad_generate_input_is_a_400_with_field_messages(cast, client):
     response = client.post(reverse("funder-reports"), {"program": "x", "kind": "decade", "start": "2026-13-01"})
     assert response.status_code == 400
     assert set(response.context["errors"]) == {"program", "start"}
-    response = client.post(reverse("funder-reports"), {"program": cast.program.pk, "kind": "custom",
-                                                       "start": "2026-03-01", "end": "2026-02-01"})
+    response = client.post(
+        reverse("funder-reports"),
+        {"program": cast.program.pk, "kind": "custom", "start": "2026-03-01", "end": "2026-02-01"},
+    )
     assert response.status_code == 400 and "end" in response.context["errors"]
     future = cast.program.local_today().isoformat()
     response = client.post(reverse("funder-reports"), {"program": cast.program.pk, "kind": "month", "start": future})
@@ -229,15 +243,26 @@ def test_csv_and_xlsx_carry_the_same_de_identified_figures(published_report):
 
 
 def test_spreadsheet_cells_cannot_start_a_formula():
-    assert safe_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert safe_cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert safe_cell("+1") == "'+1" and safe_cell("@SUM(A1)") == "'@SUM(A1)"
     assert safe_cell("<11") == "<11" and safe_cell(12) == 12
 
 
 def test_the_cli_writes_the_pdf_and_the_same_figures(cast, history, tmp_path):
     out, figures_path = tmp_path / "r.pdf", tmp_path / "r.json"
-    call_command("funder_report", "--program", cast.program.slug, "--start", "2026-01-01", "--end", "2026-03-31",
-                 "--output", str(out), "--json", str(figures_path))
+    call_command(
+        "funder_report",
+        "--program",
+        cast.program.slug,
+        "--start",
+        "2026-01-01",
+        "--end",
+        "2026-03-31",
+        "--output",
+        str(out),
+        "--json",
+        str(figures_path),
+    )
     assert out.read_bytes().startswith(b"%PDF")
     assert json.loads(figures_path.read_text()) == json.loads(json.dumps(funder_figures(cast.program, Q1_2026)))
 
@@ -246,11 +271,21 @@ def test_the_cli_refuses_bad_arguments(cast):
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError, match="No program"):
-        call_command("funder_report", "--program", "nope", "--start", "2026-01-01", "--end", "2026-03-31",
-                     "--json", "-")
+        call_command(
+            "funder_report", "--program", "nope", "--start", "2026-01-01", "--end", "2026-03-31", "--json", "-"
+        )
     with pytest.raises(CommandError, match="not a date"):
-        call_command("funder_report", "--program", cast.program.slug, "--start", "2026-02-30", "--end",
-                     "2026-03-31", "--json", "-")
+        call_command(
+            "funder_report",
+            "--program",
+            cast.program.slug,
+            "--start",
+            "2026-02-30",
+            "--end",
+            "2026-03-31",
+            "--json",
+            "-",
+        )
 
 
 def test_the_schedule_generates_last_quarter_for_every_program_once(cast, history, django_capture_on_commit_callbacks):

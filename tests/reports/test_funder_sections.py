@@ -35,9 +35,14 @@ def found(cast, rich):
 def test_billing_units_match_the_billing_selector(cast, found):
     since = datetime(2026, 1, 1, 5, 0, tzinfo=UTC)  # midnight in New York
     until = datetime(2026, 4, 1, 4, 0, tzinfo=UTC)
-    summary = billing_units_summary(Attendance.objects.filter(
-        session__program=cast.program, status=AttendanceStatus.COMPLETED,
-        session__start__gte=since, session__start__lt=until))
+    summary = billing_units_summary(
+        Attendance.objects.filter(
+            session__program=cast.program,
+            status=AttendanceStatus.COMPLETED,
+            session__start__gte=since,
+            session__start__lt=until,
+        )
+    )
     assert summary["H0038"] > 10 and summary["H0038-HQ"] == 4 * 6  # 90-minute group, four clients
     assert found["billing_units_individual"]["value"] == summary["H0038"]
     assert found["billing_units_group"]["value"] == summary["H0038-HQ"]
@@ -97,10 +102,12 @@ def test_small_feedback_and_outcome_counts_are_hidden_and_cannot_be_worked_out(c
         item = FeedbackItemFactory(author=cast.supporter, program=cast.program, client=rich[i], category="safety")
         FeedbackItem.objects.filter(pk=item.pk).update(created_at=datetime(2026, 3, 2 + i, 15, 0, tzinfo=UTC))
     for i in (20, 21):
-        OutcomeMeasureFactory(client=rich[i], instrument=barc10(), administered_on=date(2025, 12, 5), total=40,
-                              responses=[4] * 10)
-        OutcomeMeasureFactory(client=rich[i], instrument=barc10(), administered_on=date(2026, 3, 5), total=31,
-                              responses=[3] * 9 + [4])
+        OutcomeMeasureFactory(
+            client=rich[i], instrument=barc10(), administered_on=date(2025, 12, 5), total=40, responses=[4] * 10
+        )
+        OutcomeMeasureFactory(
+            client=rich[i], instrument=barc10(), administered_on=date(2026, 3, 5), total=31, responses=[3] * 9 + [4]
+        )
     params = figures_module.DEFAULT_PARAMS
     frames = load_frames(cast.program, Q1_2026.start, Q1_2026.end, params["adherence_lookback_days"])
     raw = compute_values(cast.program, Q1_2026, frames, params)
@@ -114,8 +121,9 @@ def test_small_feedback_and_outcome_counts_are_hidden_and_cannot_be_worked_out(c
     counts = {k: v for k, v in raw.items() if k not in figures_module.KINDS and isinstance(v, int)}
     status = {k: shown[k]["status"] for k in counts}
     groups = list(figures_module.GROUPS) + [
-        Group(r.denominator, (r.numerator, f"rest_{r.key}")) for r in figures_module.RATIOS if r.proportion
-        and r.numerator in counts and r.denominator in counts
+        Group(r.denominator, (r.numerator, f"rest_{r.key}"))
+        for r in figures_module.RATIOS
+        if r.proportion and r.numerator in counts and r.denominator in counts
     ]
     for r in figures_module.RATIOS:
         if r.proportion and r.numerator in counts and r.denominator in counts:

@@ -43,13 +43,18 @@ def redis_worker(settings, tmp_path):
     queue = f"funder-test-{uuid.uuid4().hex[:12]}"
     keys = ("broker_url", "task_always_eager", "result_backend", "task_routes")
     saved = {key: celery_app.conf[key] for key in keys}
-    celery_app.conf.update(broker_url=REDIS_URL, task_always_eager=False, result_backend=None,
-                           task_routes={"reports.generate_funder_report": {"queue": queue}})
+    celery_app.conf.update(
+        broker_url=REDIS_URL,
+        task_always_eager=False,
+        result_backend=None,
+        task_routes={"reports.generate_funder_report": {"queue": queue}},
+    )
     # Drop the producer pool an earlier (eager) test may have built for the default broker.
     reset_producer_pool()
     try:
-        with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=False,
-                          queues=[queue], shutdown_timeout=30):
+        with start_worker(
+            celery_app, pool="solo", concurrency=1, perform_ping_check=False, queues=[queue], shutdown_timeout=30
+        ):
             yield
     finally:
         celery_app.conf.update(**saved)

@@ -25,7 +25,9 @@ def printed(counts, result, ratios=()):
     for ratio in ratios:
         cells[ratio.key] = label(
             counts[ratio.numerator] / counts[ratio.denominator] if counts[ratio.denominator] else None,
-            result.status[ratio.key], kind="rate")
+            result.status[ratio.key],
+            kind="rate",
+        )
     return cells
 
 

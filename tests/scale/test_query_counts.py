@@ -223,7 +223,10 @@ SESSION_CREATE_QUERIES = 18
 def test_a_supporter_logs_a_session_in_a_bounded_number_of_queries(cast, api_as):
     api = api_as(cast.supporter_user)
     body = {
-        "supporter": cast.supporter.pk, "kind": "one_to_one", "duration_minutes": 30, "modality": "phone",
+        "supporter": cast.supporter.pk,
+        "kind": "one_to_one",
+        "duration_minutes": 30,
+        "modality": "phone",
         "attendances": [{"client": cast.mine.pk, "status": "completed"}],
     }
     api.post(reverse("peer-session-list"), {**body, "start": "2026-01-05T15:00:00Z"}, format="json")  # warm caches
@@ -238,7 +241,12 @@ def test_a_supporter_logs_a_session_in_a_bounded_number_of_queries(cast, api_as)
     # What the shortcuts hand back is what is stored: units as recomputed, no addenda.
     created = response.json()
     assert created["attendances"] == [
-        {"client": cast.mine.pk, "status": "completed", "wellbeing": None,
-         "billing_units": Attendance.objects.get(session_id=created["id"]).billing_units, "billing_modifier": ""}
+        {
+            "client": cast.mine.pk,
+            "status": "completed",
+            "wellbeing": None,
+            "billing_units": Attendance.objects.get(session_id=created["id"]).billing_units,
+            "billing_modifier": "",
+        }
     ]
     assert created["attendances"][0]["billing_units"] > 0 and created["addenda"] == []

@@ -148,9 +148,9 @@ def test_feedback_goes_only_where_consent_allows_and_the_bench_clinician_has_an_
     inbox = FeedbackItem.objects.visible_to(clinician_user)
     assert inbox.exists()
     assert inbox.count() == max(
-        Clinician.objects.filter(program__slug="state-network-1").annotate(n=Count("feedback_items")).values_list(
-            "n", flat=True
-        )
+        Clinician.objects.filter(program__slug="state-network-1")
+        .annotate(n=Count("feedback_items"))
+        .values_list("n", flat=True)
     )
     response = api_as(clinician_user).get("/api/v1/feedback/?page_size=50")
     assert response.status_code == 200

@@ -57,8 +57,13 @@ def test_no_generated_request_causes_a_server_error(cast, operation):
     statuses: list[int] = []
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=8, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @settings(
+        max_examples=8,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
     def run(case) -> None:
         # A fresh token each time: the logout operations end the one they are given.
         response = case.call(app=WSGI_APP, headers=token_header(cast.coordinator))

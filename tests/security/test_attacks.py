@@ -98,8 +98,9 @@ def test_a_funder_sees_no_one_on_any_endpoint(cast, api_as, basename, viewset):
     if basename in ("program", "membership") or not hasattr(viewset, "list"):
         return  # their own program and role, which roles.md lets them read
     AttendanceFactory(session__supporter=cast.supporter, client=cast.mine)
-    ClinicalAppointment.objects.create(program=cast.program, client=cast.mine, start="2026-03-01T10:00Z",
-                                       kind="routine", status="attended")
+    ClinicalAppointment.objects.create(
+        program=cast.program, client=cast.mine, start="2026-03-01T10:00Z", kind="routine", status="attended"
+    )
     response = api_as(cast.funder).get(reverse(f"{basename}-list"))
     assert response.status_code == 200 and response.json()["results"] == []
 
@@ -108,9 +109,13 @@ def test_a_funder_gets_nothing_from_the_admin_or_the_exports(cast, client):
     client.force_login(cast.funder)
     assert client.get(reverse("admin:index")).status_code in (302, 403)
     assert client.get(reverse("admin:clients_client_changelist")).status_code in (302, 403)
-    for name, args in [("security:audit-report", []), ("security:audit-export", []),
-                       ("security:client-record-json", [cast.mine.pk]), ("security:client-record-pdf", [cast.mine.pk]),
-                       ("security:client-disclosures", [cast.mine.pk])]:
+    for name, args in [
+        ("security:audit-report", []),
+        ("security:audit-export", []),
+        ("security:client-record-json", [cast.mine.pk]),
+        ("security:client-record-pdf", [cast.mine.pk]),
+        ("security:client-disclosures", [cast.mine.pk]),
+    ]:
         response = client.get(reverse(name, args=args))
         assert response.status_code in (302, 404), name
         if response.status_code == 302:  # asked to re-authenticate first; still nothing after
@@ -126,8 +131,9 @@ def test_the_schema_holds_no_peoples_data(cast, client):
 
 
 def test_a_supporter_loses_every_client_endpoint_right_after_reassignment(cast, api_as):
-    appointment = ClinicalAppointment.objects.create(program=cast.program, client=cast.mine,
-                                                     start="2026-03-01T10:00Z", kind="routine", status="attended")
+    appointment = ClinicalAppointment.objects.create(
+        program=cast.program, client=cast.mine, start="2026-03-01T10:00Z", kind="routine", status="attended"
+    )
     api = api_as(cast.supporter_user)
     assert api.get(reverse("appointment-detail", args=[appointment.pk])).status_code == 200
     CaseloadAssignment.objects.filter(client=cast.mine).update(end_date=cast.program.local_today() - timedelta(days=1))
@@ -139,8 +145,9 @@ def test_a_supporter_loses_every_client_endpoint_right_after_reassignment(cast, 
 
 def test_a_client_cannot_be_moved_to_another_program(cast, api_as):
     api = api_as(cast.coordinator)
-    response = api.patch(reverse("client-detail", args=[cast.mine.pk]), {"program": cast.other_program.pk},
-                         format="json")
+    response = api.patch(
+        reverse("client-detail", args=[cast.mine.pk]), {"program": cast.other_program.pk}, format="json"
+    )
     assert response.status_code == 400 and "program" in response.json()
     both = ProgramFactory()
     from accounts.services import membership_grant
@@ -154,31 +161,54 @@ def test_a_client_cannot_be_moved_to_another_program(cast, api_as):
 
 def test_read_only_and_derived_fields_cannot_be_set(cast, api_as):
     api = api_as(cast.coordinator)
-    response = api.patch(reverse("client-detail", args=[cast.mine.pk]), {"id": 999999, "created_at": "2000-01-01"},
-                         format="json")
+    response = api.patch(
+        reverse("client-detail", args=[cast.mine.pk]), {"id": 999999, "created_at": "2000-01-01"}, format="json"
+    )
     assert response.status_code == 200 and response.json()["id"] == cast.mine.pk
     clinician_api = api_as(cast.clinician_user)
-    created = clinician_api.post(reverse("appointment-list"), {
-        "client": cast.mine.pk, "start": "2026-04-01T10:00:00Z", "kind": "routine", "status": "scheduled",
-        "program": cast.other_program.pk}, format="json")
+    created = clinician_api.post(
+        reverse("appointment-list"),
+        {
+            "client": cast.mine.pk,
+            "start": "2026-04-01T10:00:00Z",
+            "kind": "routine",
+            "status": "scheduled",
+            "program": cast.other_program.pk,
+        },
+        format="json",
+    )
     assert created.status_code == 201
     assert ClinicalAppointment.objects.get(pk=created.json()["id"]).program_id == cast.program.pk
 
 
 def test_nobody_grants_themselves_a_role(cast, api_as):
     api = api_as(cast.supporter_user)
-    own = api.post(reverse("membership-list"), {"user": "supporter", "program": cast.program.pk,
-                                                "role": "coordinator"}, format="json")
+    own = api.post(
+        reverse("membership-list"),
+        {"user": "supporter", "program": cast.program.pk, "role": "coordinator"},
+        format="json",
+    )
     assert own.status_code == 403
-    other = api_as(cast.coordinator).post(reverse("membership-list"), {
-        "user": "coordinator", "program": cast.other_program.pk, "role": "coordinator"}, format="json")
+    other = api_as(cast.coordinator).post(
+        reverse("membership-list"),
+        {"user": "coordinator", "program": cast.other_program.pk, "role": "coordinator"},
+        format="json",
+    )
     assert other.status_code == 400
 
 
 def test_a_supporter_cannot_log_a_session_as_someone_else(cast, api_as):
-    response = api_as(cast.supporter_user).post(reverse("peer-session-list"), {
-        "supporter": cast.other_supporter.pk, "start": "2026-03-05T15:00:00Z", "duration_minutes": 30,
-        "modality": "in_person", "attendances": [{"client": cast.mine.pk, "status": "completed"}]}, format="json")
+    response = api_as(cast.supporter_user).post(
+        reverse("peer-session-list"),
+        {
+            "supporter": cast.other_supporter.pk,
+            "start": "2026-03-05T15:00:00Z",
+            "duration_minutes": 30,
+            "modality": "in_person",
+            "attendances": [{"client": cast.mine.pk, "status": "completed"}],
+        },
+        format="json",
+    )
     assert response.status_code == 400
 
 

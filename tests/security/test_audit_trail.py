@@ -23,8 +23,9 @@ pytestmark = pytest.mark.django_db
 
 def test_it_records_a_read_of_a_client_with_who_what_where(cast, api_as):
     api = api_as(cast.coordinator)
-    response = api.get(reverse("client-detail", args=[cast.mine.pk]), REMOTE_ADDR="10.1.2.3",
-                       HTTP_USER_AGENT="pytest-agent")
+    response = api.get(
+        reverse("client-detail", args=[cast.mine.pk]), REMOTE_ADDR="10.1.2.3", HTTP_USER_AGENT="pytest-agent"
+    )
     assert response.status_code == 200
     event = AuditEvent.objects.get(action="read")
     assert event.user_id == cast.coordinator.pk and event.username == "coordinator"
@@ -46,17 +47,31 @@ def test_a_list_call_is_one_event_naming_the_clients_on_its_page(cast, api_as):
 
 def test_creates_and_updates_are_recorded_and_refused_writes_are_not(cast, api_as):
     api = api_as(cast.coordinator)
-    created = api.post(reverse("client-list"), {
-        "program": cast.program.pk, "external_id": "MRN-NEW", "first_name": "A", "last_name": "B",
-        "date_of_birth": "1990-01-01"}, format="json")
+    created = api.post(
+        reverse("client-list"),
+        {
+            "program": cast.program.pk,
+            "external_id": "MRN-NEW",
+            "first_name": "A",
+            "last_name": "B",
+            "date_of_birth": "1990-01-01",
+        },
+        format="json",
+    )
     assert created.status_code == 201
     client_id = created.json()["id"]
     assert api.patch(reverse("client-detail", args=[client_id]), {"first_name": "C"}, format="json").status_code == 200
     assert list(AuditEvent.objects.filter(client_id=client_id).values_list("action", flat=True).order_by("id")) == [
-        "create", "update"]
+        "create",
+        "update",
+    ]
     before = AuditEvent.objects.count()
-    assert api_as(cast.supporter_user).patch(
-        reverse("client-detail", args=[cast.mine.pk]), {"first_name": "X"}, format="json").status_code == 403
+    assert (
+        api_as(cast.supporter_user)
+        .patch(reverse("client-detail", args=[cast.mine.pk]), {"first_name": "X"}, format="json")
+        .status_code
+        == 403
+    )
     assert AuditEvent.objects.count() == before
 
 
@@ -90,8 +105,10 @@ def test_postgresql_refuses_update_and_delete_in_sql(cast):
     from django.db import DatabaseError, transaction
 
     event = audit_record(action="read", user=cast.coordinator, obj=cast.mine)
-    for sql in ["UPDATE accounts_auditevent SET action = 'x' WHERE id = %s",
-                "DELETE FROM accounts_auditevent WHERE id = %s"]:
+    for sql in [
+        "UPDATE accounts_auditevent SET action = 'x' WHERE id = %s",
+        "DELETE FROM accounts_auditevent WHERE id = %s",
+    ]:
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
             cur.execute(sql, [event.pk])
     assert AuditEvent.objects.filter(pk=event.pk, action="read").exists()
@@ -221,8 +238,14 @@ def test_the_audited_decorator_records_successful_page_views_only(cast):
 
 
 def test_disclosures_to_clinicians_are_listed_per_client(cast, client):
-    audit_record(action="disclosure.feedback", user=cast.supporter_user, client_id=cast.mine.pk,
-                 object_type="peer_sessions.feedbackitem", object_id=41, detail={"recipient": "clinician"})
+    audit_record(
+        action="disclosure.feedback",
+        user=cast.supporter_user,
+        client_id=cast.mine.pk,
+        object_type="peer_sessions.feedbackitem",
+        object_id=41,
+        detail={"recipient": "clinician"},
+    )
     audit_record(action="read", user=cast.supporter_user, obj=cast.mine)
     client.force_login(cast.coordinator)
     page = client.get(reverse("security:client-disclosures", args=[cast.mine.pk]))

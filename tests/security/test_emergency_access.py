@@ -26,8 +26,11 @@ def designate(cast, user) -> None:
 
 
 def open_glass(api, cast, client_record, reason: str = REASON):
-    return api.post(reverse("emergency-access"), {
-        "program": cast.program.pk, "external_id": client_record.external_id, "reason": reason}, format="json")
+    return api.post(
+        reverse("emergency-access"),
+        {"program": cast.program.pk, "external_id": client_record.external_id, "reason": reason},
+        format="json",
+    )
 
 
 def test_a_designated_supporter_opens_a_client_outside_their_caseload(cast, api_as, django_capture_on_commit_callbacks):
@@ -46,8 +49,13 @@ def test_a_designated_supporter_opens_a_client_outside_their_caseload(cast, api_
     # The coordinator is told, without anything that identifies the client.
     assert [m.to for m in mail.outbox] == [[cast.coordinator.email]]
     body = mail.outbox[0].subject + mail.outbox[0].body
-    for identifier in (cast.theirs.first_name, cast.theirs.last_name, cast.theirs.external_id,
-                       str(cast.theirs.date_of_birth), f"clients/{cast.theirs.pk}"):
+    for identifier in (
+        cast.theirs.first_name,
+        cast.theirs.last_name,
+        cast.theirs.external_id,
+        str(cast.theirs.date_of_birth),
+        f"clients/{cast.theirs.pk}",
+    ):
         assert identifier not in body
     assert f"?event={grant_event.pk}" in body
 
@@ -64,8 +72,11 @@ def test_users_without_the_designation_get_the_same_answer_as_for_an_unknown_rec
     api = api_as(cast.supporter_user)
     refused = open_glass(api, cast, cast.theirs)
     designate(cast, cast.supporter_user)
-    unknown = api.post(reverse("emergency-access"), {
-        "program": cast.program.pk, "external_id": "NO-SUCH", "reason": REASON}, format="json")
+    unknown = api.post(
+        reverse("emergency-access"),
+        {"program": cast.program.pk, "external_id": "NO-SUCH", "reason": REASON},
+        format="json",
+    )
     assert refused.status_code == unknown.status_code == 400
     assert refused.json() == unknown.json()
     assert not EmergencyAccess.objects.exists()
@@ -80,8 +91,11 @@ def test_a_reason_is_required(cast, api_as):
 def test_the_designation_does_not_reach_another_program(cast, api_as):
     designate(cast, cast.supporter_user)
     api = api_as(cast.supporter_user)
-    response = api.post(reverse("emergency-access"), {
-        "program": cast.other_program.pk, "external_id": cast.foreign.external_id, "reason": REASON}, format="json")
+    response = api.post(
+        reverse("emergency-access"),
+        {"program": cast.other_program.pk, "external_id": cast.foreign.external_id, "reason": REASON},
+        format="json",
+    )
     assert response.status_code == 400
     assert api.get(reverse("client-detail", args=[cast.foreign.pk])).status_code == 404
 
@@ -92,7 +106,9 @@ def test_the_page_form_opens_access_for_designated_users_only(cast, client):
     designate(cast, cast.supporter_user)
     page = client.get(reverse("security:emergency-access"))
     assert page.status_code == 200 and b'<label for="id_reason">' in page.content
-    response = client.post(reverse("security:emergency-access"), {
-        "program": cast.program.pk, "external_id": cast.theirs.external_id, "reason": REASON})
+    response = client.post(
+        reverse("security:emergency-access"),
+        {"program": cast.program.pk, "external_id": cast.theirs.external_id, "reason": REASON},
+    )
     assert response.status_code == 200 and b"Emergency access granted" in response.content
     assert EmergencyAccess.objects.active().filter(user=cast.supporter_user, client=cast.theirs).exists()

@@ -29,13 +29,22 @@ INLINE_STYLE = re.compile(r"\sstyle=\"|<style", re.I)
 def _production(code: str, **extra: str) -> subprocess.CompletedProcess:
     dropped = ("MFA_REQUIRED", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "CACHE_URL")
     env = {k: v for k, v in os.environ.items() if k not in dropped}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.production", SECRET_KEY=secrets.token_urlsafe(64),
-               ALLOWED_HOSTS="peer.example.org", FIELD_ENCRYPTION_KEYS=secrets.token_urlsafe(32),
-               CACHE_URL="redis://127.0.0.1:6379/1")
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="peer.example.org",
+        FIELD_ENCRYPTION_KEYS=secrets.token_urlsafe(32),
+        CACHE_URL="redis://127.0.0.1:6379/1",
+    )
     env.update(extra)
     return subprocess.run(  # noqa: S603 - our own interpreter and a fixed snippet
-        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True,
-        text=True, timeout=120, check=False,
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -60,8 +69,18 @@ def test_check_deploy_warns_when_server_processes_would_not_share_a_cache():
     assert result.returncode != 0 and "accounts.W001" in result.stderr
 
 
-@pytest.mark.parametrize("url_name", ["login", "home", "security:audit-report", "api-docs", "mfa_index",
-                                      "admin:index", "admin:clients_client_changelist"])
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "login",
+        "home",
+        "security:audit-report",
+        "api-docs",
+        "mfa_index",
+        "admin:index",
+        "admin:clients_client_changelist",
+    ],
+)
 def test_pages_carry_a_strict_csp_and_no_inline_script_or_style(cast, client, url_name):
     if url_name != "login":
         client.force_login(cast.coordinator)
@@ -102,20 +121,35 @@ def test_a_server_error_shows_and_logs_no_client_data(cast, caplog):
 
 
 def test_the_log_filter_removes_query_strings_emails_and_dates():
-    record = logging.LogRecord("django.server", logging.INFO, __file__, 1, '"GET %s HTTP/1.1" 200',
-                               ("/api/v1/clients/?last_name=Rivera&dob=1980-05-17",), None)
+    record = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"GET %s HTTP/1.1" 200',
+        ("/api/v1/clients/?last_name=Rivera&dob=1980-05-17",),
+        None,
+    )
     RedactPHIFilter().filter(record)
     assert record.getMessage() == '"GET /api/v1/clients/?[redacted] HTTP/1.1" 200'
-    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "mail to jo.rivera@example.org on 1980-05-17",
-                               (), None)
+    record = logging.LogRecord(
+        "x", logging.WARNING, __file__, 1, "mail to jo.rivera@example.org on 1980-05-17", (), None
+    )
     RedactPHIFilter().filter(record)
     assert record.getMessage() == "mail to [email] on [date]"
 
 
 def test_an_oversized_json_body_is_refused_with_a_400_not_a_500(cast, api_as):
     api = api_as(cast.coordinator)
-    body = json.dumps({"program": cast.program.pk, "external_id": "X", "first_name": "a" * (3 * 1024 * 1024),
-                       "last_name": "b", "date_of_birth": "1990-01-01"})
+    body = json.dumps(
+        {
+            "program": cast.program.pk,
+            "external_id": "X",
+            "first_name": "a" * (3 * 1024 * 1024),
+            "last_name": "b",
+            "date_of_birth": "1990-01-01",
+        }
+    )
     response = api.post(reverse("client-list"), body, content_type="application/json")
     assert response.status_code in (400, 413)
     assert not Client.objects.filter(external_id="X").exists()
@@ -123,8 +157,10 @@ def test_an_oversized_json_body_is_refused_with_a_400_not_a_500(cast, api_as):
 
 def test_page_sizes_are_capped_and_nonsense_sizes_fall_back(cast, api_as):
     Client.objects.bulk_create(
-        Client(program=cast.program, external_id=f"BULK-{i}", first_name="A", last_name=f"B{i}",
-               date_of_birth="1980-01-01") for i in range(230)
+        Client(
+            program=cast.program, external_id=f"BULK-{i}", first_name="A", last_name=f"B{i}", date_of_birth="1980-01-01"
+        )
+        for i in range(230)
     )
     api = api_as(cast.coordinator)
     assert len(api.get(reverse("client-list"), {"page_size": 100000}).json()["results"]) == 200
@@ -133,11 +169,22 @@ def test_page_sizes_are_capped_and_nonsense_sizes_fall_back(cast, api_as):
         assert response.status_code == 200 and len(response.json()["results"]) == 50
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("=1+2", "'=1+2"), ("+SUM(A1)", "'+SUM(A1)"), ("-2+3", "'-2+3"), ("@cmd", "'@cmd"), ("\tx", "'\tx"),
-    ("\rx", "'\rx"), ("\uff1dHYPERLINK()", "'\uff1dHYPERLINK()"), ("Rivera", "Rivera"), (-5, -5), (2.5, 2.5),
-    (None, ""),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=1+2", "'=1+2"),
+        ("+SUM(A1)", "'+SUM(A1)"),
+        ("-2+3", "'-2+3"),
+        ("@cmd", "'@cmd"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("\uff1dHYPERLINK()", "'\uff1dHYPERLINK()"),
+        ("Rivera", "Rivera"),
+        (-5, -5),
+        (2.5, 2.5),
+        (None, ""),
+    ],
+)
 def test_csv_cells_that_could_run_as_formulas_are_defused(value, expected):
     assert csv_safe_cell(value) == expected
 

@@ -28,15 +28,21 @@ def in_a_new_process(code: str, **env: str) -> str:
     """Run `code` in a fresh Django process (a separate server worker, as far as the cache knows)."""
     script = "import django, json; django.setup()\n" + code
     result = subprocess.run(  # noqa: S603 - our own test code, not input
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", **env}, check=True,
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", **env},
+        check=True,
     )
     return result.stdout.strip()
 
 
 def test_without_cache_url_each_process_keeps_its_own():
-    backend = in_a_new_process("from django.conf import settings; print(settings.CACHES['default']['BACKEND'])",
-                               CACHE_URL="")
+    backend = in_a_new_process(
+        "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])", CACHE_URL=""
+    )
     assert backend.endswith("LocMemCache")
 
 
@@ -47,5 +53,7 @@ def test_with_a_redis_cache_url_a_value_set_in_one_process_is_read_in_another():
     in_a_new_process(f"from django.core.cache import cache; cache.set({key!r}, 'used', 30)", CACHE_URL=url)
     seen = in_a_new_process(
         f"from django.core.cache import cache; from django.conf import settings; "
-        f"print(json.dumps([settings.CACHES['default']['BACKEND'], cache.get({key!r})]))", CACHE_URL=url)
+        f"print(json.dumps([settings.CACHES['default']['BACKEND'], cache.get({key!r})]))",
+        CACHE_URL=url,
+    )
     assert json.loads(seen) == ["django.core.cache.backends.redis.RedisCache", "used"]

@@ -24,23 +24,39 @@ def second_clinician(cast):
     return clinician
 
 
-def log_session(cast, *, start: datetime | None = None, minutes: int = 30, kind: str = SessionKind.ONE_TO_ONE,
-                clients: list | None = None, status: str = AttendanceStatus.COMPLETED, narrative: str = "",
-                supporter=None) -> PeerSession:
+def log_session(
+    cast,
+    *,
+    start: datetime | None = None,
+    minutes: int = 30,
+    kind: str = SessionKind.ONE_TO_ONE,
+    clients: list | None = None,
+    status: str = AttendanceStatus.COMPLETED,
+    narrative: str = "",
+    supporter=None,
+) -> PeerSession:
     supporter = supporter or cast.supporter
     clients = clients or [cast.mine]
     return services.peer_session_save(
         session=PeerSession(supporter=supporter),
         attendances=[{"client": c, "status": status} for c in clients],
-        fields={"kind": kind, "start": start or datetime(2026, 3, 5, 15, 0, tzinfo=UTC), "duration_minutes": minutes,
-                "modality": "in_person", "narrative": narrative},
+        fields={
+            "kind": kind,
+            "start": start or datetime(2026, 3, 5, 15, 0, tzinfo=UTC),
+            "duration_minutes": minutes,
+            "modality": "in_person",
+            "narrative": narrative,
+        },
     )
 
 
 def send(cast, **overrides: Any):
     kwargs = {
-        "author": cast.supporter, "client": cast.mine, "recipients": [cast.clinician],
-        "category": FeedbackCategory.ADHERENCE_BARRIER, "urgency": Urgency.ROUTINE,
+        "author": cast.supporter,
+        "client": cast.mine,
+        "recipients": [cast.clinician],
+        "category": FeedbackCategory.ADHERENCE_BARRIER,
+        "urgency": Urgency.ROUTINE,
         "text": "Has trouble getting to the pharmacy before it closes.",
     }
     kwargs.update(overrides)

@@ -17,8 +17,9 @@ from tests.sessions.conftest import log_session
 START = datetime(2026, 3, 5, 14, 0, tzinfo=UTC)  # 09:00 in New York
 
 
-@pytest.mark.parametrize("minutes,units", [(1, 0), (7, 0), (8, 1), (15, 1), (22, 1), (23, 2), (30, 2), (38, 3),
-                                           (60, 4), (90, 6)])
+@pytest.mark.parametrize(
+    "minutes,units", [(1, 0), (7, 0), (8, 1), (15, 1), (22, 1), (23, 2), (30, 2), (38, 3), (60, 4), (90, 6)]
+)
 def test_the_eight_minute_rule(minutes, units):
     assert units_for_minutes(minutes) == units
 
@@ -57,16 +58,18 @@ def test_editing_a_session_recomputes_the_day(cast):
 
 
 def test_a_program_sets_its_own_unit_rule(cast):
-    ProgramSessionRules.objects.create(program=cast.program, unit_minutes=30, partial_unit_min_minutes=20,
-                                       daily_unit_cap=3)
+    ProgramSessionRules.objects.create(
+        program=cast.program, unit_minutes=30, partial_unit_min_minutes=20, daily_unit_cap=3
+    )
     assert log_session(cast, minutes=50).attendances.get().billing_units == 2
     assert log_session(cast, minutes=80, start=START + timedelta(hours=2)).attendances.get().billing_units == 1
 
 
 def test_units_are_summed_by_billing_line_for_reports(cast):
     log_session(cast, minutes=30)
-    log_session(cast, start=START + timedelta(hours=6), kind=SessionKind.GROUP, clients=[cast.mine, cast.theirs],
-                minutes=60)
+    log_session(
+        cast, start=START + timedelta(hours=6), kind=SessionKind.GROUP, clients=[cast.mine, cast.theirs], minutes=60
+    )
     assert billing_units_summary(Attendance.objects.all()) == {"H0038": 2, "H0038-HQ": 8}
 
 

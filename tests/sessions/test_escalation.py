@@ -24,12 +24,15 @@ THURSDAY_LOCAL = datetime.combine(_thursday, time(15), tzinfo=NEW_YORK)
 THURSDAY = THURSDAY_LOCAL.astimezone(UTC)
 
 
-@pytest.mark.parametrize("urgency,deadline", [
-    (Urgency.IMMEDIATE, THURSDAY + timedelta(hours=4)),
-    # Two business days from Thursday skip the weekend: Monday, same local clock time.
-    (Urgency.SOON, (THURSDAY_LOCAL + timedelta(days=4)).astimezone(UTC)),
-    (Urgency.ROUTINE, THURSDAY + timedelta(days=7)),
-])
+@pytest.mark.parametrize(
+    "urgency,deadline",
+    [
+        (Urgency.IMMEDIATE, THURSDAY + timedelta(hours=4)),
+        # Two business days from Thursday skip the weekend: Monday, same local clock time.
+        (Urgency.SOON, (THURSDAY_LOCAL + timedelta(days=4)).astimezone(UTC)),
+        (Urgency.ROUTINE, THURSDAY + timedelta(days=7)),
+    ],
+)
 def test_deadlines_follow_urgency(cast, consent, urgency, deadline):
     with freeze_time(THURSDAY):
         category = FeedbackCategory.SAFETY if urgency == Urgency.IMMEDIATE else FeedbackCategory.CLIENT_REQUEST
@@ -78,8 +81,10 @@ def test_the_command_escalates_and_the_worklist_lists_it(cast, consent, api_as):
         feedback_acknowledge(item=FeedbackItem.objects.exclude(pk=overdue.pk).get(), user=cast.clinician_user)
     with freeze_time(THURSDAY + timedelta(days=8)):
         call_command("escalate_feedback")
-    ids = [row["id"] for row in api_as(cast.coordinator).get(
-        reverse("feedback-list"), {"escalated": "true"}).json()["results"]]
+    ids = [
+        row["id"]
+        for row in api_as(cast.coordinator).get(reverse("feedback-list"), {"escalated": "true"}).json()["results"]
+    ]
     assert ids == [overdue.pk]
 
 
@@ -95,10 +100,11 @@ def test_time_to_acknowledgment_per_clinician_and_program(cast, consent, second_
     result = acknowledgment_hours(FeedbackItem.objects.all())
     by_clinician = {row["clinician_id"]: row for row in result["by_clinician"]}
     assert by_clinician[cast.clinician.pk] == {
-        "program_id": cast.program.pk, "clinician_id": cast.clinician.pk, "count": 2,
-        "median_hours": 3.0, "mean_hours": 3.0,
+        "program_id": cast.program.pk,
+        "clinician_id": cast.clinician.pk,
+        "count": 2,
+        "median_hours": 3.0,
+        "mean_hours": 3.0,
     }
     assert by_clinician[second_clinician.pk]["median_hours"] == 9.0
-    assert result["by_program"] == [
-        {"program_id": cast.program.pk, "count": 3, "median_hours": 4.0, "mean_hours": 5.0}
-    ]
+    assert result["by_program"] == [{"program_id": cast.program.pk, "count": 3, "median_hours": 4.0, "mean_hours": 5.0}]

@@ -66,9 +66,13 @@ def test_a_named_clinician_consent_covers_only_the_named_clinician(cast, second_
 
 
 def test_an_immediate_safety_item_goes_without_consent_as_a_recorded_emergency_disclosure(cast):
-    item = send(cast, category=FeedbackCategory.SAFETY, urgency=Urgency.IMMEDIATE,
-                text="Said tonight they have a plan to hurt themselves.",
-                emergency_justification="Imminent risk; clinician must know now.")
+    item = send(
+        cast,
+        category=FeedbackCategory.SAFETY,
+        urgency=Urgency.IMMEDIATE,
+        text="Said tonight they have a plan to hurt themselves.",
+        emergency_justification="Imminent risk; clinician must know now.",
+    )
     assert item.is_emergency
     assert item.emergency_justification == "Imminent risk; clinician must know now."
     assert not item.consents.exists()
@@ -84,9 +88,13 @@ def test_an_emergency_disclosure_needs_a_justification(cast):
     assert not FeedbackItem.objects.exists()
 
 
-@pytest.mark.parametrize("category,urgency", [
-    (FeedbackCategory.SAFETY, Urgency.SOON), (FeedbackCategory.MEDICATION_CONCERN, Urgency.IMMEDIATE),
-])
+@pytest.mark.parametrize(
+    "category,urgency",
+    [
+        (FeedbackCategory.SAFETY, Urgency.SOON),
+        (FeedbackCategory.MEDICATION_CONCERN, Urgency.IMMEDIATE),
+    ],
+)
 def test_only_immediate_safety_items_may_skip_consent(cast, category, urgency):
     with pytest.raises(ValidationError):
         send(cast, category=category, urgency=urgency, emergency_justification="Feels urgent")
@@ -116,29 +124,50 @@ def test_a_part2_program_attaches_the_redisclosure_notice(cast, consent):
 
 
 def test_the_api_answers_400_with_a_clear_message_and_creates_nothing(cast, api_as):
-    response = api_as(cast.supporter_user).post(reverse("feedback-list"), {
-        "client": cast.mine.pk, "recipients": [cast.clinician.pk], "category": "progress_update",
-        "urgency": "routine", "text": "Started a job this week.",
-    }, format="json")
+    response = api_as(cast.supporter_user).post(
+        reverse("feedback-list"),
+        {
+            "client": cast.mine.pk,
+            "recipients": [cast.clinician.pk],
+            "category": "progress_update",
+            "urgency": "routine",
+            "text": "Started a job this week.",
+        },
+        format="json",
+    )
     assert response.status_code == 400
     assert "no active consent" in response.json()["recipients"][0]
     assert not FeedbackItem.objects.exists()
 
 
 def test_the_api_sends_what_consent_allows(cast, consent, api_as):
-    response = api_as(cast.supporter_user).post(reverse("feedback-list"), {
-        "client": cast.mine.pk, "recipients": [cast.clinician.pk], "category": "progress_update",
-        "urgency": "soon", "text": "Started a job this week.",
-    }, format="json")
+    response = api_as(cast.supporter_user).post(
+        reverse("feedback-list"),
+        {
+            "client": cast.mine.pk,
+            "recipients": [cast.clinician.pk],
+            "category": "progress_update",
+            "urgency": "soon",
+            "text": "Started a job this week.",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "unread"
     assert FeedbackItem.objects.get().author == cast.supporter
 
 
 def test_a_clinician_cannot_send_feedback(cast, consent, api_as):
-    response = api_as(cast.clinician_user).post(reverse("feedback-list"), {
-        "client": cast.mine.pk, "recipients": [cast.clinician.pk], "category": "progress_update",
-        "urgency": "routine", "text": "x",
-    }, format="json")
+    response = api_as(cast.clinician_user).post(
+        reverse("feedback-list"),
+        {
+            "client": cast.mine.pk,
+            "recipients": [cast.clinician.pk],
+            "category": "progress_update",
+            "urgency": "routine",
+            "text": "x",
+        },
+        format="json",
+    )
     assert response.status_code in (400, 403)
     assert not FeedbackItem.objects.exists()

@@ -34,14 +34,16 @@ def test_a_part2_communication_carries_the_notice(cast, consent, api_as):
     cast.program.is_part2_program = True
     cast.program.save()
     item = send(cast)
-    resource = Communication.model_validate(api_as(cast.clinician_user).get(
-        reverse("feedback-fhir", args=[item.pk])).json())
+    resource = Communication.model_validate(
+        api_as(cast.clinician_user).get(reverse("feedback-fhir", args=[item.pk])).json()
+    )
     assert resource.payload[1].contentString == PART2_NOTICE
 
 
 def test_a_session_exports_as_a_valid_encounter_without_the_narrative(cast, api_as):
-    session = log_session(cast, kind=SessionKind.GROUP, clients=[cast.mine, cast.theirs], minutes=60,
-                          narrative="Private words")
+    session = log_session(
+        cast, kind=SessionKind.GROUP, clients=[cast.mine, cast.theirs], minutes=60, narrative="Private words"
+    )
     session.topics = ["wellness"]
     session.save()
     response = api_as(cast.clinician_user).get(reverse("peer-session-fhir", args=[session.pk]))
@@ -58,8 +60,9 @@ def test_a_session_exports_as_a_valid_encounter_without_the_narrative(cast, api_
 
 def test_a_one_to_one_encounter_names_its_patient_only_to_those_who_see_them(cast, api_as):
     session = log_session(cast)
-    mine = Encounter.model_validate(api_as(cast.clinician_user).get(
-        reverse("peer-session-fhir", args=[session.pk])).json())
+    mine = Encounter.model_validate(
+        api_as(cast.clinician_user).get(reverse("peer-session-fhir", args=[session.pk])).json()
+    )
     assert mine.subject.reference == f"Patient/{cast.mine.pk}"
     cast.mine.care_team.clear()
     assert api_as(cast.clinician_user).get(reverse("peer-session-fhir", args=[session.pk])).status_code == 404

@@ -23,13 +23,19 @@ from tests.factories import (
 @pytest.fixture
 def records(cast):
     start = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
-    one = PeerSessionFactory(supporter=cast.supporter, start=start, narrative="Talked about the bus pass.",
-                             topics=["housing", "employment"], next_steps="Call Tuesday")
+    one = PeerSessionFactory(
+        supporter=cast.supporter,
+        start=start,
+        narrative="Talked about the bus pass.",
+        topics=["housing", "employment"],
+        next_steps="Call Tuesday",
+    )
     AttendanceFactory(session=one, client=cast.mine, status=AttendanceStatus.COMPLETED, wellbeing=4)
     note_sign(session=one, user=cast.supporter_user)
     NoteAddendum.objects.create(session=one, author=cast.supporter_user, text="Client called back.")
-    group = PeerSessionFactory(supporter=cast.supporter, start=start + timedelta(days=1), kind=SessionKind.GROUP,
-                               duration_minutes=90)
+    group = PeerSessionFactory(
+        supporter=cast.supporter, start=start + timedelta(days=1), kind=SessionKind.GROUP, duration_minutes=90
+    )
     stranger = ClientFactory(program=cast.program)
     for client in (cast.mine, stranger):
         AttendanceFactory(session=group, client=client, status=AttendanceStatus.COMPLETED)
@@ -37,8 +43,12 @@ def records(cast):
     ConsentFactory(client=cast.mine)
     items = []
     for i in range(3):
-        item = FeedbackItemFactory(author=cast.supporter, program=cast.program, client=cast.mine,
-                                   category=["progress_update", "safety", "adherence_barrier"][i])
+        item = FeedbackItemFactory(
+            author=cast.supporter,
+            program=cast.program,
+            client=cast.mine,
+            category=["progress_update", "safety", "adherence_barrier"][i],
+        )
         item.recipients.add(cast.clinician)
         items.append(item)
     feedback_acknowledge(item=items[0], user=cast.clinician_user)

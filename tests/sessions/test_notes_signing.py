@@ -48,8 +48,13 @@ def test_notes_stay_readable_after_a_new_key_is_put_first(cast, settings):
 
 
 def test_signing_records_who_when_and_the_credential_and_locks_the_note(cast, api_as):
-    Certification.objects.create(supporter=cast.supporter, certification_type="State CPS", number="CPS-77",
-                                 issued_on=date(2024, 1, 1), expires_on=date(2099, 1, 1))
+    Certification.objects.create(
+        supporter=cast.supporter,
+        certification_type="State CPS",
+        number="CPS-77",
+        issued_on=date(2024, 1, 1),
+        expires_on=date(2099, 1, 1),
+    )
     session = log_session(cast, narrative=NOTE)
     api = api_as(cast.supporter_user)
     response = api.post(reverse("peer-session-sign", args=[session.pk]))
@@ -65,8 +70,13 @@ def test_signing_records_who_when_and_the_credential_and_locks_the_note(cast, ap
 
 
 def test_an_expired_certification_is_not_printed_under_the_signature(cast):
-    Certification.objects.create(supporter=cast.supporter, certification_type="Old CPS", number="1",
-                                 issued_on=date(2020, 1, 1), expires_on=date(2021, 1, 1))
+    Certification.objects.create(
+        supporter=cast.supporter,
+        certification_type="Old CPS",
+        number="1",
+        issued_on=date(2020, 1, 1),
+        expires_on=date(2021, 1, 1),
+    )
     session = note_sign(session=log_session(cast, narrative=NOTE), user=cast.supporter_user)
     assert session.signed_credential == ""
 
@@ -141,8 +151,10 @@ def test_a_coordinator_reads_the_note_but_cannot_edit_or_add_to_it(cast, api_as)
     note_sign(session=session, user=cast.supporter_user)
     api = api_as(cast.coordinator)
     assert api.get(reverse("peer-session-detail", args=[session.pk])).json()["narrative"] == NOTE
-    assert api.patch(reverse("peer-session-detail", args=[session.pk]), {"location": "x"},
-                     format="json").status_code == 403
+    assert (
+        api.patch(reverse("peer-session-detail", args=[session.pk]), {"location": "x"}, format="json").status_code
+        == 403
+    )
     assert api.post(reverse("peer-session-addenda", args=[session.pk]), {"text": "x"}).status_code == 403
     with pytest.raises(PermissionDenied):
         note_addendum_add(session=session, user=cast.coordinator, text="x")

@@ -12,8 +12,15 @@ from clients.models import CaseloadAssignment
 from sessions.models import PeerSession
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = [
     pytest.mark.browser,
@@ -60,8 +67,9 @@ def test_a_supporter_logs_and_signs_a_session_on_a_phone_width_screen(live_serve
 
 
 def test_a_supporter_logs_a_group_session_on_a_phone_width_screen(live_server, cast, phone_page):
-    CaseloadAssignment.objects.create(client=cast.theirs, supporter=cast.supporter, role="secondary",
-                                      start_date=cast.program.local_today())
+    CaseloadAssignment.objects.create(
+        client=cast.theirs, supporter=cast.supporter, role="secondary", start_date=cast.program.local_today()
+    )
     page = phone_page
     page.goto(f"{live_server.url}/sessions/new/")
     page.get_by_label("Group").check()
@@ -73,4 +81,6 @@ def test_a_supporter_logs_a_group_session_on_a_phone_width_screen(live_server, c
     assert page.get_by_text("6 × H0038-HQ").is_visible()
     session = PeerSession.objects.get()
     assert {a.client_id: a.status for a in session.attendances.all()} == {
-        cast.mine.pk: "completed", cast.theirs.pk: "no_show"}
+        cast.mine.pk: "completed",
+        cast.theirs.pk: "no_show",
+    }

@@ -14,11 +14,16 @@ from tests.sessions.conftest import log_session
 
 def payload(cast, **overrides):
     data = {
-        "supporter": cast.supporter.pk, "kind": "one_to_one", "start": "2026-03-05T15:00:00Z",
-        "duration_minutes": 30, "modality": "phone",
+        "supporter": cast.supporter.pk,
+        "kind": "one_to_one",
+        "start": "2026-03-05T15:00:00Z",
+        "duration_minutes": 30,
+        "modality": "phone",
         "attendances": [{"client": cast.mine.pk, "status": "completed", "wellbeing": 4}],
-        "topics": ["housing", "recovery_goals"], "goals_addressed": "Apply for the housing voucher",
-        "narrative": "Talked through the voucher form.", "next_steps": "Bring ID next week",
+        "topics": ["housing", "recovery_goals"],
+        "goals_addressed": "Apply for the housing voucher",
+        "narrative": "Talked through the voucher form.",
+        "next_steps": "Bring ID next week",
     }
     data.update(overrides)
     return data
@@ -47,8 +52,15 @@ def test_bad_input_answers_400_with_field_messages(cast, api_as):
     for bad, field in [
         ({"topics": ["astrology"]}, "topics"),
         ({"attendances": [{"client": cast.mine.pk, "status": "completed", "wellbeing": 6}]}, "attendances"),
-        ({"attendances": [{"client": cast.mine.pk, "status": "completed"},
-                          {"client": cast.theirs.pk, "status": "completed"}]}, "attendances"),
+        (
+            {
+                "attendances": [
+                    {"client": cast.mine.pk, "status": "completed"},
+                    {"client": cast.theirs.pk, "status": "completed"},
+                ]
+            },
+            "attendances",
+        ),
         ({"duration_minutes": 0}, "duration_minutes"),
         ({"start": "yesterday"}, "start"),
     ]:
@@ -92,19 +104,32 @@ def test_a_routine_session_needs_only_the_client_and_a_click(cast, client):
 
 def test_the_page_logs_a_group_session_and_the_author_signs_it(cast, client):
     client.force_login(cast.supporter_user)
-    CaseloadAssignment.objects.create(client=cast.theirs, supporter=cast.supporter, role="secondary",
-                                      start_date=cast.program.local_today())
-    response = client.post(reverse("peer_sessions:session-create"), {
-        "kind": "group", "start": "2026-03-05T18:00", "duration_minutes": "90", "modality": "in_person",
-        "status": "held", "location": "Room 2", "topics": ["wellness", "relationships"],
-        f"attendance_{cast.mine.pk}": "completed", f"wellbeing_{cast.mine.pk}": "3",
-        f"attendance_{cast.theirs.pk}": "no_show", "narrative": "Good group.",
-    })
+    CaseloadAssignment.objects.create(
+        client=cast.theirs, supporter=cast.supporter, role="secondary", start_date=cast.program.local_today()
+    )
+    response = client.post(
+        reverse("peer_sessions:session-create"),
+        {
+            "kind": "group",
+            "start": "2026-03-05T18:00",
+            "duration_minutes": "90",
+            "modality": "in_person",
+            "status": "held",
+            "location": "Room 2",
+            "topics": ["wellness", "relationships"],
+            f"attendance_{cast.mine.pk}": "completed",
+            f"wellbeing_{cast.mine.pk}": "3",
+            f"attendance_{cast.theirs.pk}": "no_show",
+            "narrative": "Good group.",
+        },
+    )
     assert response.status_code == 302, response.context["form"].errors if response.context else response
     session = PeerSession.objects.get()
     assert session.start.astimezone(cast.program.tzinfo).hour == 18  # read in the program's zone
     assert {a.client_id: a.status for a in session.attendances.all()} == {
-        cast.mine.pk: "completed", cast.theirs.pk: "no_show"}
+        cast.mine.pk: "completed",
+        cast.theirs.pk: "no_show",
+    }
     client.post(reverse("peer_sessions:session-sign", args=[session.pk]))
     session.refresh_from_db()
     assert session.signed_by == cast.supporter_user
@@ -114,10 +139,17 @@ def test_the_page_logs_a_group_session_and_the_author_signs_it(cast, client):
 
 def test_the_form_shows_field_errors_and_saves_nothing(cast, client):
     client.force_login(cast.supporter_user)
-    response = client.post(reverse("peer_sessions:session-create"), {
-        "kind": "one_to_one", "start": "2026-03-05T18:00", "duration_minutes": "0", "modality": "phone",
-        "status": "held", f"attendance_{cast.mine.pk}": "completed",
-    })
+    response = client.post(
+        reverse("peer_sessions:session-create"),
+        {
+            "kind": "one_to_one",
+            "start": "2026-03-05T18:00",
+            "duration_minutes": "0",
+            "modality": "phone",
+            "status": "held",
+            f"attendance_{cast.mine.pk}": "completed",
+        },
+    )
     assert response.status_code == 200
     assert "duration_minutes" in response.context["form"].errors
     assert not PeerSession.objects.exists()
@@ -125,10 +157,16 @@ def test_the_form_shows_field_errors_and_saves_nothing(cast, client):
 
 def test_the_form_refuses_a_one_to_one_without_a_client(cast, client):
     client.force_login(cast.supporter_user)
-    response = client.post(reverse("peer_sessions:session-create"), {
-        "kind": "one_to_one", "start": "2026-03-05T18:00", "duration_minutes": "30", "modality": "phone",
-        "status": "held",
-    })
+    response = client.post(
+        reverse("peer_sessions:session-create"),
+        {
+            "kind": "one_to_one",
+            "start": "2026-03-05T18:00",
+            "duration_minutes": "30",
+            "modality": "phone",
+            "status": "held",
+        },
+    )
     assert response.status_code == 200
     assert "exactly one client" in str(response.context["form"].non_field_errors())
     assert not PeerSession.objects.exists()
@@ -136,9 +174,11 @@ def test_the_form_refuses_a_one_to_one_without_a_client(cast, client):
 
 def test_a_start_without_an_offset_is_local_time_in_the_program(cast, api_as):
     response = api_as(cast.supporter_user).post(
-        reverse("peer-session-list"), payload(cast, start="2026-07-01T10:00:00"), format="json")
+        reverse("peer-session-list"), payload(cast, start="2026-07-01T10:00:00"), format="json"
+    )
     assert response.status_code == 201, response.content
     assert PeerSession.objects.get().start.isoformat() == "2026-07-01T14:00:00+00:00"  # 10:00 EDT
     skipped = api_as(cast.supporter_user).post(
-        reverse("peer-session-list"), payload(cast, start="2026-03-08T02:30:00"), format="json")
+        reverse("peer-session-list"), payload(cast, start="2026-03-08T02:30:00"), format="json"
+    )
     assert skipped.status_code == 400 and "start" in skipped.json()

@@ -12,10 +12,15 @@ def test_a_lapsed_supporter_cannot_sign_when_the_program_blocks(cast):
     from supporters.models import Certification, LapsedPolicy, ProgramPolicy
     from tests.factories import PeerSessionFactory
 
-    ProgramPolicy.objects.update_or_create(program=cast.program,
-                                           defaults={"lapsed_credential_policy": LapsedPolicy.BLOCK})
-    Certification.objects.create(supporter=cast.supporter, certification_type="CPS", number="1",
-                                 expires_on=cast.program.local_today() - timedelta(days=1))
+    ProgramPolicy.objects.update_or_create(
+        program=cast.program, defaults={"lapsed_credential_policy": LapsedPolicy.BLOCK}
+    )
+    Certification.objects.create(
+        supporter=cast.supporter,
+        certification_type="CPS",
+        number="1",
+        expires_on=cast.program.local_today() - timedelta(days=1),
+    )
     session = PeerSessionFactory(supporter=cast.supporter, narrative="We talked about the job interview.")
     with pytest.raises(ValidationError, match="lapsed"):
         note_sign(session=session, user=cast.supporter_user)

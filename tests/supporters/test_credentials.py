@@ -54,26 +54,26 @@ def test_a_credential_without_expiry_is_active():
 
 def lapse(supporter, policy: str | None = None):
     today = supporter.program.local_today()
-    cert = CertificationFactory(supporter=supporter, issued_on=today - timedelta(days=800),
-                                expires_on=today - timedelta(days=1))
+    cert = CertificationFactory(
+        supporter=supporter, issued_on=today - timedelta(days=800), expires_on=today - timedelta(days=1)
+    )
     if policy:
-        ProgramPolicy.objects.update_or_create(program=supporter.program,
-                                               defaults={"lapsed_credential_policy": policy})
+        ProgramPolicy.objects.update_or_create(program=supporter.program, defaults={"lapsed_credential_policy": policy})
     return cert
 
 
 def test_a_renewed_credential_is_not_lapsed(cast):
     old = lapse(cast.other_supporter)
     assert supporter_is_lapsed(cast.other_supporter)
-    CertificationFactory(supporter=cast.other_supporter, credential_type=old.credential_type,
-                         certification_type=old.certification_type)
+    CertificationFactory(
+        supporter=cast.other_supporter, credential_type=old.credential_type, certification_type=old.certification_type
+    )
     assert not supporter_is_lapsed(cast.other_supporter)
 
 
 def new_assignment(cast, supporter):
     client = ClientFactory(program=cast.program)
-    return CaseloadAssignment(client=client, supporter=supporter, start_date=cast.program.local_today(),
-                              role="primary")
+    return CaseloadAssignment(client=client, supporter=supporter, start_date=cast.program.local_today(), role="primary")
 
 
 def test_a_lapsed_supporter_cannot_take_new_clients_when_the_program_blocks(cast):
@@ -102,9 +102,16 @@ def test_a_block_keeps_existing_assignments_editable(cast):
 def test_the_api_refuses_an_assignment_to_a_blocked_supporter_with_a_400(cast, api_as):
     lapse(cast.other_supporter, LapsedPolicy.BLOCK)
     client = ClientFactory(program=cast.program)
-    response = api_as(cast.coordinator).post(reverse("assignment-list"), {
-        "client": client.pk, "supporter": cast.other_supporter.pk,
-        "start_date": str(cast.program.local_today()), "role": "primary"}, format="json")
+    response = api_as(cast.coordinator).post(
+        reverse("assignment-list"),
+        {
+            "client": client.pk,
+            "supporter": cast.other_supporter.pk,
+            "start_date": str(cast.program.local_today()),
+            "role": "primary",
+        },
+        format="json",
+    )
     assert response.status_code == 400
     assert "lapsed" in response.json()["supporter"][0]
 
@@ -112,8 +119,13 @@ def test_the_api_refuses_an_assignment_to_a_blocked_supporter_with_a_400(cast, a
 def test_a_supporter_logs_training_hours_on_their_own_credential(cast, api_as):
     cert = CertificationFactory(supporter=cast.supporter)
     api = api_as(cast.supporter_user)
-    payload = {"certification": cert.pk, "category": "Ethics", "hours": "3.5",
-               "completed_on": str(cast.program.local_today()), "title": "Boundaries refresher"}
+    payload = {
+        "certification": cert.pk,
+        "category": "Ethics",
+        "hours": "3.5",
+        "completed_on": str(cast.program.local_today()),
+        "title": "Boundaries refresher",
+    }
     response = api.post(reverse("ce-hours-list"), payload, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["category"] == "ethics"
@@ -122,20 +134,32 @@ def test_a_supporter_logs_training_hours_on_their_own_credential(cast, api_as):
 
 def test_a_supporter_cannot_log_hours_on_anothers_credential(cast, api_as):
     cert = CertificationFactory(supporter=cast.other_supporter)
-    payload = {"certification": cert.pk, "category": "ethics", "hours": "2",
-               "completed_on": str(cast.program.local_today()), "title": "x"}
+    payload = {
+        "certification": cert.pk,
+        "category": "ethics",
+        "hours": "2",
+        "completed_on": str(cast.program.local_today()),
+        "title": "x",
+    }
     response = api_as(cast.supporter_user).post(reverse("ce-hours-list"), payload, format="json")
     assert response.status_code == 400  # the credential is not in their scope: "does not exist"
     assert "certification" in response.json()
     assert not CEHours.objects.exists()
 
 
-@pytest.mark.parametrize(("field", "value"), [("hours", "0"), ("hours", "-2"), ("hours", "250"),
-                                              ("completed_on", "2999-01-01"), ("hours", "lots")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("hours", "0"), ("hours", "-2"), ("hours", "250"), ("completed_on", "2999-01-01"), ("hours", "lots")],
+)
 def test_bad_training_hours_are_a_400_naming_the_field(cast, api_as, field, value):
     cert = CertificationFactory(supporter=cast.supporter)
-    payload = {"certification": cert.pk, "category": "ethics", "hours": "2",
-               "completed_on": str(cast.program.local_today()), "title": "x"}
+    payload = {
+        "certification": cert.pk,
+        "category": "ethics",
+        "hours": "2",
+        "completed_on": str(cast.program.local_today()),
+        "title": "x",
+    }
     payload[field] = value
     response = api_as(cast.supporter_user).post(reverse("ce-hours-list"), payload, format="json")
     assert response.status_code == 400
@@ -143,24 +167,30 @@ def test_bad_training_hours_are_a_400_naming_the_field(cast, api_as, field, valu
 
 
 def test_hours_count_only_inside_the_current_renewal_cycle_and_per_category(cast):
-    ctype = CredentialTypeFactory(program=cast.program, renewal_period_months=24, ce_hours_required=10,
-                                  category_hours_required={"ethics": "4"})
-    cert = CertificationFactory(supporter=cast.supporter, credential_type=ctype, issued_on=date(2024, 1, 1),
-                                expires_on=date(2027, 1, 1))
-    CEHours.objects.create(certification=cert, category="ethics", hours=Decimal(3), completed_on=date(2024, 6, 1),
-                           title="before the cycle")  # cycle starts 2025-01-01
-    CEHours.objects.create(certification=cert, category="ethics", hours=Decimal(3), completed_on=date(2025, 2, 1),
-                           title="in")
-    CEHours.objects.create(certification=cert, category="general", hours=Decimal(8), completed_on=date(2025, 3, 1),
-                           title="in")
+    ctype = CredentialTypeFactory(
+        program=cast.program, renewal_period_months=24, ce_hours_required=10, category_hours_required={"ethics": "4"}
+    )
+    cert = CertificationFactory(
+        supporter=cast.supporter, credential_type=ctype, issued_on=date(2024, 1, 1), expires_on=date(2027, 1, 1)
+    )
+    CEHours.objects.create(
+        certification=cert, category="ethics", hours=Decimal(3), completed_on=date(2024, 6, 1), title="before the cycle"
+    )  # cycle starts 2025-01-01
+    CEHours.objects.create(
+        certification=cert, category="ethics", hours=Decimal(3), completed_on=date(2025, 2, 1), title="in"
+    )
+    CEHours.objects.create(
+        certification=cert, category="general", hours=Decimal(8), completed_on=date(2025, 3, 1), title="in"
+    )
     progress = ce_progress(cert)
     assert progress.cycle_start == date(2025, 1, 1)
     assert progress.total_hours == Decimal(11)
     ethics = next(r for r in progress.by_category if r["category"] == "ethics")
     assert ethics["hours"] == Decimal(3) and not ethics["met"]
     assert not progress.requirement_met
-    CEHours.objects.create(certification=cert, category="ethics", hours=Decimal(1), completed_on=date(2025, 4, 1),
-                           title="in")
+    CEHours.objects.create(
+        certification=cert, category="ethics", hours=Decimal(1), completed_on=date(2025, 4, 1), title="in"
+    )
     assert ce_progress(cert).requirement_met
 
 
@@ -169,14 +199,21 @@ def test_the_progress_endpoint_reports_the_requirement(cast, api_as):
     response = api_as(cast.supporter_user).get(reverse("certification-progress", args=[cert.pk]))
     assert response.status_code == 200
     assert response.json()["total_required"] == "20.00"
-    assert api_as(cast.other_supporter_user).get(
-        reverse("certification-progress", args=[cert.pk])).status_code == 404
+    assert api_as(cast.other_supporter_user).get(reverse("certification-progress", args=[cert.pk])).status_code == 404
 
 
 def test_category_hours_above_the_total_are_refused(cast, api_as):
-    response = api_as(cast.coordinator).post(reverse("credential-type-list"), {
-        "program": cast.program.pk, "name": "NCPRSS", "kind": "national", "ce_hours_required": "5",
-        "category_hours_required": {"ethics": "6"}}, format="json")
+    response = api_as(cast.coordinator).post(
+        reverse("credential-type-list"),
+        {
+            "program": cast.program.pk,
+            "name": "NCPRSS",
+            "kind": "national",
+            "ce_hours_required": "5",
+            "category_hours_required": {"ethics": "6"},
+        },
+        format="json",
+    )
     assert response.status_code == 400
     assert "category_hours_required" in response.json()
 
@@ -197,7 +234,10 @@ def test_reminders_go_once_per_threshold_to_the_supporter_and_coordinators(cast)
     assert send_credential_reminders(today_by_program={cast.program.id: today + timedelta(days=40)}) == 0
     assert send_credential_reminders(today_by_program={cast.program.id: today + timedelta(days=60)}) == 1
     assert sorted(CredentialReminder.objects.filter(certification=cert).values_list("threshold_days", flat=True)) == [
-        30, 60, 90]
+        30,
+        60,
+        90,
+    ]
     assert len(mail.outbox) == 3
 
 
@@ -236,8 +276,9 @@ def test_only_coordinators_manage_credentials(cast, api_as):
 
 def test_a_coordinator_sets_the_lapsed_policy(cast, api_as):
     url = reverse("program-policy-detail", args=[cast.program.pk])
-    assert api_as(cast.supporter_user).patch(url, {"lapsed_credential_policy": "block"},
-                                             format="json").status_code == 404
+    assert (
+        api_as(cast.supporter_user).patch(url, {"lapsed_credential_policy": "block"}, format="json").status_code == 404
+    )
     api = api_as(cast.coordinator)
     assert api.get(url).json()["lapsed_credential_policy"] == "warn"
     response = api.patch(url, {"lapsed_credential_policy": "block"}, format="json")

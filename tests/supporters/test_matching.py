@@ -27,8 +27,13 @@ def test_each_reason_adds_points_and_is_named():
     assert bare.score == 1 and bare.eligible
     full = score_candidate(
         CLIENT,
-        facts(languages=("en", "es"), site_id=1, load=2, worked_with_client=True,
-              disclosed_areas=frozenset({"veteran", "incarceration"})),
+        facts(
+            languages=("en", "es"),
+            site_id=1,
+            load=2,
+            worked_with_client=True,
+            disclosed_areas=frozenset({"veteran", "incarceration"}),
+        ),
         {"veteran": "Veteran"},
     )
     assert full.score == 4 + 2 + 2 + 2 + 3
@@ -49,12 +54,15 @@ def test_a_lapsed_supporter_is_ineligible_only_under_a_block_policy():
 
 
 def test_ranking_puts_eligible_first_then_score_then_lighter_load():
-    ranked = rank_candidates(CLIENT, [
-        facts(supporter_id=1, name="Full", languages=("es",), site_id=1, load=10),
-        facts(supporter_id=2, name="Busy", load=8),
-        facts(supporter_id=3, name="Free", load=1),
-        facts(supporter_id=4, name="Speaker", languages=("es",), load=9),
-    ])
+    ranked = rank_candidates(
+        CLIENT,
+        [
+            facts(supporter_id=1, name="Full", languages=("es",), site_id=1, load=10),
+            facts(supporter_id=2, name="Busy", load=8),
+            facts(supporter_id=3, name="Free", load=1),
+            facts(supporter_id=4, name="Speaker", languages=("es",), load=9),
+        ],
+    )
     assert [m.supporter_id for m in ranked] == [4, 3, 2, 1]
 
 
@@ -82,11 +90,16 @@ def test_earlier_work_counts_and_the_current_supporter_is_not_suggested(cast, ap
     client = ClientFactory(program=cast.program)
     from datetime import timedelta
 
-    AssignmentFactory(client=client, supporter=cast.other_supporter, start_date=today - timedelta(days=90),
-                      end_date=today - timedelta(days=30))
+    AssignmentFactory(
+        client=client,
+        supporter=cast.other_supporter,
+        start_date=today - timedelta(days=90),
+        end_date=today - timedelta(days=30),
+    )
     AssignmentFactory(client=client, supporter=cast.supporter, start_date=today - timedelta(days=29))
-    rows = {m["supporter_id"]: m for m in api_as(cast.coordinator).get(
-        reverse("client-matches", args=[client.pk])).json()}
+    rows = {
+        m["supporter_id"]: m for m in api_as(cast.coordinator).get(reverse("client-matches", args=[client.pk])).json()
+    }
     assert any("before" in r for r in rows[cast.other_supporter.pk]["reasons"])
     assert not rows[cast.supporter.pk]["eligible"]
 
@@ -95,13 +108,16 @@ def test_a_blocked_lapsed_supporter_is_marked_ineligible(cast, api_as, matching)
     client, speaker = matching
     CertificationFactory(supporter=speaker, issued_on=date(2018, 1, 1), expires_on=date(2020, 1, 1))
     ProgramPolicy.objects.create(program=cast.program, lapsed_credential_policy=LapsedPolicy.BLOCK)
-    rows = {m["supporter_id"]: m for m in api_as(cast.coordinator).get(
-        reverse("client-matches", args=[client.pk])).json()}
+    rows = {
+        m["supporter_id"]: m for m in api_as(cast.coordinator).get(reverse("client-matches", args=[client.pk])).json()
+    }
     assert rows[speaker.pk]["eligible"] is False
 
 
-@pytest.mark.parametrize(("role", "status"), [("supporter", 403), ("clinician", 403), ("funder", 404),
-                                              ("outsider", 404), ("other_coordinator", 404)])
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("supporter", 403), ("clinician", 403), ("funder", 404), ("outsider", 404), ("other_coordinator", 404)],
+)
 def test_matches_are_for_the_programs_coordinators_only(cast, api_as, role, status):
     # `mine` is visible to the supporter and the clinician, so they learn nothing new from a 403.
     response = api_as(cast.user(role)).get(reverse("client-matches", args=[cast.mine.pk]))
@@ -111,8 +127,14 @@ def test_matches_are_for_the_programs_coordinators_only(cast, api_as, role, stat
 def test_lived_experience_is_seen_only_by_coordinators_and_the_supporter(cast, api_as):
     mine = lived_experience_set(supporter=cast.supporter, areas=["substance_use_recovery"])
     theirs = lived_experience_set(supporter=cast.other_supporter, areas=["veteran"])
-    expected = {"coordinator": {mine.pk, theirs.pk}, "supporter": {mine.pk}, "clinician": set(), "funder": set(),
-                "outsider": set(), "other_coordinator": set()}
+    expected = {
+        "coordinator": {mine.pk, theirs.pk},
+        "supporter": {mine.pk},
+        "clinician": set(),
+        "funder": set(),
+        "outsider": set(),
+        "other_coordinator": set(),
+    }
     for role, ids in expected.items():
         api = api_as(cast.user(role))
         listed = {r["id"] for r in api.get(reverse("lived-experience-list")).json()["results"]}
@@ -127,8 +149,12 @@ def test_lived_experience_never_appears_in_supporter_or_client_records(cast, api
     ClientPreference.objects.create(client=cast.mine, requested_lived_experience=["incarceration"])
     for role in ["coordinator", "supporter", "clinician", "funder"]:
         api = api_as(cast.user(role))
-        for url in [reverse("supporter-list"), reverse("client-list"), reverse("assignment-list"),
-                    reverse("client-detail", args=[cast.mine.pk])]:
+        for url in [
+            reverse("supporter-list"),
+            reverse("client-list"),
+            reverse("assignment-list"),
+            reverse("client-detail", args=[cast.mine.pk]),
+        ]:
             assert "incarceration" not in api.get(url).content.decode(), (role, url)
     for role in ["supporter", "clinician"]:
         assert api_as(cast.user(role)).get(reverse("client-preference", args=[cast.mine.pk])).status_code == 403
@@ -140,17 +166,20 @@ def test_only_the_supporter_discloses_their_own_lived_experience(cast, api_as):
     api = api_as(cast.supporter_user)
     assert api.post(reverse("lived-experience-list"), payload, format="json").status_code == 201
     assert LivedExperience.objects.get(supporter=cast.supporter).areas == ["parenting", "veteran"]
-    bad = api.post(reverse("lived-experience-list"), {"supporter": cast.supporter.pk, "areas": ["astronaut"]},
-                   format="json")
+    bad = api.post(
+        reverse("lived-experience-list"), {"supporter": cast.supporter.pk, "areas": ["astronaut"]}, format="json"
+    )
     assert bad.status_code == 400 and "areas" in bad.json()
-    other = api.post(reverse("lived-experience-list"), {"supporter": cast.other_supporter.pk, "areas": []},
-                     format="json")
+    other = api.post(
+        reverse("lived-experience-list"), {"supporter": cast.other_supporter.pk, "areas": []}, format="json"
+    )
     assert other.status_code == 400  # not in their scope
 
 
 def test_a_program_can_add_its_own_lived_experience_areas(cast, api_as):
-    ProgramPolicy.objects.create(program=cast.program,
-                                 extra_lived_experience_areas=[{"code": "foster-care", "label": "Foster care"}])
+    ProgramPolicy.objects.create(
+        program=cast.program, extra_lived_experience_areas=[{"code": "foster-care", "label": "Foster care"}]
+    )
     assert lived_experience_set(supporter=cast.supporter, areas=["foster-care"]).areas == ["foster-care"]
 
 

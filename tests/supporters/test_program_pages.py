@@ -24,9 +24,14 @@ from tests.html import inline_script
 
 ROLES = ["coordinator", "supporter", "clinician", "funder", "outsider", "other_coordinator"]
 PROGRAM_PAGES = {
-    "worklists": {"coordinator"}, "credentials": {"coordinator"}, "supervision": {"coordinator"},
-    "caseloads": {"coordinator"}, "outcomes": {"coordinator"}, "training": {"supporter"},
-    "lived_experience": {"supporter"}, "resources": {"coordinator", "supporter", "clinician"},
+    "worklists": {"coordinator"},
+    "credentials": {"coordinator"},
+    "supervision": {"coordinator"},
+    "caseloads": {"coordinator"},
+    "outcomes": {"coordinator"},
+    "training": {"supporter"},
+    "lived_experience": {"supporter"},
+    "resources": {"coordinator", "supporter", "clinician"},
 }
 CLIENT_PAGES = ["goals", "outcomes", "referrals"]
 
@@ -45,7 +50,8 @@ def test_program_pages_open_for_their_roles_only(cast, client, role):
 def test_client_pages_follow_the_caseload_scope(cast, client, role):
     client.force_login(cast.user(role))
     allowed = {"coordinator": {"mine", "theirs"}, "supporter": {"mine"}, "other_coordinator": {"foreign"}}.get(
-        role, set())
+        role, set()
+    )
     for name in CLIENT_PAGES:
         for who in ["mine", "theirs", "foreign"]:
             response = client.get(reverse(f"client_program:{name}", args=[getattr(cast, who).pk]))
@@ -65,8 +71,9 @@ def test_the_coordinator_assigns_a_new_client_from_the_ranked_list(cast, client)
     page = client.get(url).content.decode()
     assert page.index(speaker.full_name) < page.index(cast.supporter.full_name)
     assert "Speaks the client&#x27;s language (es)" in page
-    response = client.post(url, {"action": "assign", "supporter": speaker.pk,
-                                 "start_date": str(cast.program.local_today())}, follow=True)
+    response = client.post(
+        url, {"action": "assign", "supporter": speaker.pk, "start_date": str(cast.program.local_today())}, follow=True
+    )
     assert response.status_code == 200
     assert CaseloadAssignment.objects.get(client=new).supporter == speaker
 
@@ -74,12 +81,15 @@ def test_the_coordinator_assigns_a_new_client_from_the_ranked_list(cast, client)
 def test_a_lapsed_credential_blocks_the_assignment_on_the_page(cast, client):
     new = ClientFactory(program=cast.program)
     today = cast.program.local_today()
-    CertificationFactory(supporter=cast.other_supporter, issued_on=today - timedelta(days=900),
-                         expires_on=today - timedelta(days=3))
+    CertificationFactory(
+        supporter=cast.other_supporter, issued_on=today - timedelta(days=900), expires_on=today - timedelta(days=3)
+    )
     ProgramPolicy.objects.create(program=cast.program, lapsed_credential_policy=LapsedPolicy.BLOCK)
     client.force_login(cast.coordinator)
-    response = client.post(reverse("program:assign", args=[cast.program.pk, new.pk]),
-                           {"action": "assign", "supporter": cast.other_supporter.pk, "start_date": str(today)})
+    response = client.post(
+        reverse("program:assign", args=[cast.program.pk, new.pk]),
+        {"action": "assign", "supporter": cast.other_supporter.pk, "start_date": str(today)},
+    )
     assert response.status_code == 200
     assert "lapsed" in response.content.decode()
     assert not CaseloadAssignment.objects.filter(client=new).exists()
@@ -91,8 +101,15 @@ def test_the_coordinator_transfers_with_a_hand_off_note_on_the_page(cast, client
     today = str(cast.program.local_today())
     missing = client.post(url, {"action": "assign", "supporter": cast.other_supporter.pk, "start_date": today})
     assert "hand-off note" in missing.content.decode()
-    client.post(url, {"action": "assign", "supporter": cast.other_supporter.pk, "start_date": today,
-                      "handoff_note": "Likes walking meetings."})
+    client.post(
+        url,
+        {
+            "action": "assign",
+            "supporter": cast.other_supporter.pk,
+            "start_date": today,
+            "handoff_note": "Likes walking meetings.",
+        },
+    )
     history = list(cast.mine.assignments.order_by("start_date"))
     assert [a.supporter for a in history] == [cast.supporter, cast.other_supporter]
     assert "Likes walking meetings." in client.get(url).content.decode()
@@ -102,14 +119,30 @@ def test_a_supporter_logs_training_hours_on_the_page(cast, client):
     cert = CertificationFactory(supporter=cast.supporter)
     client.force_login(cast.supporter_user)
     url = reverse("program:training", args=[cast.program.pk])
-    response = client.post(url, {"certification": cert.pk, "category": "ethics", "hours": "2.5",
-                                 "completed_on": str(cast.program.local_today()), "title": "Ethics day"},
-                           follow=True)
+    response = client.post(
+        url,
+        {
+            "certification": cert.pk,
+            "category": "ethics",
+            "hours": "2.5",
+            "completed_on": str(cast.program.local_today()),
+            "title": "Ethics day",
+        },
+        follow=True,
+    )
     assert response.status_code == 200
     assert CEHours.objects.get().hours == 2.5
     assert "2.50 of 20.00 hours" in response.content.decode()
-    bad = client.post(url, {"certification": cert.pk, "category": "ethics", "hours": "2",
-                            "completed_on": str(cast.program.local_today() + timedelta(days=2)), "title": "x"})
+    bad = client.post(
+        url,
+        {
+            "certification": cert.pk,
+            "category": "ethics",
+            "hours": "2",
+            "completed_on": str(cast.program.local_today() + timedelta(days=2)),
+            "title": "x",
+        },
+    )
     assert "future" in bad.content.decode() and CEHours.objects.count() == 1
 
 
@@ -134,8 +167,9 @@ def test_a_supporter_makes_a_referral_and_closes_it_on_the_page(cast, client):
     today = str(cast.program.local_today())
     client.post(url, {"action": "add", "resource": resource.pk, "referred_on": today, "reason": "Needs housing"})
     referral = Referral.objects.get()
-    client.post(url, {"action": "follow", "referral_id": referral.pk, "status": "closed", "outcome": "met",
-                      "note": "Moved in"})
+    client.post(
+        url, {"action": "follow", "referral_id": referral.pk, "status": "closed", "outcome": "met", "note": "Moved in"}
+    )
     referral.refresh_from_db()
     assert referral.status == "closed" and referral.outcome == "met"
 
@@ -159,15 +193,15 @@ def test_lived_experience_shows_on_no_page_for_clinicians_or_other_supporters(ca
                 assert "Incarceration" not in html, name
 
 
-def test_worklist_counts_match_the_lists_and_use_a_fixed_number_of_queries(cast, client,
-                                                                          django_assert_max_num_queries):
+def test_worklist_counts_match_the_lists_and_use_a_fixed_number_of_queries(cast, client, django_assert_max_num_queries):
     today = cast.program.local_today()
     ClientFactory(program=cast.program)  # unassigned
     session = PeerSessionFactory(supporter=cast.supporter)
     AttendanceFactory(session=session, client=cast.mine)  # long ago: still "no recent contact"
     CertificationFactory(supporter=cast.supporter, expires_on=today + timedelta(days=20))
-    CertificationFactory(supporter=cast.other_supporter, issued_on=today - timedelta(days=900),
-                         expires_on=today - timedelta(days=1))
+    CertificationFactory(
+        supporter=cast.other_supporter, issued_on=today - timedelta(days=900), expires_on=today - timedelta(days=1)
+    )
     cast.other_supporter.max_caseload = 1
     cast.other_supporter.save()
     AssignmentFactory(client=ClientFactory(program=cast.program), supporter=cast.other_supporter)
@@ -188,8 +222,9 @@ def test_recent_contact_takes_a_client_off_the_no_contact_list(cast):
     from datetime import datetime, time
 
     today = cast.program.local_today()
-    session = PeerSessionFactory(supporter=cast.supporter,
-                                 start=datetime.combine(today, time(12), tzinfo=cast.program.tzinfo))
+    session = PeerSessionFactory(
+        supporter=cast.supporter, start=datetime.combine(today, time(12), tzinfo=cast.program.tzinfo)
+    )
     AttendanceFactory(session=session, client=cast.mine)
     counts = {w.key: n for w, n in worklist_counts(cast.program, today)}
     assert counts["no-contact"] == 1  # only `theirs` is left
@@ -209,13 +244,24 @@ def test_pages_have_no_inline_scripts_or_styles(cast, client):
 
 def test_the_admin_applies_the_credential_type_rules_as_a_form_error(cast, client):
     client.force_login(cast.coordinator)
-    response = client.post(reverse("admin:supporters_credentialtype_add"), {
-        "program": cast.program.pk, "name": "NCPRSS", "kind": "national", "issuing_body": "",
-        "renewal_period_months": 24, "ce_hours_required": "4", "category_hours_required": '{"ethics": 6}'})
+    response = client.post(
+        reverse("admin:supporters_credentialtype_add"),
+        {
+            "program": cast.program.pk,
+            "name": "NCPRSS",
+            "kind": "national",
+            "issuing_body": "",
+            "renewal_period_months": 24,
+            "ce_hours_required": "4",
+            "category_hours_required": '{"ethics": 6}',
+        },
+    )
     assert response.status_code == 200  # the form again, with the message; not a 500
     assert "more than the total" in response.content.decode()
-    response = client.post(reverse("admin:clients_resource_add"), {
-        "program": cast.program.pk, "name": "Nowhere", "category": "food", "languages": '["en"]'})
+    response = client.post(
+        reverse("admin:clients_resource_add"),
+        {"program": cast.program.pk, "name": "Nowhere", "category": "food", "languages": '["en"]'},
+    )
     assert response.status_code == 200 and "phone number" in response.content.decode()
 
 
@@ -225,14 +271,30 @@ def test_the_supervision_page_shows_last_full_month_by_default_and_records_a_ses
     today = cast.program.local_today()
     last_month = today.replace(day=1) - timedelta(days=1)
     assert last_month.strftime("%B %Y") in client.get(url).content.decode()
-    response = client.post(url, {"supervisor": cast.coordinator.pk, "supervisees": [cast.supporter.pk],
-                                 "held_on": str(today), "duration_minutes": 90, "format": "individual",
-                                 "topics": "Boundaries"}, follow=True)
+    response = client.post(
+        url,
+        {
+            "supervisor": cast.coordinator.pk,
+            "supervisees": [cast.supporter.pk],
+            "held_on": str(today),
+            "duration_minutes": 90,
+            "format": "individual",
+            "topics": "Boundaries",
+        },
+        follow=True,
+    )
     assert response.status_code == 200
     page = client.get(url, {"month": today.strftime("%Y-%m")}).content.decode()
     assert "1.50" in page and "Boundaries" in page
-    bad = client.post(url, {"supervisor": cast.coordinator.pk, "supervisees": [cast.supporter.pk,
-                                                                               cast.other_supporter.pk],
-                            "held_on": str(today), "duration_minutes": 60, "format": "individual"})
+    bad = client.post(
+        url,
+        {
+            "supervisor": cast.coordinator.pk,
+            "supervisees": [cast.supporter.pk, cast.other_supporter.pk],
+            "held_on": str(today),
+            "duration_minutes": 60,
+            "format": "individual",
+        },
+    )
     assert "exactly one supporter" in bad.content.decode()
     assert client.get(url, {"month": "garbage"}).status_code == 200

@@ -15,13 +15,31 @@ from supporters.services import supervision_session_save
 from tests.factories import CertificationFactory, CredentialTypeFactory, ResourceFactory, SupporterFactory
 
 ROLES = ["coordinator", "supporter", "clinician", "funder", "outsider", "other_coordinator"]
-EVERYONE_IN_PROGRAM = {"coordinator": {"mine", "theirs"}, "supporter": {"mine", "theirs"}, "clinician": set(),
-                       "funder": set(), "outsider": set(), "other_coordinator": {"foreign"}}
-OWN_SUPPORTER_RECORD = {"coordinator": {"mine", "theirs"}, "supporter": {"mine"}, "clinician": set(),
-                        "funder": set(), "outsider": set(), "other_coordinator": {"foreign"}}
+EVERYONE_IN_PROGRAM = {
+    "coordinator": {"mine", "theirs"},
+    "supporter": {"mine", "theirs"},
+    "clinician": set(),
+    "funder": set(),
+    "outsider": set(),
+    "other_coordinator": {"foreign"},
+}
+OWN_SUPPORTER_RECORD = {
+    "coordinator": {"mine", "theirs"},
+    "supporter": {"mine"},
+    "clinician": set(),
+    "funder": set(),
+    "outsider": set(),
+    "other_coordinator": {"foreign"},
+}
 CASELOAD = OWN_SUPPORTER_RECORD  # goals, measures, referrals: coordinators + the client's supporter, never clinicians
-DIRECTORY = {"coordinator": {"mine", "theirs"}, "supporter": {"mine", "theirs"}, "clinician": {"mine", "theirs"},
-             "funder": set(), "outsider": set(), "other_coordinator": {"foreign"}}
+DIRECTORY = {
+    "coordinator": {"mine", "theirs"},
+    "supporter": {"mine", "theirs"},
+    "clinician": {"mine", "theirs"},
+    "funder": set(),
+    "outsider": set(),
+    "other_coordinator": {"foreign"},
+}
 
 EXPECTED = {
     "credential-type": EVERYONE_IN_PROGRAM,
@@ -41,36 +59,68 @@ def build(cast, basename: str) -> dict[str, object]:
     supporters = {"mine": cast.supporter, "theirs": cast.other_supporter, "foreign": foreign_supporter}
     clients = {"mine": cast.mine, "theirs": cast.theirs, "foreign": cast.foreign}
     if basename == "credential-type":
-        return {"mine": CredentialTypeFactory(program=cast.program), "theirs": CredentialTypeFactory(
-            program=cast.program), "foreign": CredentialTypeFactory(program=cast.other_program)}
+        return {
+            "mine": CredentialTypeFactory(program=cast.program),
+            "theirs": CredentialTypeFactory(program=cast.program),
+            "foreign": CredentialTypeFactory(program=cast.other_program),
+        }
     if basename in {"certification", "ce-hours"}:
         certs = {k: CertificationFactory(supporter=s) for k, s in supporters.items()}
         if basename == "certification":
             return certs
-        return {k: CEHours.objects.create(certification=c, category="ethics", hours=Decimal(1),
-                                          completed_on=date(2026, 1, 1), title="t") for k, c in certs.items()}
+        return {
+            k: CEHours.objects.create(
+                certification=c, category="ethics", hours=Decimal(1), completed_on=date(2026, 1, 1), title="t"
+            )
+            for k, c in certs.items()
+        }
     if basename == "supervision-session":
         coordinators = {"mine": cast.coordinator, "theirs": cast.coordinator, "foreign": cast.other_coordinator}
-        return {k: supervision_session_save(
-            program=s.program, supervisor=coordinators[k], supervisees=[s], held_on=date(2026, 1, 5),
-            duration_minutes=60, format="individual") for k, s in supporters.items()}
+        return {
+            k: supervision_session_save(
+                program=s.program,
+                supervisor=coordinators[k],
+                supervisees=[s],
+                held_on=date(2026, 1, 5),
+                duration_minutes=60,
+                format="individual",
+            )
+            for k, s in supporters.items()
+        }
     if basename == "resource":
-        return {"mine": ResourceFactory(program=cast.program), "theirs": ResourceFactory(program=cast.program),
-                "foreign": ResourceFactory(program=cast.other_program)}
-    goals = {k: RecoveryGoal.objects.create(program=c.program, client=c, goal="g", domain="housing")
-             for k, c in clients.items()}
+        return {
+            "mine": ResourceFactory(program=cast.program),
+            "theirs": ResourceFactory(program=cast.program),
+            "foreign": ResourceFactory(program=cast.other_program),
+        }
+    goals = {
+        k: RecoveryGoal.objects.create(program=c.program, client=c, goal="g", domain="housing")
+        for k, c in clients.items()
+    }
     if basename == "goal":
         return goals
     if basename == "goal-progress":
         return {k: GoalProgress.objects.create(goal=g, note="n") for k, g in goals.items()}
     barc10 = Instrument.objects.get(code="barc-10")
     if basename == "outcome-measure":
-        return {k: OutcomeMeasure.objects.create(program=c.program, client=c, instrument=barc10,
-                                                 administered_on=date(2026, 1, 1), responses=[3] * 10, total=30)
-                for k, c in clients.items()}
+        return {
+            k: OutcomeMeasure.objects.create(
+                program=c.program,
+                client=c,
+                instrument=barc10,
+                administered_on=date(2026, 1, 1),
+                responses=[3] * 10,
+                total=30,
+            )
+            for k, c in clients.items()
+        }
     if basename == "referral":
-        return {k: Referral.objects.create(program=c.program, client=c, resource=ResourceFactory(program=c.program),
-                                           referred_on=date(2026, 1, 1)) for k, c in clients.items()}
+        return {
+            k: Referral.objects.create(
+                program=c.program, client=c, resource=ResourceFactory(program=c.program), referred_on=date(2026, 1, 1)
+            )
+            for k, c in clients.items()
+        }
     raise AssertionError(basename)
 
 
@@ -94,8 +144,17 @@ def test_the_instrument_library_is_for_coordinators_and_supporters(cast, api_as,
     assert bool(listed) is (role in {"coordinator", "supporter", "other_coordinator"})
 
 
-@pytest.mark.parametrize(("role", "status"), [("coordinator", 200), ("supporter", 404), ("clinician", 404),
-                                              ("funder", 404), ("outsider", 404), ("other_coordinator", 404)])
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("coordinator", 200),
+        ("supporter", 404),
+        ("clinician", 404),
+        ("funder", 404),
+        ("outsider", 404),
+        ("other_coordinator", 404),
+    ],
+)
 def test_program_policy_is_readable_by_its_coordinators_only(cast, api_as, role, status):
     assert api_as(cast.user(role)).get(reverse("program-policy-detail", args=[cast.program.pk])).status_code == status
 

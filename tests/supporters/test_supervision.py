@@ -16,8 +16,13 @@ from tests.factories import SupporterFactory
 
 def record(cast, supervisees, day, minutes=60, fmt="individual", supervisor=None):
     return supervision_session_save(
-        program=cast.program, supervisor=supervisor or cast.coordinator, supervisees=supervisees, held_on=day,
-        duration_minutes=minutes, format=fmt, topics="Boundaries",
+        program=cast.program,
+        supervisor=supervisor or cast.coordinator,
+        supervisees=supervisees,
+        held_on=day,
+        duration_minutes=minutes,
+        format=fmt,
+        topics="Boundaries",
     )
 
 
@@ -48,8 +53,9 @@ def test_the_ratio_counts_distinct_supervisees_against_the_limit(cast):
     assert row["supervisees"] == 3 and row["over_limit"]
 
 
-@pytest.mark.parametrize("problem", ["individual_with_two", "future", "outsider_supervisor", "foreign_supporter",
-                                     "self"])
+@pytest.mark.parametrize(
+    "problem", ["individual_with_two", "future", "outsider_supervisor", "foreign_supporter", "self"]
+)
 def test_bad_supervision_records_are_refused(cast, problem):
     from tests.factories import SupporterFactory as SF
 
@@ -72,12 +78,23 @@ def test_bad_supervision_records_are_refused(cast, problem):
 def test_a_coordinator_records_supervision_through_the_api_and_reads_the_summary(cast, api_as):
     api = api_as(cast.coordinator)
     day = cast.program.local_today()
-    response = api.post(reverse("supervision-session-list"), {
-        "program": cast.program.pk, "supervisor": cast.coordinator.username, "supervisees": [cast.supporter.pk],
-        "held_on": str(day), "duration_minutes": 60, "format": "individual", "topics": "Self-care"}, format="json")
+    response = api.post(
+        reverse("supervision-session-list"),
+        {
+            "program": cast.program.pk,
+            "supervisor": cast.coordinator.username,
+            "supervisees": [cast.supporter.pk],
+            "held_on": str(day),
+            "duration_minutes": 60,
+            "format": "individual",
+            "topics": "Self-care",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
-    summary = api.get(reverse("supervision-session-summary"),
-                      {"program": cast.program.pk, "month": day.strftime("%Y-%m")}).json()
+    summary = api.get(
+        reverse("supervision-session-summary"), {"program": cast.program.pk, "month": day.strftime("%Y-%m")}
+    ).json()
     row = next(r for r in summary["supporters"] if r["supporter"] == cast.supporter.pk)
     assert row["hours"] == "1.00" and row["behind"] is True  # default requirement is 2 h
     assert summary["supervisors"][0]["supervisees"] == 1
@@ -90,8 +107,17 @@ def test_supporters_cannot_record_supervision_and_see_only_their_own(cast, api_a
     ids = {r["id"] for r in api.get(reverse("supervision-session-list")).json()["results"]}
     assert ids == {mine.pk}
     assert api.get(reverse("supervision-session-detail", args=[theirs.pk])).status_code == 404
-    response = api.post(reverse("supervision-session-list"), {
-        "program": cast.program.pk, "supervisor": cast.coordinator.username, "supervisees": [cast.supporter.pk],
-        "held_on": "2026-03-05", "duration_minutes": 60, "format": "individual"}, format="json")
+    response = api.post(
+        reverse("supervision-session-list"),
+        {
+            "program": cast.program.pk,
+            "supervisor": cast.coordinator.username,
+            "supervisees": [cast.supporter.pk],
+            "held_on": "2026-03-05",
+            "duration_minutes": 60,
+            "format": "individual",
+        },
+        format="json",
+    )
     assert response.status_code == 403
     assert api.get(reverse("supervision-session-summary"), {"program": cast.program.pk}).status_code == 404

@@ -31,8 +31,9 @@ class Command(BaseCommand):
         if Program.objects.filter(slug=options["slug"]).exists():
             raise CommandError(f"A program with slug {options['slug']!r} already exists.")
         try:
-            program = program_create(slug=options["slug"], name=options["name"], timezone=options["timezone"],
-                                     organization=organization)
+            program = program_create(
+                slug=options["slug"], name=options["name"], timezone=options["timezone"], organization=organization
+            )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
         self.stdout.write(f"Created program {program.slug} ({program.timezone}).")

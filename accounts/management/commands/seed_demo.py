@@ -62,7 +62,9 @@ class Command(BaseCommand):
             "--password", help="Password for the demo users (default: generated, kept in .demo_password)"
         )
         parser.add_argument(
-            "--scale", choices=["small", "large"], default="small",
+            "--scale",
+            choices=["small", "large"],
+            default="small",
             help="small: the demo program (default); large: adds a state-wide network built with COPY "
             "(see docs/scale.md)",
         )
@@ -123,12 +125,14 @@ class Command(BaseCommand):
         for role in (Role.COORDINATOR, Role.CLINICIAN):
             user = users[role]
             if has_totp(user):
-                self.stdout.write(f"  {user.username:<18} already enrolled; current code: "
-                                  f"python manage.py demo_totp {user.username}")
+                self.stdout.write(
+                    f"  {user.username:<18} already enrolled; current code: python manage.py demo_totp {user.username}"
+                )
                 continue
             secret = totp_enrol(user)
-            self.stdout.write(f"  {user.username:<18} TOTP secret {secret} "
-                              f"(or run: python manage.py demo_totp {user.username})")
+            self.stdout.write(
+                f"  {user.username:<18} TOTP secret {secret} (or run: python manage.py demo_totp {user.username})"
+            )
 
     def _build_program(self, program: Program, users: dict[Role, User]) -> None:
         rng = random.Random(20260101)
@@ -143,13 +147,22 @@ class Command(BaseCommand):
             user = users[Role.SUPPORTER] if i == 0 else None
             first, last = (user.first_name, user.last_name) if user else (FIRST[i + 4], LAST[i + 3])
             supporter = Supporter.objects.create(
-                program=program, user=user, external_id=f"SUP-{i + 1}", first_name=first, last_name=last,
-                email=f"sup{i + 1}@riverside.example.org", site=sites[i % 2], max_caseload=12,
+                program=program,
+                user=user,
+                external_id=f"SUP-{i + 1}",
+                first_name=first,
+                last_name=last,
+                email=f"sup{i + 1}@riverside.example.org",
+                site=sites[i % 2],
+                max_caseload=12,
                 languages=["en", "es"] if i % 2 else ["en"],
             )
             Certification.objects.create(
-                supporter=supporter, certification_type="State Certified Peer Specialist", number=f"CPS-{1000 + i}",
-                issuing_body="State Certification Board", issued_on=today - timedelta(days=700),
+                supporter=supporter,
+                certification_type="State Certified Peer Specialist",
+                number=f"CPS-{1000 + i}",
+                issuing_body="State Certification Board",
+                issued_on=today - timedelta(days=700),
                 expires_on=today + timedelta(days=[400, 45, 200, -10][i]),
             )
             supporters.append(supporter)
@@ -157,16 +170,27 @@ class Command(BaseCommand):
         for i, discipline in enumerate([Discipline.PSYCHIATRY, Discipline.SOCIAL_WORK, Discipline.COUNSELING]):
             user = users[Role.CLINICIAN] if i == 0 else None
             first, last = (user.first_name, user.last_name) if user else (FIRST[i + 8], LAST[i + 7])
-            clinicians.append(Clinician.objects.create(
-                program=program, user=user, external_id=f"CLN-{i + 1}", first_name=first, last_name=last,
-                email=f"clin{i + 1}@riverside.example.org", discipline=discipline,
-            ))
+            clinicians.append(
+                Clinician.objects.create(
+                    program=program,
+                    user=user,
+                    external_id=f"CLN-{i + 1}",
+                    first_name=first,
+                    last_name=last,
+                    email=f"clin{i + 1}@riverside.example.org",
+                    discipline=discipline,
+                )
+            )
         start_of_history = today - timedelta(days=180)
         for i in range(30):
             client = Client.objects.create(
-                program=program, external_id=f"MRN-{10001 + i}", first_name=rng.choice(FIRST),
-                last_name=rng.choice(LAST), date_of_birth=years_before(today, rng.randint(19, 70)),
-                preferred_language="es" if i % 5 == 0 else "en", site=sites[i % 2],
+                program=program,
+                external_id=f"MRN-{10001 + i}",
+                first_name=rng.choice(FIRST),
+                last_name=rng.choice(LAST),
+                date_of_birth=years_before(today, rng.randint(19, 70)),
+                preferred_language="es" if i % 5 == 0 else "en",
+                site=sites[i % 2],
             )
             client.care_team.add(clinicians[i % 3])
             enrolled = start_of_history + timedelta(days=rng.randint(0, 60))
@@ -176,37 +200,54 @@ class Command(BaseCommand):
             )
             if i % 6 == 0:
                 CaseloadAssignment.objects.create(
-                    client=client, supporter=supporters[(i + 1) % 4], start_date=enrolled,
+                    client=client,
+                    supporter=supporters[(i + 1) % 4],
+                    start_date=enrolled,
                     role=AssignmentRole.SECONDARY,
                 )
             day = enrolled
             n = 0
             while day < today + timedelta(days=14):
                 n += 1
-                kind = AppointmentKind.INTAKE if n == 1 else rng.choice(
-                    [AppointmentKind.ROUTINE] * 8
-                    + [AppointmentKind.EMERGENCY_VISIT, AppointmentKind.INPATIENT_DISCHARGE]
+                kind = (
+                    AppointmentKind.INTAKE
+                    if n == 1
+                    else rng.choice(
+                        [AppointmentKind.ROUTINE] * 8
+                        + [AppointmentKind.EMERGENCY_VISIT, AppointmentKind.INPATIENT_DISCHARGE]
+                    )
                 )
                 when = datetime.combine(day, time(rng.choice([9, 10, 11, 14, 15])), tzinfo=tz)
                 if day >= today:
                     status = AppointmentStatus.SCHEDULED
                 else:
-                    status = rng.choice([AppointmentStatus.ATTENDED] * 6 + [AppointmentStatus.NO_SHOW,
-                                                                             AppointmentStatus.CANCELLED_BY_CLIENT])
+                    status = rng.choice(
+                        [AppointmentStatus.ATTENDED] * 6
+                        + [AppointmentStatus.NO_SHOW, AppointmentStatus.CANCELLED_BY_CLIENT]
+                    )
                 ClinicalAppointment.objects.create(
-                    program=program, external_id=f"APT-{client.external_id}-{n}", client=client,
-                    clinician=clinicians[i % 3], start=when, kind=kind, status=status,
+                    program=program,
+                    external_id=f"APT-{client.external_id}-{n}",
+                    client=client,
+                    clinician=clinicians[i % 3],
+                    start=when,
+                    kind=kind,
+                    status=status,
                 )
                 peer_day = day + timedelta(days=rng.randint(2, 9))
                 if peer_day < today and rng.random() < 0.7:
                     session = PeerSession.objects.create(
-                        program=program, supporter=supporter, kind=SessionKind.ONE_TO_ONE,
+                        program=program,
+                        supporter=supporter,
+                        kind=SessionKind.ONE_TO_ONE,
                         start=datetime.combine(peer_day, time(rng.choice([10, 13, 16])), tzinfo=tz),
-                        duration_minutes=rng.choice([20, 30, 45, 60]), modality=rng.choice(list(Modality)),
+                        duration_minutes=rng.choice([20, 30, 45, 60]),
+                        modality=rng.choice(list(Modality)),
                         location="",
                     )
                     Attendance.objects.create(
-                        session=session, client=client,
+                        session=session,
+                        client=client,
                         status=rng.choice([AttendanceStatus.COMPLETED] * 5 + [AttendanceStatus.ATTEMPTED]),
                     )
                 day += timedelta(days=rng.randint(10, 28))
@@ -215,8 +256,12 @@ class Command(BaseCommand):
         for i, client in enumerate(Client.objects.filter(program=program).order_by("id")):
             if i % 5 != 4:
                 Consent.objects.create(
-                    client=client, scope=ConsentScope.CARE_TEAM, purpose="Coordination of care with the clinic",
-                    effective_on=start_of_history, signed_on=start_of_history, signed_by_name="Client",
+                    client=client,
+                    scope=ConsentScope.CARE_TEAM,
+                    purpose="Coordination of care with the clinic",
+                    effective_on=start_of_history,
+                    signed_on=start_of_history,
+                    signed_by_name="Client",
                     revocation_statement_included=True,
                 )
         # A weekly recovery group run by the demo supporter, with mixed attendance.
@@ -224,13 +269,22 @@ class Command(BaseCommand):
         for week in range(12):
             group_day = today - timedelta(days=7 * week + 2)
             session = PeerSession.objects.create(
-                program=program, supporter=supporters[0], kind=SessionKind.GROUP, start=datetime.combine(
-                    group_day, time(18), tzinfo=tz), duration_minutes=90, modality=Modality.IN_PERSON,
+                program=program,
+                supporter=supporters[0],
+                kind=SessionKind.GROUP,
+                start=datetime.combine(group_day, time(18), tzinfo=tz),
+                duration_minutes=90,
+                modality=Modality.IN_PERSON,
                 location="North Clinic, room 2",
             )
             Attendance.objects.bulk_create(
-                Attendance(session=session, client=c, status=rng.choice(
-                    [AttendanceStatus.COMPLETED] * 3 + [AttendanceStatus.NO_SHOW, AttendanceStatus.CANCELLED]))
+                Attendance(
+                    session=session,
+                    client=c,
+                    status=rng.choice(
+                        [AttendanceStatus.COMPLETED] * 3 + [AttendanceStatus.NO_SHOW, AttendanceStatus.CANCELLED]
+                    ),
+                )
                 for c in group_clients
             )
 
@@ -249,8 +303,11 @@ class Command(BaseCommand):
                 continue
             for k in range(5):
                 item = feedback_send(
-                    author=assignment.supporter, client=client, recipients=[clinician],
-                    category=categories[(n + k) % len(categories)], urgency=Urgency.ROUTINE,
+                    author=assignment.supporter,
+                    client=client,
+                    recipients=[clinician],
+                    category=categories[(n + k) % len(categories)],
+                    urgency=Urgency.ROUTINE,
                     text=f"Demo feedback {k + 1}: what came up in this week's session, for the care team.",
                 )
                 if k % 2 == 0:
@@ -269,8 +326,9 @@ class Command(BaseCommand):
         from sessions.models import FeedbackReply
 
         shift = timedelta(days=days_ago)
-        FeedbackItem.objects.filter(pk=item.pk).update(created_at=F("created_at") - shift,
-                                                       deadline=F("deadline") - shift)
+        FeedbackItem.objects.filter(pk=item.pk).update(
+            created_at=F("created_at") - shift, deadline=F("deadline") - shift
+        )
         acknowledged = item.created_at - shift + timedelta(hours=waited_hours)
         FeedbackItem.objects.filter(pk=item.pk, acknowledged_at__isnull=False).update(acknowledged_at=acknowledged)
         FeedbackReply.objects.filter(item=item).update(created_at=acknowledged)

@@ -57,22 +57,48 @@ class Command(BaseCommand):
         for role, user in users.items():
             membership_grant(user=user, program=program, role=role)
         supporters = Supporter.objects.bulk_create(
-            Supporter(program=program, external_id=f"S{i}", first_name="S", last_name=f"Sup{i:04d}",
-                      email=f"s{i}@bench.example.org", user=users[Role.SUPPORTER] if i == 0 else None)
+            Supporter(
+                program=program,
+                external_id=f"S{i}",
+                first_name="S",
+                last_name=f"Sup{i:04d}",
+                email=f"s{i}@bench.example.org",
+                user=users[Role.SUPPORTER] if i == 0 else None,
+            )
             for i in range(n_supporters)
         )
-        clinician = Clinician.objects.create(program=program, external_id="C0", first_name="C", last_name="Lin",
-                                             email="c@bench.example.org", user=users[Role.CLINICIAN])
+        clinician = Clinician.objects.create(
+            program=program,
+            external_id="C0",
+            first_name="C",
+            last_name="Lin",
+            email="c@bench.example.org",
+            user=users[Role.CLINICIAN],
+        )
         clients = Client.objects.bulk_create(
-            (Client(program=program, external_id=f"MRN{i:07d}", first_name=f"F{rng.randint(0, 999)}",
-                    last_name=f"L{rng.randint(0, 9999):04d}", date_of_birth=date(1980, 1, 1))
-             for i in range(n_clients)),
+            (
+                Client(
+                    program=program,
+                    external_id=f"MRN{i:07d}",
+                    first_name=f"F{rng.randint(0, 999)}",
+                    last_name=f"L{rng.randint(0, 9999):04d}",
+                    date_of_birth=date(1980, 1, 1),
+                )
+                for i in range(n_clients)
+            ),
             batch_size=5000,
         )
         today = program.local_today()
         CaseloadAssignment.objects.bulk_create(
-            (CaseloadAssignment(client=c, supporter=supporters[i % n_supporters], role=AssignmentRole.PRIMARY,
-                                start_date=today - timedelta(days=400)) for i, c in enumerate(clients)),
+            (
+                CaseloadAssignment(
+                    client=c,
+                    supporter=supporters[i % n_supporters],
+                    role=AssignmentRole.PRIMARY,
+                    start_date=today - timedelta(days=400),
+                )
+                for i, c in enumerate(clients)
+            ),
             batch_size=5000,
         )
         Client.care_team.through.objects.bulk_create(
@@ -81,15 +107,23 @@ class Command(BaseCommand):
         )
         tz = program.tzinfo
         sessions = PeerSession.objects.bulk_create(
-            (PeerSession(program=program, supporter=supporters[i % n_supporters], duration_minutes=30,
-                         modality=Modality.PHONE,
-                         start=datetime.combine(today - timedelta(days=rng.randint(0, 365)), time(10), tzinfo=tz))
-             for i in range(n_sessions)),
+            (
+                PeerSession(
+                    program=program,
+                    supporter=supporters[i % n_supporters],
+                    duration_minutes=30,
+                    modality=Modality.PHONE,
+                    start=datetime.combine(today - timedelta(days=rng.randint(0, 365)), time(10), tzinfo=tz),
+                )
+                for i in range(n_sessions)
+            ),
             batch_size=5000,
         )
         Attendance.objects.bulk_create(
-            (Attendance(session=s, client=clients[(i * 7919) % n_clients], status=AttendanceStatus.COMPLETED)
-             for i, s in enumerate(sessions)),
+            (
+                Attendance(session=s, client=clients[(i * 7919) % n_clients], status=AttendanceStatus.COMPLETED)
+                for i, s in enumerate(sessions)
+            ),
             batch_size=5000,
         )
         if connection.vendor == "postgresql":
@@ -100,8 +134,9 @@ class Command(BaseCommand):
             f"in {clock.perf_counter() - started:.1f}s ({connection.vendor})"
         )
         web = WebClient(HTTP_HOST="127.0.0.1")  # an allowed host in every settings module
-        deep_client = Client.objects.filter(program=program).order_by("last_name", "first_name", "id")[
-            n_clients * 9 // 10].pk
+        deep_client = (
+            Client.objects.filter(program=program).order_by("last_name", "first_name", "id")[n_clients * 9 // 10].pk
+        )
         deep_session = PeerSession.objects.filter(program=program).order_by("-start", "-id")[n_sessions * 9 // 10].pk
         pages = [
             ("coordinator", "home", reverse("home")),
@@ -110,8 +145,11 @@ class Command(BaseCommand):
             ("coordinator", "supporters", reverse("dashboard:supporters")),
             ("coordinator", "sessions, first page", reverse("dashboard:sessions")),
             ("coordinator", "sessions, page at 90%", reverse("dashboard:sessions") + f"?after={deep_session}"),
-            ("coordinator", "sessions, filtered by supporter",
-             reverse("dashboard:sessions") + f"?supporter={supporters[3].pk}"),
+            (
+                "coordinator",
+                "sessions, filtered by supporter",
+                reverse("dashboard:sessions") + f"?supporter={supporters[3].pk}",
+            ),
             ("coordinator", "client page", reverse("dashboard:client", args=[clients[0].pk])),
             ("supporter", "home", reverse("home")),
             ("clinician", "home", reverse("home")),

@@ -56,5 +56,7 @@ class Command(BaseCommand):
             today = timezone.now().astimezone(program.tzinfo).date().isoformat()
             rendered = render_pdf(render_html(figures, generated_on=today))
             Path(options["output"]).write_bytes(rendered.pdf)
-            self.stderr.write(f"Wrote {options['output']}: {rendered.pages} pages in {rendered.seconds:.2f} s "
-                              f"(peak {rendered.peak_rss_mb:.0f} MB).")
+            self.stderr.write(
+                f"Wrote {options['output']}: {rendered.pages} pages in {rendered.seconds:.2f} s "
+                f"(peak {rendered.peak_rss_mb:.0f} MB)."
+            )

@@ -15,7 +15,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--period", choices=["monthly", "quarterly"], required=True)
         parser.add_argument(
-            "--no-publish", action="store_true",
+            "--no-publish",
+            action="store_true",
             help="Leave the reports for a coordinator to review and publish (funders are notified on publish).",
         )
 
@@ -24,7 +25,9 @@ class Command(BaseCommand):
         reports = schedule_reports(kind=kind, publish=not options["no_publish"])
         for report in reports:
             report.refresh_from_db()
-            self.stdout.write(f"report {report.pk}: program {report.program.slug}, {report.period_label}, "
-                              f"{report.get_status_display()}")
+            self.stdout.write(
+                f"report {report.pk}: program {report.program.slug}, {report.period_label}, "
+                f"{report.get_status_display()}"
+            )
         if not reports:
             self.stdout.write("Nothing to do: every program already has its report for that period.")
