@@ -41,6 +41,15 @@ def localize_in_program(attrs: dict[str, Any], field: str, program: Any) -> None
 
 
 # DRF action -> audit action; custom @action names are recorded as they are.
+# Ids are BigAutoField: a larger number given as an id is a 400, not an overflow in the driver.
+MAX_ID = 2**63 - 1
+
+
+def id_field(**kwargs: Any) -> serializers.IntegerField:
+    """A record id given as a plain number (not looked up by the field itself)."""
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
 AUDIT_ACTIONS = {
     "list": "list",
     "retrieve": "read",

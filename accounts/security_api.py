@@ -7,11 +7,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api_base import id_field
 from accounts.emergency import emergency_access_open
 
 
 class EmergencyAccessRequestSerializer(serializers.Serializer):
-    program = serializers.IntegerField(min_value=1)
+    program = id_field()
     external_id = serializers.CharField(max_length=64)
     reason = serializers.CharField(min_length=10, max_length=2000)
 

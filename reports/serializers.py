@@ -8,6 +8,8 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts.api_base import id_field
+
 # A period longer than this is almost certainly a typo, and costs a full reload of history.
 MAX_PERIOD_DAYS = 3660
 
@@ -30,7 +32,7 @@ class ContinuityParamsSerializer(serializers.Serializer):
 
 
 class ContinuityRequestSerializer(ContinuityParamsSerializer):
-    program = serializers.IntegerField(min_value=1)
+    program = id_field()
 
 
 def params_errors_text(errors: dict[str, list[str]]) -> str:

@@ -1,6 +1,10 @@
+from typing import Any
+
 import django_filters
+from django import forms
 from django.db.models import Q
 
+from accounts.api_base import MAX_ID
 from sessions.models import (
     FeedbackCategory,
     FeedbackItem,
@@ -12,10 +16,19 @@ from sessions.models import (
 )
 
 
+class IdFilter(django_filters.NumberFilter):
+    """A record id: a whole number in the id range (a larger one would overflow the driver)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=1, max_value=MAX_ID, **kwargs)
+
+
 class PeerSessionFilter(django_filters.FilterSet):
     start_after = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
     start_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
-    client = django_filters.NumberFilter(field_name="attendances__client", distinct=True)
+    client = IdFilter(field_name="attendances__client", distinct=True)
     modality = django_filters.ChoiceFilter(choices=Modality.choices)
     kind = django_filters.ChoiceFilter(choices=SessionKind.choices)
     status = django_filters.ChoiceFilter(choices=SessionStatus.choices)
