@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from pathlib import PurePath
 
@@ -30,21 +31,8 @@ def client_access_q(user, *, client_field: str = "id", program_field: str = "pro
     roles = role_program_ids(user)
     q = Q(**{f"{program_field}__in": roles.coordinator})
     if roles.supporter:
-        from accounts.request_cache import memoised
-
-        caseload = Q()
-        todays = memoised(
-            ("program_today", roles.supporter),
-            lambda: [
-                (p.id, p.local_today()) for p in Program.objects.filter(id__in=roles.supporter).only("id", "timezone")
-            ],
-        )
-        for program_id, today in todays:
-            caseload |= Q(
-                client__program_id=program_id,
-                start_date__lte=today,
-            ) & (Q(end_date__isnull=True) | Q(end_date__gte=today))
-        client_ids = CaseloadAssignment.objects.filter(caseload, supporter__user_id=user.pk).values("client_id")
+        caseload = CaseloadAssignment.objects.active_today(roles.supporter)
+        client_ids = caseload.filter(supporter__user_id=user.pk).values("client_id")
         q |= Q(**{f"{client_field}__in": client_ids})
     if clinicians and roles.clinician:
         client_ids = Client.care_team.through.objects.filter(
@@ -174,6 +162,24 @@ class CaseloadAssignmentQuerySet(models.QuerySet):
 
     def active_on(self, day: date) -> CaseloadAssignmentQuerySet:
         return self.filter(Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gte=day)))
+
+    def active_today(self, program_ids: Iterable[int], *, via: str = "client") -> CaseloadAssignmentQuerySet:
+        """Active on each program's own date: "today" depends on the program's time zone, so a
+        UTC date is a day off in the evening in the Americas. The dates are read once per request;
+        `via` names the side (client or supporter) whose program is matched."""
+        from accounts.request_cache import memoised
+
+        ids = frozenset(program_ids)
+        todays = memoised(
+            ("program_today", ids),
+            lambda: [(p.id, p.local_today()) for p in Program.objects.filter(id__in=ids).only("id", "timezone")],
+        )
+        active = Q(pk__in=[])
+        for program_id, today in todays:
+            active |= Q(**{f"{via}__program_id": program_id}) & Q(
+                Q(start_date__lte=today) & (Q(end_date__isnull=True) | Q(end_date__gte=today))
+            )
+        return self.filter(active)
 
 
 class CaseloadAssignment(models.Model):

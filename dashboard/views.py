@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.audit import audited
-from accounts.models import Program
+from accounts.scoping import role_program_ids
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
 from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPageFilter
 from dashboard.pagination import keyset_page
@@ -114,16 +114,12 @@ def supporter_list(request: HttpRequest) -> HttpResponse:
     supporters = Supporter.objects.visible_to(request.user).select_related("program", "site")
     filterset = SupporterPageFilter(request.GET, queryset=supporters, user=request.user)
     supporters = filterset.qs if filterset.is_valid() else supporters.none()
-    # Today's caseload per supporter in one subquery, "today" being each program's own date
-    # (a UTC date is a day off in the evening in the Americas).
-    active_today = Q(pk__in=[])
-    for program in Program.objects.filter(supporters__in=supporters).distinct().only("id", "timezone"):
-        today = program.local_today()
-        active_today |= Q(supporter__program_id=program.id) & Q(
-            Q(start_date__lte=today) & (Q(end_date__isnull=True) | Q(end_date__gte=today))
-        )
+    # Today's caseload per supporter in one subquery, on each program's own date; the
+    # supporters listed belong to the programs the user coordinates or supports in.
+    roles = role_program_ids(request.user)
     active = (
-        CaseloadAssignment.objects.filter(active_today, supporter=OuterRef("pk"))
+        CaseloadAssignment.objects.active_today(roles.coordinator | roles.supporter, via="supporter")
+        .filter(supporter=OuterRef("pk"))
         .values("supporter")
         .annotate(n=Count("client", distinct=True))
         .values("n")[:1]
