@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts.audit import audited
 from accounts.models import Program
 from accounts.scoping import role_program_ids
+from accounts.timezones import show_times_in
 from clients.models import CaseloadAssignment, Client
 from sessions import services
 from sessions.forms import AddendumForm, FeedbackForm, PeerSessionForm, ReplyForm
@@ -53,7 +54,7 @@ def _activate_program_zone(request: HttpRequest) -> None:
     """Lists span programs; show times in the zone of the user's first program."""
     program = Program.objects.visible_to(request.user).order_by("name").first()
     if program is not None:
-        timezone.activate(program.tzinfo)
+        show_times_in(program.tzinfo)
 
 
 def _caseload(supporter: Supporter) -> list[Client]:
@@ -100,7 +101,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
 def session_create(request: HttpRequest) -> HttpResponse:
     supporter = _supporter_for(request)
     clients = _caseload(supporter)
-    timezone.activate(supporter.program.tzinfo)
+    show_times_in(supporter.program.tzinfo)
     last = PeerSession.objects.filter(supporter=supporter).order_by("-created_at", "-id").first()
     initial = {
         "kind": SessionKind.ONE_TO_ONE,
@@ -134,7 +135,7 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if session.is_signed:
         messages.error(request, _("This note is signed; add a dated addendum instead."))
         return redirect("peer_sessions:session-detail", pk=session.pk)
-    timezone.activate(session.program.tzinfo)
+    show_times_in(session.program.tzinfo)
     attendees = [a.client for a in session.attendances.all()]
     clients = {c.pk: c for c in [*attendees, *_caseload(session.supporter)]}
     form = PeerSessionForm(
@@ -157,7 +158,7 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @audited("peer_session.read", object_type="peer_sessions.PeerSession", object_kwarg="pk")
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
-    timezone.activate(session.program.tzinfo)
+    show_times_in(session.program.tzinfo)
     visible = set(
         Client.objects.visible_to(request.user)
         .filter(id__in=[a.client_id for a in session.attendances.all()])
@@ -293,7 +294,7 @@ def _item_for(request: HttpRequest, pk: int) -> FeedbackItem:
 @audited("feedback.read", object_type="peer_sessions.FeedbackItem", object_kwarg="pk")
 def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_for(request, pk)
-    timezone.activate(item.program.tzinfo)
+    show_times_in(item.program.tzinfo)
     is_recipient = any(c.user_id == request.user.pk for c in item.recipients.all())
     return render(
         request,

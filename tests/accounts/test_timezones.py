@@ -6,10 +6,15 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.test.signals import template_rendered
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.audit import audit_record
+from accounts.models import AuditEvent
 from accounts.timezones import LocalTimeError, local_to_aware
 from clients.models import ClinicalAppointment
+from tests.factories import FeedbackItemFactory
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -49,3 +54,32 @@ def test_the_api_refuses_local_times_that_dst_makes_invalid(cast, api_as, local)
 def test_an_explicit_offset_inside_the_overlap_is_accepted(cast, api_as):
     payload = {"client": cast.mine.pk, "start": "2026-11-01T01:30:00-05:00", "kind": "routine", "status": "attended"}
     assert api_as(cast.coordinator).post(reverse("appointment-list"), payload, format="json").status_code == 201
+
+
+def test_a_program_zone_shown_by_one_request_does_not_leak_into_the_next_on_the_thread(cast, client):
+    """The feedback page shows New York times; the audit page after it, on the same thread,
+    is labelled UTC and must print UTC."""
+    item = FeedbackItemFactory(author=cast.supporter, client=cast.mine)
+    client.force_login(cast.coordinator)
+    zones_at_render: list[str] = []
+
+    def note_zone(**kwargs: object) -> None:
+        zones_at_render.append(timezone.get_current_timezone_name())
+
+    template_rendered.connect(note_zone)
+    try:
+        feedback_page = client.get(reverse("peer_sessions:feedback-detail", args=[item.pk]))
+        first_zones, zones_at_render[:] = list(zones_at_render), []
+        audit_record(action="read", user=cast.coordinator, obj=cast.mine)
+        audit_page = client.get(reverse("security:audit-report"))
+    finally:
+        template_rendered.disconnect(note_zone)
+
+    assert feedback_page.status_code == 200 and audit_page.status_code == 200
+    assert set(first_zones) == {"America/New_York"}
+    assert set(zones_at_render) == {"UTC"}
+    assert timezone.get_current_timezone_name() == "UTC"
+    event = AuditEvent.objects.order_by("-id").first()
+    body = audit_page.content.decode()
+    assert event.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") in body
+    assert event.at.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M:%S") not in body
