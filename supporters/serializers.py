@@ -105,9 +105,15 @@ class CertificationDetailSerializer(serializers.ModelSerializer):
         ]
 
     def get_status(self, obj: Certification) -> str:
-        from supporters.services import credential_status
+        """The same status as the credentials page: a superseded row is "renewed"."""
+        from supporters.services import credential_statuses
 
-        return credential_status(obj.expires_on, obj.supporter.program.local_today())
+        # One read of each supporter's rows per response, shared by the rows of a page.
+        by_supporter = self.context.setdefault("_credential_statuses", {})
+        if obj.supporter_id not in by_supporter:
+            today = obj.supporter.program.local_today()
+            by_supporter[obj.supporter_id] = credential_statuses(obj.supporter.certifications.all(), today)
+        return by_supporter[obj.supporter_id].get(obj.pk, "")
 
 
 class CEHoursSerializer(serializers.ModelSerializer):

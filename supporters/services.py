@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -51,6 +52,7 @@ class CredentialStatus:
     EXPIRING_60 = "expiring_60"
     EXPIRING_30 = "expiring_30"
     LAPSED = "lapsed"
+    RENEWED = "renewed"
 
     LABELS = {
         ACTIVE: "Active",
@@ -58,7 +60,9 @@ class CredentialStatus:
         EXPIRING_60: "Expires within 60 days",
         EXPIRING_30: "Expires within 30 days",
         LAPSED: "Lapsed",
+        RENEWED: "Renewed",
     }
+    DUE = frozenset({EXPIRING_90, EXPIRING_60, EXPIRING_30, LAPSED})
 
 
 def credential_status(expires_on: date | None, today: date) -> str:
@@ -77,26 +81,41 @@ def credential_status(expires_on: date | None, today: date) -> str:
     return CredentialStatus.ACTIVE
 
 
-def _credential_key(certification: Certification) -> str:
+def _credential_key(certification: Certification) -> tuple[int, str]:
+    """Rows of one supporter for the same credential (by type, or by name when untyped)."""
     if certification.credential_type_id:
-        return f"type:{certification.credential_type_id}"
-    return f"name:{certification.certification_type.strip().lower()}"
+        return certification.supporter_id, f"type:{certification.credential_type_id}"
+    return certification.supporter_id, f"name:{certification.certification_type.strip().lower()}"
+
+
+def _expiry_sort(cert: Certification) -> tuple[date, int]:
+    return cert.expires_on or date.max, cert.pk or 0
+
+
+def credential_statuses(certifications: Iterable[Certification], today: date) -> dict[int, str]:
+    """The status of each certification, as every page, API field, worklist and reminder shows it.
+
+    A row is judged by its expiry (credential_status), except that a row superseded by a
+    later-expiring row of the same supporter and credential is "renewed": only the latest
+    row of a credential can be lapsed or due. Pass all rows of the supporters concerned."""
+    certifications = list(certifications)
+    latest: dict[tuple[int, str], Certification] = {}
+    for cert in certifications:
+        key = _credential_key(cert)
+        if key not in latest or _expiry_sort(cert) > _expiry_sort(latest[key]):
+            latest[key] = cert
+    return {
+        cert.pk: credential_status(cert.expires_on, today)
+        if latest[_credential_key(cert)] is cert
+        else CredentialStatus.RENEWED
+        for cert in certifications
+    }
 
 
 def lapsed_certifications(certifications: list[Certification], today: date) -> list[Certification]:
-    """Credentials whose latest expiry has passed: a renewed credential (a newer row of
-    the same type still valid) does not count as lapsed."""
-    latest: dict[str, Certification] = {}
-    for cert in certifications:
-        key = _credential_key(cert)
-        current = latest.get(key)
-        if current is None or _expiry_sort(cert) > _expiry_sort(current):
-            latest[key] = cert
-    return [c for c in latest.values() if credential_status(c.expires_on, today) == CredentialStatus.LAPSED]
-
-
-def _expiry_sort(cert: Certification) -> date:
-    return cert.expires_on or date.max
+    """Credentials whose latest expiry has passed (a renewed credential does not count)."""
+    statuses = credential_statuses(certifications, today)
+    return [c for c in certifications if statuses[c.pk] == CredentialStatus.LAPSED]
 
 
 def program_policy(program_id: int) -> ProgramPolicy:
@@ -282,7 +301,7 @@ def send_credential_reminders(*, today_by_program: dict[int, date] | None = None
     candidates = (
         Certification.objects.filter(expires_on__isnull=False, supporter__is_active=True)
         .select_related("supporter__program")
-        .prefetch_related("reminders")
+        .prefetch_related("reminders", "supporter__certifications")
     )
     for cert in candidates.iterator(chunk_size=500):
         program = cert.supporter.program
@@ -290,6 +309,8 @@ def send_credential_reminders(*, today_by_program: dict[int, date] | None = None
         days_left = (cert.expires_on - today).days
         if days_left < 0 or days_left > max(REMINDER_THRESHOLDS):
             continue
+        if credential_statuses(cert.supporter.certifications.all(), today)[cert.pk] == CredentialStatus.RENEWED:
+            continue  # already renewed: the newer row gets its own reminders
         due = min(t for t in REMINDER_THRESHOLDS if days_left <= t)
         done = {r.threshold_days for r in cert.reminders.all() if r.expires_on == cert.expires_on}
         if due in done:

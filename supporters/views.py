@@ -85,15 +85,15 @@ def credentials(request: HttpRequest, program_id: int) -> HttpResponse:
         .select_related("supporter", "credential_type")
         .order_by("expires_on", "id")
     )
-    rows = [{"cert": c, "status": services.credential_status(c.expires_on, today)} for c in certs]
-    lapsed_ids = {c.id for c in services.lapsed_certifications(list(certs), today)}
+    certs = list(certs)
+    statuses = services.credential_statuses(certs, today)
+    rows = [{"cert": c, "status": statuses[c.pk]} for c in certs]
     return render(
         request,
         "program/credentials.html",
         {
             "program": program,
             "rows": rows,
-            "lapsed_ids": lapsed_ids,
             "labels": services.CredentialStatus.LABELS,
             "policy": services.program_policy(program.id),
         },
@@ -124,13 +124,8 @@ def training(request: HttpRequest, program_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Training hours saved."))
             return redirect("program:training", program_id=program.id)
-    progress = [
-        {
-            "progress": services.ce_progress(c, list(c.ce_hours.all())),
-            "status": services.credential_status(c.expires_on, today),
-        }
-        for c in certs
-    ]
+    statuses = services.credential_statuses(certs, today)
+    progress = [{"progress": services.ce_progress(c, list(c.ce_hours.all())), "status": statuses[c.pk]} for c in certs]
     return render(
         request,
         "program/training.html",

@@ -18,7 +18,7 @@ from clients.models import AssignmentRole, CaseloadAssignment, Client
 from sessions.models import Attendance, AttendanceStatus
 from supporters.matching import supporter_ids_over_capacity
 from supporters.models import Certification, Supporter
-from supporters.services import program_policy, supervision_behind
+from supporters.services import CredentialStatus, credential_statuses, program_policy, supervision_behind
 
 
 @dataclass(frozen=True)
@@ -62,20 +62,23 @@ def over_capacity(program: Program, today: date) -> QuerySet:
 
 
 def credentials_due(program: Program, today: date) -> QuerySet:
-    """Credentials expiring within 90 days or lapsed, leaving out ones already renewed
-    (a later credential of the same supporter and type expires after 90 days)."""
-    renewed = Certification.objects.filter(
-        supporter_id=OuterRef("supporter_id"),
-        certification_type=OuterRef("certification_type"),
-        expires_on__gt=today + timedelta(days=90),
-    )
-    return (
+    """Credentials expiring within 90 days or lapsed, by the one status rule
+    (supporters.services.credential_statuses: a renewed row is never due)."""
+    rows = list(
         Certification.objects.filter(
-            supporter__program=program, supporter__is_active=True, expires_on__lte=today + timedelta(days=90)
+            supporter__program=program,
+            supporter__is_active=True,
+            supporter_id__in=Certification.objects.filter(expires_on__lte=today + timedelta(days=90)).values(
+                "supporter_id"
+            ),
         )
-        .exclude(Exists(renewed))
+    )
+    statuses = credential_statuses(rows, today)
+    due = [pk for pk, status in statuses.items() if status in CredentialStatus.DUE]
+    return (
+        Certification.objects.filter(id__in=due)
         .select_related("supporter", "credential_type")
-        .order_by("expires_on")
+        .order_by("expires_on", "id")
     )
 
 

@@ -310,3 +310,65 @@ def test_a_credential_lapses_the_day_after_expiry_not_on_it(cast):
     ProgramPolicy.objects.create(program=cast.program, lapsed_credential_policy=LapsedPolicy.BLOCK)
     assert supporter_may_sign(cast.supporter, today) is True
     assert supporter_may_sign(cast.supporter, today + timedelta(days=1)) is False
+
+
+# --- one status, shown the same on the page, in the API and on the worklist ------------------
+
+
+def _status_on_page(client, cast, cert) -> str:
+    client.force_login(cast.coordinator)
+    rows = client.get(reverse("program:credentials", args=[cast.program.pk])).context["rows"]
+    return next(row["status"] for row in rows if row["cert"].pk == cert.pk)
+
+
+def _status_in_api(api_as, cast, cert) -> str:
+    return api_as(cast.coordinator).get(reverse("certification-detail", args=[cert.pk])).json()["status"]
+
+
+def _on_worklist(cast, cert) -> bool:
+    from supporters.worklists import credentials_due
+
+    return credentials_due(cast.program, cast.program.local_today()).filter(pk=cert.pk).exists()
+
+
+def test_a_credential_that_lapsed_with_no_renewal_is_lapsed_everywhere(cast, client, api_as):
+    old = lapse(cast.supporter)
+    # Another supporter holding the same credential type is no renewal of this one.
+    CertificationFactory(
+        supporter=cast.other_supporter, credential_type=old.credential_type, certification_type=old.certification_type
+    )
+    assert _status_on_page(client, cast, old) == CredentialStatus.LAPSED
+    assert _status_in_api(api_as, cast, old) == CredentialStatus.LAPSED
+    assert _on_worklist(cast, old)
+    assert supporter_is_lapsed(cast.supporter)
+    page = client.get(reverse("program:credentials", args=[cast.program.pk])).content.decode()
+    assert "(renewed)" not in page
+
+
+def test_a_renewed_credential_is_renewed_everywhere_and_leaves_the_worklist(cast, client, api_as):
+    old = lapse(cast.supporter)
+    new = CertificationFactory(
+        supporter=cast.supporter,
+        credential_type=old.credential_type,
+        certification_type=old.certification_type,
+        expires_on=cast.program.local_today() + timedelta(days=45),
+    )
+    assert _status_on_page(client, cast, old) == CredentialStatus.RENEWED
+    assert _status_in_api(api_as, cast, old) == CredentialStatus.RENEWED
+    assert not _on_worklist(cast, old)
+    # The renewal itself expires within 60 days: it is due, on the page, in the API and on the worklist.
+    assert _status_on_page(client, cast, new) == CredentialStatus.EXPIRING_60
+    assert _status_in_api(api_as, cast, new) == CredentialStatus.EXPIRING_60
+    assert _on_worklist(cast, new)
+
+
+def test_no_reminder_goes_for_a_credential_already_renewed(cast):
+    today = cast.program.local_today()
+    old = CertificationFactory(supporter=cast.supporter, expires_on=today + timedelta(days=20))
+    CertificationFactory(
+        supporter=cast.supporter,
+        credential_type=old.credential_type,
+        certification_type=old.certification_type,
+        expires_on=today + timedelta(days=800),
+    )
+    assert send_credential_reminders() == 0
