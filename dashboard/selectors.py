@@ -11,16 +11,18 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import Membership, Program, Role
+from accounts.models import Membership, Program, Role, User
 from accounts.scoping import role_program_ids
 from clients.models import AppointmentStatus, CaseloadAssignment, Client, ClinicalAppointment
 from dashboard.panels import RenderedPanel, panels_for
+from reports.models import FunderReport, ReportStatus
 from sessions.models import Attendance, AttendanceStatus, PeerSession, SessionStatus
 from supporters.models import Supporter
 
 # A client on a caseload with no completed peer contact for this many days is "in a gap".
 GAP_DAYS = 14
 CLINICIAN_LIST_LIMIT = 100
+FUNDER_HOME_LIMIT = 20
 
 
 def local_day_bounds(program: Program, day: date) -> tuple[datetime, datetime]:
@@ -166,11 +168,21 @@ def clinician_clients(user: Any, program: Program) -> dict[str, Any]:
     return {"clients": rows[:CLINICIAN_LIST_LIMIT], "more": len(rows) > CLINICIAN_LIST_LIMIT}
 
 
+def funder_published_reports(user: User, program: Program) -> dict:
+    """The program's published reports, newest period first, through FunderReport.visible_to."""
+    reports = (
+        FunderReport.objects.visible_to(user)
+        .filter(program=program, status=ReportStatus.PUBLISHED)
+        .order_by("-period_end", "-published_at", "-id")
+    )
+    return {"reports": list(reports[:FUNDER_HOME_LIMIT])}
+
+
 ROLE_DATA = {
     Role.COORDINATOR.value: coordinator_figures,
     Role.SUPPORTER.value: supporter_caseload,
     Role.CLINICIAN.value: clinician_clients,
-    Role.FUNDER.value: lambda user, program: {},
+    Role.FUNDER.value: funder_published_reports,
 }
 
 

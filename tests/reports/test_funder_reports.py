@@ -22,6 +22,7 @@ from pypdf import PdfReader
 from accounts.audit import AuditEvent
 from reports.funder.exports import safe_cell, to_csv
 from reports.funder.figures import KINDS, funder_figures
+from reports.funder.periods import Period
 from reports.models import FunderReport, PublishedReportError, ReportStatus
 from reports.services import funder_report_publish, funder_report_request
 from tests.factories import ProgramFactory
@@ -307,3 +308,19 @@ def test_the_pdf_carries_the_continuity_section_from_the_continuity_engine(ready
     text = pdf_text(ready_report.pdf.read())
     assert "Continuity of support" in text
     assert "Gap coverage and follow-up rates, by period" in text
+
+
+def test_the_funder_home_lists_published_reports_and_not_the_ones_under_review(
+    cast, client, published_report, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        under_review = funder_report_request(
+            program=cast.program, period=Period(date(2026, 4, 1), date(2026, 4, 30), "month"), user=cast.coordinator
+        )
+    client.force_login(cast.funder)
+    page = client.get(reverse("home"))
+    body = page.content.decode()
+    assert "No reports have been published" not in body
+    assert reverse("funder-report-download", args=[published_report.pk, "pdf"]) in body
+    assert published_report.period_label in body
+    assert reverse("funder-report-download", args=[under_review.pk, "pdf"]) not in body
