@@ -30,7 +30,10 @@ migrate: setup-run
 seed: migrate
 	$(PY) manage.py seed_demo
 
+# The clock jobs (feedback escalation, credential reminders, scheduled reports: config/periodic.py)
+# run in a background runner that stops with the server; production uses Celery beat instead.
 run: seed
+	$(PY) manage.py periodic_runner & runner=$$!; trap 'kill $$runner 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: setup-dev

@@ -4,9 +4,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 
 from config.db import database_settings
+from config.periodic import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -242,18 +242,8 @@ CELERY_TIMEZONE = "UTC"
 # PDF rendering has its own queue; run its worker with --max-tasks-per-child=1 so
 # every render happens in a fresh process (see docs/funder-reports.md).
 CELERY_TASK_ROUTES = {"reports.generate_funder_report": {"queue": "render"}}
-CELERY_BEAT_SCHEDULE = {
-    "funder-reports-monthly": {
-        "task": "reports.schedule_funder_reports",
-        "schedule": crontab(minute=0, hour=6, day_of_month=1),
-        "args": ("month",),
-    },
-    "funder-reports-quarterly": {
-        "task": "reports.schedule_funder_reports",
-        "schedule": crontab(minute=30, hour=6, day_of_month=1, month_of_year="1,4,7,10"),
-        "args": ("quarter",),
-    },
-}
+# The clock jobs (escalation, reminders, scheduled reports) are listed once, in config/periodic.py.
+CELERY_BEAT_SCHEDULE = beat_schedule()
 
 # --- Sign-in: django-allauth with MFA (TOTP + recovery codes); see docs/security.md ---
 ACCOUNT_ADAPTER = "accounts.mfa.AccountAdapter"

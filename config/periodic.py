@@ -1,0 +1,63 @@
+"""The jobs that run on a clock, defined once for both ways of running them.
+
+Production runs `celery -A config beat` (CELERY_BEAT_SCHEDULE is built from this list)
+beside the workers. Without a broker (`make run`, a single machine), `manage.py
+periodic_runner` runs the same tasks in-process on the same schedules; `make run` starts
+it with the server. Every job is safe to run twice at once (each records what it did
+under a unique key or a conditional update before it notifies), so a second runner, or
+beat and a runner together, never sends twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from celery.schedules import BaseSchedule, crontab, schedule
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    task: str  # the Celery task's registered name
+    schedule: BaseSchedule
+    args: tuple[Any, ...] = field(default_factory=tuple)
+    # Run once when a runner starts: cheap, idempotent jobs whose schedule a short-lived
+    # development server would otherwise never reach (daily reminders).
+    run_at_start: bool = False
+
+
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    # Overdue feedback escalates within 5 minutes of its deadline (docs/sessions.md).
+    PeriodicJob(
+        "escalate-overdue-feedback",
+        "peer_sessions.escalate_overdue_feedback",
+        schedule(timedelta(minutes=5)),
+        run_at_start=True,
+    ),
+    # Credential reminders at 90, 60 and 30 days: daily; each threshold goes once.
+    PeriodicJob(
+        "credential-reminders",
+        "supporters.send_credential_reminders",
+        crontab(minute=0, hour=11),  # 06:00 in New York in winter, before the working day
+        run_at_start=True,
+    ),
+    PeriodicJob(
+        "funder-reports-monthly",
+        "reports.schedule_funder_reports",
+        crontab(minute=0, hour=6, day_of_month=1),
+        args=("month",),
+    ),
+    PeriodicJob(
+        "funder-reports-quarterly",
+        "reports.schedule_funder_reports",
+        crontab(minute=30, hour=6, day_of_month=1, month_of_year="1,4,7,10"),
+        args=("quarter",),
+    ),
+)
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    """CELERY_BEAT_SCHEDULE, from PERIODIC_JOBS."""
+    return {job.name: {"task": job.task, "schedule": job.schedule, "args": job.args} for job in PERIODIC_JOBS}

@@ -1,0 +1,12 @@
+"""Background jobs of the sessions app (Celery; inline when no broker is configured)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from sessions.services import feedback_escalate_overdue
+
+
+@shared_task(name="peer_sessions.escalate_overdue_feedback", ignore_result=True)
+def escalate_overdue_feedback() -> int:
+    return feedback_escalate_overdue()
