@@ -15,8 +15,9 @@ from django.utils import timezone
 from accounts.models import Program, Role
 from accounts.scoping import role_program_ids
 from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment, Client, ClinicalAppointment
-from reports.continuity import COUNT_KEYS, continuity_result
-from reports.suppression import suppress_summary
+from reports.continuity import SUMMARY_KEYS, continuity_result
+from reports.funder.figures import current_cells, funder_figures
+from reports.funder.periods import Period
 from sessions.models import Attendance, AttendanceStatus
 from supporters.models import Supporter
 
@@ -63,12 +64,30 @@ def scoped_continuity_report(scope: ReportScope, user: Any, *, start: date, end:
         )
         report["by_supporter"] = [row for row in report["by_supporter"] if row["supporter"] in own]
         return report
-    result = continuity_result(program=program, start=start, end=end, **params)
-    summary, suppressed = suppress_summary(result.report["summary"], result.summary_counts, COUNT_KEYS)
+    return funder_continuity_summary(program, start=start, end=end, params=params)
+
+
+def funder_continuity_summary(program: Program, *, start: date, end: date, params: dict[str, int]) -> dict[str, Any]:
+    """The continuity summary a funder may see: the continuity cells of the same de-identified
+    figures object the funder PDF, CSV and XLSX print (reports/funder/figures.py), so one
+    suppression engine decides every hidden cell, with complementary suppression, and with
+    the program's published reports of overlapping periods taken into account.
+
+    A hidden count, and any rate or median resting on it, is null and listed in `suppressed`;
+    a null that is not listed is an empty denominator (spec/continuity.md)."""
+    figures = funder_figures(program, Period(start, end, "custom"), params=params, trend_periods=0)
+    cells = current_cells(figures)
+    summary: dict[str, Any] = {}
+    suppressed: list[str] = []
+    for key in SUMMARY_KEYS:
+        value, hidden = cells.get(key, (None, False))
+        summary[key] = value
+        if hidden:
+            suppressed.append(key)
     return {
-        "program": result.report["program"],
-        "period": result.report["period"],
-        "params": result.report["params"],
+        "program": program.slug,
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "params": figures["params"],
         "summary": summary,
         "suppressed": suppressed,
     }

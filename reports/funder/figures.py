@@ -33,7 +33,15 @@ from clients.models import (
 )
 from reports.funder.overlap import protect_against_published
 from reports.funder.periods import Period
-from reports.funder.suppression import Group, Ratio, Statistic, label, suppress
+from reports.funder.suppression import (
+    COMPLEMENTARY_LABEL,
+    SMALL_LABEL,
+    Group,
+    Ratio,
+    Statistic,
+    label,
+    suppress,
+)
 from sessions.models import (
     BILLING_CODE,
     GROUP_MODIFIER,
@@ -944,6 +952,17 @@ def funder_figures(
     if hidden:
         logger.info("Hid %d cell(s) that published reports of nested periods would give away.", len(hidden))
     return figures
+
+
+def current_cells(figures: dict[str, Any]) -> dict[str, tuple[Any, bool]]:
+    """key -> (value, hidden) for the report's own period, as printed: a hidden cell ("<11" or
+    "*", including cells hidden against published reports) has no value."""
+    series, display = figures["trends"]["series"], figures["trends"]["display"]
+    return {
+        key: (values[-1], display[key][-1] in (SMALL_LABEL, COMPLEMENTARY_LABEL))
+        for key, values in series.items()
+        if values
+    }
 
 
 def published_figures(program: Program, *, exclude_report_id: int | None = None) -> list[dict[str, Any]]:
