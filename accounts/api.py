@@ -18,6 +18,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from accounts import services
 from accounts.api_base import ReadWriteViewSet, ScopedMixin
+from accounts.authentication import SecondFactorTokenAuthentication
 from accounts.models import Membership, Program, Role, Site
 from accounts.serializers import MembershipSerializer, MeSerializer, ProgramSerializer, SiteSerializer
 
@@ -106,16 +107,13 @@ class TokenLoginView(KnoxLoginView):
     throttle_classes = [LoginThrottle]
 
     def post(self, request: Request, format: str | None = None) -> Response:  # noqa: A002 - knox signature
-        from accounts.mfa import mfa_required_for, totp_verify
+        from accounts.mfa import second_factor_problem, totp_verify
 
         # Two-factor applies to tokens too: send the current code in the X-OTP header.
         verdict = totp_verify(request.user, request.headers.get("X-OTP", ""))
-        if verdict is False or (verdict is None and mfa_required_for(request.user)):
-            detail = (
-                "Send the current code of your authenticator in the X-OTP header."
-                if verdict is False
-                else "Set up two-factor authentication first."
-            )
+        problem = second_factor_problem(request.user)
+        if verdict is False or problem:
+            detail = "Send the current code of your authenticator in the X-OTP header." if verdict is False else problem
             return Response({"detail": detail}, status=status.HTTP_403_FORBIDDEN)
         response = super().post(request, format=format)
         response.status_code = status.HTTP_200_OK
@@ -126,7 +124,11 @@ class TokenLoginView(KnoxLoginView):
 class TokenLogoutView(KnoxLogoutView):
     """End the token used for this request."""
 
+    authentication_classes = [SecondFactorTokenAuthentication]
+
 
 @extend_schema(request=None, responses={204: None})
 class TokenLogoutAllView(KnoxLogoutAllView):
     """End every token of the caller."""
+
+    authentication_classes = [SecondFactorTokenAuthentication]

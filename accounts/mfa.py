@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import datetime
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
+from django.db.models import Min
 from django.http import HttpRequest
 
 from accounts.models import Role
@@ -52,6 +54,34 @@ def mfa_required_for(user) -> bool:
         return False
     roles = role_program_ids(user)
     return bool(roles.coordinator or roles.clinician)
+
+
+SET_UP_FIRST = "Set up two-factor authentication first."
+ISSUED_BEFORE_FACTOR = (
+    "This token was issued before two-factor sign-in applied to your account. "
+    "Request a new token with the current code of your authenticator (X-OTP header)."
+)
+
+
+def second_factor_problem(user, *, credential_issued_at: datetime | None = None) -> str | None:  # noqa: ANN001
+    """The one second-factor rule for every way in (web session, API token, admin): None when
+    the user's current roles need no second factor or the credential satisfies it, else why not.
+
+    A credential issued before any of the user's current two-factor roles was granted was
+    issued without a code (a supporter's token, then made coordinator): it no longer counts."""
+    if not mfa_required_for(user):
+        return None
+    if not has_totp(user):
+        return SET_UP_FIRST
+    if credential_issued_at is not None:
+        from accounts.models import Membership
+
+        required_since = Membership.objects.filter(user_id=user.pk, role__in=MFA_REQUIRED_ROLES).aggregate(
+            since=Min("created_at")
+        )["since"]
+        if required_since is None or credential_issued_at < required_since:
+            return ISSUED_BEFORE_FACTOR
+    return None
 
 
 def has_totp(user) -> bool:

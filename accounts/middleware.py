@@ -62,7 +62,7 @@ class MfaRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from accounts.mfa import has_totp, mfa_required_for
+        from accounts.mfa import mfa_required_for, second_factor_problem
 
         user = getattr(request, "user", None)
         if (
@@ -72,11 +72,12 @@ class MfaRequiredMiddleware:
             and not request.session.get(MFA_OK_KEY)
             and mfa_required_for(user)
         ):
-            if has_totp(user):
+            problem = second_factor_problem(user)
+            if problem is None:
                 # Enrolled: remember for this session instead of asking the database each time.
                 request.session[MFA_OK_KEY] = True
                 return self.get_response(request)
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": "Set up two-factor authentication first."}, status=403)
+                return JsonResponse({"detail": problem}, status=403)
             return HttpResponseRedirect(reverse("mfa_activate_totp"))
         return self.get_response(request)

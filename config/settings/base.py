@@ -157,7 +157,7 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first so unauthenticated API calls get 401 with WWW-Authenticate.
-        "knox.auth.TokenAuthentication",
+        "accounts.authentication.SecondFactorTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: every view must opt in to what it allows.

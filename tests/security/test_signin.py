@@ -292,3 +292,42 @@ def test_pages_know_the_idle_timeout_for_their_warning(cast, client, settings):
     settings.SESSION_IDLE_SECONDS = 600
     client.force_login(cast.supporter_user)
     assert client.get(reverse("home")).context["session_idle_seconds"] == 600
+
+
+def _token_for(api, username: str, **headers) -> str:
+    response = api.post(reverse("api-token-login"), HTTP_AUTHORIZATION=basic(username, PASSWORD), **headers)
+    assert response.status_code == 200, response.content
+    api.credentials()
+    return response.json()["token"]
+
+
+@override_settings(MFA_REQUIRED=True)
+def test_a_token_issued_before_a_role_upgrade_stops_working_until_a_new_one_is_issued_with_the_code(cast, api):
+    from accounts.models import Role
+    from accounts.services import membership_grant
+
+    old_token = _token_for(api, "supporter")  # supporters need no second factor
+    api.credentials(HTTP_AUTHORIZATION=f"Token {old_token}")
+    assert api.get(reverse("client-list")).status_code == 200
+
+    membership_grant(user=cast.supporter_user, program=cast.program, role=Role.COORDINATOR)
+    refused = api.get(reverse("client-list"))
+    assert refused.status_code == 403
+    assert "two-factor" in refused.json()["detail"]
+    assert cast.mine.last_name not in refused.content.decode()
+    assert api.get(reverse("membership-list")).status_code == 403
+
+    totp_enrol(cast.supporter_user)
+    assert api.get(reverse("client-list")).status_code == 403  # enrolled, but the token predates the factor
+    api.credentials()
+    new_token = _token_for(api, "supporter", HTTP_X_OTP=totp_code_for(cast.supporter_user))
+    api.credentials(HTTP_AUTHORIZATION=f"Token {new_token}")
+    assert api.get(reverse("client-list")).status_code == 200
+
+
+@override_settings(MFA_REQUIRED=True)
+def test_a_coordinator_token_without_an_enrolled_factor_is_refused_on_every_request(cast, api):
+    _, token = AuthToken.objects.create(user=cast.coordinator)  # e.g. issued by a script, not the login view
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    for name in ("client-list", "peer-session-list", "membership-list"):
+        assert api.get(reverse(name)).status_code == 403, name
