@@ -116,6 +116,12 @@ class TokenLoginView(KnoxLoginView):
             detail = "Send the current code of your authenticator in the X-OTP header." if verdict is False else problem
             return Response({"detail": detail}, status=status.HTTP_403_FORBIDDEN)
         response = super().post(request, format=format)
+        if response.status_code == status.HTTP_403_FORBIDDEN:
+            # knox's answer when the user already holds TOKEN_LIMIT_PER_USER live tokens.
+            return Response(
+                {"detail": "Too many live tokens: end one (POST /api/v1/auth/logout/) or wait for one to expire."},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
         response.status_code = status.HTTP_200_OK
         return response
 

@@ -36,7 +36,18 @@ from supporters.api import (
     SupporterViewSet,
 )
 
-router = DefaultRouter()
+
+class NumericIdRouter(DefaultRouter):
+    """Record ids are numbers: /clients/abc/ matches no route (404) instead of reaching a
+    lookup that would fail on the non-number. A viewset with other keys sets lookup_value_regex."""
+
+    def get_lookup_regex(self, viewset: type, lookup_prefix: str = "") -> str:
+        lookup_url_kwarg = getattr(viewset, "lookup_url_kwarg", None) or getattr(viewset, "lookup_field", "pk")
+        lookup_value = getattr(viewset, "lookup_value_regex", "[0-9]+")
+        return f"(?P<{lookup_prefix}{lookup_url_kwarg}>{lookup_value})"
+
+
+router = NumericIdRouter()
 router.register("programs", ProgramViewSet, basename="program")
 router.register("sites", SiteViewSet, basename="site")
 router.register("memberships", MembershipViewSet, basename="membership")

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "config.parsers.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "accounts.request_cache.RequestCacheMiddleware",
     "accounts.timezones.RequestTimezoneMiddleware",
@@ -162,6 +163,12 @@ REST_FRAMEWORK = {
     ],
     # Deny by default: every view must opt in to what it allows.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # NUL characters and deep nesting are a 400, never a 500 (config/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",

@@ -331,3 +331,13 @@ def test_a_coordinator_token_without_an_enrolled_factor_is_refused_on_every_requ
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     for name in ("client-list", "peer-session-list", "membership-list"):
         assert api.get(reverse(name)).status_code == 403, name
+
+
+def test_a_token_request_past_the_per_user_limit_is_a_429(cast, api, settings):
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_LIMIT_PER_USER": 2}  # knox reloads on the change
+    for _ in range(2):
+        _token_for(api, "supporter")
+    refused = api.post(reverse("api-token-login"), HTTP_AUTHORIZATION=basic("supporter", PASSWORD))
+    assert refused.status_code == 429
+    assert "Too many live tokens" in refused.json()["detail"]
+    assert AuthToken.objects.filter(user=cast.supporter_user).count() == 2
