@@ -29,14 +29,19 @@ def csv_safe_cell(value: Any) -> Any:
     return text
 
 
-def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]], *, lineterminator: str = "\r\n") -> str:
+    """The one CSV writer: every cell through csv_safe_cell (numbers stay numbers)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator=lineterminator)
     writer.writerow([csv_safe_cell(h) for h in header])
     for row in rows:
         writer.writerow([csv_safe_cell(v) for v in row])
+    return buffer.getvalue()
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     # A BOM so Excel reads UTF-8 names correctly.
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return ("\ufeff" + csv_text(header, rows)).encode("utf-8")
 
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> HttpResponse:

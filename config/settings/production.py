@@ -26,3 +26,11 @@ STORAGES = {
 SALT_KEY = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 if not SALT_KEY:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set in production (see docs/sessions.md).")
+# The console backend prints every message, password-reset links included, to the server log.
+if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend" and not env.bool(  # noqa: F405
+    "ALLOW_CONSOLE_EMAIL", default=False
+):
+    raise ImproperlyConfigured(
+        "Set EMAIL_URL (e.g. smtp+tls://user:pass@mail.example.org:587) in production; the console "
+        "backend would print password-reset links to the log. ALLOW_CONSOLE_EMAIL=true overrides."
+    )

@@ -208,3 +208,12 @@ def test_overlapping_primary_assignments_get_409_and_a_command_error_not_a_500(b
     assert "overlapping primary" in response.json()["non_field_errors"][0]
     with pytest.raises(CommandError, match="overlapping primary"):
         run("--program", busy.program.slug, "--start", START, "--end", END)
+
+
+def test_the_command_csv_keeps_a_formula_as_text(busy):
+    busy.mine.external_id = '=HYPERLINK("http://evil.example","x")'
+    busy.mine.save(update_fields=["external_id"])
+    out = run("--program", busy.program.slug, "--start", START, "--end", END, "--format", "csv")
+    keys = [r["key"] for r in csv.DictReader(io.StringIO(out))]
+    assert "'" + busy.mine.external_id in keys
+    assert busy.mine.external_id not in keys

@@ -35,6 +35,7 @@ def _production(code: str, **extra: str) -> subprocess.CompletedProcess:
         ALLOWED_HOSTS="peer.example.org",
         FIELD_ENCRYPTION_KEYS=secrets.token_urlsafe(32),
         CACHE_URL="redis://127.0.0.1:6379/1",
+        EMAIL_URL="smtp://127.0.0.1:25",
     )
     env.update(extra)
     return subprocess.run(  # noqa: S603 - our own interpreter and a fixed snippet
@@ -218,3 +219,11 @@ def test_a_traceback_cached_by_another_handler_is_still_withheld():
     logging.Formatter().format(record)  # e.g. Django's own console handler, which caches exc_text
     assert "MRN-10001" in record.exc_text
     assert "MRN-10001" not in RedactingFormatter("%(message)s").format(record)
+
+
+def test_production_refuses_to_start_with_the_console_email_backend_unless_told_so():
+    code = "import django; django.setup(); print('started')"
+    refused = _production(code, EMAIL_URL="consolemail://")
+    assert refused.returncode != 0 and "EMAIL_URL" in refused.stderr
+    allowed = _production(code, EMAIL_URL="consolemail://", ALLOW_CONSOLE_EMAIL="true")
+    assert allowed.returncode == 0 and "started" in allowed.stdout

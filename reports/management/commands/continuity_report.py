@@ -7,13 +7,12 @@ for reading, with rates as percentages and days to one decimal.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts.exports import csv_text
 from accounts.models import Program
 from reports.continuity import (
     CLIENT_KEYS,
@@ -65,22 +64,15 @@ def render_json(report: dict[str, Any]) -> str:
 
 
 def render_csv(report: dict[str, Any]) -> str:
-    """One row per summary / supporter / client; empty cells for keys a level lacks."""
+    """One row per summary / supporter / client; empty cells for keys a level lacks. Written by
+    the project's one CSV writer, so an external id such as `=HYPERLINK(...)` stays text."""
     metric_keys = list(SUMMARY_KEYS)
     metric_keys += [key for key in CLIENT_KEYS[1:] if key not in metric_keys]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["level", "key", *metric_keys])
     rows = [("summary", None, report["summary"])]
     rows += [("supporter", r["supporter"], r) for r in report["by_supporter"]]
     rows += [("client", r["client"], r) for r in report["by_client"]]
-    for level, key, values in rows:
-        writer.writerow([level, "" if key is None else key, *(_csv_cell(values.get(k)) for k in metric_keys)])
-    return buffer.getvalue().rstrip("\n")
-
-
-def _csv_cell(value: Any) -> str:
-    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+    lines = [[level, key, *(values.get(k) for k in metric_keys)] for level, key, values in rows]
+    return csv_text(["level", "key", *metric_keys], lines, lineterminator="\n").rstrip("\n")
 
 
 def display(key: str, value: Any) -> str:
