@@ -439,23 +439,35 @@ class ChainReport:
 
 def verify_chain(*, batch_size: int = 2000) -> ChainReport:
     """Walk the chain in id order; report the first row whose hash or link is wrong,
-    and a head that does not match the last row (rows removed from the end)."""
-    prev = GENESIS_HASH
-    checked = 0
-    last_id = 0
-    while True:
-        batch = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
-        if not batch:
-            break
-        for event in batch:
-            if event.prev_hash != prev:
-                return ChainReport(False, checked, event.pk, "its link to the previous row does not match")
-            if event.compute_hash() != event.hash:
-                return ChainReport(False, checked, event.pk, "its content does not match its hash")
-            prev = event.hash
-            last_id = event.pk
-            checked += 1
-    head = AuditChainHead.objects.filter(pk=HEAD_ID).first()
+    and a head that does not match the last row (rows removed from the end).
+
+    The head and every batch are read in one snapshot (REPEATABLE READ on PostgreSQL, one
+    read transaction on SQLite), so rows appended while it runs are neither half seen nor
+    taken for a break: the snapshot holds them and the head's update together, or neither."""
+    db = router.db_for_write(AuditEvent)  # the primary: a replica may lag behind the head
+    connection = connections[db]
+    outer = connection.in_atomic_block  # a caller's transaction (a test's) keeps its own snapshot rules
+    with transaction.atomic(using=db):
+        if connection.vendor == "postgresql" and not outer:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        head = AuditChainHead.objects.using(db).filter(pk=HEAD_ID).first()
+        rows = AuditEvent.objects.using(db).order_by("id")
+        prev = GENESIS_HASH
+        checked = 0
+        last_id = 0
+        while True:
+            batch = list(rows.filter(id__gt=last_id)[:batch_size])
+            if not batch:
+                break
+            for event in batch:
+                if event.prev_hash != prev:
+                    return ChainReport(False, checked, event.pk, "its link to the previous row does not match")
+                if event.compute_hash() != event.hash:
+                    return ChainReport(False, checked, event.pk, "its content does not match its hash")
+                prev = event.hash
+                last_id = event.pk
+                checked += 1
     if head is not None and (head.last_hash != prev or head.count != checked):
         return ChainReport(
             False, checked, head.last_id or None, "the chain head does not match the last row (rows removed)"

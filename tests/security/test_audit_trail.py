@@ -281,3 +281,36 @@ def test_sqlite_writers_queue_on_a_file_lock_beside_the_database(cast, tmp_path,
         audit_record(action="read", user=cast.coordinator, obj=cast.mine)
     assert taken == []
     assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need a server database")
+def test_verifying_while_others_write_never_reports_a_false_break(cast):
+    """Rows and head come from one snapshot: appends made meanwhile are not half seen."""
+    for _ in range(20):
+        audit_record(action="read", user=cast.coordinator, client_id=cast.mine.pk)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            while not stop.is_set():
+                audit_record(action="read", user=cast.coordinator, client_id=cast.mine.pk)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    writers = [threading.Thread(target=write) for _ in range(3)]
+    for thread in writers:
+        thread.start()
+    try:
+        reports = [verify_chain(batch_size=7) for _ in range(15)]
+    finally:
+        stop.set()
+        for thread in writers:
+            thread.join()
+    assert not errors
+    assert all(report.ok for report in reports), [r.reason for r in reports if not r.ok]
+    assert reports[-1].checked > 20
+    assert verify_chain().ok
