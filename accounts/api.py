@@ -10,6 +10,7 @@ from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import mixins, serializers, status
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +22,13 @@ from accounts.api_base import ReadWriteViewSet, ScopedMixin
 from accounts.authentication import SecondFactorTokenAuthentication
 from accounts.models import Membership, Program, Role, Site
 from accounts.serializers import MembershipSerializer, MeSerializer, ProgramSerializer, SiteSerializer
+from accounts.signin import (
+    ONE_TIME_CODE,
+    SignInLocked,
+    lockout_seconds_left,
+    throttled_check,
+    too_many_attempts_message,
+)
 
 
 class ProgramViewSet(
@@ -86,6 +94,23 @@ class TokenSerializer(serializers.Serializer):
     expiry = serializers.DateTimeField()
 
 
+class ThrottledBasicAuthentication(BasicAuthentication):
+    """HTTP Basic for token requests: a locked account is a 429 that says when to try again
+    (the password check itself runs in accounts.signin.ThrottledModelBackend)."""
+
+    def authenticate_credentials(self, userid: str, password: str, request: Any = None) -> Any:
+        seconds = lockout_seconds_left(userid)
+        if seconds:
+            raise Throttled(wait=seconds, detail=too_many_attempts_message(seconds))
+        try:
+            return super().authenticate_credentials(userid, password, request)
+        except AuthenticationFailed:
+            seconds = lockout_seconds_left(userid)
+            if seconds:  # this failure was the one that locked it
+                raise Throttled(wait=seconds, detail=too_many_attempts_message(seconds)) from None
+            raise
+
+
 @extend_schema(
     request=None,
     responses=TokenSerializer,
@@ -102,16 +127,27 @@ class TokenSerializer(serializers.Serializer):
 class TokenLoginView(KnoxLoginView):
     """POST with HTTP Basic credentials; returns a token that is stored hashed and expires."""
 
-    authentication_classes = [BasicAuthentication]
+    authentication_classes = [ThrottledBasicAuthentication]
     permission_classes = [IsAuthenticated]
     throttle_classes = [LoginThrottle]
 
     def post(self, request: Request, format: str | None = None) -> Response:  # noqa: A002 - knox signature
-        from accounts.mfa import second_factor_problem, totp_verify
+        from accounts.mfa import has_totp, second_factor_problem, totp_verify
 
-        # Two-factor applies to tokens too: send the current code in the X-OTP header.
-        verdict = totp_verify(request.user, request.headers.get("X-OTP", ""))
-        problem = second_factor_problem(request.user)
+        # Two-factor applies to tokens too: send the current code in the X-OTP header. Wrong
+        # codes count in the same throttle as the web's second-factor step.
+        user, code = request.user, request.headers.get("X-OTP", "")
+        verdict = None
+        if has_totp(user):
+            try:
+                verdict = bool(
+                    throttled_check(
+                        user.get_username(), request._request, lambda: totp_verify(user, code), factor=ONE_TIME_CODE
+                    )
+                )
+            except SignInLocked as exc:
+                raise Throttled(wait=exc.seconds_left, detail=str(exc)) from exc
+        problem = second_factor_problem(user)
         if verdict is False or problem:
             detail = "Send the current code of your authenticator in the X-OTP header." if verdict is False else problem
             return Response({"detail": detail}, status=status.HTTP_403_FORBIDDEN)

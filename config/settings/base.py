@@ -262,6 +262,8 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("REAUTH_SECONDS", default=300)
 MFA_ADAPTER = "accounts.mfa.MFAAdapter"
+# The second-factor step counts wrong codes in the one sign-in throttle (accounts.signin).
+MFA_FORMS = {"authenticate": "accounts.forms.AuthenticateForm"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Peer Support Program Manager"
 # Coordinators and clinicians must enrol before anything else. Only switch off for local demos.

@@ -119,7 +119,9 @@ def test_the_lockout_also_guards_api_tokens(cast, api):
     for _ in range(5):
         api.post(reverse("api-token-login"), HTTP_AUTHORIZATION=basic("supporter", "wrong"))
     response = api.post(reverse("api-token-login"), HTTP_AUTHORIZATION=basic("supporter", PASSWORD))
-    assert response.status_code in (401, 403)
+    assert response.status_code == 429
+    assert response.json()["detail"].startswith("Too many attempts. Try again in 15 minutes")
+    assert int(response["Retry-After"]) > 800
     assert not AuthToken.objects.exists()
 
 
@@ -341,3 +343,63 @@ def test_a_token_request_past_the_per_user_limit_is_a_429(cast, api, settings):
     assert refused.status_code == 429
     assert "Too many live tokens" in refused.json()["detail"]
     assert AuthToken.objects.filter(user=cast.supporter_user).count() == 2
+
+
+def test_a_locked_account_is_told_so_on_the_sign_in_page_not_that_the_password_is_wrong(cast, client):
+    for _ in range(5):
+        client.post(reverse("login"), {"username": "supporter", "password": "wrong"})
+    page = client.post(reverse("login"), {"username": "supporter", "password": PASSWORD}).content.decode()
+    assert "Too many attempts. Try again in 15 minutes." in page
+    assert "not correct" not in page
+
+
+def test_fifty_made_up_usernames_from_one_address_never_lock_out_a_real_user_there(cast, client, settings):
+    """Behind a proxy every user shares one address: the address is slowed, nobody is refused."""
+    settings.SIGNIN_SLOWDOWN_MAX_SECONDS = 0.01  # the delay itself is measured below, not waited for here
+    for i in range(60):
+        client.post(reverse("login"), {"username": f"made-up-{i}", "password": "guess"}, REMOTE_ADDR="10.1.1.1")
+    response = client.post(reverse("login"), {"username": "supporter", "password": PASSWORD}, REMOTE_ADDR="10.1.1.1")
+    assert response.status_code == 302  # signed in
+    assert SignInThrottle.objects.get(key="ip:10.1.1.1").failures >= 60
+    assert not SignInThrottle.objects.filter(key="ip:10.1.1.1", locked_until__isnull=False).exists()
+
+
+def test_failures_past_the_address_limit_are_answered_slower_and_slower(cast, settings):
+    settings.SIGNIN_MAX_FAILURES_PER_IP = 3
+    settings.SIGNIN_SLOWDOWN_MAX_SECONDS = 0.4
+    durations = []
+    for i in range(8):
+        request = RequestFactory().post("/", REMOTE_ADDR="10.2.2.2")
+        started = time.monotonic()
+        assert authenticate(request, username=f"made-up-{i}", password="guess") is None
+        durations.append(time.monotonic() - started)
+    assert max(durations[:3]) < 0.05
+    assert durations[-1] >= 0.35 > durations[3]
+    request = RequestFactory().post("/", REMOTE_ADDR="10.2.2.2")
+    started = time.monotonic()
+    assert authenticate(request, username="supporter", password=PASSWORD) == cast.supporter_user
+    assert time.monotonic() - started < 0.3  # the right password is answered at once
+
+
+@override_settings(MFA_REQUIRED=True)
+def test_wrong_codes_for_a_token_lock_the_code_after_five_even_with_the_right_password(cast, api):
+    totp_enrol(cast.coordinator)
+    url = reverse("api-token-login")
+    for _ in range(5):
+        wrong = api.post(url, HTTP_AUTHORIZATION=basic("coordinator", PASSWORD), HTTP_X_OTP="000000")
+        assert wrong.status_code == 403
+    right = api.post(url, HTTP_AUTHORIZATION=basic("coordinator", PASSWORD), HTTP_X_OTP=totp_code_for(cast.coordinator))
+    assert right.status_code == 429
+    assert "Too many attempts" in right.json()["detail"]
+    assert not AuthToken.objects.filter(user=cast.coordinator).exists()
+
+
+def test_wrong_codes_on_the_web_second_factor_step_count_in_the_same_throttle(cast, client):
+    totp_enrol(cast.coordinator)
+    client.post(reverse("login"), {"username": "coordinator", "password": PASSWORD})
+    for _ in range(5):
+        client.post(reverse("mfa_authenticate"), {"code": "000000"})
+    assert SignInThrottle.objects.filter(key="otp:coordinator", locked_until__isnull=False).exists()
+    page = client.post(reverse("mfa_authenticate"), {"code": totp_code_for(cast.coordinator)})
+    assert client.get(reverse("home")).status_code == 302  # still not signed in
+    assert page.status_code == 200
