@@ -108,12 +108,18 @@ class CertificationDetailSerializer(serializers.ModelSerializer):
         """The same status as the credentials page: a superseded row is "renewed"."""
         from supporters.services import credential_statuses
 
-        # One read of each supporter's rows per response, shared by the rows of a page.
-        by_supporter = self.context.setdefault("_credential_statuses", {})
-        if obj.supporter_id not in by_supporter:
-            today = obj.supporter.program.local_today()
-            by_supporter[obj.supporter_id] = credential_statuses(obj.supporter.certifications.all(), today)
-        return by_supporter[obj.supporter_id].get(obj.pk, "")
+        # One read for the whole page: every row of the page's supporters, then their statuses.
+        statuses = self.context.get("_credential_statuses")
+        if statuses is None or obj.pk not in statuses:
+            page = getattr(self.parent, "instance", None) or [obj]
+            supporters = {cert.supporter_id: cert.supporter for cert in page}
+            rows = Certification.objects.filter(supporter_id__in=list(supporters)).order_by("id")
+            statuses = {}
+            for supporter_id, supporter in supporters.items():
+                mine = [row for row in rows if row.supporter_id == supporter_id]
+                statuses |= credential_statuses(mine, supporter.program.local_today())
+            self.context["_credential_statuses"] = statuses
+        return statuses.get(obj.pk, "")
 
 
 class CEHoursSerializer(serializers.ModelSerializer):
