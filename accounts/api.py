@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from drf_spectacular.authentication import BasicScheme
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutAllView as KnoxLogoutAllView
@@ -109,6 +110,12 @@ class ThrottledBasicAuthentication(BasicAuthentication):
             if seconds:  # this failure was the one that locked it
                 raise Throttled(wait=seconds, detail=too_many_attempts_message(seconds)) from None
             raise
+
+
+class ThrottledBasicScheme(BasicScheme):
+    """OpenAPI: the same HTTP Basic scheme as DRF's class."""
+
+    target_class = "accounts.api.ThrottledBasicAuthentication"
 
 
 @extend_schema(
