@@ -17,7 +17,7 @@ from accounts.scoping import role_program_ids
 from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment, Client, ClinicalAppointment
 from reports.continuity import COUNT_KEYS, continuity_result
 from reports.suppression import suppress_summary
-from sessions.models import Attendance, AttendanceStatus
+from sessions.models import Attendance
 from supporters.models import Supporter
 
 
@@ -105,12 +105,8 @@ def gap_worklist(*, user: Any, program: Program, threshold_days: int, now: datet
     )
     contacts = dict(
         Attendance.objects.visible_to(user)
-        .filter(
-            client_id__in=client_ids,
-            session__program=program,
-            status=AttendanceStatus.COMPLETED,
-            session__start__lte=now,
-        )
+        .delivered(as_of=now)
+        .filter(client_id__in=client_ids, session__program=program)
         .values("client_id")
         .annotate(last=Max("session__start"))
         .values_list("client_id", "last")

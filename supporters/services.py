@@ -84,10 +84,13 @@ def _credential_key(certification: Certification) -> str:
 
 
 def lapsed_certifications(certifications: list[Certification], today: date) -> list[Certification]:
-    """Credentials whose latest expiry has passed: a renewed credential (a newer row of
-    the same type still valid) does not count as lapsed."""
+    """Credentials whose latest expiry has passed on `today`: a renewed credential (a newer row
+    of the same type still valid) does not count as lapsed, but only from its issue date, so a
+    past date (a session's, for billing) sees the credentials as they stood then."""
     latest: dict[str, Certification] = {}
     for cert in certifications:
+        if cert.issued_on is not None and cert.issued_on > today:
+            continue
         key = _credential_key(cert)
         current = latest.get(key)
         if current is None or _expiry_sort(cert) > _expiry_sort(current):
@@ -110,11 +113,17 @@ def supporter_is_lapsed(supporter: Supporter, today: date | None = None) -> bool
     return bool(lapsed_certifications(list(supporter.certifications.all()), today))
 
 
+def lapsed_policy_blocks(program_id: int) -> bool:
+    """Whether a lapsed credential stops the supporter (new clients, signing notes, billing units)
+    rather than only warning: the program's lapsed-credential policy."""
+    return program_policy(program_id).lapsed_credential_policy == LapsedPolicy.BLOCK
+
+
 def supporter_may_take_clients(supporter: Supporter, today: date | None = None) -> tuple[bool, str]:
     """(allowed, message). Under a 'warn' policy a lapsed supporter is allowed with a warning message."""
     if not supporter_is_lapsed(supporter, today):
         return True, ""
-    if program_policy(supporter.program_id).lapsed_credential_policy == LapsedPolicy.BLOCK:
+    if lapsed_policy_blocks(supporter.program_id):
         return False, _("This supporter's credential has lapsed; the program does not allow new clients until renewed.")
     return True, _("Warning: this supporter's credential has lapsed.")
 
@@ -124,7 +133,7 @@ def supporter_may_sign(supporter: Supporter, today: date | None = None) -> bool:
     has lapsed and the program's policy is 'block'; under 'warn' signing is allowed."""
     if not supporter_is_lapsed(supporter, today):
         return True
-    return program_policy(supporter.program_id).lapsed_credential_policy != LapsedPolicy.BLOCK
+    return not lapsed_policy_blocks(supporter.program_id)
 
 
 # --- credentials and training hours -------------------------------------------------------
@@ -155,7 +164,18 @@ def certification_save(*, certification: Certification, fields: dict[str, Any]) 
     if certification.issued_on and certification.expires_on and certification.expires_on < certification.issued_on:
         raise ValidationError({"expires_on": [_("Expiry must be on or after the issue date.")]})
     certification.save()
+    _recompute_billing_of(certification.supporter)
     return certification
+
+
+def _recompute_billing_of(supporter: Supporter) -> None:
+    """Billing depends on the credential being active on each session's date."""
+    from sessions.billing import billing_recompute_attendances
+    from sessions.models import Attendance
+
+    billing_recompute_attendances(
+        program=supporter.program, attendances=Attendance.objects.filter(session__supporter_id=supporter.pk)
+    )
 
 
 def renewal_cycle_start(certification: Certification) -> date | None:
@@ -452,10 +472,17 @@ def lived_experience_set(*, supporter: Supporter, areas: list[str]) -> LivedExpe
 @transaction.atomic
 def program_policy_save(*, program: Program, fields: dict[str, Any]) -> ProgramPolicy:
     policy, _created = ProgramPolicy.objects.select_for_update().get_or_create(program=program)
+    blocked = policy.lapsed_credential_policy
     for name, value in fields.items():
         setattr(policy, name, value)
     policy.full_clean()  # ProgramPolicy.clean() checks the extra lived-experience areas
     policy.save()
+    if policy.lapsed_credential_policy != blocked:
+        # The same policy decides whether a lapsed credential's sessions earn units.
+        from sessions.billing import billing_recompute_attendances
+        from sessions.models import Attendance
+
+        billing_recompute_attendances(program=program, attendances=Attendance.objects.all())
     return policy
 
 

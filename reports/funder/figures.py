@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from accounts.models import Program
 from clients.models import (
@@ -38,7 +39,6 @@ from sessions.models import (
     BILLING_CODE,
     GROUP_MODIFIER,
     Attendance,
-    AttendanceStatus,
     FeedbackCategory,
     FeedbackItem,
     FeedbackReply,
@@ -492,9 +492,9 @@ def load_frames(program: Program, first: date, last: date, lookback_days: int) -
     for column in ("start_date", "end_date"):
         assignments[column] = pd.to_datetime(assignments[column])
     contacts = pd.DataFrame.from_records(
-        Attendance.objects.filter(
+        Attendance.objects.delivered(as_of=timezone.now())
+        .filter(
             session__program=program,
-            status=AttendanceStatus.COMPLETED,
             session__start__gte=since - timedelta(days=lookback_days),
             session__start__lt=until,
         )
