@@ -37,7 +37,8 @@ def test_a_supporter_logs_a_session_with_topics_wellbeing_and_a_note(cast, api_a
     assert session.narrative == "Talked through the voucher form."
     assert session.next_steps == "Bring ID next week"
     attendance = session.attendances.get()
-    assert (attendance.status, attendance.wellbeing, attendance.billing_units) == ("completed", 4, 2)
+    # Unsigned: the two units are pending until the note is signed (the default rule).
+    assert (attendance.status, attendance.wellbeing, attendance.billing_pending_units) == ("completed", 4, 2)
 
 
 def test_attempted_outreach_is_logged_as_attempted(cast, api_as):
