@@ -375,8 +375,8 @@ DEFINITIONS = (
     ),
     (
         "Peer contact",
-        "A completed attendance of one client at one peer session; attempted, no-show and "
-        "cancelled attendances are not contacts.",
+        "A completed attendance of one client at a peer session that was held and had started; "
+        "attempted, no-show and cancelled attendances, and scheduled or cancelled sessions, are not contacts.",
     ),
     ("Peer support hours", "The summed duration of the distinct peer sessions with at least one contact."),
     ("Professional session", "A clinical appointment with status attended."),
@@ -417,8 +417,8 @@ DEFINITIONS = (
     ),
     (
         "Billing units",
-        "HCPCS H0038 (self-help/peer services) units of the completed contacts, by the program's "
-        "unit rule (15-minute units, the 8-minute rule and a daily cap per client); group "
+        "HCPCS H0038 (self-help/peer services) units billable under the program's rules (by default once "
+        "the note is signed) for the peer contacts, by the program's unit rule (15-minute units, the 8-minute rule and a daily cap per client); group "
         "sessions carry the HQ modifier.",
     ),
     (

@@ -286,3 +286,18 @@ def test_an_attempt_earns_no_units_and_says_so(cast):
     attendance = log_session(cast, status=AttendanceStatus.ATTEMPTED).attendances.get()
     assert (attendance.billing_units, attendance.billing_pending_units) == (0, 0)
     assert attendance.billing_reason == BillingReason.NOT_DELIVERED
+
+
+def test_the_copy_loader_leaves_out_cancelled_and_future_sessions_like_the_orm_loader(cast, bad_rows):
+    from django.db import connection
+
+    from reports.continuity import load_continuity_data
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's; on other databases only the ORM loader runs")
+    until = timezone.now().date() + timedelta(days=30)
+    by_copy = load_continuity_data(program=cast.program, until=until, use_copy=True).contacts
+    by_orm = load_continuity_data(program=cast.program, until=until, use_copy=False).contacts
+    assert list(by_copy["session_id"]) == list(by_orm["session_id"]) == [bad_rows[0].pk]
+    assert by_copy.dtypes.to_dict() == by_orm.dtypes.to_dict()
+    assert by_copy.equals(by_orm)
