@@ -418,7 +418,8 @@ DEFINITIONS = (
     (
         "Billing units",
         "HCPCS H0038 (self-help/peer services) units billable under the program's rules (by default once "
-        "the note is signed) for the peer contacts, by the program's unit rule (15-minute units, the 8-minute rule and a daily cap per client); group "
+        "the note is signed) for the peer contacts, by the program's unit rule (15-minute units, "
+        "the 8-minute rule and a daily cap per client); group "
         "sessions carry the HQ modifier.",
     ),
     (
