@@ -301,3 +301,25 @@ def test_the_copy_loader_leaves_out_cancelled_and_future_sessions_like_the_orm_l
     assert list(by_copy["session_id"]) == list(by_orm["session_id"]) == [bad_rows[0].pk]
     assert by_copy.dtypes.to_dict() == by_orm.dtypes.to_dict()
     assert by_copy.equals(by_orm)
+
+
+def test_worklists_see_no_contact_in_a_cancelled_or_future_session(cast):
+    from reports.selectors import gap_worklist
+    from supporters.worklists import no_recent_contact
+
+    now = timezone.now()
+    cancelled = PeerSessionFactory(
+        supporter=cast.supporter, start=now - timedelta(days=1), status=SessionStatus.CANCELLED
+    )
+    AttendanceFactory(session=cancelled, client=cast.mine)
+    future = PeerSessionFactory(supporter=cast.supporter, start=now + timedelta(days=1))
+    AttendanceFactory(session=future, client=cast.mine)
+    today = cast.program.local_today()
+    assert cast.mine in no_recent_contact(cast.program, today)
+    rows = {r.client_id: r for r in gap_worklist(user=cast.coordinator, program=cast.program, threshold_days=1)}
+    assert rows[cast.mine.pk].last_peer_contact is None
+    held = PeerSessionFactory(supporter=cast.supporter, start=now - timedelta(days=2))
+    AttendanceFactory(session=held, client=cast.mine)
+    assert cast.mine not in no_recent_contact(cast.program, today)
+    rows = {r.client_id: r for r in gap_worklist(user=cast.coordinator, program=cast.program, threshold_days=1)}
+    assert rows[cast.mine.pk].last_peer_contact == held.start
