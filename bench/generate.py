@@ -145,6 +145,8 @@ def generate_program(
     clinical_rng = np.random.default_rng([seed, 1])
     moment = datetime.now(UTC)
     now = moment.strftime("%Y-%m-%d %H:%M:%S+00")
+    # Every generated session is held, and no held session starts in the future (continuity.md v1.1).
+    last = min(last, moment)
     with transaction.atomic():
         organization = Organization.objects.create(name="Benchmark", slug=f"bench-org-{seed}-{time.time_ns()}")
         program = Program.objects.create(

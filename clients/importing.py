@@ -979,6 +979,9 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
         "client_external_id", _external_ids(Client.objects.filter(program=program)), _("client")
     )
     rows["start"] = checks.datetime("start")
+    # A session that has not happened yet is scheduled, not logged (import-formats.md v1.1): the
+    # rows below become held sessions, and no held session starts in the future.
+    checks.fail(rows["start"] > pd.Timestamp(timezone.now()), "start", _("is in the future"))
     rows["duration_minutes"] = checks.integer("duration_minutes", 1, 720)
     rows["modality"] = checks.choice("modality", Modality)
     rows["attendance_status"] = checks.choice("status", AttendanceStatus)
@@ -998,8 +1001,8 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
     sessions["kind"] = np.where(
         sessions["external_id"].map(sizes).to_numpy() > 1, SessionKind.GROUP, SessionKind.ONE_TO_ONE
     )
-    # The file gives each client's attendance; a session where nobody came or all cancelled is still held
-    # unless every attendance was cancelled.
+    # The file gives each client's attendance; a session is held unless every attendance was cancelled,
+    # so a cancelled session holds no completed or attempted attendance (sessions.models.session_status_errors).
     all_cancelled = (rows["attendance_status"] == AttendanceStatus.CANCELLED).groupby(rows["external_id"]).all()
     sessions["status"] = np.where(
         sessions["external_id"].map(all_cancelled).to_numpy(), SessionStatus.CANCELLED, SessionStatus.HELD

@@ -16,7 +16,7 @@ from accounts.scoping import role_program_ids
 from clients.models import AppointmentStatus, CaseloadAssignment, Client, ClinicalAppointment
 from dashboard.panels import RenderedPanel, panels_for
 from reports.models import FunderReport, ReportStatus
-from sessions.models import Attendance, AttendanceStatus, PeerSession, SessionStatus
+from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter
 
 # A client on a caseload with no completed peer contact for this many days is "in a gap".
@@ -40,8 +40,10 @@ def local_month_bounds(program: Program, day: date) -> tuple[datetime, datetime]
 
 
 def last_completed_contact() -> Subquery:
+    """The start of the client's latest peer contact (a delivered service, as of now)."""
     return Subquery(
-        Attendance.objects.filter(client=OuterRef("pk"), status=AttendanceStatus.COMPLETED)
+        Attendance.objects.delivered(as_of=timezone.now())
+        .filter(client=OuterRef("pk"))
         .order_by("-session__start")
         .values("session__start")[:1]
     )
@@ -68,8 +70,12 @@ class ProgramSection:
 def coordinator_figures(user: Any, program: Program) -> dict[str, Any]:
     today = program.local_today()
     month_start, month_end = local_month_bounds(program, today)
-    sessions = PeerSession.objects.visible_to(user).filter(
-        program=program, start__gte=month_start, start__lt=month_end, status=SessionStatus.HELD
+    # Joined through the session's (program, start) index rather than an IN over
+    # a subquery, so only this month's attendances are touched.
+    contacts = (
+        Attendance.objects.visible_to(user)
+        .delivered(as_of=timezone.now())
+        .filter(session__program=program, session__start__gte=month_start, session__start__lt=month_end)
     )
     return {
         "today": today,
@@ -79,18 +85,9 @@ def coordinator_figures(user: Any, program: Program) -> dict[str, Any]:
         .values("client_id")
         .distinct()
         .count(),
-        "sessions_this_month": sessions.count(),
-        # Joined through the session's (program, start) index rather than an IN over
-        # a subquery, so only this month's attendances are touched.
-        "peer_contacts_this_month": Attendance.objects.visible_to(user)
-        .filter(
-            session__program=program,
-            session__start__gte=month_start,
-            session__start__lt=month_end,
-            session__status=SessionStatus.HELD,
-            status=AttendanceStatus.COMPLETED,
-        )
-        .count(),
+        # Sessions with at least one peer contact, as continuity.md §5 counts peer_sessions.
+        "sessions_this_month": contacts.values("session_id").distinct().count(),
+        "peer_contacts_this_month": contacts.count(),
         "active_supporters": Supporter.objects.visible_to(user).filter(program=program, is_active=True).count(),
     }
 
@@ -149,11 +146,8 @@ def clinician_clients(user: Any, program: Program) -> dict[str, Any]:
         .annotate(
             contacts_since=Coalesce(
                 Subquery(
-                    Attendance.objects.filter(
-                        client=OuterRef("pk"),
-                        status=AttendanceStatus.COMPLETED,
-                        session__start__gt=OuterRef("last_appointment"),
-                    )
+                    Attendance.objects.delivered(as_of=now)
+                    .filter(client=OuterRef("pk"), session__start__gt=OuterRef("last_appointment"))
                     .values("client")
                     .annotate(n=Count("id"))
                     .values("n")[:1]

@@ -4,8 +4,9 @@ Two steps, so one load can serve several computations (the dashboard's trend run
 the same rows over several periods):
 
 - `load_continuity_data` reads the program's rows once: assignments, attended and
-  no-show appointments, completed attendances with their session's start, duration
-  and supporter. On PostgreSQL it streams them with `COPY ... TO STDOUT` into
+  no-show appointments, peer contacts (`Attendance.objects.delivered`: completed
+  attendances of held sessions started by the moment of the report) with their
+  session's start, duration and supporter. On PostgreSQL it streams them with `COPY ... TO STDOUT` into
   `pandas.read_csv`; elsewhere it uses `values_list`. Every column gets an explicit
   NumPy dtype (int64 ids, int64 nanosecond UTC instants, int64 day numbers).
 - `compute_continuity` computes every metric with vectorised NumPy/pandas
@@ -22,12 +23,15 @@ because enrollment, follow-up windows and periods are local dates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from django.db import connection
+from django.db.models import BigIntegerField, QuerySet
+from django.db.models.functions import Cast
+from django.utils import timezone
 
 from accounts.models import Program
 from clients.models import (
@@ -38,7 +42,7 @@ from clients.models import (
     Client,
     ClinicalAppointment,
 )
-from sessions.models import Attendance, AttendanceStatus
+from sessions.models import Attendance
 from supporters.models import Supporter
 
 NS_PER_DAY = 86_400 * 10**9
@@ -249,12 +253,12 @@ def _read_copy(sql: str, params: list[Any], names: list[str], timestamps: tuple[
     return _frame(columns)
 
 
-def _load_postgresql(program: Program, until_ns: int, client_ids: list[int] | None) -> tuple[pd.DataFrame, ...]:
+def _load_postgresql(
+    program: Program, until_ns: int, client_ids: list[int] | None, as_of: datetime
+) -> tuple[pd.DataFrame, ...]:
     assignment_table = CaseloadAssignment._meta.db_table
     client_table = Client._meta.db_table
     appointment_table = ClinicalAppointment._meta.db_table
-    attendance_table = Attendance._meta.db_table
-    session_table = Attendance._meta.get_field("session").related_model._meta.db_table
     until = pd.Timestamp(until_ns, unit="ns", tz="UTC").to_pydatetime()
     client_filter = ""
     client_params: list[Any] = []
@@ -286,21 +290,36 @@ def _load_postgresql(program: Program, until_ns: int, client_ids: list[int] | No
         ["client_id", "t", "attended", "transition"],
         timestamps=("t",),
     )
-    contacts = _read_copy(
-        f"SELECT x.client_id::bigint, x.session_id::bigint, s.start, s.supporter_id::bigint,"  # noqa: S608
-        f" s.duration_minutes::bigint FROM {attendance_table} x JOIN {session_table} s ON s.id = x.session_id"
-        f" WHERE s.program_id = %s AND x.status = %s AND s.start < %s{client_filter}",
-        [program.pk, AttendanceStatus.COMPLETED.value, until, *client_params],
-        ["client_id", "session_id", "t", "supporter_id", "duration_minutes"],
-        timestamps=("t",),
-    )
+    # The peer contacts' SQL is the ORM's, compiled from the one definition (Attendance.objects.delivered).
+    contact_sql, contact_params = _contacts_queryset(program, until, as_of, client_ids).query.sql_with_params()
+    contacts = _read_copy(contact_sql, list(contact_params), CONTACT_COLUMNS, timestamps=("t",))
     assignments["is_primary"] = assignments["is_primary"].astype(np.int8)
     appointments["attended"] = appointments["attended"].astype(np.int8)
     appointments["transition"] = appointments["transition"].astype(np.int8)
     return assignments, appointments, contacts
 
 
-def _load_orm(program: Program, until_ns: int, client_ids: list[int] | None) -> tuple[pd.DataFrame, ...]:
+CONTACT_COLUMNS = ["client_id", "session_id", "t", "supporter_id", "duration_minutes"]
+
+
+def _contacts_queryset(program: Program, until: datetime, as_of: datetime, client_ids: list[int] | None) -> QuerySet:
+    """Peer contacts (delivered services as of `as_of`) at sessions starting before `until`, as
+    CONTACT_COLUMNS: every column a bigint or a timestamp, which the binary COPY reader needs."""
+    queryset = Attendance.objects.delivered(as_of=as_of).filter(session__program=program, session__start__lt=until)
+    if client_ids is not None:
+        queryset = queryset.filter(client_id__in=client_ids)
+    return queryset.values_list(
+        "client_id",
+        "session_id",
+        "session__start",
+        "session__supporter_id",
+        Cast("session__duration_minutes", BigIntegerField()),
+    )
+
+
+def _load_orm(
+    program: Program, until_ns: int, client_ids: list[int] | None, as_of: datetime
+) -> tuple[pd.DataFrame, ...]:
     until = pd.Timestamp(until_ns, unit="ns", tz="UTC").to_pydatetime()
     assignment_qs = CaseloadAssignment.objects.filter(client__program=program)
     appointment_qs = ClinicalAppointment.objects.filter(
@@ -308,13 +327,9 @@ def _load_orm(program: Program, until_ns: int, client_ids: list[int] | None) -> 
         status__in=[AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW],
         start__lt=until,
     )
-    attendance_qs = Attendance.objects.filter(
-        session__program=program, status=AttendanceStatus.COMPLETED, session__start__lt=until
-    )
     if client_ids is not None:
         assignment_qs = assignment_qs.filter(client_id__in=client_ids)
         appointment_qs = appointment_qs.filter(client_id__in=client_ids)
-        attendance_qs = attendance_qs.filter(client_id__in=client_ids)
     rows = list(assignment_qs.values_list("client_id", "supporter_id", "role", "start_date", "end_date"))
     cols = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
     assignments = _frame(
@@ -336,11 +351,7 @@ def _load_orm(program: Program, until_ns: int, client_ids: list[int] | None) -> 
             "transition": _int_col([k in TRANSITION_KINDS for k in cols[3]], np.int8),
         }
     )
-    rows = list(
-        attendance_qs.values_list(
-            "client_id", "session_id", "session__start", "session__supporter_id", "session__duration_minutes"
-        )
-    )
+    rows = list(_contacts_queryset(program, until, as_of, client_ids))
     cols = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
     contacts = _frame(
         {
@@ -355,15 +366,21 @@ def _load_orm(program: Program, until_ns: int, client_ids: list[int] | None) -> 
 
 
 def load_continuity_data(
-    *, program: Program, until: date, client_ids: list[int] | None = None, use_copy: bool | None = None
+    *,
+    program: Program,
+    until: date,
+    client_ids: list[int] | None = None,
+    use_copy: bool | None = None,
+    as_of: datetime | None = None,
 ) -> ContinuityData:
     """Rows of `program` up to the end of local date `until` (nothing later matters to a
-    period ending then). `client_ids` restricts every row to those clients."""
+    period ending then). `client_ids` restricts every row to those clients. Peer contacts are
+    the services delivered as of `as_of`, the moment the report is computed (default: now)."""
     _, until_ns = period_bounds_ns(until, until, program.timezone)
     if use_copy is None:
         use_copy = connection.vendor == "postgresql"
     loader = _load_postgresql if use_copy else _load_orm
-    assignments, appointments, contacts = loader(program, until_ns, client_ids)
+    assignments, appointments, contacts = loader(program, until_ns, client_ids, as_of or timezone.now())
     client_qs = Client.objects.filter(program=program)
     if client_ids is not None:
         client_qs = client_qs.filter(id__in=client_ids)

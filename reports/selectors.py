@@ -18,7 +18,7 @@ from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment
 from reports.continuity import SUMMARY_KEYS, continuity_result
 from reports.funder.figures import current_cells, funder_figures
 from reports.funder.periods import Period
-from sessions.models import Attendance, AttendanceStatus
+from sessions.models import Attendance
 from supporters.models import Supporter
 
 
@@ -124,12 +124,8 @@ def gap_worklist(*, user: Any, program: Program, threshold_days: int, now: datet
     )
     contacts = dict(
         Attendance.objects.visible_to(user)
-        .filter(
-            client_id__in=client_ids,
-            session__program=program,
-            status=AttendanceStatus.COMPLETED,
-            session__start__lte=now,
-        )
+        .delivered(as_of=now)
+        .filter(client_id__in=client_ids, session__program=program)
         .values("client_id")
         .annotate(last=Max("session__start"))
         .values_list("client_id", "last")

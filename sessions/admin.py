@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from accounts.admin import ScopedAdmin
 from sessions.models import Attendance, FeedbackItem, PeerSession, ProgramSessionRules
+from sessions.services import program_session_rules_save
 
 
 class AttendanceInline(admin.TabularInline):
@@ -45,4 +46,16 @@ class FeedbackItemAdmin(ScopedAdmin):
 
 @admin.register(ProgramSessionRules)
 class ProgramSessionRulesAdmin(ScopedAdmin):
-    list_display = ["program", "unit_minutes", "partial_unit_min_minutes", "daily_unit_cap"]
+    list_display = [
+        "program",
+        "unit_minutes",
+        "partial_unit_min_minutes",
+        "daily_unit_cap",
+        "units_need_signed_note",
+        "text_sessions_billable",
+    ]
+
+    def save_model(self, request, obj, form, change):  # noqa: ANN001, ANN201 - admin signature
+        # Through the service, so every attendance's billing follows the new rules.
+        fields = {name: getattr(obj, name) for name in form.changed_data if name != "program"}
+        obj.pk = program_session_rules_save(program=obj.program, fields=fields).pk

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -56,6 +57,77 @@ class AttendanceStatus(models.TextChoices):
     ATTEMPTED = "attempted", _("Attempted")
     NO_SHOW = "no_show", _("No show")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+# A delivered service, the one definition (shared/spec/continuity.md v1.1, "Peer contact"): an
+# attendance with this status, of a session with this status, whose start is not after the moment
+# of the count. The continuity engine (ORM and COPY loaders), billing, dashboards, worklists and
+# funder figures all take contacts from AttendanceQuerySet.delivered(), built from these.
+DELIVERED_ATTENDANCE_STATUS = AttendanceStatus.COMPLETED
+DELIVERED_SESSION_STATUS = SessionStatus.HELD
+# Attendance statuses that say the session took place: a scheduled or cancelled session holds none.
+TOOK_PLACE_STATUSES = frozenset({AttendanceStatus.COMPLETED, AttendanceStatus.ATTEMPTED})
+
+
+def delivered_q(*, as_of: datetime, prefix: str = "") -> Q:
+    """The delivered-service condition as a Q on the attendance (`prefix` is the path from the
+    queried model to the attendance, e.g. "attendances__")."""
+    return Q(
+        **{
+            f"{prefix}status": DELIVERED_ATTENDANCE_STATUS,
+            f"{prefix}session__status": DELIVERED_SESSION_STATUS,
+            f"{prefix}session__start__lte": as_of,
+        }
+    )
+
+
+def is_delivered(*, attendance_status: str, session_status: str, start: datetime, as_of: datetime) -> bool:
+    """delivered_q() for one attendance already in memory (billing computes per row)."""
+    return (
+        attendance_status == DELIVERED_ATTENDANCE_STATUS
+        and session_status == DELIVERED_SESSION_STATUS
+        and start <= as_of
+    )
+
+
+def session_status_errors(
+    *, status: str, start: datetime, attendance_statuses: Iterable[str], now: datetime
+) -> dict[str, list[str]]:
+    """The input rules that keep a session's status and its attendances consistent (continuity.md
+    v1.1): a scheduled or cancelled session holds no completed or attempted attendance, and no
+    session that starts in the future is held. {} when the session is consistent."""
+    errors: dict[str, list[str]] = {}
+    if status == SessionStatus.HELD and start > now:
+        errors["start"] = [str(_("Is in the future: a session that has not started yet cannot be held."))]
+        errors["status"] = [str(_("A session that starts in the future is scheduled, not held."))]
+    took_place = sorted({s for s in attendance_statuses if s in TOOK_PLACE_STATUSES})
+    if status != SessionStatus.HELD and took_place:
+        label = SessionStatus(status).label
+        listed = ", ".join(str(AttendanceStatus(s).label).lower() for s in took_place)
+        errors.setdefault("status", []).append(
+            str(_("A %(status)s session holds no %(listed)s attendance; mark it held or change the attendance."))
+            % {"status": str(label).lower(), "listed": listed}
+        )
+        errors["attendances"] = [
+            str(_("Completed or attempted attendance needs a held session (this one is %(status)s)."))
+            % {"status": str(label).lower()}
+        ]
+    return errors
+
+
+class BillingReason(models.TextChoices):
+    """Why an attendance earns fewer units than its minutes would (blank: billable in full)."""
+
+    NOT_DELIVERED = "not_delivered", _("Not a delivered service (not completed, not held, or not started yet)")
+    TEXT_NOT_BILLABLE = "text_not_billable", _("Text-message sessions are not billable in this program")
+    CREDENTIAL_LAPSED = "credential_lapsed", _("The supporter's credential was not active on the session date")
+    TOO_SHORT = "too_short", _("Too short to earn a unit")
+    DAILY_CAP = "daily_cap", _("The client's daily unit cap was reached")
+    NOTE_UNSIGNED = "note_unsigned", _("Pending until the note is signed")
+    CREDENTIAL_WARNING = (
+        "credential_warning",
+        _("Billable, but the supporter's credential was not active on the session date (the program warns only)"),
+    )
 
 
 class PeerSessionQuerySet(models.QuerySet):
@@ -156,6 +228,10 @@ class AttendanceQuerySet(models.QuerySet):
             )
         return self.filter(q)
 
+    def delivered(self, *, as_of: datetime) -> AttendanceQuerySet:
+        """Delivered services (peer contacts) as of the moment `as_of`: see delivered_q()."""
+        return self.filter(delivered_q(as_of=as_of))
+
 
 class Attendance(models.Model):
     """One client at one peer session; a completed attendance is a peer contact."""
@@ -171,7 +247,10 @@ class Attendance(models.Model):
     )
     # Billing (sessions.billing): computed by the services, never typed in.
     billing_units = models.PositiveSmallIntegerField(default=0)
+    # Units earned but not billable yet (the note is not signed); they move to billing_units on signing.
+    billing_pending_units = models.PositiveSmallIntegerField(default=0)
     billing_modifier = models.CharField(max_length=4, blank=True)
+    billing_reason = models.CharField(max_length=20, choices=BillingReason.choices, blank=True)
 
     objects = AttendanceQuerySet.as_manager()
 
@@ -189,6 +268,14 @@ class Attendance(models.Model):
         return self.get_status_display()
 
 
+class ProgramSessionRulesQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ProgramSessionRulesQuerySet:
+        """Program settings are the coordinators' (roles.md)."""
+        from accounts.scoping import role_program_ids
+
+        return self.filter(program_id__in=role_program_ids(user).coordinator)
+
+
 class ProgramSessionRules(models.Model):
     """Per-program billing and feedback-deadline rules. A program without a row uses the defaults."""
 
@@ -197,9 +284,15 @@ class ProgramSessionRules(models.Model):
     # A remainder of at least this many minutes earns one more unit (the "8-minute rule").
     partial_unit_min_minutes = models.PositiveSmallIntegerField(default=8, validators=[MinValueValidator(1)])
     daily_unit_cap = models.PositiveSmallIntegerField(default=16, validators=[MinValueValidator(1)])
+    # Units are billable only once the session's note is signed; until then they show as pending.
+    units_need_signed_note = models.BooleanField(default=True)
+    # Whether text-message sessions earn units (many payers do not bill them).
+    text_sessions_billable = models.BooleanField(default=False)
     deadline_immediate_hours = models.PositiveSmallIntegerField(default=4, validators=[MinValueValidator(1)])
     deadline_soon_business_days = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
     deadline_routine_days = models.PositiveSmallIntegerField(default=7, validators=[MinValueValidator(1)])
+
+    objects = ProgramSessionRulesQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "program session rules"

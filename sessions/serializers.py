@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program
 from clients.models import Client, Clinician
+from sessions.billing import billing_of
 from sessions.models import (
     Attendance,
     FeedbackCategory,
@@ -24,11 +25,18 @@ NARRATIVE_FIELDS = ("narrative", "addenda")
 class AttendanceSerializer(serializers.ModelSerializer):
     client = ScopedRelatedField(Client)
     wellbeing = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+    billing = serializers.SerializerMethodField(
+        help_text="code, units (billable), pending_units (awaiting the note's signature), reason and "
+        "reason_text (why fewer units than the minutes earn; null when billable in full)."
+    )
 
     class Meta:
         model = Attendance
-        fields = ["client", "status", "wellbeing", "billing_units", "billing_modifier"]
+        fields = ["client", "status", "wellbeing", "billing_units", "billing_modifier", "billing"]
         read_only_fields = ["billing_units", "billing_modifier"]
+
+    def get_billing(self, attendance: Attendance) -> dict[str, Any]:
+        return billing_of(attendance)
 
 
 class NoteAddendumSerializer(serializers.ModelSerializer):
@@ -189,6 +197,7 @@ def peer_session_rows(sessions: list[PeerSession], context: dict) -> list[dict]:
                 "wellbeing": a.wellbeing,
                 "billing_units": a.billing_units,
                 "billing_modifier": a.billing_modifier,
+                "billing": billing_of(a),
             }
             for a in session.attendances.all()
             if visible is None or a.client_id in visible

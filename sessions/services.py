@@ -11,9 +11,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import Program, Role, User
 from clients.models import PART2_NOTICE, CaseloadAssignment, Client, Clinician, Consent
-from sessions.billing import billing_recompute
+from sessions.billing import BILLING_FIELDS, billing_recompute, billing_recompute_attendances
 from sessions.models import (
     LATE_ENTRY_AFTER,
     Attendance,
@@ -27,6 +27,7 @@ from sessions.models import (
     SessionKind,
     Topic,
     Urgency,
+    session_status_errors,
 )
 from sessions.notifications import notify
 from supporters.models import Supporter
@@ -75,6 +76,16 @@ def peer_session_save(
             raise ValidationError({"attendances": ["A session needs at least one client."]})
         if any(a.get("wellbeing") is not None and not 1 <= a["wellbeing"] <= 5 for a in attendances):
             raise ValidationError({"attendances": ["Wellbeing is rated from 1 to 5."]})
+        attendance_statuses = [a["status"] for a in attendances]
+    elif session.pk:
+        attendance_statuses = list(session.attendances.values_list("status", flat=True))
+    else:
+        attendance_statuses = []
+    status_errors = session_status_errors(
+        status=session.status, start=session.start, attendance_statuses=attendance_statuses, now=now
+    )
+    if status_errors:
+        raise ValidationError(status_errors)
     if session.pk is None or narrative_changed:
         session.entered_late = session.entered_late or _is_late(session.start, now)
     creating = session.pk is None
@@ -98,15 +109,15 @@ def peer_session_save(
     days = {session.start.astimezone(program.tzinfo).date()}
     if old_start is not None:
         days.add(old_start.astimezone(program.tzinfo).date())
-    recomputed = billing_recompute(program=program, client_ids=client_ids, days=days)
+    recomputed = billing_recompute(program=program, client_ids=client_ids, days=days, as_of=now)
     if creating and attendances is not None:
-        # Hand back the new session with its rows as written (units as just recomputed) and
+        # Hand back the new session with its rows as written (billing as just recomputed) and
         # no addenda, so the response and the audit event need not read them back.
-        units = {a.pk: (a.billing_units, a.billing_modifier) for a in recomputed}
+        billing = {a.pk: a for a in recomputed}
         for attendance in created:
-            attendance.billing_units, attendance.billing_modifier = units.get(
-                attendance.pk, (attendance.billing_units, attendance.billing_modifier)
-            )
+            if attendance.pk in billing:
+                for name in BILLING_FIELDS:
+                    setattr(attendance, name, getattr(billing[attendance.pk], name))
         _set_prefetched(session, "attendances", created)
         _set_prefetched(session, "addenda", [])
     return session
@@ -159,7 +170,26 @@ def note_sign(*, session: PeerSession, user: User) -> PeerSession:
     if updated != 1:
         raise ValidationError({"signed_at": ["This note is already signed."]})
     session.refresh_from_db()
+    # Units pending the signature become billable (sessions.billing).
+    billing_recompute(
+        program=session.program,
+        client_ids=set(session.attendances.values_list("client_id", flat=True)),
+        days={session.start.astimezone(session.program.tzinfo).date()},
+        as_of=now,
+    )
     return session
+
+
+@transaction.atomic
+def program_session_rules_save(*, program: Program, fields: dict[str, Any]) -> ProgramSessionRules:
+    """Save the program's billing and deadline rules and recompute every attendance's billing."""
+    rules, _created = ProgramSessionRules.objects.select_for_update().get_or_create(program=program)
+    for name, value in fields.items():
+        setattr(rules, name, value)
+    rules.full_clean()
+    rules.save()
+    billing_recompute_attendances(program=program, attendances=Attendance.objects.all())
+    return rules
 
 
 @transaction.atomic

@@ -96,18 +96,22 @@ def credential_statuses(certifications: Iterable[Certification], today: date) ->
     """The status of each certification, as every page, API field, worklist and reminder shows it.
 
     A row is judged by its expiry (credential_status), except that a row superseded by a
-    later-expiring row of the same supporter and credential is "renewed": only the latest
-    row of a credential can be lapsed or due. Pass all rows of the supporters concerned."""
+    later-expiring row of the same supporter and credential, issued by `today`, is "renewed":
+    only the latest row of a credential can be lapsed or due. A past `today` (a session's
+    date, for billing) sees the credentials as they stood then. Pass all rows of the
+    supporters concerned."""
     certifications = list(certifications)
     latest: dict[tuple[int, str], Certification] = {}
     for cert in certifications:
+        if cert.issued_on is not None and cert.issued_on > today:
+            continue  # not issued yet on `today` (a past session's date, for billing): renews nothing
         key = _credential_key(cert)
         if key not in latest or _expiry_sort(cert) > _expiry_sort(latest[key]):
             latest[key] = cert
     return {
-        cert.pk: credential_status(cert.expires_on, today)
-        if latest[_credential_key(cert)] is cert
-        else CredentialStatus.RENEWED
+        cert.pk: CredentialStatus.RENEWED
+        if latest.get(_credential_key(cert), cert) is not cert and not (cert.issued_on and cert.issued_on > today)
+        else credential_status(cert.expires_on, today)
         for cert in certifications
     }
 
@@ -129,11 +133,17 @@ def supporter_is_lapsed(supporter: Supporter, today: date | None = None) -> bool
     return bool(lapsed_certifications(list(supporter.certifications.all()), today))
 
 
+def lapsed_policy_blocks(program_id: int) -> bool:
+    """Whether a lapsed credential stops the supporter (new clients, signing notes, billing units)
+    rather than only warning: the program's lapsed-credential policy."""
+    return program_policy(program_id).lapsed_credential_policy == LapsedPolicy.BLOCK
+
+
 def supporter_may_take_clients(supporter: Supporter, today: date | None = None) -> tuple[bool, str]:
     """(allowed, message). Under a 'warn' policy a lapsed supporter is allowed with a warning message."""
     if not supporter_is_lapsed(supporter, today):
         return True, ""
-    if program_policy(supporter.program_id).lapsed_credential_policy == LapsedPolicy.BLOCK:
+    if lapsed_policy_blocks(supporter.program_id):
         return False, _("This supporter's credential has lapsed; the program does not allow new clients until renewed.")
     return True, _("Warning: this supporter's credential has lapsed.")
 
@@ -143,7 +153,7 @@ def supporter_may_sign(supporter: Supporter, today: date | None = None) -> bool:
     has lapsed and the program's policy is 'block'; under 'warn' signing is allowed."""
     if not supporter_is_lapsed(supporter, today):
         return True
-    return program_policy(supporter.program_id).lapsed_credential_policy != LapsedPolicy.BLOCK
+    return not lapsed_policy_blocks(supporter.program_id)
 
 
 # --- credentials and training hours -------------------------------------------------------
@@ -174,7 +184,18 @@ def certification_save(*, certification: Certification, fields: dict[str, Any]) 
     if certification.issued_on and certification.expires_on and certification.expires_on < certification.issued_on:
         raise ValidationError({"expires_on": [_("Expiry must be on or after the issue date.")]})
     certification.save()
+    _recompute_billing_of(certification.supporter)
     return certification
+
+
+def _recompute_billing_of(supporter: Supporter) -> None:
+    """Billing depends on the credential being active on each session's date."""
+    from sessions.billing import billing_recompute_attendances
+    from sessions.models import Attendance
+
+    billing_recompute_attendances(
+        program=supporter.program, attendances=Attendance.objects.filter(session__supporter_id=supporter.pk)
+    )
 
 
 def renewal_cycle_start(certification: Certification) -> date | None:
@@ -473,10 +494,17 @@ def lived_experience_set(*, supporter: Supporter, areas: list[str]) -> LivedExpe
 @transaction.atomic
 def program_policy_save(*, program: Program, fields: dict[str, Any]) -> ProgramPolicy:
     policy, _created = ProgramPolicy.objects.select_for_update().get_or_create(program=program)
+    blocked = policy.lapsed_credential_policy
     for name, value in fields.items():
         setattr(policy, name, value)
     policy.full_clean()  # ProgramPolicy.clean() checks the extra lived-experience areas
     policy.save()
+    if policy.lapsed_credential_policy != blocked:
+        # The same policy decides whether a lapsed credential's sessions earn units.
+        from sessions.billing import billing_recompute_attendances
+        from sessions.models import Attendance
+
+        billing_recompute_attendances(program=program, attendances=Attendance.objects.all())
     return policy
 
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Program
 from clients.models import AssignmentRole, CaseloadAssignment, Client
-from sessions.models import Attendance, AttendanceStatus
+from sessions.models import Attendance
 from supporters.matching import supporter_ids_over_capacity
 from supporters.models import Certification, Supporter
 from supporters.services import CredentialStatus, credential_statuses, program_policy, supervision_behind
@@ -41,7 +42,7 @@ def no_recent_contact(program: Program, today: date) -> QuerySet:
     # Local midnight N days ago in the program's zone: "no contact in N days" is about local dates.
     since = datetime.combine(today - timedelta(days=days), time.min, tzinfo=program.tzinfo)
     on_caseload = Exists(CaseloadAssignment.objects.filter(client_id=OuterRef("pk")).active_on(today))
-    completed = Attendance.objects.filter(client_id=OuterRef("pk"), status=AttendanceStatus.COMPLETED)
+    completed = Attendance.objects.delivered(as_of=timezone.now()).filter(client_id=OuterRef("pk"))
     # NOT EXISTS is an anti-join on the (client, status) index; the last-contact date is only
     # computed for the rows a page shows (count() drops the unused annotation).
     return (

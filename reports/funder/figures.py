@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from accounts.models import Program
 from clients.models import (
@@ -46,7 +47,6 @@ from sessions.models import (
     BILLING_CODE,
     GROUP_MODIFIER,
     Attendance,
-    AttendanceStatus,
     FeedbackCategory,
     FeedbackItem,
     FeedbackReply,
@@ -383,8 +383,8 @@ DEFINITIONS = (
     ),
     (
         "Peer contact",
-        "A completed attendance of one client at one peer session; attempted, no-show and "
-        "cancelled attendances are not contacts.",
+        "A completed attendance of one client at a peer session that was held and had started; "
+        "attempted, no-show and cancelled attendances, and scheduled or cancelled sessions, are not contacts.",
     ),
     ("Peer support hours", "The summed duration of the distinct peer sessions with at least one contact."),
     ("Professional session", "A clinical appointment with status attended."),
@@ -425,8 +425,9 @@ DEFINITIONS = (
     ),
     (
         "Billing units",
-        "HCPCS H0038 (self-help/peer services) units of the completed contacts, by the program's "
-        "unit rule (15-minute units, the 8-minute rule and a daily cap per client); group "
+        "HCPCS H0038 (self-help/peer services) units billable under the program's rules (by default once "
+        "the note is signed) for the peer contacts, by the program's unit rule (15-minute units, "
+        "the 8-minute rule and a daily cap per client); group "
         "sessions carry the HQ modifier.",
     ),
     (
@@ -500,9 +501,9 @@ def load_frames(program: Program, first: date, last: date, lookback_days: int) -
     for column in ("start_date", "end_date"):
         assignments[column] = pd.to_datetime(assignments[column])
     contacts = pd.DataFrame.from_records(
-        Attendance.objects.filter(
+        Attendance.objects.delivered(as_of=timezone.now())
+        .filter(
             session__program=program,
-            status=AttendanceStatus.COMPLETED,
             session__start__gte=since - timedelta(days=lookback_days),
             session__start__lt=until,
         )

@@ -451,5 +451,9 @@ def test_imported_peer_sessions_get_their_billing_units(cast):
     ).encode()
     result = import_csv_file(program=cast.program, kind="peer_sessions", data=csv)
     assert result.ok, result.errors
-    units = dict(Attendance.objects.filter(client=cast.mine).values_list("session__external_id", "billing_units"))
-    assert units == {"PS-1": 3, "PS-2": 0}  # 38 min: two whole units plus an 8-minute partial; attempts earn none
+    units = dict(
+        Attendance.objects.filter(client=cast.mine).values_list("session__external_id", "billing_pending_units")
+    )
+    # 38 min: two whole units plus an 8-minute partial; attempts earn none. Imported sessions carry
+    # no signed note, so under the default rule their units are pending, not billable.
+    assert units == {"PS-1": 3, "PS-2": 0}

@@ -37,7 +37,8 @@ def test_a_supporter_logs_a_session_with_topics_wellbeing_and_a_note(cast, api_a
     assert session.narrative == "Talked through the voucher form."
     assert session.next_steps == "Bring ID next week"
     attendance = session.attendances.get()
-    assert (attendance.status, attendance.wellbeing, attendance.billing_units) == ("completed", 4, 2)
+    # Unsigned: the two units are pending until the note is signed (the default rule).
+    assert (attendance.status, attendance.wellbeing, attendance.billing_pending_units) == ("completed", 4, 2)
 
 
 def test_attempted_outreach_is_logged_as_attempted(cast, api_as):
@@ -91,8 +92,10 @@ def test_the_form_defaults_to_now_thirty_minutes_and_the_last_modality(cast, cli
 def test_a_routine_session_needs_only_the_client_and_a_click(cast, client):
     client.force_login(cast.supporter_user)
     form = client.get(reverse("peer_sessions:session-create")).context["form"]
-    data = {name: form[name].value() for name in ["kind", "duration_minutes", "modality", "status", "location"]}
-    data["start"] = form["start"].value().strftime("%Y-%m-%dT%H:%M")
+    # The page renders the start in the program's zone; the request's zone ends with it.
+    with timezone.override(cast.program.tzinfo):
+        data = {name: form[name].value() for name in ["kind", "duration_minutes", "modality", "status", "location"]}
+        data["start"] = form["start"].value().strftime("%Y-%m-%dT%H:%M")
     data[f"attendance_{cast.mine.pk}"] = "completed"
     response = client.post(reverse("peer_sessions:session-create"), {k: v or "" for k, v in data.items()})
     session = PeerSession.objects.get()
