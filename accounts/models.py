@@ -33,6 +33,11 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(_("%(value)s is not an IANA time zone."), params={"value": value})
 
 
+PART2_NO_TREATMENT_DISCLOSURES = _(
+    "A 42 CFR Part 2 program cannot permit treatment disclosures: clinicians need the client's consent."
+)
+
+
 class ProgramQuerySet(models.QuerySet):
     def visible_to(self, user) -> ProgramQuerySet:
         from accounts.scoping import role_program_ids
@@ -48,6 +53,16 @@ class Program(models.Model):
     is_part2_program = models.BooleanField(
         default=False, help_text=_("Covered by 42 CFR Part 2 (substance use disorder records).")
     )
+    # roles.md "The disclosure gate": HIPAA's treatment purpose lets care-team clinicians see session
+    # facts without a consent. Part 2 has no such purpose, so a Part 2 program can never switch it on.
+    # Set through accounts.services.program_treatment_disclosures_set (audited).
+    treatment_disclosures_permitted = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Care-team clinicians see session facts (date, kind, modality, topics, next steps) without a "
+            "consent, for treatment. Never the narrative. Not available to 42 CFR Part 2 programs."
+        ),
+    )
 
     objects = ProgramQuerySet.as_manager()
 
@@ -58,9 +73,19 @@ class Program(models.Model):
             ("treat_in_program", "Work as a clinician in the program"),
             ("fund_program", "Fund the program"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(is_part2_program=True, treatment_disclosures_permitted=True),
+                name="program_part2_no_treatment_disclosures",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.is_part2_program and self.treatment_disclosures_permitted:
+            raise ValidationError({"treatment_disclosures_permitted": [PART2_NO_TREATMENT_DISCLOSURES]})
 
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:

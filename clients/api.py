@@ -88,7 +88,7 @@ class ClientViewSet(RowsListMixin, ReadWriteViewSet):
         return queryset.prefetch_related(Prefetch("care_team", queryset=Clinician.objects.order_by("id")))
 
     def list_rows(self, page: list[Client]) -> list[dict]:
-        return client_rows(page)
+        return client_rows(page, user=self.request.user)
 
     def _coordinator_only(self, client: Client) -> None:
         # Matching and preferences use lived experience: coordinators only, even for

@@ -15,15 +15,27 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Program, Site
 
+# How client_access_q treats clinicians (roles.md): their care-team clients' record (demographics,
+# consents, appointments); only what passes the disclosure gate (clients.disclosure) for anything of
+# peer support; or nothing (goals, outcomes, referrals).
+CARE_TEAM = "care_team"
+PEER_SUPPORT_FACTS = "peer_support_facts"
+PEER_SUPPORT = "peer_support"
+NO_CLINICIANS = "none"
 
-def client_access_q(user, *, client_field: str = "id", program_field: str = "program_id", clinicians: bool = True) -> Q:
+
+def client_access_q(
+    user, *, client_field: str = "id", program_field: str = "program_id", clinicians: str = CARE_TEAM
+) -> Q:
     """The one definition of which clients a user may see, as a Q over any model
     that points at a client. Evaluated per request from live relationships:
 
     - coordinators: every client of their programs;
     - supporters: clients on their caseload today (any role), in the program's time zone;
-    - clinicians: clients whose care team includes them (unless `clinicians=False`,
-      for records such as goals that roles.md keeps from clinicians);
+    - clinicians: clients whose care team includes them (`CARE_TEAM`); for peer support, only
+      those that pass the disclosure gate (`PEER_SUPPORT_FACTS`: session facts, which the
+      treatment switch allows; `PEER_SUPPORT`: everything else but the narrative, which needs a
+      consent); none at all (`NO_CLINICIANS`, for goals and outcomes, kept from clinicians);
     - anyone with a role: clients opened to them by a live emergency-access grant.
     """
     from accounts.scoping import role_program_ids
@@ -34,10 +46,13 @@ def client_access_q(user, *, client_field: str = "id", program_field: str = "pro
         caseload = CaseloadAssignment.objects.active_today(roles.supporter)
         client_ids = caseload.filter(supporter__user_id=user.pk).values("client_id")
         q |= Q(**{f"{client_field}__in": client_ids})
-    if clinicians and roles.clinician:
-        client_ids = Client.care_team.through.objects.filter(
-            clinician__user_id=user.pk, clinician__program_id__in=roles.clinician
-        ).values("client_id")
+    if roles.clinician and clinicians != NO_CLINICIANS:
+        if clinicians == CARE_TEAM:
+            client_ids = care_team_links(user, roles.clinician).values("client_id")
+        else:
+            from clients.disclosure import disclosable_client_ids
+
+            client_ids = disclosable_client_ids(user, facts_only=clinicians == PEER_SUPPORT_FACTS)
         q |= Q(**{f"{client_field}__in": client_ids})
     if roles.any():
         # Emergency access: a live grant opens one client until it expires (accounts.emergency).
@@ -49,6 +64,23 @@ def client_access_q(user, *, client_field: str = "id", program_field: str = "pro
         if granted:
             q |= Q(**{f"{client_field}__in": granted})
     return q
+
+
+def care_team_links(user, program_ids: Iterable[int]) -> models.QuerySet:
+    """Care-team rows (client, clinician) naming the user as a clinician in these programs."""
+    return Client.care_team.through.objects.filter(clinician__user_id=user.pk, clinician__program_id__in=program_ids)
+
+
+def program_todays(program_ids: Iterable[int]) -> list[tuple[int, date]]:
+    """(program id, the program's today) for each program, read once per request: "today"
+    depends on the program's time zone, so a UTC date is a day off in the evening in the Americas."""
+    from accounts.request_cache import memoised
+
+    ids = frozenset(program_ids)
+    return memoised(
+        ("program_today", ids),
+        lambda: [(p.id, p.local_today()) for p in Program.objects.filter(id__in=ids).only("id", "timezone")],
+    )
 
 
 class Discipline(models.TextChoices):
@@ -145,7 +177,8 @@ class AssignmentRole(models.TextChoices):
 
 class CaseloadAssignmentQuerySet(models.QuerySet):
     def visible_to(self, user) -> CaseloadAssignmentQuerySet:
-        """Coordinators: all. Supporters: their own assignments. Clinicians: who supports their clients."""
+        """Coordinators: all. Supporters: their own assignments. Clinicians: who supports their
+        clients, through the disclosure gate (who the supporter is needs a consent or an emergency grant)."""
         from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
@@ -153,11 +186,9 @@ class CaseloadAssignmentQuerySet(models.QuerySet):
             supporter__program_id__in=roles.supporter, supporter__user_id=user.pk
         )
         if roles.clinician:
-            q |= Q(
-                client_id__in=Client.care_team.through.objects.filter(
-                    clinician__user_id=user.pk, clinician__program_id__in=roles.clinician
-                ).values("client_id")
-            )
+            from clients.disclosure import peer_support_q
+
+            q |= peer_support_q(user, client_field="client_id", facts_only=False)
         return self.filter(q)
 
     def active_on(self, day: date) -> CaseloadAssignmentQuerySet:
@@ -167,15 +198,8 @@ class CaseloadAssignmentQuerySet(models.QuerySet):
         """Active on each program's own date: "today" depends on the program's time zone, so a
         UTC date is a day off in the evening in the Americas. The dates are read once per request;
         `via` names the side (client or supporter) whose program is matched."""
-        from accounts.request_cache import memoised
-
-        ids = frozenset(program_ids)
-        todays = memoised(
-            ("program_today", ids),
-            lambda: [(p.id, p.local_today()) for p in Program.objects.filter(id__in=ids).only("id", "timezone")],
-        )
         active = Q(pk__in=[])
-        for program_id, today in todays:
+        for program_id, today in program_todays(program_ids):
             active |= Q(**{f"{via}__program_id": program_id}) & Q(
                 Q(start_date__lte=today) & (Q(end_date__isnull=True) | Q(end_date__gte=today))
             )
@@ -301,22 +325,31 @@ class ConsentQuerySet(models.QuerySet):
         return self.filter(client_access_q(user, client_field="client_id", program_field="client__program_id"))
 
     def active_on(self, day: date) -> ConsentQuerySet:
+        return self.filter(_consent_active_q(day))
+
+    def active_today(self, program_ids: Iterable[int]) -> ConsentQuerySet:
+        """Active on each client's program's own date (program_todays)."""
+        active = Q(pk__in=[])
+        for program_id, today in program_todays(program_ids):
+            active |= Q(client__program_id=program_id) & _consent_active_q(today)
+        return self.filter(active)
+
+    def covering(self, clinician_ids: Iterable[int] | models.QuerySet) -> ConsentQuerySet:
+        """Consents whose scope reaches these clinicians: the care team that includes them, or
+        naming them. Combine with active_on / active_today; clients.disclosure is the gate that does."""
         return self.filter(
-            Q(effective_on__lte=day)
-            & (Q(expires_on__isnull=True) | Q(expires_on__gte=day))
-            & (Q(revoked_on__isnull=True) | Q(revoked_on__gt=day))
+            Q(scope=ConsentScope.CARE_TEAM, client__care_team__in=clinician_ids)
+            | Q(scope=ConsentScope.NAMED_CLINICIANS, clinicians__in=clinician_ids)
         )
 
-    def covering(self, clinician: Clinician, day: date) -> ConsentQuerySet:
-        """Active consents that let the client's information reach this clinician today."""
-        return (
-            self.active_on(day)
-            .filter(
-                Q(scope=ConsentScope.CARE_TEAM, client__care_team=clinician)
-                | Q(scope=ConsentScope.NAMED_CLINICIANS, clinicians=clinician)
-            )
-            .distinct()
-        )
+
+def _consent_active_q(day: date) -> Q:
+    """Effective, unexpired and unrevoked on `day` (a revocation takes effect on its date)."""
+    return (
+        Q(effective_on__lte=day)
+        & (Q(expires_on__isnull=True) | Q(expires_on__gte=day))
+        & (Q(revoked_on__isnull=True) | Q(revoked_on__gt=day))
+    )
 
 
 class Consent(models.Model):
@@ -371,7 +404,7 @@ class Consent(models.Model):
 def caseload_q(user, *, client_field: str = "client_id", program_field: str = "program_id") -> Q:
     """Coordinators of the program and supporters with the client on their caseload today:
     who reads and edits goals, outcome measures and referrals (never clinicians or funders)."""
-    return client_access_q(user, client_field=client_field, program_field=program_field, clinicians=False)
+    return client_access_q(user, client_field=client_field, program_field=program_field, clinicians=NO_CLINICIANS)
 
 
 class ClientPreferenceQuerySet(models.QuerySet):

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
 from accounts.models import Program, Site
+from clients.disclosure import DENIED, disclosure_for, disclosures_for
 from clients.models import (
     CaseloadAssignment,
     Client,
@@ -33,6 +34,11 @@ class ClientSerializer(serializers.ModelSerializer):
     program = ScopedRelatedField(Program)
     site = ScopedRelatedField(Site, required=False, allow_null=True)
     care_team = ScopedRelatedField(Clinician, many=True, required=False)
+    peer_support_disclosure = serializers.SerializerMethodField(
+        help_text="The disclosure gate's decision for the caller: allowed, basis (consent, emergency, treatment, "
+        "program_role), the covering consent's id, facts_only (treatment basis: session facts only) and the "
+        "reason when it is shut ('No sharing consent on file')."
+    )
 
     class Meta:
         model = Client
@@ -46,7 +52,14 @@ class ClientSerializer(serializers.ModelSerializer):
             "preferred_language",
             "site",
             "care_team",
+            "peer_support_disclosure",
         ]
+
+    def get_peer_support_disclosure(self, client: Client) -> dict:
+        request = self.context.get("request")
+        if request is None:
+            return DENIED.as_json()
+        return disclosure_for(request.user, client).as_json()
 
     def validate(self, attrs: dict) -> dict:
         program = attrs.get("program") or getattr(self.instance, "program", None)
@@ -257,13 +270,14 @@ class ClientPreferenceSerializer(serializers.Serializer):
     requested_lived_experience = serializers.ListField(child=serializers.CharField(max_length=60), allow_empty=True)
 
 
-def client_rows(clients: list[Client]) -> list[dict]:
+def client_rows(clients: list[Client], *, user) -> list[dict]:
     """ClientSerializer(many=True).data for a page of clients, built directly: the care teams
     come from the link table in one query instead of a many-to-many prefetch, which builds a
     queryset and Clinician objects per client (tests/clients/test_client_list_rows.py holds the
     rows equal to the detail representation)."""
     links = Client.care_team.through.objects.filter(client_id__in=[c.pk for c in clients])
     teams = grouped_by(links.order_by("clinician_id"), "client_id", "clinician_id")
+    disclosures = disclosures_for(user, clients)
     return [
         {
             "id": c.id,
@@ -275,6 +289,7 @@ def client_rows(clients: list[Client]) -> list[dict]:
             "preferred_language": c.preferred_language,
             "site": c.site_id,
             "care_team": teams.get(c.id, []),
+            "peer_support_disclosure": disclosures[c.id].as_json(),
         }
         for c in clients
     ]

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Program, Role, User
 from accounts.scoping import role_program_ids
+from clients.disclosure import attach_disclosures
 from clients.models import AppointmentStatus, CaseloadAssignment, Client, ClinicalAppointment
 from dashboard.panels import RenderedPanel, panels_for
 from reports.models import FunderReport, ReportStatus
@@ -159,6 +160,8 @@ def clinician_clients(user: Any, program: Program) -> dict[str, Any]:
         .order_by("last_name", "first_name", "id")
     )
     rows = list(clients[: CLINICIAN_LIST_LIMIT + 1])
+    # The disclosure gate: peer-contact figures only for clients it lets through.
+    attach_disclosures(user, rows, peer_support_fields=["contacts_since", "last_contact"])
     return {"clients": rows[:CLINICIAN_LIST_LIMIT], "more": len(rows) > CLINICIAN_LIST_LIMIT}
 
 

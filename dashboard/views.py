@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.audit import audited
 from accounts.scoping import role_program_ids
+from clients.disclosure import attach_disclosures, attach_session_disclosures, disclosure_for
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
 from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPageFilter
 from dashboard.pagination import keyset_page
@@ -61,6 +62,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
     page = keyset_page(
         clients, ordering=["last_name", "first_name", "id"], after=request.GET.get("after"), size=PAGE_SIZE
     )
+    attach_disclosures(request.user, page.rows, peer_support_fields=["last_contact"])
     context = _list_context(request, page, filterset) | {"search": search}
     template = "dashboard/partials/client_results.html" if _is_htmx(request) else "dashboard/client_list.html"
     return render(request, template, context)
@@ -84,9 +86,13 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     now = timezone.now()
     appointments = ClinicalAppointment.objects.visible_to(user).filter(client=client).select_related("clinician")
+    disclosure = disclosure_for(user, client)
     context = {
         "client": client,
         "program": client.program,
+        # The disclosure gate: without it a clinician sees "no sharing consent on file" and
+        # nothing else of peer support (the querysets below are gated as well).
+        "disclosure": disclosure,
         "care_team": client.care_team.order_by("last_name", "first_name"),
         "assignments": CaseloadAssignment.objects.visible_to(user)
         .filter(client=client)
@@ -146,6 +152,10 @@ def session_list(request: HttpRequest) -> HttpResponse:
     )
     sessions = sessions.annotate(attending=Coalesce(Subquery(attending), 0))
     page = keyset_page(sessions, ordering=["-start", "-id"], after=request.GET.get("after"), size=PAGE_SIZE)
+    attach_session_disclosures(request.user, page.rows)
+    for session in page.rows:
+        if session.disclosure.client_ids is not None:  # a clinician counts only the attendees they may see
+            session.attending = len(session.disclosure.client_ids)
     template = "dashboard/partials/session_results.html" if _is_htmx(request) else "dashboard/session_list.html"
     return render(request, template, _list_context(request, page, filterset))
 

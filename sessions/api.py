@@ -17,7 +17,8 @@ from rest_framework.viewsets import GenericViewSet
 from accounts.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin, attach_prefetched, grouped_by
 from accounts.models import Role
 from accounts.scoping import role_program_ids
-from clients.models import Client, Clinician
+from clients.disclosure import session_disclosures
+from clients.models import Clinician
 from config.pagination import StartCursorPagination
 from sessions import fhir, services
 from sessions.billing import billing_units_summary
@@ -83,12 +84,7 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
         context = super().get_serializer_context()
         if getattr(self, "swagger_fake_view", False):
             return context
-        roles = role_program_ids(self.request.user)
-        context["coordinator_program_ids"] = roles.coordinator
-        if roles.clinician and not roles.coordinator and not roles.supporter:
-            context["visible_client_ids"] = set(
-                Client.objects.visible_to(self.request.user).values_list("id", flat=True)
-            )
+        context["coordinator_program_ids"] = role_program_ids(self.request.user).coordinator
         return context
 
     def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
@@ -129,14 +125,17 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
     @action(detail=True, methods=["get"], url_path="fhir", url_name="fhir")
     def fhir_encounter(self, request: Request, pk: str | None = None) -> Response:
         session = self.get_object()
-        visible = set(Client.objects.visible_to(request.user).values_list("id", flat=True))
-        return Response(fhir.encounter_json(session, visible_client_ids=visible), content_type="application/fhir+json")
+        seen = session_disclosures(request.user, [session])[session.pk]
+        return Response(fhir.encounter_json(session, seen=seen), content_type="application/fhir+json")
 
     @action(detail=False, methods=["get"])
     def units(self, request: Request) -> Response:
         """Billing units by line over the filtered, scoped sessions (e.g. ?start_after=&start_before=)."""
         sessions = self.filter_queryset(self.get_queryset())
-        attendances = Attendance.objects.visible_to(request.user).filter(session__in=sessions.values("id"))
+        # Units are not among the facts the treatment purpose discloses: a clinician needs a consent.
+        attendances = Attendance.objects.visible_to(request.user, facts_only=False).filter(
+            session__in=sessions.values("id")
+        )
         return Response(billing_units_summary(attendances))
 
 

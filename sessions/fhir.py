@@ -14,6 +14,7 @@ from typing import Any
 from fhir.resources.R4B.communication import Communication
 from fhir.resources.R4B.encounter import Encounter
 
+from clients.disclosure import SessionDisclosure
 from sessions.models import BILLING_CODE, FeedbackItem, Modality, PeerSession, SessionStatus, Urgency
 
 SYSTEM_BASE = "urn:peer-support"
@@ -65,9 +66,11 @@ def communication_json(item: FeedbackItem) -> dict[str, Any]:
     return _dump(Communication.model_validate(data))
 
 
-def encounter_json(session: PeerSession, *, visible_client_ids: set[int]) -> dict[str, Any]:
-    """`visible_client_ids`: attendees the caller may see; a clinician sees only their own clients."""
-    attendees = [a for a in session.attendances.all() if a.client_id in visible_client_ids]
+def encounter_json(session: PeerSession, *, seen: SessionDisclosure) -> dict[str, Any]:
+    """`seen`: what the caller may see of the session (clients.disclosure.session_disclosures):
+    a clinician sees only attendees passing the disclosure gate, and on the treatment basis
+    alone only the session facts (no supporter)."""
+    attendees = [a for a in session.attendances.all() if seen.shows(a.client_id)]
     data: dict[str, Any] = {
         "resourceType": "Encounter",
         "id": str(session.pk),
@@ -88,7 +91,6 @@ def encounter_json(session: PeerSession, *, visible_client_ids: set[int]) -> dic
                 "text": session.get_kind_display(),
             }
         ],
-        "participant": [{"individual": {"reference": f"Practitioner/supporter-{session.supporter_id}"}}],
         "period": {
             "start": session.start.isoformat(),
             "end": (session.start + timedelta(minutes=session.duration_minutes)).isoformat(),
@@ -100,6 +102,8 @@ def encounter_json(session: PeerSession, *, visible_client_ids: set[int]) -> dic
             "code": "min",
         },
     }
+    if not seen.facts_only:
+        data["participant"] = [{"individual": {"reference": f"Practitioner/supporter-{session.supporter_id}"}}]
     if len(attendees) == 1:
         data["subject"] = {"reference": f"Patient/{attendees[0].client_id}"}
     if session.topics:

@@ -133,10 +133,10 @@ class BillingReason(models.TextChoices):
 class PeerSessionQuerySet(models.QuerySet):
     def visible_to(self, user) -> PeerSessionQuerySet:
         """Coordinators: all of their programs. Supporters: sessions they ran.
-        Clinicians: sessions attended by their care-team clients (never the narrative;
-        serializers for clinicians leave it out)."""
+        Clinicians: sessions attended by a client passing the disclosure gate (clients.disclosure;
+        which attendees and fields they see is clients.disclosure.session_disclosures; never the
+        narrative)."""
         from accounts.scoping import role_program_ids
-        from clients.models import Client
 
         roles = role_program_ids(user)
         q = Q(program_id__in=roles.coordinator)
@@ -145,10 +145,10 @@ class PeerSessionQuerySet(models.QuerySet):
             # list from walking the start index (4.6 s instead of 1 ms at 3 M sessions).
             q |= Q(program_id__in=roles.supporter, supporter__user_id=user.pk)
         if roles.clinician:
-            care_team_clients = Client.care_team.through.objects.filter(
-                clinician__user_id=user.pk, clinician__program_id__in=roles.clinician
-            ).values("client_id")
-            q |= Q(id__in=Attendance.objects.filter(client_id__in=care_team_clients).values("session_id"))
+            from clients.disclosure import peer_support_q
+
+            gated = Attendance.objects.filter(peer_support_q(user, client_field="client_id"))
+            q |= Q(id__in=gated.values("session_id"))
         return self.filter(q)
 
 
@@ -212,20 +212,20 @@ class PeerSession(models.Model):
 
 
 class AttendanceQuerySet(models.QuerySet):
-    def visible_to(self, user) -> AttendanceQuerySet:
+    def visible_to(self, user, *, facts_only: bool = True) -> AttendanceQuerySet:
+        """Coordinators: all of their programs. Supporters: their own sessions'. Clinicians: the
+        attendances of clients passing the disclosure gate; `facts_only=False` for what the
+        treatment purpose does not cover (wellbeing, billing units), which needs a consent."""
         from accounts.scoping import role_program_ids
-        from clients.models import Client
 
         roles = role_program_ids(user)
         q = Q(session__program_id__in=roles.coordinator) | Q(
             session__program_id__in=roles.supporter, session__supporter__user_id=user.pk
         )
         if roles.clinician:
-            q |= Q(
-                client_id__in=Client.care_team.through.objects.filter(
-                    clinician__user_id=user.pk, clinician__program_id__in=roles.clinician
-                ).values("client_id")
-            )
+            from clients.disclosure import peer_support_q
+
+            q |= peer_support_q(user, client_field="client_id", facts_only=facts_only)
         return self.filter(q)
 
     def delivered(self, *, as_of: datetime) -> AttendanceQuerySet:

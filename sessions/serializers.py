@@ -3,6 +3,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program
+from clients.disclosure import SessionDisclosure, restrict_session_row, session_disclosures
 from clients.models import Client, Clinician
 from sessions.billing import billing_of
 from sessions.models import (
@@ -86,15 +87,27 @@ class PeerSessionSerializer(serializers.ModelSerializer):
         return attrs
 
     def to_representation(self, instance: PeerSession) -> dict:
-        data = super().to_representation(instance)
-        visible = self.context.get("visible_client_ids")
-        if visible is not None:
-            # A clinician sees only their own care-team clients in a group.
-            data["attendances"] = [a for a in data["attendances"] if a["client"] in visible]
-        if not may_read_narrative(self.context, instance):
-            for field in NARRATIVE_FIELDS:
-                data.pop(field, None)
-        return data
+        return _disclosed(super().to_representation(instance), instance, self.context)
+
+
+def _disclosed(row: dict, session: PeerSession, context: dict, seen: SessionDisclosure | None = None) -> dict:
+    """What the reader may see of the session's representation: only attendees passing the
+    disclosure gate, only facts on the treatment basis, never the narrative outside its readers."""
+    if seen is None:
+        seen = _session_disclosures(context, [session])[session.pk]
+    if seen.client_ids is not None:
+        row["attendances"] = [a for a in row["attendances"] if seen.shows(a["client"])]
+    if not may_read_narrative(context, session):
+        for field in NARRATIVE_FIELDS:
+            row.pop(field, None)
+    return restrict_session_row(row) if seen.facts_only else row
+
+
+def _session_disclosures(context: dict, sessions: list[PeerSession]) -> dict[int, SessionDisclosure]:
+    user = getattr(context.get("request"), "user", None)
+    if user is None:
+        return {s.pk: SessionDisclosure(client_ids=frozenset()) for s in sessions}
+    return session_disclosures(user, sessions)
 
 
 def may_read_narrative(context: dict, session: PeerSession) -> bool:
@@ -187,7 +200,7 @@ def _when(value: Any) -> str | None:
 
 def peer_session_rows(sessions: list[PeerSession], context: dict) -> list[dict]:
     """PeerSessionSerializer(many=True).data for a page of sessions, built directly."""
-    visible = context.get("visible_client_ids")
+    disclosed = _session_disclosures(context, sessions)
     rows = []
     for session in sessions:
         attendances = [
@@ -200,7 +213,6 @@ def peer_session_rows(sessions: list[PeerSession], context: dict) -> list[dict]:
                 "billing": billing_of(a),
             }
             for a in session.attendances.all()
-            if visible is None or a.client_id in visible
         ]
         row = {
             "id": session.id,
@@ -232,10 +244,7 @@ def peer_session_rows(sessions: list[PeerSession], context: dict) -> list[dict]:
                 for a in session.addenda.all()
             ],
         }
-        if not may_read_narrative(context, session):
-            for field in NARRATIVE_FIELDS:
-                row.pop(field)
-        rows.append(row)
+        rows.append(_disclosed(row, session, context, disclosed[session.pk]))
     return rows
 
 

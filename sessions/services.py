@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Program, Role, User
+from clients.disclosure import covering_consents
 from clients.models import PART2_NOTICE, CaseloadAssignment, Client, Clinician, Consent
 from sessions.billing import BILLING_FIELDS, billing_recompute, billing_recompute_attendances
 from sessions.models import (
@@ -265,8 +266,13 @@ def feedback_send(
         session.supporter_id != author.pk or not session.attendances.filter(client=client).exists()
     ):
         raise ValidationError({"session": ["Link one of your sessions with this client."]})
+    # The disclosure gate's consent rule (clients.disclosure): the treatment switch does not
+    # cover feedback (roles.md "Consent rules for bridging feedback": a consent or the exception).
     covering: dict[int, list[Consent]] = {
-        clinician.pk: list(Consent.objects.filter(client=client).covering(clinician, today)) for clinician in recipients
+        clinician.pk: list(
+            covering_consents(clinician_ids=[clinician.pk], program_ids=[program.id]).filter(client=client).distinct()
+        )
+        for clinician in recipients
     }
     uncovered = [c for c in recipients if not covering[c.pk]]
     emergency = False

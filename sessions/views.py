@@ -20,6 +20,7 @@ from accounts.audit import audited
 from accounts.models import Program
 from accounts.scoping import role_program_ids
 from accounts.timezones import show_times_in
+from clients.disclosure import session_disclosures
 from clients.models import CaseloadAssignment, Client
 from sessions import services
 from sessions.forms import AddendumForm, FeedbackForm, PeerSessionForm, ReplyForm
@@ -86,12 +87,15 @@ def _may_read_note(request: HttpRequest, session: PeerSession) -> bool:
 @login_required
 def session_list(request: HttpRequest) -> HttpResponse:
     _activate_program_zone(request)
-    sessions = (
+    sessions = list(
         PeerSession.objects.visible_to(request.user)
         .select_related("supporter")
         .prefetch_related(Prefetch("attendances", queryset=Attendance.objects.select_related("client")))
         .order_by("-start", "-id")[:50]
     )
+    seen = session_disclosures(request.user, sessions)
+    for session in sessions:
+        session.facts_only = seen[session.pk].facts_only
     can_log = bool(role_program_ids(request.user).supporter)
     return render(request, "peer_sessions/session_list.html", {"sessions": sessions, "can_log": can_log})
 
@@ -159,15 +163,13 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     show_times_in(session.program.tzinfo)
-    visible = set(
-        Client.objects.visible_to(request.user)
-        .filter(id__in=[a.client_id for a in session.attendances.all()])
-        .values_list("id", flat=True)
-    )
+    seen = session_disclosures(request.user, [session])[session.pk]
     is_author = session.supporter.user_id == request.user.pk
     context = {
         "session": session,
-        "attendances": [a for a in session.attendances.all() if a.client_id in visible],
+        # Attendees passing the disclosure gate; on the treatment basis alone, only session facts.
+        "attendances": [a for a in session.attendances.all() if seen.shows(a.client_id)],
+        "facts_only": seen.facts_only,
         "may_read_note": _may_read_note(request, session),
         "is_author": is_author,
         "addenda": session.addenda.select_related("author") if _may_read_note(request, session) else [],

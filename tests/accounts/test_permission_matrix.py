@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from clients.models import CaseloadAssignment
 from tests.factories import AppointmentFactory, AttendanceFactory, PeerSessionFactory
+from tests.sessions.conftest import consent_to_care_team
 
 ROLES = ["coordinator", "supporter", "clinician", "funder", "outsider", "other_coordinator"]
 
@@ -140,6 +141,7 @@ def test_clinician_records_follow_roles(cast, api_as, role, sees_clinician):
     ],
 )
 def test_assignments_follow_roles(cast, api_as, role, expected):
+    consent_to_care_team(cast)  # the disclosure gate: the clinician sees peer support with a consent
     api = api_as(cast.user(role))
     ids = {a.pk for name in expected for a in getattr(cast, name).assignments.all()}
     assert list_ids(api, "assignment") == ids
@@ -157,6 +159,7 @@ def test_assignments_follow_roles(cast, api_as, role, expected):
     ],
 )
 def test_peer_sessions_follow_roles(cast, api_as, role, expected):
+    consent_to_care_team(cast)  # the disclosure gate: the clinician sees peer support with a consent
     own = AttendanceFactory(session=PeerSessionFactory(supporter=cast.supporter), client=cast.mine).session
     colleague = AttendanceFactory(
         session=PeerSessionFactory(supporter=cast.other_supporter), client=cast.theirs
@@ -190,6 +193,7 @@ def test_program_and_site_reads_follow_roles(cast, api_as, role, sees_sites, see
 
 
 def test_a_clinician_sees_only_their_care_team_clients_in_a_group(cast, api_as):
+    consent_to_care_team(cast)  # the disclosure gate: the clinician sees peer support with a consent
     from tests.factories import ClientFactory
 
     outside = ClientFactory(program=cast.program)

@@ -11,6 +11,7 @@ from accounts.services import membership_grant
 from dashboard import panels
 from sessions.models import AttendanceStatus
 from tests.factories import AppointmentFactory, AttendanceFactory, PeerSessionFactory, ProgramFactory
+from tests.sessions.conftest import consent_to_care_team
 
 
 def local(program, days_ago: int, hour: int = 12) -> datetime:
@@ -50,6 +51,7 @@ def test_a_supporter_sees_todays_sessions_in_the_programs_time_zone(cast, client
 
 
 def test_a_clinician_sees_peer_contacts_since_the_clients_last_attended_appointment(cast, client):
+    consent_to_care_team(cast)  # the disclosure gate: the clinician sees peer support with a consent
     AppointmentFactory(client=cast.mine, clinician=cast.clinician, start=local(cast.program, 20))
     AppointmentFactory(client=cast.mine, clinician=cast.clinician, start=local(cast.program, 10))
     AppointmentFactory(client=cast.mine, clinician=cast.clinician, start=local(cast.program, 5), status="no_show")

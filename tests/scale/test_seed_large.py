@@ -117,7 +117,7 @@ def test_feedback_goes_only_where_consent_allows_and_the_bench_clinician_has_an_
         assert recipients and set(recipients) <= set(item.client.care_team.all())
         assert CaseloadAssignment.objects.filter(client=item.client, supporter=item.author).active_on(day).exists()
         consents = Consent.objects.filter(client=item.client)
-        covering = {clinician.pk: set(consents.covering(clinician, day)) for clinician in recipients}
+        covering = {clinician.pk: set(consents.active_on(day).covering([clinician.pk])) for clinician in recipients}
         if item.is_emergency:
             # Sent without consent: only an immediate safety item, with its justification.
             assert item.category == FeedbackCategory.SAFETY and item.urgency == Urgency.IMMEDIATE

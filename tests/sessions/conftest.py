@@ -66,3 +66,11 @@ def send(cast, **overrides: Any):
 @pytest.fixture
 def consent(cast):
     return ConsentFactory(client=cast.mine)
+
+
+def consent_to_care_team(cast) -> None:
+    """Both care-team clients of the cast consent to share with their care team (the disclosure gate)."""
+    from tests.factories import ConsentFactory
+
+    ConsentFactory(client=cast.mine)
+    ConsentFactory(client=cast.theirs)

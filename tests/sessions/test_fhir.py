@@ -9,6 +9,7 @@ from fhir.resources.R4B.encounter import Encounter
 from clients.models import PART2_NOTICE
 from sessions.models import FeedbackCategory, SessionKind, Urgency
 from sessions.services import feedback_acknowledge
+from tests.factories import ConsentFactory
 from tests.sessions.conftest import log_session, send
 
 
@@ -46,6 +47,7 @@ def test_a_session_exports_as_a_valid_encounter_without_the_narrative(cast, api_
     )
     session.topics = ["wellness"]
     session.save()
+    ConsentFactory(client=cast.mine)  # the disclosure gate: the clinician needs a covering consent
     response = api_as(cast.clinician_user).get(reverse("peer-session-fhir", args=[session.pk]))
     assert response.status_code == 200
     assert b"Private words" not in response.content
@@ -58,7 +60,7 @@ def test_a_session_exports_as_a_valid_encounter_without_the_narrative(cast, api_
     assert (resource.period.end - resource.period.start).total_seconds() == 3600
 
 
-def test_a_one_to_one_encounter_names_its_patient_only_to_those_who_see_them(cast, api_as):
+def test_a_one_to_one_encounter_names_its_patient_only_to_those_who_see_them(cast, consent, api_as):
     session = log_session(cast)
     mine = Encounter.model_validate(
         api_as(cast.clinician_user).get(reverse("peer-session-fhir", args=[session.pk])).json()

@@ -15,7 +15,7 @@ from freezegun import freeze_time
 from sessions.models import NoteAddendum, PeerSession
 from sessions.services import note_addendum_add, note_sign, peer_session_save
 from supporters.models import Certification
-from tests.sessions.conftest import log_session
+from tests.sessions.conftest import consent_to_care_team, log_session
 
 NOTE = "We talked about getting back to the Tuesday group. Felt hopeful."
 
@@ -162,6 +162,7 @@ def test_a_coordinator_reads_the_note_but_cannot_edit_or_add_to_it(cast, api_as)
 
 
 def test_a_clinician_never_sees_the_narrative(cast, api_as, client):
+    consent_to_care_team(cast)  # the disclosure gate: the clinician sees peer support with a consent
     session = log_session(cast, narrative=NOTE)
     note_sign(session=session, user=cast.supporter_user)
     note_addendum_add(session=session, user=cast.supporter_user, text="More words")
