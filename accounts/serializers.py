@@ -1,15 +1,29 @@
+from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api_base import ScopedRelatedField
 from accounts.models import Membership, Program, Site, User
+from accounts.services import program_treatment_disclosures_set
 
 
 class ProgramSerializer(serializers.ModelSerializer):
     class Meta:
         model = Program
-        fields = ["id", "slug", "name", "timezone", "is_part2_program"]
+        fields = ["id", "slug", "name", "timezone", "is_part2_program", "treatment_disclosures_permitted"]
         read_only_fields = ["id", "slug"]
+
+    @transaction.atomic
+    def update(self, instance: Program, validated_data: dict) -> Program:
+        # The disclosure switch goes through its service: Program.clean's Part 2 refusal and the audit entry.
+        permitted = validated_data.pop("treatment_disclosures_permitted", None)
+        instance = super().update(instance, validated_data)
+        if permitted is not None:
+            request = self.context.get("request")
+            instance = program_treatment_disclosures_set(
+                program=instance, permitted=permitted, by=getattr(request, "user", None)
+            )
+        return instance
 
 
 class SiteSerializer(serializers.ModelSerializer):

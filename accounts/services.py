@@ -58,3 +58,26 @@ def membership_designate_emergency(*, membership: Membership, allowed: bool, by:
         detail={"member": membership.user_id},
     )
     return membership
+
+
+@transaction.atomic
+def program_treatment_disclosures_set(*, program: Program, permitted: bool, by: User | None) -> Program:
+    """Switch a program to "treatment disclosures permitted" (or back): care-team clinicians then
+    see session facts without a consent (spec/roles.md). Refused for a 42 CFR Part 2 program
+    (Program.clean); recorded in the audit trail with the old and new setting."""
+    from accounts.audit import audit_record
+
+    program = Program.objects.select_for_update().get(pk=program.pk)
+    before = program.treatment_disclosures_permitted
+    program.treatment_disclosures_permitted = permitted
+    program.full_clean()
+    if before != permitted:
+        program.save(update_fields=["treatment_disclosures_permitted"])
+        audit_record(
+            action="program.treatment_disclosures_set",
+            user=by,
+            obj=program,
+            program_id=program.pk,
+            detail={"from": before, "to": permitted},
+        )
+    return program

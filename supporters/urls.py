@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:program_id>/lived-experience/", views.lived_experience, name="lived_experience"),
     path("<int:program_id>/resources/", views.resources, name="resources"),
     path("<int:program_id>/outcomes/", views.outcomes, name="outcomes"),
+    path("<int:program_id>/sharing/", views.sharing, name="sharing"),
 ]

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Program, Role, User
 from accounts.scoping import role_program_ids
+from accounts.services import program_treatment_disclosures_set
 from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument
 from clients.services import assignment_save, assignment_transfer, client_preference_set, program_outcome_summary
 from sessions.models import FeedbackItem
@@ -349,3 +350,24 @@ def outcomes(request: HttpRequest, program_id: int) -> HttpResponse:
     )
     summaries = [{"instrument": i, "summary": program_outcome_summary(program.id, i)} for i in instruments]
     return render(request, "program/outcomes.html", {"program": program, "summaries": summaries})
+
+
+@login_required
+def sharing(request: HttpRequest, program_id: int) -> HttpResponse:
+    """What care-team clinicians learn of peer support, and the coordinator's switch to
+    "treatment disclosures permitted" (not for a 42 CFR Part 2 program)."""
+    program = program_for(request, program_id, Role.COORDINATOR)
+    status = 200
+    error = ""
+    if request.method == "POST":
+        try:
+            program = program_treatment_disclosures_set(
+                program=program, permitted=request.POST.get("permitted") == "on", by=request.user
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.message_dict.get("treatment_disclosures_permitted", exc.messages))
+            status = 400
+        else:
+            messages.success(request, _("Sharing setting saved."))
+            return redirect("program:sharing", program_id=program.id)
+    return render(request, "program/sharing.html", {"program": program, "error": error}, status=status)

@@ -77,3 +77,88 @@ def test_the_client_api_says_no_sharing_consent_on_file(cast, api_as):
     data = api_as(cast.clinician_user).get(reverse("client-detail", args=[cast.mine.pk])).json()
     assert data["peer_support_disclosure"]["allowed"] is False
     assert data["peer_support_disclosure"]["reason"] == "No sharing consent on file"
+
+
+# --- the coordinator's switch: API, page, audit; refused for Part 2 -------------------------
+
+
+@pytest.mark.django_db
+def test_a_coordinator_switches_treatment_disclosures_through_the_api_and_it_is_audited(cast, api_as):
+    from accounts.audit import AuditEvent
+
+    session = _session(cast)
+    clinician = api_as(cast.clinician_user)
+    assert clinician.get(reverse("peer-session-detail", args=[session.pk])).status_code == 404
+    response = api_as(cast.coordinator).patch(
+        reverse("program-detail", args=[cast.program.pk]), {"treatment_disclosures_permitted": True}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["treatment_disclosures_permitted"] is True
+    event = AuditEvent.objects.filter(action="program.treatment_disclosures_set").get()
+    assert event.program_id == cast.program.pk and event.user_id == cast.coordinator.pk
+    data = api_as(cast.clinician_user).get(reverse("peer-session-detail", args=[session.pk])).json()
+    assert data["id"] == session.pk and "narrative" not in data
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["clinician", "supporter", "funder"])
+def test_only_a_coordinator_may_switch(cast, api_as, role):
+    response = api_as(cast.user(role)).patch(
+        reverse("program-detail", args=[cast.program.pk]), {"treatment_disclosures_permitted": True}, format="json"
+    )
+    assert response.status_code in (403, 404)
+    cast.program.refresh_from_db()
+    assert cast.program.treatment_disclosures_permitted is False
+
+
+@pytest.mark.django_db
+def test_a_part2_program_cannot_switch_in_the_api_or_on_the_page(cast, api_as, client):
+    cast.program.is_part2_program = True
+    cast.program.save()
+    response = api_as(cast.coordinator).patch(
+        reverse("program-detail", args=[cast.program.pk]), {"treatment_disclosures_permitted": True}, format="json"
+    )
+    assert response.status_code == 400 and "treatment_disclosures_permitted" in response.json()
+    client.force_login(cast.coordinator)
+    page = client.post(reverse("program:sharing", args=[cast.program.pk]), {"permitted": "on"})
+    assert page.status_code == 400
+    cast.program.refresh_from_db()
+    assert cast.program.treatment_disclosures_permitted is False
+
+
+@pytest.mark.django_db
+def test_the_sharing_page_shows_and_sets_the_switch(cast, client):
+    client.force_login(cast.coordinator)
+    url = reverse("program:sharing", args=[cast.program.pk])
+    assert "Consent required" in client.get(url).content.decode()
+    assert client.post(url, {"permitted": "on"}).status_code == 302
+    assert "Treatment disclosures permitted" in client.get(url).content.decode()
+    client.force_login(cast.clinician_user)
+    assert client.get(url).status_code in (403, 404)
+
+
+@pytest.mark.django_db
+def test_the_session_page_shows_a_clinician_nothing_without_consent(cast, client):
+    session = _session(cast)
+    client.force_login(cast.clinician_user)
+    assert client.get(reverse("peer_sessions:session-detail", args=[session.pk])).status_code == 404
+    ConsentFactory(client=cast.mine)
+    page = client.get(reverse("peer_sessions:session-detail", args=[session.pk]))
+    assert page.status_code == 200 and "Private words" not in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_named_clinician_consent_covers_only_the_named_clinician(cast, api_as):
+    from tests.factories import ClinicianFactory, UserFactory
+
+    session = _session(cast)
+    other_user = UserFactory(username="other-clinician")
+    from accounts.models import Role
+    from accounts.services import membership_grant
+
+    membership_grant(user=other_user, program=cast.program, role=Role.CLINICIAN)
+    other = ClinicianFactory(program=cast.program, user=other_user)
+    cast.mine.care_team.add(other)
+    consent = ConsentFactory(client=cast.mine, scope="named_clinicians")
+    consent.clinicians.set([other])
+    assert api_as(other_user).get(reverse("peer-session-detail", args=[session.pk])).status_code == 200
+    assert api_as(cast.clinician_user).get(reverse("peer-session-detail", args=[session.pk])).status_code == 404
