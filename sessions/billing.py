@@ -20,6 +20,7 @@ Per attendance, in this order (the first that applies gives the reason, `Billing
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -50,6 +51,15 @@ def units_for_minutes(minutes: int, *, unit_minutes: int = 15, partial_unit_min_
 def local_day_bounds(program: Program, day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time.min, tzinfo=program.tzinfo)
     return start, start + timedelta(days=1)
+
+
+class _Lazy:
+    def __init__(self, compute: Any) -> None:
+        self.compute = compute
+
+    @functools.cached_property
+    def value(self) -> Any:
+        return self.compute()
 
 
 class _Credentials:
@@ -84,7 +94,7 @@ def billing_recompute(
 
     as_of = as_of or timezone.now()
     rules = ProgramSessionRules.for_program(program.id)
-    blocks = lapsed_policy_blocks(program.id)
+    blocks = _Lazy(lambda: lapsed_policy_blocks(program.id))  # read only when a credential has lapsed
     client_ids = set(client_ids)
     changed: list[Attendance] = []
     credentials = _Credentials()
@@ -118,7 +128,7 @@ def _attendance_billing(
     attendance: Attendance,
     day: date,
     rules: ProgramSessionRules,
-    blocks: bool,
+    blocks: _Lazy,
     credentials: _Credentials,
     used: dict[int, int],
     as_of: datetime,
@@ -134,7 +144,7 @@ def _attendance_billing(
         return 0, 0, "", BillingReason.TEXT_NOT_BILLABLE
     warning = ""
     if credentials.lapsed_on(session.supporter_id, day):
-        if blocks:
+        if blocks.value:
             return 0, 0, "", BillingReason.CREDENTIAL_LAPSED
         warning = BillingReason.CREDENTIAL_WARNING
     earned = units_for_minutes(

@@ -88,7 +88,7 @@ def add_outcomes_feedback_and_supervision(cast, people: list) -> dict:
     so the expected figures are all printed. Returns what the test should find."""
     from clients.models import GoalStatus
     from sessions.billing import billing_recompute
-    from sessions.models import Attendance, FeedbackItem, FeedbackReply
+    from sessions.models import Attendance, FeedbackItem, FeedbackReply, ProgramSessionRules
     from supporters.models import Supporter
     from tests.factories import (
         FeedbackItemFactory,
@@ -101,6 +101,8 @@ def add_outcomes_feedback_and_supervision(cast, people: list) -> dict:
 
     program = cast.program
     tz = program.tzinfo
+    # These sessions carry no notes: bill them unsigned, so the figures have units to show.
+    ProgramSessionRules.objects.update_or_create(program=program, defaults={"units_need_signed_note": False})
     rows = Attendance.objects.filter(session__program=program).values_list("client_id", "session__start")
     billing_recompute(program=program, client_ids={c for c, _ in rows}, days={s.astimezone(tz).date() for _, s in rows})
 
