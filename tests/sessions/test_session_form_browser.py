@@ -57,10 +57,12 @@ def test_a_supporter_logs_and_signs_a_session_on_a_phone_width_screen(live_serve
     assert session.attendances.get().wellbeing == 4
     assert session.topics == ["housing"]
     assert session.duration_minutes == 30
-    assert page.get_by_text("2 × H0038").is_visible()
+    # Units are billable once the note is signed (the program default): pending until then.
+    assert page.get_by_text("2 units pending (H0038)").is_visible()
     page.get_by_role("button", name="Sign note").click()
     page.wait_for_load_state()
     assert page.get_by_text("Note signed.").is_visible()
+    assert page.get_by_text("2 × H0038").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     session.refresh_from_db()
     assert session.signed_by == cast.supporter_user
@@ -78,7 +80,7 @@ def test_a_supporter_logs_a_group_session_on_a_phone_width_screen(live_server, c
     page.fill("#id_duration_minutes", "90")
     page.get_by_role("button", name="Save session").click()
     page.wait_for_url(f"{live_server.url}/sessions/*/")
-    assert page.get_by_text("6 × H0038-HQ").is_visible()
+    assert page.get_by_text("6 units pending (H0038-HQ)").is_visible()
     session = PeerSession.objects.get()
     assert {a.client_id: a.status for a in session.attendances.all()} == {
         cast.mine.pk: "completed",
