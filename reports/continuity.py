@@ -307,7 +307,9 @@ def _contacts_queryset(program: Program, until: datetime, as_of: datetime, clien
     CONTACT_COLUMNS: every column a bigint or a timestamp, which the binary COPY reader needs."""
     queryset = Attendance.objects.delivered(as_of=as_of).filter(session__program=program, session__start__lt=until)
     if client_ids is not None:
-        queryset = queryset.filter(client_id__in=client_ids)
+        # An empty list compiles to no SQL at all (EmptyResultSet); -1 is no client's id, so the
+        # same reader gets a query that returns no rows, with the columns' types.
+        queryset = queryset.filter(client_id__in=client_ids or [-1])
     return queryset.values_list(
         "client_id",
         "session_id",

@@ -61,7 +61,6 @@ class Command(BaseCommand):
         self.stdout.write(f"periodic runner: {len(PERIODIC_JOBS)} jobs (config/periodic.py)")
         while True:
             for job in due_jobs(last_runs):
-                close_old_connections()
                 try:
                     outcome = run_job(job)
                 except Exception:  # a failing job must not stop the others
@@ -72,3 +71,4 @@ class Command(BaseCommand):
             if options["once"]:
                 return
             time.sleep(POLL_SECONDS)
+            close_old_connections()  # a long-lived process: drop connections the database closed
