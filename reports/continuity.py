@@ -22,7 +22,7 @@ because enrollment, follow-up windows and periods are local dates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -80,20 +80,6 @@ SUMMARY_KEYS = [
 ]
 SUPPORTER_KEYS = ["supporter", "clients_enrolled", *GAP_KEYS, *FOLLOWUP_KEYS, *ADHERENCE_KEYS, *VOLUME_KEYS]
 CLIENT_KEYS = ["client", *GAP_KEYS, *FOLLOWUP_KEYS, "longest_unsupported_days", *ADHERENCE_KEYS, *VOLUME_KEYS]
-# Counts (as opposed to rates, medians, hours): what small-cell suppression applies to.
-COUNT_KEYS = [
-    "clients_enrolled",
-    "gap_intervals",
-    "gap_intervals_covered",
-    "transition_events",
-    "followup_7d",
-    "followup_30d",
-    "clients_unsupported_over_threshold",
-    "appointments_kept",
-    "appointments_missed",
-    "peer_contacts",
-    "peer_sessions",
-]
 
 
 class ContinuityInputError(ValueError):
@@ -116,8 +102,6 @@ class ContinuityData:
 @dataclass
 class ContinuityResult:
     report: dict[str, Any]
-    # Hidden denominators of the summary's rates, for small-cell suppression.
-    summary_counts: dict[str, int] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- time
@@ -842,13 +826,7 @@ def compute_continuity(
         "by_supporter": _records(by_supporter, "supporter"),
         "by_client": _records(by_client, "client"),
     }
-    summary_counts = {
-        "adherence_with_recent_kept": int(np.sum(d_kept & d_recent)),
-        "adherence_with_recent_total": int(np.sum(d_recent)),
-        "adherence_without_recent_kept": int(np.sum(d_kept & ~d_recent)),
-        "adherence_without_recent_total": int(np.sum(~d_recent)),
-    }
-    return ContinuityResult(report=report, summary_counts=summary_counts)
+    return ContinuityResult(report=report)
 
 
 def _fill_metrics(

@@ -35,12 +35,12 @@ from clients.models import (
 from reports.funder.overlap import protect_against_published
 from reports.funder.periods import Period
 from reports.funder.suppression import (
-    COMPLEMENTARY_LABEL,
-    SMALL_LABEL,
+    SHOWN,
     Group,
     Ratio,
     Statistic,
     label,
+    status_of_label,
     suppress,
 )
 from sessions.models import (
@@ -959,11 +959,7 @@ def current_cells(figures: dict[str, Any]) -> dict[str, tuple[Any, bool]]:
     """key -> (value, hidden) for the report's own period, as printed: a hidden cell ("<11" or
     "*", including cells hidden against published reports) has no value."""
     series, display = figures["trends"]["series"], figures["trends"]["display"]
-    return {
-        key: (values[-1], display[key][-1] in (SMALL_LABEL, COMPLEMENTARY_LABEL))
-        for key, values in series.items()
-        if values
-    }
+    return {key: (values[-1], status_of_label(display[key][-1]) != SHOWN) for key, values in series.items() if values}
 
 
 def published_figures(program: Program, *, exclude_report_id: int | None = None) -> list[dict[str, Any]]:

@@ -25,12 +25,11 @@ from reports.funder.suppression import (
     COMPLEMENTARY,
     COMPLEMENTARY_LABEL,
     SHOWN,
-    SMALL,
-    SMALL_LABEL,
     SMALL_MAX,
     SMALL_MIN,
     Group,
     bounds,
+    status_of_label,
 )
 
 # Counts of events, each dated in exactly one period: a period's value is the sum over
@@ -87,14 +86,6 @@ def _ranges(figures: dict[str, Any]) -> list[tuple[date, date]]:
     return [(p.start, p.end) for p in period.history(len(trends["periods"]) - 1)]
 
 
-def _status_of(display: str) -> str:
-    if display == SMALL_LABEL:
-        return SMALL
-    if display == COMPLEMENTARY_LABEL:
-        return COMPLEMENTARY
-    return SHOWN
-
-
 def _cells(figures: dict[str, Any]) -> dict[Cell, tuple[float, str]]:
     """(start, end, key) -> (value, status) for the additive keys of every period in a report."""
     out: dict[Cell, tuple[float, str]] = {}
@@ -104,7 +95,7 @@ def _cells(figures: dict[str, Any]) -> dict[Cell, tuple[float, str]]:
             if key not in series:
                 continue
             value, shown = series[key][index], display[key][index]
-            status = _status_of(shown)
+            status = status_of_label(shown)
             if status == SHOWN and value is None:
                 continue  # no data: not part of any sum
             out[(start, end, key)] = (float(value or 0), status)

@@ -247,3 +247,12 @@ def label(value: float | None, status: str, *, kind: str = "count") -> str:
     if kind == "change":
         return f"{value:+.1f}"
     return f"{int(value):,}"
+
+
+def status_of_label(display: str) -> str:
+    """The status a printed cell shows (the inverse of label() for hidden cells)."""
+    if display == SMALL_LABEL:
+        return SMALL
+    if display == COMPLEMENTARY_LABEL:
+        return COMPLEMENTARY
+    return SHOWN
