@@ -56,6 +56,10 @@ class AuditAction:
     SIGN = "sign"
     EMERGENCY_GRANT = "emergency_access.grant"
     DISCLOSURE_FEEDBACK = "disclosure.feedback"
+    DISCLOSURE_FEEDBACK_EMERGENCY = "disclosure.feedback.emergency"
+    DISCLOSURE_FEEDBACK_REPLY = "disclosure.feedback.reply"
+    DISCLOSURE_PEER_SESSIONS = "disclosure.peer_sessions"
+    DISCLOSURE_LOG_READ = "disclosures.list"  # reading the list is not itself a disclosure
     RECORD_EXPORT = "client_record.export"
     AUDIT_EXPORT = "audit.export"
 
@@ -70,6 +74,9 @@ class AuditAction:
         SIGN,
         EMERGENCY_GRANT,
         DISCLOSURE_FEEDBACK,
+        DISCLOSURE_FEEDBACK_EMERGENCY,
+        DISCLOSURE_FEEDBACK_REPLY,
+        DISCLOSURE_PEER_SESSIONS,
         RECORD_EXPORT,
         AUDIT_EXPORT,
     ]

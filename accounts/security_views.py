@@ -156,8 +156,52 @@ def _coordinated_client(request: HttpRequest, client_id: int) -> Client:
 def client_disclosures(request: HttpRequest, client_id: int) -> HttpResponse:
     client = _coordinated_client(request, client_id)
     events = list(disclosures_for_client(client.pk)[:500])
-    audit_record(action="disclosure.list", request=request, obj=client)
-    return render(request, "security/disclosures.html", {"client": client, "events": events})
+    audit_record(action=AuditAction.DISCLOSURE_LOG_READ, request=request, obj=client)
+    return render(request, "security/disclosures.html", {"client": client, "rows": disclosure_rows(client, events)})
+
+
+DISCLOSURE_LABELS = {
+    AuditAction.DISCLOSURE_FEEDBACK: _("Bridging feedback sent"),
+    AuditAction.DISCLOSURE_FEEDBACK_EMERGENCY: _("Bridging feedback sent as an emergency disclosure"),
+    AuditAction.DISCLOSURE_FEEDBACK_REPLY: _("Reply to bridging feedback"),
+    AuditAction.DISCLOSURE_PEER_SESSIONS: _("Peer support shown through the disclosure gate"),
+}
+BASIS_LABELS = {
+    "consent": _("consent"),
+    "emergency": _("emergency exception (45 CFR 164.512(j), 42 CFR 2.51)"),
+    "treatment": _("treatment disclosures permitted"),
+}
+
+
+def disclosure_rows(client: Client, events: list[AuditEvent]) -> list[dict[str, Any]]:
+    """Each disclosure of the client's peer support: when, by whom, what, to whom, on what basis."""
+    from clients.models import Clinician
+
+    clinician_ids = {i for e in events for i in (e.detail or {}).get("recipients", [])}
+    names = {c.pk: c.full_name for c in Clinician.objects.filter(pk__in=clinician_ids)}
+    rows = []
+    for event in events:
+        detail = event.detail or {}
+        recipients = detail.get("recipients")
+        if "bases" in detail:  # a clinician read through the gate: the reader is the recipient
+            basis = detail["bases"].get(str(client.pk), "")
+            to = event.username
+        else:
+            basis = detail.get("basis", "")
+            if basis == "consent" and detail.get("consents"):
+                basis = "consent:" + ",".join(str(i) for i in detail["consents"])
+            to = ", ".join(names.get(i, f"#{i}") for i in recipients or []) or detail.get("recipient", "")
+        kind, _sep, consent = basis.partition(":")
+        rows.append(
+            {
+                "event": event,
+                "what": DISCLOSURE_LABELS.get(event.action, event.action),
+                "to": to,
+                "basis": BASIS_LABELS.get(kind, kind),
+                "consents": consent,
+            }
+        )
+    return rows
 
 
 @login_required

@@ -30,6 +30,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.audit import AuditAction, audit_record
 from accounts.models import Program
 from accounts.request_cache import memoised
 from accounts.scoping import role_program_ids
@@ -193,6 +194,42 @@ def disclosures_for(user, clients: Iterable[Client]) -> dict[int, Disclosure]:
     return result
 
 
+def record_disclosure(
+    *,
+    action: str,
+    user,
+    obj: models.Model | None = None,
+    client_ids: Iterable[int] = (),
+    recipients: Iterable[Clinician] = (),
+    consents: dict[int, list[Consent]] | None = None,
+    bases: dict[int, Disclosure] | None = None,
+    request: Any = None,
+    object_type: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record a disclosure to clinicians (roles.md: "Every disclosure is recorded as one (who,
+    to whom, which client, what, under which consent or exception) and listed per client").
+
+    Feedback names its `recipients` and the `consents` covering each (none: the emergency
+    exception); a read through the gate names the `bases` the gate decided per client."""
+    info: dict[str, Any] = dict(detail or {})
+    recipients = list(recipients)
+    if recipients:
+        info["recipients"] = sorted(c.pk for c in recipients)
+    if consents is not None:
+        used = sorted({consent.pk for covering in consents.values() for consent in covering})
+        info["consents"] = used
+        info["basis"] = Basis.CONSENT if all(consents.get(c.pk) for c in recipients) else Basis.EMERGENCY
+    if bases:
+        info["bases"] = {
+            str(client_id): d.basis + (f":{d.consent_id}" if d.consent_id else "") for client_id, d in bases.items()
+        }
+        client_ids = [*client_ids, *bases]
+    audit_record(
+        action=action, request=request, user=user, obj=obj, object_type=object_type, client_ids=client_ids, detail=info
+    )
+
+
 def disclosure_for(user, client: Client) -> Disclosure:
     return disclosures_for(user, [client])[client.pk]
 
@@ -234,12 +271,39 @@ def session_disclosures(user, sessions: Iterable[Any]) -> dict[int, SessionDiscl
         a.client_id: Client(pk=a.client_id, program_id=s.program_id) for s in gated for a in s.attendances.all()
     }
     decided = disclosures_for(user, attendees.values())
+    disclosed: dict[int, Disclosure] = {}
+    shown_sessions: list[int] = []
     for session in gated:
         shown = [a.client_id for a in session.attendances.all() if decided[a.client_id].allowed]
         result[session.pk] = SessionDisclosure(
             client_ids=frozenset(shown), facts_only=bool(shown) and all(decided[c].facts_only for c in shown)
         )
+        disclosed.update((c, decided[c]) for c in shown if decided[c].basis != Basis.PROGRAM_ROLE)
+        if shown:
+            shown_sessions.append(session.pk)
+    _record_gate_disclosure(user, "sessions", shown_sessions, disclosed)
     return result
+
+
+def _record_gate_disclosure(user, what: str, object_ids: list[int], disclosed: dict[int, Disclosure]) -> None:
+    """What the gate let through to a clinician is a disclosure: one record per request and
+    answer (a page and its serializer asking twice record once)."""
+    if not disclosed:
+        return
+    key = ("gate_disclosure", user.pk, what, tuple(sorted(object_ids)), tuple(sorted(disclosed)))
+    memoised(
+        key,
+        lambda: (
+            record_disclosure(
+                action=AuditAction.DISCLOSURE_PEER_SESSIONS,
+                user=user,
+                object_type="peer_sessions.peersession" if what == "sessions" else "clients.client",
+                bases=disclosed,
+                detail={"what": what, "objects": sorted(object_ids)[:50]},
+            )
+            or True
+        ),
+    )
 
 
 def attach_disclosures(user, clients: list[Client], *, peer_support_fields: Iterable[str] = ()) -> None:
@@ -251,6 +315,9 @@ def attach_disclosures(user, clients: list[Client], *, peer_support_fields: Iter
         if not client.peer_support.allowed:
             for name in peer_support_fields:
                 setattr(client, name, None)
+    if peer_support_fields:
+        disclosed = {c.pk: d for c in clients if (d := decided[c.pk]).allowed and d.basis != Basis.PROGRAM_ROLE}
+        _record_gate_disclosure(user, "contact_figures", sorted(disclosed), disclosed)
 
 
 def attach_session_disclosures(user, sessions: list[Any]) -> None:

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.audit import AuditAction
 from accounts.models import Program, Role, User
-from clients.disclosure import covering_consents
+from clients.disclosure import covering_consents, record_disclosure
 from clients.models import PART2_NOTICE, CaseloadAssignment, Client, Clinician, Consent
 from sessions.billing import BILLING_FIELDS, billing_recompute, billing_recompute_attendances
 from sessions.models import (
@@ -268,13 +269,7 @@ def feedback_send(
         raise ValidationError({"session": ["Link one of your sessions with this client."]})
     # The disclosure gate's consent rule (clients.disclosure): the treatment switch does not
     # cover feedback (roles.md "Consent rules for bridging feedback": a consent or the exception).
-    covering: dict[int, list[Consent]] = {
-        clinician.pk: list(
-            covering_consents(clinician_ids=[clinician.pk], program_ids=[program.id]).filter(client=client).distinct()
-        )
-        for clinician in recipients
-    }
-    uncovered = [c for c in recipients if not covering[c.pk]]
+    covering, uncovered = feedback_coverage(client=client, program=program, recipients=recipients)
     emergency = False
     if uncovered:
         if category == FeedbackCategory.SAFETY and urgency == Urgency.IMMEDIATE:
@@ -322,7 +317,28 @@ def feedback_send(
     if emergency:
         notify(users=_coordinator_users(program.id), kind=NotificationKind.FEEDBACK_EMERGENCY, link=link, email=True)
         logger.warning("emergency disclosure recorded: feedback item %s", item.pk)
+    record_disclosure(
+        action=AuditAction.DISCLOSURE_FEEDBACK_EMERGENCY if emergency else AuditAction.DISCLOSURE_FEEDBACK,
+        user=author.user,
+        obj=item,
+        recipients=recipients,
+        consents=covering,
+    )
     return item
+
+
+def feedback_coverage(
+    *, client: Client, program: Program, recipients: list[Clinician]
+) -> tuple[dict[int, list[Consent]], list[Clinician]]:
+    """The consents that let feedback about the client reach each recipient today, and the
+    recipients no consent covers (the gate's consent basis: clients.disclosure.covering_consents)."""
+    covering: dict[int, list[Consent]] = {
+        clinician.pk: list(
+            covering_consents(clinician_ids=[clinician.pk], program_ids=[program.id]).filter(client=client).distinct()
+        )
+        for clinician in recipients
+    }
+    return covering, [c for c in recipients if not covering[c.pk]]
 
 
 def _recipient_clinician(item: FeedbackItem, user: User) -> Clinician | None:
@@ -350,13 +366,36 @@ def feedback_reply(*, item: FeedbackItem, user: User, text: str) -> FeedbackRepl
         raise PermissionDenied("Only the author and the recipients can reply.")
     if not text.strip():
         raise ValidationError({"text": ["Write a reply."]})
+    recipients = list(item.recipients.select_related("user"))
+    if is_author and clinician is None:
+        # The author's reply is a new disclosure: a revoked or expired consent stops it at once
+        # (roles.md). Only an emergency item's thread goes on under its exception.
+        covering, uncovered = feedback_coverage(client=item.client, program=item.program, recipients=recipients)
+        if uncovered and not item.is_emergency:
+            raise ValidationError(
+                {
+                    "text": [
+                        f"The client's consent no longer covers {', '.join(c.full_name for c in uncovered)}; "
+                        "the reply was not sent."
+                    ]
+                }
+            )
     reply = FeedbackReply.objects.create(item=item, author=user, text=text.strip())
+    if is_author and clinician is None:
+        record_disclosure(
+            action=AuditAction.DISCLOSURE_FEEDBACK_REPLY,
+            user=user,
+            obj=item,
+            recipients=recipients,
+            consents=covering,
+            detail={"reply": reply.pk},
+        )
     if clinician is not None and item.acknowledged_at is None:
         # Answering is acknowledging: the clinician clearly saw it.
         FeedbackItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
             acknowledged_at=reply.created_at, acknowledged_by=user
         )
-    others = [c.user for c in item.recipients.select_related("user")] if is_author else [item.author.user]
+    others = [c.user for c in recipients] if is_author else [item.author.user]
     notify(
         users=[u for u in others if u is not None and u.pk != user.pk],
         kind=NotificationKind.FEEDBACK_REPLY,

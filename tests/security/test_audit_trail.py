@@ -250,7 +250,7 @@ def test_disclosures_to_clinicians_are_listed_per_client(cast, client):
     client.force_login(cast.coordinator)
     page = client.get(reverse("security:client-disclosures", args=[cast.mine.pk]))
     assert page.status_code == 200
-    assert [e.object_id for e in page.context["events"]] == ["41"]
+    assert [row["event"].object_id for row in page.context["rows"]] == ["41"]
     assert client.get(reverse("security:client-disclosures", args=[cast.foreign.pk])).status_code == 404
 
 
