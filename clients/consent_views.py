@@ -95,12 +95,13 @@ def consent_list(request: HttpRequest, client_id: int) -> HttpResponse:
         .order_by("-effective_on", "-id")
     )
     today = client.program.local_today()
+    active = Consent.objects.active_today_ids(consents)
     return render(
         request,
         "clients/consent_list.html",
         {
             "client": client,
-            "rows": [(c, c.is_active_on(today)) for c in consents],
+            "rows": [(c, c.pk in active) for c in consents],
             "form": form,
             "revoke_form": RevokeForm(initial={"revoked_on": today}),
             "may_manage": may_manage,

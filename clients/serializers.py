@@ -144,7 +144,14 @@ class ConsentSerializer(serializers.ModelSerializer):
         return bool(consent.document)
 
     def get_is_active(self, consent: Consent) -> bool:
-        return consent.is_active_on(consent.client.program.local_today())
+        """The rule of Consent.objects.active_today, asked once for the whole page."""
+        known: dict[int, bool] = self.context.setdefault("consents_active", {})
+        if consent.pk not in known:
+            page = self.parent.instance if isinstance(self.parent, serializers.ListSerializer) else [consent]
+            asked = [c for c in page if c.pk not in known] or [consent]
+            active = Consent.objects.active_today_ids(asked)
+            known.update((c.pk, c.pk in active) for c in asked)
+        return known[consent.pk]
 
     def validate_document(self, value):  # noqa: ANN001, ANN201 - DRF signature
         if value.size > 10 * 1024 * 1024:

@@ -150,3 +150,23 @@ def test_the_consent_page_is_read_only_for_a_supporter_and_hidden_from_others(ca
     assert client.post(url, {"scope": "care_team"}).status_code == 403
     client.force_login(cast.funder)
     assert client.get(url).status_code == 404
+
+
+def test_the_consent_list_says_which_are_active_in_one_query_for_the_page(cast, api_as, django_assert_max_num_queries):
+    today = cast.program.local_today()
+    active = ConsentFactory(client=cast.mine, effective_on=today)
+    expired = ConsentFactory(
+        client=cast.mine, effective_on=today - timedelta(days=90), expires_on=today - timedelta(days=1)
+    )
+    revoked = ConsentFactory(client=cast.mine, effective_on=today - timedelta(days=9), revoked_on=today)
+    future = ConsentFactory(client=cast.mine, effective_on=today + timedelta(days=1))
+    api = api_as(cast.coordinator)
+    api.get(reverse("consent-list"))  # warm the per-process caches
+    with django_assert_max_num_queries(14):
+        rows = api.get(reverse("consent-list"), {"client": cast.mine.pk}).json()["results"]
+    assert {row["id"]: row["is_active"] for row in rows} == {
+        active.pk: True,
+        expired.pk: False,
+        revoked.pk: False,
+        future.pk: False,
+    }
