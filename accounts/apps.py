@@ -7,3 +7,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import checks, signals  # noqa: F401 - registers the checks, connects the receivers
+        from config.dates import install
+
+        install()  # one range for every date in every channel (config/dates.py)
