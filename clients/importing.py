@@ -338,16 +338,17 @@ class _Checks:
         values = self.frame[column]
         parsed = pd.to_datetime(values.where(values.str.match(_DATE_RE), None), format="%Y-%m-%d", errors="coerce")
         self.fail(~self.blank(column) & parsed.isna(), column, _("is not a date (YYYY-MM-DD)"))
-        self._in_supported_range(parsed, column)
-        return parsed.astype("datetime64[us]")
+        return self._in_supported_range(parsed, column).astype("datetime64[us]")
 
-    def _in_supported_range(self, parsed: pd.Series, column: str) -> None:
-        """The years every channel accepts (config.dates), with the same message."""
+    def _in_supported_range(self, parsed: pd.Series, column: str) -> pd.Series:
+        """The years every channel accepts (config.dates), with the same message; a cell out of
+        range is then blank (NaT), so it earns this one error and no other."""
         days = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) is not None else parsed
         outside = parsed.notna() & (
             (days < pd.Timestamp(EARLIEST)) | (days >= pd.Timestamp(LATEST) + pd.Timedelta(days=1))
         )
         self.fail(outside, column, str(OUT_OF_RANGE))
+        return parsed.mask(outside)
 
     def datetime(self, column: str) -> pd.Series:
         """ISO 8601 to UTC. Without an offset the time is local to the program; a local time
@@ -382,8 +383,7 @@ class _Checks:
                 self.fail(missing, column, _("does not exist in %s (clocks go forward); give an offset") % zone)
                 self.fail(twice, column, _("happens twice in %s (clocks go back); give an offset") % zone)
             result[naive] = localized.dt.tz_convert("UTC")
-        self._in_supported_range(result, column)
-        return result
+        return self._in_supported_range(result, column)
 
     def integer(self, column: str, low: int, high: int) -> pd.Series:
         values = self.frame[column]

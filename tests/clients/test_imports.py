@@ -270,12 +270,17 @@ def test_clinicians_need_a_known_discipline(program):
 def test_clients_are_keyed_by_record_number_and_validated(program):
     SiteFactory(program=program, external_id="N")
     header = "external_id,first_name,last_name,date_of_birth,preferred_language,site_external_id\n"
-    result = run(program, "clients", header + "MRN1,Ana,Diaz,1990-1-2,english,Q\nMRN2,Ben,Ode,2999-01-01,es,N\n")
+    result = run(
+        program,
+        "clients",
+        header + "MRN1,Ana,Diaz,1990-1-2,english,Q\nMRN2,Ben,Ode,2099-01-01,es,N\nMRN3,Cy,Ode,2999-01-01,es,N\n",
+    )
     assert messages(result) == [
         "line 2: date_of_birth: is not a date (YYYY-MM-DD)",
         "line 2: preferred_language: is not an ISO 639-1 language code",
         "line 2: site_external_id: no site with this external_id in the program",
         "line 3: date_of_birth: is in the future",
+        "line 4: date_of_birth: Enter a date between 1900-01-01 and 2199-12-31.",
     ]
     assert run(program, "clients", header + "MRN1,Ana,Diaz,1990-01-02,en,N\n").created == 1
     assert run(program, "clients", header + "MRN1,Ana,Diaz-Ruiz,1990-01-02,en,N\n").updated == 1
