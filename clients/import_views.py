@@ -6,6 +6,7 @@ import contextlib
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -42,6 +43,9 @@ class ImportForm(forms.Form):
 
 
 def _job_for(request: HttpRequest, job_id) -> ImportJob:
+    # A job whose worker died shows as failed (and retryable) the moment anyone looks, even
+    # before the periodic reaper's next pass.
+    services.import_jobs_reap()
     return get_object_or_404(ImportJob.objects.visible_to(request.user).select_related("program"), pk=job_id)
 
 
@@ -58,6 +62,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
             upload=form.cleaned_data["file"],
         )
         return redirect("import-job", job_id=job.pk)
+    services.import_jobs_reap()
     jobs = ImportJob.objects.visible_to(request.user).select_related("program").order_by("-created_at")[:20]
     return render(
         request, "clients/import_start.html", {"form": form, "jobs": jobs}, status=400 if form.errors else 200
@@ -87,6 +92,17 @@ def import_job_confirm(request: HttpRequest, job_id) -> HttpResponse:
     # Already importing, or not importable: the job page says which.
     with contextlib.suppress(ValidationError):
         services.import_job_confirm(job=job)
+    return redirect("import-job", job_id=job.pk)
+
+
+@login_required
+@require_POST
+def import_job_retry(request: HttpRequest, job_id) -> HttpResponse:
+    job = _job_for(request, job_id)
+    try:
+        services.import_job_retry(job=job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     return redirect("import-job", job_id=job.pk)
 
 

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.jobs import LeasedJob
 from accounts.models import Program, Site
 
 # How client_access_q treats clinicians (roles.md): their care-team clients' record (demographics,
@@ -712,9 +713,11 @@ def import_upload_path(instance: ImportJob, filename: str) -> str:
     return f"imports/{secrets.token_hex(16)}.csv"
 
 
-class ImportJob(models.Model):
+class ImportJob(LeasedJob):
     """A CSV uploaded through the dashboard: checked in the background (preview), then imported on
-    confirmation. The stored upload is PHI and is deleted as soon as the job no longer needs it."""
+    confirmation. The stored upload is PHI and is deleted as soon as the job no longer needs it.
+    The worker holds a lease on the row (accounts.jobs): one whose worker died is failed and can
+    be retried."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="import_jobs")
@@ -740,4 +743,11 @@ class ImportJob(models.Model):
 
     @property
     def is_running(self) -> bool:
-        return self.status in {ImportJobStatus.PREVIEWING, ImportJobStatus.IMPORTING}
+        return self.status in RUNNING_IMPORT_STATUSES
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status == ImportJobStatus.FAILED and self.interrupted and bool(self.upload)
+
+
+RUNNING_IMPORT_STATUSES = (ImportJobStatus.PREVIEWING, ImportJobStatus.IMPORTING)

@@ -19,9 +19,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
 from accounts.models import Program, User
 from clients.importing import KINDS, import_csv_file
 from clients.models import (
+    RUNNING_IMPORT_STATUSES,
     AssignmentRole,
     CaseloadAssignment,
     Client,
@@ -453,14 +455,34 @@ def import_job_progress(job: ImportJob) -> int:
 
 
 def import_jobs_expire(*, older_than: timedelta = IMPORT_PREVIEW_TTL) -> int:
-    """Delete the uploads of previews nobody confirmed: the file is PHI and must not linger."""
-    stale = list(ImportJob.objects.filter(status=ImportJobStatus.PREVIEWED, created_at__lt=timezone.now() - older_than))
+    """Delete the uploads of previews nobody confirmed, and of interrupted jobs nobody retried:
+    the file is PHI and must not linger."""
+    cutoff = timezone.now() - older_than
+    stale = list(
+        ImportJob.objects.filter(
+            Q(status=ImportJobStatus.PREVIEWED) | Q(status=ImportJobStatus.FAILED, interrupted=True),
+            created_at__lt=cutoff,
+        ).exclude(upload="")
+    )
     for job in stale:
         job.upload.delete(save=False)
-        job.status = ImportJobStatus.EXPIRED
-        job.finished_at = timezone.now()
+        if job.status == ImportJobStatus.PREVIEWED:
+            job.status = ImportJobStatus.EXPIRED
+        job.finished_at = job.finished_at or timezone.now()
     ImportJob.objects.bulk_update(stale, ["upload", "status", "finished_at"])
     return len(stale)
+
+
+def import_jobs_reap() -> int:
+    """Fail the jobs whose worker died (accounts.jobs): the file stays for a retry."""
+    return len(
+        reap_stale_jobs(
+            ImportJob,
+            running=RUNNING_IMPORT_STATUSES,
+            failed_status=ImportJobStatus.FAILED,
+            extra={"finished_at": timezone.now()},
+        )
+    )
 
 
 @transaction.atomic
@@ -483,50 +505,86 @@ def import_job_confirm(*, job: ImportJob) -> ImportJob:
         raise ValidationError({"status": ["Only a checked file without errors can be imported."]})
     job.status = ImportJobStatus.IMPORTING
     job.progress = 0
-    job.save(update_fields=["status", "progress"])
+    for field, value in requeue_fields().items():
+        setattr(job, field, value)
+    job.save()
+    transaction.on_commit(partial(_dispatch_import_job, job.pk))
+    return job
+
+
+@transaction.atomic
+def import_job_retry(*, job: ImportJob) -> ImportJob:
+    """Run an interrupted job again from where it stood: the check if the file was never
+    checked, the import (which checks everything again) if it was confirmed."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if not job.can_retry:
+        raise ValidationError({"status": ["Only a job whose worker stopped can be retried."]})
+    job.status = ImportJobStatus.IMPORTING if job.preview.get("ok") else ImportJobStatus.PREVIEWING
+    job.progress = 0
+    job.finished_at = None
+    job.result = {}
+    for field, value in requeue_fields().items():
+        setattr(job, field, value)
+    job.save()
     transaction.on_commit(partial(_dispatch_import_job, job.pk))
     return job
 
 
 def import_job_run(*, job_id: uuid.UUID | str) -> None:
     """The background half: a dry run while previewing, the real import after confirmation.
-    The upload is deleted as soon as it is no longer needed (it holds PHI)."""
+
+    The worker claims the job and keeps its lease alive (accounts.jobs). The import and the
+    job's outcome commit in one transaction, and only while the claim is still ours: a worker
+    killed mid-import leaves nothing written, and the reaper marks the job failed. The upload
+    is deleted as soon as it is no longer needed (it holds PHI)."""
     job = ImportJob.objects.select_related("program").get(pk=job_id)
-    if not job.is_running:
+    token = claim_job(ImportJob, job.pk, statuses=RUNNING_IMPORT_STATUSES)
+    if token is None:  # not runnable, or another worker holds it
         return
     key = IMPORT_PROGRESS_KEY.format(job.pk)
     previewing = job.status == ImportJobStatus.PREVIEWING
+    outcome: dict[str, Any] = {"progress": 100, "claim": None, "heartbeat_at": None}
+    keep_upload = False
     try:
-        with job.upload.open("rb") as handle:
-            data = handle.read()
-        result = import_csv_file(
-            program=job.program,
-            kind=job.kind,
-            data=data,
-            dry_run=previewing,
-            progress=lambda percent: cache.set(key, percent, 3600),
-        )
+        with heartbeat(ImportJob, job.pk, token), transaction.atomic():
+            with job.upload.open("rb") as handle:
+                data = handle.read()
+            result = import_csv_file(
+                program=job.program,
+                kind=job.kind,
+                data=data,
+                dry_run=previewing,
+                progress=lambda percent: cache.set(key, percent, 3600),
+            )
+            summary = result.as_dict(max_errors=IMPORT_ERRORS_SHOWN)
+            if previewing:
+                outcome["preview"] = summary
+                outcome["status"] = ImportJobStatus.PREVIEWED if result.ok else ImportJobStatus.INVALID
+            else:
+                # Stored data may have changed since the preview; the import re-checks everything.
+                outcome["result"] = summary
+                outcome["status"] = ImportJobStatus.DONE if result.ok else ImportJobStatus.INVALID
+            keep_upload = previewing and result.ok
+            outcome["finished_at"] = None if outcome["status"] == ImportJobStatus.PREVIEWED else timezone.now()
+            if not holds_claim(ImportJob, job.pk, token, statuses=RUNNING_IMPORT_STATUSES):
+                raise LostClaim
+            ImportJob.objects.filter(pk=job.pk).update(**outcome)
+    except LostClaim:
+        logger.warning("import job %s was reaped while running; its writes were rolled back", job.pk)
+        cache.delete(key)
+        return
     except Exception:
         # Never log the exception text: it can quote cells of the file.
         logger.error("import job %s failed", job.pk)
-        job.status = ImportJobStatus.FAILED
-        job.result = {"ok": False, "errors": [], "error_count": 0}
-        keep_upload = False
-    else:
-        summary = result.as_dict(max_errors=IMPORT_ERRORS_SHOWN)
-        if previewing:
-            job.preview = summary
-            job.status = ImportJobStatus.PREVIEWED if result.ok else ImportJobStatus.INVALID
-        else:
-            # Stored data may have changed since the preview; the import re-checks everything.
-            job.result = summary
-            job.status = ImportJobStatus.DONE if result.ok else ImportJobStatus.INVALID
-        keep_upload = previewing and result.ok
+        ImportJob.objects.filter(pk=job.pk, claim=token).update(
+            status=ImportJobStatus.FAILED,
+            result={"ok": False, "errors": [], "error_count": 0},
+            finished_at=timezone.now(),
+            **{k: v for k, v in outcome.items() if k in ("progress", "claim", "heartbeat_at")},
+        )
     if not keep_upload:
         job.upload.delete(save=False)
-    job.progress = 100
-    job.finished_at = timezone.now() if job.status != ImportJobStatus.PREVIEWED else None
-    job.save()
+        ImportJob.objects.filter(pk=job.pk).update(upload="")
     cache.delete(key)
 
 

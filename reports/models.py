@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.jobs import LeasedJob
 from accounts.models import Program
 
 
@@ -17,6 +18,9 @@ class ReportStatus(models.TextChoices):
     READY = "ready", _("Ready to publish")
     FAILED = "failed", _("Failed")
     PUBLISHED = "published", _("Published")
+
+
+GENERATING_STATUSES = (ReportStatus.QUEUED, ReportStatus.RUNNING)
 
 
 class PeriodKind(models.TextChoices):
@@ -57,7 +61,7 @@ def report_upload_to(report: FunderReport, filename: str) -> str:
     return f"funder_reports/{report.program_id}/{filename}"
 
 
-class FunderReport(models.Model):
+class FunderReport(LeasedJob):
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="funder_reports")
     period_kind = models.CharField(max_length=10, choices=PeriodKind.choices)
     period_start = models.DateField()

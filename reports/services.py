@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from datetime import date
 from typing import Any
 
@@ -14,13 +15,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.jobs import claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
 from accounts.models import Program, Role, User
 from accounts.scoping import has_role
 from reports.funder.figures import DEFAULT_PARAMS, funder_figures, published_figures
 from reports.funder.overlap import protect_against_published
 from reports.funder.periods import Period
 from reports.funder.version import code_version
-from reports.models import FunderReport, PublishedReportError, ReportStatus
+from reports.models import GENERATING_STATUSES, FunderReport, PublishedReportError, ReportStatus
 
 logger = logging.getLogger(__name__)
 audit_logger = logging.getLogger("audit.funder_reports")
@@ -86,41 +88,87 @@ def funder_report_request(
     return report
 
 
-def _set_progress(report_id: int, progress: int, status: str = ReportStatus.RUNNING) -> None:
-    FunderReport.objects.filter(pk=report_id).exclude(status=ReportStatus.PUBLISHED).update(
-        progress=progress, status=status
+def _set_progress(report_id: int, progress: int, token: uuid.UUID) -> None:
+    FunderReport.objects.filter(pk=report_id, claim=token, status=ReportStatus.RUNNING).update(progress=progress)
+
+
+def funder_reports_reap() -> int:
+    """Fail the reports whose worker died (accounts.jobs); they can be retried from the page."""
+    return len(
+        reap_stale_jobs(
+            FunderReport, running=GENERATING_STATUSES, failed_status=ReportStatus.FAILED, extra={"error": "Interrupted"}
+        )
     )
+
+
+def funder_report_retry(*, report: FunderReport, user: User) -> FunderReport:
+    """Generate a failed report again (a coordinator's, from the reports page)."""
+    if not has_role(user, report.program_id, Role.COORDINATOR):
+        raise PermissionDenied(_("Only the program's coordinators generate funder reports."))
+    with transaction.atomic():
+        requeued = FunderReport.objects.filter(pk=report.pk, status=ReportStatus.FAILED).update(
+            status=ReportStatus.QUEUED, progress=0, error="", **requeue_fields()
+        )
+        if not requeued:
+            raise ValidationError({"status": [_("Only a failed report can be retried.")]})
+
+        def enqueue() -> None:
+            from reports.tasks import generate_funder_report
+
+            generate_funder_report.delay(report.pk)
+
+        transaction.on_commit(enqueue)
+    report.refresh_from_db()
+    return report
 
 
 def funder_report_generate(*, report_id: int) -> FunderReport:
     """Compute the figures, render the PDF in a recycled child process, store both.
 
-    Progress is written outside any long transaction so pages polling it see it move."""
+    The worker claims the report and keeps its lease alive (accounts.jobs); the result is
+    stored only while the claim is still ours, so a report reaped as interrupted is never
+    half-written. Progress is written outside any long transaction so pages polling it see it move."""
     from reports.funder.pdf import render_html, render_pdf
 
     report = FunderReport.objects.select_related("program").get(pk=report_id)
     if report.is_published:
         raise PublishedReportError(_("A published report cannot be regenerated."))
-    _set_progress(report_id, 5)
+    token = claim_job(FunderReport, report_id, statuses=GENERATING_STATUSES, set_status=ReportStatus.RUNNING)
+    if token is None:  # already generated, failed, or another worker holds it
+        report.refresh_from_db()
+        return report
+    with heartbeat(FunderReport, report_id, token):
+        return _generate(report, token, render_html, render_pdf)
+
+
+def _generate(report: FunderReport, token: uuid.UUID, render_html: Any, render_pdf: Any) -> FunderReport:
+    report_id = report.pk
+    _set_progress(report_id, 5, token)
     try:
         period = Period(report.period_start, report.period_end, report.period_kind)
         figures = funder_figures(
             report.program,
             period,
             params=report.params,
-            progress=lambda value: _set_progress(report_id, value),
+            progress=lambda value: _set_progress(report_id, value, token),
         )
-        _set_progress(report_id, 75)
+        _set_progress(report_id, 75, token)
         generated_at = timezone.now()
         html = render_html(figures, generated_on=generated_at.astimezone(report.program.tzinfo).date().isoformat())
         rendered = render_pdf(html)
-        _set_progress(report_id, 95)
+        _set_progress(report_id, 95, token)
     except Exception as exc:
         # The message names the failure's type only: exception texts can carry data.
         logger.exception("Funder report %s failed", report_id)
-        FunderReport.objects.filter(pk=report_id).update(status=ReportStatus.FAILED, error=type(exc).__name__)
+        FunderReport.objects.filter(pk=report_id, claim=token).update(
+            status=ReportStatus.FAILED, error=type(exc).__name__, claim=None, heartbeat_at=None
+        )
         raise
     with transaction.atomic():
+        if not holds_claim(FunderReport, report_id, token, statuses=[ReportStatus.RUNNING]):
+            logger.warning("Funder report %s was reaped while generating; nothing stored", report_id)
+            report.refresh_from_db()
+            return report
         report = FunderReport.objects.select_for_update().get(pk=report_id)
         report.figures = figures
         report.pages = rendered.pages
@@ -130,6 +178,8 @@ def funder_report_generate(*, report_id: int) -> FunderReport:
         report.status = ReportStatus.READY
         report.progress = 100
         report.error = ""
+        report.claim = None
+        report.heartbeat_at = None
         report.pdf.save(
             f"report-{report.pk}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf", ContentFile(rendered.pdf), save=False
         )

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -27,6 +28,8 @@ from reports.services import (
     funder_report_download_record,
     funder_report_publish,
     funder_report_request,
+    funder_report_retry,
+    funder_reports_reap,
     period_from_form,
 )
 
@@ -233,6 +236,7 @@ def funder_reports(request: HttpRequest) -> HttpResponse:
                 messages.success(request, text % {"period": period.label})
                 return redirect(f"{request.path}#report-{report.pk}")
         status = 400
+    funder_reports_reap()  # a report whose worker died shows as failed, with Retry, at once
     reports = FunderReport.objects.visible_to(request.user).select_related("program")[:100]
     return render(
         request,
@@ -262,6 +266,24 @@ def funder_report_status(request: HttpRequest, pk: int) -> JsonResponse:
             "done": report.status in (ReportStatus.READY, ReportStatus.FAILED, ReportStatus.PUBLISHED),
         }
     )
+
+
+@login_required
+@require_POST
+def funder_report_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _coordinated_report(request, pk)
+    try:
+        report = funder_report_retry(report=report, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        text = (
+            _("Report for %(period)s generated: review it, then publish it.")
+            if report.status == ReportStatus.READY
+            else _("Report for %(period)s queued again; progress is shown below.")
+        )
+        messages.success(request, text % {"period": report.period_label})
+    return redirect(f"{reverse('funder-reports')}#report-{report.pk}")
 
 
 @login_required
