@@ -66,6 +66,8 @@ def _filtered_events(request: HttpRequest) -> tuple[AuditFilterForm, QuerySet]:
             events = events.filter(emergency=True)
         if data["event"]:
             events = events.filter(id=data["event"])
+    elif form.is_bound:
+        events = events.none()  # a filter that cannot be read shows (and exports) nothing, never everything
     return form, events.order_by("-id")
 
 
