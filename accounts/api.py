@@ -76,13 +76,11 @@ class MembershipViewSet(
     def get_queryset(self) -> models.QuerySet:
         return super().get_queryset().select_related("user", "program")
 
-    def perform_create(self, serializer: MembershipSerializer) -> None:
+    def create_record(self, serializer: MembershipSerializer) -> None:
         data = serializer.validated_data
-        self.check_write("create", data["program"].id)
         serializer.instance = services.membership_grant(user=data["user"], program=data["program"], role=data["role"])
 
     def perform_destroy(self, instance: Membership) -> None:
-        self.check_write("destroy", instance.program_id)
         services.membership_revoke(membership=instance)
 
 

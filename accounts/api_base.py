@@ -3,21 +3,23 @@
 Lists and details both start from `Model.objects.visible_to(user)`, so anything
 outside the caller's scope is a 404. Writes additionally need one of the
 viewset's `write_roles` in the program the object belongs to (403 otherwise:
-the caller can already see the object, so nothing leaks).
+the caller can already see the object, so nothing leaks); the declaration is
+enforced by accounts.permissions.ProgramRolePermission, never by the viewsets.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
 from typing import Any, ClassVar
 
 from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission, IsAuthenticated
 
 from accounts.audit import audit_record
-from accounts.scoping import role_program_ids
+from accounts.permissions import ProgramRolePermission
 from accounts.timezones import LocalTimeError, local_to_aware
 
 
@@ -79,11 +81,17 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
 
 
 class ScopedMixin:
-    """Listed first in every viewset's bases so its perform_* run, not DRF's mixins'."""
+    """Listed first in every viewset's bases so its perform_* run, not DRF's mixins'.
+
+    `write_roles` declares every write action (create, update for PUT and PATCH, destroy,
+    each non-GET @action) with the roles that may do it in the record's program, or
+    accounts.permissions.WHOEVER_SEES_IT; an action left out is refused. Viewsets save a new
+    record in `create_record`, never in `perform_create`, which holds the check."""
 
     model: ClassVar[type[models.Model]]
-    # action -> roles that may do it, checked against the object's program.
-    write_roles: ClassVar[dict[str, set[str]]] = {}
+    permission_classes: ClassVar[list[type[BasePermission]]] = [IsAuthenticated, ProgramRolePermission]
+    # action -> roles that may do it, checked against the program of the record.
+    write_roles: ClassVar[Mapping[str, Set[str]]] = {}
 
     def get_queryset(self) -> models.QuerySet:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
@@ -147,24 +155,31 @@ class ScopedMixin:
             return instance.program_id
         return data["program"].id
 
-    def check_write(self, action: str, program_id: int) -> None:
-        allowed = self.write_roles.get(action, set())
-        if not allowed & role_program_ids(self.request.user).roles_in(program_id):
-            raise PermissionDenied("Your role in this program does not allow this change.")
+    def check_data_permissions(self, data: Mapping[str, Any]) -> None:
+        """What DRF's check_object_permissions is for a record that does not exist yet: each
+        permission that has a `has_data_permission` judges the validated data (its program).
+        perform_create calls it; so does a list-level write action once its body is valid."""
+        for permission in self.get_permissions():
+            has_data_permission = getattr(permission, "has_data_permission", None)
+            if has_data_permission is not None and not has_data_permission(self.request, self, data):
+                self.permission_denied(self.request, message=getattr(permission, "message", None))
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        self.check_write("create", self.program_id_of(data=serializer.validated_data))
+        self.check_data_permissions(serializer.validated_data)
+        self.create_record(serializer)
+
+    def create_record(self, serializer: serializers.BaseSerializer) -> None:
+        """Save a new, valid record the caller may create; viewsets override this."""
         serializer.save()
 
+    # Updates and deletes were checked by get_object (ProgramRolePermission.has_object_permission).
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        self.check_write("update", self.program_id_of(instance=serializer.instance))
         new_program = serializer.validated_data.get("program")
         if new_program is not None and new_program.id != serializer.instance.program_id:
             raise serializers.ValidationError({"program": ["A record cannot move between programs."]})
         serializer.save()
 
     def perform_destroy(self, instance: models.Model) -> None:
-        self.check_write("destroy", self.program_id_of(instance=instance))
         instance.delete()
 
 

@@ -5,7 +5,6 @@ from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
@@ -77,7 +76,8 @@ class ClinicianViewSet(ReadWriteViewSet):
 class ClientViewSet(RowsListMixin, ReadWriteViewSet):
     model = Client
     serializer_class = ClientSerializer
-    write_roles = COORDINATOR_WRITES
+    # Preferences use lived experience: coordinators only (reading them too, see below).
+    write_roles = COORDINATOR_WRITES | {"preference": {Role.COORDINATOR}}
     filterset_fields = ["program", "site", "external_id", "preferred_language"]
     ordering_fields = ["last_name", "first_name", "id"]
 
@@ -128,7 +128,12 @@ class CaseloadAssignmentViewSet(
 ):
     model = CaseloadAssignment
     serializer_class = CaseloadAssignmentSerializer
-    write_roles = {"create": {Role.COORDINATOR}, "update": {Role.COORDINATOR}, "destroy": {Role.COORDINATOR}}
+    write_roles = {
+        "create": {Role.COORDINATOR},
+        "update": {Role.COORDINATOR},
+        "destroy": {Role.COORDINATOR},
+        "transfer": {Role.COORDINATOR},
+    }
     filterset_class = CaseloadAssignmentFilter
     ordering_fields = ["start_date", "id"]
 
@@ -142,17 +147,12 @@ class CaseloadAssignmentViewSet(
     def _save(self, serializer: CaseloadAssignmentSerializer, assignment: CaseloadAssignment) -> None:
         for field, value in serializer.validated_data.items():
             setattr(assignment, field, value)
-        try:
-            serializer.instance = services.assignment_save(assignment=assignment)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
+        serializer.instance = services.assignment_save(assignment=assignment)
 
-    def perform_create(self, serializer: CaseloadAssignmentSerializer) -> None:
-        self.check_write("create", self.program_id_of(data=serializer.validated_data))
+    def create_record(self, serializer: CaseloadAssignmentSerializer) -> None:
         self._save(serializer, CaseloadAssignment())
 
     def perform_update(self, serializer: CaseloadAssignmentSerializer) -> None:
-        self.check_write("update", self.program_id_of(instance=serializer.instance))
         if "client" in serializer.validated_data and serializer.validated_data["client"] != serializer.instance.client:
             raise serializers.ValidationError({"client": ["An assignment cannot move to another client."]})
         self._save(serializer, serializer.instance)
@@ -163,10 +163,9 @@ class CaseloadAssignmentViewSet(
         """End the client's current primary the day before `start_date` and start the new one."""
         data = TransferSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        client = data.validated_data["client"]
-        self.check_write("create", client.program_id)
+        self.check_data_permissions(data.validated_data)  # no record yet for get_object to check
         assignment = services.assignment_transfer(
-            client=client,
+            client=data.validated_data["client"],
             to_supporter=data.validated_data["supporter"],
             start_date=data.validated_data["start_date"],
             handoff_note=data.validated_data["handoff_note"],
@@ -187,10 +186,8 @@ class ClinicalAppointmentViewSet(ReadWriteViewSet):
     def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
         return instance.program_id if instance is not None else data["client"].program_id
 
-    def perform_create(self, serializer: ClinicalAppointmentSerializer) -> None:
-        program_id = self.program_id_of(data=serializer.validated_data)
-        self.check_write("create", program_id)
-        serializer.save(program_id=program_id)
+    def create_record(self, serializer: ClinicalAppointmentSerializer) -> None:
+        serializer.save(program_id=self.program_id_of(data=serializer.validated_data))
 
 
 class ConsentViewSet(ReadWriteViewSet):
@@ -213,19 +210,14 @@ class ConsentViewSet(ReadWriteViewSet):
         clinicians = data.pop("clinicians", None)
         for field, value in data.items():
             setattr(consent, field, value)
-        try:
-            serializer.instance = services.consent_save(
-                consent=consent, clinicians=list(clinicians) if clinicians is not None else None
-            )
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
+        serializer.instance = services.consent_save(
+            consent=consent, clinicians=list(clinicians) if clinicians is not None else None
+        )
 
-    def perform_create(self, serializer: ConsentSerializer) -> None:
-        self.check_write("create", self.program_id_of(data=serializer.validated_data))
+    def create_record(self, serializer: ConsentSerializer) -> None:
         self._save(serializer, Consent())
 
     def perform_update(self, serializer: ConsentSerializer) -> None:
-        self.check_write("update", self.program_id_of(instance=serializer.instance))
         if "client" in serializer.validated_data and serializer.validated_data["client"] != serializer.instance.client:
             raise serializers.ValidationError({"client": ["A consent cannot move to another client."]})
         self._save(serializer, serializer.instance)
@@ -233,15 +225,11 @@ class ConsentViewSet(ReadWriteViewSet):
     @action(detail=True, methods=["post"], serializer_class=ConsentRevokeSerializer)
     def revoke(self, request: Request, pk: str | None = None) -> Response:
         consent = self.get_object()
-        self.check_write("revoke", consent.client.program_id)
         body = ConsentRevokeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            consent = services.consent_revoke(
-                consent=consent, revoked_on=body.validated_data["revoked_on"], reason=body.validated_data["reason"]
-            )
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
+        consent = services.consent_revoke(
+            consent=consent, revoked_on=body.validated_data["revoked_on"], reason=body.validated_data["reason"]
+        )
         return Response(ConsentSerializer(consent, context=self.get_serializer_context()).data)
 
     @action(detail=True, methods=["get"])
@@ -272,14 +260,12 @@ class RecoveryGoalViewSet(ClientRecordMixin, ReadWriteViewSet):
     write_roles = CASELOAD_WRITES
     filterset_fields = ["client", "domain", "status"]
 
-    def perform_create(self, serializer: RecoveryGoalSerializer) -> None:
-        self.check_write("create", self.program_id_of(data=serializer.validated_data))
+    def create_record(self, serializer: RecoveryGoalSerializer) -> None:
         serializer.instance = services.goal_save(
             goal=RecoveryGoal(), fields=serializer.validated_data, by=self.request.user
         )
 
     def perform_update(self, serializer: RecoveryGoalSerializer) -> None:
-        self.check_write("update", serializer.instance.program_id)
         serializer.instance = services.goal_save(
             goal=serializer.instance, fields=serializer.validated_data, by=self.request.user
         )
@@ -296,8 +282,7 @@ class GoalProgressViewSet(
     def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
         return instance.goal.program_id if instance is not None else data["goal"].program_id
 
-    def perform_create(self, serializer: GoalProgressSerializer) -> None:
-        self.check_write("create", self.program_id_of(data=serializer.validated_data))
+    def create_record(self, serializer: GoalProgressSerializer) -> None:
         serializer.instance = services.goal_progress_add(author=self.request.user, **serializer.validated_data)
 
 
@@ -311,8 +296,7 @@ class InstrumentViewSet(
     write_roles = {"create": {Role.COORDINATOR}}
     filterset_fields = ["program", "code"]
 
-    def perform_create(self, serializer: InstrumentSerializer) -> None:
-        self.check_write("create", serializer.validated_data["program"].id)
+    def create_record(self, serializer: InstrumentSerializer) -> None:
         serializer.instance = services.instrument_save(instrument=Instrument(), fields=serializer.validated_data)
 
 
@@ -330,8 +314,7 @@ class OutcomeMeasureViewSet(
     filterset_fields = ["client", "instrument", "is_intake"]
     ordering_fields = ["administered_on", "id"]
 
-    def perform_create(self, serializer: OutcomeMeasureSerializer) -> None:
-        self.check_write("create", self.program_id_of(data=serializer.validated_data))
+    def create_record(self, serializer: OutcomeMeasureSerializer) -> None:
         serializer.instance = services.outcome_measure_record(by=self.request.user, **serializer.validated_data)
 
     @extend_schema(
@@ -358,12 +341,10 @@ class ResourceViewSet(ReadWriteViewSet):
     filterset_fields = ["program", "category", "is_crisis_line", "is_active"]
     ordering_fields = ["name", "id"]
 
-    def perform_create(self, serializer: ResourceSerializer) -> None:
-        self.check_write("create", serializer.validated_data["program"].id)
+    def create_record(self, serializer: ResourceSerializer) -> None:
         serializer.instance = services.resource_save(resource=Resource(), fields=serializer.validated_data)
 
     def perform_update(self, serializer: ResourceSerializer) -> None:
-        self.check_write("update", serializer.instance.program_id)
         data = dict(serializer.validated_data)
         if data.pop("program", serializer.instance.program).id != serializer.instance.program_id:
             raise serializers.ValidationError({"program": ["A record cannot move between programs."]})
@@ -380,16 +361,15 @@ class ReferralViewSet(
 ):
     model = Referral
     serializer_class = ReferralSerializer
-    write_roles = {"create": {Role.COORDINATOR, Role.SUPPORTER}, "update": {Role.COORDINATOR, Role.SUPPORTER}}
+    write_roles = {"create": {Role.COORDINATOR, Role.SUPPORTER}, "follow_up": {Role.COORDINATOR, Role.SUPPORTER}}
     filterset_fields = ["client", "resource", "status"]
     ordering_fields = ["referred_on", "follow_up_on", "id"]
 
     def get_queryset(self) -> models.QuerySet:
         return super().get_queryset().select_related("resource")
 
-    def perform_create(self, serializer: ReferralSerializer) -> None:
+    def create_record(self, serializer: ReferralSerializer) -> None:
         data = dict(serializer.validated_data)
-        self.check_write("create", self.program_id_of(data=data))
         data.setdefault("reason", "")
         data.setdefault("follow_up_on", None)
         serializer.instance = services.referral_create(by=self.request.user, **data)
@@ -399,7 +379,6 @@ class ReferralViewSet(
     def follow_up(self, request: Request, pk: str | None = None) -> Response:
         """Record a follow-up: new status, a note, the next follow-up date, or close with an outcome."""
         referral = self.get_object()
-        self.check_write("update", referral.program_id)
         data = ReferralFollowUpSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         referral = services.referral_update(referral=referral, **data.validated_data)

@@ -2,20 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import Prefetch
 from django.utils import timezone
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from accounts.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin, attach_prefetched, grouped_by
 from accounts.models import Role
+from accounts.permissions import WHOEVER_SEES_IT
 from accounts.scoping import role_program_ids
 from clients.disclosure import session_disclosures
 from clients.models import Clinician
@@ -36,16 +34,6 @@ from sessions.serializers import (
 from supporters.models import Supporter
 
 
-def _call(service: Any, **kwargs: Any) -> Any:
-    """Run a service, turning its Django errors into DRF's 400 / 403."""
-    try:
-        return service(**kwargs)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.message_dict) from exc
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
-
-
 class TextSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=20000)
 
@@ -53,8 +41,14 @@ class TextSerializer(serializers.Serializer):
 class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
     model = PeerSession
     serializer_class = PeerSessionSerializer
-    # Supporters write their own sessions; coordinators read all, edit none.
-    write_roles = {"create": {Role.SUPPORTER}, "update": {Role.SUPPORTER}}
+    # Supporters write their own sessions; coordinators read all, edit none. The services
+    # further allow only the session's own supporter to sign it or add to its note.
+    write_roles = {
+        "create": {Role.SUPPORTER},
+        "update": {Role.SUPPORTER},
+        "sign": {Role.SUPPORTER},
+        "addenda": {Role.SUPPORTER},
+    }
     filterset_class = PeerSessionFilter
     pagination_class = StartCursorPagination
     ordering_fields = ["start"]
@@ -96,20 +90,18 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
         if supporter.user_id != self.request.user.pk:
             raise serializers.ValidationError({"supporter": ["You can only log your own sessions."]})
         attendances = data.pop("attendances", None)
-        serializer.instance = _call(services.peer_session_save, session=session, attendances=attendances, fields=data)
+        serializer.instance = services.peer_session_save(session=session, attendances=attendances, fields=data)
 
-    def perform_create(self, serializer: PeerSessionSerializer) -> None:
-        self.check_write("create", self.program_id_of(data=serializer.validated_data))
+    def create_record(self, serializer: PeerSessionSerializer) -> None:
         self._save(serializer, PeerSession())
 
     def perform_update(self, serializer: PeerSessionSerializer) -> None:
-        self.check_write("update", self.program_id_of(instance=serializer.instance))
         self._save(serializer, serializer.instance)
 
     @action(detail=True, methods=["post"])
     def sign(self, request: Request, pk: str | None = None) -> Response:
         session = self.get_object()
-        _call(services.note_sign, session=session, user=request.user)
+        services.note_sign(session=session, user=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=session.pk)).data)
 
     @action(detail=True, methods=["post"], serializer_class=TextSerializer)
@@ -117,9 +109,7 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
         session = self.get_object()
         body = TextSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        addendum = _call(
-            services.note_addendum_add, session=session, user=request.user, text=body.validated_data["text"]
-        )
+        addendum = services.note_addendum_add(session=session, user=request.user, text=body.validated_data["text"])
         return Response(NoteAddendumSerializer(addendum).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get"], url_path="fhir", url_name="fhir")
@@ -151,6 +141,9 @@ class FeedbackItemViewSet(
 
     model = FeedbackItem
     serializer_class = FeedbackItemSerializer
+    # Peer supporters send feedback; who may acknowledge or reply (a recipient, the author)
+    # is feedback_acknowledge's and feedback_reply's to decide.
+    write_roles = {"create": {Role.SUPPORTER}, "acknowledge": WHOEVER_SEES_IT, "replies": WHOEVER_SEES_IT}
     filterset_class = FeedbackItemFilter
     ordering_fields = ["created_at", "deadline", "id"]
 
@@ -180,7 +173,11 @@ class FeedbackItemViewSet(
                 item.recipient_rows = recipients.get(item.pk, [])
         return page
 
-    def perform_create(self, serializer: FeedbackItemSerializer) -> None:
+    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+        # feedback_send refuses an author from another program than the client's.
+        return instance.program_id if instance is not None else data["client"].program_id
+
+    def create_record(self, serializer: FeedbackItemSerializer) -> None:
         data = serializer.validated_data
         client = data["client"]
         author = (
@@ -189,9 +186,7 @@ class FeedbackItemViewSet(
         )
         if author is None or author.user_id != self.request.user.pk:
             raise serializers.ValidationError({"author": ["You can only send feedback as yourself."]})
-        self.check_write_role(author.program_id)
-        serializer.instance = _call(
-            services.feedback_send,
+        serializer.instance = services.feedback_send(
             author=author,
             client=client,
             recipients=list(data["recipients"]),
@@ -202,13 +197,9 @@ class FeedbackItemViewSet(
             emergency_justification=data.get("emergency_justification", ""),
         )
 
-    def check_write_role(self, program_id: int) -> None:
-        if program_id not in role_program_ids(self.request.user).supporter:
-            raise PermissionDenied("Only peer supporters send feedback.")
-
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
-        item = _call(services.feedback_acknowledge, item=self.get_object(), user=request.user)
+        item = services.feedback_acknowledge(item=self.get_object(), user=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=item.pk)).data)
 
     @action(detail=True, methods=["post"], serializer_class=FeedbackReplySerializer)
@@ -216,7 +207,7 @@ class FeedbackItemViewSet(
         item = self.get_object()
         body = FeedbackReplySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        reply = _call(services.feedback_reply, item=item, user=request.user, text=body.validated_data["text"])
+        reply = services.feedback_reply(item=item, user=request.user, text=body.validated_data["text"])
         return Response(FeedbackReplySerializer(reply).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get"], url_path="fhir", url_name="fhir")
@@ -227,6 +218,8 @@ class FeedbackItemViewSet(
 class NotificationViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
     model = Notification
     serializer_class = NotificationSerializer
+    # Each user sees only their own notifications.
+    write_roles = {"read": WHOEVER_SEES_IT}
     filterset_fields = ["kind"]
 
     @action(detail=True, methods=["post"])

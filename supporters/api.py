@@ -60,14 +60,12 @@ class CredentialTypeViewSet(ReadWriteViewSet):
     write_roles = COORDINATOR_WRITES
     filterset_fields = ["program", "kind"]
 
-    def perform_create(self, serializer: CredentialTypeSerializer) -> None:
-        self.check_write("create", serializer.validated_data["program"].id)
+    def create_record(self, serializer: CredentialTypeSerializer) -> None:
         serializer.instance = services.credential_type_save(
             credential_type=CredentialType(), fields=serializer.validated_data
         )
 
     def perform_update(self, serializer: CredentialTypeSerializer) -> None:
-        self.check_write("update", serializer.instance.program_id)
         data = dict(serializer.validated_data)
         if data.pop("program", serializer.instance.program).id != serializer.instance.program_id:
             raise serializers.ValidationError({"program": ["A record cannot move between programs."]})
@@ -89,14 +87,12 @@ class CertificationViewSet(ReadWriteViewSet):
     def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
         return instance.supporter.program_id if instance is not None else data["supporter"].program_id
 
-    def perform_create(self, serializer: CertificationDetailSerializer) -> None:
-        self.check_write("create", self.program_id_of(data=serializer.validated_data))
+    def create_record(self, serializer: CertificationDetailSerializer) -> None:
         serializer.instance = services.certification_save(
             certification=Certification(), fields=serializer.validated_data
         )
 
     def perform_update(self, serializer: CertificationDetailSerializer) -> None:
-        self.check_write("update", self.program_id_of(instance=serializer.instance))
         data = dict(serializer.validated_data)
         if data.get("supporter", serializer.instance.supporter) != serializer.instance.supporter:
             raise serializers.ValidationError({"supporter": ["A credential cannot move to another supporter."]})
@@ -135,13 +131,11 @@ class CEHoursViewSet(
             return instance.certification.supporter.program_id
         return data["certification"].supporter.program_id
 
-    def perform_create(self, serializer: CEHoursSerializer) -> None:
+    def create_record(self, serializer: CEHoursSerializer) -> None:
         data = dict(serializer.validated_data)
         certification = data.pop("certification")
-        program_id = certification.supporter.program_id
-        self.check_write("create", program_id)
         if (
-            program_id not in role_program_ids(self.request.user).coordinator
+            certification.supporter.program_id not in role_program_ids(self.request.user).coordinator
             and certification.supporter.user_id != self.request.user.pk
         ):
             raise serializers.ValidationError({"certification": ["You can log hours only on your own credentials."]})
@@ -158,13 +152,11 @@ class SupervisionSessionViewSet(ReadWriteViewSet):
     def get_queryset(self) -> models.QuerySet:
         return super().get_queryset().select_related("supervisor").prefetch_related("supervisees")
 
-    def perform_create(self, serializer: SupervisionSessionSerializer) -> None:
-        self.check_write("create", serializer.validated_data["program"].id)
+    def create_record(self, serializer: SupervisionSessionSerializer) -> None:
         serializer.instance = services.supervision_session_save(**serializer.validated_data)
 
     def perform_update(self, serializer: SupervisionSessionSerializer) -> None:
         instance = serializer.instance
-        self.check_write("update", instance.program_id)
         data = {
             "program": instance.program,
             "supervisor": instance.supervisor,
@@ -243,9 +235,8 @@ class LivedExperienceViewSet(
     def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
         return instance.supporter.program_id if instance is not None else data["supporter"].program_id
 
-    def perform_create(self, serializer: LivedExperienceSerializer) -> None:
+    def create_record(self, serializer: LivedExperienceSerializer) -> None:
         supporter = serializer.validated_data["supporter"]
-        self.check_write("create", supporter.program_id)
         if supporter.user_id != self.request.user.pk:
             raise serializers.ValidationError({"supporter": ["Only the supporter can disclose their experience."]})
         serializer.instance = services.lived_experience_set(
@@ -265,10 +256,11 @@ class ProgramPolicyViewSet(ScopedMixin, mixins.RetrieveModelMixin, mixins.Update
         # Program settings are the coordinators' (roles.md); nobody else reads them.
         coordinated = Program.objects.filter(id__in=role_program_ids(self.request.user).coordinator)
         program = get_object_or_404(coordinated, pk=self.kwargs["pk"])
-        return services.program_policy(program.id)
+        policy = services.program_policy(program.id)
+        self.check_object_permissions(self.request, policy)  # what GenericAPIView.get_object does
+        return policy
 
     def perform_update(self, serializer: ProgramPolicySerializer) -> None:
-        self.check_write("update", serializer.instance.program_id)
         serializer.instance = services.program_policy_save(
             program=serializer.instance.program, fields=serializer.validated_data
         )
