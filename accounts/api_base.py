@@ -177,6 +177,10 @@ class ScopedMixin:
         new_program = serializer.validated_data.get("program")
         if new_program is not None and new_program.id != serializer.instance.program_id:
             raise serializers.ValidationError({"program": ["A record cannot move between programs."]})
+        self.update_record(serializer)
+
+    def update_record(self, serializer: serializers.BaseSerializer) -> None:
+        """Save a valid change to a record that stays in its program; viewsets override this."""
         serializer.save()
 
     def perform_destroy(self, instance: models.Model) -> None:

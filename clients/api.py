@@ -152,7 +152,7 @@ class CaseloadAssignmentViewSet(
     def create_record(self, serializer: CaseloadAssignmentSerializer) -> None:
         self._save(serializer, CaseloadAssignment())
 
-    def perform_update(self, serializer: CaseloadAssignmentSerializer) -> None:
+    def update_record(self, serializer: CaseloadAssignmentSerializer) -> None:
         if "client" in serializer.validated_data and serializer.validated_data["client"] != serializer.instance.client:
             raise serializers.ValidationError({"client": ["An assignment cannot move to another client."]})
         self._save(serializer, serializer.instance)
@@ -217,7 +217,7 @@ class ConsentViewSet(ReadWriteViewSet):
     def create_record(self, serializer: ConsentSerializer) -> None:
         self._save(serializer, Consent())
 
-    def perform_update(self, serializer: ConsentSerializer) -> None:
+    def update_record(self, serializer: ConsentSerializer) -> None:
         if "client" in serializer.validated_data and serializer.validated_data["client"] != serializer.instance.client:
             raise serializers.ValidationError({"client": ["A consent cannot move to another client."]})
         self._save(serializer, serializer.instance)
@@ -265,7 +265,7 @@ class RecoveryGoalViewSet(ClientRecordMixin, ReadWriteViewSet):
             goal=RecoveryGoal(), fields=serializer.validated_data, by=self.request.user
         )
 
-    def perform_update(self, serializer: RecoveryGoalSerializer) -> None:
+    def update_record(self, serializer: RecoveryGoalSerializer) -> None:
         serializer.instance = services.goal_save(
             goal=serializer.instance, fields=serializer.validated_data, by=self.request.user
         )
@@ -344,10 +344,9 @@ class ResourceViewSet(ReadWriteViewSet):
     def create_record(self, serializer: ResourceSerializer) -> None:
         serializer.instance = services.resource_save(resource=Resource(), fields=serializer.validated_data)
 
-    def perform_update(self, serializer: ResourceSerializer) -> None:
+    def update_record(self, serializer: ResourceSerializer) -> None:
         data = dict(serializer.validated_data)
-        if data.pop("program", serializer.instance.program).id != serializer.instance.program_id:
-            raise serializers.ValidationError({"program": ["A record cannot move between programs."]})
+        data.pop("program", None)
         serializer.instance = services.resource_save(resource=serializer.instance, fields=data)
 
 

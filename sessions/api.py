@@ -95,7 +95,7 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
     def create_record(self, serializer: PeerSessionSerializer) -> None:
         self._save(serializer, PeerSession())
 
-    def perform_update(self, serializer: PeerSessionSerializer) -> None:
+    def update_record(self, serializer: PeerSessionSerializer) -> None:
         self._save(serializer, serializer.instance)
 
     @action(detail=True, methods=["post"])

@@ -65,10 +65,9 @@ class CredentialTypeViewSet(ReadWriteViewSet):
             credential_type=CredentialType(), fields=serializer.validated_data
         )
 
-    def perform_update(self, serializer: CredentialTypeSerializer) -> None:
+    def update_record(self, serializer: CredentialTypeSerializer) -> None:
         data = dict(serializer.validated_data)
-        if data.pop("program", serializer.instance.program).id != serializer.instance.program_id:
-            raise serializers.ValidationError({"program": ["A record cannot move between programs."]})
+        data.pop("program", None)
         serializer.instance = services.credential_type_save(credential_type=serializer.instance, fields=data)
 
 
@@ -92,7 +91,7 @@ class CertificationViewSet(ReadWriteViewSet):
             certification=Certification(), fields=serializer.validated_data
         )
 
-    def perform_update(self, serializer: CertificationDetailSerializer) -> None:
+    def update_record(self, serializer: CertificationDetailSerializer) -> None:
         data = dict(serializer.validated_data)
         if data.get("supporter", serializer.instance.supporter) != serializer.instance.supporter:
             raise serializers.ValidationError({"supporter": ["A credential cannot move to another supporter."]})
@@ -155,7 +154,7 @@ class SupervisionSessionViewSet(ReadWriteViewSet):
     def create_record(self, serializer: SupervisionSessionSerializer) -> None:
         serializer.instance = services.supervision_session_save(**serializer.validated_data)
 
-    def perform_update(self, serializer: SupervisionSessionSerializer) -> None:
+    def update_record(self, serializer: SupervisionSessionSerializer) -> None:
         instance = serializer.instance
         data = {
             "program": instance.program,
@@ -167,8 +166,6 @@ class SupervisionSessionViewSet(ReadWriteViewSet):
             "topics": instance.topics,
         }
         data.update(serializer.validated_data)
-        if data["program"].id != instance.program_id:
-            raise serializers.ValidationError({"program": ["A record cannot move between programs."]})
         serializer.instance = services.supervision_session_save(session=instance, **data)
 
     @extend_schema(
@@ -260,7 +257,7 @@ class ProgramPolicyViewSet(ScopedMixin, mixins.RetrieveModelMixin, mixins.Update
         self.check_object_permissions(self.request, policy)  # what GenericAPIView.get_object does
         return policy
 
-    def perform_update(self, serializer: ProgramPolicySerializer) -> None:
+    def update_record(self, serializer: ProgramPolicySerializer) -> None:
         serializer.instance = services.program_policy_save(
             program=serializer.instance.program, fields=serializer.validated_data
         )

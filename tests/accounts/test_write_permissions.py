@@ -55,6 +55,9 @@ def test_every_endpoint_enforces_its_declaration_in_one_place(basename, viewset)
     # perform_create holds the check for records that do not exist yet; viewsets save in create_record.
     if hasattr(viewset, "create"):
         assert viewset.perform_create is ScopedMixin.perform_create
+    # perform_update holds "a record cannot move between programs"; viewsets save in update_record.
+    if hasattr(viewset, "update"):
+        assert viewset.perform_update is ScopedMixin.perform_update
 
 
 class UndeclaredViewSet(ScopedMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
