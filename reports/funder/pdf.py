@@ -8,8 +8,12 @@ returned to the system every time: the worker that asks for a PDF does not grow.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
 import resource
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -260,9 +264,21 @@ def render_html(figures: dict[str, Any], *, generated_on: str) -> str:
     )
 
 
-def _render_in_child(html: str, connection) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: the kernel kills this child when the worker that forked it dies (a killed worker
+    leaves no renderer behind, holding a copy of its database socket)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(1)
+
+
+def _render_in_child(html: str, connection, parent_end, parent_pid: int) -> None:
     import time
 
+    _die_with_parent(parent_pid)
+    parent_end.close()  # else a dead parent leaves this child the only reader, blocked on send
     started = time.perf_counter()
     at_start = resource.getrusage(resource.RUSAGE_SELF)
     cpu_at_start = at_start.ru_utime + at_start.ru_stime
@@ -281,7 +297,7 @@ def render_pdf(html: str) -> Rendered:
     # it touches no database connection, only the HTML string.
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_render_in_child, args=(html, sender), daemon=True)
+    child = context.Process(target=_render_in_child, args=(html, sender, receiver, os.getpid()), daemon=True)
     child.start()
     sender.close()
     try:

@@ -183,6 +183,24 @@ def _kill_once_claimed(process: subprocess.Popen, model, pk, *, after: float) ->
     process.wait(timeout=30)
 
 
+def _assert_no_process_left(marker: str) -> None:
+    """No child of the killed worker (the PDF renderer, forked with the worker's command line)
+    lives on: it would hold a copy of the worker's database connection forever."""
+    deadline = time.monotonic() + 10
+    while True:
+        alive = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if marker in cmdline.read_bytes().decode(errors="ignore"):
+                    alive.append(cmdline.parent.name)
+            except OSError:
+                continue
+        if not alive:
+            return
+        assert time.monotonic() < deadline, f"processes outlived the killed worker: {alive}"
+        time.sleep(0.1)
+
+
 pg_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="a second process needs a database it can share (SQLite runs in memory)"
 )
@@ -226,9 +244,10 @@ def test_a_report_worker_killed_mid_render_stores_nothing_and_the_retry_generate
     process = _worker(
         f"from reports.services import funder_report_generate; funder_report_generate(report_id={report.pk})", media
     )
-    _kill_once_claimed(process, FunderReport, report.pk, after=0.3)
+    _kill_once_claimed(process, FunderReport, report.pk, after=1.2)
     report.refresh_from_db()
     assert report.status == ReportStatus.RUNNING, "the worker finished before it was killed"
+    _assert_no_process_left(f"funder_report_generate(report_id={report.pk})")
     assert not report.pdf and report.figures is None
 
     later = timezone.now() + LEASE + timedelta(seconds=1)
