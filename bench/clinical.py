@@ -357,7 +357,6 @@ def note_addenda(
                 "entered_late": created - start[idx] > LATE_ENTRY_AFTER.total_seconds(),
             }
         ),
-        encrypted=("text",),
     )
     return len(idx)
 
@@ -587,7 +586,6 @@ def feedback_network(
                 "redisclosure_notice": "",
             }
         ),
-        encrypted=("text",),
     )
     reset_sequence(FeedbackItem)
 
@@ -646,7 +644,6 @@ def feedback_network(
                 "created_at": _text(replies["_at"].to_numpy()),
             }
         ),
-        encrypted=("text",),
     )
 
     # Notifications, as the services send them (coordinators' escalation notices are left out:

@@ -66,13 +66,16 @@ def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
         yield frame.iloc[offset : offset + CHUNK_ROWS]
 
 
-def copy_frame(model, frame: pd.DataFrame, *, encrypted: tuple[str, ...] = ()) -> None:
+def copy_frame(model, frame: pd.DataFrame) -> None:
     """COPY a frame whose columns are the table's column names, in chunks (bounded memory).
-    Columns the generator does not model get the values save() would give them. `encrypted`
-    columns hold plain text and are encrypted chunk by chunk with the model field's own Fernet
-    (the project's keys), so the ORM decrypts them as if save() had written them."""
+    Columns the generator does not model get the values save() would give them. Columns of
+    encrypted fields (accounts.fields.is_encrypted) hold plain text and are encrypted chunk by
+    chunk with the model field's own Fernet (the project's keys), so the ORM decrypts them as
+    if save() had written them."""
+    from accounts.fields import is_encrypted
     from clients.importing import copy_defaults
 
+    encrypted = [f.attname for f in model._meta.concrete_fields if f.attname in frame.columns and is_encrypted(f)]
     extra = copy_defaults(model, list(frame.columns))
     if extra:
         frame = frame.assign(
@@ -104,8 +107,10 @@ def copy_frame(model, frame: pd.DataFrame, *, encrypted: tuple[str, ...] = ()) -
 
 def _encrypt(model, column: str, values: pd.Series) -> list[str | None]:
     # One Fernet (the field's, built once from SECRET_KEY and SALT_KEY) for every row: ~10 µs a token.
-    fernet = model._meta.get_field(column).f
-    return [fernet.encrypt(value.encode()).decode() if isinstance(value, str) and value else None for value in values]
+    field = model._meta.get_field(column)
+    fernet = field.f
+    empty = None if field.null else ""  # as the field's own get_prep_value stores an empty text
+    return [fernet.encrypt(value.encode()).decode() if isinstance(value, str) and value else empty for value in values]
 
 
 def _instants(rng: np.random.Generator, n: int, first: datetime, last: datetime) -> np.ndarray:
@@ -338,7 +343,7 @@ def generate_program(
             )
             note_count = int(note_columns["narrative"].notna().sum())
             sessions = pd.concat([sessions, note_columns.drop(columns="_signed_seconds")], axis=1)
-        copy_frame(PeerSession, sessions, encrypted=("narrative",) if notes else ())
+        copy_frame(PeerSession, sessions)
         reset_sequence(PeerSession)
         copy_frame(
             Attendance,

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import EncryptedText
 from accounts.jobs import LeasedJob
 from accounts.models import Program, Site
 
@@ -467,7 +468,7 @@ class RecoveryGoal(models.Model):
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="recovery_goals")
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="goals")
-    goal = models.TextField(help_text=_("In the client's own words."))
+    goal = EncryptedText(help_text=_("In the client's own words."))  # encrypted at rest (accounts/fields.py)
     domain = models.CharField(max_length=20, choices=GoalDomain.choices)
     steps = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=GoalStatus.choices, default=GoalStatus.ACTIVE)
@@ -498,7 +499,7 @@ class GoalProgressQuerySet(models.QuerySet):
 
 class GoalProgress(models.Model):
     goal = models.ForeignKey(RecoveryGoal, on_delete=models.CASCADE, related_name="progress_notes")
-    note = models.TextField()
+    note = EncryptedText()
     peer_session = models.ForeignKey(
         "peer_sessions.PeerSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="goal_progress"
     )
@@ -663,12 +664,12 @@ class Referral(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="referrals")
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="referrals")
     referred_on = models.DateField()
-    reason = models.TextField(blank=True)
+    reason = EncryptedText(blank=True)
     status = models.CharField(max_length=10, choices=ReferralStatus.choices, default=ReferralStatus.MADE)
     follow_up_on = models.DateField(null=True, blank=True)
     outcome = models.CharField(max_length=12, choices=ReferralOutcome.choices, default="", blank=True)
     closed_on = models.DateField(null=True, blank=True)
-    follow_up_notes = models.TextField(blank=True)
+    follow_up_notes = EncryptedText(blank=True)
     referred_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

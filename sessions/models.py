@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedTextField
 
+from accounts.fields import EncryptedShortText, EncryptedText
 from accounts.models import Program
 
 # Entries written this long after the session started are flagged late.
@@ -161,14 +162,15 @@ class PeerSession(models.Model):
     duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(720)])
     modality = models.CharField(max_length=12, choices=Modality.choices)
     status = models.CharField(max_length=12, choices=SessionStatus.choices, default=SessionStatus.HELD)
-    location = models.CharField(max_length=200, blank=True)
+    # Free text that can carry health information is encrypted at rest (accounts/fields.py).
+    location = EncryptedShortText(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Topic values (Topic.values), kept as a list so one session can cover several.
     topics = models.JSONField(default=list, blank=True)
-    goals_addressed = models.TextField(blank=True)
+    goals_addressed = EncryptedText(blank=True)
     # The note in the supporter's words; encrypted at rest, never shown to clinicians.
     narrative = EncryptedTextField(null=True, blank=True)
-    next_steps = models.TextField(blank=True)
+    next_steps = EncryptedText(blank=True)
     # True when the session or its note was entered more than 72 h after the start.
     entered_late = models.BooleanField(default=False)
     signed_at = models.DateTimeField(null=True, blank=True)
@@ -397,7 +399,7 @@ class FeedbackItem(models.Model):
     escalated_at = models.DateTimeField(null=True, blank=True)
     # Sent without consent under the emergency exception (45 CFR 164.512(j), 42 CFR 2.51).
     is_emergency = models.BooleanField(default=False)
-    emergency_justification = models.TextField(blank=True)
+    emergency_justification = EncryptedText(blank=True)
     # The consents that covered the recipients when the item was sent (the disclosure record).
     consents = models.ManyToManyField("clients.Consent", blank=True, related_name="feedback_items")
     # 42 CFR §2.32 notice carried with every disclosure from a Part 2 program.
