@@ -62,6 +62,13 @@ class AuditAction:
     DISCLOSURE_LOG_READ = "disclosures.list"  # reading the list is not itself a disclosure
     RECORD_EXPORT = "client_record.export"
     AUDIT_EXPORT = "audit.export"
+    AUDIT_LIST = "audit.list"
+    CLIENT_READ = "client.read"
+    CLIENT_LIST = "client.list"
+    PEER_SESSION_READ = "peer_session.read"
+    FUNDER_REPORT_DOWNLOAD = "reports.funder_report.download"
+    PROGRAM_TREATMENT_DISCLOSURES = "program.treatment_disclosures_set"
+    LOGIN_FAILED = "login_failed"
 
     FILTER_CHOICES = [
         READ,
@@ -79,6 +86,13 @@ class AuditAction:
         DISCLOSURE_PEER_SESSIONS,
         RECORD_EXPORT,
         AUDIT_EXPORT,
+        AUDIT_LIST,
+        CLIENT_READ,
+        CLIENT_LIST,
+        PEER_SESSION_READ,
+        FUNDER_REPORT_DOWNLOAD,
+        PROGRAM_TREATMENT_DISCLOSURES,
+        LOGIN_FAILED,
     ]
 
 
@@ -112,7 +126,14 @@ class AuditEventQuerySet(models.QuerySet):
         return self.filter(q)
 
     def for_client(self, client_id: int) -> AuditEventQuerySet:
-        return self.filter(Q(client_id=client_id) | Q(client_ids__contains=f",{client_id},"))
+        return self.for_clients([client_id])
+
+    def for_clients(self, client_ids: Iterable[int]) -> AuditEventQuerySet:
+        """Events that concern any of these clients (as the one client, or among a list's)."""
+        q = Q(pk__in=[])
+        for client_id in client_ids:
+            q |= Q(client_id=client_id) | Q(client_ids__contains=f",{client_id},")
+        return self.filter(q)
 
 
 class AuditEvent(models.Model):

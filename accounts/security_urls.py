@@ -6,6 +6,7 @@ app_name = "security"
 
 urlpatterns = [
     path("audit/", views.audit_report, name="audit-report"),
+    path("audit/client-search/", views.audit_client_search, name="audit-client-search"),
     path("audit/export.csv", views.audit_export, name="audit-export"),
     path("emergency/", views.emergency_access, name="emergency-access"),
     path("clients/<int:client_id>/disclosures/", views.client_disclosures, name="client-disclosures"),

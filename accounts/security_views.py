@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
@@ -29,10 +29,19 @@ PAGE_SIZE = 100
 CSV_MAX_ROWS = 100_000
 
 
+AUDIT_CLIENT_SEARCH_KEY = "audit_client_search"
+MAX_CLIENTS_SEARCHED = 200
+
+
 class AuditFilterForm(forms.Form):
     user = forms.CharField(label=_("User name"), required=False, max_length=150)
-    client = forms.IntegerField(label=_("Client number (internal id)"), required=False, min_value=1)
-    action = forms.CharField(label=_("Action (starts with)"), required=False, max_length=100)
+    # The one list of action codes (accounts.audit.AuditAction); a code also finds its sub-codes
+    # ("disclosure.feedback" finds "disclosure.feedback.emergency").
+    action = forms.ChoiceField(
+        label=_("Action"),
+        required=False,
+        choices=[("", _("Any"))] + [(code, code) for code in AuditAction.FILTER_CHOICES],
+    )
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     emergency = forms.BooleanField(label=_("Emergency access only"), required=False)
@@ -47,15 +56,32 @@ def _coordinator_or_404(request: HttpRequest) -> frozenset[int]:
     return programs
 
 
+def _searched_client_ids(request: HttpRequest) -> list[int] | None:
+    """The clients of the coordinator's programs that the audit page's client search names
+    (by name or record number, kept in the session: never in the URL), or None without one."""
+    search = request.session.get(AUDIT_CLIENT_SEARCH_KEY, "")
+    if not search:
+        return None
+    programs = role_program_ids(request.user).coordinator
+    return list(
+        Client.objects.visible_to(request.user)
+        .filter(program_id__in=programs)
+        .matching(search)
+        .order_by("id")
+        .values_list("id", flat=True)[:MAX_CLIENTS_SEARCHED]
+    )
+
+
 def _filtered_events(request: HttpRequest) -> tuple[AuditFilterForm, QuerySet]:
     form = AuditFilterForm(request.GET or None)
     events = AuditEvent.objects.visible_to(request.user)
+    client_ids = _searched_client_ids(request)
+    if client_ids is not None:
+        events = events.for_clients(client_ids)
     if form.is_valid():
         data = form.cleaned_data
         if data["user"]:
             events = events.filter(username=data["user"])
-        if data["client"]:
-            events = events.for_client(data["client"])
         if data["action"]:
             events = events.filter(action__startswith=data["action"])
         if data["date_from"]:
@@ -89,16 +115,47 @@ def audit_report(request: HttpRequest) -> HttpResponse:
         object_type="accounts.auditevent",
         detail={"filters": {k: v for k, v in request.GET.items() if k != "client"}},
     )
+    events = page[:PAGE_SIZE]
+    _attach_record_numbers(request, events)
     return render(
         request,
         "security/audit_report.html",
         {
             "form": form,
-            "events": page[:PAGE_SIZE],
+            "events": events,
+            "client_search": request.session.get(AUDIT_CLIENT_SEARCH_KEY, ""),
             "older": older,
             "query": query.urlencode(),
         },
     )
+
+
+@login_required
+@require_http_methods(["POST"])
+def audit_client_search(request: HttpRequest) -> HttpResponse:
+    """Set or clear the audit page's client search (POST, so names stay out of URLs and logs)."""
+    _coordinator_or_404(request)
+    if "clear" in request.POST:
+        request.session.pop(AUDIT_CLIENT_SEARCH_KEY, None)
+    else:
+        request.session[AUDIT_CLIENT_SEARCH_KEY] = " ".join(request.POST.get("q", "").split())[:100]
+    return redirect("security:audit-report")
+
+
+def _attach_record_numbers(request: HttpRequest, events: list[AuditEvent]) -> None:
+    """Name each event's clients by record number (`event.record_numbers`), never internal id."""
+    wanted = {int(i) for e in events for i in e.client_ids.strip(",").split(",") if i}
+    wanted |= {e.client_id for e in events if e.client_id}
+    found = (
+        {}
+        if not wanted
+        else dict(Client.objects.visible_to(request.user).filter(pk__in=wanted).values_list("pk", "external_id"))
+    )
+    for event in events:
+        ids = [int(i) for i in event.client_ids.strip(",").split(",") if i] or (
+            [event.client_id] if event.client_id else []
+        )
+        event.record_numbers = ", ".join(found.get(i) or str(_("(not visible)")) for i in ids)
 
 
 @login_required

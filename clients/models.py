@@ -143,6 +143,17 @@ class ClientQuerySet(models.QuerySet):
     def visible_to(self, user) -> ClientQuerySet:
         return self.filter(client_access_q(user))
 
+    def matching(self, search: str) -> ClientQuerySet:
+        """Clients a coordinator's search names: every word is part of the first or last name,
+        or the record number (external_id) exactly. The client list and the audit page use it;
+        the words travel in the session, never in a URL."""
+        clients = self
+        for word in search.split():
+            clients = clients.filter(
+                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(external_id__iexact=word)
+            )
+        return clients
+
 
 class Client(models.Model):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="clients")

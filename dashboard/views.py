@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -53,11 +53,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
     clients = filterset.qs if filterset.is_valid() else clients.none()
     search = request.session.get(CLIENT_SEARCH_KEY, "")
     if search:
-        words = search.split()
-        for word in words:
-            clients = clients.filter(
-                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(external_id__iexact=word)
-            )
+        clients = clients.matching(search)
     clients = clients.annotate(last_contact=last_completed_contact())
     page = keyset_page(
         clients, ordering=["last_name", "first_name", "id"], after=request.GET.get("after"), size=PAGE_SIZE

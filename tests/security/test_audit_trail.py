@@ -190,10 +190,21 @@ def test_the_report_shows_a_coordinator_only_their_programs_entries_with_filters
     assert shown == set(AuditEvent.objects.filter(program_id=cast.program.pk).values_list("pk", flat=True))
     by_user = client.get(reverse("security:audit-report"), {"user": "supporter"}).context["events"]
     assert [e.username for e in by_user] == ["supporter"]
-    by_client = client.get(reverse("security:audit-report"), {"client": cast.theirs.pk}).context["events"]
+    # The client is searched by name or record number, through a POST kept in the session.
+    response = client.post(reverse("security:audit-client-search"), {"q": cast.theirs.external_id})
+    assert response.status_code == 302 and cast.theirs.external_id not in response["Location"]
+    by_client = client.get(reverse("security:audit-report")).context["events"]
     assert {e.client_id for e in by_client} == {cast.theirs.pk}
+    assert cast.theirs.external_id in client.get(reverse("security:audit-report")).content.decode()
+    client.post(reverse("security:audit-client-search"), {"q": cast.theirs.last_name})
+    assert {e.client_id for e in client.get(reverse("security:audit-report")).context["events"]} == {cast.theirs.pk}
+    client.post(reverse("security:audit-client-search"), {"q": cast.foreign.external_id})  # another program's
+    assert client.get(reverse("security:audit-report")).context["events"] == []
+    client.post(reverse("security:audit-client-search"), {"clear": "1"})
     by_action = client.get(reverse("security:audit-report"), {"action": "update"}).context["events"]
     assert [e.action for e in by_action] == ["update"]
+    made_up = client.get(reverse("security:audit-report"), {"action": "no.such.code"})
+    assert made_up.context["events"] == [] and "action" in made_up.context["form"].errors
     future = client.get(reverse("security:audit-report"), {"date_from": "2199-01-01"}).context["events"]
     assert future == []
     unreadable = client.get(reverse("security:audit-report"), {"date_from": "2999-01-01"})
