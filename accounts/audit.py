@@ -69,6 +69,9 @@ class AuditAction:
     FUNDER_REPORT_DOWNLOAD = "reports.funder_report.download"
     PROGRAM_TREATMENT_DISCLOSURES = "program.treatment_disclosures_set"
     LOGIN_FAILED = "login_failed"
+    IMPORT = "imports.file.imported"
+    FUNDER_REPORT_GENERATED = "reports.funder_report.generated"
+    FUNDER_REPORT_PUBLISHED = "reports.funder_report.published"
 
     FILTER_CHOICES = [
         READ,
@@ -93,6 +96,9 @@ class AuditAction:
         FUNDER_REPORT_DOWNLOAD,
         PROGRAM_TREATMENT_DISCLOSURES,
         LOGIN_FAILED,
+        IMPORT,
+        FUNDER_REPORT_GENERATED,
+        FUNDER_REPORT_PUBLISHED,
     ]
 
 

@@ -415,7 +415,14 @@ class ImportAPIView(APIView):
         upload = data["file"]
         if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
             raise serializers.ValidationError({"file": ["The file is too large for the API; use the command line."]})
-        result = import_csv_file(program=program, kind=data["kind"], data=upload.read(), dry_run=data["dry_run"])
+        result = import_csv_file(
+            program=program,
+            kind=data["kind"],
+            data=upload.read(),
+            dry_run=data["dry_run"],
+            by=request.user,
+            via="api",
+        )
         body = result.as_dict()
         if not result.ok:
             return Response(body, status=status.HTTP_400_BAD_REQUEST)

@@ -555,6 +555,8 @@ def import_job_run(*, job_id: uuid.UUID | str) -> None:
                 data=data,
                 dry_run=previewing,
                 progress=lambda percent: cache.set(key, percent, 3600),
+                by=job.created_by,
+                via="page",
             )
             summary = result.as_dict(max_errors=IMPORT_ERRORS_SHOWN)
             if previewing:

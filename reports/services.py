@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.audit import AuditAction, audit_record
 from accounts.jobs import claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
 from accounts.models import Program, Role, User
 from accounts.scoping import has_role
@@ -25,7 +26,6 @@ from reports.funder.version import code_version
 from reports.models import GENERATING_STATUSES, FunderReport, PublishedReportError, ReportStatus
 
 logger = logging.getLogger(__name__)
-audit_logger = logging.getLogger("audit.funder_reports")
 
 MAX_PERIOD_DAYS = 366 * 3
 
@@ -184,6 +184,12 @@ def _generate(report: FunderReport, token: uuid.UUID, render_html: Any, render_p
             f"report-{report.pk}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.pdf", ContentFile(rendered.pdf), save=False
         )
         report.save()
+        audit_record(
+            action=AuditAction.FUNDER_REPORT_GENERATED,
+            user=report.created_by,
+            obj=report,
+            detail={"pages": report.pages, "sha256": report.pdf_sha256},
+        )
     if report.auto_publish:
         report = funder_report_publish(report=report, user=None)
     return report
@@ -220,6 +226,12 @@ def funder_report_publish(*, report: FunderReport, user: User | None) -> FunderR
     report.published_at = timezone.now()
     report.published_by = user
     report.save()
+    audit_record(
+        action=AuditAction.FUNDER_REPORT_PUBLISHED,
+        user=user,
+        obj=report,
+        detail={"by": "scheduler"} if user is None else None,
+    )
     transaction.on_commit(lambda: notify_funders(report))
     return report
 
@@ -229,28 +241,12 @@ def funder_report_download_record(
 ) -> None:
     """Audit one download. Uses the audit trail (accounts.audit.audit_record) when the
     project has it; otherwise writes a structured line to the `audit.funder_reports` logger."""
-    try:
-        from accounts.audit import audit_record  # type: ignore[import-not-found]
-    except ImportError:
-        audit_record = None
-    if audit_record is not None:
-        audit_record(
-            action="reports.funder_report.download",
-            request=request,
-            user=user,
-            obj=report,
-            detail={"format": file_format},
-        )
-        return
-    remote_addr = request.META.get("REMOTE_ADDR", "") if request is not None else ""
-    audit_logger.info(
-        "action=reports.funder_report.download report=%s program=%s format=%s user=%s addr=%s at=%s",
-        report.pk,
-        report.program_id,
-        file_format,
-        user.pk,
-        remote_addr,
-        timezone.now().isoformat(),
+    audit_record(
+        action=AuditAction.FUNDER_REPORT_DOWNLOAD,
+        request=request,
+        user=user,
+        obj=report,
+        detail={"format": file_format},
     )
 
 

@@ -29,7 +29,9 @@ class Command(BaseCommand):
             data = path.read_bytes()
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
-        result = import_csv_file(program=program, kind=options["kind"], data=data, dry_run=options["dry_run"])
+        result = import_csv_file(
+            program=program, kind=options["kind"], data=data, dry_run=options["dry_run"], via="command"
+        )
         if not result.ok:
             for error in result.errors:
                 self.stderr.write(error.message)
