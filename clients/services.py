@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
@@ -58,14 +59,41 @@ def overlapping_primary(assignment: CaseloadAssignment) -> CaseloadAssignment | 
 
 
 @transaction.atomic
-def assignment_save(*, assignment: CaseloadAssignment) -> CaseloadAssignment:
-    """Save an assignment, refusing a primary that overlaps another primary.
+def client_save(
+    *, client: Client, fields: dict[str, Any] | None = None, care_team: Iterable[Clinician] | None = None
+) -> Client:
+    """Create or update a client; `care_team`, when given, replaces the team.
 
-    The client row is locked first so two concurrent saves for one client are
-    checked one after the other (SQLite serialises writers by itself)."""
-    Client.objects.select_for_update().filter(pk=assignment.client_id).first()
-    if assignment.end_date is not None and assignment.end_date < assignment.start_date:
-        raise ValidationError({"end_date": ["The end date must be on or after the start date."]})
+    The rules live on the model, so the API, the admin and the importer refuse the same input:
+    the language code (a field validator), the site and the date of birth (Client.clean()),
+    the record number unique in the program, and the care team's program (Client.validate_care_team).
+    Audited by the caller's channel, like the other records (the API viewset, the admin's log)."""
+    for name, value in (fields or {}).items():
+        setattr(client, name, value)
+    errors: dict[str, list] = {}
+    try:
+        client.full_clean()
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    team = list(care_team) if care_team is not None else None
+    if team is not None:
+        try:
+            client.validate_care_team(team)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    client.save()
+    if team is not None:
+        client.care_team.set(team)
+    return client
+
+
+def assignment_validate(assignment: CaseloadAssignment) -> None:
+    """Every rule of an assignment: the model's (field rules, the end date on or after the start in
+    CaseloadAssignment.clean()), the supporter's program and credential, and no overlapping primary.
+    The admin form calls it too, so a refusal there is a form error."""
+    assignment.full_clean()
     if assignment.supporter.program_id != assignment.client.program_id:
         raise ValidationError({"supporter": ["The supporter works in another program."]})
     if assignment.pk is None:
@@ -85,6 +113,16 @@ def assignment_save(*, assignment: CaseloadAssignment) -> CaseloadAssignment:
                 ]
             }
         )
+
+
+@transaction.atomic
+def assignment_save(*, assignment: CaseloadAssignment) -> CaseloadAssignment:
+    """Save an assignment that passes assignment_validate.
+
+    The client row is locked first so two concurrent saves for one client are
+    checked one after the other (SQLite serialises writers by itself)."""
+    Client.objects.select_for_update().filter(pk=assignment.client_id).first()
+    assignment_validate(assignment)
     assignment.save()
     return assignment
 
