@@ -76,8 +76,12 @@ class ClinicalAppointmentAdmin(ScopedAdmin):
 
 @admin.register(Resource)
 class ResourceAdmin(ScopedAdmin):
-    """The community resource directory (not people's data); rules in Resource.clean()."""
+    """The community resource directory (not people's data); rules on the model (language codes,
+    Resource.clean())."""
 
     list_display = ["name", "category", "phone", "is_crisis_line", "is_active", "program"]
     list_filter = ["category", "is_crisis_line", "is_active"]
     search_fields = ["name"]
+
+    def save_model(self, request: HttpRequest, obj: Resource, form: forms.ModelForm, change: bool) -> None:
+        services.resource_save(resource=obj, fields={})

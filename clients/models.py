@@ -384,6 +384,10 @@ def _consent_active_q(day: date) -> Q:
     )
 
 
+EXPIRY_BEFORE_EFFECTIVE = _("The expiry must be on or after the effective date.")
+REVOKED_BEFORE_SIGNED = _("A consent cannot be revoked before it was signed.")
+
+
 class Consent(models.Model):
     """The client's written consent to share information with clinicians. Managed by coordinators
     through clients.services; in a 42 CFR Part 2 program every §2.31 element is required."""
@@ -418,12 +422,24 @@ class Consent(models.Model):
             models.CheckConstraint(
                 condition=Q(expires_on__isnull=True) | Q(expires_on__gte=models.F("effective_on")),
                 name="consent_expires_after_effective",
+                violation_error_message=EXPIRY_BEFORE_EFFECTIVE,
             ),
         ]
         indexes = [models.Index(fields=["client", "effective_on"], name="consent_client_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_scope_display()} from {self.effective_on}"
+
+    def clean(self) -> None:
+        """The date order; the page form reaches it through full_clean(), the services through
+        consent_validate and consent_revoke. The §2.31 elements need the program: consent_validate."""
+        errors: dict[str, list] = {}
+        if self.effective_on is not None and self.expires_on is not None and self.expires_on < self.effective_on:
+            errors["expires_on"] = [EXPIRY_BEFORE_EFFECTIVE]
+        if self.signed_on is not None and self.revoked_on is not None and self.revoked_on < self.signed_on:
+            errors["revoked_on"] = [REVOKED_BEFORE_SIGNED]
+        if errors:
+            raise ValidationError(errors)
 
     def is_active_on(self, day: date) -> bool:
         return (

@@ -140,10 +140,10 @@ def consent_validate(consent: Consent, clinicians: list[Clinician] | None) -> No
     errors: dict[str, list[str]] = {}
     if not consent.purpose.strip():
         errors["purpose"] = ["Say what the information is shared for."]
-    if consent.expires_on is not None and consent.expires_on < consent.effective_on:
-        errors["expires_on"] = ["The expiry must be on or after the effective date."]
-    if consent.revoked_on is not None and consent.revoked_on < consent.signed_on:
-        errors["revoked_on"] = ["A consent cannot be revoked before it was signed."]
+    try:
+        consent.clean()  # the date order
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     program_id = consent.client.program_id
     if clinicians is not None:
         if consent.scope == ConsentScope.NAMED_CLINICIANS and not clinicians:
@@ -181,9 +181,8 @@ def consent_revoke(*, consent: Consent, revoked_on: date, reason: str) -> Consen
     locked = Consent.objects.select_for_update().get(pk=consent.pk)
     if locked.revoked_on is not None:
         raise ValidationError({"revoked_on": [f"This consent was already revoked on {locked.revoked_on}."]})
-    if revoked_on < locked.signed_on:
-        raise ValidationError({"revoked_on": ["A consent cannot be revoked before it was signed."]})
     locked.revoked_on = revoked_on
+    locked.clean()  # not before it was signed
     locked.revocation_reason = reason.strip()
     locked.save(update_fields=["revoked_on", "revocation_reason"])
     return locked
