@@ -129,6 +129,18 @@ class Site(models.Model):
         return self.name
 
 
+SITE_IN_ANOTHER_PROGRAM = _("The site belongs to another program.")
+
+
+def validate_site_of(record: models.Model) -> None:
+    """For the `clean()` of a record with a program and an optional site (clients, supporters):
+    the site must be one of the program's. Not a database constraint: a check cannot look at
+    another table, and Django has no composite foreign key (site, program)."""
+    site_id, program_id = getattr(record, "site_id", None), getattr(record, "program_id", None)
+    if site_id is not None and program_id is not None and record.site.program_id != program_id:
+        raise ValidationError({"site": [SITE_IN_ANOTHER_PROGRAM]})
+
+
 class Role(models.TextChoices):
     COORDINATOR = "coordinator", _("Program coordinator")
     SUPPORTER = "supporter", _("Peer supporter")

@@ -33,8 +33,11 @@ from django.utils.translation import gettext as _
 from psycopg.copy import QueuedLibpqWriter
 
 from accounts.audit import AuditAction, audit_record
+from accounts.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE, language_codes
 from accounts.models import Program, Site
 from clients.models import (
+    BORN_IN_THE_FUTURE,
+    END_BEFORE_START,
     AppointmentKind,
     AppointmentStatus,
     AssignmentRole,
@@ -46,19 +49,7 @@ from clients.models import (
 )
 from config.dates import EARLIEST, LATEST, OUT_OF_RANGE
 from sessions.models import Attendance, AttendanceStatus, Modality, PeerSession, SessionKind, SessionStatus
-from supporters.models import Certification, Supporter
-
-# ISO 639-1 two-letter language codes.
-ISO_639_1 = frozenset(
-    """
-    aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee
-    el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io
-    is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn
-    mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se
-    sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo
-    wa wo xh yi yo za zh zu
-    """.split()  # noqa: SIM905 - a readable block of codes
-)
+from supporters.models import EXPIRY_BEFORE_ISSUE, Certification, Supporter
 
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required, optional)
@@ -430,8 +421,9 @@ class _Checks:
         return values
 
     def language(self, column: str) -> pd.Series:
+        """One code per cell, checked against the list the model's validator uses (accounts.languages)."""
         values = self.frame[column]
-        self.fail(~self.blank(column) & ~values.isin(ISO_639_1), column, _("is not an ISO 639-1 language code"))
+        self.fail(~self.blank(column) & ~values.isin(language_codes()), column, str(LANGUAGE_CODE_MESSAGE))
         return values
 
     def reference(self, column: str, ids: pd.Series, what: str) -> pd.Series:
@@ -771,8 +763,8 @@ def _import_supporters(*, program: Program, frame: pd.DataFrame, result: ImportR
     )
     languages = frame["languages"].str.split(";")
     codes = languages.explode().str.strip()
-    unknown = (~codes.isin(ISO_639_1) & (frame["languages"].reindex(codes.index) != "")).groupby(level=0).any()
-    checks.fail(unknown, "languages", _("must be ISO 639-1 codes separated by ;"))
+    unknown = (~codes.isin(language_codes()) & (frame["languages"].reindex(codes.index) != "")).groupby(level=0).any()
+    checks.fail(unknown, "languages", str(LANGUAGE_CODES_MESSAGE))
     rows["languages"] = (
         codes[codes != ""]
         .groupby(level=0)
@@ -788,7 +780,8 @@ def _import_supporters(*, program: Program, frame: pd.DataFrame, result: ImportR
     cert_number = checks.text("certification_number", Certification._meta.get_field("number"))
     certified_on = checks.date("certified_on")
     expires_on = checks.date("certification_expires_on")
-    checks.fail(expires_on < certified_on, "certification_expires_on", _("is before certified_on"))
+    # Certification.clean()'s rule and message, over the whole column.
+    checks.fail(expires_on < certified_on, "certification_expires_on", str(EXPIRY_BEFORE_ISSUE))
     checks.raise_if_any()
     rows["program_id"] = program.pk
     ids, changed = _upsert(
@@ -877,7 +870,9 @@ def _import_clients(*, program: Program, frame: pd.DataFrame, result: ImportResu
     checks.required(COLUMNS["clients"][0])
     rows = _person_columns(checks, Client)
     rows["date_of_birth"] = checks.date("date_of_birth")
-    checks.fail(rows["date_of_birth"] > pd.Timestamp(program.local_today()), "date_of_birth", _("is in the future"))
+    # Client.clean()'s rule and message, over the whole column.
+    today = pd.Timestamp(program.local_today())
+    checks.fail(rows["date_of_birth"] > today, "date_of_birth", str(BORN_IN_THE_FUTURE))
     rows["preferred_language"] = checks.language("preferred_language")
     rows["site_id"] = checks.reference(
         "site_external_id", _external_ids(Site.objects.filter(program=program)), _("site")
@@ -916,7 +911,8 @@ def _import_assignments(*, program: Program, frame: pd.DataFrame, result: Import
     rows["start_date"] = checks.date("start_date")
     rows["end_date"] = checks.date("end_date")
     rows["role"] = checks.choice("role", AssignmentRole)
-    checks.fail(rows["end_date"] < rows["start_date"], "end_date", _("is before start_date"))
+    # CaseloadAssignment.clean()'s rule and message (and its constraint's), over the whole column.
+    checks.fail(rows["end_date"] < rows["start_date"], "end_date", str(END_BEFORE_START))
     key = rows["client_id"].astype(str) + "|" + rows["supporter_id"].astype(str) + "|" + frame["start_date"]
     checks.unique("start_date", key.where(~pd.Series(checks.bad, index=frame.index), ""))
     _check_primary_overlaps(checks, program, rows[~checks.bad], key)

@@ -15,7 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import EncryptedText
 from accounts.jobs import LeasedJob
-from accounts.models import Program, Site
+from accounts.languages import validate_language_code, validate_language_codes
+from accounts.models import Program, Site, validate_site_of
 
 # How client_access_q treats clinicians (roles.md): their care-team clients' record (demographics,
 # consents, appointments); only what passes the disclosure gate (clients.disclosure) for anything of
@@ -162,7 +163,7 @@ class Client(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     date_of_birth = models.DateField()
-    preferred_language = models.CharField(max_length=8, blank=True)
+    preferred_language = models.CharField(max_length=8, blank=True, validators=[validate_language_code])
     site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients")
     care_team = models.ManyToManyField(Clinician, blank=True, related_name="clients")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -181,6 +182,28 @@ class Client(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        try:
+            validate_site_of(self)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        born, program_id = self.date_of_birth, self.program_id
+        if born is not None and program_id is not None and born > self.program.local_today():
+            errors["date_of_birth"] = [BORN_IN_THE_FUTURE]
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_care_team(self, clinicians: Iterable[Clinician]) -> None:
+        """The care team is many-to-many, set after the row is saved, so clean() cannot see it:
+        clients.services.client_save and the admin form call this."""
+        if any(clinician.program_id != self.program_id for clinician in clinicians):
+            raise ValidationError({"care_team": [CARE_TEAM_IN_ANOTHER_PROGRAM]})
+
+
+CARE_TEAM_IN_ANOTHER_PROGRAM = _("Every clinician must work in the client's program.")
+BORN_IN_THE_FUTURE = _("The date of birth cannot be in the future.")
 
 
 class AssignmentRole(models.TextChoices):
@@ -219,6 +242,9 @@ class CaseloadAssignmentQuerySet(models.QuerySet):
         return self.filter(active)
 
 
+END_BEFORE_START = _("The end date must be on or after the start date.")
+
+
 class CaseloadAssignment(models.Model):
     """A supporter's assignment to a client. Overlapping primaries for one client
     are refused by clients.services.assignment_save, which locks the client row."""
@@ -239,12 +265,18 @@ class CaseloadAssignment(models.Model):
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
                 name="assignment_end_after_start",
+                violation_error_message=END_BEFORE_START,
             ),
         ]
         indexes = [models.Index(fields=["supporter", "start_date"], name="assignment_supporter_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_role_display()} {self.start_date}–{self.end_date or '…'}"
+
+    def clean(self) -> None:
+        # The constraint above, named on its field (the constraint's own error has no field).
+        if self.start_date is not None and self.end_date is not None and self.end_date < self.start_date:
+            raise ValidationError({"end_date": [END_BEFORE_START]})
 
 
 class AppointmentKind(models.TextChoices):
@@ -378,6 +410,10 @@ def _consent_active_q(day: date) -> Q:
     )
 
 
+EXPIRY_BEFORE_EFFECTIVE = _("The expiry must be on or after the effective date.")
+REVOKED_BEFORE_SIGNED = _("A consent cannot be revoked before it was signed.")
+
+
 class Consent(models.Model):
     """The client's written consent to share information with clinicians. Managed by coordinators
     through clients.services; in a 42 CFR Part 2 program every §2.31 element is required."""
@@ -412,12 +448,24 @@ class Consent(models.Model):
             models.CheckConstraint(
                 condition=Q(expires_on__isnull=True) | Q(expires_on__gte=models.F("effective_on")),
                 name="consent_expires_after_effective",
+                violation_error_message=EXPIRY_BEFORE_EFFECTIVE,
             ),
         ]
         indexes = [models.Index(fields=["client", "effective_on"], name="consent_client_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_scope_display()} from {self.effective_on}"
+
+    def clean(self) -> None:
+        """The date order; the page form reaches it through full_clean(), the services through
+        consent_validate and consent_revoke. The §2.31 elements need the program: consent_validate."""
+        errors: dict[str, list] = {}
+        if self.effective_on is not None and self.expires_on is not None and self.expires_on < self.effective_on:
+            errors["expires_on"] = [EXPIRY_BEFORE_EFFECTIVE]
+        if self.signed_on is not None and self.revoked_on is not None and self.revoked_on < self.signed_on:
+            errors["revoked_on"] = [REVOKED_BEFORE_SIGNED]
+        if errors:
+            raise ValidationError(errors)
 
 
 def caseload_q(user, *, client_field: str = "client_id", program_field: str = "program_id") -> Q:
@@ -628,7 +676,7 @@ class Resource(models.Model):
     website = models.URLField(blank=True)
     address = models.CharField(max_length=300, blank=True)
     hours = models.CharField(max_length=200, blank=True)
-    languages = models.JSONField(default=list, blank=True)
+    languages = models.JSONField(default=list, blank=True, validators=[validate_language_codes])
     is_crisis_line = models.BooleanField(default=False)
     notes = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
@@ -642,10 +690,6 @@ class Resource(models.Model):
         return self.name
 
     def clean(self) -> None:
-        if not isinstance(self.languages, list) or not all(
-            isinstance(x, str) and len(x) == 2 and x.isalpha() and x.islower() for x in self.languages
-        ):
-            raise ValidationError({"languages": [_('Give ISO 639-1 codes, e.g. ["en", "es"].')]})
         if not (self.phone or self.website or self.address):
             raise ValidationError({"phone": [_("Give at least a phone number, a website or an address.")]})
 

@@ -18,6 +18,7 @@ from clients.models import (
     ReferralStatus,
     Resource,
 )
+from clients.services import client_save
 from sessions.models import PeerSession
 from supporters.models import Supporter
 
@@ -61,14 +62,17 @@ class ClientSerializer(serializers.ModelSerializer):
             return DENIED.as_json()
         return disclosure_for(request.user, client).as_json()
 
-    def validate(self, attrs: dict) -> dict:
-        program = attrs.get("program") or getattr(self.instance, "program", None)
-        site = attrs.get("site")
-        if site is not None and site.program_id != program.id:
-            raise serializers.ValidationError({"site": ["The site belongs to another program."]})
-        if any(c.program_id != program.id for c in attrs.get("care_team", [])):
-            raise serializers.ValidationError({"care_team": ["Every clinician must work in the client's program."]})
-        return attrs
+    # Writes go through clients.services.client_save, where the model's rules run (site in the
+    # program, language code, care team); its ValidationError is a 400 (config.exceptions).
+    def create(self, validated_data: dict) -> Client:
+        fields = dict(validated_data)
+        care_team = fields.pop("care_team", None)
+        return client_save(client=Client(), fields=fields, care_team=care_team)
+
+    def update(self, instance: Client, validated_data: dict) -> Client:
+        fields = dict(validated_data)
+        care_team = fields.pop("care_team", None)
+        return client_save(client=instance, fields=fields, care_team=care_team)
 
 
 class CaseloadAssignmentSerializer(serializers.ModelSerializer):
@@ -79,13 +83,6 @@ class CaseloadAssignmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = CaseloadAssignment
         fields = ["id", "client", "supporter", "supporter_name", "start_date", "end_date", "role", "handoff_note"]
-
-    def validate(self, attrs: dict) -> dict:
-        start = attrs.get("start_date", getattr(self.instance, "start_date", None))
-        end = attrs.get("end_date", getattr(self.instance, "end_date", None))
-        if start and end and end < start:
-            raise serializers.ValidationError({"end_date": ["The end date must be on or after the start date."]})
-        return attrs
 
 
 class ClinicalAppointmentSerializer(serializers.ModelSerializer):
@@ -218,7 +215,9 @@ class OutcomeMeasureSerializer(serializers.ModelSerializer):
 
 class ResourceSerializer(serializers.ModelSerializer):
     program = ScopedRelatedField(Program)
-    languages = serializers.ListField(child=serializers.CharField(max_length=2), required=False)
+    # Each code is checked by the model's validator (resource_save runs full_clean), so the
+    # message is the one the admin shows.
+    languages = serializers.ListField(child=serializers.CharField(), required=False)
 
     class Meta:
         model = Resource

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
@@ -60,14 +61,41 @@ def overlapping_primary(assignment: CaseloadAssignment) -> CaseloadAssignment | 
 
 
 @transaction.atomic
-def assignment_save(*, assignment: CaseloadAssignment) -> CaseloadAssignment:
-    """Save an assignment, refusing a primary that overlaps another primary.
+def client_save(
+    *, client: Client, fields: dict[str, Any] | None = None, care_team: Iterable[Clinician] | None = None
+) -> Client:
+    """Create or update a client; `care_team`, when given, replaces the team.
 
-    The client row is locked first so two concurrent saves for one client are
-    checked one after the other (SQLite serialises writers by itself)."""
-    Client.objects.select_for_update().filter(pk=assignment.client_id).first()
-    if assignment.end_date is not None and assignment.end_date < assignment.start_date:
-        raise ValidationError({"end_date": ["The end date must be on or after the start date."]})
+    The rules live on the model, so the API, the admin and the importer refuse the same input:
+    the language code (a field validator), the site and the date of birth (Client.clean()),
+    the record number unique in the program, and the care team's program (Client.validate_care_team).
+    Audited by the caller's channel, like the other records (the API viewset, the admin's log)."""
+    for name, value in (fields or {}).items():
+        setattr(client, name, value)
+    errors: dict[str, list] = {}
+    try:
+        client.full_clean()
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    team = list(care_team) if care_team is not None else None
+    if team is not None:
+        try:
+            client.validate_care_team(team)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    client.save()
+    if team is not None:
+        client.care_team.set(team)
+    return client
+
+
+def assignment_validate(assignment: CaseloadAssignment) -> None:
+    """Every rule of an assignment: the model's (field rules, the end date on or after the start in
+    CaseloadAssignment.clean()), the supporter's program and credential, and no overlapping primary.
+    The admin form calls it too, so a refusal there is a form error."""
+    assignment.full_clean()
     if assignment.supporter.program_id != assignment.client.program_id:
         raise ValidationError({"supporter": ["The supporter works in another program."]})
     if assignment.pk is None:
@@ -87,6 +115,16 @@ def assignment_save(*, assignment: CaseloadAssignment) -> CaseloadAssignment:
                 ]
             }
         )
+
+
+@transaction.atomic
+def assignment_save(*, assignment: CaseloadAssignment) -> CaseloadAssignment:
+    """Save an assignment that passes assignment_validate.
+
+    The client row is locked first so two concurrent saves for one client are
+    checked one after the other (SQLite serialises writers by itself)."""
+    Client.objects.select_for_update().filter(pk=assignment.client_id).first()
+    assignment_validate(assignment)
     assignment.save()
     return assignment
 
@@ -104,10 +142,10 @@ def consent_validate(consent: Consent, clinicians: list[Clinician] | None) -> No
     errors: dict[str, list[str]] = {}
     if not consent.purpose.strip():
         errors["purpose"] = ["Say what the information is shared for."]
-    if consent.expires_on is not None and consent.expires_on < consent.effective_on:
-        errors["expires_on"] = ["The expiry must be on or after the effective date."]
-    if consent.revoked_on is not None and consent.revoked_on < consent.signed_on:
-        errors["revoked_on"] = ["A consent cannot be revoked before it was signed."]
+    try:
+        consent.clean()  # the date order
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     program_id = consent.client.program_id
     if clinicians is not None:
         if consent.scope == ConsentScope.NAMED_CLINICIANS and not clinicians:
@@ -145,9 +183,8 @@ def consent_revoke(*, consent: Consent, revoked_on: date, reason: str) -> Consen
     locked = Consent.objects.select_for_update().get(pk=consent.pk)
     if locked.revoked_on is not None:
         raise ValidationError({"revoked_on": [f"This consent was already revoked on {locked.revoked_on}."]})
-    if revoked_on < locked.signed_on:
-        raise ValidationError({"revoked_on": ["A consent cannot be revoked before it was signed."]})
     locked.revoked_on = revoked_on
+    locked.clean()  # not before it was signed
     locked.revocation_reason = reason.strip()
     locked.save(update_fields=["revoked_on", "revocation_reason"])
     return locked

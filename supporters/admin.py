@@ -1,7 +1,12 @@
+from __future__ import annotations
+
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from accounts.admin import ScopedAdmin
 from supporters.models import Certification, CredentialType, ProgramPolicy, Supporter
+from supporters.services import supporter_save
 
 
 class CertificationInline(admin.TabularInline):
@@ -11,10 +16,16 @@ class CertificationInline(admin.TabularInline):
 
 @admin.register(Supporter)
 class SupporterAdmin(ScopedAdmin):
+    """The model form runs Supporter's rules (language codes, site in the program) and each
+    certification's (expiry on or after issue), as supporters.services does."""
+
     list_display = ["last_name", "first_name", "external_id", "program", "max_caseload", "is_active"]
     search_fields = ["last_name", "first_name", "external_id"]
     inlines = [CertificationInline]
     show_full_result_count = False
+
+    def save_model(self, request: HttpRequest, obj: Supporter, form: forms.ModelForm, change: bool) -> None:
+        supporter_save(supporter=obj, fields={})
 
 
 @admin.register(CredentialType)

@@ -12,7 +12,8 @@ from django.db.models import Q
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Program, Site
+from accounts.languages import validate_language_codes
+from accounts.models import Program, Site, validate_site_of
 
 
 class SupporterQuerySet(models.QuerySet):
@@ -38,7 +39,7 @@ class Supporter(models.Model):
         default=20, validators=[MinValueValidator(1), MaxValueValidator(200)]
     )
     # ISO 639-1 codes, e.g. ["en", "es"].
-    languages = models.JSONField(default=list, blank=True)
+    languages = models.JSONField(default=list, blank=True, validators=[validate_language_codes])
     is_active = models.BooleanField(default=True)
 
     objects = SupporterQuerySet.as_manager()
@@ -58,6 +59,9 @@ class Supporter(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    def clean(self) -> None:
+        validate_site_of(self)
 
 
 class CredentialKind(models.TextChoices):
@@ -130,6 +134,9 @@ class CertificationQuerySet(models.QuerySet):
         )
 
 
+EXPIRY_BEFORE_ISSUE = _("Expiry must be on or after the issue date.")
+
+
 class Certification(models.Model):
     supporter = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="certifications")
     credential_type = models.ForeignKey(
@@ -150,11 +157,17 @@ class Certification(models.Model):
                 | Q(issued_on__isnull=True)
                 | Q(expires_on__gte=models.F("issued_on")),
                 name="certification_expires_after_issue",
+                violation_error_message=EXPIRY_BEFORE_ISSUE,
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.certification_type} {self.number}".strip()
+
+    def clean(self) -> None:
+        # The constraint above, named on its field (the constraint's own error has no field).
+        if self.issued_on is not None and self.expires_on is not None and self.expires_on < self.issued_on:
+            raise ValidationError({"expires_on": [EXPIRY_BEFORE_ISSUE]})
 
 
 class CEHoursQuerySet(models.QuerySet):

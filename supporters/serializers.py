@@ -1,5 +1,3 @@
-import re
-
 from rest_framework import serializers
 
 from accounts.api_base import ScopedRelatedField
@@ -13,26 +11,22 @@ from supporters.models import (
     SupervisionSession,
     Supporter,
 )
-
-LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
+from supporters.services import supporter_save
 
 
 class CertificationSerializer(serializers.ModelSerializer):
+    """Read-only, nested in a supporter; credentials are written through CertificationDetailSerializer."""
+
     class Meta:
         model = Certification
         fields = ["id", "certification_type", "number", "issuing_body", "issued_on", "expires_on"]
-
-    def validate(self, attrs: dict) -> dict:
-        issued, expires = attrs.get("issued_on"), attrs.get("expires_on")
-        if issued and expires and expires < issued:
-            raise serializers.ValidationError({"expires_on": ["Expiry must be on or after the issue date."]})
-        return attrs
 
 
 class SupporterSerializer(serializers.ModelSerializer):
     program = ScopedRelatedField(Program)
     site = ScopedRelatedField(Site, required=False, allow_null=True)
-    languages = serializers.ListField(child=serializers.CharField(max_length=2), required=False)
+    # Each code is checked by the model's validator (supporter_save runs full_clean).
+    languages = serializers.ListField(child=serializers.CharField(), required=False)
     certifications = CertificationSerializer(many=True, read_only=True)
 
     class Meta:
@@ -51,18 +45,13 @@ class SupporterSerializer(serializers.ModelSerializer):
             "certifications",
         ]
 
-    def validate_languages(self, value: list[str]) -> list[str]:
-        bad = [code for code in value if not LANGUAGE_CODE.match(code)]
-        if bad:
-            raise serializers.ValidationError(f"Not ISO 639-1 codes: {', '.join(bad)}")
-        return value
+    # Writes go through supporters.services.supporter_save, where the model's rules run (site in
+    # the program, language codes); its ValidationError is a 400 (config.exceptions).
+    def create(self, validated_data: dict) -> Supporter:
+        return supporter_save(supporter=Supporter(), fields=validated_data)
 
-    def validate(self, attrs: dict) -> dict:
-        program = attrs.get("program") or getattr(self.instance, "program", None)
-        site = attrs.get("site")
-        if site is not None and program is not None and site.program_id != program.id:
-            raise serializers.ValidationError({"site": ["The site belongs to another program."]})
-        return attrs
+    def update(self, instance: Supporter, validated_data: dict) -> Supporter:
+        return supporter_save(supporter=instance, fields=validated_data)
 
 
 class CredentialTypeSerializer(serializers.ModelSerializer):

@@ -156,6 +156,17 @@ def supporter_may_sign(supporter: Supporter, today: date | None = None) -> bool:
     return not lapsed_policy_blocks(supporter.program_id)
 
 
+@transaction.atomic
+def supporter_save(*, supporter: Supporter, fields: dict[str, Any]) -> Supporter:
+    """Create or update a supporter. The rules are the model's (language codes, caseload range,
+    the site in the program: Supporter.clean()), so the API and the admin refuse the same input."""
+    for name, value in fields.items():
+        setattr(supporter, name, value)
+    supporter.full_clean()
+    supporter.save()
+    return supporter
+
+
 # --- credentials and training hours -------------------------------------------------------
 
 
@@ -181,8 +192,7 @@ def certification_save(*, certification: Certification, fields: dict[str, Any]) 
         certification.issuing_body = certification.issuing_body or ctype.issuing_body
     if not certification.certification_type:
         raise ValidationError({"certification_type": [_("Name the credential or choose its type.")]})
-    if certification.issued_on and certification.expires_on and certification.expires_on < certification.issued_on:
-        raise ValidationError({"expires_on": [_("Expiry must be on or after the issue date.")]})
+    certification.full_clean()  # Certification.clean(): expiry on or after the issue date
     certification.save()
     _recompute_billing_of(certification.supporter)
     return certification

@@ -234,14 +234,14 @@ def test_supporter_rules_languages_caseload_certification_and_email(program):
     )
     assert messages(result) == [
         "line 2: max_caseload: must be a whole number from 1 to 200",
-        "line 2: languages: must be ISO 639-1 codes separated by ;",
+        "line 2: languages: Use ISO 639-1 language codes, such as en or es.",
         "line 2: certification_number: certification columns are given together or not at all",
         "line 2: certified_on: certification columns are given together or not at all",
         "line 2: certification_expires_on: certification columns are given together or not at all",
         "line 3: email: repeats the value of line 2",
         "line 3: max_caseload: must be a whole number from 1 to 200",
         "line 4: email: is already used by another record in the program",
-        "line 4: languages: must be ISO 639-1 codes separated by ;",
+        "line 4: languages: Use ISO 639-1 language codes, such as en or es.",
         "line 5: email: is not an email address",
     ]
 
@@ -277,9 +277,9 @@ def test_clients_are_keyed_by_record_number_and_validated(program):
     )
     assert messages(result) == [
         "line 2: date_of_birth: is not a date (YYYY-MM-DD)",
-        "line 2: preferred_language: is not an ISO 639-1 language code",
+        "line 2: preferred_language: Use an ISO 639-1 language code, such as en or es.",
         "line 2: site_external_id: no site with this external_id in the program",
-        "line 3: date_of_birth: is in the future",
+        "line 3: date_of_birth: The date of birth cannot be in the future.",
         "line 4: date_of_birth: Enter a date between 1900-01-01 and 2199-12-31.",
     ]
     assert run(program, "clients", header + "MRN1,Ana,Diaz,1990-01-02,en,N\n").created == 1
@@ -315,7 +315,7 @@ def test_overlapping_primaries_within_the_file_are_invalid_rows(people):
     assert messages(result) == [
         "line 2: start_date: overlaps another primary assignment of this client",
         "line 3: start_date: overlaps another primary assignment of this client",
-        "line 6: end_date: is before start_date",
+        "line 6: end_date: The end date must be on or after the start date.",
     ]
     assert not CaseloadAssignment.objects.filter(client__program=people).exists()
 
