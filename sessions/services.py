@@ -323,6 +323,7 @@ def feedback_send(
         obj=item,
         recipients=recipients,
         consents=covering,
+        detail={"supporter": author.pk},  # a supporter may have no login of their own
     )
     return item
 
