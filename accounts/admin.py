@@ -10,7 +10,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.db import models
 from django.http import HttpRequest
 
-from accounts.audit import AuditEvent, audit_record
+from accounts import audit_actions as actions
+from accounts.audit import AuditEvent, audit_record, audit_write
 from accounts.models import Membership, Organization, Program, Site, User
 from accounts.scoping import role_program_ids
 
@@ -43,11 +44,10 @@ class ScopedAdmin(admin.ModelAdmin):
         changelist = getattr(response, "context_data", {}).get("cl") if response.status_code == 200 else None
         if changelist is not None:
             audit_record(
-                action="list",
+                action=actions.code_for(self.model, actions.LISTED),
                 request=request,
                 objects=list(changelist.result_list),
                 object_type=self.model._meta.label_lower,
-                detail={"via": "admin"},
             )
         return response
 
@@ -58,16 +58,14 @@ class ScopedAdmin(admin.ModelAdmin):
         if request.method == "GET" and response.status_code == 200:
             obj = getattr(response, "context_data", {}).get("original")
             if obj is not None:
-                audit_record(action="read", request=request, obj=obj, detail={"via": "admin"})
+                audit_record(action=actions.code_for(obj, actions.VIEWED), request=request, obj=obj)
         return response
 
-    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
-        audit_record(action="create", request=request, obj=obj, detail={"via": "admin"})
-        return super().log_addition(request, obj, message)
-
-    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
-        audit_record(action="update", request=request, obj=obj, detail={"via": "admin"})
-        return super().log_change(request, obj, message)
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Records without a service of their own are saved, and recorded, here; admins whose
+        records have a service override this to call it (the service records the write)."""
+        obj.save()
+        audit_write(obj, actions.UPDATED if change else actions.CREATED)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._coordinates(request, obj)

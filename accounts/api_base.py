@@ -18,7 +18,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import BasePermission, IsAuthenticated
 
-from accounts.audit import audit_record
+from accounts import audit_actions as actions
+from accounts.audit import audit_record, audit_write
 from accounts.permissions import ProgramRolePermission
 from accounts.timezones import LocalTimeError, local_to_aware
 
@@ -42,7 +43,6 @@ def localize_in_program(attrs: dict[str, Any], field: str, program: Any) -> None
         raise serializers.ValidationError({field: [str(exc)]}) from exc
 
 
-# DRF action -> audit action; custom @action names are recorded as they are.
 # Ids are BigAutoField: a larger number given as an id is a 400, not an overflow in the driver.
 MAX_ID = 2**63 - 1
 
@@ -50,16 +50,6 @@ MAX_ID = 2**63 - 1
 def id_field(**kwargs: Any) -> serializers.IntegerField:
     """A record id given as a plain number (not looked up by the field itself)."""
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
-
-
-AUDIT_ACTIONS = {
-    "list": "list",
-    "retrieve": "read",
-    "create": "create",
-    "update": "update",
-    "partial_update": "update",
-    "destroy": "delete",
-}
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -109,45 +99,38 @@ class ScopedMixin:
         self._audit_page = page
         return page
 
-    def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.BaseSerializer:
-        serializer = super().get_serializer(*args, **kwargs)
-        self._audit_serializer = serializer
-        return serializer
-
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
-        if response.status_code < 400 and request.user.is_authenticated and self.action:
-            self.audit(request)
+        if (
+            response.status_code < 400
+            and request.user.is_authenticated
+            and self.action
+            and request.method in ("GET", "HEAD")
+        ):
+            self.audit_read(request)
         return response
 
-    def audit(self, request: Any) -> None:
-        action = AUDIT_ACTIONS.get(self.action, self.action)
-        object_type = self.model._meta.label_lower
-        if self.action == "list":
+    def audit_read(self, request: Any) -> None:
+        """Every answered read is one event; a list names the clients on its page. Writes are
+        recorded by the services that make them (create_record, update_record, perform_destroy)."""
+        if self.detail:
+            obj = getattr(self, "_audit_object", None)
+            detail = {} if self.action == "retrieve" else {"view": self.action}
             audit_record(
-                action=action,
+                action=actions.code_for(self.model, actions.VIEWED),
                 request=request,
-                objects=getattr(self, "_audit_page", None) or [],
-                object_type=object_type,
+                obj=obj,
+                object_type=self.model._meta.label_lower,
+                detail=detail,
             )
             return
-        obj = getattr(self, "_audit_object", None)
-        serializer = getattr(self, "_audit_serializer", None)
-        if self.action == "create" and serializer is not None:
-            obj = getattr(serializer, "instance", None)
-        if obj is None:
-            audit_record(action=action, request=request, object_type=object_type)
-        elif obj.pk is None:  # deleted: name it by the id it had
-            audit_record(
-                action=action,
-                request=request,
-                object_type=object_type,
-                object_id=self._audit_object_pk,
-                client_ids=client_ids_of_deleted(obj),
-                program_id=getattr(obj, "program_id", None),
-            )
-        else:
-            audit_record(action=action, request=request, obj=obj)
+        audit_record(
+            action=actions.code_for(self.model, actions.LISTED),
+            request=request,
+            objects=getattr(self, "_audit_page", None) or [],
+            object_type=self.model._meta.label_lower,
+            detail={} if self.action == "list" else {"view": self.action},
+        )
 
     def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
         """Which program a write touches; views override when the path differs."""
@@ -169,8 +152,9 @@ class ScopedMixin:
         self.create_record(serializer)
 
     def create_record(self, serializer: serializers.BaseSerializer) -> None:
-        """Save a new, valid record the caller may create; viewsets override this."""
-        serializer.save()
+        """Save a new, valid record the caller may create; viewsets override this with their
+        service, which records the write (accounts.audit.audit_write)."""
+        audit_write(serializer.save(), actions.CREATED)
 
     # Updates and deletes were checked by get_object (ProgramRolePermission.has_object_permission).
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
@@ -180,10 +164,12 @@ class ScopedMixin:
         self.update_record(serializer)
 
     def update_record(self, serializer: serializers.BaseSerializer) -> None:
-        """Save a valid change to a record that stays in its program; viewsets override this."""
-        serializer.save()
+        """Save a valid change to a record that stays in its program; viewsets override this
+        with their service, which records the write."""
+        audit_write(serializer.save(), actions.UPDATED)
 
     def perform_destroy(self, instance: models.Model) -> None:
+        audit_write(instance, actions.DELETED)
         instance.delete()
 
 
@@ -228,19 +214,6 @@ class RowsListMixin:
     def list(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.list_rows(page))
-
-
-def client_ids_of_deleted(obj: models.Model) -> list[int]:
-    from accounts.audit import client_ids_of
-
-    try:
-        return client_ids_of(obj)
-    except ValueError:  # a deleted object's reverse relations cannot be read
-        return []
-
-
-class ScopedViewSet(ScopedMixin, viewsets.GenericViewSet):
-    pass
 
 
 class ReadWriteViewSet(

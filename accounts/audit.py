@@ -12,8 +12,9 @@ PostgreSQL, inside a single statement so the lock is held only for that
 statement and its commit; SQLite has a single writer already), so the chain
 stays linear under concurrent requests. See `_append` and docs/security.md.
 
-Other pages call `audit_record(...)` or decorate a view with `@audited(...)`;
-see docs/security.md.
+Every code comes from the one vocabulary, accounts/audit_actions.py. Services
+record the writes they make with `audit_write(obj, verb)`; pages call
+`audit_record(...)` or decorate a view with `@audited(...)`; see docs/security.md.
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, models, router, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from accounts import audit_actions
+from accounts.request_cache import current_request
 
 try:
     import fcntl
@@ -40,66 +45,6 @@ except ImportError:  # not POSIX: SQLite writers fall back to its own busy wait
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
-
-
-class AuditAction:
-    """Dotted action codes. Free-form codes are allowed; these are the ones the
-    core records use, and what the report offers as filters."""
-
-    READ = "read"
-    LIST = "list"
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-    EXPORT = "export"
-    PRINT = "print"
-    SIGN = "sign"
-    EMERGENCY_GRANT = "emergency_access.grant"
-    DISCLOSURE_FEEDBACK = "disclosure.feedback"
-    DISCLOSURE_FEEDBACK_EMERGENCY = "disclosure.feedback.emergency"
-    DISCLOSURE_FEEDBACK_REPLY = "disclosure.feedback.reply"
-    DISCLOSURE_PEER_SESSIONS = "disclosure.peer_sessions"
-    DISCLOSURE_LOG_READ = "disclosures.list"  # reading the list is not itself a disclosure
-    RECORD_EXPORT = "client_record.export"
-    AUDIT_EXPORT = "audit.export"
-    AUDIT_LIST = "audit.list"
-    CLIENT_READ = "client.read"
-    CLIENT_LIST = "client.list"
-    PEER_SESSION_READ = "peer_session.read"
-    FUNDER_REPORT_DOWNLOAD = "reports.funder_report.download"
-    PROGRAM_TREATMENT_DISCLOSURES = "program.treatment_disclosures_set"
-    LOGIN_FAILED = "login_failed"
-    IMPORT = "imports.file.imported"
-    FUNDER_REPORT_GENERATED = "reports.funder_report.generated"
-    FUNDER_REPORT_PUBLISHED = "reports.funder_report.published"
-
-    FILTER_CHOICES = [
-        READ,
-        LIST,
-        CREATE,
-        UPDATE,
-        DELETE,
-        EXPORT,
-        PRINT,
-        SIGN,
-        EMERGENCY_GRANT,
-        DISCLOSURE_FEEDBACK,
-        DISCLOSURE_FEEDBACK_EMERGENCY,
-        DISCLOSURE_FEEDBACK_REPLY,
-        DISCLOSURE_PEER_SESSIONS,
-        RECORD_EXPORT,
-        AUDIT_EXPORT,
-        AUDIT_LIST,
-        CLIENT_READ,
-        CLIENT_LIST,
-        PEER_SESSION_READ,
-        FUNDER_REPORT_DOWNLOAD,
-        PROGRAM_TREATMENT_DISCLOSURES,
-        LOGIN_FAILED,
-        IMPORT,
-        FUNDER_REPORT_GENERATED,
-        FUNDER_REPORT_PUBLISHED,
-    ]
 
 
 class AppendOnlyError(Exception):
@@ -250,6 +195,18 @@ def _client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None if request is not None else None
 
 
+def _channel(request: HttpRequest | None) -> str:
+    """Which door an event came through, from the request's path (no request: a command or task)."""
+    if request is None:
+        return "command"
+    path = getattr(request, "path", "") or ""
+    if path.startswith("/api/") or path.startswith("/fhir/"):
+        return "api"
+    if path.startswith("/admin/"):
+        return "admin"
+    return "page"
+
+
 def _emergency_client_ids(user, client_ids: set[int]) -> set[int]:
     if not client_ids or user is None or not getattr(user, "is_authenticated", False):
         return set()
@@ -274,15 +231,27 @@ def client_ids_of(obj: Any) -> list[int]:
     return []
 
 
+# The foreign keys that lead from a record to its program, nearest first.
+_PROGRAM_PATHS = ("client", "supporter", "session", "item", "goal", "certification")
+
+
 def program_id_of(obj: Any) -> int | None:
+    """The program a record belongs to: its own `program_id`, or that of its client, supporter,
+    session, feedback item, goal or credential (followed as far as it takes)."""
     if obj is None:
         return None
     if obj._meta.label == "accounts.Program":
         return obj.pk
     if getattr(obj, "program_id", None) is not None:
         return obj.program_id
-    client = getattr(obj, "client", None) if hasattr(obj, "client_id") else None
-    return getattr(client, "program_id", None)
+    for name in _PROGRAM_PATHS:
+        try:
+            field = obj._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        if field.many_to_one and getattr(obj, field.attname, None) is not None:
+            return program_id_of(getattr(obj, name))
+    return None
 
 
 def audit_record(
@@ -305,8 +274,15 @@ def audit_record(
     `objects` for a list page (their clients are named in one event), or the
     ids directly. Never put names, record numbers or birth dates in `detail`.
     If the user reached any of the clients through emergency access, the event
-    is marked `emergency`.
+    is marked `emergency`. `action` must be a code of accounts/audit_actions.py.
+    Without `request`, the request being answered (if any) gives the user, the
+    address and the channel (`detail["via"]`: api, admin, page; command or task
+    code passes its own).
     """
+    if action not in audit_actions.ALL:
+        raise ValueError(f"{action!r} is not an audit action (accounts/audit_actions.py)")
+    if request is None:
+        request = current_request()
     if user is None and request is not None:
         user = getattr(request, "user", None)
     if user is not None and not getattr(user, "is_authenticated", False):
@@ -334,6 +310,7 @@ def audit_record(
 
         programs.update(Client.objects.filter(id__in=clients).values_list("program_id", flat=True).distinct())
     detail = dict(detail or {})
+    detail.setdefault("via", _channel(request))
     if obj is None and len(items) > 0:
         detail.setdefault("count", len(items))
     single_program = next(iter(programs)) if len(programs) == 1 else None
@@ -367,6 +344,24 @@ def audit_record(
     event.detail = json.loads(json.dumps(event.detail, default=str))
     _append(event)
     return event
+
+
+def audit_write(
+    obj: models.Model,
+    verb: str,
+    *,
+    user: Any = None,
+    detail: dict[str, Any] | None = None,
+    action: str | None = None,
+    client_ids: Iterable[int] = (),
+) -> AuditEvent:
+    """Record a write a service has just made to `obj`: `<record>.<verb>` of the vocabulary
+    (or `action`, a named code such as NOTE_SIGNED). Call it after the change succeeded,
+    inside the same transaction, so nothing is recorded for a write that did not happen."""
+    code = action or audit_actions.code_for(obj, verb)
+    if verb == audit_actions.DELETED and obj.pk is None:
+        raise ValueError("record a deletion before the row is deleted, while its id is known")
+    return audit_record(action=code, user=user, obj=obj, detail=detail, client_ids=client_ids)
 
 
 def _append(event: AuditEvent) -> None:
@@ -516,31 +511,40 @@ def disclosures_for_client(client_id: int) -> AuditEventQuerySet:
     return AuditEvent.objects.for_client(client_id).filter(action__startswith="disclosure.").order_by("-at", "-id")
 
 
-def audited(
-    action: str, *, object_type: str = "", client_kwarg: str | None = None, object_kwarg: str | None = None
-) -> Callable:
-    """Record `action` after a view answers 2xx/3xx. The view may instead set
-    `request.audit_objects = [...]` (records it read) for a precise entry.
+def audited(action: str, *, object_type: str = "", client_kwarg: str | None = None) -> Callable:
+    """Record the read `action` after a page answered a GET or HEAD with 2xx. The view names
+    what it showed: `request.audit_object` (one record), `request.audit_objects` (the records
+    of a list) and/or `request.audit_client_ids` (clients shown without their records);
+    `client_kwarg` names the URL argument holding the client's id. A POST records nothing
+    here: the service that makes a write records it, and only when it happened.
 
         @login_required
-        @audited("client.read", client_kwarg="client_id")
-        def client_detail(request, client_id): ...
+        @audited(actions.CLIENT_VIEWED, client_kwarg="pk")
+        def client_detail(request, pk): ...
     """
+    if action not in audit_actions.ALL:
+        raise ValueError(f"{action!r} is not an audit action (accounts/audit_actions.py)")
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             response = view(request, *args, **kwargs)
-            if response.status_code < 400 and getattr(request, "user", None) and request.user.is_authenticated:
-                objects = getattr(request, "audit_objects", None)
+            user = getattr(request, "user", None)
+            if (
+                request.method in ("GET", "HEAD")
+                and 200 <= response.status_code < 300  # a redirect shows nothing
+                and user is not None
+                and user.is_authenticated
+            ):
                 client_id = kwargs.get(client_kwarg) if client_kwarg else None
                 audit_record(
                     action=action,
                     request=request,
-                    objects=objects,
+                    obj=getattr(request, "audit_object", None),
+                    objects=getattr(request, "audit_objects", None),
                     object_type=object_type,
-                    object_id=kwargs.get(object_kwarg) if object_kwarg else client_id,
                     client_id=int(client_id) if client_id is not None else None,
+                    client_ids=getattr(request, "audit_client_ids", ()),
                 )
             return response
 

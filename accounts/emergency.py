@@ -71,7 +71,8 @@ def emergency_access_open(*, user, program: int, external_id: str, reason: str, 
     """Open one client of program id `program` (found by the clinic's record number) for
     EMERGENCY_ACCESS_MINUTES. Refuses users without the designation, empty reasons
     and unknown records with the same message, so it cannot probe for records."""
-    from accounts.audit import AuditAction, audit_record
+    from accounts import audit_actions as actions
+    from accounts.audit import audit_record
     from accounts.models import Membership, Role
     from accounts.request_cache import forget
     from clients.models import Client
@@ -90,7 +91,7 @@ def emergency_access_open(*, user, program: int, external_id: str, reason: str, 
         )
         forget()  # the rest of this request sees the client opened
         event = audit_record(
-            action=AuditAction.EMERGENCY_GRANT,
+            action=actions.EMERGENCY_ACCESS_GRANTED,
             request=request,
             user=user,
             obj=grant,

@@ -11,6 +11,11 @@ the start of each request and discards at its end, so:
 - outside a request (management commands, Celery tasks, tests calling a
   queryset directly) there is no memo and every call reads the database;
 - a role change made during the request (membership services) clears it.
+
+The same scope also holds the request itself (`current_request()`), so a service that records
+an audit event knows who acted and from where without every caller passing the request: the
+actor context that django-auditlog keeps for the same reason. DRF authenticates tokens inside
+the view and sets the user on this same HttpRequest, so token users are seen too.
 """
 
 from __future__ import annotations
@@ -25,6 +30,12 @@ from django.http import HttpRequest, HttpResponse
 T = TypeVar("T")
 
 _memo: ContextVar[dict[Any, Any] | None] = ContextVar("pps_request_memo", default=None)
+_request: ContextVar[HttpRequest | None] = ContextVar("pps_current_request", default=None)
+
+
+def current_request() -> HttpRequest | None:
+    """The request being answered on this thread, or None (commands, tasks, tests)."""
+    return _request.get()
 
 
 def memoised(key: Any, compute: Callable[[], T]) -> T:
@@ -45,11 +56,13 @@ def forget() -> None:
 
 
 @contextmanager
-def request_scope() -> Iterator[None]:
+def request_scope(request: HttpRequest | None = None) -> Iterator[None]:
     token = _memo.set({})
+    request_token = _request.set(request)
     try:
         yield
     finally:
+        _request.reset(request_token)
         _memo.reset(token)
 
 
@@ -60,5 +73,5 @@ class RequestCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with request_scope():
+        with request_scope(request):
             return self.get_response(request)

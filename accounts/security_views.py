@@ -16,7 +16,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.audit import AuditAction, AuditEvent, audit_record, disclosures_for_client
+from accounts import audit_actions as actions
+from accounts.audit import AuditEvent, audit_record, disclosures_for_client
 from accounts.client_record import client_record, client_record_pdf
 from accounts.emergency import emergency_access_open
 from accounts.exports import csv_response
@@ -35,12 +36,12 @@ MAX_CLIENTS_SEARCHED = 200
 
 class AuditFilterForm(forms.Form):
     user = forms.CharField(label=_("User name"), required=False, max_length=150)
-    # The one list of action codes (accounts.audit.AuditAction); a code also finds its sub-codes
+    # The one list of action codes (accounts/audit_actions.py); a code also finds its sub-codes
     # ("disclosure.feedback" finds "disclosure.feedback.emergency").
     action = forms.ChoiceField(
         label=_("Action"),
         required=False,
-        choices=[("", _("Any"))] + [(code, code) for code in AuditAction.FILTER_CHOICES],
+        choices=[("", _("Any"))] + [(code, code) for code in actions.FILTER_CHOICES],
     )
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -109,14 +110,17 @@ def audit_report(request: HttpRequest) -> HttpResponse:
     older = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
     query = request.GET.copy()
     query.pop("before", None)
-    audit_record(
-        action="audit.list",
-        request=request,
-        object_type="accounts.auditevent",
-        detail={"filters": {k: v for k, v in request.GET.items() if k != "client"}},
-    )
     events = page[:PAGE_SIZE]
     _attach_record_numbers(request, events)
+    # The page names the clients of its events by record number: they are recorded as shown.
+    audit_record(
+        action=actions.AUDIT_LISTED,
+        request=request,
+        object_type="accounts.auditevent",
+        client_ids={int(x) for e in events for x in e.client_ids.strip(",").split(",") if x},
+        program_id=None,
+        detail={"filters": {k: v for k, v in request.GET.items() if k != "client"}},
+    )
     return render(
         request,
         "security/audit_report.html",
@@ -183,7 +187,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
         for e in events[:CSV_MAX_ROWS].iterator(chunk_size=2000)
     )
     audit_record(
-        action=AuditAction.AUDIT_EXPORT, request=request, object_type="accounts.auditevent", detail={"format": "csv"}
+        action=actions.AUDIT_EXPORTED, request=request, object_type="accounts.auditevent", detail={"format": "csv"}
     )
     header = [
         "id",
@@ -215,15 +219,15 @@ def _coordinated_client(request: HttpRequest, client_id: int) -> Client:
 def client_disclosures(request: HttpRequest, client_id: int) -> HttpResponse:
     client = _coordinated_client(request, client_id)
     events = list(disclosures_for_client(client.pk)[:500])
-    audit_record(action=AuditAction.DISCLOSURE_LOG_READ, request=request, obj=client)
+    audit_record(action=actions.DISCLOSURES_LISTED, request=request, obj=client)
     return render(request, "security/disclosures.html", {"client": client, "rows": disclosure_rows(client, events)})
 
 
 DISCLOSURE_LABELS = {
-    AuditAction.DISCLOSURE_FEEDBACK: _("Bridging feedback sent"),
-    AuditAction.DISCLOSURE_FEEDBACK_EMERGENCY: _("Bridging feedback sent as an emergency disclosure"),
-    AuditAction.DISCLOSURE_FEEDBACK_REPLY: _("Reply to bridging feedback"),
-    AuditAction.DISCLOSURE_PEER_SESSIONS: _("Peer support shown through the disclosure gate"),
+    actions.DISCLOSURE_FEEDBACK: _("Bridging feedback sent"),
+    actions.DISCLOSURE_FEEDBACK_EMERGENCY: _("Bridging feedback sent as an emergency disclosure"),
+    actions.DISCLOSURE_FEEDBACK_REPLY: _("Reply to bridging feedback"),
+    actions.DISCLOSURE_PEER_SESSIONS: _("Peer support shown through the disclosure gate"),
 }
 BASIS_LABELS = {
     "consent": _("consent"),
@@ -266,7 +270,7 @@ def disclosure_rows(client: Client, events: list[AuditEvent]) -> list[dict[str, 
 @login_required
 def client_record_page(request: HttpRequest, client_id: int) -> HttpResponse:
     client = _coordinated_client(request, client_id)
-    audit_record(action=AuditAction.READ, request=request, obj=client, detail={"page": "client_record"})
+    audit_record(action=actions.CLIENT_RECORD_VIEWED, request=request, obj=client, detail={"page": "client_record"})
     return render(request, "security/client_record.html", {"client": client})
 
 
@@ -275,7 +279,7 @@ def client_record_page(request: HttpRequest, client_id: int) -> HttpResponse:
 def client_record_download(request: HttpRequest, client_id: int, fmt: str) -> HttpResponse:
     client = _coordinated_client(request, client_id)
     record = client_record(client)
-    audit_record(action=AuditAction.RECORD_EXPORT, request=request, obj=client, detail={"format": fmt})
+    audit_record(action=actions.CLIENT_RECORD_EXPORTED, request=request, obj=client, detail={"format": fmt})
     if fmt == "json":
         response = HttpResponse(json.dumps(record, indent=2, default=str), content_type="application/json")
     else:

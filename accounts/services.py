@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
+from accounts import audit_actions as actions
+from accounts.audit import audit_record, audit_write
 from accounts.models import ROLE_PERMISSION, Membership, Organization, Program, Role, User
 from accounts.request_cache import forget
 
@@ -12,7 +14,9 @@ from accounts.request_cache import forget
 @transaction.atomic
 def membership_grant(*, user: User, program: Program, role: str) -> Membership:
     """Give a user a role in a program, with the guardian permission that scoping reads."""
-    membership, _ = Membership.objects.get_or_create(user=user, program=program, role=role)
+    membership, created = Membership.objects.get_or_create(user=user, program=program, role=role)
+    if created:
+        audit_write(membership, actions.CREATED, detail={"member": user.pk, "role": role})
     assign_perm(f"accounts.{ROLE_PERMISSION[Role(role)]}", user, program)
     forget()  # the rest of this request sees the new role
     if role == Role.COORDINATOR and not user.is_staff:
@@ -28,6 +32,7 @@ def membership_revoke(*, membership: Membership) -> None:
     remove_perm(f"accounts.{ROLE_PERMISSION[Role(membership.role)]}", membership.user, membership.program)
     forget()
     user = membership.user
+    audit_write(membership, actions.DELETED, detail={"member": user.pk, "role": membership.role})
     membership.delete()
     if user.is_staff and not user.is_superuser and not user.memberships.filter(role=Role.COORDINATOR).exists():
         user.is_staff = False
@@ -41,18 +46,17 @@ def program_create(*, slug: str, name: str, timezone: str, organization: Organiz
     program = Program(organization=organization, slug=slug, name=name, timezone=timezone)
     program.full_clean()
     program.save()
+    audit_write(program, actions.CREATED)
     return program
 
 
 @transaction.atomic
 def membership_designate_emergency(*, membership: Membership, allowed: bool, by: User | None = None) -> Membership:
     """Allow (or stop) a member breaking the glass for clients of the membership's program."""
-    from accounts.audit import audit_record
-
     membership.emergency_access = allowed
     membership.save(update_fields=["emergency_access"])
     audit_record(
-        action="emergency_access.designate" if allowed else "emergency_access.undesignate",
+        action=actions.EMERGENCY_DESIGNATED if allowed else actions.EMERGENCY_UNDESIGNATED,
         user=by,
         obj=membership,
         detail={"member": membership.user_id},
@@ -65,8 +69,6 @@ def program_treatment_disclosures_set(*, program: Program, permitted: bool, by: 
     """Switch a program to "treatment disclosures permitted" (or back): care-team clinicians then
     see session facts without a consent (spec/roles.md). Refused for a 42 CFR Part 2 program
     (Program.clean); recorded in the audit trail with the old and new setting."""
-    from accounts.audit import audit_record
-
     program = Program.objects.select_for_update().get(pk=program.pk)
     before = program.treatment_disclosures_permitted
     program.treatment_disclosures_permitted = permitted
@@ -74,7 +76,7 @@ def program_treatment_disclosures_set(*, program: Program, permitted: bool, by: 
     if before != permitted:
         program.save(update_fields=["treatment_disclosures_permitted"])
         audit_record(
-            action="program.treatment_disclosures_set",
+            action=actions.TREATMENT_DISCLOSURES_SET,
             user=by,
             obj=program,
             program_id=program.pk,

@@ -1,11 +1,25 @@
 from django.contrib.auth.decorators import login_required
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts import audit_actions as actions
+from accounts.audit import audit_record, client_ids_of
 from dashboard.selectors import home_sections
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """One section per program, one panel per role held there (dashboard.selectors)."""
-    return render(request, "home.html", {"sections": home_sections(request)})
+    sections = home_sections(request)
+    # The clients the home names (a supporter's caseload and today's sessions, a clinician's list).
+    shown: set[int] = set()
+    for section in sections:
+        for role in section.roles:
+            for value in role.data.values():
+                if isinstance(value, list):
+                    shown.update(i for item in value if isinstance(item, models.Model) for i in client_ids_of(item))
+    response = render(request, "home.html", {"sections": sections})
+    if shown:
+        audit_record(action=actions.HOME_VIEWED, request=request, client_ids=shown, object_type="dashboard.home")
+    return response

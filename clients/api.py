@@ -19,7 +19,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from accounts import audit_actions as actions
 from accounts.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
+from accounts.audit import audit_write
 from accounts.models import Program, Role
 from accounts.scoping import role_program_ids
 from clients import services
@@ -95,6 +97,13 @@ class ClientViewSet(RowsListMixin, ReadWriteViewSet):
         # other roles that can see the client (they get 403; everyone else already got 404).
         if client.program_id not in role_program_ids(self.request.user).coordinator:
             raise PermissionDenied("Only the program's coordinators see matching suggestions.")
+
+    # ClientSerializer saves through clients.services.client_save, which records the write.
+    def create_record(self, serializer: ClientSerializer) -> None:
+        serializer.save()
+
+    def update_record(self, serializer: ClientSerializer) -> None:
+        serializer.save()
 
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def matches(self, request: Request, pk: str | None = None) -> Response:
@@ -187,7 +196,7 @@ class ClinicalAppointmentViewSet(ReadWriteViewSet):
         return instance.program_id if instance is not None else data["client"].program_id
 
     def create_record(self, serializer: ClinicalAppointmentSerializer) -> None:
-        serializer.save(program_id=self.program_id_of(data=serializer.validated_data))
+        audit_write(serializer.save(program_id=self.program_id_of(data=serializer.validated_data)), actions.CREATED)
 
 
 class ConsentViewSet(ReadWriteViewSet):
@@ -278,6 +287,10 @@ class GoalProgressViewSet(
     serializer_class = GoalProgressSerializer
     write_roles = {"create": {Role.COORDINATOR, Role.SUPPORTER}}
     filterset_fields = ["goal", "peer_session"]
+
+    def get_queryset(self) -> models.QuerySet:
+        # The audit event of a list names each row's client and program, found through its goal.
+        return super().get_queryset().select_related("goal")
 
     def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
         return instance.goal.program_id if instance is not None else data["goal"].program_id

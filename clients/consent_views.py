@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from accounts import audit_actions as actions
 from accounts.audit import audited
 from accounts.scoping import role_program_ids
 from clients import services
@@ -69,7 +70,7 @@ class RevokeForm(forms.Form):
 
 
 @login_required
-@audited("consent.list", object_type="clients.Consent", client_kwarg="client_id")
+@audited(actions.code_for(Consent, actions.LISTED), object_type="clients.consent", client_kwarg="client_id")
 def consent_list(request: HttpRequest, client_id: int) -> HttpResponse:
     client = get_object_or_404(Client.objects.visible_to(request.user).select_related("program"), pk=client_id)
     may_manage = client.program_id in role_program_ids(request.user).coordinator
@@ -112,7 +113,6 @@ def consent_list(request: HttpRequest, client_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-@audited("consent.revoke", object_type="clients.Consent", object_kwarg="pk")
 def consent_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     consent = get_object_or_404(Consent.objects.visible_to(request.user).select_related("client"), pk=pk)
     if consent.client.program_id not in role_program_ids(request.user).coordinator:

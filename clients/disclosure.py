@@ -30,7 +30,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.audit import AuditAction, audit_record
+from accounts import audit_actions as actions
+from accounts.audit import audit_record
 from accounts.models import Program
 from accounts.request_cache import memoised
 from accounts.scoping import role_program_ids
@@ -295,7 +296,7 @@ def _record_gate_disclosure(user, what: str, object_ids: list[int], disclosed: d
         key,
         lambda: (
             record_disclosure(
-                action=AuditAction.DISCLOSURE_PEER_SESSIONS,
+                action=actions.DISCLOSURE_PEER_SESSIONS,
                 user=user,
                 object_type="peer_sessions.peersession" if what == "sessions" else "clients.client",
                 bases=disclosed,

@@ -32,7 +32,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.copy import QueuedLibpqWriter
 
-from accounts.audit import AuditAction, audit_record
+from accounts import audit_actions as actions
+from accounts.audit import audit_record
 from accounts.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE, language_codes
 from accounts.models import Program, Site
 from clients.models import (
@@ -189,7 +190,7 @@ def import_csv_file(
                 transaction.set_rollback(True)
             else:
                 audit_record(
-                    action=AuditAction.IMPORT,
+                    action=actions.IMPORT,
                     user=by,
                     program_id=program.pk,
                     object_type="clients.import",

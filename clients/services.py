@@ -20,6 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import audit_actions as actions
+from accounts.audit import audit_write
 from accounts.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
 from accounts.models import Program, User
 from clients.importing import KINDS, import_csv_file
@@ -69,7 +71,7 @@ def client_save(
     The rules live on the model, so the API, the admin and the importer refuse the same input:
     the language code (a field validator), the site and the date of birth (Client.clean()),
     the record number unique in the program, and the care team's program (Client.validate_care_team).
-    Audited by the caller's channel, like the other records (the API viewset, the admin's log)."""
+    Recorded in the audit trail here, whichever channel called."""
     for name, value in (fields or {}).items():
         setattr(client, name, value)
     errors: dict[str, list] = {}
@@ -85,9 +87,11 @@ def client_save(
             errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
+    verb = actions.CREATED if client.pk is None else actions.UPDATED
     client.save()
     if team is not None:
         client.care_team.set(team)
+    audit_write(client, verb, detail={"fields": sorted(fields or {})})
     return client
 
 
@@ -125,7 +129,9 @@ def assignment_save(*, assignment: CaseloadAssignment) -> CaseloadAssignment:
     checked one after the other (SQLite serialises writers by itself)."""
     Client.objects.select_for_update().filter(pk=assignment.client_id).first()
     assignment_validate(assignment)
+    verb = actions.CREATED if assignment.pk is None else actions.UPDATED
     assignment.save()
+    audit_write(assignment, verb)
     return assignment
 
 
@@ -171,9 +177,11 @@ def consent_save(*, consent: Consent, clinicians: list[Clinician] | None = None)
     """Create or update a consent; `clinicians` replaces the named list when given."""
     named = clinicians if clinicians is not None else (list(consent.clinicians.all()) if consent.pk else [])
     consent_validate(consent, named)
+    verb = actions.CREATED if consent.pk is None else actions.UPDATED
     consent.save()
     if clinicians is not None:
         consent.clinicians.set(clinicians)
+    audit_write(consent, verb)
     return consent
 
 
@@ -187,6 +195,7 @@ def consent_revoke(*, consent: Consent, revoked_on: date, reason: str) -> Consen
     locked.clean()  # not before it was signed
     locked.revocation_reason = reason.strip()
     locked.save(update_fields=["revoked_on", "revocation_reason"])
+    audit_write(locked, actions.UPDATED, action=actions.CONSENT_REVOKED, detail={"revoked_on": revoked_on})
     return locked
 
 
@@ -218,7 +227,14 @@ def assignment_transfer(
         role=AssignmentRole.PRIMARY,
         handoff_note=handoff_note.strip(),
     )
-    return assignment_save(assignment=new)
+    assignment_save(assignment=new)
+    audit_write(
+        new,
+        actions.CREATED,
+        action=actions.ASSIGNMENT_TRANSFERRED,
+        detail={"from_supporter": current.supporter_id if current else None, "to_supporter": to_supporter.pk},
+    )
+    return new
 
 
 @transaction.atomic
@@ -229,6 +245,7 @@ def client_preference_set(*, client: Client, requested_lived_experience: list[st
     preference, _created = ClientPreference.objects.select_for_update().get_or_create(client=client)
     preference.requested_lived_experience = areas
     preference.save()
+    audit_write(preference, actions.CREATED if _created else actions.UPDATED)
     return preference
 
 
@@ -266,7 +283,9 @@ def goal_save(*, goal: RecoveryGoal, fields: dict[str, Any], by: Any) -> Recover
     else:
         goal.achieved_on = None
     goal.full_clean()
+    verb = actions.CREATED if goal.pk is None else actions.UPDATED
     goal.save()
+    audit_write(goal, verb, user=by)
     return goal
 
 
@@ -276,7 +295,9 @@ def goal_progress_add(*, goal: RecoveryGoal, note: str, author: Any, peer_sessio
         raise ValidationError({"note": [_("Write what changed.")]})
     if peer_session is not None and not peer_session.attendances.filter(client_id=goal.client_id).exists():
         raise ValidationError({"peer_session": [_("The client did not attend that session.")]})
-    return GoalProgress.objects.create(goal=goal, note=note.strip(), author=author, peer_session=peer_session)
+    progress = GoalProgress.objects.create(goal=goal, note=note.strip(), author=author, peer_session=peer_session)
+    audit_write(progress, actions.CREATED, user=author)
+    return progress
 
 
 # --- outcome measures ------------------------------------------------------------------------
@@ -321,7 +342,9 @@ def instrument_save(*, instrument: Instrument, fields: dict[str, Any]) -> Instru
     if instrument.item_max <= instrument.item_min:
         raise ValidationError({"item_max": [_("The highest score must be above the lowest.")]})
     instrument.full_clean()
+    verb = actions.CREATED if instrument.pk is None else actions.UPDATED
     instrument.save()
+    audit_write(instrument, verb)
     return instrument
 
 
@@ -340,7 +363,7 @@ def outcome_measure_record(
     is_intake = not earlier.filter(administered_on__lte=administered_on).exists()
     if is_intake:
         earlier.filter(is_intake=True).update(is_intake=False)  # a back-dated first one takes over
-    return OutcomeMeasure.objects.create(
+    measure = OutcomeMeasure.objects.create(
         program_id=client.program_id,
         client=client,
         instrument=instrument,
@@ -350,6 +373,8 @@ def outcome_measure_record(
         is_intake=is_intake,
         administered_by=by,
     )
+    audit_write(measure, actions.CREATED, user=by)
+    return measure
 
 
 def outcome_next_due(client: Client, instrument: Instrument) -> date | None:
@@ -407,7 +432,9 @@ def resource_save(*, resource: Resource, fields: dict[str, Any]) -> Resource:
     for name, value in fields.items():
         setattr(resource, name, value)
     resource.full_clean()  # Resource.clean(): language codes, some way to reach it
+    verb = actions.CREATED if resource.pk is None else actions.UPDATED
     resource.save()
+    audit_write(resource, verb)
     return resource
 
 
@@ -426,7 +453,7 @@ def referral_create(
         errors["follow_up_on"] = [_("Follow up on or after the referral date.")]
     if errors:
         raise ValidationError(errors)
-    return Referral.objects.create(
+    referral = Referral.objects.create(
         program_id=client.program_id,
         client=client,
         resource=resource,
@@ -435,6 +462,8 @@ def referral_create(
         follow_up_on=follow_up_on,
         referred_by=by,
     )
+    audit_write(referral, actions.CREATED, user=by)
+    return referral
 
 
 @transaction.atomic
@@ -472,6 +501,7 @@ def referral_update(
         referral.follow_up_notes = f"{referral.follow_up_notes}\n{stamp}".strip()
     referral.full_clean()
     referral.save()
+    audit_write(referral, actions.UPDATED, detail={"status": status})
     return referral
 
 

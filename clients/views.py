@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from accounts import audit_actions as actions
 from accounts.audit import audited
 from clients import services
 from clients.charts import score_line_svg
@@ -37,7 +38,7 @@ def caseload_client(request: HttpRequest, client_id: int) -> Client:
 
 
 @login_required
-@audited("goal.list", object_type="clients.RecoveryGoal", client_kwarg="client_id")
+@audited(actions.code_for(RecoveryGoal, actions.LISTED), object_type="clients.recoverygoal", client_kwarg="client_id")
 def goals(request: HttpRequest, client_id: int) -> HttpResponse:
     client = caseload_client(request, client_id)
     sessions = list(
@@ -89,7 +90,9 @@ def goals(request: HttpRequest, client_id: int) -> HttpResponse:
 
 
 @login_required
-@audited("outcome.list", object_type="clients.OutcomeMeasure", client_kwarg="client_id")
+@audited(
+    actions.code_for(OutcomeMeasure, actions.LISTED), object_type="clients.outcomemeasure", client_kwarg="client_id"
+)
 def outcomes(request: HttpRequest, client_id: int) -> HttpResponse:
     client = caseload_client(request, client_id)
     instruments = list(
@@ -164,7 +167,7 @@ def outcomes(request: HttpRequest, client_id: int) -> HttpResponse:
 
 
 @login_required
-@audited("referral.list", object_type="clients.Referral", client_kwarg="client_id")
+@audited(actions.code_for(Referral, actions.LISTED), object_type="clients.referral", client_kwarg="client_id")
 def referrals(request: HttpRequest, client_id: int) -> HttpResponse:
     client = caseload_client(request, client_id)
     directory = list(

@@ -13,7 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.audit import audited
+from accounts import audit_actions as actions
+from accounts.audit import audit_record, audited
 from accounts.scoping import role_program_ids
 from clients.disclosure import attach_disclosures, attach_session_disclosures, disclosure_for
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
@@ -46,7 +47,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 @login_required
 @require_GET
-@audited("client.list", object_type="clients.Client")
+@audited(actions.code_for(Client, actions.LISTED), object_type="clients.client")
 def client_list(request: HttpRequest) -> HttpResponse:
     clients = Client.objects.visible_to(request.user).select_related("program", "site")
     filterset = ClientPageFilter(request.GET, queryset=clients, user=request.user)
@@ -59,6 +60,9 @@ def client_list(request: HttpRequest) -> HttpResponse:
         clients, ordering=["last_name", "first_name", "id"], after=request.GET.get("after"), size=PAGE_SIZE
     )
     attach_disclosures(request.user, page.rows, peer_support_fields=["last_contact"])
+    request.audit_objects = page.rows
+    if search:  # the words searched for are a name or a record number: never stored
+        audit_record(action=actions.CLIENT_SEARCHED, request=request, objects=page.rows, object_type="clients.client")
     context = _list_context(request, page, filterset) | {"search": search}
     template = "dashboard/partials/client_results.html" if _is_htmx(request) else "dashboard/client_list.html"
     return render(request, template, context)
@@ -76,9 +80,10 @@ def client_search(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-@audited("client.read", object_type="clients.Client", client_kwarg="pk")
+@audited(actions.code_for(Client, actions.VIEWED), client_kwarg="pk")
 def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     client = get_object_or_404(Client.objects.visible_to(request.user).select_related("program", "site"), pk=pk)
+    request.audit_object = client
     user = request.user
     now = timezone.now()
     appointments = ClinicalAppointment.objects.visible_to(user).filter(client=client).select_related("clinician")
@@ -136,7 +141,7 @@ def supporter_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-@audited("peer_session.list", object_type="peer_sessions.PeerSession")
+@audited(actions.code_for(PeerSession, actions.LISTED), object_type="peer_sessions.peersession")
 def session_list(request: HttpRequest) -> HttpResponse:
     sessions = PeerSession.objects.visible_to(request.user).select_related("program", "supporter")
     filterset = SessionPageFilter(request.GET, queryset=sessions, user=request.user)
@@ -152,6 +157,15 @@ def session_list(request: HttpRequest) -> HttpResponse:
     for session in page.rows:
         if session.disclosure.client_ids is not None:  # a clinician counts only the attendees they may see
             session.attending = len(session.disclosure.client_ids)
+    # The clients behind the rows: each session's attendees that the disclosure gate lets through.
+    by_session = {session.pk: session.disclosure.client_ids for session in page.rows}
+    request.audit_client_ids = {
+        client_id
+        for session_id, client_id in Attendance.objects.filter(session_id__in=by_session).values_list(
+            "session_id", "client_id"
+        )
+        if by_session[session_id] is None or client_id in by_session[session_id]
+    }
     template = "dashboard/partials/session_results.html" if _is_htmx(request) else "dashboard/session_list.html"
     return render(request, template, _list_context(request, page, filterset))
 

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from reports.continuity import ContinuityInputError
-from reports.selectors import continuity_scope, scoped_continuity_report
+from reports.selectors import continuity_scope, record_continuity_shown, scoped_continuity_report
 from reports.serializers import ContinuityRequestSerializer
 
 
@@ -29,4 +29,5 @@ class ContinuityReportView(APIView):
             report = scoped_continuity_report(scope, request.user, **values)
         except ContinuityInputError as exc:
             return Response({"non_field_errors": [str(exc)]}, status=status.HTTP_409_CONFLICT)
+        record_continuity_shown(program=scope.program, report=report)
         return Response(report)

@@ -12,6 +12,8 @@ from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 
+from accounts import audit_actions as actions
+from accounts.audit import audit_record
 from accounts.models import Program, Role
 from accounts.scoping import role_program_ids
 from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment, Client, ClinicalAppointment
@@ -65,6 +67,23 @@ def scoped_continuity_report(scope: ReportScope, user: Any, *, start: date, end:
         report["by_supporter"] = [row for row in report["by_supporter"] if row["supporter"] in own]
         return report
     return funder_continuity_summary(program, start=start, end=end, params=params)
+
+
+def record_continuity_shown(
+    *, program: Program, report: dict[str, Any], action: str = actions.CONTINUITY_VIEWED, user: Any = None
+) -> None:
+    """Record who was shown the report's clients (its `by_client` rows name them by record
+    number): the API, the page and the command line call this after they answer."""
+    numbers = [row["client"] for row in report.get("by_client", [])]
+    client_ids = list(Client.objects.filter(program=program, external_id__in=numbers).values_list("id", flat=True))
+    audit_record(
+        action=action,
+        user=user,
+        program_id=program.pk,
+        client_ids=client_ids,
+        object_type="reports.continuity",
+        detail={"clients": len(client_ids)},
+    )
 
 
 def funder_continuity_summary(program: Program, *, start: date, end: date, params: dict[str, int]) -> dict[str, Any]:

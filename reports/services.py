@@ -15,7 +15,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.audit import AuditAction, audit_record
+from accounts import audit_actions as actions
+from accounts.audit import audit_record
 from accounts.jobs import claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
 from accounts.models import Program, Role, User
 from accounts.scoping import has_role
@@ -77,6 +78,12 @@ def funder_report_request(
             params=cleaned,
             created_by=user,
             auto_publish=auto_publish and user is None,
+        )
+        audit_record(
+            action=actions.FUNDER_REPORT_REQUESTED,
+            user=user,
+            obj=report,
+            detail={"period": [period.start.isoformat(), period.end.isoformat()]},
         )
 
         def enqueue() -> None:
@@ -185,7 +192,7 @@ def _generate(report: FunderReport, token: uuid.UUID, render_html: Any, render_p
         )
         report.save()
         audit_record(
-            action=AuditAction.FUNDER_REPORT_GENERATED,
+            action=actions.FUNDER_REPORT_GENERATED,
             user=report.created_by,
             obj=report,
             detail={"pages": report.pages, "sha256": report.pdf_sha256},
@@ -227,7 +234,7 @@ def funder_report_publish(*, report: FunderReport, user: User | None) -> FunderR
     report.published_by = user
     report.save()
     audit_record(
-        action=AuditAction.FUNDER_REPORT_PUBLISHED,
+        action=actions.FUNDER_REPORT_PUBLISHED,
         user=user,
         obj=report,
         detail={"by": "scheduler"} if user is None else None,
@@ -242,7 +249,7 @@ def funder_report_download_record(
     """Audit one download. Uses the audit trail (accounts.audit.audit_record) when the
     project has it; otherwise writes a structured line to the `audit.funder_reports` logger."""
     audit_record(
-        action=AuditAction.FUNDER_REPORT_DOWNLOAD,
+        action=actions.FUNDER_REPORT_DOWNLOADED,
         request=request,
         user=user,
         obj=report,

@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import audit_actions as actions
+from accounts.audit import audit_record
 from accounts.models import Program, Role
 from accounts.scoping import role_program_ids
 from reports import charts
@@ -167,6 +169,13 @@ def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
             worklist=worklist[:WORKLIST_LIMIT],
             worklist_total=len(worklist),
             gap_threshold_days=values["gap_threshold_days"],
+        )
+        audit_record(
+            action=actions.CONTINUITY_VIEWED,
+            request=request,
+            program_id=program.pk,
+            client_ids=[row.client_id for row in worklist[:WORKLIST_LIMIT]],
+            object_type="reports.continuity",
         )
     return render(request, "reports/continuity_dashboard.html", context)
 

@@ -11,7 +11,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.audit import AuditAction
+from accounts import audit_actions as actions
+from accounts.audit import audit_write
 from accounts.models import Program, Role, User
 from clients.disclosure import covering_consents, record_disclosure
 from clients.models import PART2_NOTICE, CaseloadAssignment, Client, Clinician, Consent
@@ -122,6 +123,7 @@ def peer_session_save(
                     setattr(attendance, name, getattr(billing[attendance.pk], name))
         _set_prefetched(session, "attendances", created)
         _set_prefetched(session, "addenda", [])
+    audit_write(session, actions.CREATED if creating else actions.UPDATED, client_ids=client_ids)
     return session
 
 
@@ -179,6 +181,7 @@ def note_sign(*, session: PeerSession, user: User) -> PeerSession:
         days={session.start.astimezone(session.program.tzinfo).date()},
         as_of=now,
     )
+    audit_write(session, actions.UPDATED, user=user, action=actions.NOTE_SIGNED)
     return session
 
 
@@ -191,6 +194,7 @@ def program_session_rules_save(*, program: Program, fields: dict[str, Any]) -> P
     rules.full_clean()
     rules.save()
     billing_recompute_attendances(program=program, attendances=Attendance.objects.all())
+    audit_write(rules, actions.CREATED if _created else actions.UPDATED, detail={"fields": sorted(fields)})
     return rules
 
 
@@ -202,9 +206,13 @@ def note_addendum_add(*, session: PeerSession, user: User, text: str) -> NoteAdd
         raise ValidationError({"text": ["The note is still a draft; edit it instead of adding an addendum."]})
     if not text.strip():
         raise ValidationError({"text": ["Write the addendum."]})
-    return NoteAddendum.objects.create(
+    addendum = NoteAddendum.objects.create(
         session=session, author=user, text=text.strip(), entered_late=_is_late(session.start, timezone.now())
     )
+    audit_write(
+        addendum, actions.CREATED, user=user, client_ids=session.attendances.values_list("client_id", flat=True)
+    )
+    return addendum
 
 
 def feedback_deadline(*, program_id: int, urgency: str, sent_at: datetime, tzinfo: Any) -> datetime:
@@ -318,7 +326,7 @@ def feedback_send(
         notify(users=_coordinator_users(program.id), kind=NotificationKind.FEEDBACK_EMERGENCY, link=link, email=True)
         logger.warning("emergency disclosure recorded: feedback item %s", item.pk)
     record_disclosure(
-        action=AuditAction.DISCLOSURE_FEEDBACK_EMERGENCY if emergency else AuditAction.DISCLOSURE_FEEDBACK,
+        action=actions.DISCLOSURE_FEEDBACK_EMERGENCY if emergency else actions.DISCLOSURE_FEEDBACK,
         user=author.user,
         obj=item,
         recipients=recipients,
@@ -351,10 +359,12 @@ def feedback_acknowledge(*, item: FeedbackItem, user: User) -> FeedbackItem:
     """A recipient acknowledges the item. The first acknowledgment stands; later ones change nothing."""
     if _recipient_clinician(item, user) is None:
         raise PermissionDenied("Only a clinician the item was sent to can acknowledge it.")
-    FeedbackItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
+    acknowledged = FeedbackItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
         acknowledged_at=timezone.now(), acknowledged_by=user
     )
     item.refresh_from_db()
+    if acknowledged:  # the first acknowledgment is the one that happened
+        audit_write(item, actions.UPDATED, user=user, action=actions.FEEDBACK_ACKNOWLEDGED)
     return item
 
 
@@ -384,13 +394,15 @@ def feedback_reply(*, item: FeedbackItem, user: User, text: str) -> FeedbackRepl
     reply = FeedbackReply.objects.create(item=item, author=user, text=text.strip())
     if is_author and clinician is None:
         record_disclosure(
-            action=AuditAction.DISCLOSURE_FEEDBACK_REPLY,
+            action=actions.DISCLOSURE_FEEDBACK_REPLY,
             user=user,
             obj=item,
             recipients=recipients,
             consents=covering,
             detail={"reply": reply.pk},
         )
+    else:  # a clinician's answer discloses nothing of peer support; it is recorded as the write it is
+        audit_write(reply, actions.CREATED, user=user, client_ids=[item.client_id])
     if clinician is not None and item.acknowledged_at is None:
         # Answering is acknowledging: the clinician clearly saw it.
         FeedbackItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
@@ -425,5 +437,6 @@ def feedback_escalate_overdue(*, now: datetime | None = None) -> int:
             )
             recipient_users = User.objects.filter(clinician_profiles__feedback_items=item_id)
             notify(users=recipient_users, kind=NotificationKind.FEEDBACK_REMINDER, link=link, email=True)
+            audit_write(FeedbackItem.objects.get(pk=item_id), actions.UPDATED, action=actions.FEEDBACK_ESCALATED)
             count += 1
     return count

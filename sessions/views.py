@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import audit_actions as actions
 from accounts.audit import audited
 from accounts.models import Program
 from accounts.scoping import role_program_ids
@@ -85,6 +86,7 @@ def _may_read_note(request: HttpRequest, session: PeerSession) -> bool:
 
 
 @login_required
+@audited(actions.code_for(PeerSession, actions.LISTED), object_type="peer_sessions.peersession")
 def session_list(request: HttpRequest) -> HttpResponse:
     _activate_program_zone(request)
     sessions = list(
@@ -96,15 +98,20 @@ def session_list(request: HttpRequest) -> HttpResponse:
     seen = session_disclosures(request.user, sessions)
     for session in sessions:
         session.facts_only = seen[session.pk].facts_only
+    # The clients this page names: the attendees the disclosure gate lets this user see.
+    request.audit_client_ids = {
+        a.client_id for session in sessions for a in session.attendances.all() if seen[session.pk].shows(a.client_id)
+    }
     can_log = bool(role_program_ids(request.user).supporter)
     return render(request, "peer_sessions/session_list.html", {"sessions": sessions, "can_log": can_log})
 
 
 @login_required
-@audited("peer_session.create", object_type="peer_sessions.PeerSession")
+@audited(actions.code_for(Client, actions.LISTED), object_type="clients.client")
 def session_create(request: HttpRequest) -> HttpResponse:
     supporter = _supporter_for(request)
     clients = _caseload(supporter)
+    request.audit_objects = clients  # the form lists the caseload by name
     show_times_in(supporter.program.tzinfo)
     last = PeerSession.objects.filter(supporter=supporter).order_by("-created_at", "-id").first()
     initial = {
@@ -131,7 +138,7 @@ def session_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@audited("peer_session.update", object_type="peer_sessions.PeerSession", object_kwarg="pk")
+@audited(actions.code_for(PeerSession, actions.VIEWED))
 def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     if session.supporter.user_id != request.user.pk:
@@ -142,6 +149,7 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
     show_times_in(session.program.tzinfo)
     attendees = [a.client for a in session.attendances.all()]
     clients = {c.pk: c for c in [*attendees, *_caseload(session.supporter)]}
+    request.audit_object, request.audit_client_ids = session, list(clients)  # the form lists the caseload
     form = PeerSessionForm(
         request.POST or None,
         initial=PeerSessionForm.initial_from(session),
@@ -159,16 +167,18 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@audited("peer_session.read", object_type="peer_sessions.PeerSession", object_kwarg="pk")
+@audited(actions.code_for(PeerSession, actions.VIEWED))
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     show_times_in(session.program.tzinfo)
     seen = session_disclosures(request.user, [session])[session.pk]
     is_author = session.supporter.user_id == request.user.pk
+    # Attendees passing the disclosure gate; on the treatment basis alone, only session facts.
+    attendances = [a for a in session.attendances.all() if seen.shows(a.client_id)]
+    request.audit_object, request.audit_client_ids = session, [a.client_id for a in attendances]
     context = {
         "session": session,
-        # Attendees passing the disclosure gate; on the treatment basis alone, only session facts.
-        "attendances": [a for a in session.attendances.all() if seen.shows(a.client_id)],
+        "attendances": attendances,
         "facts_only": seen.facts_only,
         "may_read_note": _may_read_note(request, session),
         "is_author": is_author,
@@ -180,7 +190,6 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-@audited("note.sign", object_type="peer_sessions.PeerSession", object_kwarg="pk")
 def session_sign(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     try:
@@ -194,7 +203,6 @@ def session_sign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-@audited("note.addendum", object_type="peer_sessions.PeerSession", object_kwarg="pk")
 def session_addendum(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     form = AddendumForm(request.POST)
@@ -216,7 +224,7 @@ def _inbox_state(item: FeedbackItem) -> str:
 
 
 @login_required
-@audited("feedback.list", object_type="peer_sessions.FeedbackItem")
+@audited(actions.code_for(FeedbackItem, actions.LISTED), object_type="peer_sessions.feedbackitem")
 def feedback_list(request: HttpRequest) -> HttpResponse:
     """The clinician's inbox, the supporter's sent items, the coordinator's overview (?escalated=1)."""
     _activate_program_zone(request)
@@ -230,9 +238,12 @@ def feedback_list(request: HttpRequest) -> HttpResponse:
     if escalated_only:
         items = items.escalated()
     groups: dict[str, list[FeedbackItem]] = {"unread": [], "acknowledged": [], "replied": []}
-    for item in items[:200]:
+    shown = list(items[:200])
+    for item in shown:
         groups[_inbox_state(item)].append(item)
     roles = role_program_ids(request.user)
+    caseload = _caseload(_supporter_for(request)) if roles.supporter else []
+    request.audit_objects = [*shown, *caseload]
     return render(
         request,
         "peer_sessions/feedback_list.html",
@@ -244,13 +255,13 @@ def feedback_list(request: HttpRequest) -> HttpResponse:
             ],
             "escalated_only": escalated_only,
             "is_coordinator": bool(roles.coordinator),
-            "caseload": _caseload(_supporter_for(request)) if roles.supporter else [],
+            "caseload": caseload,
         },
     )
 
 
 @login_required
-@audited("feedback.create", object_type="peer_sessions.FeedbackItem", client_kwarg="client_id")
+@audited(actions.code_for(Client, actions.VIEWED), object_type="clients.client", client_kwarg="client_id")
 def feedback_create(request: HttpRequest, client_id: int) -> HttpResponse:
     supporter = _supporter_for(request)
     client = get_object_or_404(Client.objects.visible_to(request.user), pk=client_id)
@@ -293,9 +304,10 @@ def _item_for(request: HttpRequest, pk: int) -> FeedbackItem:
 
 
 @login_required
-@audited("feedback.read", object_type="peer_sessions.FeedbackItem", object_kwarg="pk")
+@audited(actions.code_for(FeedbackItem, actions.VIEWED))
 def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_for(request, pk)
+    request.audit_object = item
     show_times_in(item.program.tzinfo)
     is_recipient = any(c.user_id == request.user.pk for c in item.recipients.all())
     return render(
@@ -313,7 +325,6 @@ def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-@audited("feedback.acknowledge", object_type="peer_sessions.FeedbackItem", object_kwarg="pk")
 def feedback_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_for(request, pk)
     services.feedback_acknowledge(item=item, user=request.user)
@@ -323,7 +334,6 @@ def feedback_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-@audited("feedback.reply", object_type="peer_sessions.FeedbackItem", object_kwarg="pk")
 def feedback_reply(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_for(request, pk)
     form = ReplyForm(request.POST)

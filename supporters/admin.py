@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from accounts.admin import ScopedAdmin
 from supporters.models import Certification, CredentialType, ProgramPolicy, Supporter
-from supporters.services import supporter_save
+from supporters.services import certification_save, credential_type_save, program_policy_save, supporter_save
 
 
 class CertificationInline(admin.TabularInline):
@@ -27,12 +27,28 @@ class SupporterAdmin(ScopedAdmin):
     def save_model(self, request: HttpRequest, obj: Supporter, form: forms.ModelForm, change: bool) -> None:
         supporter_save(supporter=obj, fields={})
 
+    def save_formset(
+        self, request: HttpRequest, form: forms.ModelForm, formset: forms.BaseFormSet, change: bool
+    ) -> None:
+        """Credentials typed in the inline go through certification_save like the API's (its
+        rules, the billing that follows the credential, the audit record)."""
+        if formset.model is not Certification:
+            super().save_formset(request, form, formset, change)
+            return
+        for certification in formset.save(commit=False):
+            certification_save(certification=certification, fields={})
+        for certification in formset.deleted_objects:
+            certification.delete()
+
 
 @admin.register(CredentialType)
 class CredentialTypeAdmin(ScopedAdmin):
     """Rules live in CredentialType.clean(), which the admin form runs like the service does."""
 
     list_display = ["name", "kind", "issuing_body", "renewal_period_months", "ce_hours_required", "program"]
+
+    def save_model(self, request: HttpRequest, obj: CredentialType, form: forms.ModelForm, change: bool) -> None:
+        credential_type_save(credential_type=obj, fields={})
 
 
 @admin.register(ProgramPolicy)
@@ -45,3 +61,7 @@ class ProgramPolicyAdmin(ScopedAdmin):
         "outcome_interval_days",
         "no_contact_days",
     ]
+
+    def save_model(self, request: HttpRequest, obj: ProgramPolicy, form: forms.ModelForm, change: bool) -> None:
+        fields = {name: getattr(obj, name) for name in form.changed_data if name != "program"}
+        obj.pk = program_policy_save(program=obj.program, fields=fields).pk

@@ -53,6 +53,13 @@ class SupporterViewSet(ReadWriteViewSet):
             .prefetch_related(Prefetch("certifications", queryset=Certification.objects.order_by("id")))
         )
 
+    # SupporterSerializer saves through supporters.services.supporter_save, which records the write.
+    def create_record(self, serializer: SupporterSerializer) -> None:
+        serializer.save()
+
+    def update_record(self, serializer: SupporterSerializer) -> None:
+        serializer.save()
+
 
 class CredentialTypeViewSet(ReadWriteViewSet):
     model = CredentialType
@@ -124,6 +131,10 @@ class CEHoursViewSet(
     serializer_class = CEHoursSerializer
     write_roles = {"create": {Role.SUPPORTER, Role.COORDINATOR}}
     filterset_fields = ["certification", "category"]
+
+    def get_queryset(self) -> models.QuerySet:
+        # The audit event of a list names each row's program, found through its credential.
+        return super().get_queryset().select_related("certification__supporter")
 
     def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
         if instance is not None:

@@ -25,6 +25,8 @@ from django.db.models import Count, Q, Sum
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from accounts import audit_actions as actions
+from accounts.audit import audit_write
 from accounts.models import Membership, Program, Role, User
 from accounts.scoping import role_program_ids
 from supporters.models import (
@@ -163,7 +165,9 @@ def supporter_save(*, supporter: Supporter, fields: dict[str, Any]) -> Supporter
     for name, value in fields.items():
         setattr(supporter, name, value)
     supporter.full_clean()
+    verb = actions.CREATED if supporter.pk is None else actions.UPDATED
     supporter.save()
+    audit_write(supporter, verb)
     return supporter
 
 
@@ -176,7 +180,9 @@ def credential_type_save(*, credential_type: CredentialType, fields: dict[str, A
     for name, value in fields.items():
         setattr(credential_type, name, value)
     credential_type.full_clean(validate_unique=False)
+    verb = actions.CREATED if credential_type.pk is None else actions.UPDATED
     credential_type.save()
+    audit_write(credential_type, verb)
     return credential_type
 
 
@@ -193,8 +199,10 @@ def certification_save(*, certification: Certification, fields: dict[str, Any]) 
     if not certification.certification_type:
         raise ValidationError({"certification_type": [_("Name the credential or choose its type.")]})
     certification.full_clean()  # Certification.clean(): expiry on or after the issue date
+    verb = actions.CREATED if certification.pk is None else actions.UPDATED
     certification.save()
     _recompute_billing_of(certification.supporter)
+    audit_write(certification, verb)
     return certification
 
 
@@ -305,6 +313,7 @@ def ce_hours_log(
     )
     entry.full_clean()
     entry.save()
+    audit_write(entry, actions.CREATED)
     return entry
 
 
@@ -416,8 +425,10 @@ def supervision_session_save(
     session.format = format
     session.topics = topics
     session.full_clean()
+    verb = actions.CREATED if session.pk is None else actions.UPDATED
     session.save()
     session.supervisees.set(supervisees)
+    audit_write(session, verb, detail={"supervisees": [s.pk for s in supervisees]})
     return session
 
 
@@ -498,6 +509,7 @@ def lived_experience_set(*, supporter: Supporter, areas: list[str]) -> LivedExpe
     record, _created = LivedExperience.objects.select_for_update().get_or_create(supporter=supporter)
     record.areas = cleaned
     record.save()
+    audit_write(record, actions.CREATED if _created else actions.UPDATED)
     return record
 
 
@@ -515,6 +527,7 @@ def program_policy_save(*, program: Program, fields: dict[str, Any]) -> ProgramP
         from sessions.models import Attendance
 
         billing_recompute_attendances(program=program, attendances=Attendance.objects.all())
+    audit_write(policy, actions.CREATED if _created else actions.UPDATED, detail={"fields": sorted(fields)})
     return policy
 
 

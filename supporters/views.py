@@ -16,6 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from accounts import audit_actions as actions
+from accounts.audit import audit_record
 from accounts.models import Membership, Program, Role, User
 from accounts.scoping import role_program_ids
 from accounts.services import program_treatment_disclosures_set
@@ -72,7 +74,15 @@ def worklists(request: HttpRequest, program_id: int) -> HttpResponse:
         if worklist is None:
             raise Http404
         context["worklist"] = worklist
-        context["rows"] = worklist.rows(program, today)[:500]
+        context["rows"] = rows = list(worklist.rows(program, today)[:500])
+        if worklist.kind == "client":
+            audit_record(
+                action=actions.WORKLIST_VIEWED,
+                request=request,
+                objects=rows,
+                program_id=program.pk,
+                detail={"worklist": worklist.key},
+            )
     return render(request, "program/worklists.html", context)
 
 
@@ -225,7 +235,8 @@ def caseloads(request: HttpRequest, program_id: int) -> HttpResponse:
             {"supporter": s, "load": load, "free": s.max_caseload - load, "percent": round(100 * load / s.max_caseload)}
         )
     rows.sort(key=lambda r: (-r["percent"], r["supporter"].last_name))
-    unassigned = WORKLISTS_BY_KEY["unassigned"].rows(program, today)[:200]
+    unassigned = list(WORKLISTS_BY_KEY["unassigned"].rows(program, today)[:200])
+    audit_record(action=actions.CASELOAD_VIEWED, request=request, objects=unassigned, program_id=program.pk)
     return render(
         request, "program/caseloads.html", {"program": program, "rows": rows, "unassigned": unassigned, "today": today}
     )
@@ -294,6 +305,8 @@ def assign(request: HttpRequest, program_id: int, client_id: int) -> HttpRespons
             messages.success(request, _("Assigned %(name)s.") % {"name": supporter.full_name})
             return redirect("program:assign", program_id=program.id, client_id=client.id)
     history = CaseloadAssignment.objects.filter(client=client).select_related("supporter").order_by("-start_date")
+    if request.method == "GET":  # the client, their supporters and the matching (a POST's write is the service's)
+        audit_record(action=actions.code_for(CaseloadAssignment, actions.LISTED), request=request, client_id=client.pk)
     return render(
         request,
         "program/assign.html",

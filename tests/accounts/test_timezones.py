@@ -70,7 +70,7 @@ def test_a_program_zone_shown_by_one_request_does_not_leak_into_the_next_on_the_
     try:
         feedback_page = client.get(reverse("peer_sessions:feedback-detail", args=[item.pk]))
         first_zones, zones_at_render[:] = list(zones_at_render), []
-        audit_record(action="read", user=cast.coordinator, obj=cast.mine)
+        audit_record(action="clients.client.viewed", user=cast.coordinator, obj=cast.mine)
         audit_page = client.get(reverse("security:audit-report"))
     finally:
         template_rendered.disconnect(note_zone)

@@ -164,7 +164,7 @@ def test_the_funder_downloads_the_published_report_and_it_is_audited(cast, clien
     assert b"".join(response.streaming_content) == published_report.pdf.open("rb").read()
     for fmt in ("csv", "xlsx"):
         assert client.get(reverse("funder-report-download", args=[published_report.pk, fmt])).status_code == 200
-    events = list(AuditEvent.objects.filter(action="reports.funder_report.download").order_by("id"))
+    events = list(AuditEvent.objects.filter(action="reports.funder_report.downloaded").order_by("id"))
     assert [e.detail["format"] for e in events] == ["pdf", "csv", "xlsx"]
     assert {(e.user_id, e.program_id, e.object_id, e.client_id) for e in events} == {
         (cast.funder.pk, cast.program.pk, str(published_report.pk), None)

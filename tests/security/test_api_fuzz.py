@@ -20,6 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from knox.models import AuthToken
 from schemathesis.checks import not_a_server_error
 
+from accounts import audit_actions as actions
+from accounts.audit import AuditEvent
+
 pytestmark = pytest.mark.django_db
 WSGI_APP = get_wsgi_application()
 
@@ -73,13 +76,35 @@ def test_no_generated_request_causes_a_server_error(cast, operation, role):
     )
     def run(case) -> None:
         # A fresh token each time: the logout operations end the one they are given.
-        response = case.call(app=WSGI_APP, headers=token_header(user))
+        headers = token_header(user)
+        last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        response = case.call(app=WSGI_APP, headers=headers)
         statuses.append(response.status_code)
         case.validate_response(response, checks=[not_a_server_error])
+        _check_the_audit_of(case, response.status_code, AuditEvent.objects.filter(id__gt=last))
 
     run()
     # The requests reached the views: an expired or refused token would make this vacuous.
     assert 401 not in statuses, statuses
+
+
+READ_VERBS = (".viewed", ".listed", ".searched")
+
+
+def _check_the_audit_of(case, status: int, events) -> None:
+    """Issue 14.5: a write that was refused or invalid records nothing; one that happened
+    records what it changed (one write event, beside any disclosure it made), never a read.
+    Signing in and out (/auth/) changes no record and is not in the audit trail's vocabulary."""
+    method = case.method.upper()
+    if method not in {"POST", "PUT", "PATCH", "DELETE"} or case.path.startswith("/api/v1/auth/"):
+        return
+    codes = list(events.values_list("action", flat=True))
+    if status >= 400:
+        assert codes == [], (method, status, codes)
+        return
+    writes = [c for c in codes if not c.endswith(READ_VERBS) and not c.startswith("disclosure.")]
+    assert writes and all(c in actions.ALL for c in codes), (method, status, codes)
+    assert all(e.program_id for e in events), (method, status, codes)
 
 
 def _operations_requiring_auth() -> list[tuple[str, str]]:

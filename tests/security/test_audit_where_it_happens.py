@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
-from accounts.audit import AuditAction, AuditEvent
+from accounts import audit_actions as actions
+from accounts.audit import AuditEvent
 from clients.models import ImportJob
 from reports.models import ReportStatus
 from reports.services import funder_report_publish, funder_report_request
@@ -24,7 +25,7 @@ BAD = b"external_id,name\nN,North\n,Nameless\n"
 
 
 def imports() -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(action=AuditAction.IMPORT).order_by("id"))
+    return list(AuditEvent.objects.filter(action=actions.IMPORT).order_by("id"))
 
 
 def test_a_command_line_import_is_recorded_once_with_file_and_counts(cast, tmp_path: Path):
@@ -95,13 +96,13 @@ def test_funder_reports_are_recorded_when_generated_published_and_downloaded(
         report = funder_report_request(program=cast.program, period=Q1_2026, user=cast.coordinator)
     report.refresh_from_db()
     assert report.status == ReportStatus.READY
-    [generated] = AuditEvent.objects.filter(action=AuditAction.FUNDER_REPORT_GENERATED)
+    [generated] = AuditEvent.objects.filter(action=actions.FUNDER_REPORT_GENERATED)
     assert generated.user_id == cast.coordinator.pk and generated.program_id == cast.program.pk
     assert generated.object_id == str(report.pk) and generated.detail["sha256"] == report.pdf_sha256
     with django_capture_on_commit_callbacks(execute=True):
         funder_report_publish(report=report, user=cast.coordinator)
-    assert AuditEvent.objects.filter(action=AuditAction.FUNDER_REPORT_PUBLISHED, object_id=str(report.pk)).count() == 1
+    assert AuditEvent.objects.filter(action=actions.FUNDER_REPORT_PUBLISHED, object_id=str(report.pk)).count() == 1
     client.force_login(cast.funder)
     assert client.get(reverse("funder-report-download", args=[report.pk, "pdf"])).status_code == 200
-    [download] = AuditEvent.objects.filter(action=AuditAction.FUNDER_REPORT_DOWNLOAD)
-    assert download.user_id == cast.funder.pk and download.detail == {"format": "pdf"}
+    [download] = AuditEvent.objects.filter(action=actions.FUNDER_REPORT_DOWNLOADED)
+    assert download.user_id == cast.funder.pk and download.detail == {"format": "pdf", "via": "page"}

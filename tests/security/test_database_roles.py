@@ -45,7 +45,7 @@ def _as(role: str) -> psycopg.Connection:
 def test_the_app_role_is_refused_every_way_past_the_audit_trail(cast, app_role, statement):
     from accounts.audit import audit_record
 
-    audit_record(action="read", user=cast.coordinator, obj=cast.mine)
+    audit_record(action="clients.client.viewed", user=cast.coordinator, obj=cast.mine)
     with _as(app_role) as conn, conn.cursor() as cursor, pytest.raises(psycopg.errors.InsufficientPrivilege):
         cursor.execute(statement)
     with connection.cursor() as cursor:

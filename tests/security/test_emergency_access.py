@@ -42,9 +42,9 @@ def test_a_designated_supporter_opens_a_client_outside_their_caseload(cast, api_
         response = open_glass(api, cast, cast.theirs)
     assert response.status_code == 201, response.content
     assert api.get(detail).status_code == 200
-    read = AuditEvent.objects.filter(action="read", client_id=cast.theirs.pk).get()
+    read = AuditEvent.objects.filter(action="clients.client.viewed", client_id=cast.theirs.pk).get()
     assert read.emergency is True
-    grant_event = AuditEvent.objects.get(action="emergency_access.grant")
+    grant_event = AuditEvent.objects.get(action="accounts.emergency_access.granted")
     assert grant_event.client_id == cast.theirs.pk and grant_event.emergency
     # The coordinator is told, without anything that identifies the client.
     assert [m.to for m in mail.outbox] == [[cast.coordinator.email]]

@@ -323,3 +323,48 @@ def test_worklists_see_no_contact_in_a_cancelled_or_future_session(cast):
     assert cast.mine not in no_recent_contact(cast.program, today)
     rows = {r.client_id: r for r in gap_worklist(user=cast.coordinator, program=cast.program, threshold_days=1)}
     assert rows[cast.mine.pk].last_peer_contact == held.start
+
+
+def _imported_sessions(program) -> list[tuple]:
+    return sorted(
+        Attendance.objects.filter(session__program=program).values_list(
+            "session__external_id", "session__status", "session__start", "client__external_id", "status"
+        )
+    )
+
+
+def test_the_import_writes_and_refuses_the_same_rows_by_copy_and_by_the_orm(cast, monkeypatch):
+    """The importer's two writers (COPY on PostgreSQL, bulk ORM elsewhere) get the same frames
+    from one validation: the same bad rows are refused with the same line errors, nothing is
+    written, and the same good file stores the same sessions and attendances."""
+    from django.db import connection
+
+    from clients import importing
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY writer is PostgreSQL's; on other databases only the ORM writer runs")
+    s, c = cast.supporter.external_id, cast.mine.external_id
+    later = (timezone.now() + timedelta(hours=2)).isoformat()
+    header = "external_id,supporter_external_id,client_external_id,start,duration_minutes,modality,status\n"
+    good = (
+        header
+        + f"PS-1,{s},{c},2026-03-05T10:00:00,30,phone,completed\n"
+        + f"PS-2,{s},{c},2026-03-06T10:00:00,45,video,cancelled\n"
+        + f"PS-3,{s},{c},2026-03-07T10:00:00,20,phone,attempted\n"
+    ).encode()
+    bad = (
+        header + f"PS-4,{s},{c},2026-03-08T10:00:00,30,phone,completed\n" + f"PS-5,{s},{c},{later},30,phone,completed\n"
+    ).encode()
+
+    def run(data: bytes) -> tuple[list[str], list[tuple]]:
+        result = import_csv_file(program=cast.program, kind="peer_sessions", data=data)
+        return [e.message for e in result.errors], _imported_sessions(cast.program)
+
+    by_copy = (run(bad), run(good))
+    PeerSession.objects.filter(program=cast.program).delete()
+    monkeypatch.setattr(importing, "_write_postgresql", importing._write_bulk)
+    by_orm = (run(bad), run(good))
+
+    assert by_copy[0] == by_orm[0] == (["line 3: start: is in the future"], [])
+    assert by_copy[1] == by_orm[1]
+    assert [row[1] for row in by_copy[1][1]] == [SessionStatus.HELD, SessionStatus.CANCELLED, SessionStatus.HELD]

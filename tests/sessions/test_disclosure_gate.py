@@ -93,7 +93,7 @@ def test_a_coordinator_switches_treatment_disclosures_through_the_api_and_it_is_
         reverse("program-detail", args=[cast.program.pk]), {"treatment_disclosures_permitted": True}, format="json"
     )
     assert response.status_code == 200 and response.json()["treatment_disclosures_permitted"] is True
-    event = AuditEvent.objects.filter(action="program.treatment_disclosures_set").get()
+    event = AuditEvent.objects.filter(action="accounts.program.treatment_disclosures_set").get()
     assert event.program_id == cast.program.pk and event.user_id == cast.coordinator.pk
     data = api_as(cast.clinician_user).get(reverse("peer-session-detail", args=[session.pk])).json()
     assert data["id"] == session.pk and "narrative" not in data

@@ -8,7 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from accounts.audit import AuditAction, AuditEvent, disclosures_for_client
+from accounts import audit_actions as actions
+from accounts.audit import AuditEvent, disclosures_for_client
 from clients.services import consent_revoke
 from sessions import services
 from sessions.models import FeedbackCategory, FeedbackReply, Notification, NotificationKind, Urgency
@@ -22,7 +23,7 @@ def _disclosures(cast) -> list[AuditEvent]:
 def test_feedback_sent_under_a_consent_is_recorded_with_that_consent_and_recipient(cast, consent):
     item = send(cast)
     [event] = _disclosures(cast)
-    assert event.action == AuditAction.DISCLOSURE_FEEDBACK
+    assert event.action == actions.DISCLOSURE_FEEDBACK
     assert event.user_id == cast.supporter_user.pk
     assert event.client_id == cast.mine.pk and event.program_id == cast.program.pk
     assert event.object_id == str(item.pk)
@@ -39,7 +40,7 @@ def test_an_emergency_item_is_recorded_under_the_exception(cast):
         emergency_justification="Imminent risk.",
     )
     [event] = _disclosures(cast)
-    assert event.action == AuditAction.DISCLOSURE_FEEDBACK_EMERGENCY
+    assert event.action == actions.DISCLOSURE_FEEDBACK_EMERGENCY
     assert event.detail["basis"] == "emergency" and event.detail["consents"] == []
 
 
@@ -62,8 +63,8 @@ def test_after_revocation_the_supporter_can_no_longer_reply_to_a_delivered_item(
     # The clinician may still answer on what they already hold.
     services.feedback_reply(item=item, user=cast.clinician_user, text="Noted, thank you.")
     assert [e.action for e in _disclosures(cast)] == [
-        AuditAction.DISCLOSURE_FEEDBACK,
-        AuditAction.DISCLOSURE_FEEDBACK_REPLY,
+        actions.DISCLOSURE_FEEDBACK,
+        actions.DISCLOSURE_FEEDBACK_REPLY,
     ]
 
 
@@ -87,7 +88,7 @@ def test_an_emergency_items_thread_goes_on_without_consent_and_is_recorded(cast)
     services.feedback_reply(item=item, user=cast.supporter_user, text="They are at the crisis centre now.")
     assert Notification.objects.filter(recipient=cast.clinician_user, kind=NotificationKind.FEEDBACK_REPLY).exists()
     reply_event = _disclosures(cast)[-1]
-    assert reply_event.action == AuditAction.DISCLOSURE_FEEDBACK_REPLY
+    assert reply_event.action == actions.DISCLOSURE_FEEDBACK_REPLY
     assert reply_event.detail["basis"] == "emergency"
 
 
@@ -95,7 +96,7 @@ def test_what_the_gate_lets_through_is_recorded_once_per_answer_with_its_basis(c
     session = log_session(cast)
     response = api_as(cast.clinician_user).get(reverse("peer-session-list"))
     assert [row["id"] for row in response.json()["results"]] == [session.pk]
-    [event] = [e for e in _disclosures(cast) if e.action == AuditAction.DISCLOSURE_PEER_SESSIONS]
+    [event] = [e for e in _disclosures(cast) if e.action == actions.DISCLOSURE_PEER_SESSIONS]
     assert event.user_id == cast.clinician_user.pk
     assert event.detail["bases"] == {str(cast.mine.pk): f"consent:{consent.pk}"}
     assert event.detail["objects"] == [session.pk]
@@ -119,6 +120,6 @@ def test_the_coordinators_disclosure_list_names_recipient_and_basis(cast, consen
     body = page.content.decode()
     assert "Bridging feedback sent" in body
     # Reading the list is audited, and is not itself listed as a disclosure.
-    assert AuditEvent.objects.filter(action=AuditAction.DISCLOSURE_LOG_READ, client_id=cast.mine.pk).exists()
+    assert AuditEvent.objects.filter(action=actions.DISCLOSURES_LISTED, client_id=cast.mine.pk).exists()
     again = client.get(reverse("security:client-disclosures", args=[cast.mine.pk]))
     assert len(again.context["rows"]) == 1

@@ -219,12 +219,13 @@ def test_worklist_counts_match_the_lists_and_use_a_fixed_number_of_queries(cast,
 
 
 def test_recent_contact_takes_a_client_off_the_no_contact_list(cast):
-    from datetime import datetime, time
+    from datetime import timedelta
 
+    from django.utils import timezone
+
+    # An hour ago, not noon today: a session later today has not happened yet and is no contact.
     today = cast.program.local_today()
-    session = PeerSessionFactory(
-        supporter=cast.supporter, start=datetime.combine(today, time(12), tzinfo=cast.program.tzinfo)
-    )
+    session = PeerSessionFactory(supporter=cast.supporter, start=timezone.now() - timedelta(hours=1))
     AttendanceFactory(session=session, client=cast.mine)
     counts = {w.key: n for w, n in worklist_counts(cast.program, today)}
     assert counts["no-contact"] == 1  # only `theirs` is left

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts import audit_actions as actions
 from accounts.exports import csv_text
 from accounts.models import Program
 from reports.continuity import (
@@ -21,6 +22,7 @@ from reports.continuity import (
     ContinuityInputError,
     continuity_report,
 )
+from reports.selectors import record_continuity_shown
 from reports.serializers import ContinuityParamsSerializer, params_errors_text
 
 
@@ -57,6 +59,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         render = {"json": render_json, "csv": render_csv, "table": render_table}[options["format"]]
         self.stdout.write(render(report), ending="\n")
+        # Record numbers left the system: recorded like any other answer that names clients.
+        record_continuity_shown(program=program, report=report, action=actions.CONTINUITY_EXPORTED)
 
 
 def render_json(report: dict[str, Any]) -> str:
