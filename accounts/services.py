@@ -67,7 +67,7 @@ def membership_designate_emergency(*, membership: Membership, allowed: bool, by:
 @transaction.atomic
 def program_treatment_disclosures_set(*, program: Program, permitted: bool, by: User | None) -> Program:
     """Switch a program to "treatment disclosures permitted" (or back): care-team clinicians then
-    see session facts without a consent (spec/roles.md). Refused for a 42 CFR Part 2 program
+    see session facts without a consent (docs/spec/roles.md). Refused for a 42 CFR Part 2 program
     (Program.clean); recorded in the audit trail with the old and new setting."""
     program = Program.objects.select_for_update().get(pk=program.pk)
     before = program.treatment_disclosures_permitted

@@ -1,4 +1,4 @@
-"""Bulk CSV imports, exactly as spec/import-formats.md says.
+"""Bulk CSV imports, exactly as docs/spec/import-formats.md says.
 
 One entry point, `import_csv_file`, validates a whole file for one program and
 one KIND, then writes everything or nothing. Validation is vectorised with

@@ -17,7 +17,7 @@ class ContinuityReportView(APIView):
     @extend_schema(
         parameters=[ContinuityRequestSerializer],
         responses={200: dict},
-        description="The continuity-of-support report (shared/spec/continuity.md). Coordinators get every level; "
+        description="The continuity-of-support report (docs/spec/continuity.md). Coordinators get every level; "
         "supporters their current caseload; funders the summary only, with small cells suppressed.",
     )
     def get(self, request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""The continuity-of-support engine: shared/spec/continuity.md, implemented with pandas.
+"""The continuity-of-support engine: docs/spec/continuity.md, implemented with pandas.
 
 Two steps, so one load can serve several computations (the dashboard's trend runs
 the same rows over several periods):
@@ -910,7 +910,7 @@ def continuity_report(
     unsupported_threshold_days: int = 30,
     client_ids: list[int] | None = None,
 ) -> dict[str, Any]:
-    """The report of shared/spec/continuity.md for `program` over [start, end], as plain data."""
+    """The report of docs/spec/continuity.md for `program` over [start, end], as plain data."""
     return continuity_result(
         program=program,
         start=start,

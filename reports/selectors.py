@@ -1,4 +1,4 @@
-"""Who may see which continuity report: the one place the report is scoped (spec/roles.md)."""
+"""Who may see which continuity report: the one place the report is scoped (docs/spec/roles.md)."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def funder_continuity_summary(program: Program, *, start: date, end: date, param
     the program's published reports of overlapping periods taken into account.
 
     A hidden count, and any rate or median resting on it, is null and listed in `suppressed`;
-    a null that is not listed is an empty denominator (spec/continuity.md)."""
+    a null that is not listed is an empty denominator (docs/spec/continuity.md)."""
     figures = funder_figures(program, Period(start, end, "custom"), params=params, trend_periods=0)
     cells = current_cells(figures)
     summary: dict[str, Any] = {}

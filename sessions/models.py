@@ -60,7 +60,7 @@ class AttendanceStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# A delivered service, the one definition (shared/spec/continuity.md v1.1, "Peer contact"): an
+# A delivered service, the one definition (docs/spec/continuity.md v1.1, "Peer contact"): an
 # attendance with this status, of a session with this status, whose start is not after the moment
 # of the count. The continuity engine (ORM and COPY loaders), billing, dashboards, worklists and
 # funder figures all take contacts from AttendanceQuerySet.delivered(), built from these.

@@ -1,4 +1,4 @@
-"""The import service, rule by rule, on small hand-made files (spec/import-formats.md)."""
+"""The import service, rule by rule, on small hand-made files (docs/spec/import-formats.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The pandas engine against a deliberately simple per-client reading of the spec.
 
-`reference_report` below is written straight from shared/spec/continuity.md with
+`reference_report` below is written straight from docs/spec/continuity.md with
 plain Python loops, datetimes and zoneinfo: slow and obvious. Hypothesis builds
 random small programs around the March and November daylight-saving changes in
 America/New_York and checks both give the same report.

@@ -12,7 +12,7 @@ from clients.importing import KINDS, import_csv_file
 
 
 class Command(BaseCommand):
-    help = "Import one CSV file (all or nothing) as spec/import-formats.md describes."
+    help = "Import one CSV file (all or nothing) as docs/spec/import-formats.md describes."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--program", required=True, help="program slug")

@@ -1,6 +1,6 @@
 """python manage.py continuity_report --program SLUG --start D --end D [--format json|csv|table]
 
-Prints the continuity report of shared/spec/continuity.md. JSON is exactly the spec
+Prints the continuity report of docs/spec/continuity.md. JSON is exactly the spec
 object; csv is one table (a `level` column: summary, supporter, client); table is
 for reading, with rates as percentages and days to one decimal.
 """
