@@ -1,21 +1,11 @@
-"""The main navigation, built from a small registry so other apps can add their pages.
-
-An app adds an entry from its AppConfig.ready():
-
-    from dashboard.nav import NavItem, register
-    register(NavItem("feedback:inbox", _("Feedback"), roles={"supporter", "clinician", "coordinator"}))
-
-An entry whose URL name does not reverse (the page does not exist yet on this
-branch) is left out rather than linking to a 404, so the registry can already
-name pages other apps will ship.
-"""
+"""The main navigation: one list of entries, each shown to the roles it names."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -43,7 +33,7 @@ class NavLink:
 
 PEOPLE_ROLES = frozenset({"coordinator", "supporter", "clinician"})
 
-_registry: list[NavItem] = [
+ITEMS: tuple[NavItem, ...] = (
     NavItem("home", _("Home"), order=0),
     NavItem("dashboard:clients", _("Clients"), PEOPLE_ROLES, order=10),
     NavItem("dashboard:supporters", _("Supporters"), frozenset({"coordinator", "supporter"}), order=20),
@@ -56,25 +46,16 @@ _registry: list[NavItem] = [
     NavItem("import-start", _("Imports"), frozenset({"coordinator"}), order=70),
     NavItem("security:audit-report", _("Audit"), frozenset({"coordinator"}), order=80),
     NavItem("peer_sessions:notification-list", _("Notifications"), PEOPLE_ROLES, order=90),
-]
-
-
-def register(item: NavItem) -> None:
-    """Add (or replace, by URL name) a navigation entry."""
-    _registry[:] = [existing for existing in _registry if existing.url_name != item.url_name]
-    _registry.append(item)
+)
 
 
 def links_for(request: HttpRequest, roles: RolePrograms) -> list[NavLink]:
     held = {role for role in ("coordinator", "supporter", "clinician", "funder") if roles.for_role(role)}
     links = []
-    for item in sorted(_registry, key=lambda entry: (entry.order, str(entry.label))):
+    for item in sorted(ITEMS, key=lambda entry: entry.order):
         if item.roles and not (item.roles & held):
             continue
-        try:
-            url = reverse(item.url_name)
-        except NoReverseMatch:
-            continue
+        url = reverse(item.url_name)
         current = request.path == url if url == "/" else request.path.startswith(url)
         links.append(NavLink(url=url, label=item.label, current=current))
     return links

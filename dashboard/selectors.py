@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -15,7 +15,6 @@ from accounts.models import Membership, Program, Role, User
 from accounts.scoping import role_program_ids
 from clients.disclosure import attach_disclosures
 from clients.models import AppointmentStatus, CaseloadAssignment, Client, ClinicalAppointment
-from dashboard.panels import RenderedPanel, panels_for
 from reports.models import FunderReport, ReportStatus
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter
@@ -55,7 +54,6 @@ class RoleSection:
     role: str
     label: str
     data: dict[str, Any]
-    panels: list[RenderedPanel] = field(default_factory=list)
 
     @property
     def template_name(self) -> str:
@@ -202,7 +200,6 @@ def home_sections(request: HttpRequest) -> list[ProgramSection]:
                 role=role,
                 label=str(Role(role).label),
                 data=ROLE_DATA[role](user, membership.program),
-                panels=panels_for(f"home:{role}", request, membership.program),
             )
         )
     return sorted(by_program.values(), key=lambda s: (s.program.name, s.program.pk))

@@ -20,7 +20,6 @@ from clients.disclosure import attach_disclosures, attach_session_disclosures, d
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
 from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPageFilter
 from dashboard.pagination import keyset_page
-from dashboard.panels import panels_for
 from dashboard.selectors import last_completed_contact
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter
@@ -110,7 +109,6 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .select_related("session__supporter")
             .order_by("-session__start")[:10]
         ),
-        "panels": panels_for("client", request, client),
     }
     return render(request, "dashboard/client_detail.html", context)
 

@@ -8,7 +8,6 @@ from django.urls import reverse
 
 from accounts.models import Role
 from accounts.services import membership_grant
-from dashboard import panels
 from sessions.models import AttendanceStatus
 from tests.factories import AppointmentFactory, AttendanceFactory, PeerSessionFactory, ProgramFactory
 from tests.sessions.conftest import consent_to_care_team
@@ -97,21 +96,3 @@ def test_one_person_with_roles_in_two_programs_gets_a_section_for_each(cast, cli
         (second.pk, ["coordinator"]),
     ]
     assert f'href="#program-{second.pk}"'.encode() in response.content
-
-
-def test_a_registered_panel_is_included_and_a_panel_with_nothing_to_say_is_left_out(cast, client, monkeypatch):
-    monkeypatch.setattr(panels, "_registry", [])
-    panels.register(
-        panels.Panel(
-            "home:coordinator",
-            "dashboard/partials/figure_panel.html",
-            lambda request, program: {"title": "Continuity", "figures": [{"label": "program", "value": program.slug}]},
-        )
-    )
-    panels.register(panels.Panel("home:coordinator", "dashboard/home/_panels.html", lambda request, program: None))
-    client.force_login(cast.coordinator)
-    response = client.get(reverse("home"))
-    html = response.content.decode()
-    assert "Continuity" in html and "main-program" in html
-    # Only the coordinator section's own include of _panels.html, not the silent panel.
-    assert [t.name for t in response.templates].count("dashboard/home/_panels.html") == 1
