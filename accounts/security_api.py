@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -32,8 +31,6 @@ class EmergencyAccessView(APIView):
     def post(self, request: Request) -> Response:
         incoming = EmergencyAccessRequestSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        try:
-            grant = emergency_access_open(user=request.user, request=request, **incoming.validated_data)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
+        # A refusal (a DjangoValidationError) is a 400 with field messages: config.exceptions.
+        grant = emergency_access_open(user=request.user, request=request, **incoming.validated_data)
         return Response(EmergencyAccessGrantSerializer(grant).data, status=status.HTTP_201_CREATED)

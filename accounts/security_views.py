@@ -25,6 +25,7 @@ from accounts.models import Membership, Program
 from accounts.reauth import require_recent_auth
 from accounts.scoping import role_program_ids
 from clients.models import Client
+from config.exceptions import apply_errors
 
 PAGE_SIZE = 100
 CSV_MAX_ROWS = 100_000
@@ -320,9 +321,7 @@ def emergency_access(request: HttpRequest) -> HttpResponse:
                 request=request,
             )
         except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                for message in messages:
-                    form.add_error(field if field in form.fields else None, message)
+            apply_errors(form, exc)
         else:
             return render(request, "security/emergency_granted.html", {"grant": grant})
     return render(request, "security/emergency_access.html", {"form": form})

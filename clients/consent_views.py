@@ -19,6 +19,7 @@ from accounts.audit import audited
 from accounts.scoping import role_program_ids
 from clients import services
 from clients.models import Client, Clinician, Consent
+from config.exceptions import apply_errors
 
 
 class DateInput(forms.DateInput):
@@ -84,8 +85,7 @@ def consent_list(request: HttpRequest, client_id: int) -> HttpResponse:
             try:
                 services.consent_save(consent=consent, clinicians=list(form.cleaned_data["clinicians"]))
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("Consent recorded."))
                 return redirect("consents:client-consents", client_id=client.pk)

@@ -26,9 +26,9 @@ from clients.models import (
     Resource,
     caseload_q,
 )
+from config.exceptions import apply_errors
 from reports.charts import line_chart, whole
 from sessions.models import PeerSession
-from supporters.views import apply_errors
 
 
 def caseload_client(request: HttpRequest, client_id: int) -> Client:

@@ -19,6 +19,7 @@ from accounts import audit_actions as actions
 from accounts.audit import audit_record
 from accounts.models import Program, Role
 from accounts.scoping import role_program_ids
+from config.exceptions import messages_by_field
 from reports import charts
 from reports.continuity import ContinuityInputError, compute_continuity, load_continuity_data
 from reports.forms import ContinuityForm
@@ -233,7 +234,7 @@ def funder_reports(request: HttpRequest) -> HttpResponse:
                 period = period_from_form(form["kind"], start, end)
                 report = funder_report_request(program=program, period=period, user=request.user)
             except ValidationError as exc:
-                errors = exc.message_dict
+                errors = messages_by_field(exc)
             else:
                 report.refresh_from_db()  # without a broker it has already run
                 if report.status == ReportStatus.READY:

@@ -23,6 +23,7 @@ from accounts.scoping import role_program_ids
 from accounts.timezones import show_times_in
 from clients.disclosure import session_disclosures
 from clients.models import CaseloadAssignment, Client
+from config.exceptions import apply_errors
 from sessions import services
 from sessions.forms import AddendumForm, FeedbackForm, PeerSessionForm, ReplyForm
 from sessions.models import (
@@ -63,11 +64,6 @@ def _caseload(supporter: Supporter) -> list[Client]:
     today = supporter.program.local_today()
     client_ids = CaseloadAssignment.objects.filter(supporter=supporter).active_on(today).values("client_id")
     return list(Client.objects.filter(id__in=client_ids).order_by("first_name", "last_name", "id"))
-
-
-def _apply_errors(form: PeerSessionForm | FeedbackForm | AddendumForm | ReplyForm, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def _session_for(request: HttpRequest, pk: int) -> PeerSession:
@@ -130,7 +126,7 @@ def session_create(request: HttpRequest) -> HttpResponse:
                 fields=form.session_fields(),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Session logged."))
             return redirect("peer_sessions:session-detail", pk=session.pk)
@@ -159,7 +155,7 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.peer_session_save(session=session, attendances=form.attendances(), fields=form.session_fields())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Session saved."))
             return redirect("peer_sessions:session-detail", pk=session.pk)
@@ -284,7 +280,7 @@ def feedback_create(request: HttpRequest, client_id: int) -> HttpResponse:
                 emergency_justification=data["emergency_justification"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Feedback sent."))
             return redirect("peer_sessions:feedback-detail", pk=item.pk)

@@ -23,6 +23,7 @@ from accounts.scoping import role_program_ids
 from accounts.services import program_treatment_disclosures_set
 from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument
 from clients.services import assignment_save, assignment_transfer, client_preference_set, program_outcome_summary
+from config.exceptions import apply_errors, messages_by_field
 from sessions.models import FeedbackItem
 from supporters import services
 from supporters.forms import AssignForm, CEHoursForm, ClientPreferenceForm, LivedExperienceForm, SupervisionForm
@@ -41,11 +42,6 @@ def program_for(request: HttpRequest, program_id: int, *roles: str) -> Program:
 
 def own_supporter(request: HttpRequest, program: Program) -> Supporter:
     return get_object_or_404(Supporter.objects.visible_to(request.user), program=program, user=request.user)
-
-
-def apply_errors(form, exc: ValidationError) -> None:  # noqa: ANN001 - any Django form
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 @login_required
@@ -378,7 +374,7 @@ def sharing(request: HttpRequest, program_id: int) -> HttpResponse:
                 program=program, permitted=request.POST.get("permitted") == "on", by=request.user
             )
         except ValidationError as exc:
-            error = " ".join(exc.message_dict.get("treatment_disclosures_permitted", exc.messages))
+            error = " ".join(messages_by_field(exc).get("treatment_disclosures_permitted", exc.messages))
             status = 400
         else:
             messages.success(request, _("Sharing setting saved."))

@@ -32,6 +32,7 @@ from clients.models import (
     OutcomeMeasure,
     RecoveryGoal,
 )
+from reports.continuity import continuity_report
 from reports.funder.overlap import protect_against_published
 from reports.funder.periods import Period
 from reports.funder.suppression import (
@@ -168,7 +169,6 @@ class Section:
     title: str
     intro: str
     tables: tuple[tuple[str, tuple[Row, ...]], ...]
-    needs: str | None = None  # key whose absence means the data source is not available
 
 
 SECTIONS = (
@@ -274,7 +274,6 @@ SECTIONS = (
                 ),
             ),
         ),
-        needs="gap_intervals",
     ),
     Section(
         "outcomes",
@@ -806,20 +805,8 @@ def _adherence_split(frames: Frames, period: Period, tz, lookback_days: int) -> 
     }
 
 
-def continuity_engine() -> Callable[..., dict] | None:
-    """The continuity engine (reports/continuity.py), when it is installed."""
-    try:
-        from reports.continuity import continuity_report
-    except ImportError:
-        return None
-    return continuity_report
-
-
-def _continuity_values(program: Program, period: Period, params: dict[str, int]) -> dict[str, Any] | None:
-    engine = continuity_engine()
-    if engine is None:
-        return None
-    summary = engine(program=program, start=period.start, end=period.end, **params)["summary"]
+def _continuity_values(program: Program, period: Period, params: dict[str, int]) -> dict[str, Any]:
+    summary = continuity_report(program=program, start=period.start, end=period.end, **params)["summary"]
     return {key: summary.get(key) for key in CONTINUITY_COUNT_KEYS + CONTINUITY_VALUE_KEYS}
 
 
@@ -840,19 +827,18 @@ def compute_values(program: Program, period: Period, frames: Frames, params: dic
     values |= _goal_values(frames, period, enrolled)
     values |= _feedback_values(frames, since, until)
     continuity = _continuity_values(program, period, params)
-    if continuity is not None:
-        values |= continuity
-        split = _adherence_split(frames, period, tz, params["adherence_lookback_days"])
-        kept, missed = continuity["appointments_kept"], continuity["appointments_missed"]
-        if kept is not None and missed is not None and split["appointments_total"] == kept + missed:
-            values |= split
-        else:
-            # Our split disagrees with the engine's: hide the split rather than show unprotected rates.
-            logger.warning("Adherence split does not match the continuity engine; split omitted.")
-            values["appointments_total"] = (kept or 0) + (missed or 0)
-            values["adherence_rate_with_recent_peer_contact"] = None
-            values["adherence_rate_without_recent_peer_contact"] = None
-        values["clients_unsupported_rate"] = None  # computed below from the counts
+    values |= continuity
+    split = _adherence_split(frames, period, tz, params["adherence_lookback_days"])
+    kept, missed = continuity["appointments_kept"], continuity["appointments_missed"]
+    if kept is not None and missed is not None and split["appointments_total"] == kept + missed:
+        values |= split
+    else:
+        # Our split disagrees with the engine's: hide the split rather than show unprotected rates.
+        logger.warning("Adherence split does not match the continuity engine; split omitted.")
+        values["appointments_total"] = (kept or 0) + (missed or 0)
+        values["adherence_rate_with_recent_peer_contact"] = None
+        values["adherence_rate_without_recent_peer_contact"] = None
+    values["clients_unsupported_rate"] = None  # computed below from the counts
     for ratio in RATIOS:
         if ratio.numerator not in values or ratio.denominator not in values:
             continue  # its source is not available: leave it out rather than show an empty figure
@@ -913,12 +899,8 @@ def funder_figures(
     current = per_period[-1]
     # Policy values print as set (e.g. "2" or "1.5" hours), never as a long float.
     policy = {"supervision_hours_per_month": f"{frames.supervision_hours_per_month:g}"}
-    omitted = []
     sections = []
     for section in SECTIONS:
-        if section.needs and section.needs not in current:
-            omitted.append({"section": section.title, "reason": "its data source is not available yet"})
-            continue
         tables = []
         for title, rows in section.tables:
             rows_out = [
@@ -944,7 +926,6 @@ def funder_figures(
         "policy": policy,
         "sections": sections,
         "trends": trends,
-        "omitted": omitted,
         "definitions": [{"term": term, "definition": text.format(**params, **policy)} for term, text in DEFINITIONS],
     }
     if published is None:

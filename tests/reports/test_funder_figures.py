@@ -59,16 +59,6 @@ def test_figures_hold_no_identifiers(cast, history):
     assert "1971-04-09" not in text and cast.supporter.last_name not in text
 
 
-def test_a_section_without_its_data_source_is_left_out_not_invented(cast, history, monkeypatch):
-    monkeypatch.setattr(figures_module, "continuity_engine", lambda: None)
-    figures = funder_figures(cast.program, Q1_2026)
-    assert "continuity" not in [s["key"] for s in figures["sections"]]
-    assert figures["omitted"] == [
-        {"section": "Continuity of support", "reason": "its data source is not available yet"}
-    ]
-    assert "gap_coverage_rate" not in figures["trends"]["series"]
-
-
 def test_periods_know_their_predecessors():
     assert Q1_2026.history(2)[0] == period_containing("quarter", date(2025, 7, 1))
     assert period_from_dates(date(2026, 2, 1), date(2026, 2, 28)).kind == "month"

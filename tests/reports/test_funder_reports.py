@@ -303,7 +303,6 @@ def test_the_schedule_generates_last_quarter_for_every_program_once(cast, histor
 
 
 def test_the_pdf_carries_the_continuity_section_from_the_continuity_engine(ready_report):
-    # reports/continuity.py is installed on main, so the section is computed, not omitted.
     assert "continuity" in [s["key"] for s in ready_report.figures["sections"]]
     text = pdf_text(ready_report.pdf.read())
     assert "Continuity of support" in text

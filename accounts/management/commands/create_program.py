@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Organization, Program
 from accounts.services import program_create
+from config.exceptions import messages_by_field
 
 
 class Command(BaseCommand):
@@ -35,5 +36,5 @@ class Command(BaseCommand):
                 slug=options["slug"], name=options["name"], timezone=options["timezone"], organization=organization
             )
         except ValidationError as exc:
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in messages_by_field(exc).items())) from exc
         self.stdout.write(f"Created program {program.slug} ({program.timezone}).")
