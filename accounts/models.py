@@ -141,6 +141,37 @@ def validate_site_of(record: models.Model) -> None:
         raise ValidationError({"site": [SITE_IN_ANOTHER_PROGRAM]})
 
 
+class ProgramPerson(models.Model):
+    """A person a program keeps a record of (a supporter, a clinician): known by the
+    program's own id, one record per e-mail address and per login in a program."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="%(class)ss")
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="%(class)s_profiles"
+    )
+    external_id = models.CharField(max_length=64)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField()
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.UniqueConstraint(fields=["program", "external_id"], name="%(class)s_external_id_unique"),
+            models.UniqueConstraint(fields=["program", "email"], name="%(class)s_email_unique"),
+            models.UniqueConstraint(
+                fields=["program", "user"], condition=models.Q(user__isnull=False), name="%(class)s_user_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
 class Role(models.TextChoices):
     COORDINATOR = "coordinator", _("Program coordinator")
     SUPPORTER = "supporter", _("Peer supporter")

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.fields import EncryptedText
 from accounts.jobs import LeasedJob
 from accounts.languages import validate_language_code, validate_language_codes
-from accounts.models import Program, Site, validate_site_of
+from accounts.models import Program, ProgramPerson, Site, validate_site_of
 
 # How client_access_q treats clinicians (roles.md): their care-team clients' record (demographics,
 # consents, appointments); only what passes the disclosure gate (clients.disclosure) for anything of
@@ -110,34 +110,10 @@ class ClinicianQuerySet(models.QuerySet):
         return self.filter(q)
 
 
-class Clinician(models.Model):
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="clinicians")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="clinician_profiles"
-    )
-    external_id = models.CharField(max_length=64)
-    first_name = models.CharField(max_length=100)
-    last_name = models.CharField(max_length=100)
-    email = models.EmailField()
+class Clinician(ProgramPerson):
     discipline = models.CharField(max_length=20, choices=Discipline.choices, blank=True)
 
     objects = ClinicianQuerySet.as_manager()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["program", "external_id"], name="clinician_external_id_unique"),
-            models.UniqueConstraint(fields=["program", "email"], name="clinician_email_unique"),
-            models.UniqueConstraint(
-                fields=["program", "user"], condition=Q(user__isnull=False), name="clinician_user_unique"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.first_name} {self.last_name}"
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
 
 
 class ClientQuerySet(models.QuerySet):

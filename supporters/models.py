@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from accounts.languages import validate_language_codes
-from accounts.models import Program, Site, validate_site_of
+from accounts.models import Program, ProgramPerson, Site, validate_site_of
 
 
 class SupporterQuerySet(models.QuerySet):
@@ -25,15 +25,7 @@ class SupporterQuerySet(models.QuerySet):
         return self.filter(Q(program_id__in=roles.coordinator) | Q(program_id__in=roles.supporter, user_id=user.pk))
 
 
-class Supporter(models.Model):
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="supporters")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="supporter_profiles"
-    )
-    external_id = models.CharField(max_length=64)
-    first_name = models.CharField(max_length=100)
-    last_name = models.CharField(max_length=100)
-    email = models.EmailField()
+class Supporter(ProgramPerson):
     site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="supporters")
     max_caseload = models.PositiveSmallIntegerField(
         default=20, validators=[MinValueValidator(1), MaxValueValidator(200)]
@@ -43,22 +35,6 @@ class Supporter(models.Model):
     is_active = models.BooleanField(default=True)
 
     objects = SupporterQuerySet.as_manager()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["program", "external_id"], name="supporter_external_id_unique"),
-            models.UniqueConstraint(fields=["program", "email"], name="supporter_email_unique"),
-            models.UniqueConstraint(
-                fields=["program", "user"], condition=Q(user__isnull=False), name="supporter_user_unique"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.first_name} {self.last_name}"
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
 
     def clean(self) -> None:
         validate_site_of(self)
