@@ -46,7 +46,7 @@ def continuity_scope(user: Any, program_id: int) -> ReportScope:
     raise Http404
 
 
-def scoped_continuity_report(scope: ReportScope, user: Any, *, start: date, end: date, **params: int) -> dict[str, Any]:
+def scoped_continuity_report(scope: ReportScope, user: Any, *, start: date, end: date, **params: Any) -> dict[str, Any]:
     """The report object as `scope` allows it (see docs/continuity.md)."""
     program = scope.program
     if scope.level == Role.COORDINATOR:
@@ -66,6 +66,8 @@ def scoped_continuity_report(scope: ReportScope, user: Any, *, start: date, end:
         )
         report["by_supporter"] = [row for row in report["by_supporter"] if row["supporter"] in own]
         return report
+    # Funders get no gap-ahead figures (client-level planning data): the v1 summary only.
+    params.pop("as_of", None)
     return funder_continuity_summary(program, start=start, end=end, params=params)
 
 

@@ -272,7 +272,8 @@ def test_supporters_with_assignments_overlapping_the_period_get_a_row_even_witho
     c = b.client("MRN-1")
     b.assign(c, earlier, "2025-01-01", "2026-01-31")  # ends before the period: no row
     b.assign(c, idle, "2026-02-28", role="secondary")
-    data = report(b, "2026-02-01", "2026-02-28")
+    # as_of before the secondary starts: c is not enrolled then, so no gap ahead lands unassigned.
+    data = report(b, "2026-02-01", "2026-02-28", as_of=date(2026, 2, 27))
     assert [r["supporter"] for r in data["by_supporter"]] == ["SUP-B"]
     idle_row = data["by_supporter"][0]
     assert idle_row["clients_enrolled"] == 1
@@ -312,9 +313,18 @@ def test_rows_are_sorted_by_key_with_exactly_the_spec_keys(b, sup):
         "peer_contacts",
         "peer_sessions",
         "peer_support_hours",
+        "gap_ahead",
     ]
     assert "longest_unsupported_days" not in data["by_supporter"][0]
+    assert list(data["by_supporter"][0])[-1] == "planned"
     assert "median_longest_unsupported_days" in data["summary"]
+    assert list(data["summary"])[-1] == "planned"
+    assert list(data["summary"]["planned"]) == [
+        "as_of",
+        "open_gaps_ahead",
+        "open_gaps_planned",
+        "planned_coverage_rate",
+    ]
 
 
 def test_overlapping_primary_assignments_are_rejected(b, sup):
