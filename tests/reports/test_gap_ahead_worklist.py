@@ -80,3 +80,21 @@ def test_everyone_else_gets_404(gaps, client, role):
 
 def test_another_programs_coordinator_gets_nothing_from_the_selector(gaps):
     assert gap_ahead_worklist(user=gaps.other_coordinator, program=gaps.program) == []
+
+
+def test_the_demo_program_has_gaps_ahead_both_planned_and_not(db):
+    from django.core.management import call_command
+
+    from accounts.models import Program
+    from reports.continuity import continuity_report
+
+    call_command("seed_demo", password="demo-password-for-tests")
+    program = Program.objects.get(slug="riverside-peer")
+    today = program.local_today()
+    planned = continuity_report(program=program, start=today - timedelta(days=89), end=today)["summary"]["planned"]
+    assert planned["as_of"] == today.isoformat()
+    assert 0 < planned["open_gaps_planned"] < planned["open_gaps_ahead"]
+    coordinator = program.memberships.get(role="coordinator").user
+    assert len(gap_ahead_worklist(user=coordinator, program=program)) == (
+        planned["open_gaps_ahead"] - planned["open_gaps_planned"]
+    )
