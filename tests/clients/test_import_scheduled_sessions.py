@@ -161,3 +161,23 @@ def test_the_command_imports_the_kind(people, tmp_path, capsys):
     path.write_text(HEADER + f"V1,S1,MRN1,{later()},45,phone,\n")
     call_command("import_csv", "--program", people.slug, "scheduled_peer_sessions", str(path))
     assert PeerSession.objects.filter(status=SessionStatus.SCHEDULED).count() == 1
+
+
+def test_the_api_and_the_page_offer_the_kind(cast, api_as, client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    text = HEADER + f"V1,{cast.supporter.external_id},{cast.mine.external_id},{later()},45,phone,\n"
+    response = api_as(cast.coordinator).post(
+        reverse("api-imports"),
+        {
+            "program": cast.program.slug,
+            "kind": "scheduled_peer_sessions",
+            "file": SimpleUploadedFile("f.csv", text.encode(), "text/csv"),
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.json()
+    assert PeerSession.objects.get().status == SessionStatus.SCHEDULED
+    client.force_login(cast.coordinator)
+    assert b'value="scheduled_peer_sessions"' in client.get(reverse("import-start")).content
