@@ -1174,6 +1174,9 @@ def _import_scheduled_peer_sessions(
     checks.raise_if_any()
 
     rows = rows[~logged.to_numpy()]
+    if rows.empty:  # every session of the file has been logged since: nothing to do
+        result.unchanged = len(frame)
+        return
     sessions = rows.drop_duplicates("external_id").drop(columns=["client_id"])
     sizes = rows.groupby("external_id").size()
     sessions["kind"] = np.where(

@@ -181,3 +181,16 @@ def test_the_api_and_the_page_offer_the_kind(cast, api_as, client):
     assert PeerSession.objects.get().status == SessionStatus.SCHEDULED
     client.force_login(cast.coordinator)
     assert b'value="scheduled_peer_sessions"' in client.get(reverse("import-start")).content
+
+
+def test_a_file_mixing_a_logged_session_and_new_ones_writes_only_the_new(people):
+    run(people, "scheduled_peer_sessions", HEADER + f"V1,S1,MRN1,{later()},45,phone,\n")
+    PeerSession.objects.update(status=SessionStatus.CANCELLED)
+    Attendance.objects.update(status=AttendanceStatus.CANCELLED)
+    text = HEADER + f"V1,S1,MRN1,{later()},45,phone,\nV2,S1,MRN2,{later(4)},30,phone,\n"
+    result = run(people, "scheduled_peer_sessions", text)
+    assert (result.created, result.updated, result.unchanged) == (1, 0, 1), messages(result)
+    assert dict(PeerSession.objects.values_list("external_id", "status")) == {
+        "V1": SessionStatus.CANCELLED,
+        "V2": SessionStatus.SCHEDULED,
+    }
