@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,7 +50,15 @@ from clients.models import (
     Discipline,
 )
 from config.dates import EARLIEST, LATEST, OUT_OF_RANGE
-from sessions.models import Attendance, AttendanceStatus, Modality, PeerSession, SessionKind, SessionStatus
+from sessions.models import (
+    LOGGED_ATTENDANCE_STATUSES,
+    Attendance,
+    AttendanceStatus,
+    Modality,
+    PeerSession,
+    SessionKind,
+    SessionStatus,
+)
 from supporters.models import EXPIRY_BEFORE_ISSUE, Certification, Supporter
 
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -85,6 +94,10 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "status",
         ),
         (),
+    ),
+    "scheduled_peer_sessions": (
+        ("external_id", "supporter_external_id", "client_external_id", "start", "duration_minutes", "modality"),
+        ("video_url",),
     ),
 }
 KINDS: tuple[str, ...] = tuple(COLUMNS)
@@ -346,13 +359,27 @@ class _Checks:
             )
         return values
 
-    def choice(self, column: str, choices: type[models.TextChoices]) -> pd.Series:
+    def choice(self, column: str, choices: type[models.TextChoices] | Sequence[str]) -> pd.Series:
+        """One of the enumeration's values (or of the given subset of them)."""
+        allowed = [str(v) for v in (choices.values if isinstance(choices, type) else choices)]  # noqa: PD011
         values = self.frame[column]
-        self.fail(
-            ~self.blank(column) & ~values.isin(choices.values),
-            column,
-            _("must be one of %s") % ", ".join(choices.values),
-        )
+        self.fail(~self.blank(column) & ~values.isin(allowed), column, _("must be one of %s") % ", ".join(allowed))
+        return values
+
+    def validated(self, column: str, model_field: models.Field) -> pd.Series:
+        """Non-blank cells through the model field's own validators (for rules no pattern states,
+        such as a URL), with the field's message. Per distinct value: fine for the small files
+        that use it."""
+        values = self.text(column, model_field)
+        messages: dict[str, str] = {}
+        for value in values[~self.blank(column)].unique():
+            try:
+                model_field.run_validators(value)
+            except ValidationError as exc:
+                messages[value] = " ".join(str(m) for m in exc.messages)
+        if messages:
+            reasons = values.map(messages)
+            self.fail(reasons.notna(), column, reasons.fillna(""))
         return values
 
     def date(self, column: str) -> pd.Series:
@@ -701,7 +728,7 @@ def _upsert(
 
 
 # ---------------------------------------------------------------------------
-# The seven kinds
+# The kinds
 
 
 def _import_sites(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
@@ -1004,6 +1031,20 @@ def _import_appointments(*, program: Program, frame: pd.DataFrame, result: Impor
     )
 
 
+def _check_groups(checks: _Checks, sources: Sequence[str]) -> None:
+    """Rows sharing an external_id are one session with one attendance per row: one client
+    appears once, and every row agrees on what the session is (`sources`)."""
+    frame = checks.frame
+    checks.unique("client_external_id", frame["external_id"] + "|" + frame["client_external_id"])
+    first_line = pd.Series(frame.index, index=frame.index).groupby(frame["external_id"]).transform("first")
+    for source in sources:
+        first = frame.groupby("external_id")[source].transform("first")
+        differs = frame[source] != first
+        checks.fail_against_line(
+            differs, source, _("differs from line %d of the same session (external_id)"), first_line.where(differs)
+        )
+
+
 def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
     checks = _Checks(frame, program.tzinfo)
     checks.required(COLUMNS["peer_sessions"][0])
@@ -1021,16 +1062,8 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
     checks.fail(rows["start"] > pd.Timestamp(timezone.now()), "start", _("is in the future"))
     rows["duration_minutes"] = checks.integer("duration_minutes", 1, 720)
     rows["modality"] = checks.choice("modality", Modality)
-    rows["attendance_status"] = checks.choice("status", AttendanceStatus)
-    checks.unique("client_external_id", frame["external_id"] + "|" + frame["client_external_id"])
-    # One external_id is one session: every row of a group must agree on what the session is.
-    for source in ("supporter_external_id", "start", "duration_minutes", "modality"):
-        first = frame.groupby("external_id")[source].transform("first")
-        first_line = pd.Series(frame.index, index=frame.index).groupby(frame["external_id"]).transform("first")
-        differs = frame[source] != first
-        checks.fail_against_line(
-            differs, source, _("differs from line %d of the same session (external_id)"), first_line.where(differs)
-        )
+    rows["attendance_status"] = checks.choice("status", LOGGED_ATTENDANCE_STATUSES)
+    _check_groups(checks, ("supporter_external_id", "start", "duration_minutes", "modality"))
     checks.raise_if_any()
 
     sessions = rows.drop_duplicates("external_id").drop(columns=["client_id", "attendance_status"])
@@ -1109,6 +1142,107 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
         )
 
 
+def _import_scheduled_peer_sessions(
+    *, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress
+) -> None:
+    """Future peer sessions (continuity.md §6: planned contacts), one attendance per row with
+    status `scheduled`. A session already logged (held or cancelled) is left exactly as it is,
+    and its rows count as unchanged: the nightly export may still list it. Every other row must
+    start in the future. Stored attendances keep their status (a client who cancelled stays so)."""
+    checks = _Checks(frame, program.tzinfo)
+    checks.required(COLUMNS["scheduled_peer_sessions"][0])
+    rows = pd.DataFrame(index=frame.index)
+    rows["external_id"] = checks.text("external_id", PeerSession._meta.get_field("external_id"))
+    rows["supporter_id"] = checks.reference(
+        "supporter_external_id", _external_ids(Supporter.objects.filter(program=program)), _("supporter")
+    )
+    rows["client_id"] = checks.reference(
+        "client_external_id", _external_ids(Client.objects.filter(program=program)), _("client")
+    )
+    rows["start"] = checks.datetime("start")
+    rows["duration_minutes"] = checks.integer("duration_minutes", 1, 720)
+    rows["modality"] = checks.choice("modality", Modality)
+    rows["video_url"] = checks.validated("video_url", PeerSession._meta.get_field("video_url"))
+    _check_groups(checks, ("supporter_external_id", "start", "duration_minutes", "modality", "video_url"))
+    stored_status = dict(
+        PeerSession.objects.filter(program=program, external_id__in=list(frame["external_id"].unique())).values_list(
+            "external_id", "status"
+        )
+    )
+    logged = frame["external_id"].map(stored_status).isin([SessionStatus.HELD, SessionStatus.CANCELLED])
+    checks.fail(~logged & (rows["start"] <= pd.Timestamp(timezone.now())), "start", _("is not in the future"))
+    checks.raise_if_any()
+
+    rows = rows[~logged.to_numpy()]
+    if rows.empty:  # every session of the file has been logged since: nothing to do
+        result.unchanged = len(frame)
+        return
+    sessions = rows.drop_duplicates("external_id").drop(columns=["client_id"])
+    sizes = rows.groupby("external_id").size()
+    sessions["kind"] = np.where(
+        sessions["external_id"].map(sizes).to_numpy() > 1, SessionKind.GROUP, SessionKind.ONE_TO_ONE
+    )
+    sessions["status"] = SessionStatus.SCHEDULED
+    sessions["program_id"] = program.pk
+    compare = {
+        "external_id": "str",
+        "supporter_id": "int",
+        "start": "datetime",
+        "duration_minutes": "int",
+        "modality": "str",
+        "video_url": "str",
+        "kind": "str",
+        "status": "str",
+        "program_id": "int",
+    }
+    stored = _stored(
+        PeerSession.objects.filter(program=program, external_id__in=list(sessions["external_id"])),
+        ["id", *compare],
+    )
+    session_ids, session_changed = _match(sessions, stored, ("external_id",), compare)
+    if not result.dry_run:
+        writes = sessions.loc[session_ids.isna().to_numpy() | session_changed].copy()
+        writes["id"] = session_ids[session_ids.isna().to_numpy() | session_changed]
+        _write(PeerSession, writes, list(compare), progress, (50, 70))
+
+    ids_now = _external_ids(PeerSession.objects.filter(program=program, external_id__in=list(sessions["external_id"])))
+    attendances = pd.DataFrame(
+        {
+            "session_id": rows["external_id"].map(ids_now).astype("Int64"),
+            "client_id": rows["client_id"],
+            "status": AttendanceStatus.SCHEDULED.value,
+        },
+        index=rows.index,
+    )
+    stored_attendances = _stored(
+        Attendance.objects.filter(session__program=program, session__external_id__in=list(sessions["external_id"])),
+        ["id", "session_id", "client_id"],
+    )
+    attendance_ids, _unchanged = _match(
+        attendances, stored_attendances, ("session_id", "client_id"), {"session_id": "int", "client_id": "int"}
+    )
+    new = attendance_ids.isna().to_numpy()
+    if not result.dry_run and new.any():
+        writes = attendances.loc[new].copy()
+        writes["id"] = attendance_ids[new]
+        _write(Attendance, writes, ["session_id", "client_id", "status"], progress, (70, 95))
+    # Counted per row of the file (one row = one attendance); a logged session's rows are unchanged.
+    changed_session = pd.Series(session_changed, index=sessions["external_id"].to_numpy())
+    updated = ~new & rows["external_id"].map(changed_session).fillna(False).to_numpy(dtype=bool)
+    result.created = int(new.sum())
+    result.updated = int(updated.sum())
+    result.unchanged = int(len(frame) - result.created - result.updated)
+    if not result.dry_run and (new | updated).any():
+        # A scheduled place earns no units; the recompute records why (not a delivered service).
+        from sessions.billing import billing_recompute
+
+        touched = rows.loc[new | updated]
+        local_days = pd.to_datetime(touched["start"], utc=True).dt.tz_convert(program.timezone).dt.date
+        billing_recompute(
+            program=program, client_ids=touched["client_id"].astype("int64").tolist(), days=set(local_days)
+        )
+
+
 _IMPORTERS: dict[str, Callable[..., None]] = {
     "sites": _import_sites,
     "supporters": _import_supporters,
@@ -1117,4 +1251,5 @@ _IMPORTERS: dict[str, Callable[..., None]] = {
     "assignments": _import_assignments,
     "appointments": _import_appointments,
     "peer_sessions": _import_peer_sessions,
+    "scheduled_peer_sessions": _import_scheduled_peer_sessions,
 }

@@ -14,6 +14,10 @@ the same rows over several periods):
 
 `continuity_report(...)` does both and returns the dict the spec prints as JSON.
 
+§6 (the gap ahead, looking forward from an `as_of` date) reads a few grouped rows per client
+(`load_planned_data`) and is computed per client by `compute_planned`, which the report and
+the gap-ahead worklist (reports.selectors) share.
+
 Internal representation (why): instants are int64 nanoseconds since the Unix
 epoch in UTC, because durations in the spec are absolute elapsed time; dates are
 int64 day numbers (days since 1970-01-01) of the program's *local* calendar,
@@ -29,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import BigIntegerField, QuerySet
+from django.db.models import BigIntegerField, Max, Min, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -42,7 +46,7 @@ from clients.models import (
     Client,
     ClinicalAppointment,
 )
-from sessions.models import Attendance
+from sessions.models import Attendance, AttendanceStatus, SessionStatus
 from supporters.models import Supporter
 
 NS_PER_DAY = 86_400 * 10**9
@@ -97,6 +101,21 @@ class ContinuityData:
     assignments: pd.DataFrame  # client_id, supporter_id, is_primary, start_day, end_day
     appointments: pd.DataFrame  # client_id, t, attended, transition
     contacts: pd.DataFrame  # client_id, session_id, t, supporter_id, duration_minutes
+    planned: PlannedData | None = None  # §6, when a report asks for the gap ahead
+
+
+@dataclass
+class PlannedData:
+    """What §6 (the gap ahead) reads for one `as_of` date: one row per client at most for the last
+    support point and the next professional session, and every planned-contact candidate."""
+
+    as_of: date
+    timezone: str
+    clients: pd.DataFrame  # id, external_id
+    assignments: pd.DataFrame  # as ContinuityData.assignments
+    last_support: pd.DataFrame  # client_id, t: latest professional session or peer contact before as_of 00:00
+    next_session: pd.DataFrame  # client_id, t: earliest scheduled appointment after as_of 00:00
+    candidates: pd.DataFrame  # client_id, t: scheduled peer sessions and the peer contacts made on as_of
 
 
 @dataclass
@@ -307,26 +326,14 @@ def _load_orm(
     program: Program, until_ns: int, client_ids: list[int] | None, as_of: datetime
 ) -> tuple[pd.DataFrame, ...]:
     until = pd.Timestamp(until_ns, unit="ns", tz="UTC").to_pydatetime()
-    assignment_qs = CaseloadAssignment.objects.filter(client__program=program)
     appointment_qs = ClinicalAppointment.objects.filter(
         program=program,
         status__in=[AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW],
         start__lt=until,
     )
     if client_ids is not None:
-        assignment_qs = assignment_qs.filter(client_id__in=client_ids)
         appointment_qs = appointment_qs.filter(client_id__in=client_ids)
-    rows = list(assignment_qs.values_list("client_id", "supporter_id", "role", "start_date", "end_date"))
-    cols = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
-    assignments = _frame(
-        {
-            "client_id": _int_col(cols[0]),
-            "supporter_id": _int_col(cols[1]),
-            "is_primary": _int_col([r == AssignmentRole.PRIMARY for r in cols[2]], np.int8),
-            "start_day": _days(list(cols[3])),
-            "end_day": _days(list(cols[4])),
-        }
-    )
+    assignments = _assignments_orm(program, client_ids)
     rows = list(appointment_qs.values_list("client_id", "start", "status", "kind"))
     cols = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
     appointments = _frame(
@@ -351,6 +358,36 @@ def _load_orm(
     return assignments, appointments, contacts
 
 
+def _assignments_orm(program: Program, client_ids: list[int] | None) -> pd.DataFrame:
+    queryset = CaseloadAssignment.objects.filter(client__program=program)
+    if client_ids is not None:
+        queryset = queryset.filter(client_id__in=client_ids)
+    rows = list(queryset.values_list("client_id", "supporter_id", "role", "start_date", "end_date"))
+    cols = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
+    return _frame(
+        {
+            "client_id": _int_col(cols[0]),
+            "supporter_id": _int_col(cols[1]),
+            "is_primary": _int_col([r == AssignmentRole.PRIMARY for r in cols[2]], np.int8),
+            "start_day": _days(list(cols[3])),
+            "end_day": _days(list(cols[4])),
+        }
+    )
+
+
+def _clients_frame(program: Program, client_ids: list[int] | None) -> pd.DataFrame:
+    client_qs = Client.objects.filter(program=program)
+    if client_ids is not None:
+        client_qs = client_qs.filter(id__in=client_ids)
+    client_rows = list(client_qs.values_list("id", "external_id"))
+    return _frame(
+        {
+            "id": _int_col([r[0] for r in client_rows]),
+            "external_id": np.array([r[1] for r in client_rows], dtype=object),
+        }
+    )
+
+
 def load_continuity_data(
     *,
     program: Program,
@@ -358,29 +395,26 @@ def load_continuity_data(
     client_ids: list[int] | None = None,
     use_copy: bool | None = None,
     as_of: datetime | None = None,
+    planned_as_of: date | None = None,
 ) -> ContinuityData:
     """Rows of `program` up to the end of local date `until` (nothing later matters to a
     period ending then). `client_ids` restricts every row to those clients. Peer contacts are
-    the services delivered as of `as_of`, the moment the report is computed (default: now)."""
+    the services delivered as of `as_of`, the moment the report is computed (default: now).
+    With `planned_as_of`, also the rows §6 (the gap ahead) needs for that date."""
     _, until_ns = period_bounds_ns(until, until, program.timezone)
     if use_copy is None:
         use_copy = connection.vendor == "postgresql"
     loader = _load_postgresql if use_copy else _load_orm
-    assignments, appointments, contacts = loader(program, until_ns, client_ids, as_of or timezone.now())
-    client_qs = Client.objects.filter(program=program)
-    if client_ids is not None:
-        client_qs = client_qs.filter(id__in=client_ids)
-    client_rows = list(client_qs.values_list("id", "external_id"))
+    now = as_of or timezone.now()
+    assignments, appointments, contacts = loader(program, until_ns, client_ids, now)
+    planned = None
+    if planned_as_of is not None:
+        planned = load_planned_data(program=program, as_of=planned_as_of, client_ids=client_ids, now=now)
     supporter_rows = list(Supporter.objects.filter(program=program).values_list("id", "external_id"))
     return ContinuityData(
         program_slug=program.slug,
         timezone=program.timezone,
-        clients=_frame(
-            {
-                "id": _int_col([r[0] for r in client_rows]),
-                "external_id": np.array([r[1] for r in client_rows], dtype=object),
-            }
-        ),
+        clients=_clients_frame(program, client_ids),
         supporters=_frame(
             {
                 "id": _int_col([r[0] for r in supporter_rows]),
@@ -390,7 +424,165 @@ def load_continuity_data(
         assignments=assignments,
         appointments=appointments,
         contacts=contacts,
+        planned=planned,
     )
+
+
+# --------------------------------------------------------------------------- §6: the gap ahead
+
+
+PLANNED_KEYS = ["as_of", "open_gaps_ahead", "open_gaps_planned", "planned_coverage_rate"]
+
+
+def local_midnight(day: date, tz: str) -> datetime:
+    """00:00 of local date `day` in zone `tz`, as an aware UTC datetime (the one conversion the
+    engine uses, so a daylight-saving day starts where the report's days start)."""
+    return pd.Timestamp(int(local_midnights(np.array([day_number(day)]), tz)[0]), unit="ns", tz="UTC").to_pydatetime()
+
+
+def _client_instants(rows: list[tuple[int, Any]]) -> pd.DataFrame:
+    return _frame({"client_id": _int_col([r[0] for r in rows]), "t": _instants_ns([r[1] for r in rows])})
+
+
+def load_planned_data(
+    *, program: Program, as_of: date, client_ids: list[int] | None = None, now: datetime | None = None
+) -> PlannedData:
+    """The rows §6 reads for `as_of`. Grouped queries (one row per client at most) on every
+    database: the answer is small, so there is nothing for COPY to stream. Peer contacts are the
+    one definition (Attendance.objects.delivered) as of `now`, the moment of the report."""
+    now = now or timezone.now()
+    tz = program.timezone
+    midnight = local_midnight(as_of, tz)
+    next_midnight = local_midnight(as_of + timedelta(days=1), tz)
+    appointments = ClinicalAppointment.objects.filter(program=program)
+    attendances = Attendance.objects.filter(session__program=program)
+    if client_ids is not None:
+        appointments = appointments.filter(client_id__in=client_ids)
+        attendances = attendances.filter(client_id__in=client_ids)
+    contacts = attendances.delivered(as_of=now)
+    last_professional = (
+        appointments.filter(status=AppointmentStatus.ATTENDED, start__lt=midnight)
+        .values("client_id")
+        .annotate(t=Max("start"))
+        .values_list("client_id", "t")
+    )
+    last_contact = (
+        contacts.filter(session__start__lt=midnight)
+        .values("client_id")
+        .annotate(t=Max("session__start"))
+        .values_list("client_id", "t")
+    )
+    next_session = (
+        appointments.filter(status=AppointmentStatus.SCHEDULED, start__gt=midnight)
+        .values("client_id")
+        .annotate(t=Min("start"))
+        .values_list("client_id", "t")
+    )
+    # A place at a scheduled session, unless the client has already cancelled it.
+    scheduled = (
+        attendances.filter(session__status=SessionStatus.SCHEDULED)
+        .exclude(status=AttendanceStatus.CANCELLED)
+        .values_list("client_id", "session__start")
+    )
+    made_on_as_of = contacts.filter(session__start__gte=midnight, session__start__lt=next_midnight).values_list(
+        "client_id", "session__start"
+    )
+    return PlannedData(
+        as_of=as_of,
+        timezone=tz,
+        clients=_clients_frame(program, client_ids),
+        assignments=_assignments_orm(program, client_ids),
+        last_support=_client_instants([*last_professional, *last_contact]),
+        next_session=_client_instants(list(next_session)),
+        candidates=_client_instants([*scheduled, *made_on_as_of]),
+    )
+
+
+MISSING_NS = np.iinfo(np.int64).min  # "no such instant" in the int64 columns below
+
+
+def compute_planned(data: PlannedData, *, min_gap_days: int = 7) -> pd.DataFrame:
+    """§6 per client of `data`, one row each (sorted by client id): client_id, external_id,
+    enrolled (on as_of), last_support_ns (s), next_session_ns (n, MISSING_NS when none booked),
+    open_gap, planned, supporter_id (primary on as_of; -1 for none). Instants are int64 ns UTC."""
+    tz = data.timezone
+    as_of_day = day_number(data.as_of)
+    midnight_ns = int(local_midnights(np.array([as_of_day]), tz)[0])
+    client_ids = np.sort(data.clients["id"].to_numpy(dtype=np.int64))
+    external = (
+        pd.Series(data.clients["external_id"].to_numpy(), index=data.clients["id"].to_numpy())
+        .reindex(client_ids)
+        .to_numpy()
+    )
+    n = len(client_ids)
+    code_of = _code_lookup(client_ids)
+    codes = np.arange(n, dtype=np.int64)
+
+    asg = data.assignments
+    a_code = code_of(asg["client_id"].to_numpy(dtype=np.int64))
+    known = a_code >= 0
+    a_code = a_code[known]
+    a_start = asg["start_day"].to_numpy(dtype=np.int64)[known]
+    a_end = asg["end_day"].to_numpy(dtype=np.int64)[known]
+    a_sup = asg["supporter_id"].to_numpy(dtype=np.int64)[known]
+    a_primary = asg["is_primary"].to_numpy().astype(bool)[known]
+    enrollment = _merge_enrollment(a_code, a_start, a_end)
+    primary = _primary_intervals(a_code[a_primary], a_start[a_primary], a_end[a_primary], a_sup[a_primary])
+    on_as_of = np.full(n, as_of_day, dtype=np.int64)
+    enrolled = enrollment.locate(codes, on_as_of) >= 0
+    supporter = primary.value_on(codes, on_as_of)
+
+    def per_client(frame: pd.DataFrame, reduce: Any) -> np.ndarray:
+        """The max (or min) instant per client code, MISSING_NS where the client has none."""
+        out = np.full(n, MISSING_NS, dtype=np.int64)
+        frame_codes = code_of(frame["client_id"].to_numpy(dtype=np.int64))
+        ok = frame_codes >= 0
+        if ok.any():
+            grouped = pd.Series(frame["t"].to_numpy(dtype=np.int64)[ok]).groupby(frame_codes[ok]).agg(reduce)
+            out[grouped.index.to_numpy()] = grouped.to_numpy()
+        return out
+
+    # s: the latest support point before as_of 00:00, else 00:00 of the earliest assignment start.
+    last = per_client(data.last_support, "max")
+    first_start_day = np.full(n, OPEN_END_DAY, dtype=np.int64)
+    np.minimum.at(first_start_day, a_code, a_start)
+    has_assignment = first_start_day < OPEN_END_DAY
+    fallback = np.full(n, MISSING_NS, dtype=np.int64)
+    fallback[has_assignment] = local_midnights(first_start_day[has_assignment], tz)
+    s = np.where(last != MISSING_NS, last, fallback)
+    next_ns = per_client(data.next_session, "min")
+    booked = next_ns != MISSING_NS
+    gap_ns = min_gap_days * NS_PER_DAY
+    open_gap = enrolled & (~booked | (next_ns - s >= gap_ns))
+    # Planned: a candidate strictly inside (s, n), or (s, as_of 00:00 + min_gap_days x 24 h) with no n.
+    upper = np.where(booked, next_ns, midnight_ns + gap_ns)
+    cand_code = code_of(data.candidates["client_id"].to_numpy(dtype=np.int64))
+    cand_t = data.candidates["t"].to_numpy(dtype=np.int64)
+    ok = cand_code >= 0
+    cand_code, cand_t = cand_code[ok], cand_t[ok]
+    inside = (cand_t > s[cand_code]) & (cand_t < upper[cand_code])
+    planned = np.bincount(cand_code[inside], minlength=n) > 0
+    return pd.DataFrame(
+        {
+            "client_id": client_ids,
+            "external_id": external,
+            "enrolled": enrolled,
+            "last_support_ns": s,
+            "next_session_ns": next_ns,
+            "open_gap": open_gap,
+            "planned": open_gap & planned,
+            "supporter_id": supporter,
+        }
+    )
+
+
+def _planned_object(as_of: date, open_gaps: int, planned: int) -> dict[str, Any]:
+    return {
+        "as_of": as_of.isoformat(),
+        "open_gaps_ahead": int(open_gaps),
+        "open_gaps_planned": int(planned),
+        "planned_coverage_rate": planned / open_gaps if open_gaps else None,
+    }
 
 
 # --------------------------------------------------------------------------- helpers
@@ -775,7 +967,16 @@ def compute_continuity(
     overlaps = (a_start <= p_end) & (a_end >= p_start)
     sup_clients = pd.DataFrame({"s": a_sup[overlaps], "c": a_code[overlaps]}).drop_duplicates()
     clients_per_sup = sup_clients.groupby("s")["c"].size()
-    attributed = np.concatenate([g_sup, t_sup, d_sup, v_sup])
+    # ---- 6. the gap ahead (when asked for): a client's open gap counts for its primary on as_of.
+    ahead = compute_planned(data.planned, min_gap_days=min_gap_days) if data.planned is not None else None
+    if ahead is not None:
+        ahead_open = ahead[ahead["open_gap"]]
+        open_sup = ahead_open["supporter_id"].to_numpy(dtype=np.int64)
+        open_planned = ahead_open["planned"].to_numpy(dtype=bool)
+    else:
+        open_sup = np.empty(0, dtype=np.int64)
+        open_planned = np.empty(0, dtype=bool)
+    attributed = np.concatenate([g_sup, t_sup, d_sup, v_sup, open_sup])
     sup_keys = np.union1d(clients_per_sup.index.to_numpy(dtype=np.int64), attributed)
     by_supporter = pd.DataFrame(index=range(len(sup_keys)))
     _fill_metrics(
@@ -796,6 +997,15 @@ def compute_continuity(
     )
     by_supporter.insert(0, "supporter", np.where(sup_keys == -1, None, sup_external))
     by_supporter = by_supporter[SUPPORTER_KEYS]
+    if ahead is not None:
+        pos = _positions(open_sup, sup_keys)
+        open_per_sup = _sum_at(pos, None, len(sup_keys))
+        planned_per_sup = _sum_at(pos, open_planned, len(sup_keys))
+        by_supporter["planned"] = [
+            _planned_object(data.planned.as_of, o, p) for o, p in zip(open_per_sup, planned_per_sup, strict=True)
+        ]
+        gap_ahead = pd.Series(ahead["open_gap"].to_numpy(), index=ahead["client_id"].to_numpy())
+        by_client["gap_ahead"] = gap_ahead.reindex(client_ids[idx], fill_value=False).to_numpy(dtype=bool)
 
     # ---- summary.
     summary_frame = pd.DataFrame(index=[0])
@@ -813,6 +1023,8 @@ def compute_continuity(
     summary["median_longest_unsupported_days"] = float(np.median(longest_days)) if len(longest_days) else None
     summary["clients_unsupported_over_threshold"] = int(np.sum(longest_days > unsupported_threshold_days))
     summary = {key: summary[key] for key in SUMMARY_KEYS}
+    if ahead is not None:
+        summary["planned"] = _planned_object(data.planned.as_of, len(open_sup), int(open_planned.sum()))
 
     report = {
         "program": data.program_slug,
@@ -909,8 +1121,10 @@ def continuity_report(
     adherence_lookback_days: int = 14,
     unsupported_threshold_days: int = 30,
     client_ids: list[int] | None = None,
+    as_of: date | None = None,
 ) -> dict[str, Any]:
-    """The report of docs/spec/continuity.md for `program` over [start, end], as plain data."""
+    """The report of docs/spec/continuity.md for `program` over [start, end], as plain data,
+    with §6 (the gap ahead) for `as_of` (default: today in the program's zone)."""
     return continuity_result(
         program=program,
         start=start,
@@ -919,6 +1133,7 @@ def continuity_report(
         adherence_lookback_days=adherence_lookback_days,
         unsupported_threshold_days=unsupported_threshold_days,
         client_ids=client_ids,
+        as_of=as_of,
     ).report
 
 
@@ -931,8 +1146,11 @@ def continuity_result(
     adherence_lookback_days: int = 14,
     unsupported_threshold_days: int = 30,
     client_ids: list[int] | None = None,
+    as_of: date | None = None,
 ) -> ContinuityResult:
-    data = load_continuity_data(program=program, until=end, client_ids=client_ids)
+    data = load_continuity_data(
+        program=program, until=end, client_ids=client_ids, planned_as_of=as_of or program.local_today()
+    )
     return compute_continuity(
         data,
         start=start,

@@ -17,7 +17,7 @@ from accounts.audit import audit_record
 from accounts.models import Program, Role
 from accounts.scoping import role_program_ids
 from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment, Client, ClinicalAppointment
-from reports.continuity import SUMMARY_KEYS, continuity_result
+from reports.continuity import MISSING_NS, SUMMARY_KEYS, compute_planned, continuity_result, load_planned_data
 from reports.funder.figures import current_cells, funder_figures
 from reports.funder.periods import Period
 from sessions.models import Attendance
@@ -46,7 +46,7 @@ def continuity_scope(user: Any, program_id: int) -> ReportScope:
     raise Http404
 
 
-def scoped_continuity_report(scope: ReportScope, user: Any, *, start: date, end: date, **params: int) -> dict[str, Any]:
+def scoped_continuity_report(scope: ReportScope, user: Any, *, start: date, end: date, **params: Any) -> dict[str, Any]:
     """The report object as `scope` allows it (see docs/continuity.md)."""
     program = scope.program
     if scope.level == Role.COORDINATOR:
@@ -66,6 +66,8 @@ def scoped_continuity_report(scope: ReportScope, user: Any, *, start: date, end:
         )
         report["by_supporter"] = [row for row in report["by_supporter"] if row["supporter"] in own]
         return report
+    # Funders get no gap-ahead figures (client-level planning data): the v1 summary only.
+    params.pop("as_of", None)
     return funder_continuity_summary(program, start=start, end=end, params=params)
 
 
@@ -177,3 +179,66 @@ def gap_worklist(*, user: Any, program: Program, threshold_days: int, now: datet
         )
         for client_id, day in zip(ids, frame["days"].tolist(), strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class GapAheadRow:
+    client_id: int
+    external_id: str
+    name: str
+    primary_supporter: str | None
+    last_support_point: datetime
+    next_session: datetime | None  # None: no professional session booked
+    days_until_next_session: int | None  # calendar days from as_of in the program's zone
+    days_since_support: int  # calendar days from the last support point's local date to as_of
+
+
+def gap_ahead_worklist(
+    *, user: Any, program: Program, as_of: date | None = None, min_gap_days: int = 7
+) -> list[GapAheadRow]:
+    """The worklist "gap ahead" (continuity.md §6): the clients the user may see whose gap ahead
+    is open and unplanned, longest since the last support point first. Computed by the engine's
+    §6 (compute_planned) on exactly those clients: a supporter's caseload, a coordinator's program."""
+    as_of = as_of or program.local_today()
+    clients = Client.objects.visible_to(user).filter(program=program)
+    client_ids = sorted(clients.values_list("id", flat=True))
+    if not client_ids:
+        return []
+    frame = compute_planned(
+        load_planned_data(program=program, as_of=as_of, client_ids=client_ids), min_gap_days=min_gap_days
+    )
+    frame = frame[frame["open_gap"] & ~frame["planned"]]
+    frame = frame.sort_values(["last_support_ns", "external_id"], kind="stable")
+    ids = frame["client_id"].tolist()
+    people = {c.id: c for c in clients.filter(id__in=ids).only("id", "external_id", "first_name", "last_name")}
+    # Who the primary is, as far as the user may see assignments (a supporter: their own).
+    primaries = dict(
+        CaseloadAssignment.objects.visible_to(user)
+        .filter(client_id__in=ids, role=AssignmentRole.PRIMARY)
+        .active_on(as_of)
+        .values_list("client_id", "supporter__external_id")
+    )
+    tz = program.tzinfo
+
+    def moment(ns: int) -> datetime:
+        return pd.Timestamp(ns, unit="ns", tz="UTC").to_pydatetime()
+
+    rows = []
+    for client_id, s_ns, n_ns in zip(
+        ids, frame["last_support_ns"].tolist(), frame["next_session_ns"].tolist(), strict=True
+    ):
+        last = moment(s_ns)
+        following = moment(n_ns) if n_ns != MISSING_NS else None
+        rows.append(
+            GapAheadRow(
+                client_id=client_id,
+                external_id=people[client_id].external_id,
+                name=people[client_id].full_name,
+                primary_supporter=primaries.get(client_id),
+                last_support_point=last,
+                next_session=following,
+                days_until_next_session=(following.astimezone(tz).date() - as_of).days if following else None,
+                days_since_support=(as_of - last.astimezone(tz).date()).days,
+            )
+        )
+    return rows

@@ -20,6 +20,8 @@ class ContinuityParamsSerializer(serializers.Serializer):
     min_gap_days = serializers.IntegerField(min_value=0, max_value=365, default=7)
     adherence_lookback_days = serializers.IntegerField(min_value=1, max_value=365, default=14)
     unsupported_threshold_days = serializers.IntegerField(min_value=0, max_value=3660, default=30)
+    # §6, the gap ahead: looking forward from this date (absent: today in the program's zone).
+    as_of = serializers.DateField(input_formats=["iso-8601"], required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["end"] < attrs["start"]:

@@ -72,6 +72,12 @@ SUPPORTER_COLUMNS = [
     ("peer_sessions", _lazy("Sessions")),
     ("peer_support_hours", _lazy("Hours")),
 ]
+# §6, the gap ahead (as of today), in the summary's `planned` object and each supporter's.
+PLANNED_FIGURES = [
+    ("open_gaps_ahead", _lazy("Open gaps ahead")),
+    ("open_gaps_planned", _lazy("Open gaps with a peer contact planned")),
+    ("planned_coverage_rate", _lazy("Planned coverage")),
+]
 TREND_MONTHS = 12
 WORKLIST_LIMIT = 200
 
@@ -150,12 +156,13 @@ def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
         "form": form,
         "summary_figures": SUMMARY_FIGURES,
         "supporter_columns": SUPPORTER_COLUMNS,
+        "planned_figures": PLANNED_FIGURES,
     }
     if values is not None:
         params = {key: values[key] for key in ("min_gap_days", "adherence_lookback_days", "unsupported_threshold_days")}
         try:
             # Loaded once; the period and each month of the trend are computed from it.
-            data = load_continuity_data(program=program, until=values["end"])
+            data = load_continuity_data(program=program, until=values["end"], planned_as_of=today)
             report = compute_continuity(data, start=values["start"], end=values["end"], **params).report
             trend = [
                 (first.strftime("%Y-%m"), compute_continuity(data, start=first, end=last, **params).report["summary"])

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -58,6 +58,20 @@ class AttendanceStatus(models.TextChoices):
     ATTEMPTED = "attempted", _("Attempted")
     NO_SHOW = "no_show", _("No show")
     CANCELLED = "cancelled", _("Cancelled")
+    # A place at a session that is still `scheduled` (a planned contact, continuity.md §6); when
+    # the session is logged as held, each attendance says how it went (session_status_errors).
+    SCHEDULED = "scheduled", _("Scheduled")
+
+
+# The attendance statuses of a logged session (import-formats.md, `peer_sessions`).
+LOGGED_ATTENDANCE_STATUSES = (
+    AttendanceStatus.COMPLETED,
+    AttendanceStatus.ATTEMPTED,
+    AttendanceStatus.NO_SHOW,
+    AttendanceStatus.CANCELLED,
+)
+# A scheduled session's video link: http(s) only (no names in it is the user's responsibility).
+VIDEO_URL_VALIDATOR = URLValidator(schemes=["http", "https"], message=_("Enter an http:// or https:// link."))
 
 
 # A delivered service, the one definition (docs/spec/continuity.md v1.1, "Peer contact"): an
@@ -95,12 +109,17 @@ def session_status_errors(
     *, status: str, start: datetime, attendance_statuses: Iterable[str], now: datetime
 ) -> dict[str, list[str]]:
     """The input rules that keep a session's status and its attendances consistent (continuity.md
-    v1.1): a scheduled or cancelled session holds no completed or attempted attendance, and no
-    session that starts in the future is held. {} when the session is consistent."""
+    v1.1): a scheduled or cancelled session holds no completed or attempted attendance, no
+    session that starts in the future is held, and a held session holds no scheduled attendance.
+    {} when the session is consistent."""
     errors: dict[str, list[str]] = {}
     if status == SessionStatus.HELD and start > now:
         errors["start"] = [str(_("Is in the future: a session that has not started yet cannot be held."))]
         errors["status"] = [str(_("A session that starts in the future is scheduled, not held."))]
+    if status == SessionStatus.HELD and AttendanceStatus.SCHEDULED in set(attendance_statuses):
+        errors.setdefault("attendances", []).append(
+            str(_("A held session holds no scheduled attendance: say how each client's attendance went."))
+        )
     took_place = sorted({s for s in attendance_statuses if s in TOOK_PLACE_STATUSES})
     if status != SessionStatus.HELD and took_place:
         label = SessionStatus(status).label
@@ -109,10 +128,10 @@ def session_status_errors(
             str(_("A %(status)s session holds no %(listed)s attendance; mark it held or change the attendance."))
             % {"status": str(label).lower(), "listed": listed}
         )
-        errors["attendances"] = [
+        errors.setdefault("attendances", []).append(
             str(_("Completed or attempted attendance needs a held session (this one is %(status)s)."))
             % {"status": str(label).lower()}
-        ]
+        )
     return errors
 
 
@@ -164,6 +183,8 @@ class PeerSession(models.Model):
     status = models.CharField(max_length=12, choices=SessionStatus.choices, default=SessionStatus.HELD)
     # Free text that can carry health information is encrypted at rest (accounts/fields.py).
     location = EncryptedShortText(max_length=200, blank=True)
+    # The link of a scheduled video session (import `scheduled_peer_sessions`, the API).
+    video_url = models.CharField(max_length=500, blank=True, validators=[VIDEO_URL_VALIDATOR])
     created_at = models.DateTimeField(auto_now_add=True)
     # Topic values (Topic.values), kept as a list so one session can cover several.
     topics = models.JSONField(default=list, blank=True)

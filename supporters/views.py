@@ -24,12 +24,16 @@ from accounts.services import program_treatment_disclosures_set
 from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument
 from clients.services import assignment_save, assignment_transfer, client_preference_set, program_outcome_summary
 from config.exceptions import apply_errors, messages_by_field
+from reports.selectors import gap_ahead_worklist
 from sessions.models import FeedbackItem
 from supporters import services
 from supporters.forms import AssignForm, CEHoursForm, ClientPreferenceForm, LivedExperienceForm, SupervisionForm
 from supporters.matching import match_candidates
 from supporters.models import CEHours, Certification, LivedExperience, Supporter
 from supporters.worklists import WORKLISTS_BY_KEY, worklist_counts
+
+# The longest gaps shown on the page (the count above the table says how many in all).
+GAP_AHEAD_LIMIT = 500
 
 
 def program_for(request: HttpRequest, program_id: int, *roles: str) -> Program:
@@ -80,6 +84,32 @@ def worklists(request: HttpRequest, program_id: int) -> HttpResponse:
                 detail={"worklist": worklist.key},
             )
     return render(request, "program/worklists.html", context)
+
+
+@login_required
+def gap_ahead(request: HttpRequest, program_id: int) -> HttpResponse:
+    """The worklist "gap ahead" (continuity.md §6): a supporter's own clients, a coordinator's
+    program, by the one client scope (Client.objects.visible_to)."""
+    program = program_for(request, program_id, Role.COORDINATOR, Role.SUPPORTER)
+    today = program.local_today()
+    rows = gap_ahead_worklist(user=request.user, program=program, as_of=today)
+    shown = rows[:GAP_AHEAD_LIMIT]
+    audit_record(
+        action=actions.WORKLIST_VIEWED,
+        request=request,
+        program_id=program.pk,
+        client_ids=[row.client_id for row in shown],
+        object_type="clients.client",
+        detail={"worklist": "gap-ahead"},
+    )
+    context = {
+        "program": program,
+        "today": today,
+        "rows": shown,
+        "total": len(rows),
+        "coordinator": program.pk in role_program_ids(request.user).coordinator,
+    }
+    return render(request, "program/gap_ahead.html", context)
 
 
 @login_required

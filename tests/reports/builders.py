@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from accounts.models import Program
 from clients.models import AppointmentKind, AppointmentStatus, AssignmentRole, CaseloadAssignment, Client
-from sessions.models import AttendanceStatus, PeerSession
+from sessions.models import AttendanceStatus, PeerSession, SessionStatus
 from supporters.models import Supporter
 from tests.factories import (
     AppointmentFactory,
@@ -61,5 +61,13 @@ class Builder:
 
     def contact(self, supporter: Supporter, client: Client, when: str, minutes: int = 60, status: str = "completed"):
         peer_session = self.session(supporter, when, minutes)
+        self.attend(peer_session, client, status)
+        return peer_session
+
+    def plan(self, supporter: Supporter, client: Client, when: str, status: str = "scheduled") -> PeerSession:
+        """A scheduled peer session with `client`'s place in it (a planned contact, continuity.md §6)."""
+        peer_session = PeerSessionFactory(
+            supporter=supporter, start=self.at(when), duration_minutes=60, status=SessionStatus.SCHEDULED
+        )
         self.attend(peer_session, client, status)
         return peer_session

@@ -205,3 +205,22 @@ def test_worklist_dates_are_in_the_programs_calendar(cast):
     status, html = page(cast.coordinator, cast.program)
     assert status == 200
     assert "2026-01-02" in html and "2026-01-03" not in html
+
+
+def test_the_dashboard_shows_the_gap_ahead_as_of_today_and_links_the_worklist(gaps):
+    from sessions.models import AttendanceStatus, SessionStatus
+
+    # `quiet` has a peer session planned in the coming days; the three others have nothing booked.
+    planned = PeerSessionFactory(
+        supporter=gaps.supporter, start=timezone.now() + timedelta(days=2), status=SessionStatus.SCHEDULED
+    )
+    AttendanceFactory(session=planned, client=gaps.quiet, status=AttendanceStatus.SCHEDULED)
+    status, body = page(gaps.coordinator, gaps.program)
+    assert status == 200
+    today = gaps.program.local_today().isoformat()
+    assert f"The gap ahead, as of {today}" in body
+    figures = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", body))
+    assert figures["Open gaps ahead"] == "3"
+    assert figures["Open gaps with a peer contact planned"] == "1"
+    assert figures["Planned coverage"] == "33.3%"
+    assert f"/program/{gaps.program.id}/gap-ahead/" in body

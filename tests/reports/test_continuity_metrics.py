@@ -272,7 +272,8 @@ def test_supporters_with_assignments_overlapping_the_period_get_a_row_even_witho
     c = b.client("MRN-1")
     b.assign(c, earlier, "2025-01-01", "2026-01-31")  # ends before the period: no row
     b.assign(c, idle, "2026-02-28", role="secondary")
-    data = report(b, "2026-02-01", "2026-02-28")
+    # as_of before the secondary starts: c is not enrolled then, so no gap ahead lands unassigned.
+    data = report(b, "2026-02-01", "2026-02-28", as_of=date(2026, 2, 27))
     assert [r["supporter"] for r in data["by_supporter"]] == ["SUP-B"]
     idle_row = data["by_supporter"][0]
     assert idle_row["clients_enrolled"] == 1
@@ -312,9 +313,18 @@ def test_rows_are_sorted_by_key_with_exactly_the_spec_keys(b, sup):
         "peer_contacts",
         "peer_sessions",
         "peer_support_hours",
+        "gap_ahead",
     ]
     assert "longest_unsupported_days" not in data["by_supporter"][0]
+    assert list(data["by_supporter"][0])[-1] == "planned"
     assert "median_longest_unsupported_days" in data["summary"]
+    assert list(data["summary"])[-1] == "planned"
+    assert list(data["summary"]["planned"]) == [
+        "as_of",
+        "open_gaps_ahead",
+        "open_gaps_planned",
+        "planned_coverage_rate",
+    ]
 
 
 def test_overlapping_primary_assignments_are_rejected(b, sup):
@@ -372,3 +382,109 @@ def test_sorting_by_client_then_instant_gives_the_lexsort_order_on_both_paths():
         order = _order_by(group, instants)
         assert np.array_equal(group[order], group[np.lexsort((instants, group))])
         assert np.array_equal(instants[order], instants[np.lexsort((instants, group))])
+
+
+# --------------------------------------------------------------------------- 6. the gap ahead
+
+
+def ahead(b: Builder, as_of: str, **params) -> dict:
+    """The report over the month before `as_of`, looking forward from `as_of`."""
+    day = date.fromisoformat(as_of)
+    return continuity_report(program=b.program, start=day.replace(day=1), end=day, as_of=day, **params)
+
+
+def test_with_no_appointment_booked_the_window_is_min_gap_days_of_elapsed_time_across_spring_forward(b, sup):
+    # as_of 2026-03-08 00:00 EST is 05:00 UTC; + 7 x 24 h = 2026-03-15 05:00 UTC = 01:00 EDT.
+    inside, outside, unplanned = b.client("MRN-1"), b.client("MRN-2"), b.client("MRN-3")
+    for c in (inside, outside, unplanned):
+        b.assign(c, sup, "2026-01-01")
+        b.contact(sup, c, "2026-03-01 10:00")
+    b.plan(sup, inside, "2026-03-15 00:30")  # before 01:00 EDT: inside (a wall-clock week would end at 00:00)
+    b.plan(sup, outside, "2026-03-15 01:30")  # after: outside the window
+    data = ahead(b, "2026-03-08")
+    assert data["summary"]["planned"] == {
+        "as_of": "2026-03-08",
+        "open_gaps_ahead": 3,
+        "open_gaps_planned": 1,
+        "planned_coverage_rate": 1 / 3,
+    }
+    assert [r["gap_ahead"] for r in data["by_client"]] == [True, True, True]
+    assert row(data["by_supporter"], "SUP-A", "supporter")["planned"]["open_gaps_planned"] == 1
+
+
+def test_a_gap_lengthened_by_fall_back_is_open_and_local_midnight_is_the_first_of_as_of(b, sup):
+    # s = 2026-10-31 12:00 EDT (16:00 UTC); n = 2026-11-07 11:30 EST (16:30 UTC): 7 days 30 minutes.
+    longer, shorter = b.client("MRN-1"), b.client("MRN-2")
+    for c in (longer, shorter):
+        b.assign(c, sup, "2026-01-01")
+        b.appointment(c, "2026-10-31 12:00")
+    b.appointment(longer, "2026-11-07 11:30", status="scheduled")
+    b.appointment(shorter, "2026-11-07 10:30", status="scheduled")  # 6 days 23.5 hours: no open gap
+    # A contact at 00:30 EDT on as_of is after as_of 00:00, so not the last support point, but it is
+    # a peer contact already made on as_of, inside (s, n): it plans the gap.
+    b.contact(sup, longer, "2026-11-01 00:30")
+    data = ahead(b, "2026-11-01")
+    assert data["summary"]["planned"]["open_gaps_ahead"] == 1
+    assert data["summary"]["planned"]["open_gaps_planned"] == 1
+    assert {r["client"]: r["gap_ahead"] for r in data["by_client"]} == {"MRN-1": True, "MRN-2": False}
+
+
+def test_the_last_support_point_is_the_latest_before_as_of_and_defaults_to_the_first_assignment(b, sup):
+    seen, never = b.client("MRN-1"), b.client("MRN-2")
+    b.assign(seen, sup, "2026-01-01")
+    b.assign(never, sup, "2026-03-05", "2026-03-06", role="secondary")
+    b.assign(never, sup, "2026-03-07")  # s = 2026-03-05 00:00, the earliest start of any assignment
+    b.appointment(seen, "2026-03-05 09:00")
+    b.contact(sup, seen, "2026-03-09 09:00")  # s for `seen`: n - s = 6 days (no open gap)
+    for c in (seen, never):
+        b.appointment(c, "2026-03-15 09:00", status="scheduled")
+        b.appointment(c, "2026-03-20 09:00", status="scheduled")  # not the next: n is the earliest
+    b.plan(sup, never, "2026-03-04 12:00")  # before s: not inside (s, n)
+    data = ahead(b, "2026-03-10")
+    assert data["summary"]["planned"]["open_gaps_ahead"] == 1
+    assert data["summary"]["planned"]["open_gaps_planned"] == 0
+    assert data["summary"]["planned"]["planned_coverage_rate"] == 0.0
+    assert {r["client"]: r["gap_ahead"] for r in data["by_client"]} == {"MRN-1": False, "MRN-2": True}
+
+
+def test_cancelled_places_held_sessions_and_contacts_after_as_of_do_not_plan_a_gap(b, sup):
+    c = b.client("MRN-1")
+    b.assign(c, sup, "2026-01-01")
+    b.appointment(c, "2026-02-01 09:00")
+    b.appointment(c, "2026-03-20 09:00", status="scheduled")
+    b.plan(sup, c, "2026-03-12 10:00", status="cancelled")  # the client cancelled the place
+    b.contact(sup, c, "2026-03-11 10:00", status="attempted")  # not a contact
+    b.contact(sup, c, "2026-03-12 10:00")  # a contact, but on a later date than as_of
+    summary = ahead(b, "2026-03-10")["summary"]["planned"]
+    assert (summary["open_gaps_ahead"], summary["open_gaps_planned"]) == (1, 0)
+    b.plan(sup, c, "2026-03-19 10:00")
+    summary = ahead(b, "2026-03-10")["summary"]["planned"]
+    assert (summary["open_gaps_ahead"], summary["open_gaps_planned"]) == (1, 1)
+
+
+def test_clients_not_enrolled_on_as_of_have_no_gap_ahead_and_an_empty_rate_is_null(b, sup):
+    c = b.client("MRN-1")
+    b.assign(c, sup, "2026-03-01", "2026-03-09")
+    data = ahead(b, "2026-03-10")
+    assert data["by_client"][0]["gap_ahead"] is False
+    assert data["summary"]["planned"] == {
+        "as_of": "2026-03-10",
+        "open_gaps_ahead": 0,
+        "open_gaps_planned": 0,
+        "planned_coverage_rate": None,
+    }
+
+
+def test_a_gap_ahead_counts_for_the_primary_on_as_of_or_the_unassigned_row(b, sup):
+    before, after = sup, b.supporter("SUP-B")
+    handed_over, secondary_only = b.client("MRN-1"), b.client("MRN-2")
+    b.assign(handed_over, before, "2026-01-01", "2026-03-09")
+    b.assign(handed_over, after, "2026-03-10")
+    b.assign(secondary_only, before, "2026-01-01", role="secondary")
+    b.plan(before, handed_over, "2026-03-12 10:00")  # who runs the planned session does not matter
+    data = ahead(b, "2026-03-10")
+    planned = {r["supporter"]: r["planned"] for r in data["by_supporter"]}
+    assert planned["SUP-A"]["open_gaps_ahead"] == 0
+    assert (planned["SUP-B"]["open_gaps_ahead"], planned["SUP-B"]["open_gaps_planned"]) == (1, 1)
+    assert (planned[None]["open_gaps_ahead"], planned[None]["open_gaps_planned"]) == (1, 0)
+    assert data["by_supporter"][-1]["clients_enrolled"] is None

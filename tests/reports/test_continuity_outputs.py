@@ -217,3 +217,68 @@ def test_the_command_csv_keeps_a_formula_as_text(busy):
     keys = [r["key"] for r in csv.DictReader(io.StringIO(out))]
     assert "'" + busy.mine.external_id in keys
     assert busy.mine.external_id not in keys
+
+
+# --------------------------------------------------------------------------- §6, the gap ahead
+
+
+@pytest.fixture
+def gap_ahead(busy):
+    """`mine` has a professional session booked on 2026-04-20 and a peer session planned before it;
+    `theirs` has one booked and nothing planned. As of 2026-04-01 both have an open gap."""
+    from clients.models import AppointmentStatus
+    from sessions.models import AttendanceStatus, SessionStatus
+
+    for client in (busy.mine, busy.theirs):
+        AppointmentFactory(client=client, start=_at(2026, 4, 20), status=AppointmentStatus.SCHEDULED)
+    planned = PeerSessionFactory(supporter=busy.supporter, start=_at(2026, 4, 10), status=SessionStatus.SCHEDULED)
+    AttendanceFactory(session=planned, client=busy.mine, status=AttendanceStatus.SCHEDULED)
+    return busy
+
+
+def test_the_command_adds_the_planned_figures_as_of_the_date_given(gap_ahead):
+    args = ("--program", gap_ahead.program.slug, "--start", START, "--end", END)
+    body = json.loads(run(*args, "--as-of", "2026-04-01"))
+    # The other eleven clients have had no support since 2026-02-02 and nothing booked: open, unplanned.
+    assert body["summary"]["planned"] == {
+        "as_of": "2026-04-01",
+        "open_gaps_ahead": 13,
+        "open_gaps_planned": 1,
+        "planned_coverage_rate": 1 / 13,
+    }
+    by_supporter = {r["supporter"]: r["planned"] for r in body["by_supporter"]}
+    assert by_supporter[gap_ahead.supporter.external_id]["open_gaps_planned"] == 1
+    assert by_supporter[gap_ahead.other_supporter.external_id]["open_gaps_ahead"] == 12
+    assert all(r["gap_ahead"] is True for r in body["by_client"])
+    table = run(*args, "--as-of", "2026-04-01", "--format", "table")
+    assert "The gap ahead, as of 2026-04-01" in table and "7.7%" in table
+    rows = list(csv.DictReader(io.StringIO(run(*args, "--as-of", "2026-04-01", "--format", "csv"))))
+    assert rows[0]["open_gaps_ahead"] == "13" and rows[0]["as_of"] == "2026-04-01"
+    # Once the planned session is logged as held, it is `mine`'s last support point as of 2026-04-15;
+    # 10 days remain to the booked session, so the gap is open again, and nothing plans it.
+    from sessions.models import Attendance, AttendanceStatus, PeerSession, SessionStatus
+
+    PeerSession.objects.filter(status=SessionStatus.SCHEDULED).update(status=SessionStatus.HELD)
+    Attendance.objects.filter(status=AttendanceStatus.SCHEDULED).update(status=AttendanceStatus.COMPLETED)
+    later = json.loads(run(*args, "--as-of", "2026-04-15"))["summary"]["planned"]
+    assert later == {"as_of": "2026-04-15", "open_gaps_ahead": 13, "open_gaps_planned": 0, "planned_coverage_rate": 0.0}
+
+
+def test_the_command_refuses_a_bad_as_of(busy):
+    with pytest.raises(CommandError, match="as_of"):
+        run("--program", busy.program.slug, "--start", START, "--end", END, "--as-of", "2026-02-30")
+
+
+def test_the_api_serves_the_planned_figures_and_refuses_a_bad_as_of(gap_ahead, api_as):
+    body = get(api_as, gap_ahead.coordinator, program=gap_ahead.program.id, as_of="2026-04-01").json()
+    assert body["summary"]["planned"]["open_gaps_planned"] == 1
+    assert body["by_client"][0]["gap_ahead"] is True
+    mine = get(api_as, gap_ahead.supporter_user, program=gap_ahead.program.id, as_of="2026-04-01").json()
+    assert mine["summary"]["planned"]["open_gaps_ahead"] == 1  # their caseload only
+    bad = get(api_as, gap_ahead.coordinator, program=gap_ahead.program.id, as_of="April")
+    assert bad.status_code == 400 and "as_of" in bad.json()
+
+
+def test_a_funder_gets_no_gap_ahead_figures(gap_ahead, api_as):
+    body = get(api_as, gap_ahead.funder, program=gap_ahead.program.id, as_of="2026-04-01").json()
+    assert "planned" not in body["summary"] and "by_client" not in body

@@ -29,7 +29,14 @@ from tests.factories import OrganizationFactory
 
 
 def reference_report(
-    program: Program, start: date, end: date, min_gap_days: int, lookback_days: int, threshold_days: int, now: datetime
+    program: Program,
+    start: date,
+    end: date,
+    min_gap_days: int,
+    lookback_days: int,
+    threshold_days: int,
+    now: datetime,
+    as_of: date,
 ) -> dict:
     tz = ZoneInfo(program.timezone)
 
@@ -127,6 +134,45 @@ def reference_report(
                 for x, y in zip(marks, marks[1:], strict=False):
                     best = max(best, (y - x).total_seconds() / 86400)
             longest[client.id] = best
+    # §6, the gap ahead, client by client: (client_id, primary on as_of, open, planned).
+    ahead_items = []
+    as_of_midnight = midnight(as_of)
+    for client in clients:
+        if not enrolled(client.id, as_of):
+            continue
+        contacts = contacts_of(client.id)
+        before = [a.start for a in appointments if a.client_id == client.id and a.status == "attended"]
+        before = [t for t in before + contacts if t < as_of_midnight]
+        if before:
+            last_support = max(before)
+        else:
+            last_support = midnight(min(a.start_date for a in assignments if a.client_id == client.id))
+        booked = [
+            a.start
+            for a in appointments
+            if a.client_id == client.id and a.status == "scheduled" and a.start > as_of_midnight
+        ]
+        next_session = min(booked) if booked else None
+        is_open = next_session is None or next_session - last_support >= timedelta(days=min_gap_days)
+        window_end = next_session if next_session is not None else as_of_midnight + timedelta(days=min_gap_days)
+        candidates = [
+            x.session.start
+            for x in attendances
+            if x.client_id == client.id and x.session.status == "scheduled" and x.status != "cancelled"
+        ] + [c for c in contacts if local_date(c) == as_of]
+        planned = any(last_support < t < window_end for t in candidates)
+        ahead_items.append((client.id, primary_on(client.id, as_of), is_open, is_open and planned))
+
+    def planned_object(select) -> dict:
+        gaps = [g for g in ahead_items if select(g) and g[2]]
+        planned = sum(1 for g in gaps if g[3])
+        return {
+            "as_of": as_of.isoformat(),
+            "open_gaps_ahead": len(gaps),
+            "open_gaps_planned": planned,
+            "planned_coverage_rate": rate(planned, len(gaps)),
+        }
+
     for x in attendances:
         if is_contact(x) and in_p(x.session.start) and x.client.program_id == program.id:
             volume_items.append((x.client_id, x.session.supporter_id, x.session_id, x.session.duration_minutes))
@@ -169,6 +215,8 @@ def reference_report(
     values = list(longest.values())
     summary["median_longest_unsupported_days"] = statistics.median(values) if values else None
     summary["clients_unsupported_over_threshold"] = sum(1 for v in values if v > threshold_days)
+    summary["planned"] = planned_object(everything)
+    open_clients = {g[0] for g in ahead_items if g[2]}
 
     by_client = []
     for client in clients:
@@ -177,6 +225,7 @@ def reference_report(
         mine = lambda item, cid=client.id: item[0] == cid  # noqa: E731
         row = {"client": client.external_id, **metrics(mine, mine, mine, mine)}
         row["longest_unsupported_days"] = longest[client.id]
+        row["gap_ahead"] = client.id in open_clients
         by_client.append(row)
     by_client.sort(key=lambda r: r["client"])
 
@@ -189,10 +238,12 @@ def reference_report(
         | {f[1] for f in followup_items}
         | {a[1] for a in adherence_items}
         | {v[1] for v in volume_items}
+        | {g[1] for g in ahead_items if g[2]}
     )
     for supporter_id in overlapping | attributed:
         ours = lambda item, sid=supporter_id: item[1] == sid  # noqa: E731
         row = {"supporter": supporters.get(supporter_id), **metrics(ours, ours, ours, ours)}
+        row["planned"] = planned_object(ours)
         row["clients_enrolled"] = (
             None
             if supporter_id is None
@@ -245,7 +296,10 @@ session_strategy = st.tuples(
     st.integers(0, 1),  # supporter index
     st.integers(1, 180),  # minutes
     st.lists(
-        st.tuples(st.sampled_from([0, 0, 1, 2]), st.sampled_from(["completed", "completed", "attempted", "no_show"])),
+        st.tuples(
+            st.sampled_from([0, 0, 1, 2]),
+            st.sampled_from(["completed", "completed", "attempted", "no_show", "scheduled", "cancelled"]),
+        ),
         min_size=1,
         max_size=3,
         unique_by=lambda x: x[0],  # one attendance per client and session
@@ -266,6 +320,9 @@ program_strategy = st.fixed_dictionaries(
         "threshold_days": st.integers(0, 60),
         # The moment the report is computed, in quarter hours into the window (None: long after it).
         "now": st.none() | instant,
+        # §6 looks forward from as_of: often a daylight-saving day (window day 11 is March 8,
+        # day 17 is November 1), else any day of the window.
+        "as_of": st.sampled_from([11, 17]) | day,
     }
 )
 
@@ -346,6 +403,14 @@ def build_program(spec: dict) -> Program:
 
 
 def same_value(got, expected) -> bool:
+    if isinstance(expected, dict):
+        return (
+            isinstance(got, dict)
+            and set(got) == set(expected)
+            and all(same_value(got[k], expected[k]) for k in expected)
+        )
+    if isinstance(expected, bool):
+        return got is expected
     if expected is None or isinstance(expected, str):
         return got == expected
     if isinstance(expected, int):  # counts stay integers in the output
@@ -387,12 +452,15 @@ def test_the_pandas_engine_agrees_with_a_simple_per_client_reading_of_the_spec(s
         if spec["now"] is None
         else spec["window"] + timedelta(minutes=15 * spec["now"] + 7)
     )
+    as_of = spec["window"].date() + timedelta(days=spec["as_of"])
     with mock.patch("django.utils.timezone.now", return_value=now):
-        engine = continuity_report(program=program, start=start, end=end, **params)
+        engine = continuity_report(program=program, start=start, end=end, as_of=as_of, **params)
     reference = reference_report(
-        program, start, end, spec["min_gap_days"], spec["lookback_days"], spec["threshold_days"], now
+        program, start, end, spec["min_gap_days"], spec["lookback_days"], spec["threshold_days"], now, as_of
     )
     assert_same(engine, reference)
     # Visible with --hypothesis-show-statistics: the examples do reach every metric.
     for key in ("gap_intervals_covered", "transition_events", "followup_7d", "appointments_missed", "peer_sessions"):
         event(f"{key} > 0: {bool(engine['summary'][key])}")
+    for key in ("open_gaps_ahead", "open_gaps_planned"):
+        event(f"{key} > 0: {bool(engine['summary']['planned'][key])}")

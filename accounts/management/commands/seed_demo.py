@@ -35,6 +35,7 @@ from sessions.models import (
     Modality,
     PeerSession,
     SessionKind,
+    SessionStatus,
     Urgency,
 )
 from supporters.models import Certification, CredentialType, Supporter
@@ -287,6 +288,40 @@ class Command(BaseCommand):
                 )
                 for c in group_clients
             )
+        # The gap ahead (continuity.md §6): scheduled peer sessions for two clients in three in the
+        # coming week (a few by video), and next week's group; the others keep an unplanned gap
+        # for the worklist. A separate generator, so the history above stays as it was.
+        planner = random.Random(20261201)
+        for i, client in enumerate(Client.objects.filter(program=program).order_by("id")):
+            if i % 3 == 2:
+                continue
+            video = i % 4 == 1
+            session = PeerSession.objects.create(
+                program=program,
+                supporter=supporters[i % 4],
+                kind=SessionKind.ONE_TO_ONE,
+                start=datetime.combine(
+                    today + timedelta(days=planner.randint(1, 6)), time(planner.choice([10, 13, 16])), tzinfo=tz
+                ),
+                duration_minutes=45,
+                modality=Modality.VIDEO if video else Modality.PHONE,
+                status=SessionStatus.SCHEDULED,
+                video_url=f"https://video.example.org/room/{planner.randrange(10**8):08d}" if video else "",
+            )
+            Attendance.objects.create(session=session, client=client, status=AttendanceStatus.SCHEDULED)
+        group = PeerSession.objects.create(
+            program=program,
+            supporter=supporters[0],
+            kind=SessionKind.GROUP,
+            start=datetime.combine(today + timedelta(days=5), time(18), tzinfo=tz),
+            duration_minutes=90,
+            modality=Modality.IN_PERSON,
+            location="North Clinic, room 2",
+            status=SessionStatus.SCHEDULED,
+        )
+        Attendance.objects.bulk_create(
+            Attendance(session=group, client=c, status=AttendanceStatus.SCHEDULED) for c in group_clients
+        )
 
     def _build_feedback(self, program: Program, users: dict[Role, User]) -> None:
         """An inbox for the demo clinician (and the feedback inbox benchmark): five routine

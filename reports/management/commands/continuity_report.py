@@ -1,4 +1,4 @@
-"""python manage.py continuity_report --program SLUG --start D --end D [--format json|csv|table]
+"""python manage.py continuity_report --program SLUG --start D --end D [--as-of D] [--format json|csv|table]
 
 Prints the continuity report of docs/spec/continuity.md. JSON is exactly the spec
 object; csv is one table (a `level` column: summary, supporter, client); table is
@@ -17,6 +17,7 @@ from accounts.exports import csv_text
 from accounts.models import Program
 from reports.continuity import (
     CLIENT_KEYS,
+    PLANNED_KEYS,
     SUMMARY_KEYS,
     SUPPORTER_KEYS,
     ContinuityInputError,
@@ -36,6 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--min-gap-days", default="7")
         parser.add_argument("--adherence-lookback-days", default="14")
         parser.add_argument("--unsupported-threshold-days", default="30")
+        parser.add_argument("--as-of", default=None, help="the gap ahead from this date (default: program's today)")
         parser.add_argument("--format", choices=["json", "csv", "table"], default="json")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -46,6 +48,7 @@ class Command(BaseCommand):
                 "min_gap_days": options["min_gap_days"],
                 "adherence_lookback_days": options["adherence_lookback_days"],
                 "unsupported_threshold_days": options["unsupported_threshold_days"],
+                **({"as_of": options["as_of"]} if options["as_of"] is not None else {}),
             }
         )
         if not params.is_valid():
@@ -72,11 +75,17 @@ def render_csv(report: dict[str, Any]) -> str:
     the project's one CSV writer, so an external id such as `=HYPERLINK(...)` stays text."""
     metric_keys = list(SUMMARY_KEYS)
     metric_keys += [key for key in CLIENT_KEYS[1:] if key not in metric_keys]
+    # §6: the planned object's figures as columns (as_of once, in its own column), then gap_ahead.
+    metric_keys += [*PLANNED_KEYS, "gap_ahead"]
     rows = [("summary", None, report["summary"])]
     rows += [("supporter", r["supporter"], r) for r in report["by_supporter"]]
     rows += [("client", r["client"], r) for r in report["by_client"]]
-    lines = [[level, key, *(values.get(k) for k in metric_keys)] for level, key, values in rows]
+    lines = [[level, key, *(_flat(values).get(k) for k in metric_keys)] for level, key, values in rows]
     return csv_text(["level", "key", *metric_keys], lines, lineterminator="\n").rstrip("\n")
+
+
+def _flat(values: dict[str, Any]) -> dict[str, Any]:
+    return {**values, **values.get("planned", {})}
 
 
 def display(key: str, value: Any) -> str:
@@ -108,17 +117,22 @@ def render_table(report: dict[str, Any]) -> str:
     ]
     width = max(len(key) for key in SUMMARY_KEYS)
     out += [f"  {key.ljust(width)}  {display(key, report['summary'][key])}" for key in SUMMARY_KEYS]
+    planned = report["summary"].get("planned")
+    if planned:
+        out += ["", f"The gap ahead, as of {planned['as_of']}"]
+        out += [f"  {key.ljust(width)}  {display(key, planned[key])}" for key in PLANNED_KEYS[1:]]
     for title, keys, rows in (
-        ("By supporter", SUPPORTER_KEYS, report["by_supporter"]),
-        ("By client", CLIENT_KEYS, report["by_client"]),
+        ("By supporter", [*SUPPORTER_KEYS, *PLANNED_KEYS[1:]], report["by_supporter"]),
+        ("By client", [*CLIENT_KEYS, "gap_ahead"], report["by_client"]),
     ):
         out += ["", title]
         if not rows:
             out.append("  (none)")
             continue
+        flat_rows = [_flat(row) for row in rows]
         body = [
-            [("unassigned" if row[k] is None and i == 0 else display(k, row[k])) for i, k in enumerate(keys)]
-            for row in rows
+            [("unassigned" if row.get(k) is None and i == 0 else display(k, row.get(k))) for i, k in enumerate(keys)]
+            for row in flat_rows
         ]
         out.append(_table(list(keys), body))
     return "\n".join(out)

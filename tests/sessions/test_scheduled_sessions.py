@@ -1,0 +1,65 @@
+"""Scheduled peer sessions through the session API (planned contacts, continuity.md §6)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions.models import AttendanceStatus, PeerSession, SessionStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def scheduled(cast, **overrides):
+    data = {
+        "supporter": cast.supporter.pk,
+        "kind": "one_to_one",
+        "start": (timezone.now() + timedelta(days=3)).isoformat(),
+        "duration_minutes": 45,
+        "modality": "video",
+        "status": "scheduled",
+        "video_url": "https://meet.example.org/room",
+        "attendances": [{"client": cast.mine.pk, "status": "scheduled"}],
+    }
+    data.update(overrides)
+    return data
+
+
+def test_a_supporter_schedules_a_future_session_and_lists_it(cast, api_as):
+    api = api_as(cast.supporter_user)
+    response = api.post(reverse("peer-session-list"), scheduled(cast), format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "scheduled" and body["video_url"] == "https://meet.example.org/room"
+    assert body["attendances"][0]["status"] == "scheduled"
+    listed = api.get(reverse("peer-session-list"), {"status": "scheduled"}).json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert [row["id"] for row in rows] == [body["id"]]
+    assert rows[0]["video_url"] == "https://meet.example.org/room"
+
+
+def test_a_video_link_that_is_not_http_is_a_400_with_the_field_named(cast, api_as):
+    for link in ("javascript:alert(1)", "ftp://files.example.org/x", "not a link"):
+        response = api_as(cast.supporter_user).post(
+            reverse("peer-session-list"), scheduled(cast, video_url=link), format="json"
+        )
+        assert response.status_code == 400
+        assert "video_url" in response.json()
+    assert not PeerSession.objects.exists()
+
+
+def test_logging_it_held_with_the_place_still_scheduled_is_refused(cast, api_as):
+    api = api_as(cast.supporter_user)
+    past = (timezone.now() - timedelta(hours=1)).isoformat()
+    response = api.post(reverse("peer-session-list"), scheduled(cast, start=past, status="held"), format="json")
+    assert response.status_code == 400
+    assert "attendances" in response.json()
+    completed = [{"client": cast.mine.pk, "status": AttendanceStatus.COMPLETED}]
+    response = api.post(
+        reverse("peer-session-list"), scheduled(cast, start=past, status="held", attendances=completed), format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert PeerSession.objects.get().status == SessionStatus.HELD
