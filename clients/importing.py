@@ -1045,9 +1045,9 @@ def _check_groups(checks: _Checks, sources: Sequence[str]) -> None:
         )
 
 
-def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
-    checks = _Checks(frame, program.tzinfo)
-    checks.required(COLUMNS["peer_sessions"][0])
+def _session_rows(checks: _Checks, program: Program, frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns every peer-session kind shares: the session's id, its supporter, the
+    attending client (both the program's, by external id) and the start."""
     rows = pd.DataFrame(index=frame.index)
     rows["external_id"] = checks.text("external_id", PeerSession._meta.get_field("external_id"))
     rows["supporter_id"] = checks.reference(
@@ -1057,6 +1057,13 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
         "client_external_id", _external_ids(Client.objects.filter(program=program)), _("client")
     )
     rows["start"] = checks.datetime("start")
+    return rows
+
+
+def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
+    checks = _Checks(frame, program.tzinfo)
+    checks.required(COLUMNS["peer_sessions"][0])
+    rows = _session_rows(checks, program, frame)
     # A session that has not happened yet is scheduled, not logged (import-formats.md v1.1): the
     # rows below become held sessions, and no held session starts in the future.
     checks.fail(rows["start"] > pd.Timestamp(timezone.now()), "start", _("is in the future"))
@@ -1151,15 +1158,7 @@ def _import_scheduled_peer_sessions(
     start in the future. Stored attendances keep their status (a client who cancelled stays so)."""
     checks = _Checks(frame, program.tzinfo)
     checks.required(COLUMNS["scheduled_peer_sessions"][0])
-    rows = pd.DataFrame(index=frame.index)
-    rows["external_id"] = checks.text("external_id", PeerSession._meta.get_field("external_id"))
-    rows["supporter_id"] = checks.reference(
-        "supporter_external_id", _external_ids(Supporter.objects.filter(program=program)), _("supporter")
-    )
-    rows["client_id"] = checks.reference(
-        "client_external_id", _external_ids(Client.objects.filter(program=program)), _("client")
-    )
-    rows["start"] = checks.datetime("start")
+    rows = _session_rows(checks, program, frame)
     rows["duration_minutes"] = checks.integer("duration_minutes", 1, 720)
     rows["modality"] = checks.choice("modality", Modality)
     rows["video_url"] = checks.validated("video_url", PeerSession._meta.get_field("video_url"))
