@@ -36,12 +36,13 @@ run: seed
 	$(PY) manage.py periodic_runner & runner=$$!; trap 'kill $$runner 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-# The suite runs on every core (pytest-xdist; each worker has its own test database), one
-# test file per worker at a time so module fixtures are built once. PYTEST_ARGS adds options.
+# The suite runs on every core (pytest-xdist; each worker has its own test database). Tests are
+# handed out in collection order (--dist load), so each worker keeps pytest-django's order:
+# transactional tests, which empty the tables migrations filled, come after the others.
 PYTEST_WORKERS ?= auto
 test: setup-dev
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 # Benchmarks beside their baselines (docs/scale.md). DATABASE_URL picks the database
 # (default bench/bench.sqlite3); SCALE=large needs PostgreSQL.
