@@ -36,6 +36,15 @@ from accounts import audit_actions as actions
 from accounts.audit import audit_record
 from accounts.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE, language_codes
 from accounts.models import Program, Site
+from clients.characteristics import (
+    CHARACTERISTICS,
+    DECLINED,
+    RACE_ETHNICITY_CODES_MESSAGE,
+    RACE_ETHNICITY_DECLINED_ALONE,
+    RACE_ETHNICITY_REPEATED,
+    SINGLE_CHOICE,
+    RaceEthnicity,
+)
 from clients.models import (
     BORN_IN_THE_FUTURE,
     END_BEFORE_START,
@@ -70,7 +79,7 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "clinicians": (("external_id", "first_name", "last_name", "email"), ("discipline",)),
     "clients": (
         ("external_id", "first_name", "last_name", "date_of_birth"),
-        ("preferred_language", "site_external_id"),
+        ("preferred_language", "site_external_id", *CHARACTERISTICS),
     ),
     "assignments": (("client_external_id", "supporter_external_id", "start_date", "role"), ("end_date",)),
     "appointments": (("external_id", "client_external_id", "start", "kind", "status"), ("clinician_external_id",)),
@@ -498,6 +507,9 @@ def _as(series: pd.Series, kind: str) -> pd.Series:
         return pd.to_datetime(series, format="ISO8601").astype("datetime64[us]")
     if kind == "int":
         return pd.to_numeric(series).astype("Int64")
+    if kind == "json":
+        # A JSON column reads back as text on PostgreSQL (COPY) and as Python values elsewhere.
+        return series.map(lambda v: json.dumps(json.loads(v) if isinstance(v, str) else v))
     return series.fillna("").astype(str)
 
 
@@ -878,6 +890,9 @@ def _import_clients(*, program: Program, frame: pd.DataFrame, result: ImportResu
     rows["site_id"] = checks.reference(
         "site_external_id", _external_ids(Site.objects.filter(program=program)), _("site")
     )
+    for column in SINGLE_CHOICE:
+        rows[column] = checks.choice(column, CHARACTERISTICS[column])
+    rows["race_ethnicity"] = _race_ethnicity(checks)
     checks.unique("external_id")
     checks.raise_if_any()
     rows["program_id"] = program.pk
@@ -892,11 +907,35 @@ def _import_clients(*, program: Program, frame: pd.DataFrame, result: ImportResu
             "date_of_birth": "date",
             "preferred_language": "str",
             "site_id": "int",
+            **dict.fromkeys(SINGLE_CHOICE, "str"),
+            "race_ethnicity": "json",
             "program_id": "int",
         },
         result=result,
         progress=progress,
     )
+
+
+def _race_ethnicity(checks: _Checks) -> pd.Series:
+    """Several codes separated by `;` (blank: not asked), as a JSON list; the rules, order and
+    messages of clients.characteristics.race_ethnicity_problem, over the whole column: one
+    error per cell, the first rule it breaks."""
+    cells = checks.frame["race_ethnicity"]
+    codes = cells.str.split(";").explode().str.strip()
+    codes = codes[codes != ""]
+
+    def per_row(mask: pd.Series) -> pd.Series:
+        return mask.groupby(level=0).any().reindex(cells.index, fill_value=False)
+
+    unknown = per_row(~codes.isin(RaceEthnicity.values))
+    repeated = per_row(pd.Series(codes.reset_index().duplicated().to_numpy(), index=codes.index)) & ~unknown
+    several = codes.groupby(level=0).size().reindex(cells.index, fill_value=0) > 1
+    declined_with_others = per_row(codes == DECLINED) & several & ~unknown & ~repeated
+    checks.fail(unknown, "race_ethnicity", str(RACE_ETHNICITY_CODES_MESSAGE))
+    checks.fail(repeated, "race_ethnicity", str(RACE_ETHNICITY_REPEATED))
+    checks.fail(declined_with_others, "race_ethnicity", str(RACE_ETHNICITY_DECLINED_ALONE))
+    lists = codes.groupby(level=0).agg(list).reindex(cells.index)
+    return lists.map(lambda v: json.dumps(v if isinstance(v, list) else []))
 
 
 def _import_assignments(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
