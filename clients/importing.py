@@ -299,6 +299,7 @@ def read_csv_bytes(data: bytes, kind: str) -> tuple[pd.DataFrame, list[RowError]
             frame[name] = ""
     # Line numbers: the header is line 1, the first data row line 2.
     frame.index = pd.RangeIndex(2, len(frame) + 2)
+    frame.attrs["header"] = tuple(header)  # which optional columns the file really carries
     return frame, []
 
 
@@ -890,9 +891,14 @@ def _import_clients(*, program: Program, frame: pd.DataFrame, result: ImportResu
     rows["site_id"] = checks.reference(
         "site_external_id", _external_ids(Site.objects.filter(program=program)), _("site")
     )
+    # A characteristic's column absent from the file leaves the stored answers alone (an EHR
+    # export without them must not erase what coordinators recorded); a blank cell is "not asked".
+    given = [name for name in CHARACTERISTICS if name in frame.attrs.get("header", CHARACTERISTICS)]
     for column in SINGLE_CHOICE:
-        rows[column] = checks.choice(column, CHARACTERISTICS[column])
-    rows["race_ethnicity"] = _race_ethnicity(checks)
+        if column in given:
+            rows[column] = checks.choice(column, CHARACTERISTICS[column])
+    if "race_ethnicity" in given:
+        rows["race_ethnicity"] = _race_ethnicity(checks)
     checks.unique("external_id")
     checks.raise_if_any()
     rows["program_id"] = program.pk
@@ -907,8 +913,7 @@ def _import_clients(*, program: Program, frame: pd.DataFrame, result: ImportResu
             "date_of_birth": "date",
             "preferred_language": "str",
             "site_id": "int",
-            **dict.fromkeys(SINGLE_CHOICE, "str"),
-            "race_ethnicity": "json",
+            **{name: "json" if name == "race_ethnicity" else "str" for name in given},
             "program_id": "int",
         },
         result=result,
