@@ -375,3 +375,26 @@ def test_funder_figures_and_exports_hold_no_client_level_characteristic(cast):
     text = json.dumps(figures) + to_csv(figures).decode()
     for code in distinctive + ["Black or African American", "Transgender woman", "Homeless", "Medicaid"]:
         assert code not in text, code
+
+
+# --- demo data ------------------------------------------------------------------------------
+
+
+def test_the_demo_clients_have_a_spread_of_valid_answers_with_some_declined_and_some_not_asked(db):
+    import io
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", password="demo-password-for-tests", stdout=io.StringIO())
+    clients = list(Client.objects.all())
+    assert len(clients) >= 30
+    for each in clients:
+        each.full_clean()  # the model's rules, which Client.objects.create does not run
+    for name in CHARACTERISTICS:
+        values = [json.dumps(getattr(c, name)) for c in clients]
+        assert len(set(values)) >= 3, name
+    races = [c.race_ethnicity for c in clients]
+    assert ["declined"] in races and [] in races and any(len(r) > 1 for r in races)
+    for name in ("gender_identity", "veteran", "housing", "employment", "coverage"):
+        assert {"declined", ""} & {getattr(c, name) for c in clients}, name
+    assert sum(getattr(c, name) == "declined" for c in clients for name in CHARACTERISTICS) >= 5
