@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -25,13 +25,18 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Program
+from clients.characteristics import CHARACTERISTICS
 from clients.models import (
     AppointmentStatus,
     CaseloadAssignment,
+    Client,
     ClinicalAppointment,
     OutcomeMeasure,
     RecoveryGoal,
 )
+from reports.equity import COUNTS as EQUITY_COUNTS
+from reports.equity import EQUITY_GROUPS, EQUITY_RATIOS, RATES, categories, equity_values, question
+from reports.equity import key as equity_key
 from reports.funder.overlap import protect_against_published
 from reports.funder.periods import Period
 from reports.funder.suppression import (
@@ -108,6 +113,7 @@ GROUPS = [
     Group("feedback_acknowledged", ("feedback_ack_on_time", "feedback_ack_late")),
     Group("outcome_clients_followed", ("outcome_improved", "outcome_unchanged", "outcome_worse")),
     Group("supporters_active", ("supporters_supervision_met", "supporters_supervision_below")),
+    *EQUITY_GROUPS,
 ]
 RATIOS = [
     Ratio("supporters_certified_rate", "supporters_certified", "supporters_active"),
@@ -129,6 +135,7 @@ RATIOS = [
     Ratio("outcome_improved_rate", "outcome_improved", "outcome_clients_followed"),
     Ratio("clients_goal_achieved_rate", "clients_goal_achieved", "clients_enrolled"),
     Ratio("supervision_met_rate", "supporters_supervision_met", "supporters_active"),
+    *EQUITY_RATIOS,
 ]
 STATISTICS = [
     Statistic("peer_support_hours", "peer_sessions"),
@@ -275,6 +282,31 @@ SECTIONS = (
             ),
         ),
         needs="gap_intervals",
+    ),
+    Section(
+        "equity",
+        "Who is served",
+        "Continuity by each characteristic the clients reported about themselves (optional; "
+        "\u201cNot asked\u201d and \u201cDeclined to answer\u201d are counted apart). Each table's "
+        "rows add up to the program's totals, and small or recoverable cells are hidden with them.",
+        tuple(
+            (
+                question(characteristic),
+                tuple(
+                    row
+                    for code, category in categories(characteristic)
+                    for row in (
+                        Row(equity_key(characteristic, code, "clients_enrolled"), f"{category}: clients enrolled"),
+                        *(
+                            Row(equity_key(characteristic, code, rate), title, indent=True)
+                            for rate, _numerator, _denominator, title in RATES
+                        ),
+                    )
+                ),
+            )
+            for characteristic in CHARACTERISTICS
+        ),
+        needs=equity_key("veteran", "not_asked", "clients_enrolled"),
     ),
     Section(
         "outcomes",
@@ -483,6 +515,8 @@ class Frames:
     outcomes: pd.DataFrame
     supervision: pd.DataFrame
     supervision_hours_per_month: float
+    # One row per client: `client` (the continuity engine's key) and each characteristic.
+    characteristics: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _frame(rows: Any, columns: list[str]) -> pd.DataFrame:
@@ -601,7 +635,22 @@ def load_frames(program: Program, first: date, last: date, lookback_days: int) -
     )
     supervision["held_on"] = pd.to_datetime(supervision["held_on"])
     required = float(program_policy(program.pk).supervision_hours_per_month)
-    return Frames(assignments, contacts, certifications, appointments, feedback, goals, outcomes, supervision, required)
+    characteristics = _frame(
+        Client.objects.filter(program=program).order_by("id").values_list("external_id", *CHARACTERISTICS),
+        ["client", *CHARACTERISTICS],
+    )
+    return Frames(
+        assignments,
+        contacts,
+        certifications,
+        appointments,
+        feedback,
+        goals,
+        outcomes,
+        supervision,
+        required,
+        characteristics,
+    )
 
 
 # ---------------------------------------------------------------- computing
@@ -815,12 +864,11 @@ def continuity_engine() -> Callable[..., dict] | None:
     return continuity_report
 
 
-def _continuity_values(program: Program, period: Period, params: dict[str, int]) -> dict[str, Any] | None:
+def _continuity_report(program: Program, period: Period, params: dict[str, int]) -> dict[str, Any] | None:
     engine = continuity_engine()
     if engine is None:
         return None
-    summary = engine(program=program, start=period.start, end=period.end, **params)["summary"]
-    return {key: summary.get(key) for key in CONTINUITY_COUNT_KEYS + CONTINUITY_VALUE_KEYS}
+    return engine(program=program, start=period.start, end=period.end, **params)
 
 
 def compute_values(program: Program, period: Period, frames: Frames, params: dict[str, int]) -> dict[str, Any]:
@@ -839,8 +887,9 @@ def compute_values(program: Program, period: Period, frames: Frames, params: dic
     values |= _outcome_values(frames, period, enrolled)
     values |= _goal_values(frames, period, enrolled)
     values |= _feedback_values(frames, since, until)
-    continuity = _continuity_values(program, period, params)
-    if continuity is not None:
+    report = _continuity_report(program, period, params)
+    if report is not None:
+        continuity = {key: report["summary"].get(key) for key in CONTINUITY_COUNT_KEYS + CONTINUITY_VALUE_KEYS}
         values |= continuity
         split = _adherence_split(frames, period, tz, params["adherence_lookback_days"])
         kept, missed = continuity["appointments_kept"], continuity["appointments_missed"]
@@ -853,6 +902,9 @@ def compute_values(program: Program, period: Period, frames: Frames, params: dic
             values["adherence_rate_with_recent_peer_contact"] = None
             values["adherence_rate_without_recent_peer_contact"] = None
         values["clients_unsupported_rate"] = None  # computed below from the counts
+        # Breakdowns by characteristic: parts of the same totals, protected with them below.
+        totals = {key: values.get(key) for key in EQUITY_COUNTS}
+        values |= equity_values(report["by_client"], frames.characteristics, totals)
     for ratio in RATIOS:
         if ratio.numerator not in values or ratio.denominator not in values:
             continue  # its source is not available: leave it out rather than show an empty figure

@@ -186,7 +186,9 @@ def suppress(
             if sources_hidden and status[vkey] == SHOWN:
                 status[vkey] = COMPLEMENTARY
 
-    for _ in range(100):
+    # Every round hides one more cell or stops, so one round per cell always reaches the end;
+    # a fixed 100 could stop early on a report with breakdowns (hundreds of cells).
+    for _ in range(max(100, len(values) + 1)):
         sync_virtual()
         changed = False
         for group in all_groups:
