@@ -1,0 +1,124 @@
+"""Equity breakdowns in the funder report: continuity by each self-reported characteristic,
+adding up to the report's totals, and protected by the one suppression engine so that no
+hidden cell of a breakdown can be worked out from its other rows or the totals."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from clients.characteristics import CHARACTERISTICS
+from clients.models import Client
+from reports.equity import COUNTS, categories, key
+from reports.funder import figures as figures_module
+from reports.funder.figures import compute_values, deidentify_values, funder_figures, load_frames
+from reports.funder.suppression import Group, derivable
+from tests.reports.funder_data import Q1_2026, build_history
+
+# 24 clients: veteran yes 3, declined 2, no 15, not asked 4 (two small categories).
+VETERAN = ["yes"] * 3 + ["declined"] * 2 + ["no"] * 15 + [""] * 4
+# Race: one client of two or more, one declined, the rest two groups and not asked.
+RACE = [["white", "asian"], ["declined"]] + [["black_african_american"]] * 11 + [["white"]] * 9 + [[]] * 2
+
+
+@pytest.fixture
+def people(cast):
+    history = build_history(cast)
+    for client, veteran, race in zip(history, VETERAN, RACE, strict=True):
+        Client.objects.filter(pk=client.pk).update(veteran=veteran, race_ethnicity=race, housing="stable")
+    return history
+
+
+def raw_and_shown(cast):
+    params = figures_module.DEFAULT_PARAMS
+    frames = load_frames(cast.program, Q1_2026.start, Q1_2026.end, params["adherence_lookback_days"])
+    raw = compute_values(cast.program, Q1_2026, frames, params)
+    return raw, deidentify_values(raw)
+
+
+def test_every_breakdown_adds_up_to_the_reports_totals(cast, people):
+    raw, _shown = raw_and_shown(cast)
+    assert raw["clients_enrolled"] == 24
+    for characteristic in CHARACTERISTICS:
+        for metric in COUNTS:
+            parts = [raw[key(characteristic, code, metric)] for code, _label in categories(characteristic)]
+            assert sum(parts) == raw[metric], (characteristic, metric)
+    assert raw[key("veteran", "yes", "clients_enrolled")] == 3
+    assert raw[key("veteran", "not_asked", "clients_enrolled")] == 4
+    assert raw[key("race_ethnicity", "multiple", "clients_enrolled")] == 1
+    assert raw[key("race_ethnicity", "white", "clients_enrolled")] == 9  # white alone
+    assert raw[key("housing", "stable", "clients_enrolled")] == 24
+
+
+def test_no_small_count_of_a_breakdown_is_printed(cast, people):
+    _raw, shown = raw_and_shown(cast)
+    assert shown[key("veteran", "yes", "clients_enrolled")]["display"] == "<11"
+    assert shown[key("veteran", "yes", "gap_coverage_rate")]["value"] is None
+    for cell_key, cell in shown.items():
+        if cell_key.startswith("equity__") and cell_key not in figures_module.KINDS and cell["value"] is not None:
+            assert not 1 <= cell["value"] <= 10, cell_key
+
+
+def test_no_hidden_cell_of_any_breakdown_can_be_worked_out_from_rows_rates_and_totals(cast, people):
+    raw, shown = raw_and_shown(cast)
+    counts = {k: v for k, v in raw.items() if k not in figures_module.KINDS and isinstance(v, int)}
+    status = {k: shown[k]["status"] for k in counts}
+    groups = list(figures_module.GROUPS)
+    for ratio in figures_module.RATIOS:
+        if ratio.proportion and ratio.numerator in counts and ratio.denominator in counts:
+            rest = f"rest_{ratio.key}"
+            counts[rest] = counts[ratio.denominator] - counts[ratio.numerator]
+            # The rest of a proportion is known exactly only when its rate and both sides are printed.
+            status[rest] = "complementary" if shown[ratio.key]["status"] != "shown" else "shown"
+            groups.append(Group(ratio.denominator, (ratio.numerator, rest)))
+    assert any(s != "shown" for k, s in status.items() if k.startswith("equity__")), "nothing was hidden"
+    assert derivable(counts, status, groups) == set()
+
+
+def test_a_brute_force_attacker_cannot_recover_a_hidden_row_of_a_breakdown(cast, people):
+    """Every assignment of the hidden rows of the veteran table consistent with what is printed
+    (the labels, the total, the rows adding up to it) leaves each hidden row more than one value."""
+    figures = funder_figures(cast.program, Q1_2026)
+    printed = {row["key"]: row["display"] for s in figures["sections"] for t in s["tables"] for row in t["rows"]} | {
+        "clients_enrolled": "24"
+    }
+    rows = [key("veteran", code, "clients_enrolled") for code, _label in categories("veteran")]
+    options = {}
+    for row in rows:
+        text = printed[row]
+        options[row] = range(1, 11) if text == "<11" else range(0, 25) if text == "*" else [int(text)]
+    hidden = [row for row in rows if len(options[row]) > 1]
+    assert len(hidden) >= 2
+    seen: dict[str, set[int]] = {row: set() for row in hidden}
+    for combo in itertools.product(*(options[row] for row in hidden)):
+        guess = {row: options[row][0] for row in rows if row not in hidden} | dict(zip(hidden, combo, strict=True))
+        if sum(guess.values()) == 24:
+            for row in hidden:
+                seen[row].add(guess[row])
+    for row, values in seen.items():
+        assert len(values) > 1, f"{row} could be worked out: {values}"
+
+
+def test_the_report_has_a_who_is_served_table_per_characteristic_and_no_client_level_rows(cast, people):
+    figures = funder_figures(cast.program, Q1_2026)
+    section = next(s for s in figures["sections"] if s["key"] == "equity")
+    assert [t["title"] for t in section["tables"]] == [
+        "Race and ethnicity",
+        "Gender identity",
+        "Veteran status",
+        "Housing",
+        "Employment",
+        "Health coverage",
+    ]
+    veteran = next(t for t in section["tables"] if t["title"] == "Veteran status")
+    labels = [row["label"] for row in veteran["rows"] if not row["indent"]]
+    assert labels == [
+        "Veteran: clients enrolled",
+        "Not a veteran: clients enrolled",
+        "Declined to answer: clients enrolled",
+        "Not asked: clients enrolled",
+    ]
+    text = str(figures)
+    for client in people:
+        assert client.external_id not in text
