@@ -59,6 +59,15 @@ def categories(characteristic: str) -> list[tuple[str, str]]:
     return [*answers, (DECLINED, "Declined to answer"), (NOT_ASKED, "Not asked")]
 
 
+def load_characteristics(program: Any) -> pd.DataFrame:
+    """One row per client of the program: `client` (the continuity engine's key, the record
+    number, used only to join and never printed) and each characteristic."""
+    from clients.models import Client
+
+    rows = Client.objects.filter(program=program).order_by("id").values_list("external_id", *CHARACTERISTICS)
+    return pd.DataFrame.from_records(list(rows), columns=["client", *CHARACTERISTICS])
+
+
 def key(characteristic: str, category: str, metric: str) -> str:
     return f"equity__{characteristic}__{category}__{metric}"
 

@@ -29,13 +29,20 @@ from clients.characteristics import CHARACTERISTICS
 from clients.models import (
     AppointmentStatus,
     CaseloadAssignment,
-    Client,
     ClinicalAppointment,
     OutcomeMeasure,
     RecoveryGoal,
 )
 from reports.equity import COUNTS as EQUITY_COUNTS
-from reports.equity import EQUITY_GROUPS, EQUITY_RATIOS, RATES, categories, equity_values, question
+from reports.equity import (
+    EQUITY_GROUPS,
+    EQUITY_RATIOS,
+    RATES,
+    categories,
+    equity_values,
+    load_characteristics,
+    question,
+)
 from reports.equity import key as equity_key
 from reports.funder.overlap import protect_against_published
 from reports.funder.periods import Period
@@ -635,10 +642,7 @@ def load_frames(program: Program, first: date, last: date, lookback_days: int) -
     )
     supervision["held_on"] = pd.to_datetime(supervision["held_on"])
     required = float(program_policy(program.pk).supervision_hours_per_month)
-    characteristics = _frame(
-        Client.objects.filter(program=program).order_by("id").values_list("external_id", *CHARACTERISTICS),
-        ["client", *CHARACTERISTICS],
-    )
+    characteristics = load_characteristics(program)
     return Frames(
         assignments,
         contacts,
@@ -905,6 +909,11 @@ def compute_values(program: Program, period: Period, frames: Frames, params: dic
         # Breakdowns by characteristic: parts of the same totals, protected with them below.
         totals = {key: values.get(key) for key in EQUITY_COUNTS}
         values |= equity_values(report["by_client"], frames.characteristics, totals)
+    return with_rates(values)
+
+
+def with_rates(values: dict[str, Any]) -> dict[str, Any]:
+    """Every rate of RATIOS whose counts are in `values` (and not given already)."""
     for ratio in RATIOS:
         if ratio.numerator not in values or ratio.denominator not in values:
             continue  # its source is not available: leave it out rather than show an empty figure

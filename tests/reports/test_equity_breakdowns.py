@@ -122,3 +122,63 @@ def test_the_report_has_a_who_is_served_table_per_characteristic_and_no_client_l
     text = str(figures)
     for client in people:
         assert client.external_id not in text
+
+
+# --- the coordinator's continuity dashboard -------------------------------------------------
+
+
+def dashboard(user, program) -> tuple[int, str]:
+    from django.test import Client as HttpClient
+
+    browser = HttpClient()
+    browser.force_login(user)
+    query = {
+        "start": "2026-01-01",
+        "end": "2026-03-31",
+        "min_gap_days": "7",
+        "adherence_lookback_days": "14",
+        "unsupported_threshold_days": "30",
+        "gap_threshold_days": "14",
+    }
+    response = browser.get(f"/reports/continuity/{program.id}/", query)
+    return response.status_code, response.content.decode()
+
+
+def test_the_dashboard_breaks_continuity_down_by_characteristic_through_the_same_suppression(cast, people):
+    from reports.continuity import continuity_report
+    from reports.selectors import continuity_equity
+
+    report = continuity_report(program=cast.program, start=Q1_2026.start, end=Q1_2026.end)
+    tables = {t["title"]: t for t in continuity_equity(cast.program, report)}
+    assert list(tables) == [
+        "Race and ethnicity",
+        "Gender identity",
+        "Veteran status",
+        "Housing",
+        "Employment",
+        "Health coverage",
+    ]
+    veteran = {row["label"]: row["cells"] for row in tables["Veteran status"]["rows"]}
+    assert veteran["Veteran"][0] == "<11" and veteran["Declined to answer"][0] == "<11"
+    assert veteran["Veteran"][1:] == ["*"] * 4  # a rate over a hidden count is hidden
+    assert tables["Veteran status"]["total"][0] == "24"
+    # Every client is stably housed: the row is the total, nothing to hide.
+    housing = {row["label"]: row["cells"] for row in tables["Housing"]["rows"]}
+    assert housing["Stable housing"] == tables["Housing"]["total"]
+    # The same engine as the funder report: the same cells print the same.
+    funder = {
+        row["key"]: row["display"]
+        for s in funder_figures(cast.program, Q1_2026)["sections"]
+        for t in s["tables"]
+        for row in t["rows"]
+    }
+    assert veteran["Not a veteran"][0] == funder[key("veteran", "no", "clients_enrolled")]
+
+
+def test_the_dashboard_page_shows_who_is_served_to_the_coordinator_only(cast, people):
+    status, html = dashboard(cast.coordinator, cast.program)
+    assert status == 200
+    assert "Who is served" in html and "<caption>Veteran status</caption>" in html
+    assert "Two or more" in html and "&lt;11" in html
+    for role in ("supporter", "clinician", "funder"):
+        assert dashboard(cast.user(role), cast.program)[0] == 404, role
