@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clients.characteristics import CHARACTERISTICS
 from clients.models import Client
@@ -62,18 +64,8 @@ def test_no_small_count_of_a_breakdown_is_printed(cast, people):
 
 def test_no_hidden_cell_of_any_breakdown_can_be_worked_out_from_rows_rates_and_totals(cast, people):
     raw, shown = raw_and_shown(cast)
-    counts = {k: v for k, v in raw.items() if k not in figures_module.KINDS and isinstance(v, int)}
-    status = {k: shown[k]["status"] for k in counts}
-    groups = list(figures_module.GROUPS)
-    for ratio in figures_module.RATIOS:
-        if ratio.proportion and ratio.numerator in counts and ratio.denominator in counts:
-            rest = f"rest_{ratio.key}"
-            counts[rest] = counts[ratio.denominator] - counts[ratio.numerator]
-            # The rest of a proportion is known exactly only when its rate and both sides are printed.
-            status[rest] = "complementary" if shown[ratio.key]["status"] != "shown" else "shown"
-            groups.append(Group(ratio.denominator, (ratio.numerator, rest)))
-    assert any(s != "shown" for k, s in status.items() if k.startswith("equity__")), "nothing was hidden"
-    assert derivable(counts, status, groups) == set()
+    assert any(cell["status"] != "shown" for k, cell in shown.items() if k.startswith("equity__")), "nothing hidden"
+    assert attack(raw, shown) == set()
 
 
 def test_a_brute_force_attacker_cannot_recover_a_hidden_row_of_a_breakdown(cast, people):
@@ -182,3 +174,83 @@ def test_the_dashboard_page_shows_who_is_served_to_the_coordinator_only(cast, pe
     assert "Two or more" in html and "&lt;11" in html
     for role in ("supporter", "clinician", "funder"):
         assert dashboard(cast.user(role), cast.program)[0] == 404, role
+
+
+# --- the attacker, on any breakdown ---------------------------------------------------------
+
+
+def attack(raw: dict, shown: dict) -> set[str]:
+    """The interval attack over every group, with the never-printed rest of each proportion."""
+    counts = {k: v for k, v in raw.items() if k not in figures_module.KINDS and isinstance(v, int)}
+    status = {k: shown[k]["status"] for k in counts}
+    groups = list(figures_module.GROUPS)
+    for ratio in figures_module.RATIOS:
+        if ratio.proportion and ratio.numerator in counts and ratio.denominator in counts:
+            rest = f"rest_{ratio.key}"
+            counts[rest] = counts[ratio.denominator] - counts[ratio.numerator]
+            status[rest] = "complementary" if shown[ratio.key]["status"] != "shown" else "shown"
+            groups.append(Group(ratio.denominator, (ratio.numerator, rest)))
+    return derivable(counts, status, groups)
+
+
+client_rows = st.lists(
+    st.tuples(
+        st.integers(0, 6),  # gaps
+        st.integers(0, 6),  # covered (clipped to gaps)
+        st.integers(0, 2),  # transitions
+        st.integers(0, 2),  # within 7 days (clipped)
+        st.integers(0, 8),  # kept
+        st.integers(0, 4),  # missed
+        st.lists(st.integers(0, 20), min_size=len(CHARACTERISTICS), max_size=len(CHARACTERISTICS)),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(client_rows)
+def test_no_hidden_cell_of_a_random_breakdown_can_be_worked_out(rows):
+    import pandas as pd
+
+    from reports.equity import equity_values
+    from reports.funder.figures import with_rates
+
+    by_client, answers = [], []
+    for i, (gaps, covered, events, within_7, kept, missed, picks) in enumerate(rows):
+        covered, within_7 = min(covered, gaps), min(within_7, events)
+        by_client.append(
+            {
+                "client": f"C{i}",
+                "gap_intervals": gaps,
+                "gap_intervals_covered": covered,
+                "transition_events": events,
+                "followup_7d": within_7,
+                "followup_30d": events if within_7 else 0,
+                "appointments_kept": kept,
+                "appointments_missed": missed,
+            }
+        )
+        row = {"client": f"C{i}"}
+        for name, pick in zip(CHARACTERISTICS, picks, strict=True):
+            codes = [code for code, _label in categories(name) if code not in ("multiple", "not_asked")]
+            code = codes[pick % len(codes)] if pick < 18 else ""
+            if name == "race_ethnicity":
+                row[name] = [] if not code else ["asian", "white"] if pick == 17 else [code]
+            else:
+                row[name] = code
+        answers.append(row)
+    frame = pd.DataFrame(by_client)
+    totals = {name: int(frame[name].sum()) for name in frame.columns if name != "client"}
+    totals |= {
+        "clients_enrolled": len(rows),
+        "appointments_total": totals["appointments_kept"] + totals["appointments_missed"],
+    }
+    values = equity_values(by_client, pd.DataFrame(answers), totals)
+    assert values, "the breakdowns add up"
+    raw = with_rates({**totals, **values})
+    shown = deidentify_values(raw)
+    for cell_key, cell in shown.items():
+        if cell_key not in figures_module.KINDS and cell["value"] is not None:
+            assert not 1 <= cell["value"] <= 10, cell_key
+    assert attack(raw, shown) == set()
