@@ -353,7 +353,7 @@ def test_the_client_page_shows_a_clinician_no_characteristics(cast, client):
 # --- funders: aggregates only ---------------------------------------------------------------
 
 
-def test_funder_figures_and_exports_hold_no_client_level_characteristic(cast):
+def test_funder_figures_and_exports_hold_characteristics_only_as_aggregated_tables(cast):
     from reports.funder.exports import to_csv
     from reports.funder.figures import funder_figures
     from tests.reports.funder_data import Q1_2026, build_history
@@ -373,8 +373,16 @@ def test_funder_figures_and_exports_hold_no_client_level_characteristic(cast):
         )
     figures = funder_figures(cast.program, Q1_2026)
     text = json.dumps(figures) + to_csv(figures).decode()
+    for each in history:
+        assert each.external_id not in text and each.last_name not in text
+    # Characteristics reach the report only as the aggregated, suppressed "Who is served"
+    # tables (reports/equity.py): without them, not one answer is left anywhere.
+    figures["sections"] = [s for s in figures["sections"] if s["key"] != "equity"]
+    for name in ("series", "display"):
+        figures["trends"][name] = {k: v for k, v in figures["trends"][name].items() if not k.startswith("equity__")}
+    rest = json.dumps(figures) + to_csv(figures).decode()
     for code in distinctive + ["Black or African American", "Transgender woman", "Homeless", "Medicaid"]:
-        assert code not in text, code
+        assert code not in rest, code
 
 
 # --- demo data ------------------------------------------------------------------------------
