@@ -45,3 +45,23 @@ def test_a_coordinator_records_characteristics_and_sees_them_on_the_client_page(
     no_page_problems(page)
     client.refresh_from_db()
     assert (client.race_ethnicity, client.housing) == (["white"], "homeless")
+
+
+@pytest.mark.parametrize("width", [1280, PHONE_WIDTH])
+def test_the_continuity_dashboard_shows_who_is_served_with_small_cells_hidden(
+    demo, open_page, sign_in, axe_check, fits_width, no_page_problems, width
+):
+    from accounts.models import Program
+
+    program = Program.objects.get(slug="riverside-peer")
+    page = open_page(width=width, height=1600)
+    sign_in(page, "demo-coordinator")
+    page.goto(f"{demo['url']}/reports/continuity/{program.pk}/")
+    section = page.locator("section[aria-labelledby=equity-heading]")
+    assert section.locator("caption").all_inner_texts()[:2] == ["Race and ethnicity", "Gender identity"]
+    assert "<11" in section.inner_text()
+    axe_check(page)
+    fits_width(page)
+    no_page_problems(page)
+    if SHOTS:
+        section.screenshot(path=f"{SHOTS}/equity-{width}.png")
