@@ -1,13 +1,34 @@
-"""Forms for the client program pages (goals, outcome measures, referrals)."""
+"""Forms for the client program pages (characteristics, goals, outcome measures, referrals)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from clients.characteristics import CHARACTERISTICS, NOT_ASKED_LABEL, QUESTIONS, SINGLE_CHOICE
 from clients.models import GoalDomain, GoalStatus, ReferralOutcome, ReferralStatus
 
 DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class CharacteristicsForm(forms.Form):
+    """The client's self-reported answers; nothing chosen is "not asked". The rules (declined
+    alone, the codes) are the model's, applied by clients.services.client_save."""
+
+    race_ethnicity = forms.MultipleChoiceField(
+        label=QUESTIONS["race_ethnicity"],
+        choices=CHARACTERISTICS["race_ethnicity"].choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Tick every answer the client gave; none ticked means not asked."),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        for name in SINGLE_CHOICE:
+            self.fields[name] = forms.ChoiceField(
+                label=QUESTIONS[name], choices=[("", NOT_ASKED_LABEL), *CHARACTERISTICS[name].choices], required=False
+            )
 
 
 class GoalForm(forms.Form):

@@ -37,6 +37,15 @@ from accounts import audit_actions as actions
 from accounts.audit import audit_record
 from accounts.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE, language_codes
 from accounts.models import Program, Site
+from clients.characteristics import (
+    CHARACTERISTICS,
+    DECLINED,
+    RACE_ETHNICITY_CODES_MESSAGE,
+    RACE_ETHNICITY_DECLINED_ALONE,
+    RACE_ETHNICITY_REPEATED,
+    SINGLE_CHOICE,
+    RaceEthnicity,
+)
 from clients.models import (
     BORN_IN_THE_FUTURE,
     END_BEFORE_START,
@@ -79,7 +88,7 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "clinicians": (("external_id", "first_name", "last_name", "email"), ("discipline",)),
     "clients": (
         ("external_id", "first_name", "last_name", "date_of_birth"),
-        ("preferred_language", "site_external_id"),
+        ("preferred_language", "site_external_id", *CHARACTERISTICS),
     ),
     "assignments": (("client_external_id", "supporter_external_id", "start_date", "role"), ("end_date",)),
     "appointments": (("external_id", "client_external_id", "start", "kind", "status"), ("clinician_external_id",)),
@@ -303,6 +312,7 @@ def read_csv_bytes(data: bytes, kind: str) -> tuple[pd.DataFrame, list[RowError]
             frame[name] = ""
     # Line numbers: the header is line 1, the first data row line 2.
     frame.index = pd.RangeIndex(2, len(frame) + 2)
+    frame.attrs["header"] = tuple(header)  # which optional columns the file really carries
     return frame, []
 
 
@@ -525,6 +535,9 @@ def _as(series: pd.Series, kind: str) -> pd.Series:
         return pd.to_datetime(series, format="ISO8601").astype("datetime64[us]")
     if kind == "int":
         return pd.to_numeric(series).astype("Int64")
+    if kind == "json":
+        # A JSON column reads back as text on PostgreSQL (COPY) and as Python values elsewhere.
+        return series.map(lambda v: json.dumps(json.loads(v) if isinstance(v, str) else v))
     return series.fillna("").astype(str)
 
 
@@ -905,6 +918,14 @@ def _import_clients(*, program: Program, frame: pd.DataFrame, result: ImportResu
     rows["site_id"] = checks.reference(
         "site_external_id", _external_ids(Site.objects.filter(program=program)), _("site")
     )
+    # A characteristic's column absent from the file leaves the stored answers alone (an EHR
+    # export without them must not erase what coordinators recorded); a blank cell is "not asked".
+    given = [name for name in CHARACTERISTICS if name in frame.attrs.get("header", CHARACTERISTICS)]
+    for column in SINGLE_CHOICE:
+        if column in given:
+            rows[column] = checks.choice(column, CHARACTERISTICS[column])
+    if "race_ethnicity" in given:
+        rows["race_ethnicity"] = _race_ethnicity(checks)
     checks.unique("external_id")
     checks.raise_if_any()
     rows["program_id"] = program.pk
@@ -919,11 +940,34 @@ def _import_clients(*, program: Program, frame: pd.DataFrame, result: ImportResu
             "date_of_birth": "date",
             "preferred_language": "str",
             "site_id": "int",
+            **{name: "json" if name == "race_ethnicity" else "str" for name in given},
             "program_id": "int",
         },
         result=result,
         progress=progress,
     )
+
+
+def _race_ethnicity(checks: _Checks) -> pd.Series:
+    """Several codes separated by `;` (blank: not asked), as a JSON list; the rules, order and
+    messages of clients.characteristics.race_ethnicity_problem, over the whole column: one
+    error per cell, the first rule it breaks."""
+    cells = checks.frame["race_ethnicity"]
+    codes = cells.str.split(";").explode().str.strip()
+    codes = codes[codes != ""]
+
+    def per_row(mask: pd.Series) -> pd.Series:
+        return mask.groupby(level=0).any().reindex(cells.index, fill_value=False)
+
+    unknown = per_row(~codes.isin(RaceEthnicity.values))
+    repeated = per_row(pd.Series(codes.reset_index().duplicated().to_numpy(), index=codes.index)) & ~unknown
+    several = codes.groupby(level=0).size().reindex(cells.index, fill_value=0) > 1
+    declined_with_others = per_row(codes == DECLINED) & several & ~unknown & ~repeated
+    checks.fail(unknown, "race_ethnicity", str(RACE_ETHNICITY_CODES_MESSAGE))
+    checks.fail(repeated, "race_ethnicity", str(RACE_ETHNICITY_REPEATED))
+    checks.fail(declined_with_others, "race_ethnicity", str(RACE_ETHNICITY_DECLINED_ALONE))
+    lists = codes.groupby(level=0).agg(list).reindex(cells.index)
+    return lists.map(lambda v: json.dumps(v if isinstance(v, list) else []))
 
 
 def _import_assignments(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:

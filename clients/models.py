@@ -17,6 +17,14 @@ from accounts.fields import EncryptedText
 from accounts.jobs import LeasedJob
 from accounts.languages import validate_language_code, validate_language_codes
 from accounts.models import Program, ProgramPerson, Site, validate_site_of
+from clients.characteristics import (
+    Coverage,
+    Employment,
+    GenderIdentity,
+    Housing,
+    Veteran,
+    validate_race_ethnicity,
+)
 
 # How client_access_q treats clinicians (roles.md): their care-team clients' record (demographics,
 # consents, appointments); only what passes the disclosure gate (clients.disclosure) for anything of
@@ -143,6 +151,14 @@ class Client(models.Model):
     site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients")
     care_team = models.ManyToManyField(Clinician, blank=True, related_name="clients")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Self-reported, optional (clients.characteristics): blank is "not asked", "declined" is the
+    # client's choice not to say. Race and ethnicity: a list of codes, [] when not asked.
+    race_ethnicity = models.JSONField(default=list, blank=True, validators=[validate_race_ethnicity])
+    gender_identity = models.CharField(max_length=20, choices=GenderIdentity.choices, blank=True)
+    veteran = models.CharField(max_length=10, choices=Veteran.choices, blank=True)
+    housing = models.CharField(max_length=20, choices=Housing.choices, blank=True)
+    employment = models.CharField(max_length=20, choices=Employment.choices, blank=True)
+    coverage = models.CharField(max_length=20, choices=Coverage.choices, blank=True)
 
     objects = ClientQuerySet.as_manager()
 

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
 from accounts.models import Program, Site
+from clients.characteristics import CHARACTERISTICS, characteristics_readable
 from clients.disclosure import DENIED, disclosure_for, disclosures_for
 from clients.models import (
     CaseloadAssignment,
@@ -40,6 +41,14 @@ class ClientSerializer(serializers.ModelSerializer):
         "program_role), the covering consent's id, facts_only (treatment basis: session facts only) and the "
         "reason when it is shut ('No sharing consent on file')."
     )
+    # The codes are checked once, by the model's validator in client_save (a 400 naming the field).
+    race_ethnicity = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Self-reported codes of the 2024 federal combined question; [] = not asked; "
+        "['declined'] = the client chose not to say (alone). Shown to coordinators and the "
+        "client's current supporters only; the key is absent for anyone else.",
+    )
 
     class Meta:
         model = Client
@@ -54,7 +63,22 @@ class ClientSerializer(serializers.ModelSerializer):
             "site",
             "care_team",
             "peer_support_disclosure",
+            *CHARACTERISTICS,
         ]
+        extra_kwargs = {
+            name: {"help_text": "Self-reported; blank = not asked, 'declined' = the client chose not to say."}
+            for name in CHARACTERISTICS
+            if name != "race_ethnicity"
+        }
+
+    def to_representation(self, instance: Client) -> dict:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or instance.pk not in characteristics_readable(user, [instance.pk]):
+            for name in CHARACTERISTICS:
+                data.pop(name, None)
+        return data
 
     def get_peer_support_disclosure(self, client: Client) -> dict:
         request = self.context.get("request")
@@ -284,6 +308,7 @@ def client_rows(clients: list[Client], *, user) -> list[dict]:
     links = Client.care_team.through.objects.filter(client_id__in=[c.pk for c in clients])
     teams = grouped_by(links.order_by("clinician_id"), "client_id", "clinician_id")
     disclosures = disclosures_for(user, clients)
+    readable = characteristics_readable(user, [c.pk for c in clients])
     return [
         {
             "id": c.id,
@@ -296,6 +321,7 @@ def client_rows(clients: list[Client], *, user) -> list[dict]:
             "site": c.site_id,
             "care_team": teams.get(c.id, []),
             "peer_support_disclosure": disclosures[c.id].as_json(),
+            **({name: getattr(c, name) for name in CHARACTERISTICS} if c.id in readable else {}),
         }
         for c in clients
     ]

@@ -4,6 +4,7 @@ from clients import views
 
 app_name = "client_program"
 urlpatterns = [
+    path("<int:client_id>/characteristics/", views.characteristics, name="characteristics"),
     path("<int:client_id>/goals/", views.goals, name="goals"),
     path("<int:client_id>/outcomes/", views.outcomes, name="outcomes"),
     path("<int:client_id>/referrals/", views.referrals, name="referrals"),

@@ -1,11 +1,12 @@
 """Client pages for goals, outcome measures and referrals: coordinators of the program and
-the client's current supporters (caseload scope); clinicians and funders get 404."""
+the client's current supporters (caseload scope); clinicians and funders get 404. The
+characteristics page is the coordinators' (others who see the client get 403)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,8 +15,10 @@ from django.utils.translation import gettext as _
 
 from accounts import audit_actions as actions
 from accounts.audit import audited
+from accounts.scoping import role_program_ids
 from clients import services
-from clients.forms import GoalForm, GoalUpdateForm, MeasureForm, ReferralFollowUpForm, ReferralForm
+from clients.characteristics import CHARACTERISTICS
+from clients.forms import CharacteristicsForm, GoalForm, GoalUpdateForm, MeasureForm, ReferralFollowUpForm, ReferralForm
 from clients.models import (
     Client,
     GoalProgress,
@@ -35,6 +38,29 @@ def caseload_client(request: HttpRequest, client_id: int) -> Client:
     return get_object_or_404(
         Client.objects.filter(caseload_q(request.user, client_field="id")).select_related("program"), pk=client_id
     )
+
+
+@login_required
+@audited(actions.code_for(Client, actions.VIEWED), client_kwarg="client_id")
+def characteristics(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Coordinators record what the client said of themselves, through client_save."""
+    client = get_object_or_404(Client.objects.visible_to(request.user).select_related("program"), pk=client_id)
+    if client.program_id not in role_program_ids(request.user).coordinator:
+        raise PermissionDenied
+    request.audit_object = client
+    initial = {name: getattr(client, name) for name in CHARACTERISTICS}
+    form = CharacteristicsForm(request.POST or None, initial=initial)
+    if form.is_bound and form.is_valid():
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            if changed:
+                services.client_save(client=client, fields=changed)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Characteristics saved.") if changed else _("Nothing changed."))
+            return redirect("dashboard:client", pk=client.pk)
+    return render(request, "program/characteristics.html", {"client": client, "form": form})
 
 
 @login_required

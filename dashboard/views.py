@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import audit_actions as actions
 from accounts.audit import audit_record, audited
 from accounts.scoping import role_program_ids
+from clients.characteristics import characteristics_panel_context
 from clients.disclosure import attach_disclosures, attach_session_disclosures, disclosure_for
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
 from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPageFilter
@@ -109,6 +110,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .select_related("session__supporter")
             .order_by("-session__start")[:10]
         ),
+        "characteristics": characteristics_panel_context(request, client),
     }
     return render(request, "dashboard/client_detail.html", context)
 

@@ -16,9 +16,13 @@ from accounts import audit_actions as actions
 from accounts.audit import audit_record
 from accounts.models import Program, Role
 from accounts.scoping import role_program_ids
+from clients.characteristics import CHARACTERISTICS
 from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment, Client, ClinicalAppointment
 from reports.continuity import MISSING_NS, SUMMARY_KEYS, compute_planned, continuity_result, load_planned_data
-from reports.funder.figures import current_cells, funder_figures
+from reports.equity import COUNTS as EQUITY_COUNTS
+from reports.equity import RATES, categories, equity_values, load_characteristics, question
+from reports.equity import key as equity_key
+from reports.funder.figures import current_cells, deidentify_values, funder_figures, with_rates
 from reports.funder.periods import Period
 from sessions.models import Attendance
 from supporters.models import Supporter
@@ -112,6 +116,34 @@ def funder_continuity_summary(program: Program, *, start: date, end: date, param
         "summary": summary,
         "suppressed": suppressed,
     }
+
+
+def continuity_equity(program: Program, report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The coordinator's breakdowns of a continuity report by each characteristic, one table per
+    characteristic (category, clients, gap coverage, 7- and 30-day follow-up, adherence), through
+    the funder report's suppression (deidentify_values): the same engine, groups and labels, so
+    the rows and the summary's totals protect each other. Empty when a breakdown does not add up."""
+    summary = report["summary"]
+    totals = {key: summary.get(key) for key in EQUITY_COUNTS if key in summary}
+    kept, missed = summary.get("appointments_kept"), summary.get("appointments_missed")
+    totals["appointments_total"] = None if kept is None or missed is None else kept + missed
+    values = equity_values(report["by_client"], load_characteristics(program), totals)
+    if not values:
+        return []
+    cells = deidentify_values(with_rates({**totals, **values}))
+    columns = ["clients_enrolled", *(rate for rate, _n, _d, _title in RATES)]
+    return [
+        {
+            "title": question(characteristic),
+            "rows": [
+                {"label": label, "cells": [cells[equity_key(characteristic, code, c)]["display"] for c in columns]}
+                for code, label in categories(characteristic)
+            ],
+            # The totals as the same suppression printed them, so each table is whole by itself.
+            "total": [cells[c]["display"] for c in columns],
+        }
+        for characteristic in CHARACTERISTICS
+    ]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from reports.forms import ContinuityForm
 from reports.funder.exports import to_csv, to_xlsx
 from reports.funder.periods import last_complete
 from reports.models import FunderReport, PeriodKind, ReportStatus
-from reports.selectors import continuity_scope, gap_worklist
+from reports.selectors import continuity_equity, continuity_scope, gap_worklist
 from reports.services import (
     funder_report_download_record,
     funder_report_publish,
@@ -171,7 +171,12 @@ def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
         except ContinuityInputError as exc:
             context["input_error"] = str(exc)
         else:
-            context.update(report=report, summary=report["summary"], charts=_charts(report, trend))
+            context.update(
+                report=report,
+                summary=report["summary"],
+                charts=_charts(report, trend),
+                equity=continuity_equity(program, report),
+            )
         worklist = gap_worklist(user=request.user, program=program, threshold_days=values["gap_threshold_days"])
         context.update(
             worklist=worklist[:WORKLIST_LIMIT],

@@ -147,6 +147,8 @@ def build_program_running(program: Program, *, coordinator: User, supporter_user
         date_of_birth=years_before(today, 41),
         preferred_language="es",
         site=site,
+        veteran="yes",
+        housing="temporary",
     )
     client_preference_set(client=waiting, requested_lived_experience=["veteran"])
     Client.objects.create(

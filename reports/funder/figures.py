@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Program
+from clients.characteristics import CHARACTERISTICS
 from clients.models import (
     AppointmentStatus,
     CaseloadAssignment,
@@ -33,6 +34,17 @@ from clients.models import (
     RecoveryGoal,
 )
 from reports.continuity import continuity_report
+from reports.equity import COUNTS as EQUITY_COUNTS
+from reports.equity import (
+    EQUITY_GROUPS,
+    EQUITY_RATIOS,
+    RATES,
+    categories,
+    equity_values,
+    load_characteristics,
+    question,
+)
+from reports.equity import key as equity_key
 from reports.funder.overlap import protect_against_published
 from reports.funder.periods import Period
 from reports.funder.suppression import (
@@ -109,6 +121,7 @@ GROUPS = [
     Group("feedback_acknowledged", ("feedback_ack_on_time", "feedback_ack_late")),
     Group("outcome_clients_followed", ("outcome_improved", "outcome_unchanged", "outcome_worse")),
     Group("supporters_active", ("supporters_supervision_met", "supporters_supervision_below")),
+    *EQUITY_GROUPS,
 ]
 RATIOS = [
     Ratio("supporters_certified_rate", "supporters_certified", "supporters_active"),
@@ -130,6 +143,7 @@ RATIOS = [
     Ratio("outcome_improved_rate", "outcome_improved", "outcome_clients_followed"),
     Ratio("clients_goal_achieved_rate", "clients_goal_achieved", "clients_enrolled"),
     Ratio("supervision_met_rate", "supporters_supervision_met", "supporters_active"),
+    *EQUITY_RATIOS,
 ]
 STATISTICS = [
     Statistic("peer_support_hours", "peer_sessions"),
@@ -273,6 +287,30 @@ SECTIONS = (
                     Row("adherence_rate_without_recent_peer_contact", "Without a recent peer contact", indent=True),
                 ),
             ),
+        ),
+    ),
+    Section(
+        "equity",
+        "Who is served",
+        "Continuity by each characteristic the clients reported about themselves (optional; "
+        "\u201cNot asked\u201d and \u201cDeclined to answer\u201d are counted apart). Each table's "
+        "rows add up to the program's totals, and small or recoverable cells are hidden with them.",
+        tuple(
+            (
+                question(characteristic),
+                tuple(
+                    row
+                    for code, category in categories(characteristic)
+                    for row in (
+                        Row(equity_key(characteristic, code, "clients_enrolled"), f"{category}: clients enrolled"),
+                        *(
+                            Row(equity_key(characteristic, code, rate), title, indent=True)
+                            for rate, _numerator, _denominator, title in RATES
+                        ),
+                    )
+                ),
+            )
+            for characteristic in CHARACTERISTICS
         ),
     ),
     Section(
@@ -482,6 +520,8 @@ class Frames:
     outcomes: pd.DataFrame
     supervision: pd.DataFrame
     supervision_hours_per_month: float
+    # One row per client: `client` (the continuity engine's key) and each characteristic.
+    characteristics: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _frame(rows: Any, columns: list[str]) -> pd.DataFrame:
@@ -600,7 +640,19 @@ def load_frames(program: Program, first: date, last: date, lookback_days: int) -
     )
     supervision["held_on"] = pd.to_datetime(supervision["held_on"])
     required = float(program_policy(program.pk).supervision_hours_per_month)
-    return Frames(assignments, contacts, certifications, appointments, feedback, goals, outcomes, supervision, required)
+    characteristics = load_characteristics(program)
+    return Frames(
+        assignments,
+        contacts,
+        certifications,
+        appointments,
+        feedback,
+        goals,
+        outcomes,
+        supervision,
+        required,
+        characteristics,
+    )
 
 
 # ---------------------------------------------------------------- computing
@@ -805,9 +857,8 @@ def _adherence_split(frames: Frames, period: Period, tz, lookback_days: int) -> 
     }
 
 
-def _continuity_values(program: Program, period: Period, params: dict[str, int]) -> dict[str, Any]:
-    summary = continuity_report(program=program, start=period.start, end=period.end, **params)["summary"]
-    return {key: summary.get(key) for key in CONTINUITY_COUNT_KEYS + CONTINUITY_VALUE_KEYS}
+def _continuity_report(program: Program, period: Period, params: dict[str, int]) -> dict[str, Any]:
+    return continuity_report(program=program, start=period.start, end=period.end, **params)
 
 
 def compute_values(program: Program, period: Period, frames: Frames, params: dict[str, int]) -> dict[str, Any]:
@@ -826,7 +877,8 @@ def compute_values(program: Program, period: Period, frames: Frames, params: dic
     values |= _outcome_values(frames, period, enrolled)
     values |= _goal_values(frames, period, enrolled)
     values |= _feedback_values(frames, since, until)
-    continuity = _continuity_values(program, period, params)
+    report = _continuity_report(program, period, params)
+    continuity = {key: report["summary"].get(key) for key in CONTINUITY_COUNT_KEYS + CONTINUITY_VALUE_KEYS}
     values |= continuity
     split = _adherence_split(frames, period, tz, params["adherence_lookback_days"])
     kept, missed = continuity["appointments_kept"], continuity["appointments_missed"]
@@ -839,6 +891,14 @@ def compute_values(program: Program, period: Period, frames: Frames, params: dic
         values["adherence_rate_with_recent_peer_contact"] = None
         values["adherence_rate_without_recent_peer_contact"] = None
     values["clients_unsupported_rate"] = None  # computed below from the counts
+    # Breakdowns by characteristic: parts of the same totals, protected with them below.
+    totals = {key: values.get(key) for key in EQUITY_COUNTS}
+    values |= equity_values(report["by_client"], frames.characteristics, totals)
+    return with_rates(values)
+
+
+def with_rates(values: dict[str, Any]) -> dict[str, Any]:
+    """Every rate of RATIOS whose counts are in `values` (and not given already)."""
     for ratio in RATIOS:
         if ratio.numerator not in values or ratio.denominator not in values:
             continue  # its source is not available: leave it out rather than show an empty figure

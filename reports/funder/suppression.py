@@ -179,6 +179,30 @@ def suppress(
         status[options[0]] = COMPLEMENTARY
         return True
 
+    def neighbours(keys: set[str]) -> list[str]:
+        """The other members of every group holding one of `keys`."""
+        return sorted({m for g in all_groups if keys & {g.total, *g.parts} for m in (g.total, *g.parts)} - keys)
+
+    def hide_first_shown(candidates: list[str]) -> bool:
+        # Only zeros are left: hiding one still widens what the group sum allows.
+        for member in candidates:
+            if status[member] == SHOWN and member not in virtual:
+                status[member] = COMPLEMENTARY
+                return True
+        return False
+
+    def widen(reach: set[str]) -> bool:
+        """Every cell around the exposed one is hidden already (e.g. a proportion's rest whose
+        two sides are small): hide a cell one group further out, and so on, until one can be.
+        A breakdown's rows can pin two small cells through their total (1 + 1 of 16 - 14)."""
+        while True:
+            wider = neighbours(reach)
+            if hide_next_smallest(wider) or hide_first_shown(wider):
+                return True
+            if set(wider) <= reach:
+                return False
+            reach |= set(wider)
+
     def sync_virtual() -> None:
         # A virtual cell is as hidden as the less visible of its two sources.
         for vkey, ratio in virtual.items():
@@ -186,7 +210,9 @@ def suppress(
             if sources_hidden and status[vkey] == SHOWN:
                 status[vkey] = COMPLEMENTARY
 
-    for _ in range(100):
+    # Every round hides one more cell or stops, so one round per cell always reaches the end;
+    # a fixed 100 could stop early on a report with breakdowns (hundreds of cells).
+    for _ in range(max(100, len(values) + 1)):
         sync_virtual()
         changed = False
         for group in all_groups:
@@ -210,14 +236,9 @@ def suppress(
             break
         # Widen the hidden set around the first exposed cell, deterministically.
         key = sorted(exposed)[0]
-        related = sorted({m for g in all_groups if key in (g.total, *g.parts) for m in (g.total, *g.parts)} - {key})
-        if not hide_next_smallest(related):
-            for member in related:
-                if status[member] == SHOWN and member not in virtual:
-                    status[member] = COMPLEMENTARY
-                    break
-            else:
-                break
+        related = neighbours({key})
+        if not hide_next_smallest(related) and not hide_first_shown(related) and not widen(set(exposed)):
+            break
     sync_virtual()
 
     result = Suppressed(status={k: v for k, v in status.items() if k not in virtual})

@@ -3,14 +3,16 @@ gets the same message, and nothing is saved.
 
 The channels are the API (400 naming the field), the admin (the form again, with the error on
 the field), the CSV import (a `line N: column: reason` error, and nothing of the file imported)
-and, where the record has one, a page form. Clients, supporters, assignments and resources have
-no page form (they are written through the API, the admin and the importer); consents are
-written through their page.
+and, where the record has one, a page form. Supporters, assignments and resources have no page
+form (they are written through the API, the admin and the importer); consents are written
+through their page, and a client's characteristics through the coordinators' page.
 
 Where each rule lives: language codes in accounts.languages (the field validators and the
 importer's column check); site in the program in accounts.models.validate_site_of (Client.clean,
 Supporter.clean); date order in the models' clean() (CaseloadAssignment, Certification, Consent),
-with the same message on their check constraints; a client's date of birth in Client.clean().
+with the same message on their check constraints; a client's date of birth in Client.clean();
+race and ethnicity codes in clients.characteristics (the field validator's messages, checked over
+whole columns by the importer).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from django.urls import reverse
 from accounts.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE
 from accounts.models import SITE_IN_ANOTHER_PROGRAM, Role
 from accounts.services import membership_grant
+from clients.characteristics import RACE_ETHNICITY_DECLINED_ALONE
 from clients.importing import import_csv_file
 from clients.models import (
     BORN_IN_THE_FUTURE,
@@ -300,6 +303,30 @@ def test_a_date_of_birth_in_the_future_gets_one_refusal_everywhere(cast, api_as,
     assert admin == {"date_of_birth": [message]}
     assert csv == [f"line 2: date_of_birth: {message}"]
     assert not Client.objects.filter(external_id="MRN-NEW").exists()
+
+
+# --- a client's self-reported characteristics ----------------------------------------------
+
+
+def test_declined_with_another_race_gets_one_refusal_everywhere(cast, api_as, browser):
+    message = str(RACE_ETHNICITY_DECLINED_ALONE)
+    api = api_refusal(api_as(cast.coordinator), "client", client_body(cast, race_ethnicity=["declined", "white"]))
+    admin = admin_refusal(browser, "clients_client", client_body(cast, race_ethnicity='["declined", "white"]'))
+    csv = import_refusal(
+        cast.program,
+        "clients",
+        CLIENT_HEADER.replace("\n", ",race_ethnicity\n") + "MRN-NEW,Ana,Diaz,1990-01-02,es,,declined;white\n",
+    )
+    page = browser.post(
+        reverse("client_program:characteristics", args=[cast.mine.pk]), {"race_ethnicity": ["declined", "white"]}
+    )
+    assert api == {"race_ethnicity": [message]}
+    assert admin == {"race_ethnicity": [message]}
+    assert csv == [f"line 2: race_ethnicity: {message}"]
+    assert page.context["form"].errors == {"race_ethnicity": [message]}
+    assert not Client.objects.filter(external_id="MRN-NEW").exists()
+    cast.mine.refresh_from_db()
+    assert cast.mine.race_ethnicity == []
 
 
 # --- and good input still goes through every channel -----------------------------------------

@@ -137,7 +137,7 @@ def test_small_feedback_and_outcome_counts_are_hidden_and_cannot_be_worked_out(c
 def test_the_pdf_template_lays_out_every_new_section(cast, found):
     figures = funder_figures(cast.program, Q1_2026)
     keys = [s["key"] for s in figures["sections"]]
-    assert keys == ["overview", "services", "continuity", "outcomes", "feedback", "workforce"]
+    assert keys == ["overview", "services", "continuity", "equity", "outcomes", "feedback", "workforce"]
     terms = [d["term"] for d in figures["definitions"]]
     assert {"Billing units", "BARC-10 re-measure", "Goal met", "Supervision requirement"} <= set(terms)
     requirement = next(d for d in figures["definitions"] if d["term"] == "Supervision requirement")

@@ -44,6 +44,49 @@ from supporters.program_demo import build_program_running, years_before
 DEMO_SLUG = "riverside-peer"
 FIRST = ["Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn", "Rowan", "Drew"]
 LAST = ["Rivera", "Chen", "Okafor", "Nguyen", "Smith", "Garcia", "Patel", "Kowalski", "Haddad", "Brown", "Lopez"]
+# Self-reported characteristics: (answer, weight); "" is not asked, "declined" the client's choice.
+RACE_ANSWERS: list[tuple[list[str], int]] = [
+    (["white"], 9),
+    (["black_african_american"], 6),
+    (["hispanic_latino"], 5),
+    (["hispanic_latino", "white"], 2),
+    (["asian"], 2),
+    (["american_indian_alaska_native"], 1),
+    (["middle_eastern_north_african"], 1),
+    (["black_african_american", "native_hawaiian_pacific_islander"], 1),
+    (["declined"], 2),
+    ([], 3),
+]
+SINGLE_ANSWERS: dict[str, list[tuple[str, int]]] = {
+    "gender_identity": [
+        ("woman", 10),
+        ("man", 11),
+        ("transgender_woman", 1),
+        ("non_binary", 1),
+        ("declined", 2),
+        ("", 3),
+    ],
+    "veteran": [("no", 20), ("yes", 3), ("declined", 1), ("", 4)],
+    "housing": [("stable", 14), ("temporary", 5), ("homeless", 4), ("institution", 1), ("declined", 1), ("", 3)],
+    "employment": [
+        ("unemployed", 9),
+        ("part_time", 5),
+        ("full_time", 5),
+        ("not_in_labor_force", 5),
+        ("declined", 1),
+        ("", 3),
+    ],
+    "coverage": [("medicaid", 14), ("medicare", 4), ("private", 3), ("uninsured", 3), ("declined", 1), ("", 3)],
+}
+
+
+def demo_characteristics(rng: random.Random) -> dict[str, Any]:
+    """A realistic spread of answers for one demo client, some declined and some not asked."""
+
+    def pick(answers: list[tuple[Any, int]]) -> Any:
+        return rng.choices([a for a, _ in answers], weights=[w for _, w in answers])[0]
+
+    return {"race_ethnicity": list(pick(RACE_ANSWERS))} | {name: pick(a) for name, a in SINGLE_ANSWERS.items()}
 
 
 def demo_password() -> str:
@@ -183,6 +226,8 @@ class Command(BaseCommand):
                 )
             )
         start_of_history = today - timedelta(days=180)
+        # Its own generator, so the rest of the demo (and its counts) stays as it was.
+        traits = random.Random(20261204)
         for i in range(30):
             client = Client.objects.create(
                 program=program,
@@ -192,6 +237,7 @@ class Command(BaseCommand):
                 date_of_birth=years_before(today, rng.randint(19, 70)),
                 preferred_language="es" if i % 5 == 0 else "en",
                 site=sites[i % 2],
+                **demo_characteristics(traits),
             )
             client.care_team.add(clinicians[i % 3])
             enrolled = start_of_history + timedelta(days=rng.randint(0, 60))
