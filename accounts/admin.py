@@ -14,6 +14,7 @@ from accounts import audit_actions as actions
 from accounts.audit import AuditEvent, audit_record, audit_write
 from accounts.models import Membership, Organization, Program, Site, User
 from accounts.scoping import role_program_ids
+from accounts.services import membership_designate_emergency
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -114,7 +115,6 @@ class SiteAdmin(ScopedAdmin):
 
 @admin.action(description="Designate for emergency access")
 def designate_emergency(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet) -> None:
-    from accounts.services import membership_designate_emergency
 
     for membership in queryset:
         membership_designate_emergency(membership=membership, allowed=True, by=request.user)
@@ -122,7 +122,6 @@ def designate_emergency(modeladmin: admin.ModelAdmin, request: HttpRequest, quer
 
 @admin.action(description="Remove emergency access designation")
 def undesignate_emergency(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet) -> None:
-    from accounts.services import membership_designate_emergency
 
     for membership in queryset:
         membership_designate_emergency(membership=membership, allowed=False, by=request.user)

@@ -21,6 +21,7 @@ from rest_framework.viewsets import GenericViewSet
 from accounts import services
 from accounts.api_base import ReadWriteViewSet, ScopedMixin
 from accounts.authentication import SecondFactorTokenAuthentication
+from accounts.mfa import has_totp, second_factor_problem, totp_verify
 from accounts.models import Membership, Program, Role, Site
 from accounts.serializers import MembershipSerializer, MeSerializer, ProgramSerializer, SiteSerializer
 from accounts.signin import (
@@ -137,7 +138,6 @@ class TokenLoginView(KnoxLoginView):
     throttle_classes = [LoginThrottle]
 
     def post(self, request: Request, format: str | None = None) -> Response:  # noqa: A002 - knox signature
-        from accounts.mfa import has_totp, second_factor_problem, totp_verify
 
         # Two-factor applies to tokens too: send the current code in the X-OTP header. Wrong
         # codes count in the same throttle as the web's second-factor step.

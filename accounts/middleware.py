@@ -11,6 +11,8 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 
+from accounts.mfa import mfa_required_for, second_factor_problem
+
 LAST_SEEN_KEY = "_pps_last_seen"
 STARTED_KEY = "_pps_started"
 MFA_OK_KEY = "_pps_mfa_ok"
@@ -62,7 +64,6 @@ class MfaRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from accounts.mfa import mfa_required_for, second_factor_problem
 
         user = getattr(request, "user", None)
         if (

@@ -11,6 +11,8 @@ from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
+from accounts.middleware import LAST_SEEN_KEY, STARTED_KEY
+
 User = get_user_model()
 
 
@@ -44,7 +46,6 @@ def _end_access_when_needed(sender: type, instance: Any, created: bool, **kwargs
 
 @receiver(user_logged_in)
 def _stamp_sign_in(sender: type, request: Any, user: Any, **kwargs: Any) -> None:
-    from accounts.middleware import LAST_SEEN_KEY, STARTED_KEY
 
     if request is not None and hasattr(request, "session"):
         now = time.time()

@@ -32,10 +32,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import audit_actions as actions
 from accounts.audit import audit_record
+from accounts.emergency import active_grant_client_ids
 from accounts.models import Program
 from accounts.request_cache import memoised
 from accounts.scoping import role_program_ids
-from clients.models import Client, Clinician, Consent, care_team_links
+from clients.models import CaseloadAssignment, Client, Clinician, Consent, care_team_links
 
 NO_SHARING_CONSENT = _("No sharing consent on file")
 
@@ -131,7 +132,6 @@ def disclosable_client_ids(user, *, facts_only: bool) -> models.QuerySet:
 
 def peer_support_q(user, *, client_field: str, facts_only: bool = True) -> Q:
     """The gate as a Q over a model's client field: the clinician branch of a visible_to()."""
-    from accounts.emergency import active_grant_client_ids
 
     q = Q(**{f"{client_field}__in": disclosable_client_ids(user, facts_only=facts_only)})
     granted = sorted(active_grant_client_ids(user))
@@ -145,8 +145,6 @@ def disclosures_for(user, clients: Iterable[Client]) -> dict[int, Disclosure]:
 
     Coordinators of the client's program and supporters with the client on their caseload are
     not gated. A handful of queries for the whole page, none when nobody on it is gated."""
-    from accounts.emergency import active_grant_client_ids
-    from clients.models import CaseloadAssignment
 
     roles = role_program_ids(user)
     result: dict[int, Disclosure] = {}

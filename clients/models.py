@@ -17,6 +17,8 @@ from accounts.fields import EncryptedText
 from accounts.jobs import LeasedJob
 from accounts.languages import validate_language_code, validate_language_codes
 from accounts.models import Program, ProgramPerson, Site, validate_site_of
+from accounts.request_cache import memoised
+from accounts.scoping import role_program_ids
 from clients.characteristics import (
     Coverage,
     Employment,
@@ -49,7 +51,6 @@ def client_access_q(
       consent); none at all (`NO_CLINICIANS`, for goals and outcomes, kept from clinicians);
     - anyone with a role: clients opened to them by a live emergency-access grant.
     """
-    from accounts.scoping import role_program_ids
 
     roles = role_program_ids(user)
     q = Q(**{f"{program_field}__in": roles.coordinator})
@@ -85,7 +86,6 @@ def care_team_links(user, program_ids: Iterable[int]) -> models.QuerySet:
 def program_todays(program_ids: Iterable[int]) -> list[tuple[int, date]]:
     """(program id, the program's today) for each program, read once per request: "today"
     depends on the program's time zone, so a UTC date is a day off in the evening in the Americas."""
-    from accounts.request_cache import memoised
 
     ids = frozenset(program_ids)
     return memoised(
@@ -108,7 +108,6 @@ class ClinicianQuerySet(models.QuerySet):
     def visible_to(self, user) -> ClinicianQuerySet:
         """Coordinators: all in their programs. A clinician: their own record.
         A supporter: the care teams of clients on their caseload (to address feedback)."""
-        from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
         q = Q(program_id__in=roles.coordinator) | Q(program_id__in=roles.clinician, user_id=user.pk)
@@ -207,7 +206,6 @@ class CaseloadAssignmentQuerySet(models.QuerySet):
     def visible_to(self, user) -> CaseloadAssignmentQuerySet:
         """Coordinators: all. Supporters: their own assignments. Clinicians: who supports their
         clients, through the disclosure gate (who the supporter is needs a consent or an emergency grant)."""
-        from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
         q = Q(client__program_id__in=roles.coordinator) | Q(
@@ -469,7 +467,6 @@ def caseload_q(user, *, client_field: str = "client_id", program_field: str = "p
 class ClientPreferenceQuerySet(models.QuerySet):
     def visible_to(self, user) -> ClientPreferenceQuerySet:
         """Only coordinators: the requested lived-experience areas are used for matching alone."""
-        from accounts.scoping import role_program_ids
 
         return self.filter(client__program_id__in=role_program_ids(user).coordinator)
 
@@ -566,7 +563,6 @@ class GoalProgress(models.Model):
 class InstrumentQuerySet(models.QuerySet):
     def visible_to(self, user) -> InstrumentQuerySet:
         """The shared library (no program) plus the caller's programs' own instruments."""
-        from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
         programs = roles.coordinator | roles.supporter
@@ -654,7 +650,6 @@ class ResourceCategory(models.TextChoices):
 class ResourceQuerySet(models.QuerySet):
     def visible_to(self, user) -> ResourceQuerySet:
         """Not people's data: everyone working in the program reads the directory."""
-        from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
         return self.filter(program_id__in=roles.coordinator | roles.supporter | roles.clinician)
@@ -749,7 +744,6 @@ class ImportJobStatus(models.TextChoices):
 class ImportJobQuerySet(models.QuerySet):
     def visible_to(self, user) -> ImportJobQuerySet:
         """Only coordinators of the job's program: the upload and its errors quote people's data."""
-        from accounts.scoping import role_program_ids
 
         return self.filter(program_id__in=role_program_ids(user).coordinator)
 

@@ -45,6 +45,7 @@ from clients.models import (
     ReferralStatus,
     Resource,
 )
+from clients.tasks import run_import_job
 
 logger = logging.getLogger(__name__)
 
@@ -661,7 +662,6 @@ IMPORT_ERRORS_SHOWN = 1000
 
 
 def _dispatch_import_job(job_id: uuid.UUID) -> None:
-    from clients.tasks import run_import_job
 
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         run_import_job.delay(str(job_id))
@@ -673,7 +673,6 @@ def _dispatch_import_job(job_id: uuid.UUID) -> None:
 
 
 def _run_in_thread(job_id: str) -> None:
-    from clients.tasks import run_import_job
 
     try:
         run_import_job.apply(args=[job_id])

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from clients.characteristics import CHARACTERISTICS, DECLINED, QUESTIONS
+from clients.models import Client
 from reports.funder.suppression import Group, Ratio
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,6 @@ def categories(characteristic: str) -> list[tuple[str, str]]:
 def load_characteristics(program: Any) -> pd.DataFrame:
     """One row per client of the program: `client` (the continuity engine's key, the record
     number, used only to join and never printed) and each characteristic."""
-    from clients.models import Client
 
     rows = Client.objects.filter(program=program).order_by("id").values_list("external_id", *CHARACTERISTICS)
     return pd.DataFrame.from_records(list(rows), columns=["client", *CHARACTERISTICS])

@@ -39,6 +39,8 @@ from sessions.models import (
     SessionKind,
     is_delivered,
 )
+from supporters.models import Certification
+from supporters.services import lapsed_certifications, lapsed_policy_blocks
 
 BILLING_FIELDS = ["billing_units", "billing_pending_units", "billing_modifier", "billing_reason"]
 
@@ -69,7 +71,6 @@ class _Credentials:
         self.by_supporter: dict[int, list[Any]] = {}
 
     def load(self, supporter_ids: set[int]) -> None:
-        from supporters.models import Certification
 
         missing = supporter_ids - set(self.by_supporter)
         if not missing:
@@ -80,7 +81,6 @@ class _Credentials:
             self.by_supporter[certification.supporter_id].append(certification)
 
     def lapsed_on(self, supporter_id: int, day: date) -> bool:
-        from supporters.services import lapsed_certifications
 
         return bool(lapsed_certifications(self.by_supporter.get(supporter_id, []), day))
 
@@ -90,7 +90,6 @@ def billing_recompute(
 ) -> list[Attendance]:
     """Recompute the billing of every attendance of these clients on these local days;
     returns the attendances whose billing changed."""
-    from supporters.services import lapsed_policy_blocks
 
     as_of = as_of or timezone.now()
     rules = ProgramSessionRules.for_program(program.id)

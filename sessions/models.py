@@ -14,6 +14,8 @@ from encrypted_fields.fields import EncryptedTextField
 
 from accounts.fields import EncryptedShortText, EncryptedText
 from accounts.models import Program
+from accounts.scoping import role_program_ids
+from clients.models import Client, client_access_q
 
 # Entries written this long after the session started are flagged late.
 LATE_ENTRY_AFTER = timedelta(hours=72)
@@ -156,7 +158,6 @@ class PeerSessionQuerySet(models.QuerySet):
         Clinicians: sessions attended by a client passing the disclosure gate (clients.disclosure;
         which attendees and fields they see is clients.disclosure.session_disclosures; never the
         narrative)."""
-        from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
         q = Q(program_id__in=roles.coordinator)
@@ -239,7 +240,6 @@ class AttendanceQuerySet(models.QuerySet):
         """Coordinators: all of their programs. Supporters: their own sessions'. Clinicians: the
         attendances of clients passing the disclosure gate; `facts_only=False` for what the
         treatment purpose does not cover (wellbeing, billing units), which needs a consent."""
-        from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
         q = Q(session__program_id__in=roles.coordinator) | Q(
@@ -294,7 +294,6 @@ class Attendance(models.Model):
 class ProgramSessionRulesQuerySet(models.QuerySet):
     def visible_to(self, user) -> ProgramSessionRulesQuerySet:
         """Program settings are the coordinators' (roles.md)."""
-        from accounts.scoping import role_program_ids
 
         return self.filter(program_id__in=role_program_ids(user).coordinator)
 
@@ -331,7 +330,6 @@ class ProgramSessionRules(models.Model):
 class NoteAddendumQuerySet(models.QuerySet):
     def visible_to(self, user) -> NoteAddendumQuerySet:
         """Same readers as the narrative: the author's own sessions and coordinators (never clinicians)."""
-        from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
         return self.filter(
@@ -378,8 +376,6 @@ class FeedbackItemQuerySet(models.QuerySet):
         """Coordinators: all of their programs. Supporters: items they wrote about clients
         still on their caseload. Clinicians: items addressed to them, even after the consent
         is revoked or the care team changes (delivered items stay with the recipient)."""
-        from accounts.scoping import role_program_ids
-        from clients.models import Client, client_access_q
 
         roles = role_program_ids(user)
         q = Q(program_id__in=roles.coordinator)

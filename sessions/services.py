@@ -34,6 +34,7 @@ from sessions.models import (
 )
 from sessions.notifications import notify
 from supporters.models import Supporter
+from supporters.services import supporter_may_sign
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,6 @@ def note_sign(*, session: PeerSession, user: User) -> PeerSession:
         raise PermissionDenied("Only the supporter who wrote the note can sign it.")
     if not (session.narrative or "").strip():
         raise ValidationError({"narrative": ["Write the note before signing it."]})
-    from supporters.services import supporter_may_sign
 
     if not supporter_may_sign(session.supporter):
         raise ValidationError(

@@ -12,6 +12,9 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
+from supporters.models import Certification, LapsedPolicy, LivedExperience, Supporter
+from supporters.services import caseload_loads, lapsed_certifications, lived_experience_choices, program_policy
+
 # Points per reason. Language first (a session in a language the client does not
 # speak is not a session), then shared lived experience, site, history, capacity.
 LANGUAGE_POINTS = 4
@@ -110,8 +113,6 @@ def match_candidates(client, today: date | None = None) -> list[Match]:  # noqa:
     """Rank the active supporters of the client's program for this client."""
     from clients.models import CaseloadAssignment, ClientPreference
     from sessions.models import Attendance
-    from supporters.models import Certification, LapsedPolicy, LivedExperience, Supporter
-    from supporters.services import caseload_loads, lapsed_certifications, lived_experience_choices, program_policy
 
     program = client.program
     today = today or program.local_today()
@@ -156,8 +157,6 @@ def match_candidates(client, today: date | None = None) -> list[Match]:  # noqa:
 
 
 def supporter_ids_over_capacity(program_id: int, day: date) -> list[int]:
-    from supporters.models import Supporter
-    from supporters.services import caseload_loads
 
     loads = caseload_loads(program_id, day)
     caps = dict(Supporter.objects.filter(program_id=program_id, is_active=True).values_list("id", "max_caseload"))

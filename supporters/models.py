@@ -14,12 +14,12 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.languages import validate_language_codes
 from accounts.models import Program, ProgramPerson, Site, validate_site_of
+from accounts.scoping import role_program_ids
 
 
 class SupporterQuerySet(models.QuerySet):
     def visible_to(self, user) -> SupporterQuerySet:
         """Coordinators see their programs' supporters; a supporter sees their own record."""
-        from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
         return self.filter(Q(program_id__in=roles.coordinator) | Q(program_id__in=roles.supporter, user_id=user.pk))
@@ -48,7 +48,6 @@ class CredentialKind(models.TextChoices):
 
 class CredentialTypeQuerySet(models.QuerySet):
     def visible_to(self, user) -> CredentialTypeQuerySet:
-        from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
         return self.filter(program_id__in=roles.coordinator | roles.supporter)
@@ -101,7 +100,6 @@ class CredentialType(models.Model):
 class CertificationQuerySet(models.QuerySet):
     def visible_to(self, user) -> CertificationQuerySet:
         """Coordinators: their programs' supporters. A supporter: their own."""
-        from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
         return self.filter(
@@ -148,7 +146,6 @@ class Certification(models.Model):
 
 class CEHoursQuerySet(models.QuerySet):
     def visible_to(self, user) -> CEHoursQuerySet:
-        from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
         return self.filter(
@@ -213,7 +210,6 @@ class LapsedPolicy(models.TextChoices):
 
 class ProgramPolicyQuerySet(models.QuerySet):
     def visible_to(self, user) -> ProgramPolicyQuerySet:
-        from accounts.scoping import role_program_ids
 
         return self.filter(program_id__in=role_program_ids(user).any())
 
@@ -269,7 +265,6 @@ class SupervisionFormat(models.TextChoices):
 class SupervisionSessionQuerySet(models.QuerySet):
     def visible_to(self, user) -> SupervisionSessionQuerySet:
         """Coordinators: their programs. A supporter: sessions they attended or led."""
-        from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
         own = Q(program_id__in=roles.supporter) & (Q(supervisees__user_id=user.pk) | Q(supervisor_id=user.pk))
@@ -317,7 +312,6 @@ BUILTIN_LIVED_EXPERIENCE_AREAS = [
 class LivedExperienceQuerySet(models.QuerySet):
     def visible_to(self, user) -> LivedExperienceQuerySet:
         """Sensitive: coordinators of the program and the supporter themselves, nobody else."""
-        from accounts.scoping import role_program_ids
 
         roles = role_program_ids(user)
         return self.filter(

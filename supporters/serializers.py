@@ -11,7 +11,7 @@ from supporters.models import (
     SupervisionSession,
     Supporter,
 )
-from supporters.services import supporter_save
+from supporters.services import credential_statuses, supporter_save
 
 
 class CertificationSerializer(serializers.ModelSerializer):
@@ -95,7 +95,6 @@ class CertificationDetailSerializer(serializers.ModelSerializer):
 
     def get_status(self, obj: Certification) -> str:
         """The same status as the credentials page: a superseded row is "renewed"."""
-        from supporters.services import credential_statuses
 
         # One read for the whole page: every row of the page's supporters, then their statuses.
         statuses = self.context.get("_credential_statuses")

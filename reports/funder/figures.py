@@ -56,6 +56,7 @@ from reports.funder.suppression import (
     status_of_label,
     suppress,
 )
+from reports.models import FunderReport, ReportStatus
 from sessions.models import (
     BILLING_CODE,
     GROUP_MODIFIER,
@@ -1005,7 +1006,6 @@ def current_cells(figures: dict[str, Any]) -> dict[str, tuple[Any, bool]]:
 
 def published_figures(program: Program, *, exclude_report_id: int | None = None) -> list[dict[str, Any]]:
     """The figures of the program's published reports, oldest first."""
-    from reports.models import FunderReport, ReportStatus
 
     reports = FunderReport.objects.filter(program=program, status=ReportStatus.PUBLISHED, figures__isnull=False)
     if exclude_report_id is not None:

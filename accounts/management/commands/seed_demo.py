@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accounts.mfa import has_totp, totp_enrol
 from accounts.models import Organization, Program, Role, Site, User
 from accounts.services import membership_grant
 from clients.models import (
@@ -163,7 +164,6 @@ class Command(BaseCommand):
         """Coordinators and clinicians must use two-factor sign-in. The demo users get
         an authenticator whose secret is printed (add it to any TOTP app), and
         `manage.py demo_totp <username>` prints the current code."""
-        from accounts.mfa import has_totp, totp_enrol
 
         self.stdout.write("Two-factor sign-in (required for the coordinator and the clinician):")
         for role in (Role.COORDINATOR, Role.CLINICIAN):
