@@ -152,7 +152,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="peer-support@localhost")
-# Absolute links in notification e-mails.
+# Absolute address of the site, for links in e-mails (notifications, funder report notices).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 REST_FRAMEWORK = {
@@ -241,8 +241,6 @@ if CACHE_URL.startswith(("redis://", "rediss://")):
 elif CACHE_URL:
     CACHES = {"default": env.cache_url("CACHE_URL")}
 
-# Absolute address of the site, for links in e-mails (funder report notices).
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # Celery: Redis in production; without a broker every task runs inline (settings further down).
 CELERY_TIMEZONE = "UTC"
