@@ -836,7 +836,7 @@ def _import_supporters(*, program: Program, frame: pd.DataFrame, result: ImportR
             "email": "str",
             "site_id": "int",
             "max_caseload": "int",
-            "languages": "str",
+            "languages": "json",
             "program_id": "int",
         },
         result=result,

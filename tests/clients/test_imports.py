@@ -58,6 +58,16 @@ def test_it_imports_sites_with_a_bom_and_counts_them(program):
     }
 
 
+def test_a_supporter_with_languages_imported_again_is_unchanged(program):
+    text = "external_id,first_name,last_name,email,languages\nS9,Sam,Lee,s9@example.org,en;es\n"
+    first = run(program, "supporters", text)
+    assert (first.created, first.updated, first.unchanged) == (1, 0, 0), messages(first)
+    second = run(program, "supporters", text)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 1), messages(second)
+    changed = run(program, "supporters", text.replace("en;es", "en"))
+    assert (changed.created, changed.updated, changed.unchanged) == (0, 1, 0), messages(changed)
+
+
 def test_importing_the_same_file_twice_changes_nothing_the_second_time(people):
     text = (
         "external_id,client_external_id,clinician_external_id,start,kind,status\n"
