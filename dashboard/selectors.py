@@ -16,7 +16,7 @@ from accounts.scoping import role_program_ids
 from clients.disclosure import attach_disclosures
 from clients.models import AppointmentStatus, CaseloadAssignment, Client, ClinicalAppointment
 from reports.models import FunderReport, ReportStatus
-from sessions.models import Attendance, PeerSession
+from sessions.models import Attendance, PeerSession, SessionStatus
 from supporters.models import Supporter
 
 # A client on a caseload with no completed peer contact for this many days is "in a gap".
@@ -115,12 +115,20 @@ def supporter_caseload(user: Any, program: Program) -> dict[str, Any]:
         .prefetch_related("attendances__client")
         .order_by("start", "id")
     )
+    # Booked sessions whose start has passed and that nobody has logged (held or cancelled) yet.
+    unlogged = (
+        PeerSession.objects.visible_to(user)
+        .filter(program=program, supporter__user_id=user.pk, status=SessionStatus.SCHEDULED, start__lt=timezone.now())
+        .prefetch_related("attendances__client")
+        .order_by("start", "id")
+    )
     return {
         "today": today,
         "gap_days": GAP_DAYS,
         "caseload": clients,
         "in_gap": sum(1 for c in clients if c.in_gap),
         "todays_sessions": list(todays_sessions),
+        "unlogged_sessions": list(unlogged),
     }
 
 

@@ -49,6 +49,28 @@ def test_a_supporter_sees_todays_sessions_in_the_programs_time_zone(cast, client
     assert [s.pk for s in data["todays_sessions"]] == [today.pk]
 
 
+def test_a_past_scheduled_session_left_unlogged_shows_on_the_supporters_home(cast, client):
+    from accounts import audit_actions as actions
+    from accounts.models import AuditEvent
+    from sessions.models import SessionStatus
+
+    past = PeerSessionFactory(supporter=cast.supporter, start=local(cast.program, 2), status=SessionStatus.SCHEDULED)
+    AttendanceFactory(session=past, client=cast.mine, status=AttendanceStatus.SCHEDULED)
+    PeerSessionFactory(supporter=cast.supporter, start=local(cast.program, 3), status=SessionStatus.HELD)  # logged
+    ahead = local(cast.program, -2)
+    PeerSessionFactory(supporter=cast.supporter, start=ahead, status=SessionStatus.SCHEDULED)  # still to come
+    PeerSessionFactory(supporter=cast.other_supporter, start=local(cast.program, 2), status=SessionStatus.SCHEDULED)
+    client.force_login(cast.supporter_user)
+    response = client.get(reverse("home"))
+    data = response.context["sections"][0].roles[0].data
+    assert [s.pk for s in data["unlogged_sessions"]] == [past.pk]
+    html = response.content.decode()
+    assert "1 past session not logged yet" in html
+    assert reverse("peer_sessions:session-detail", args=[past.pk]) in html
+    event = AuditEvent.objects.filter(action=actions.HOME_VIEWED).latest("id")
+    assert f",{cast.mine.pk}," in event.client_ids
+
+
 def test_a_clinician_sees_peer_contacts_since_the_clients_last_attended_appointment(cast, client):
     consent_to_care_team(cast)  # the disclosure gate: the clinician sees peer support with a consent
     AppointmentFactory(client=cast.mine, clinician=cast.clinician, start=local(cast.program, 20))
