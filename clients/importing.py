@@ -610,6 +610,22 @@ def _write(
         _write_bulk(model, rows, columns, progress, span)
 
 
+def _write_matched(
+    model: type[models.Model],
+    rows: pd.DataFrame,
+    ids: pd.Series,
+    changed: np.ndarray,
+    columns: Sequence[str],
+    progress: Progress,
+    span: tuple[int, int],
+) -> None:
+    """Write the rows `_match` found new (no stored id) or changed, under their stored ids."""
+    mask = ids.isna().to_numpy() | changed
+    writes = rows.loc[mask].copy()
+    writes["id"] = ids[mask]
+    _write(model, writes, columns, progress, span)
+
+
 def _python_values(rows: pd.DataFrame, model: type[models.Model], columns: Sequence[str]) -> list[dict[str, Any]]:
     out = pd.DataFrame(index=rows.index)
     for column in columns:
@@ -734,9 +750,7 @@ def _upsert(
     _count(result, ids, changed)
     progress(55)
     if not result.dry_run:  # the counts are known now; a preview need not write and roll back
-        writes = rows.loc[ids.isna().to_numpy() | changed].copy()
-        writes["id"] = ids[ids.isna().to_numpy() | changed]
-        _write(model, writes, list(compare), progress, (55, 95))
+        _write_matched(model, rows, ids, changed, list(compare), progress, (55, 95))
     return ids, changed
 
 
@@ -1104,6 +1118,21 @@ def _session_rows(checks: _Checks, program: Program, frame: pd.DataFrame) -> pd.
     return rows
 
 
+def _session_kinds(rows: pd.DataFrame, sessions: pd.DataFrame) -> np.ndarray:
+    """A session with several rows (attendances) in the file is a group, else one-to-one."""
+    sizes = rows.groupby("external_id").size()
+    return np.where(sessions["external_id"].map(sizes).to_numpy() > 1, SessionKind.GROUP, SessionKind.ONE_TO_ONE)
+
+
+def _recompute_billing(program: Program, touched: pd.DataFrame) -> None:
+    """Billing units for the clients and local days of the rows written: units depend on the
+    client's other sessions that day (daily cap), and a scheduled place records why it earns none."""
+    from sessions.billing import billing_recompute
+
+    local_days = pd.to_datetime(touched["start"], utc=True).dt.tz_convert(program.timezone).dt.date
+    billing_recompute(program=program, client_ids=touched["client_id"].astype("int64").tolist(), days=set(local_days))
+
+
 def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
     checks = _Checks(frame, program.tzinfo)
     checks.required(COLUMNS["peer_sessions"][0])
@@ -1118,10 +1147,7 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
     checks.raise_if_any()
 
     sessions = rows.drop_duplicates("external_id").drop(columns=["client_id", "attendance_status"])
-    sizes = rows.groupby("external_id").size()
-    sessions["kind"] = np.where(
-        sessions["external_id"].map(sizes).to_numpy() > 1, SessionKind.GROUP, SessionKind.ONE_TO_ONE
-    )
+    sessions["kind"] = _session_kinds(rows, sessions)
     # The file gives each client's attendance; a session is held unless every attendance was cancelled,
     # so a cancelled session holds no completed or attempted attendance (sessions.models.session_status_errors).
     all_cancelled = (rows["attendance_status"] == AttendanceStatus.CANCELLED).groupby(rows["external_id"]).all()
@@ -1147,9 +1173,7 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
     session_ids, session_changed = _match(sessions, stored, ("external_id",), compare)
     _count(session_result, session_ids, session_changed)
     if not result.dry_run:
-        writes = sessions.loc[session_ids.isna().to_numpy() | session_changed].copy()
-        writes["id"] = session_ids[session_ids.isna().to_numpy() | session_changed]
-        _write(PeerSession, writes, list(compare), progress, (50, 70))
+        _write_matched(PeerSession, sessions, session_ids, session_changed, list(compare), progress, (50, 70))
 
     ids_now = _external_ids(PeerSession.objects.filter(program=program, external_id__in=list(sessions["external_id"])))
     attendances = pd.DataFrame(
@@ -1171,9 +1195,15 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
         {"session_id": "int", "client_id": "int", "status": "str"},
     )
     if not result.dry_run:
-        writes = attendances.loc[attendance_ids.isna().to_numpy() | attendance_changed].copy()
-        writes["id"] = attendance_ids[attendance_ids.isna().to_numpy() | attendance_changed]
-        _write(Attendance, writes, ["session_id", "client_id", "status"], progress, (70, 95))
+        _write_matched(
+            Attendance,
+            attendances,
+            attendance_ids,
+            attendance_changed,
+            ["session_id", "client_id", "status"],
+            progress,
+            (70, 95),
+        )
     # Counted per row (one row = one attendance): a row whose session changed counts as updated.
     changed_session = pd.Series(session_changed, index=sessions["external_id"].to_numpy())
     row_session_changed = rows["external_id"].map(changed_session).fillna(False).to_numpy(dtype=bool)
@@ -1184,13 +1214,7 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
     result.unchanged = int(len(rows) - result.created - result.updated)
     touched = new | updated
     if not result.dry_run and touched.any():
-        # Units depend on the client's other sessions that local day (daily cap), so recompute those days.
-        from sessions.billing import billing_recompute
-
-        local_days = pd.to_datetime(rows.loc[touched, "start"], utc=True).dt.tz_convert(program.timezone).dt.date
-        billing_recompute(
-            program=program, client_ids=rows.loc[touched, "client_id"].astype("int64").tolist(), days=set(local_days)
-        )
+        _recompute_billing(program, rows.loc[touched])
 
 
 def _import_scheduled_peer_sessions(
@@ -1221,10 +1245,7 @@ def _import_scheduled_peer_sessions(
         result.unchanged = len(frame)
         return
     sessions = rows.drop_duplicates("external_id").drop(columns=["client_id"])
-    sizes = rows.groupby("external_id").size()
-    sessions["kind"] = np.where(
-        sessions["external_id"].map(sizes).to_numpy() > 1, SessionKind.GROUP, SessionKind.ONE_TO_ONE
-    )
+    sessions["kind"] = _session_kinds(rows, sessions)
     sessions["status"] = SessionStatus.SCHEDULED
     sessions["program_id"] = program.pk
     compare = {
@@ -1244,9 +1265,7 @@ def _import_scheduled_peer_sessions(
     )
     session_ids, session_changed = _match(sessions, stored, ("external_id",), compare)
     if not result.dry_run:
-        writes = sessions.loc[session_ids.isna().to_numpy() | session_changed].copy()
-        writes["id"] = session_ids[session_ids.isna().to_numpy() | session_changed]
-        _write(PeerSession, writes, list(compare), progress, (50, 70))
+        _write_matched(PeerSession, sessions, session_ids, session_changed, list(compare), progress, (50, 70))
 
     ids_now = _external_ids(PeerSession.objects.filter(program=program, external_id__in=list(sessions["external_id"])))
     attendances = pd.DataFrame(
@@ -1276,14 +1295,7 @@ def _import_scheduled_peer_sessions(
     result.updated = int(updated.sum())
     result.unchanged = int(len(frame) - result.created - result.updated)
     if not result.dry_run and (new | updated).any():
-        # A scheduled place earns no units; the recompute records why (not a delivered service).
-        from sessions.billing import billing_recompute
-
-        touched = rows.loc[new | updated]
-        local_days = pd.to_datetime(touched["start"], utc=True).dt.tz_convert(program.timezone).dt.date
-        billing_recompute(
-            program=program, client_ids=touched["client_id"].astype("int64").tolist(), days=set(local_days)
-        )
+        _recompute_billing(program, rows.loc[new | updated])
 
 
 _IMPORTERS: dict[str, Callable[..., None]] = {
