@@ -1122,9 +1122,11 @@ def continuity_report(
     unsupported_threshold_days: int = 30,
     client_ids: list[int] | None = None,
     as_of: date | None = None,
+    gap_ahead: bool = True,
 ) -> dict[str, Any]:
     """The report of docs/spec/continuity.md for `program` over [start, end], as plain data,
-    with §6 (the gap ahead) for `as_of` (default: today in the program's zone)."""
+    with §6 (the gap ahead) for `as_of` (default: today in the program's zone) unless
+    `gap_ahead` is False (a caller that prints only the period's figures)."""
     return continuity_result(
         program=program,
         start=start,
@@ -1134,6 +1136,7 @@ def continuity_report(
         unsupported_threshold_days=unsupported_threshold_days,
         client_ids=client_ids,
         as_of=as_of,
+        gap_ahead=gap_ahead,
     ).report
 
 
@@ -1147,10 +1150,10 @@ def continuity_result(
     unsupported_threshold_days: int = 30,
     client_ids: list[int] | None = None,
     as_of: date | None = None,
+    gap_ahead: bool = True,
 ) -> ContinuityResult:
-    data = load_continuity_data(
-        program=program, until=end, client_ids=client_ids, planned_as_of=as_of or program.local_today()
-    )
+    planned_as_of = (as_of or program.local_today()) if gap_ahead else None
+    data = load_continuity_data(program=program, until=end, client_ids=client_ids, planned_as_of=planned_as_of)
     return compute_continuity(
         data,
         start=start,

@@ -859,7 +859,8 @@ def _adherence_split(frames: Frames, period: Period, tz, lookback_days: int) -> 
 
 
 def _continuity_report(program: Program, period: Period, params: dict[str, int]) -> dict[str, Any]:
-    return continuity_report(program=program, start=period.start, end=period.end, **params)
+    # The funder figures are the period's; §6 (the gap ahead) is not among them.
+    return continuity_report(program=program, start=period.start, end=period.end, gap_ahead=False, **params)
 
 
 def compute_values(program: Program, period: Period, frames: Frames, params: dict[str, int]) -> dict[str, Any]:
