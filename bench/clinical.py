@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from django.contrib.auth.models import Permission
 
-from accounts.models import ROLE_PERMISSION, Membership, Program, ProgramUserObjectPermission, Role, User
 from bench.generate import copy_frame, next_id, reset_sequence
 from clients.models import Client, Clinician, Consent
+from core.models import ROLE_PERMISSION, Membership, Program, ProgramUserObjectPermission, Role, User
 from sessions.models import (
     LATE_ENTRY_AFTER,
     FeedbackItem,

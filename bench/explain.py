@@ -52,7 +52,7 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from knox.models import AuthToken
 
-    from accounts.models import User
+    from core.models import User
 
     if connection.vendor != "postgresql":
         raise SystemExit("EXPLAIN ANALYZE here is for PostgreSQL.")

@@ -52,7 +52,7 @@ def main() -> None:
     logging.getLogger("weasyprint").setLevel(logging.WARNING)
     from django.core.management import call_command
 
-    from accounts.models import Program
+    from core.models import Program
     from reports.funder.figures import funder_figures
     from reports.funder.pdf import chart_specs, render_html, render_pdf
     from reports.funder.periods import last_complete

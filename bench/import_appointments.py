@@ -109,9 +109,9 @@ def main() -> None:
     django.setup()
     from django.db import connection
 
-    from accounts.services import program_create
     from clients.importing import import_csv_file
     from clients.models import Clinician
+    from core.services import program_create
 
     if connection.vendor != "postgresql":
         sys.exit("Point DATABASE_URL at PostgreSQL: this benchmark measures the COPY path.")

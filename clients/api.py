@@ -19,11 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from accounts import audit_actions as actions
-from accounts.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
-from accounts.audit import audit_write
-from accounts.models import Program, Role
-from accounts.scoping import role_program_ids
+from audit import actions
+from audit.records import audit_write
 from clients import services
 from clients.filters import CaseloadAssignmentFilter, ClinicalAppointmentFilter
 from clients.importing import KINDS, import_csv_file
@@ -60,6 +57,9 @@ from clients.serializers import (
     client_rows,
 )
 from config.pagination import StartCursorPagination
+from core.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
+from core.models import Program, Role
+from core.scoping import role_program_ids
 from supporters.matching import match_candidates
 
 CASELOAD_WRITES = {"create": {Role.COORDINATOR, Role.SUPPORTER}, "update": {Role.COORDINATOR, Role.SUPPORTER}}

@@ -151,7 +151,7 @@ def characteristics_readable(user: Any, client_ids: Iterable[int]) -> set[int]:
 
 def characteristics_panel_context(request: Any, client: Any) -> dict[str, Any] | None:
     """The client page's panel: shown to those who may read the answers; coordinators get the edit link."""
-    from accounts.scoping import role_program_ids
+    from core.scoping import role_program_ids
 
     if client.pk not in characteristics_readable(request.user, [client.pk]):
         return None

@@ -7,7 +7,7 @@ the gate for a client on one of these bases, best first:
 
 - `consent`: an active, unexpired, unrevoked consent on the program's today whose scope reaches
   them (the care team that includes them, or naming them): everything but the narrative;
-- `emergency`: a live emergency-access grant (accounts.emergency): as a consent, and recorded;
+- `emergency`: a live emergency-access grant (clients.emergency): as a consent, and recorded;
 - `treatment`: the program permits treatment disclosures (never a 42 CFR Part 2 program):
   session facts only (`TREATMENT_SESSION_FIELDS`), without a consent.
 
@@ -30,13 +30,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record
-from accounts.emergency import active_grant_client_ids
-from accounts.models import Program
-from accounts.request_cache import memoised
-from accounts.scoping import role_program_ids
-from clients.models import CaseloadAssignment, Client, Clinician, Consent, care_team_links
+from audit import actions
+from audit.records import audit_record
+from clients.models import CaseloadAssignment, Client, Clinician, Consent, EmergencyAccess, care_team_links
+from core.models import Program
+from core.request_cache import memoised
+from core.scoping import role_program_ids
 
 NO_SHARING_CONSENT = _("No sharing consent on file")
 
@@ -134,7 +133,7 @@ def peer_support_q(user, *, client_field: str, facts_only: bool = True) -> Q:
     """The gate as a Q over a model's client field: the clinician branch of a visible_to()."""
 
     q = Q(**{f"{client_field}__in": disclosable_client_ids(user, facts_only=facts_only)})
-    granted = sorted(active_grant_client_ids(user))
+    granted = sorted(EmergencyAccess.objects.granted_client_ids(user))
     if granted:
         q |= Q(**{f"{client_field}__in": granted})
     return q
@@ -179,7 +178,7 @@ def disclosures_for(user, clients: Iterable[Client]) -> dict[int, Disclosure]:
         )
         for client_id, consent_id in rows:
             consents.setdefault(client_id, consent_id)  # the newest covering consent is the basis
-    granted = active_grant_client_ids(user)
+    granted = EmergencyAccess.objects.granted_client_ids(user)
     treatment = treatment_program_ids(programs)
     for client_id, program_id in pending.items():
         if client_id in consents:

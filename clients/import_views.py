@@ -14,11 +14,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Program
-from accounts.scoping import role_program_ids
 from clients import services
 from clients.importing import KINDS
 from clients.models import ImportJob, ImportJobStatus
+from core.models import Program
+from core.scoping import role_program_ids
 
 
 class ImportForm(forms.Form):

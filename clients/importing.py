@@ -33,10 +33,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.copy import QueuedLibpqWriter
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record
-from accounts.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE, language_codes
-from accounts.models import Program, Site
+from audit import actions
+from audit.records import audit_record
 from clients.characteristics import (
     CHARACTERISTICS,
     DECLINED,
@@ -59,6 +57,8 @@ from clients.models import (
     Discipline,
 )
 from config.dates import EARLIEST, LATEST, OUT_OF_RANGE
+from core.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE, language_codes
+from core.models import Program, Site
 from sessions.models import (
     LOGGED_ATTENDANCE_STATUSES,
     Attendance,
@@ -459,7 +459,7 @@ class _Checks:
         return values
 
     def language(self, column: str) -> pd.Series:
-        """One code per cell, checked against the list the model's validator uses (accounts.languages)."""
+        """One code per cell, checked against the list the model's validator uses (core.languages)."""
         values = self.frame[column]
         self.fail(~self.blank(column) & ~values.isin(language_codes()), column, str(LANGUAGE_CODE_MESSAGE))
         return values

@@ -6,19 +6,15 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 from pathlib import PurePath
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.fields import EncryptedText
-from accounts.jobs import LeasedJob
-from accounts.languages import validate_language_code, validate_language_codes
-from accounts.models import Program, ProgramPerson, Site, validate_site_of
-from accounts.request_cache import memoised
-from accounts.scoping import role_program_ids
 from clients.characteristics import (
     Coverage,
     Employment,
@@ -27,6 +23,12 @@ from clients.characteristics import (
     Veteran,
     validate_race_ethnicity,
 )
+from core.fields import EncryptedText
+from core.jobs import LeasedJob
+from core.languages import validate_language_code, validate_language_codes
+from core.models import Program, ProgramPerson, Site, validate_site_of
+from core.request_cache import memoised
+from core.scoping import role_program_ids
 
 # How client_access_q treats clinicians (roles.md): their care-team clients' record (demographics,
 # consents, appointments); only what passes the disclosure gate (clients.disclosure) for anything of
@@ -67,12 +69,10 @@ def client_access_q(
             client_ids = disclosable_client_ids(user, facts_only=clinicians == PEER_SUPPORT_FACTS)
         q |= Q(**{f"{client_field}__in": client_ids})
     if roles.any():
-        # Emergency access: a live grant opens one client until it expires (accounts.emergency).
-        from accounts.emergency import active_grant_client_ids
-
+        # Emergency access: a live grant opens one client until it expires (clients.emergency).
         # Read the (almost always empty) grant list first: OR-ing a second subquery into every
         # client filter stops PostgreSQL using the caseload index (0.2 ms became 14 ms at 100k clients).
-        granted = sorted(active_grant_client_ids(user))
+        granted = sorted(EmergencyAccess.objects.granted_client_ids(user))
         if granted:
             q |= Q(**{f"{client_field}__in": granted})
     return q
@@ -516,7 +516,7 @@ class RecoveryGoal(models.Model):
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="recovery_goals")
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="goals")
-    goal = EncryptedText(help_text=_("In the client's own words."))  # encrypted at rest (accounts/fields.py)
+    goal = EncryptedText(help_text=_("In the client's own words."))  # encrypted at rest (core/fields.py)
     domain = models.CharField(max_length=20, choices=GoalDomain.choices)
     steps = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=GoalStatus.choices, default=GoalStatus.ACTIVE)
@@ -758,7 +758,7 @@ def import_upload_path(instance: ImportJob, filename: str) -> str:
 class ImportJob(LeasedJob):
     """A CSV uploaded through the dashboard: checked in the background (preview), then imported on
     confirmation. The stored upload is PHI and is deleted as soon as the job no longer needs it.
-    The worker holds a lease on the row (accounts.jobs): one whose worker died is failed and can
+    The worker holds a lease on the row (core.jobs): one whose worker died is failed and can
     be retried."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -793,3 +793,39 @@ class ImportJob(LeasedJob):
 
 
 RUNNING_IMPORT_STATUSES = (ImportJobStatus.PREVIEWING, ImportJobStatus.IMPORTING)
+
+
+# Emergency access ("break the glass", clients/emergency.py): a live grant opens one client.
+class EmergencyAccessQuerySet(models.QuerySet):
+    def active(self) -> EmergencyAccessQuerySet:
+        return self.filter(expires_at__gt=timezone.now(), revoked_at__isnull=True)
+
+    def visible_to(self, user: Any) -> EmergencyAccessQuerySet:
+        """Coordinators see the grants in their programs; a user sees their own."""
+        return self.filter(Q(client__program_id__in=role_program_ids(user).coordinator) | Q(user_id=user.pk))
+
+    def granted_client_ids(self, user: Any) -> frozenset[int]:
+        """Clients opened to the user by a live grant: read once per request (core.request_cache),
+        since every client scope and every audit event asks; emergency_access_open clears it."""
+        return memoised(
+            ("emergency_grants", user.pk),
+            lambda: frozenset(self.active().filter(user_id=user.pk).values_list("client_id", flat=True)),
+        )
+
+
+class EmergencyAccess(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="emergency_grants")
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="emergency_grants")
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EmergencyAccessQuerySet.as_manager()
+
+    class Meta:
+        db_table = "accounts_emergencyaccess"
+        indexes = [models.Index(fields=["user", "expires_at"], name="emergency_user_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"emergency access #{self.pk}"

@@ -1,7 +1,5 @@
 from rest_framework import serializers
 
-from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
-from accounts.models import Program, Site
 from clients.characteristics import CHARACTERISTICS, characteristics_readable
 from clients.disclosure import DENIED, disclosure_for, disclosures_for
 from clients.models import (
@@ -20,6 +18,8 @@ from clients.models import (
     Resource,
 )
 from clients.services import client_save
+from core.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
+from core.models import Program, Site
 from sessions.models import PeerSession
 from supporters.models import Supporter
 

@@ -13,9 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from accounts import audit_actions as actions
-from accounts.audit import audited
-from accounts.scoping import role_program_ids
+from audit import actions
+from audit.records import audited
 from clients import services
 from clients.characteristics import CHARACTERISTICS
 from clients.forms import CharacteristicsForm, GoalForm, GoalUpdateForm, MeasureForm, ReferralFollowUpForm, ReferralForm
@@ -30,6 +29,7 @@ from clients.models import (
     caseload_q,
 )
 from config.exceptions import apply_errors
+from core.scoping import role_program_ids
 from reports.charts import line_chart, whole
 from sessions.models import PeerSession
 

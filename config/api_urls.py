@@ -1,15 +1,6 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from accounts.api import (
-    MembershipViewSet,
-    ProgramViewSet,
-    SiteViewSet,
-    TokenLoginView,
-    TokenLogoutAllView,
-    TokenLogoutView,
-)
-from accounts.security_api import EmergencyAccessView
 from clients.api import (
     CaseloadAssignmentViewSet,
     ClientViewSet,
@@ -24,7 +15,10 @@ from clients.api import (
     ReferralViewSet,
     ResourceViewSet,
 )
+from clients.record_api import EmergencyAccessView
+from core.api import MembershipViewSet, ProgramViewSet, SiteViewSet
 from reports.api import ContinuityReportView
+from security.api import TokenLoginView, TokenLogoutAllView, TokenLogoutView
 from sessions.api import FeedbackItemViewSet, NotificationViewSet, PeerSessionViewSet
 from supporters.api import (
     CEHoursViewSet,

@@ -30,7 +30,7 @@ class PeriodicJob:
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     # Import and report jobs whose worker died are failed (and can be retried) within
-    # about two minutes: a 90 s lease, checked every minute (accounts/jobs.py).
+    # about two minutes: a 90 s lease, checked every minute (core/jobs.py).
     PeriodicJob("reap-stale-jobs", "jobs.reap_stale", schedule(timedelta(minutes=1)), run_at_start=True),
     # Overdue feedback escalates within 5 minutes of its deadline (docs/sessions.md).
     PeriodicJob(

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from accounts.scoping import role_program_ids
+from core.scoping import role_program_ids
 from dashboard import nav
 
 # The server ends idle sessions (security settings); the page only warns before it does.

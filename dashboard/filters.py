@@ -9,8 +9,8 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Program, Site
 from clients.models import Client
+from core.models import Program, Site
 from sessions.filters import PeerSessionFilter
 from sessions.models import Modality, SessionKind, SessionStatus
 from supporters.models import Supporter

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from accounts.scoping import RolePrograms
+from core.scoping import RolePrograms
 
 
 @dataclass(frozen=True)

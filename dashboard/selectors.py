@@ -11,10 +11,10 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import Membership, Program, Role, User
-from accounts.scoping import role_program_ids
 from clients.disclosure import attach_disclosures
 from clients.models import AppointmentStatus, CaseloadAssignment, Client, ClinicalAppointment
+from core.models import Membership, Program, Role, User
+from core.scoping import role_program_ids
 from reports.models import FunderReport, ReportStatus
 from sessions.models import Attendance, PeerSession, SessionStatus
 from supporters.models import Supporter

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
+from django.db import models
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -13,15 +14,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record, audited
-from accounts.scoping import role_program_ids
+from audit import actions
+from audit.records import audit_record, audited, client_ids_of
 from clients.characteristics import characteristics_panel_context
 from clients.disclosure import attach_disclosures, attach_session_disclosures, disclosure_for
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
+from core.scoping import role_program_ids
 from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPageFilter
 from dashboard.pagination import keyset_page
-from dashboard.selectors import last_completed_contact
+from dashboard.selectors import home_sections, last_completed_contact
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter
 
@@ -178,3 +179,20 @@ def keepalive(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=401)
     request.session.modified = True
     return HttpResponse(status=204)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """One section per program, one panel per role held there (dashboard.selectors)."""
+    sections = home_sections(request)
+    # The clients the home names (a supporter's caseload and today's sessions, a clinician's list).
+    shown: set[int] = set()
+    for section in sections:
+        for role in section.roles:
+            for value in role.data.values():
+                if isinstance(value, list):
+                    shown.update(i for item in value if isinstance(item, models.Model) for i in client_ids_of(item))
+    response = render(request, "home.html", {"sections": sections})
+    if shown:
+        audit_record(action=actions.HOME_VIEWED, request=request, client_ids=shown, object_type="dashboard.home")
+    return response

@@ -37,7 +37,6 @@ from django.db.models import BigIntegerField, Max, Min, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from accounts.models import Program
 from clients.models import (
     AppointmentKind,
     AppointmentStatus,
@@ -46,6 +45,7 @@ from clients.models import (
     Client,
     ClinicalAppointment,
 )
+from core.models import Program
 from sessions.models import Attendance, AttendanceStatus, SessionStatus
 from supporters.models import Supporter
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.urls import reverse
 
-from accounts.models import Membership, Role
+from core.models import Membership, Role
 from reports.models import FunderReport
 
 

@@ -12,12 +12,12 @@ from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record
-from accounts.models import Program, Role
-from accounts.scoping import role_program_ids
+from audit import actions
+from audit.records import audit_record
 from clients.characteristics import CHARACTERISTICS
 from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment, Client, ClinicalAppointment
+from core.models import Program, Role
+from core.scoping import role_program_ids
 from reports.continuity import MISSING_NS, SUMMARY_KEYS, compute_planned, continuity_result, load_planned_data
 from reports.equity import COUNTS as EQUITY_COUNTS
 from reports.equity import RATES, categories, equity_values, load_characteristics, question

@@ -17,3 +17,12 @@ def schedule_funder_reports(kind: str) -> list[int]:
     from reports.scheduling import schedule_reports
 
     return [report.pk for report in schedule_reports(kind=kind)]
+
+
+@shared_task(name="jobs.reap_stale", ignore_result=True)
+def reap_stale_jobs() -> int:
+    """Fail the import and report jobs whose worker died (core.jobs), every minute."""
+    from clients.services import import_jobs_reap
+    from reports.services import funder_reports_reap
+
+    return import_jobs_reap() + funder_reports_reap()

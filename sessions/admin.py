@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin import ScopedAdmin
+from core.admin import ScopedAdmin
 from sessions.models import Attendance, FeedbackItem, PeerSession, ProgramSessionRules
 from sessions.services import program_session_rules_save
 

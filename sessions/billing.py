@@ -28,7 +28,7 @@ from typing import Any
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from accounts.models import Program
+from core.models import Program
 from sessions.models import (
     BILLING_CODE,
     GROUP_MODIFIER,

@@ -11,7 +11,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from core.models import User
 from sessions.models import Notification, NotificationKind
 
 logger = logging.getLogger(__name__)

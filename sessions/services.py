@@ -11,11 +11,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_write
-from accounts.models import Program, Role, User
+from audit import actions
+from audit.records import audit_write
 from clients.disclosure import covering_consents, record_disclosure
 from clients.models import PART2_NOTICE, CaseloadAssignment, Client, Clinician, Consent
+from core.models import Program, Role, User
 from sessions.billing import BILLING_FIELDS, billing_recompute, billing_recompute_attendances
 from sessions.models import (
     LATE_ENTRY_AFTER,

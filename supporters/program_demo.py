@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from accounts.models import Program, User
 from clients.models import (
     AssignmentRole,
     CaseloadAssignment,
@@ -25,6 +24,7 @@ from clients.services import (
     referral_update,
     resource_save,
 )
+from core.models import Program, User
 from supporters.models import Certification, CredentialKind, CredentialType, LapsedPolicy, Supporter
 from supporters.services import (
     ce_hours_log,

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from accounts.api_base import ScopedRelatedField
-from accounts.models import Program, Site, User
+from core.api_base import ScopedRelatedField
+from core.models import Program, Site, User
 from supporters.models import (
     CEHours,
     Certification,

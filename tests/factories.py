@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import factory
 
-from accounts.models import Organization, Program, Site, User
 from clients.models import (
     AppointmentKind,
     AppointmentStatus,
@@ -23,6 +22,7 @@ from clients.models import Instrument as Instrument_model
 from clients.models import OutcomeMeasure as OutcomeMeasure_model
 from clients.models import RecoveryGoal as RecoveryGoal_model
 from clients.models import Referral as Referral_model
+from core.models import Organization, Program, Site, User
 from sessions.models import Attendance, AttendanceStatus, FeedbackItem, Modality, Notification, PeerSession
 from supporters.models import CEHours as CEHours_model
 from supporters.models import LivedExperience as LivedExperience_model

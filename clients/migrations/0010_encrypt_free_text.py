@@ -3,8 +3,8 @@
 """Free text that can carry health information, encrypted at rest: the columns stay text; the
 rows written before are encrypted in place, in batches (reading plain text returns it as it is)."""
 
-import accounts.fields
-from accounts.fields import encrypt_rows
+import core.fields
+from core.fields import encrypt_rows
 from django.db import migrations
 
 
@@ -28,22 +28,22 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='goalprogress',
             name='note',
-            field=accounts.fields.EncryptedText(),
+            field=core.fields.EncryptedText(),
         ),
         migrations.AlterField(
             model_name='recoverygoal',
             name='goal',
-            field=accounts.fields.EncryptedText(help_text="In the client's own words."),
+            field=core.fields.EncryptedText(help_text="In the client's own words."),
         ),
         migrations.AlterField(
             model_name='referral',
             name='follow_up_notes',
-            field=accounts.fields.EncryptedText(blank=True),
+            field=core.fields.EncryptedText(blank=True),
         ),
         migrations.AlterField(
             model_name='referral',
             name='reason',
-            field=accounts.fields.EncryptedText(blank=True),
+            field=core.fields.EncryptedText(blank=True),
         ),
         migrations.RunPython(encrypt_recoverygoal, migrations.RunPython.noop),
         migrations.RunPython(encrypt_goalprogress, migrations.RunPython.noop),

@@ -12,7 +12,7 @@ STORAGES = {
 # tests switch it on with override_settings. Production and local default to True.
 MFA_REQUIRED = False
 # allauth's cache-based limits would leak between tests through the shared
-# locmem cache; the database-held lockout (accounts.signin) is tested instead.
+# locmem cache; the database-held lockout (security.signin) is tested instead.
 ACCOUNT_RATE_LIMITS = False
 SALT_KEY = ["test-only-field-encryption-key"]  # fixed so encrypted fixtures decrypt across runs
 IMPORT_JOBS_IN_THREAD = False  # run import jobs inline so the test's transaction sees them

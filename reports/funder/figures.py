@@ -24,7 +24,6 @@ import pandas as pd
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.models import Program
 from clients.characteristics import CHARACTERISTICS
 from clients.models import (
     AppointmentStatus,
@@ -33,6 +32,7 @@ from clients.models import (
     OutcomeMeasure,
     RecoveryGoal,
 )
+from core.models import Program
 from reports.continuity import continuity_report
 from reports.equity import COUNTS as EQUITY_COUNTS
 from reports.equity import (

@@ -3,8 +3,8 @@
 """Free text that can carry health information, encrypted at rest: the columns stay text; the
 rows written before are encrypted in place, in batches (reading plain text returns it as it is)."""
 
-import accounts.fields
-from accounts.fields import encrypt_rows
+import core.fields
+from core.fields import encrypt_rows
 from django.db import migrations
 
 
@@ -25,22 +25,22 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='feedbackitem',
             name='emergency_justification',
-            field=accounts.fields.EncryptedText(blank=True),
+            field=core.fields.EncryptedText(blank=True),
         ),
         migrations.AlterField(
             model_name='peersession',
             name='goals_addressed',
-            field=accounts.fields.EncryptedText(blank=True),
+            field=core.fields.EncryptedText(blank=True),
         ),
         migrations.AlterField(
             model_name='peersession',
             name='location',
-            field=accounts.fields.EncryptedShortText(blank=True, max_length=200),
+            field=core.fields.EncryptedShortText(blank=True, max_length=200),
         ),
         migrations.AlterField(
             model_name='peersession',
             name='next_steps',
-            field=accounts.fields.EncryptedText(blank=True),
+            field=core.fields.EncryptedText(blank=True),
         ),
         migrations.RunPython(encrypt_peersession, migrations.RunPython.noop),
         migrations.RunPython(encrypt_feedbackitem, migrations.RunPython.noop),

@@ -75,8 +75,8 @@ def sign_in(demo: dict[str, Any]) -> Callable[..., None]:
             # Coordinators and clinicians have an authenticator in the demo: pass the MFA step.
             from django.core.cache import cache
 
-            from accounts.mfa import totp_code_for
-            from accounts.models import User
+            from core.models import User
+            from security.mfa import totp_code_for
 
             # allauth refuses a code already used within its 30 s window (kept in the
             # cache, which the live server shares with the tests); the walks sign the

@@ -51,7 +51,7 @@ def test_a_coordinator_records_characteristics_and_sees_them_on_the_client_page(
 def test_the_continuity_dashboard_shows_who_is_served_with_small_cells_hidden(
     demo, open_page, sign_in, axe_check, fits_width, no_page_problems, width
 ):
-    from accounts.models import Program
+    from core.models import Program
 
     program = Program.objects.get(slug="riverside-peer")
     page = open_page(width=width, height=1600)

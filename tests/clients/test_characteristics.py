@@ -9,8 +9,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from accounts import audit_actions as actions
-from accounts.audit import AuditEvent
+from audit import actions
+from audit.models import AuditEvent
 from clients.characteristics import (
     CHARACTERISTICS,
     RACE_ETHNICITY_CODES_MESSAGE,

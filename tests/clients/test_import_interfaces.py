@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 from django.db import connections
 from django.urls import reverse
 
-from accounts.models import Program
 from clients.models import ClinicalAppointment, ImportJob, ImportJobStatus
+from core.models import Program
 from supporters.models import Supporter
 
 GOOD_SITES = b"external_id,name\nN,North\nS,South\n"

@@ -6,8 +6,8 @@ from datetime import datetime, time, timedelta
 
 from django.urls import reverse
 
-from accounts.models import Role
-from accounts.services import membership_grant
+from core.models import Role
+from core.services import membership_grant
 from sessions.models import AttendanceStatus
 from tests.factories import AppointmentFactory, AttendanceFactory, PeerSessionFactory, ProgramFactory
 from tests.sessions.conftest import consent_to_care_team
@@ -50,8 +50,8 @@ def test_a_supporter_sees_todays_sessions_in_the_programs_time_zone(cast, client
 
 
 def test_a_past_scheduled_session_left_unlogged_shows_on_the_supporters_home(cast, client):
-    from accounts import audit_actions as actions
-    from accounts.models import AuditEvent
+    from audit import actions
+    from audit.models import AuditEvent
     from sessions.models import SessionStatus
 
     past = PeerSessionFactory(supporter=cast.supporter, start=local(cast.program, 2), status=SessionStatus.SCHEDULED)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from accounts.models import Program
 from clients.models import AppointmentKind, AppointmentStatus, AssignmentRole, CaseloadAssignment, Client
+from core.models import Program
 from sessions.models import AttendanceStatus, PeerSession, SessionStatus
 from supporters.models import Supporter
 from tests.factories import (

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import Program
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
+from core.models import Program
 from reports.continuity import continuity_report
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter

@@ -19,7 +19,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from accounts.audit import AuditEvent
+from audit.models import AuditEvent
 from reports.funder.exports import safe_cell, to_csv
 from reports.funder.figures import KINDS, funder_figures
 from reports.funder.periods import Period

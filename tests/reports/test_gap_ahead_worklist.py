@@ -7,8 +7,8 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.urls import reverse
 
-from accounts import audit_actions as actions
-from accounts.audit import AuditEvent
+from audit import actions
+from audit.models import AuditEvent
 from clients.models import AppointmentStatus
 from reports.selectors import gap_ahead_worklist
 from sessions.models import AttendanceStatus, SessionStatus
@@ -85,7 +85,7 @@ def test_another_programs_coordinator_gets_nothing_from_the_selector(gaps):
 def test_the_demo_program_has_gaps_ahead_both_planned_and_not(db):
     from django.core.management import call_command
 
-    from accounts.models import Program
+    from core.models import Program
     from reports.continuity import continuity_report
 
     call_command("seed_demo", password="demo-password-for-tests")

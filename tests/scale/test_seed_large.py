@@ -10,9 +10,9 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
-from accounts.models import Program, User
 from bench.large import BIG_TABLES, build_large_network
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment, Clinician, Consent
+from core.models import Program, User
 from sessions.models import (
     LATE_ENTRY_AFTER,
     Attendance,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.test import Client
 from django.urls import reverse
 
-from accounts.mfa import totp_code_for
+from security.mfa import totp_code_for
 
 PASSWORD = "correct horse battery staple"
 

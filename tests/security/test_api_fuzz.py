@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from knox.models import AuthToken
 from schemathesis.checks import not_a_server_error
 
-from accounts import audit_actions as actions
-from accounts.audit import AuditEvent
+from audit import actions
+from audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 WSGI_APP = get_wsgi_application()

@@ -58,7 +58,7 @@ def _detail_methods(viewset) -> list[str]:
 def test_every_registered_endpoint_is_covered_by_a_factory():
     """New endpoints need a factory so the walk below can attack them."""
     missing = [basename for basename, viewset in ENDPOINTS if _factory_for(getattr(viewset, "model", None)) is None]
-    assert missing == ["membership"], missing  # memberships are made by accounts.services, tested below
+    assert missing == ["membership"], missing  # memberships are made by core.services, tested below
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -83,7 +83,7 @@ def test_no_role_reaches_another_programs_record_by_any_method(cast, api_as, bas
 
 
 def test_memberships_of_another_program_are_out_of_reach(cast, api_as):
-    from accounts.models import Membership
+    from core.models import Membership
 
     foreign = Membership.objects.get(user=cast.other_coordinator)
     for role in ROLES[:-1]:
@@ -150,7 +150,7 @@ def test_a_client_cannot_be_moved_to_another_program(cast, api_as):
     )
     assert response.status_code == 400 and "program" in response.json()
     both = ProgramFactory()
-    from accounts.services import membership_grant
+    from core.services import membership_grant
 
     membership_grant(user=cast.coordinator, program=both, role="coordinator")
     response = api.patch(reverse("client-detail", args=[cast.mine.pk]), {"program": both.pk}, format="json")
@@ -213,7 +213,7 @@ def test_a_supporter_cannot_log_a_session_as_someone_else(cast, api_as):
 
 
 def test_the_emergency_designation_cannot_be_self_assigned_through_the_api(cast, api_as):
-    from accounts.models import Membership
+    from core.models import Membership
 
     api = api_as(cast.supporter_user)
     mine = Membership.objects.get(user=cast.supporter_user)

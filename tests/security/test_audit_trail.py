@@ -14,7 +14,8 @@ from django.db import connection, connections
 from django.test import RequestFactory
 from django.urls import reverse
 
-from accounts.audit import AppendOnlyError, AuditChainHead, AuditEvent, audit_record, audited, verify_chain
+from audit.models import AppendOnlyError, AuditChainHead, AuditEvent
+from audit.records import audit_record, audited, verify_chain
 from tests.factories import UserFactory
 from tests.security.helpers import sign_in
 
@@ -282,7 +283,7 @@ def test_disclosures_to_clinicians_are_listed_per_client(cast, client):
 def test_sqlite_writers_queue_on_a_file_lock_beside_the_database(cast, tmp_path, monkeypatch):
     import fcntl
 
-    from accounts import audit
+    from audit import records as audit
 
     database_file = tmp_path / "queue.sqlite3"
     monkeypatch.setitem(connection.settings_dict, "NAME", str(database_file))

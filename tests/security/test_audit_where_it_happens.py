@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
-from accounts import audit_actions as actions
-from accounts.audit import AuditEvent
+from audit import actions
+from audit.models import AuditEvent
 from clients.models import ImportJob
 from reports.models import ReportStatus
 from reports.services import funder_report_publish, funder_report_request

@@ -7,7 +7,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from accounts.audit import AuditEvent, audit_record
+from audit.models import AuditEvent
+from audit.records import audit_record
 from tests.factories import AppointmentFactory, AttendanceFactory
 from tests.security.helpers import sign_in
 

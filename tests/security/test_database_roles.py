@@ -43,7 +43,7 @@ def _as(role: str) -> psycopg.Connection:
 
 @pytest.mark.parametrize("statement", REFUSALS)
 def test_the_app_role_is_refused_every_way_past_the_audit_trail(cast, app_role, statement):
-    from accounts.audit import audit_record
+    from audit.records import audit_record
 
     audit_record(action="clients.client.viewed", user=cast.coordinator, obj=cast.mine)
     with _as(app_role) as conn, conn.cursor() as cursor, pytest.raises(psycopg.errors.InsufficientPrivilege):

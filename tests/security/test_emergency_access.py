@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
-from accounts.audit import AuditEvent
-from accounts.emergency import EmergencyAccess
-from accounts.models import Membership
-from accounts.services import membership_designate_emergency
+from audit.models import AuditEvent
+from clients.models import EmergencyAccess
+from core.models import Membership
+from core.services import membership_designate_emergency
 
 pytestmark = pytest.mark.django_db
 REASON = "Client in crisis at the front desk; their supporter is away."

@@ -11,7 +11,7 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from accounts.fields import encrypt_rows, is_encrypted
+from core.fields import encrypt_rows, is_encrypted
 from tests.factories import (
     FeedbackItemFactory,
     GoalProgressFactory,

@@ -16,9 +16,9 @@ from django.test import Client as BrowserClient
 from django.test import override_settings
 from django.urls import reverse
 
-from accounts.exports import csv_bytes, csv_safe_cell
-from accounts.logging import RedactingFormatter, RedactPHIFilter
 from clients.models import Client
+from core.exports import csv_bytes, csv_safe_cell
+from security.logging import RedactingFormatter, RedactPHIFilter
 from tests.html import inline_script
 from tests.security.helpers import sign_in
 
@@ -202,7 +202,7 @@ def test_the_session_cookie_is_http_only_and_same_site(cast, client):
 
 
 def test_sign_in_helper_passes_mfa_for_browser_like_tests(cast, client):
-    from accounts.mfa import totp_enrol
+    from security.mfa import totp_enrol
 
     totp_enrol(cast.coordinator)
     sign_in(client, cast.coordinator)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from accounts.audit import AuditEvent
+from audit.models import AuditEvent
 from tests.factories import AttendanceFactory, PeerSessionFactory
 
 

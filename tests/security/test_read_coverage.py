@@ -16,9 +16,9 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from django.core.management import call_command
 
-from accounts.audit import AuditEvent
-from accounts.models import User
+from audit.models import AuditEvent
 from clients.models import Client
+from core.models import User
 
 ROLES = ["coordinator", "supporter", "clinician", "funder"]
 MAX_PAGES = 400  # per role; the demo's link graph is smaller than this

@@ -20,9 +20,9 @@ from django.utils import timezone
 from freezegun import freeze_time
 from knox.models import AuthToken
 
-from accounts.mfa import PREFIX, totp_code, totp_code_for, totp_enrol
-from accounts.middleware import LAST_SEEN_KEY, STARTED_KEY
-from accounts.signin import SignInThrottle
+from security.mfa import PREFIX, totp_code, totp_code_for, totp_enrol
+from security.middleware import LAST_SEEN_KEY, STARTED_KEY
+from security.models import SignInThrottle
 from tests.security.helpers import PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -215,7 +215,7 @@ def test_the_api_answers_401_when_the_session_has_timed_out(cast, client):
 def test_reauthentication_is_asked_before_an_export_and_a_post_is_replayed(cast, client):
     from django.http import HttpResponse
 
-    from accounts.reauth import require_recent_auth
+    from security.reauth import require_recent_auth
 
     client.force_login(cast.coordinator)  # a session without a recent password
     response = client.get(reverse("security:audit-export"))
@@ -305,8 +305,8 @@ def _token_for(api, username: str, **headers) -> str:
 
 @override_settings(MFA_REQUIRED=True)
 def test_a_token_issued_before_a_role_upgrade_stops_working_until_a_new_one_is_issued_with_the_code(cast, api):
-    from accounts.models import Role
-    from accounts.services import membership_grant
+    from core.models import Role
+    from core.services import membership_grant
 
     old_token = _token_for(api, "supporter")  # supporters need no second factor
     api.credentials(HTTP_AUTHORIZATION=f"Token {old_token}")

@@ -1,5 +1,5 @@
 """Nothing lost, nothing stuck (issue 14.6): an import or report job whose worker died is
-detected by its lease (accounts.jobs), marked failed with nothing half-written, and can be
+detected by its lease (core.jobs), marked failed with nothing half-written, and can be
 retried from its page. The kill tests start a real worker process and SIGKILL it mid-job."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.jobs import LEASE, QUEUE_WAIT, claim_job, reap_stale_jobs
 from clients.models import RUNNING_IMPORT_STATUSES, Client, ImportJob, ImportJobStatus
 from clients.services import import_jobs_reap
+from core.jobs import LEASE, QUEUE_WAIT, claim_job, reap_stale_jobs
 from reports.models import GENERATING_STATUSES, FunderReport, ReportStatus
 from tests.reports.funder_data import Q1_2026, build_history
 

@@ -11,8 +11,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import audit_actions as actions
-from accounts.audit import AuditEvent, audit_record
+from audit import actions
+from audit.models import AuditEvent
+from audit.records import audit_record
 from sessions.models import PeerSession
 from tests.sessions.conftest import log_session
 

@@ -84,7 +84,7 @@ def test_the_client_api_says_no_sharing_consent_on_file(cast, api_as):
 
 @pytest.mark.django_db
 def test_a_coordinator_switches_treatment_disclosures_through_the_api_and_it_is_audited(cast, api_as):
-    from accounts.audit import AuditEvent
+    from audit.models import AuditEvent
 
     session = _session(cast)
     clinician = api_as(cast.clinician_user)
@@ -152,8 +152,8 @@ def test_a_named_clinician_consent_covers_only_the_named_clinician(cast, api_as)
 
     session = _session(cast)
     other_user = UserFactory(username="other-clinician")
-    from accounts.models import Role
-    from accounts.services import membership_grant
+    from core.models import Role
+    from core.services import membership_grant
 
     membership_grant(user=other_user, program=cast.program, role=Role.CLINICIAN)
     other = ClinicianFactory(program=cast.program, user=other_user)

@@ -8,8 +8,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from accounts import audit_actions as actions
-from accounts.audit import AuditEvent, disclosures_for_client
+from audit import actions
+from audit.models import AuditEvent
+from audit.records import disclosures_for_client
 from clients.services import consent_revoke
 from sessions import services
 from sessions.models import FeedbackCategory, FeedbackReply, Notification, NotificationKind, Urgency

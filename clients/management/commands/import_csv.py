@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.models import Program
 from clients.importing import KINDS, import_csv_file
+from core.models import Program
 
 
 class Command(BaseCommand):

@@ -12,9 +12,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts import audit_actions as actions
-from accounts.exports import csv_text
-from accounts.models import Program
+from audit import actions
+from core.exports import csv_text
+from core.models import Program
 from reports.continuity import (
     CLIENT_KEYS,
     PLANNED_KEYS,

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from accounts.models import Program
+from core.models import Program
 from reports.funder.figures import DEFAULT_PARAMS, funder_figures
 from reports.funder.pdf import render_html, render_pdf
 from reports.funder.periods import period_from_dates

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Program
+from core.models import Program
 from sessions.billing import billing_recompute
 from sessions.models import Attendance
 

@@ -1,0 +1,214 @@
+"""Tenancy (organization → program → site), users and role memberships."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+
+class User(AbstractUser):
+    """A person who signs in. Roles come from memberships, never from this row."""
+
+    class Meta:
+        db_table = "accounts_user"
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not an IANA time zone."), params={"value": value})
+
+
+PART2_NO_TREATMENT_DISCLOSURES = _(
+    "A 42 CFR Part 2 program cannot permit treatment disclosures: clinicians need the client's consent."
+)
+
+
+class ProgramQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ProgramQuerySet:
+        from core.scoping import role_program_ids
+
+        return self.filter(id__in=role_program_ids(user).any())
+
+
+class Program(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="programs")
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, validators=[validate_timezone], default="America/New_York")
+    is_part2_program = models.BooleanField(
+        default=False, help_text=_("Covered by 42 CFR Part 2 (substance use disorder records).")
+    )
+    # roles.md "The disclosure gate": HIPAA's treatment purpose lets care-team clinicians see session
+    # facts without a consent. Part 2 has no such purpose, so a Part 2 program can never switch it on.
+    # Set through core.services.program_treatment_disclosures_set (audited).
+    treatment_disclosures_permitted = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Care-team clinicians see session facts (date, kind, modality, topics, next steps) without a "
+            "consent, for treatment. Never the narrative. Not available to 42 CFR Part 2 programs."
+        ),
+    )
+
+    objects = ProgramQuerySet.as_manager()
+
+    class Meta:
+        permissions = [
+            ("coordinate_program", "Coordinate the program"),
+            ("support_in_program", "Work as a peer supporter in the program"),
+            ("treat_in_program", "Work as a clinician in the program"),
+            ("fund_program", "Fund the program"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(is_part2_program=True, treatment_disclosures_permitted=True),
+                name="program_part2_no_treatment_disclosures",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.is_part2_program and self.treatment_disclosures_permitted:
+            raise ValidationError({"treatment_disclosures_permitted": [PART2_NO_TREATMENT_DISCLOSURES]})
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def local_today(self) -> date:
+        return timezone.now().astimezone(self.tzinfo).date()
+
+
+class ProgramUserObjectPermission(UserObjectPermissionBase):
+    """Direct foreign key: guardian's generic table gets slow on large tables."""
+
+    content_object = models.ForeignKey(Program, on_delete=models.CASCADE)
+
+
+class ProgramGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Program, on_delete=models.CASCADE)
+
+
+class SiteQuerySet(models.QuerySet):
+    def visible_to(self, user) -> SiteQuerySet:
+        from core.scoping import role_program_ids
+
+        return self.filter(program_id__in=role_program_ids(user).coordinator)
+
+
+class Site(models.Model):
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="sites")
+    external_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    address = models.CharField(max_length=300, blank=True)
+
+    objects = SiteQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "external_id"], name="site_external_id_unique_per_program")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+SITE_IN_ANOTHER_PROGRAM = _("The site belongs to another program.")
+
+
+def validate_site_of(record: models.Model) -> None:
+    """For the `clean()` of a record with a program and an optional site (clients, supporters):
+    the site must be one of the program's. Not a database constraint: a check cannot look at
+    another table, and Django has no composite foreign key (site, program)."""
+    site_id, program_id = getattr(record, "site_id", None), getattr(record, "program_id", None)
+    if site_id is not None and program_id is not None and record.site.program_id != program_id:
+        raise ValidationError({"site": [SITE_IN_ANOTHER_PROGRAM]})
+
+
+class ProgramPerson(models.Model):
+    """A person a program keeps a record of (a supporter, a clinician): known by the
+    program's own id, one record per e-mail address and per login in a program."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="%(class)ss")
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="%(class)s_profiles"
+    )
+    external_id = models.CharField(max_length=64)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField()
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.UniqueConstraint(fields=["program", "external_id"], name="%(class)s_external_id_unique"),
+            models.UniqueConstraint(fields=["program", "email"], name="%(class)s_email_unique"),
+            models.UniqueConstraint(
+                fields=["program", "user"], condition=models.Q(user__isnull=False), name="%(class)s_user_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Role(models.TextChoices):
+    COORDINATOR = "coordinator", _("Program coordinator")
+    SUPPORTER = "supporter", _("Peer supporter")
+    CLINICIAN = "clinician", _("Clinician")
+    FUNDER = "funder", _("Funder")
+
+
+ROLE_PERMISSION = {
+    Role.COORDINATOR: "coordinate_program",
+    Role.SUPPORTER: "support_in_program",
+    Role.CLINICIAN: "treat_in_program",
+    Role.FUNDER: "fund_program",
+}
+
+
+class MembershipQuerySet(models.QuerySet):
+    def visible_to(self, user) -> MembershipQuerySet:
+        from core.scoping import role_program_ids
+
+        return self.filter(models.Q(program_id__in=role_program_ids(user).coordinator) | models.Q(user=user))
+
+
+class Membership(models.Model):
+    """A user's role in one program. Created and removed through core.services,
+    which keeps the matching guardian permission on the Program in step."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Designated for emergency access ("break the glass") to this program's clients.
+    emergency_access = models.BooleanField(default=False)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "program", "role"], name="membership_unique_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.program}"

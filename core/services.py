@@ -1,0 +1,85 @@
+"""Writes for tenancy and roles."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from guardian.shortcuts import assign_perm, remove_perm
+
+from audit import actions
+from audit.records import audit_record, audit_write
+from core.models import ROLE_PERMISSION, Membership, Organization, Program, Role, User
+from core.request_cache import forget
+
+
+@transaction.atomic
+def membership_grant(*, user: User, program: Program, role: str) -> Membership:
+    """Give a user a role in a program, with the guardian permission that scoping reads."""
+    membership, created = Membership.objects.get_or_create(user=user, program=program, role=role)
+    if created:
+        audit_write(membership, actions.CREATED, detail={"member": user.pk, "role": role})
+    assign_perm(f"accounts.{ROLE_PERMISSION[Role(role)]}", user, program)
+    forget()  # the rest of this request sees the new role
+    if role == Role.COORDINATOR and not user.is_staff:
+        # Coordinators manage their program's records in the admin, which
+        # scopes every list through the same visible_to() as the API.
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return membership
+
+
+@transaction.atomic
+def membership_revoke(*, membership: Membership) -> None:
+    remove_perm(f"accounts.{ROLE_PERMISSION[Role(membership.role)]}", membership.user, membership.program)
+    forget()
+    user = membership.user
+    audit_write(membership, actions.DELETED, detail={"member": user.pk, "role": membership.role})
+    membership.delete()
+    if user.is_staff and not user.is_superuser and not user.memberships.filter(role=Role.COORDINATOR).exists():
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
+
+
+@transaction.atomic
+def program_create(*, slug: str, name: str, timezone: str, organization: Organization | None = None) -> Program:
+    if organization is None:
+        organization, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": name})
+    program = Program(organization=organization, slug=slug, name=name, timezone=timezone)
+    program.full_clean()
+    program.save()
+    audit_write(program, actions.CREATED)
+    return program
+
+
+@transaction.atomic
+def membership_designate_emergency(*, membership: Membership, allowed: bool, by: User | None = None) -> Membership:
+    """Allow (or stop) a member breaking the glass for clients of the membership's program."""
+    membership.emergency_access = allowed
+    membership.save(update_fields=["emergency_access"])
+    audit_record(
+        action=actions.EMERGENCY_DESIGNATED if allowed else actions.EMERGENCY_UNDESIGNATED,
+        user=by,
+        obj=membership,
+        detail={"member": membership.user_id},
+    )
+    return membership
+
+
+@transaction.atomic
+def program_treatment_disclosures_set(*, program: Program, permitted: bool, by: User | None) -> Program:
+    """Switch a program to "treatment disclosures permitted" (or back): care-team clinicians then
+    see session facts without a consent (docs/spec/roles.md). Refused for a 42 CFR Part 2 program
+    (Program.clean); recorded in the audit trail with the old and new setting."""
+    program = Program.objects.select_for_update().get(pk=program.pk)
+    before = program.treatment_disclosures_permitted
+    program.treatment_disclosures_permitted = permitted
+    program.full_clean()
+    if before != permitted:
+        program.save(update_fields=["treatment_disclosures_permitted"])
+        audit_record(
+            action=actions.TREATMENT_DISCLOSURES_SET,
+            user=by,
+            obj=program,
+            program_id=program.pk,
+            detail={"from": before, "to": permitted},
+        )
+    return program

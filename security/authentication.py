@@ -1,0 +1,30 @@
+"""API token authentication with the same second-factor rule as web sign-in.
+
+DRF authenticates tokens inside the view, after every middleware has run, so the web's
+MfaRequiredMiddleware never sees a token user: the rule is applied here, where every
+token request passes (security.mfa.second_factor_problem)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
+from knox.auth import TokenAuthentication
+from rest_framework.exceptions import PermissionDenied
+
+from security.mfa import second_factor_problem
+
+
+class SecondFactorTokenAuthentication(TokenAuthentication):
+    def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
+        user, auth_token = super().authenticate_credentials(token)
+        problem = second_factor_problem(user, credential_issued_at=auth_token.created)
+        if problem:
+            raise PermissionDenied(problem)
+        return user, auth_token
+
+
+class SecondFactorTokenScheme(KnoxTokenScheme):
+    """The OpenAPI security scheme: the same header as knox's."""
+
+    target_class = "security.authentication.SecondFactorTokenAuthentication"

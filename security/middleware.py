@@ -1,0 +1,84 @@
+"""Session safeguards that run on every request: idle timeout, absolute
+lifetime, and MFA enrolment for the roles that must have it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
+
+from security.mfa import mfa_required_for, second_factor_problem
+
+LAST_SEEN_KEY = "_pps_last_seen"
+STARTED_KEY = "_pps_started"
+MFA_OK_KEY = "_pps_mfa_ok"
+# Rewriting the session on every request would be a database write per page;
+# a few seconds of slack on a 15-minute timeout is harmless.
+TOUCH_EVERY_SECONDS = 10
+
+
+class SessionTimeoutMiddleware:
+    """Ends a signed-in session after SESSION_IDLE_SECONDS without a request, and
+    SESSION_ABSOLUTE_SECONDS after sign-in whatever happens. Both are checked on
+    the server: the cookie's own expiry is only a hint to the browser."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            now = time.time()
+            session = request.session
+            started = session.get(STARTED_KEY)
+            last_seen = session.get(LAST_SEEN_KEY)
+            idle = settings.SESSION_IDLE_SECONDS
+            absolute = settings.SESSION_COOKIE_AGE
+            if started is None:
+                session[STARTED_KEY] = now
+                session[LAST_SEEN_KEY] = now
+            elif (last_seen is not None and now - last_seen > idle) or now - started > absolute:
+                logout(request)
+                if request.path.startswith("/api/"):
+                    return JsonResponse({"detail": "Your session has ended. Sign in again."}, status=401)
+                return HttpResponseRedirect(f"{reverse('login')}?timeout=1")
+            elif last_seen is None or now - last_seen >= TOUCH_EVERY_SECONDS:
+                session[LAST_SEEN_KEY] = now
+        return self.get_response(request)
+
+
+# Paths a coordinator or clinician without MFA may still reach: enrolment,
+# sign-out and re-authentication (all under /accounts/), and static files.
+MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/")
+
+
+class MfaRequiredMiddleware:
+    """Sends a coordinator or clinician who has not enrolled an authenticator to
+    the TOTP setup page before anything else (API calls answer 403)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(MFA_EXEMPT_PREFIXES)
+            and not request.session.get(MFA_OK_KEY)
+            and mfa_required_for(user)
+        ):
+            problem = second_factor_problem(user)
+            if problem is None:
+                # Enrolled: remember for this session instead of asking the database each time.
+                request.session[MFA_OK_KEY] = True
+                return self.get_response(request)
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": problem}, status=403)
+            return HttpResponseRedirect(reverse("mfa_activate_totp"))
+        return self.get_response(request)
