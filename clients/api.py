@@ -56,9 +56,9 @@ from clients.serializers import (
     TransferSerializer,
     client_rows,
 )
-from config.pagination import StartCursorPagination
 from core.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
 from core.models import Program, Role
+from core.pagination import StartCursorPagination
 from core.scoping import role_program_ids
 from supporters.matching import match_candidates
 

@@ -18,7 +18,7 @@ from audit import actions
 from audit.records import audited
 from clients import services
 from clients.models import Client, Clinician, Consent
-from config.exceptions import apply_errors
+from core.exceptions import apply_errors
 from core.scoping import role_program_ids
 
 

@@ -56,7 +56,7 @@ from clients.models import (
     Clinician,
     Discipline,
 )
-from config.dates import EARLIEST, LATEST, OUT_OF_RANGE
+from core.dates import EARLIEST, LATEST, OUT_OF_RANGE
 from core.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE, language_codes
 from core.models import Program, Site
 from sessions.models import (
@@ -399,7 +399,7 @@ class _Checks:
         return self._in_supported_range(parsed, column).astype("datetime64[us]")
 
     def _in_supported_range(self, parsed: pd.Series, column: str) -> pd.Series:
-        """The years every channel accepts (config.dates), with the same message; a cell out of
+        """The years every channel accepts (core.dates), with the same message; a cell out of
         range is then blank (NaT), so it earns this one error and no other."""
         days = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) is not None else parsed
         outside = parsed.notna() & (

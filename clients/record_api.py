@@ -31,6 +31,6 @@ class EmergencyAccessView(APIView):
     def post(self, request: Request) -> Response:
         incoming = EmergencyAccessRequestSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        # A refusal (a DjangoValidationError) is a 400 with field messages: config.exceptions.
+        # A refusal (a DjangoValidationError) is a 400 with field messages: core.exceptions.
         grant = emergency_access_open(user=request.user, request=request, **incoming.validated_data)
         return Response(EmergencyAccessGrantSerializer(grant).data, status=status.HTTP_201_CREATED)

@@ -20,7 +20,7 @@ from audit.records import audit_record, disclosures_for_client
 from clients.client_record import client_record, client_record_pdf
 from clients.emergency import emergency_access_open
 from clients.models import Client
-from config.exceptions import apply_errors
+from core.exceptions import apply_errors
 from core.models import Membership, Program
 from core.scoping import coordinator_programs_or_404
 from security.reauth import require_recent_auth

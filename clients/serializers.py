@@ -87,7 +87,7 @@ class ClientSerializer(serializers.ModelSerializer):
         return disclosure_for(request.user, client).as_json()
 
     # Writes go through clients.services.client_save, where the model's rules run (site in the
-    # program, language code, care team); its ValidationError is a 400 (config.exceptions).
+    # program, language code, care team); its ValidationError is a 400 (core.exceptions).
     def create(self, validated_data: dict) -> Client:
         fields = dict(validated_data)
         care_team = fields.pop("care_team", None)

@@ -28,9 +28,9 @@ from clients.models import (
     Resource,
     caseload_q,
 )
-from config.exceptions import apply_errors
+from core.charts import line_chart, whole
+from core.exceptions import apply_errors
 from core.scoping import role_program_ids
-from reports.charts import line_chart, whole
 from sessions.models import PeerSession
 
 
@@ -168,7 +168,7 @@ def outcomes(request: HttpRequest, client_id: int) -> HttpResponse:
                 {
                     "instrument": inst,
                     "measures": [m for m in measures if m.instrument_id == inst.id],
-                    "svg": mark_safe(  # noqa: S308 - reports.charts escapes every text it writes
+                    "svg": mark_safe(  # noqa: S308 - core.charts escapes every text it writes
                         line_chart(
                             title=_("%(name)s total over time") % {"name": inst.name},
                             labels=[day.isoformat() for day, _total in points],

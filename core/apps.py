@@ -13,6 +13,6 @@ class CoreConfig(AppConfig):
     verbose_name = "Organizations, programs and roles"
 
     def ready(self) -> None:
-        from config.dates import install
+        from core.dates import install
 
-        install()  # one range for every date in every channel (config/dates.py)
+        install()  # one range for every date in every channel (core/dates.py)

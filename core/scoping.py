@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 
-from core.models import ROLE_PERMISSION, ProgramUserObjectPermission, Role
+from core.models import ROLE_PERMISSION, Program, ProgramUserObjectPermission, Role
 from core.request_cache import memoised
 
 _CODENAME_ROLE = {codename: role for role, codename in ROLE_PERMISSION.items()}
@@ -63,3 +64,11 @@ def coordinator_programs_or_404(user: Any) -> frozenset[int]:
     if not programs:
         raise Http404
     return programs
+
+
+def program_or_404(user: Any, program_id: int, *roles: str) -> Program:
+    """The program in the URL if the user holds one of `roles` in it; 404 otherwise."""
+    held = role_program_ids(user)
+    if not any(program_id in held.for_role(role) for role in roles):
+        raise Http404
+    return get_object_or_404(Program, pk=program_id)

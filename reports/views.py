@@ -17,16 +17,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit import actions
 from audit.records import audit_record
-from config.exceptions import messages_by_field
+from core import charts
+from core.exceptions import messages_by_field
 from core.models import Program, Role
-from core.scoping import role_program_ids
-from reports import charts
+from core.scoping import program_or_404, role_program_ids
 from reports.continuity import ContinuityInputError, compute_continuity, load_continuity_data
 from reports.forms import ContinuityForm
 from reports.funder.exports import to_csv, to_xlsx
 from reports.funder.periods import last_complete
 from reports.models import FunderReport, PeriodKind, ReportStatus
-from reports.selectors import continuity_equity, continuity_scope, gap_worklist
+from reports.selectors import continuity_equity, continuity_scope, gap_ahead_worklist, gap_worklist
 from reports.services import (
     funder_report_download_record,
     funder_report_publish,
@@ -353,3 +353,32 @@ def funder_report_download(request: HttpRequest, pk: int, file_format: str) -> H
         raise Http404
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+GAP_AHEAD_LIMIT = 500
+
+
+@login_required
+def gap_ahead(request: HttpRequest, program_id: int) -> HttpResponse:
+    """The worklist "gap ahead" (continuity.md §6): a supporter's own clients, a coordinator's
+    program, by the one client scope (Client.objects.visible_to)."""
+    program = program_or_404(request.user, program_id, Role.COORDINATOR, Role.SUPPORTER)
+    today = program.local_today()
+    rows = gap_ahead_worklist(user=request.user, program=program, as_of=today)
+    shown = rows[:GAP_AHEAD_LIMIT]
+    audit_record(
+        action=actions.WORKLIST_VIEWED,
+        request=request,
+        program_id=program.pk,
+        client_ids=[row.client_id for row in shown],
+        object_type="clients.client",
+        detail={"worklist": "gap-ahead"},
+    )
+    context = {
+        "program": program,
+        "today": today,
+        "rows": shown,
+        "total": len(rows),
+        "coordinator": program.pk in role_program_ids(request.user).coordinator,
+    }
+    return render(request, "reports/gap_ahead.html", context)

@@ -13,9 +13,9 @@ from rest_framework.viewsets import GenericViewSet
 
 from clients.disclosure import session_disclosures
 from clients.models import Clinician
-from config.pagination import StartCursorPagination
 from core.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin, attach_prefetched, grouped_by
 from core.models import Role
+from core.pagination import StartCursorPagination
 from core.permissions import WHOEVER_SEES_IT
 from core.scoping import role_program_ids
 from sessions import fhir, services

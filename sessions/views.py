@@ -20,7 +20,7 @@ from audit import actions
 from audit.records import audited
 from clients.disclosure import session_disclosures
 from clients.models import CaseloadAssignment, Client
-from config.exceptions import apply_errors
+from core.exceptions import apply_errors
 from core.models import Program
 from core.scoping import role_program_ids
 from core.timezones import show_times_in

@@ -46,7 +46,7 @@ class SupporterSerializer(serializers.ModelSerializer):
         ]
 
     # Writes go through supporters.services.supporter_save, where the model's rules run (site in
-    # the program, language codes); its ValidationError is a 400 (config.exceptions).
+    # the program, language codes); its ValidationError is a 400 (core.exceptions).
     def create(self, validated_data: dict) -> Supporter:
         return supporter_save(supporter=Supporter(), fields=validated_data)
 

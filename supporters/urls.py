@@ -6,7 +6,6 @@ app_name = "program"
 urlpatterns = [
     path("", views.index, name="index"),
     path("<int:program_id>/worklists/", views.worklists, name="worklists"),
-    path("<int:program_id>/gap-ahead/", views.gap_ahead, name="gap-ahead"),
     path("<int:program_id>/credentials/", views.credentials, name="credentials"),
     path("<int:program_id>/training/", views.training, name="training"),
     path("<int:program_id>/supervision/", views.supervision, name="supervision"),

@@ -20,11 +20,10 @@ from audit import actions
 from audit.records import audit_record
 from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument
 from clients.services import assignment_save, assignment_transfer, client_preference_set, program_outcome_summary
-from config.exceptions import apply_errors, messages_by_field
+from core.exceptions import apply_errors, messages_by_field
 from core.models import Membership, Program, Role, User
-from core.scoping import role_program_ids
+from core.scoping import program_or_404
 from core.services import program_treatment_disclosures_set
-from reports.selectors import gap_ahead_worklist
 from sessions.models import FeedbackItem
 from supporters import services
 from supporters.forms import AssignForm, CEHoursForm, ClientPreferenceForm, LivedExperienceForm, SupervisionForm
@@ -32,18 +31,8 @@ from supporters.matching import match_candidates
 from supporters.models import CEHours, Certification, LivedExperience, Supporter
 from supporters.worklists import WORKLISTS_BY_KEY, worklist_counts
 
+
 # The longest gaps shown on the page (the count above the table says how many in all).
-GAP_AHEAD_LIMIT = 500
-
-
-def program_for(request: HttpRequest, program_id: int, *roles: str) -> Program:
-    """The program in the URL if the caller holds one of `roles` in it; 404 otherwise."""
-    held = role_program_ids(request.user)
-    if not any(program_id in held.for_role(role) for role in roles):
-        raise Http404
-    return get_object_or_404(Program, pk=program_id)
-
-
 def own_supporter(request: HttpRequest, program: Program) -> Supporter:
     return get_object_or_404(Supporter.objects.visible_to(request.user), program=program, user=request.user)
 
@@ -57,7 +46,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def worklists(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for(request, program_id, Role.COORDINATOR)
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
     today = program.local_today()
     key = request.GET.get("list")
     context = {
@@ -87,34 +76,8 @@ def worklists(request: HttpRequest, program_id: int) -> HttpResponse:
 
 
 @login_required
-def gap_ahead(request: HttpRequest, program_id: int) -> HttpResponse:
-    """The worklist "gap ahead" (continuity.md §6): a supporter's own clients, a coordinator's
-    program, by the one client scope (Client.objects.visible_to)."""
-    program = program_for(request, program_id, Role.COORDINATOR, Role.SUPPORTER)
-    today = program.local_today()
-    rows = gap_ahead_worklist(user=request.user, program=program, as_of=today)
-    shown = rows[:GAP_AHEAD_LIMIT]
-    audit_record(
-        action=actions.WORKLIST_VIEWED,
-        request=request,
-        program_id=program.pk,
-        client_ids=[row.client_id for row in shown],
-        object_type="clients.client",
-        detail={"worklist": "gap-ahead"},
-    )
-    context = {
-        "program": program,
-        "today": today,
-        "rows": shown,
-        "total": len(rows),
-        "coordinator": program.pk in role_program_ids(request.user).coordinator,
-    }
-    return render(request, "program/gap_ahead.html", context)
-
-
-@login_required
 def credentials(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for(request, program_id, Role.COORDINATOR)
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
     today = program.local_today()
     certs = (
         Certification.objects.visible_to(request.user)
@@ -140,7 +103,7 @@ def credentials(request: HttpRequest, program_id: int) -> HttpResponse:
 @login_required
 def training(request: HttpRequest, program_id: int) -> HttpResponse:
     """A supporter's own credentials, hours against each requirement, and the form to log hours."""
-    program = program_for(request, program_id, Role.SUPPORTER)
+    program = program_or_404(request.user, program_id, Role.SUPPORTER)
     supporter = own_supporter(request, program)
     today = program.local_today()
     certs = list(
@@ -179,7 +142,7 @@ def training(request: HttpRequest, program_id: int) -> HttpResponse:
 
 @login_required
 def supervision(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for(request, program_id, Role.COORDINATOR)
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
     today = program.local_today()
     # Default to the last full month (as the worklist does): mid-month everyone looks behind.
     last_full_month = today.replace(day=1) - timedelta(days=1)
@@ -245,7 +208,7 @@ def supervision(request: HttpRequest, program_id: int) -> HttpResponse:
 @login_required
 def caseloads(request: HttpRequest, program_id: int) -> HttpResponse:
     """Capacity and current load per supporter (primary and secondary active today)."""
-    program = program_for(request, program_id, Role.COORDINATOR)
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
     today = program.local_today()
     loads = services.caseload_loads(program.id, today)
     supporters = (
@@ -271,7 +234,7 @@ def caseloads(request: HttpRequest, program_id: int) -> HttpResponse:
 @login_required
 def assign(request: HttpRequest, program_id: int, client_id: int) -> HttpResponse:
     """Matching suggestion and the assign/transfer form; the coordinator decides."""
-    program = program_for(request, program_id, Role.COORDINATOR)
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
     client = get_object_or_404(Client.objects.visible_to(request.user), pk=client_id, program=program)
     today = program.local_today()
     matches = match_candidates(client, today)
@@ -350,7 +313,7 @@ def assign(request: HttpRequest, program_id: int, client_id: int) -> HttpRespons
 
 @login_required
 def lived_experience(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for(request, program_id, Role.SUPPORTER)
+    program = program_or_404(request.user, program_id, Role.SUPPORTER)
     supporter = own_supporter(request, program)
     record = LivedExperience.objects.visible_to(request.user).filter(supporter=supporter).first()
     form = LivedExperienceForm(request.POST or None, initial={"areas": record.areas if record else []})
@@ -364,7 +327,7 @@ def lived_experience(request: HttpRequest, program_id: int) -> HttpResponse:
 
 @login_required
 def resources(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for(request, program_id, Role.COORDINATOR, Role.SUPPORTER, Role.CLINICIAN)
+    program = program_or_404(request.user, program_id, Role.COORDINATOR, Role.SUPPORTER, Role.CLINICIAN)
     from clients.models import Resource
 
     rows = (
@@ -381,7 +344,7 @@ def resources(request: HttpRequest, program_id: int) -> HttpResponse:
 
 @login_required
 def outcomes(request: HttpRequest, program_id: int) -> HttpResponse:
-    program = program_for(request, program_id, Role.COORDINATOR)
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
     instruments = (
         Instrument.objects.visible_to(request.user)
         .filter(Q(program__isnull=True) | Q(program=program))
@@ -395,7 +358,7 @@ def outcomes(request: HttpRequest, program_id: int) -> HttpResponse:
 def sharing(request: HttpRequest, program_id: int) -> HttpResponse:
     """What care-team clinicians learn of peer support, and the coordinator's switch to
     "treatment disclosures permitted" (not for a 42 CFR Part 2 program)."""
-    program = program_for(request, program_id, Role.COORDINATOR)
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
     status = 200
     error = ""
     if request.method == "POST":

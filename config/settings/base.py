@@ -63,6 +63,7 @@ LOCAL_APPS = [
     "reports",
     "dashboard",
     "demo",
+    "config",  # the project: the periodic runner command (config/management)
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -73,7 +74,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "config.parsers.RejectNulMiddleware",
+    "core.parsers.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "core.request_cache.RequestCacheMiddleware",
     "core.timezones.RequestTimezoneMiddleware",
@@ -166,9 +167,9 @@ REST_FRAMEWORK = {
     ],
     # Deny by default: every view must opt in to what it allows.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # NUL characters and deep nesting are a 400, never a 500 (config/parsers.py).
+    # NUL characters and deep nesting are a 400, never a 500 (core/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.SafeJSONParser",
+        "core.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -176,9 +177,9 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.DefaultCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.DefaultCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
 }
 REST_KNOX = {

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from config.celery import app
+from config.management.commands.periodic_runner import due_jobs
 from config.periodic import PERIODIC_JOBS
-from dashboard.management.commands.periodic_runner import due_jobs
 from sessions.models import FeedbackItem
 from tests.factories import CertificationFactory, FeedbackItemFactory
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from reports import charts
+from core import charts
 
 
 def test_a_suppressed_bar_is_named_by_its_label_and_not_drawn():

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from reports import charts
+from core import charts
 from reports.selectors import gap_worklist
 from tests.factories import AppointmentFactory, AssignmentFactory, AttendanceFactory, ClientFactory, PeerSessionFactory
 from tests.html import inline_script
@@ -223,4 +223,4 @@ def test_the_dashboard_shows_the_gap_ahead_as_of_today_and_links_the_worklist(ga
     assert figures["Open gaps ahead"] == "3"
     assert figures["Open gaps with a peer contact planned"] == "1"
     assert figures["Planned coverage"] == "33.3%"
-    assert f"/program/{gaps.program.id}/gap-ahead/" in body
+    assert f"/reports/continuity/{gaps.program.id}/gap-ahead/" in body

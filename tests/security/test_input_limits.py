@@ -8,7 +8,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from config.parsers import MAX_JSON_DEPTH
+from core.parsers import MAX_JSON_DEPTH
 
 
 @pytest.mark.parametrize(
