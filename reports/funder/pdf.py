@@ -26,7 +26,10 @@ from django.utils.safestring import mark_safe
 # WeasyPrint already loaded instead of importing it again each time.
 from weasyprint import CSS, HTML
 
+from clients.characteristics import CHARACTERISTICS
 from core import charts
+from reports.equity import RATES, categories, question
+from reports.equity import key as equity_key
 
 CSS_PATH = Path(settings.BASE_DIR) / "templates" / "reports" / "funder" / "report.css"
 NEUTRAL_AUTHOR = "Peer Support Program Manager"
@@ -240,6 +243,23 @@ TREND_KEYS = (
 )
 
 
+def equity_matrices(cells: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The "Who is served" tables as one compact matrix per characteristic: a row per category,
+    a column per measure (the same cells as the figures object's rows, printed once each)."""
+    measures = ("clients_enrolled", *(rate for rate, *_ in RATES))
+    return [
+        {
+            "title": question(characteristic),
+            "rows": [
+                {"label": label, "cells": [cells[equity_key(characteristic, code, m)] for m in measures]}
+                for code, label in categories(characteristic)
+                if equity_key(characteristic, code, "clients_enrolled") in cells
+            ],
+        }
+        for characteristic in CHARACTERISTICS
+    ]
+
+
 def render_html(figures: dict[str, Any], *, generated_on: str) -> str:
     cells = {row["key"]: row for s in figures["sections"] for t in s["tables"] for row in t["rows"]}
     trend_rows = [
@@ -249,7 +269,14 @@ def render_html(figures: dict[str, Any], *, generated_on: str) -> str:
     ]
     headlines = [{"label": name, "display": cells[key]["display"]} for key, name in HEADLINE_KEYS if key in cells]
     specs = chart_specs(figures)
-    sections = [{**section, "charts": specs.get(section["key"], [])} for section in figures["sections"]]
+    sections = [
+        {
+            **section,
+            "charts": specs.get(section["key"], []),
+            "matrices": equity_matrices(cells) if section["key"] == "equity" else [],
+        }
+        for section in figures["sections"]
+    ]
     return render_to_string(
         "reports/funder/report.html",
         {
@@ -260,6 +287,7 @@ def render_html(figures: dict[str, Any], *, generated_on: str) -> str:
             "generated_on": generated_on,
             "author": NEUTRAL_AUTHOR,
             "chart_count": sum(len(v) for v in specs.values()),
+            "equity_columns": ["Clients enrolled", *(title for *_, title in RATES)],
         },
     )
 

@@ -274,3 +274,21 @@ def test_two_small_rows_pinned_by_their_total_are_protected_even_when_their_rate
         status[f"rest_{ratio.key}"] = "complementary"
         groups.append(Group(ratio.denominator, (ratio.numerator, f"rest_{ratio.key}")))
     assert derivable(values, {k: status[k] for k in values}, groups) == set()
+
+
+def test_the_pdf_prints_who_is_served_as_one_matrix_per_characteristic_with_every_cell_once(cast, people):
+    from reports.funder.pdf import equity_matrices, render_html
+
+    figures = funder_figures(cast.program, Q1_2026)
+    section = next(s for s in figures["sections"] if s["key"] == "equity")
+    cells = {row["key"]: row for s in figures["sections"] for t in s["tables"] for row in t["rows"]}
+    matrices = equity_matrices(cells)
+    assert [m["title"] for m in matrices] == [t["title"] for t in section["tables"]]
+    veteran = next(m for m in matrices if m["title"] == "Veteran status")
+    assert [row["label"] for row in veteran["rows"]] == ["Veteran", "Not a veteran", "Declined to answer", "Not asked"]
+    # Every cell of the figures object's equity rows, printed once, as the figures object has it.
+    printed = [cell["key"] for m in matrices for row in m["rows"] for cell in row["cells"]]
+    assert sorted(printed) == sorted(row["key"] for t in section["tables"] for row in t["rows"])
+    html = render_html(figures, generated_on="2026-04-02")
+    assert html.count('class="figures matrix"') == len(section["tables"])
+    assert "a count from 1 to 10, hidden" in html
