@@ -261,13 +261,13 @@ SECTIONS = (
                 ),
             ),
             (
-                "Follow-up after transitions",
+                "HEDIS-aligned peer follow-up after transitions",
                 (
                     Row("transition_events", "Inpatient discharges and emergency visits"),
                     Row("followup_7d", "Followed by a peer contact within 7 days"),
-                    Row("followup_7d_rate", "7-day follow-up rate"),
+                    Row("followup_7d_rate", "HEDIS-aligned peer follow-up within 7 days"),
                     Row("followup_30d", "Followed by a peer contact within 30 days"),
-                    Row("followup_30d_rate", "30-day follow-up rate"),
+                    Row("followup_30d_rate", "HEDIS-aligned peer follow-up within 30 days"),
                 ),
             ),
             (
@@ -445,9 +445,23 @@ DEFINITIONS = (
         "period to 30 days before its end, with the client enrolled that day.",
     ),
     (
-        "7-day / 30-day follow-up",
+        "HEDIS-aligned peer follow-up (7 and 30 days)",
         "A transition event followed by a peer contact 1 to 7 (or 1 to 30) days later; "
-        "a contact on the same date does not count. Modelled on HEDIS FUH.",
+        "a contact on the same date does not count. Modelled on the HEDIS measures of follow-up "
+        "after hospitalization (FUH) and after an emergency department visit (FUM) for mental "
+        "illness, but not the same measure: see the next entry.",
+    ),
+    (
+        "How it differs from HEDIS FUH and FUM",
+        "Same-day contacts: never counted here; FUH also excludes the date of discharge, but FUM "
+        "counts a visit on the date of the emergency visit. Diagnosis: HEDIS counts only "
+        "discharges and emergency visits with a principal diagnosis of mental illness or "
+        "intentional self-harm; here every inpatient discharge and emergency visit counts. "
+        "Enrollment: HEDIS asks for continuous health-plan enrollment from the event through "
+        "30 days after it; here the client is on the program's caseload on the day of the event. "
+        "Follow-up: HEDIS counts visits with qualifying providers and codes; here any completed "
+        "peer contact counts. De-duplication: FUM counts one emergency visit per 31 days and "
+        "drops visits followed by an admission; here each event counts, as recorded.",
     ),
     (
         "Longest unsupported stretch",

@@ -30,6 +30,7 @@ from clients.characteristics import CHARACTERISTICS
 from core import charts
 from reports.equity import RATES, categories, question
 from reports.equity import key as equity_key
+from reports.funder.suppression import COMPLEMENTARY, NO_DATA_LABEL, SMALL
 
 CSS_PATH = Path(settings.BASE_DIR) / "templates" / "reports" / "funder" / "report.css"
 NEUTRAL_AUTHOR = "Peer Support Program Manager"
@@ -126,8 +127,8 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         series, labels = _series(
             figures,
             ("gap_coverage_rate", "Gap coverage"),
-            ("followup_7d_rate", "7-day follow-up"),
-            ("followup_30d_rate", "30-day follow-up"),
+            ("followup_7d_rate", "HEDIS-aligned peer follow-up, 7 days"),
+            ("followup_30d_rate", "HEDIS-aligned peer follow-up, 30 days"),
         )
         title = "Gap coverage and follow-up rates, by period"
         add(
@@ -213,7 +214,7 @@ HEADLINE_KEYS = (
     ("peer_contacts", "Peer contacts"),
     ("peer_support_hours", "Peer support hours"),
     ("gap_coverage_rate", "Gap coverage"),
-    ("followup_7d_rate", "7-day follow-up"),
+    ("followup_7d_rate", "HEDIS-aligned peer follow-up, 7 days"),
     ("adherence_rate", "Appointment adherence"),
     ("billing_units", "H0038 billing units"),
     ("feedback_on_time_rate", "Feedback acknowledged in time"),
@@ -260,6 +261,19 @@ def equity_matrices(cells: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+# What a headline tile says under a value it may not print: never a bare symbol.
+TILE_NOTES = {
+    SMALL: "Fewer than 11: hidden to protect privacy",
+    COMPLEMENTARY: "Hidden so that a small count cannot be worked out",
+}
+
+
+def _tile_note(cell: dict[str, Any]) -> str:
+    if cell["status"] in TILE_NOTES:
+        return TILE_NOTES[cell["status"]]
+    return "Nothing to count in this period" if cell["display"] == NO_DATA_LABEL else ""
+
+
 def render_html(figures: dict[str, Any], *, generated_on: str) -> str:
     cells = {row["key"]: row for s in figures["sections"] for t in s["tables"] for row in t["rows"]}
     trend_rows = [
@@ -267,7 +281,11 @@ def render_html(figures: dict[str, Any], *, generated_on: str) -> str:
         for key in TREND_KEYS
         if key in cells and key in figures["trends"]["display"]
     ]
-    headlines = [{"label": name, "display": cells[key]["display"]} for key, name in HEADLINE_KEYS if key in cells]
+    headlines = [
+        {"label": name, "display": cells[key]["display"], "note": _tile_note(cells[key])}
+        for key, name in HEADLINE_KEYS
+        if key in cells
+    ]
     specs = chart_specs(figures)
     sections = [
         {
