@@ -43,7 +43,8 @@ def _peak_mb() -> float:
 def measure(kind: str, slug: str, start: date, end: date) -> dict:
     _setup()
     from accounts.models import Program
-    from reports.continuity import compute_continuity, load_continuity_data
+    from reports.continuity.load import load_continuity_data
+    from reports.continuity.report import compute_continuity
 
     program = Program.objects.get(slug=slug)
     baseline_mb = _peak_mb()

@@ -18,7 +18,9 @@ from accounts.models import Program, Role
 from accounts.scoping import role_program_ids
 from clients.characteristics import CHARACTERISTICS
 from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment, Client, ClinicalAppointment
-from reports.continuity import MISSING_NS, SUMMARY_KEYS, compute_planned, continuity_result, load_planned_data
+from reports.continuity.engine import MISSING_NS, compute_planned
+from reports.continuity.load import load_planned_data
+from reports.continuity.report import SUMMARY_KEYS, continuity_result
 from reports.equity import COUNTS as EQUITY_COUNTS
 from reports.equity import RATES, categories, equity_values, load_characteristics, question
 from reports.equity import key as equity_key

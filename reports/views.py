@@ -21,7 +21,9 @@ from accounts.models import Program, Role
 from accounts.scoping import role_program_ids
 from config.exceptions import messages_by_field
 from reports import charts
-from reports.continuity import ContinuityInputError, compute_continuity, load_continuity_data
+from reports.continuity.engine import ContinuityInputError
+from reports.continuity.load import load_continuity_data
+from reports.continuity.report import compute_continuity
 from reports.forms import ContinuityForm
 from reports.funder.exports import to_csv, to_xlsx
 from reports.funder.periods import last_complete

@@ -33,7 +33,7 @@ from clients.models import (
     OutcomeMeasure,
     RecoveryGoal,
 )
-from reports.continuity import continuity_report
+from reports.continuity.report import continuity_report
 from reports.equity import COUNTS as EQUITY_COUNTS
 from reports.equity import (
     EQUITY_GROUPS,

@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from reports.continuity import ContinuityInputError, continuity_report
+from reports.continuity.engine import ContinuityInputError
+from reports.continuity.report import continuity_report
 from tests.reports.builders import Builder
 
 pytestmark = pytest.mark.django_db
@@ -347,7 +348,7 @@ def test_rows_of_other_programs_never_count(b, sup):
 def test_the_copy_loader_reads_exactly_what_the_orm_loader_reads(b, sup):
     from django.db import connection
 
-    from reports.continuity import load_continuity_data
+    from reports.continuity.load import load_continuity_data
 
     if connection.vendor != "postgresql":
         pytest.skip("COPY is PostgreSQL's; on other databases only the ORM loader runs")
@@ -373,7 +374,7 @@ def test_the_copy_loader_reads_exactly_what_the_orm_loader_reads(b, sup):
 def test_sorting_by_client_then_instant_gives_the_lexsort_order_on_both_paths():
     import numpy as np
 
-    from reports.continuity import _order_by
+    from reports.continuity.engine import _order_by
 
     rng = np.random.default_rng(3)
     group = rng.integers(0, 50, size=2000)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from accounts.models import Program
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
-from reports.continuity import continuity_report
+from reports.continuity.report import continuity_report
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter
 from tests.factories import OrganizationFactory

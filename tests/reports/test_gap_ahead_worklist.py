@@ -86,7 +86,7 @@ def test_the_demo_program_has_gaps_ahead_both_planned_and_not(db):
     from django.core.management import call_command
 
     from accounts.models import Program
-    from reports.continuity import continuity_report
+    from reports.continuity.report import continuity_report
 
     call_command("seed_demo", password="demo-password-for-tests")
     program = Program.objects.get(slug="riverside-peer")

@@ -15,14 +15,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts import audit_actions as actions
 from accounts.exports import csv_text
 from accounts.models import Program
-from reports.continuity import (
-    CLIENT_KEYS,
-    PLANNED_KEYS,
-    SUMMARY_KEYS,
-    SUPPORTER_KEYS,
-    ContinuityInputError,
-    continuity_report,
-)
+from reports.continuity.engine import ContinuityInputError
+from reports.continuity.report import CLIENT_KEYS, PLANNED_KEYS, SUMMARY_KEYS, SUPPORTER_KEYS, continuity_report
 from reports.selectors import record_continuity_shown
 from reports.serializers import ContinuityParamsSerializer, params_errors_text
 
