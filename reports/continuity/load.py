@@ -11,13 +11,15 @@ reports.continuity.engine). `load_planned_data` reads the few grouped rows per c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, Max, Min, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -96,74 +98,78 @@ def _days(values: list) -> np.ndarray:
     return np.where(ordinals < 0, OPEN_END_DAY, ordinals - EPOCH.toordinal()).astype(np.int64)
 
 
-_PG_EPOCH_US = 946_684_800 * 10**6  # PostgreSQL's binary timestamps count from 2000-01-01 UTC
-_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+# The three row kinds of the one COPY statement, and each kind's columns (after the kind column).
+ASSIGNMENT, APPOINTMENT, CONTACT = 0, 1, 2
+ASSIGNMENT_COLUMNS = ["client_id", "supporter_id", "is_primary", "start_day", "end_day"]
+APPOINTMENT_COLUMNS = ["client_id", "t", "attended", "transition"]
+CONTACT_COLUMNS = ["client_id", "session_id", "t", "supporter_id", "duration_minutes"]
+_COPY_COLUMNS = ["kind", "c1", "c2", "c3", "c4", "c5"]
+_FLAGS = ("is_primary", "attended", "transition")  # 0/1 columns, int8 on both paths
 
 
-def _read_copy(sql: str, params: list[Any], names: list[str], timestamps: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Stream a query out of PostgreSQL as binary COPY and cut it into int64 columns.
+def _epoch_us(column: str) -> str:
+    """SQL for a timestamptz as whole microseconds since 1970 (EXTRACT is exact numeric)."""
+    return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
 
-    Every selected column must be non-null and 8 bytes wide in binary (bigint, or a
-    timestamptz: microseconds since 2000-01-01 UTC, converted here to nanoseconds
-    since 1970). Each row is then a fixed 2 + 12 * n bytes, so NumPy reads the whole
-    stream as one structured array: no per-row Python objects, no text parsing. The
-    rows are read with libpq's get_copy_data directly because psycopg's Copy iterator
-    costs several microseconds of Python per row, which dominates at millions of rows.
+
+def _read_copy(sql: str, params: list[Any]) -> dict[str, np.ndarray]:
+    """Stream `sql` (every column a non-null bigint) out of PostgreSQL as CSV and parse it
+    into int64 NumPy columns named _COPY_COLUMNS.
+
+    The COPY runs with psycopg's `cursor.copy` on Django's own connection, so it sees the
+    request's transaction (and a test's); pyarrow's CSV reader parses the whole stream at
+    once, in C++ with explicit column types: no Python object per row or per value.
     """
-    import psycopg
-    from psycopg import pq
+    import pyarrow as pa
+    from pyarrow import csv
 
-    connection.ensure_connection()
-    conn = connection.connection
-    with psycopg.ClientCursor(conn) as composer:  # binds the parameters client-side, safely quoted
-        query = composer.mogrify(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params)
-    pgconn = conn.pgconn
     buffer = bytearray()
-    with conn.lock:
-        pgconn.send_query(query.encode())
-        result = pgconn.get_result()
-        if result is None or result.status != pq.ExecStatus.COPY_OUT:
-            message = result.error_message.decode(errors="replace") if result is not None else ""
-            while pgconn.get_result() is not None:
-                pass
-            raise RuntimeError(f"COPY failed: {message}")
-        while True:
-            size, data = pgconn.get_copy_data(0)
-            if size < 0:
-                break
-            buffer += data
-        error = ""
-        while (result := pgconn.get_result()) is not None:
-            if result.status != pq.ExecStatus.COMMAND_OK:
-                error = result.error_message.decode(errors="replace")
-        if error:
-            raise RuntimeError(f"COPY failed: {error}")
-    if not buffer.startswith(_BINARY_SIGNATURE):
-        raise RuntimeError("COPY returned no binary header")
-    header = 11 + 4 + 4 + int.from_bytes(buffer[15:19], "big")
-    width = 2 + 12 * len(names)
-    body = len(buffer) - header - 2  # the trailer is a 16-bit -1
-    if body % width:
-        raise RuntimeError("COPY rows are not fixed width (a null or a narrow column?)")
-    layout = [("fields", ">i2")]
-    for name in names:
-        layout += [(f"{name}_length", ">i4"), (name, ">i8")]
-    rows = np.frombuffer(buffer, dtype=np.dtype(layout), count=body // width, offset=header)
-    if len(rows) and not all((rows[f"{name}_length"] == 8).all() for name in names):
-        raise RuntimeError("COPY returned a null or a field that is not 8 bytes")
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy,
+    ):
+        for chunk in copy:
+            buffer += chunk
+    if not buffer:
+        return {name: np.empty(0, dtype=np.int64) for name in _COPY_COLUMNS}
+    table = csv.read_csv(
+        pa.py_buffer(buffer),
+        read_options=csv.ReadOptions(column_names=_COPY_COLUMNS),
+        convert_options=csv.ConvertOptions(column_types=dict.fromkeys(_COPY_COLUMNS, pa.int64())),
+    )
+    del buffer
     columns = {}
-    for name in names:
-        column = rows[name].astype(np.int64)
-        if name in timestamps:
-            column = (column + _PG_EPOCH_US) * 1000
-        columns[name] = column
-    del rows
-    return _frame(columns)
+    for name in _COPY_COLUMNS:
+        column = table.column(name)
+        if column.null_count:
+            raise RuntimeError(f"COPY returned a null in column {name}")
+        columns[name] = column.to_numpy().astype(np.int64, copy=False)
+    return columns
+
+
+def _split_kinds(columns: dict[str, np.ndarray]) -> dict[int, dict[str, np.ndarray]]:
+    """Cut the one statement's rows into its kinds: slices (no copy) when they come in kind
+    order, as PostgreSQL's UNION ALL returns them; a stable sort otherwise."""
+    kind = columns["kind"]
+    if len(kind) > 1 and np.any(kind[1:] < kind[:-1]):
+        order = np.argsort(kind, kind="stable")
+        columns = {name: column[order] for name, column in columns.items()}
+        kind = columns["kind"]
+    bounds = np.searchsorted(kind, [ASSIGNMENT, APPOINTMENT, CONTACT, CONTACT + 1])
+    names = {ASSIGNMENT: ASSIGNMENT_COLUMNS, APPOINTMENT: APPOINTMENT_COLUMNS, CONTACT: CONTACT_COLUMNS}
+    out = {}
+    for number, (low, high) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        out[number] = {name: columns[f"c{position}"][low:high] for position, name in enumerate(names[number], start=1)}
+    return out
 
 
 def _load_postgresql(
     program: Program, until_ns: int, client_ids: list[int] | None, as_of: datetime
 ) -> tuple[pd.DataFrame, ...]:
+    """Assignments, appointments and peer contacts in one COPY statement (a UNION ALL with a
+    kind column), so the three see one snapshot of the database even in a READ COMMITTED
+    transaction: a row committed meanwhile is in all three or in none."""
     assignment_table = CaseloadAssignment._meta.db_table
     client_table = Client._meta.db_table
     appointment_table = ClinicalAppointment._meta.db_table
@@ -173,46 +179,50 @@ def _load_postgresql(
     if client_ids is not None:
         client_filter = " AND x.client_id = ANY(%s)"
         client_params = [list(client_ids)]
-    assignments = _read_copy(
-        f"SELECT x.client_id::bigint, x.supporter_id::bigint, (x.role = %s)::int::bigint,"  # noqa: S608
-        f" (x.start_date - DATE '1970-01-01')::bigint,"
-        f" COALESCE(x.end_date - DATE '1970-01-01', {OPEN_END_DAY})::bigint"
-        f" FROM {assignment_table} x JOIN {client_table} c ON c.id = x.client_id"
-        f" WHERE c.program_id = %s{client_filter}",
-        [AssignmentRole.PRIMARY.value, program.pk, *client_params],
-        ["client_id", "supporter_id", "is_primary", "start_day", "end_day"],
-    )
-    appointments = _read_copy(
-        f"SELECT x.client_id::bigint, x.start, (x.status = %s)::int::bigint,"  # noqa: S608
-        f" (x.kind IN (%s, %s))::int::bigint FROM {appointment_table} x"
-        f" WHERE x.program_id = %s AND x.status IN (%s, %s) AND x.start < %s{client_filter}",
-        [
-            AppointmentStatus.ATTENDED.value,
-            *TRANSITION_KINDS,
-            program.pk,
-            AppointmentStatus.ATTENDED.value,
-            AppointmentStatus.NO_SHOW.value,
-            until,
-            *client_params,
-        ],
-        ["client_id", "t", "attended", "transition"],
-        timestamps=("t",),
-    )
     # The peer contacts' SQL is the ORM's, compiled from the one definition (Attendance.objects.delivered).
     contact_sql, contact_params = _contacts_queryset(program, until, as_of, client_ids).query.sql_with_params()
-    contacts = _read_copy(contact_sql, list(contact_params), CONTACT_COLUMNS, timestamps=("t",))
-    assignments["is_primary"] = assignments["is_primary"].astype(np.int8)
-    appointments["attended"] = appointments["attended"].astype(np.int8)
-    appointments["transition"] = appointments["transition"].astype(np.int8)
-    return assignments, appointments, contacts
-
-
-CONTACT_COLUMNS = ["client_id", "session_id", "t", "supporter_id", "duration_minutes"]
+    sql = (
+        f"SELECT {ASSIGNMENT}::bigint, x.client_id::bigint, x.supporter_id::bigint,"  # noqa: S608
+        f" (x.role = %s)::int::bigint, (x.start_date - DATE '1970-01-01')::bigint,"
+        f" COALESCE(x.end_date - DATE '1970-01-01', {OPEN_END_DAY})::bigint"
+        f" FROM {assignment_table} x JOIN {client_table} c ON c.id = x.client_id"
+        f" WHERE c.program_id = %s{client_filter}"
+        f" UNION ALL SELECT {APPOINTMENT}, x.client_id, {_epoch_us('x.start')}, (x.status = %s)::int,"
+        f" (x.kind IN (%s, %s))::int, 0 FROM {appointment_table} x"
+        f" WHERE x.program_id = %s AND x.status IN (%s, %s) AND x.start < %s{client_filter}"
+        f" UNION ALL SELECT {CONTACT}, q.client_id, q.session_id, {_epoch_us('q.t')}, q.supporter_id,"
+        f" q.duration_minutes FROM ({contact_sql}) AS q(client_id, session_id, t, supporter_id, duration_minutes)"
+    )
+    params = [
+        AssignmentRole.PRIMARY.value,
+        program.pk,
+        *client_params,
+        AppointmentStatus.ATTENDED.value,
+        *TRANSITION_KINDS,
+        program.pk,
+        AppointmentStatus.ATTENDED.value,
+        AppointmentStatus.NO_SHOW.value,
+        until,
+        *client_params,
+        *contact_params,
+    ]
+    kinds = _split_kinds(_read_copy(sql, params))
+    frames = []
+    for number in (ASSIGNMENT, APPOINTMENT, CONTACT):
+        columns = kinds[number]
+        if "t" in columns:
+            columns["t"] = columns["t"] * 1000  # microseconds to nanoseconds
+        for flag in _FLAGS:
+            if flag in columns:
+                columns[flag] = columns[flag].astype(np.int8)
+        frames.append(_frame(columns))
+    return tuple(frames)
 
 
 def _contacts_queryset(program: Program, until: datetime, as_of: datetime, client_ids: list[int] | None) -> QuerySet:
     """Peer contacts (delivered services as of `as_of`) at sessions starting before `until`, as
-    CONTACT_COLUMNS: every column a bigint or a timestamp, which the binary COPY reader needs."""
+    CONTACT_COLUMNS: integers and the session's start (a timestamp, which the COPY reader turns
+    into microseconds)."""
     queryset = Attendance.objects.delivered(as_of=as_of).filter(session__program=program, session__start__lt=until)
     if client_ids is not None:
         # An empty list compiles to no SQL at all (EmptyResultSet); -1 is no client's id, so the
@@ -311,15 +321,17 @@ def load_continuity_data(
         use_copy = connection.vendor == "postgresql"
     loader = _load_postgresql if use_copy else _load_orm
     now = as_of or timezone.now()
-    assignments, appointments, contacts = loader(program, until_ns, client_ids, now)
-    planned = None
-    if planned_as_of is not None:
-        planned = load_planned_data(program=program, as_of=planned_as_of, client_ids=client_ids, now=now)
-    supporter_rows = list(Supporter.objects.filter(program=program).values_list("id", "external_id"))
+    with _one_snapshot():
+        assignments, appointments, contacts = loader(program, until_ns, client_ids, now)
+        planned = None
+        if planned_as_of is not None:
+            planned = load_planned_data(program=program, as_of=planned_as_of, client_ids=client_ids, now=now)
+        supporter_rows = list(Supporter.objects.filter(program=program).values_list("id", "external_id"))
+        clients = _clients_frame(program, client_ids)
     return ContinuityData(
         program_slug=program.slug,
         timezone=program.timezone,
-        clients=_clients_frame(program, client_ids),
+        clients=clients,
         supporters=_frame(
             {
                 "id": _int_col([r[0] for r in supporter_rows]),
@@ -331,6 +343,21 @@ def load_continuity_data(
         contacts=contacts,
         planned=planned,
     )
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """Every read of one load sees the same committed rows. On PostgreSQL outside a transaction:
+    a read-only REPEATABLE READ transaction around them. Inside one (a request's, a test's) the
+    reads are its statements, each with its own snapshot under READ COMMITTED; the three big
+    reads are still one statement (_load_postgresql), so they agree with each other."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block or not connection.get_autocommit():
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 # --------------------------------------------------------------------------- §6: the gap ahead

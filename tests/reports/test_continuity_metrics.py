@@ -371,6 +371,57 @@ def test_the_copy_loader_reads_exactly_what_the_orm_loader_reads(b, sup):
         assert left.equals(right), name
 
 
+@pytest.mark.django_db(transaction=True)
+def test_rows_committed_while_the_copy_loader_reads_are_in_none_of_its_frames(monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    from reports.continuity import load
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's; on other databases only the ORM loader runs")
+    b = Builder()
+    sup = b.supporter("SUP-A")
+    c = b.client("MRN-1")
+    b.assign(c, sup, "2026-01-01")
+    b.appointment(c, "2026-03-02 10:00")
+    b.contact(sup, c, "2026-03-05 10:00")
+
+    def commit_elsewhere() -> None:
+        # A thread has its own database connection: these rows are committed at once.
+        late_supporter = b.supporter("SUP-LATE")
+        late = b.client("MRN-LATE")
+        b.assign(late, late_supporter, "2026-01-01")
+        b.appointment(late, "2026-03-03 10:00")
+        b.contact(late_supporter, late, "2026-03-06 10:00")
+        b.appointment(c, "2026-03-04 10:00")
+        connection.close()
+
+    copy_reads = load._load_postgresql
+
+    def reads_then_others_commit(*args):
+        frames = copy_reads(*args)
+        thread = threading.Thread(target=commit_elsewhere)
+        thread.start()
+        thread.join()
+        return frames
+
+    monkeypatch.setattr(load, "_load_postgresql", reads_then_others_commit)
+    until = date(2026, 12, 31)
+    data = load.load_continuity_data(program=b.program, until=until, planned_as_of=date(2026, 3, 10))
+    # The clients, supporters and §6's rows are read after the commit, from the same snapshot.
+    assert list(data.clients["external_id"]) == ["MRN-1"]
+    assert list(data.supporters["external_id"]) == ["SUP-A"]
+    assert list(data.planned.clients["external_id"]) == ["MRN-1"]
+    assert len(data.planned.assignments) == len(data.assignments) == 1
+    assert len(data.appointments) == 1
+    monkeypatch.setattr(load, "_load_postgresql", copy_reads)
+    again = load.load_continuity_data(program=b.program, until=until)
+    assert sorted(again.clients["external_id"]) == ["MRN-1", "MRN-LATE"]
+    assert (len(again.assignments), len(again.appointments), len(again.contacts)) == (2, 3, 2)
+
+
 def test_sorting_by_client_then_instant_gives_the_lexsort_order_on_both_paths():
     import numpy as np
 
