@@ -7,8 +7,8 @@
 5,000,000 attendances (bench/generate.py, COPY). Then each measurement runs in a
 fresh process, so its peak resident memory (ru_maxrss) is its own:
 
-- bare:   the loader's COPY statement streamed to the client and thrown away (no parsing):
-          the floor for any reader of these rows;
+- bare:   the loader's COPY statement drained from libpq and thrown away (nothing parsed or
+          kept): the floor for any reader of these rows;
 - read:   `load_continuity_data`, the rows in their DataFrames, no compute;
 - report: load + compute + JSON, exactly what the CLI and API run.
 
@@ -80,9 +80,11 @@ def _loaders():
 
 
 def _bare_read(program, end: date) -> dict:
-    """The current loader's one COPY statement, streamed and discarded."""
+    """The current loader's one COPY statement, drained from libpq and thrown away: the rows
+    on the wire, nothing parsed or kept."""
     from django.db import connection
     from django.utils import timezone
+    from psycopg import ClientCursor
 
     from reports.continuity import load
 
@@ -95,15 +97,19 @@ def _bare_read(program, end: date) -> dict:
     load._read_copy = keep_statement
     _, until_ns = load.period_bounds_ns(end, end, program.timezone)
     load._load_postgresql(program, until_ns, None, timezone.now())
+    connection.ensure_connection()
+    with ClientCursor(connection.connection) as composer:
+        query = composer.mogrify(f"COPY ({statement['sql']}) TO STDOUT (FORMAT binary)", statement["params"])
+    pgconn = connection.connection.pgconn
     rows = size = 0
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY ({statement['sql']}) TO STDOUT (FORMAT csv)", statement["params"]) as copy,
-    ):
-        for chunk in copy:
-            rows += 1
-            size += len(chunk)
-    return {"rows": rows, "mb": round(size / 2**20, 1)}
+    pgconn.send_query(query.encode())
+    pgconn.get_result()
+    while (got := pgconn.get_copy_data(0)[0]) >= 0:
+        rows += 1
+        size += got
+    while pgconn.get_result() is not None:
+        pass
+    return {"rows": rows - 1, "mb": round(size / 2**20, 1)}  # the first message is the header
 
 
 def measure(kind: str, slug: str, start: date, end: date, checkout: Path) -> dict:

@@ -98,69 +98,107 @@ def _days(values: list) -> np.ndarray:
     return np.where(ordinals < 0, OPEN_END_DAY, ordinals - EPOCH.toordinal()).astype(np.int64)
 
 
-# The three row kinds of the one COPY statement, and each kind's columns (after the kind column).
+# The three row kinds of the one COPY statement. Its columns: the kind, five integers and an
+# instant; each kind names the ones it uses (c1..c5 in order, then t).
 ASSIGNMENT, APPOINTMENT, CONTACT = 0, 1, 2
-ASSIGNMENT_COLUMNS = ["client_id", "supporter_id", "is_primary", "start_day", "end_day"]
-APPOINTMENT_COLUMNS = ["client_id", "t", "attended", "transition"]
-CONTACT_COLUMNS = ["client_id", "session_id", "t", "supporter_id", "duration_minutes"]
-_COPY_COLUMNS = ["kind", "c1", "c2", "c3", "c4", "c5"]
+_KIND_COLUMNS = {
+    ASSIGNMENT: ["client_id", "supporter_id", "is_primary", "start_day", "end_day"],
+    APPOINTMENT: ["client_id", "attended", "transition", "t"],
+    CONTACT: ["client_id", "session_id", "supporter_id", "duration_minutes", "t"],
+}
+_COPY_COLUMNS = ["kind", "c1", "c2", "c3", "c4", "c5", "t"]
 _FLAGS = ("is_primary", "attended", "transition")  # 0/1 columns, int8 on both paths
-
-
-def _epoch_us(column: str) -> str:
-    """SQL for a timestamptz as whole microseconds since 1970 (EXTRACT is exact numeric)."""
-    return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
+_PG_EPOCH_US = 946_684_800 * 10**6  # PostgreSQL's binary timestamps count from 2000-01-01 UTC
+_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_PIECE_ROWS = 400_000  # about 34 MB of rows at a time
 
 
 def _read_copy(sql: str, params: list[Any]) -> dict[str, np.ndarray]:
-    """Stream `sql` (every column a non-null bigint) out of PostgreSQL as CSV and parse it
-    into int64 NumPy columns named _COPY_COLUMNS.
+    """Stream `sql` out of PostgreSQL as binary COPY and cut it into int64 NumPy columns named
+    _COPY_COLUMNS (the last one a timestamptz, returned as nanoseconds since 1970).
 
-    The COPY runs with psycopg's `cursor.copy` on Django's own connection, so it sees the
-    request's transaction (and a test's); pyarrow's CSV reader parses the whole stream at
-    once, in C++ with explicit column types: no Python object per row or per value.
+    Every column is non-null and 8 bytes wide in binary (bigint; a timestamptz is microseconds
+    since 2000-01-01 UTC), so each row is a fixed 2 + 12 * 7 bytes and NumPy reads the stream
+    as structured arrays: no Python object per row, no text to parse. The stream is cut into
+    pieces of 400,000 rows as it arrives, so the raw bytes never all sit in memory beside the
+    columns. The rows are drained with libpq's get_copy_data (psycopg.pq) because psycopg's
+    Copy iterator costs about a microsecond of Python per row, which is seconds at millions of
+    rows (docs/scale.md).
     """
-    import pyarrow as pa
-    from pyarrow import csv
+    from psycopg import ClientCursor, pq
 
+    width = 2 + 12 * len(_COPY_COLUMNS)
+    layout = [("fields", ">i2")]
+    for name in _COPY_COLUMNS:
+        layout += [(f"{name}_length", ">i4"), (name, ">i8")]
+    row_type = np.dtype(layout)
+    pieces: dict[str, list[np.ndarray]] = {name: [] for name in _COPY_COLUMNS}
+
+    def cut(data: bytearray, rows: int) -> None:
+        block = np.frombuffer(data, dtype=row_type, count=rows)
+        if not all((block[f"{name}_length"] == 8).all() for name in _COPY_COLUMNS):
+            raise RuntimeError("COPY returned a null or a field that is not 8 bytes")
+        for name in _COPY_COLUMNS:
+            pieces[name].append(block[name].astype(np.int64))
+
+    connection.ensure_connection()
+    conn = connection.connection
+    with ClientCursor(conn) as composer:  # binds the parameters client-side, safely quoted
+        query = composer.mogrify(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params)
+    pgconn = conn.pgconn
     buffer = bytearray()
-    with (
-        connection.wrap_database_errors,
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy,
-    ):
-        for chunk in copy:
-            buffer += chunk
-    if not buffer:
-        return {name: np.empty(0, dtype=np.int64) for name in _COPY_COLUMNS}
-    table = csv.read_csv(
-        pa.py_buffer(buffer),
-        read_options=csv.ReadOptions(column_names=_COPY_COLUMNS),
-        convert_options=csv.ConvertOptions(column_types=dict.fromkeys(_COPY_COLUMNS, pa.int64())),
-    )
-    del buffer
+    with conn.lock:
+        pgconn.send_query(query.encode())
+        result = pgconn.get_result()
+        if result is None or result.status != pq.ExecStatus.COPY_OUT:
+            message = result.error_message.decode(errors="replace") if result is not None else ""
+            while pgconn.get_result() is not None:
+                pass
+            raise RuntimeError(f"COPY failed: {message}")
+        size, data = pgconn.get_copy_data(0)  # the header comes first
+        buffer += data if size > 0 else b""
+        if not buffer.startswith(_BINARY_SIGNATURE):
+            raise RuntimeError("COPY returned no binary header")
+        del buffer[: 19 + int.from_bytes(buffer[15:19], "big")]
+        # One message per row: the loop does nothing else per row, and cuts every _PIECE_ROWS.
+        while size >= 0:
+            for _ in range(_PIECE_ROWS):
+                size, data = pgconn.get_copy_data(0)
+                if size < 0:
+                    break
+                buffer += data
+            rows = len(buffer) // width
+            cut(buffer, rows)
+            del buffer[: rows * width]
+        error = ""
+        while (result := pgconn.get_result()) is not None:
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                error = result.error_message.decode(errors="replace")
+        if error:
+            raise RuntimeError(f"COPY failed: {error}")
+    if buffer != b"\xff\xff":  # the trailer: a 16-bit -1
+        raise RuntimeError("COPY rows are not fixed width (a null or a narrow column?)")
     columns = {}
     for name in _COPY_COLUMNS:
-        column = table.column(name)
-        if column.null_count:
-            raise RuntimeError(f"COPY returned a null in column {name}")
-        columns[name] = column.to_numpy().astype(np.int64, copy=False)
+        columns[name] = np.concatenate(pieces.pop(name))
+    columns["t"] = (columns["t"] + _PG_EPOCH_US) * 1000
     return columns
 
 
 def _split_kinds(columns: dict[str, np.ndarray]) -> dict[int, dict[str, np.ndarray]]:
-    """Cut the one statement's rows into its kinds: slices (no copy) when they come in kind
-    order, as PostgreSQL's UNION ALL returns them; a stable sort otherwise."""
+    """Cut the one statement's rows into its kinds' columns: slices (no copy) when the rows
+    come in kind order, as PostgreSQL's UNION ALL returns them; a stable sort otherwise."""
     kind = columns["kind"]
     if len(kind) > 1 and np.any(kind[1:] < kind[:-1]):
         order = np.argsort(kind, kind="stable")
         columns = {name: column[order] for name, column in columns.items()}
         kind = columns["kind"]
     bounds = np.searchsorted(kind, [ASSIGNMENT, APPOINTMENT, CONTACT, CONTACT + 1])
-    names = {ASSIGNMENT: ASSIGNMENT_COLUMNS, APPOINTMENT: APPOINTMENT_COLUMNS, CONTACT: CONTACT_COLUMNS}
     out = {}
-    for number, (low, high) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-        out[number] = {name: columns[f"c{position}"][low:high] for position, name in enumerate(names[number], start=1)}
+    for number, names in _KIND_COLUMNS.items():
+        low, high = bounds[number], bounds[number + 1]
+        sources = [f"c{position}" for position in range(1, len(names))] + ["t" if "t" in names else "c5"]
+        out[number] = {name: columns[source][low:high] for name, source in zip(names, sources, strict=True)}
     return out
 
 
@@ -184,14 +222,14 @@ def _load_postgresql(
     sql = (
         f"SELECT {ASSIGNMENT}::bigint, x.client_id::bigint, x.supporter_id::bigint,"  # noqa: S608
         f" (x.role = %s)::int::bigint, (x.start_date - DATE '1970-01-01')::bigint,"
-        f" COALESCE(x.end_date - DATE '1970-01-01', {OPEN_END_DAY})::bigint"
+        f" COALESCE(x.end_date - DATE '1970-01-01', {OPEN_END_DAY})::bigint, TIMESTAMPTZ 'epoch'"
         f" FROM {assignment_table} x JOIN {client_table} c ON c.id = x.client_id"
         f" WHERE c.program_id = %s{client_filter}"
-        f" UNION ALL SELECT {APPOINTMENT}, x.client_id, {_epoch_us('x.start')}, (x.status = %s)::int,"
-        f" (x.kind IN (%s, %s))::int, 0 FROM {appointment_table} x"
+        f" UNION ALL SELECT {APPOINTMENT}, x.client_id, (x.status = %s)::int, (x.kind IN (%s, %s))::int, 0, 0,"
+        f" x.start FROM {appointment_table} x"
         f" WHERE x.program_id = %s AND x.status IN (%s, %s) AND x.start < %s{client_filter}"
-        f" UNION ALL SELECT {CONTACT}, q.client_id, q.session_id, {_epoch_us('q.t')}, q.supporter_id,"
-        f" q.duration_minutes FROM ({contact_sql}) AS q(client_id, session_id, t, supporter_id, duration_minutes)"
+        f" UNION ALL SELECT {CONTACT}, q.client_id, q.session_id, q.supporter_id, q.duration_minutes, 0, q.t"
+        f" FROM ({contact_sql}) AS q(client_id, session_id, t, supporter_id, duration_minutes)"
     )
     params = [
         AssignmentRole.PRIMARY.value,
@@ -208,21 +246,24 @@ def _load_postgresql(
     ]
     kinds = _split_kinds(_read_copy(sql, params))
     frames = []
-    for number in (ASSIGNMENT, APPOINTMENT, CONTACT):
+    # The ORM loader's column order, so both paths give equal frames.
+    orders = {ASSIGNMENT: _KIND_COLUMNS[ASSIGNMENT], APPOINTMENT: APPOINTMENT_COLUMNS, CONTACT: CONTACT_COLUMNS}
+    for number, order in orders.items():
         columns = kinds[number]
-        if "t" in columns:
-            columns["t"] = columns["t"] * 1000  # microseconds to nanoseconds
         for flag in _FLAGS:
             if flag in columns:
                 columns[flag] = columns[flag].astype(np.int8)
-        frames.append(_frame(columns))
+        frames.append(_frame({name: columns[name] for name in order}))
     return tuple(frames)
+
+
+APPOINTMENT_COLUMNS = ["client_id", "t", "attended", "transition"]
+CONTACT_COLUMNS = ["client_id", "session_id", "t", "supporter_id", "duration_minutes"]
 
 
 def _contacts_queryset(program: Program, until: datetime, as_of: datetime, client_ids: list[int] | None) -> QuerySet:
     """Peer contacts (delivered services as of `as_of`) at sessions starting before `until`, as
-    CONTACT_COLUMNS: integers and the session's start (a timestamp, which the COPY reader turns
-    into microseconds)."""
+    CONTACT_COLUMNS: integers and the session's start (a timestamp)."""
     queryset = Attendance.objects.delivered(as_of=as_of).filter(session__program=program, session__start__lt=until)
     if client_ids is not None:
         # An empty list compiles to no SQL at all (EmptyResultSet); -1 is no client's id, so the
