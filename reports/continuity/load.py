@@ -186,19 +186,28 @@ def _read_copy(sql: str, params: list[Any]) -> dict[str, np.ndarray]:
 
 
 def _split_kinds(columns: dict[str, np.ndarray]) -> dict[int, dict[str, np.ndarray]]:
-    """Cut the one statement's rows into its kinds' columns: slices (no copy) when the rows
-    come in kind order, as PostgreSQL's UNION ALL returns them; a stable sort otherwise."""
-    kind = columns["kind"]
+    """Cut the one statement's rows into its kinds' columns (by the kind column; PostgreSQL's
+    UNION ALL returns them in kind order, else a stable sort puts them so). Each kind gets its
+    own copies, one source column at a time, and each source column is dropped once cut, so
+    no padding column or other kind's rows stay in memory behind a view."""
+    kind = columns.pop("kind")
+    order = None
     if len(kind) > 1 and np.any(kind[1:] < kind[:-1]):
         order = np.argsort(kind, kind="stable")
-        columns = {name: column[order] for name, column in columns.items()}
-        kind = columns["kind"]
+        kind = kind[order]
     bounds = np.searchsorted(kind, [ASSIGNMENT, APPOINTMENT, CONTACT, CONTACT + 1])
-    out = {}
-    for number, names in _KIND_COLUMNS.items():
-        low, high = bounds[number], bounds[number + 1]
-        sources = [f"c{position}" for position in range(1, len(names))] + ["t" if "t" in names else "c5"]
-        out[number] = {name: columns[source][low:high] for name, source in zip(names, sources, strict=True)}
+    out: dict[int, dict[str, np.ndarray]] = {number: {} for number in _KIND_COLUMNS}
+    for source in list(columns):
+        column = columns.pop(source)
+        if order is not None:
+            column = column[order]
+        for number, names in _KIND_COLUMNS.items():
+            # A kind's integers are c1, c2, ... in order; its instant, if any, is t.
+            sources = [f"c{position}" for position in range(1, len(names))] + ["t" if "t" in names else "c5"]
+            if source in sources:
+                name = names[sources.index(source)]
+                out[number][name] = column[bounds[number] : bounds[number + 1]].copy()
+        del column
     return out
 
 
