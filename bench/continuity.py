@@ -7,7 +7,7 @@
 5,000,000 attendances (bench/generate.py, COPY). Then each measurement runs in a
 fresh process, so its peak resident memory (ru_maxrss) is its own:
 
-- bare:   the loader's COPY statement drained from libpq and thrown away (nothing parsed or
+- bare:   the loader's COPY statements drained from libpq and thrown away (nothing parsed or
           kept): the floor for any reader of these rows;
 - read:   `load_continuity_data`, the rows in their DataFrames, no compute;
 - report: load + compute + JSON, exactly what the CLI and API run.
@@ -80,36 +80,38 @@ def _loaders():
 
 
 def _bare_read(program, end: date) -> dict:
-    """The current loader's one COPY statement, drained from libpq and thrown away: the rows
-    on the wire, nothing parsed or kept."""
+    """The current loader's COPY statements, drained from libpq and thrown away: the rows on
+    the wire, nothing parsed or kept."""
     from django.db import connection
     from django.utils import timezone
     from psycopg import ClientCursor
 
     from reports.continuity import load
 
-    statement = {}
+    statements = []
 
-    def keep_statement(sql, params):
-        statement.update(sql=sql, params=params)
-        return {name: load.np.empty(0, dtype=load.np.int64) for name in load._COPY_COLUMNS}
+    def keep_statement(sql, params, names, timestamps=()):
+        statements.append((sql, params))
+        return load._frame({name: load.np.empty(0, dtype=load.np.int64) for name in names})
 
     load._read_copy = keep_statement
     _, until_ns = load.period_bounds_ns(end, end, program.timezone)
     load._load_postgresql(program, until_ns, None, timezone.now())
     connection.ensure_connection()
-    with ClientCursor(connection.connection) as composer:
-        query = composer.mogrify(f"COPY ({statement['sql']}) TO STDOUT (FORMAT binary)", statement["params"])
     pgconn = connection.connection.pgconn
     rows = size = 0
-    pgconn.send_query(query.encode())
-    pgconn.get_result()
-    while (got := pgconn.get_copy_data(0)[0]) >= 0:
-        rows += 1
-        size += got
-    while pgconn.get_result() is not None:
-        pass
-    return {"rows": rows - 1, "mb": round(size / 2**20, 1)}  # the first message is the header
+    for sql, params in statements:
+        with ClientCursor(connection.connection) as composer:
+            query = composer.mogrify(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params)
+        pgconn.send_query(query.encode())
+        pgconn.get_result()
+        while (got := pgconn.get_copy_data(0)[0]) >= 0:
+            rows += 1
+            size += got
+        while pgconn.get_result() is not None:
+            pass
+        rows -= 1  # the trailer, a message of its own (the header comes with the first row)
+    return {"statements": len(statements), "rows": rows, "mb": round(size / 2**20, 1)}
 
 
 def measure(kind: str, slug: str, start: date, end: date, checkout: Path) -> dict:

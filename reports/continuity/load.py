@@ -98,52 +98,26 @@ def _days(values: list) -> np.ndarray:
     return np.where(ordinals < 0, OPEN_END_DAY, ordinals - EPOCH.toordinal()).astype(np.int64)
 
 
-# The three row kinds of the one COPY statement. Its columns: the kind, five integers and an
-# instant; each kind names the ones it uses (c1..c5 in order, then t).
-ASSIGNMENT, APPOINTMENT, CONTACT = 0, 1, 2
-_KIND_COLUMNS = {
-    ASSIGNMENT: ["client_id", "supporter_id", "is_primary", "start_day", "end_day"],
-    APPOINTMENT: ["client_id", "attended", "transition", "t"],
-    CONTACT: ["client_id", "session_id", "supporter_id", "duration_minutes", "t"],
-}
-_COPY_COLUMNS = ["kind", "c1", "c2", "c3", "c4", "c5", "t"]
-_FLAGS = ("is_primary", "attended", "transition")  # 0/1 columns, int8 on both paths
 _PG_EPOCH_US = 946_684_800 * 10**6  # PostgreSQL's binary timestamps count from 2000-01-01 UTC
 _BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-_PIECE_ROWS = 400_000  # about 34 MB of rows at a time
 
 
-def _read_copy(sql: str, params: list[Any]) -> dict[str, np.ndarray]:
-    """Stream `sql` out of PostgreSQL as binary COPY and cut it into int64 NumPy columns named
-    _COPY_COLUMNS (the last one a timestamptz, returned as nanoseconds since 1970).
+def _read_copy(sql: str, params: list[Any], names: list[str], timestamps: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Stream a query out of PostgreSQL as binary COPY and cut it into int64 columns.
 
-    Every column is non-null and 8 bytes wide in binary (bigint; a timestamptz is microseconds
-    since 2000-01-01 UTC), so each row is a fixed 2 + 12 * 7 bytes and NumPy reads the stream
-    as structured arrays: no Python object per row, no text to parse. The stream is cut into
-    pieces of 400,000 rows as it arrives, so the raw bytes never all sit in memory beside the
-    columns. The rows are drained with libpq's get_copy_data (psycopg.pq) because psycopg's
-    Copy iterator costs about a microsecond of Python per row, which is seconds at millions of
-    rows (docs/scale.md).
+    Every selected column must be non-null and 8 bytes wide in binary (bigint, or a
+    timestamptz: microseconds since 2000-01-01 UTC, converted here to nanoseconds
+    since 1970). Each row is then a fixed 2 + 12 * n bytes, so NumPy reads the whole
+    stream as one structured array: no per-row Python objects, no text parsing. The
+    rows are read with libpq's get_copy_data directly because psycopg's Copy iterator
+    costs several microseconds of Python per row, which dominates at millions of rows.
     """
-    from psycopg import ClientCursor, pq
-
-    width = 2 + 12 * len(_COPY_COLUMNS)
-    layout = [("fields", ">i2")]
-    for name in _COPY_COLUMNS:
-        layout += [(f"{name}_length", ">i4"), (name, ">i8")]
-    row_type = np.dtype(layout)
-    pieces: dict[str, list[np.ndarray]] = {name: [] for name in _COPY_COLUMNS}
-
-    def cut(data: bytearray, rows: int) -> None:
-        block = np.frombuffer(data, dtype=row_type, count=rows)
-        if not all((block[f"{name}_length"] == 8).all() for name in _COPY_COLUMNS):
-            raise RuntimeError("COPY returned a null or a field that is not 8 bytes")
-        for name in _COPY_COLUMNS:
-            pieces[name].append(block[name].astype(np.int64))
+    import psycopg
+    from psycopg import pq
 
     connection.ensure_connection()
     conn = connection.connection
-    with ClientCursor(conn) as composer:  # binds the parameters client-side, safely quoted
+    with psycopg.ClientCursor(conn) as composer:  # binds the parameters client-side, safely quoted
         query = composer.mogrify(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params)
     pgconn = conn.pgconn
     buffer = bytearray()
@@ -155,68 +129,43 @@ def _read_copy(sql: str, params: list[Any]) -> dict[str, np.ndarray]:
             while pgconn.get_result() is not None:
                 pass
             raise RuntimeError(f"COPY failed: {message}")
-        size, data = pgconn.get_copy_data(0)  # the header comes first
-        buffer += data if size > 0 else b""
-        if not buffer.startswith(_BINARY_SIGNATURE):
-            raise RuntimeError("COPY returned no binary header")
-        del buffer[: 19 + int.from_bytes(buffer[15:19], "big")]
-        # One message per row: the loop does nothing else per row, and cuts every _PIECE_ROWS.
-        while size >= 0:
-            for _ in range(_PIECE_ROWS):
-                size, data = pgconn.get_copy_data(0)
-                if size < 0:
-                    break
-                buffer += data
-            rows = len(buffer) // width
-            cut(buffer, rows)
-            del buffer[: rows * width]
+        while True:
+            size, data = pgconn.get_copy_data(0)
+            if size < 0:
+                break
+            buffer += data
         error = ""
         while (result := pgconn.get_result()) is not None:
             if result.status != pq.ExecStatus.COMMAND_OK:
                 error = result.error_message.decode(errors="replace")
         if error:
             raise RuntimeError(f"COPY failed: {error}")
-    if buffer != b"\xff\xff":  # the trailer: a 16-bit -1
+    if not buffer.startswith(_BINARY_SIGNATURE):
+        raise RuntimeError("COPY returned no binary header")
+    header = 11 + 4 + 4 + int.from_bytes(buffer[15:19], "big")
+    width = 2 + 12 * len(names)
+    body = len(buffer) - header - 2  # the trailer is a 16-bit -1
+    if body % width:
         raise RuntimeError("COPY rows are not fixed width (a null or a narrow column?)")
+    layout = [("fields", ">i2")]
+    for name in names:
+        layout += [(f"{name}_length", ">i4"), (name, ">i8")]
+    rows = np.frombuffer(buffer, dtype=np.dtype(layout), count=body // width, offset=header)
+    if len(rows) and not all((rows[f"{name}_length"] == 8).all() for name in names):
+        raise RuntimeError("COPY returned a null or a field that is not 8 bytes")
     columns = {}
-    for name in _COPY_COLUMNS:
-        columns[name] = np.concatenate(pieces.pop(name))
-    columns["t"] = (columns["t"] + _PG_EPOCH_US) * 1000
-    return columns
-
-
-def _split_kinds(columns: dict[str, np.ndarray]) -> dict[int, dict[str, np.ndarray]]:
-    """Cut the one statement's rows into its kinds' columns (by the kind column; PostgreSQL's
-    UNION ALL returns them in kind order, else a stable sort puts them so). Each kind gets its
-    own copies, one source column at a time, and each source column is dropped once cut, so
-    no padding column or other kind's rows stay in memory behind a view."""
-    kind = columns.pop("kind")
-    order = None
-    if len(kind) > 1 and np.any(kind[1:] < kind[:-1]):
-        order = np.argsort(kind, kind="stable")
-        kind = kind[order]
-    bounds = np.searchsorted(kind, [ASSIGNMENT, APPOINTMENT, CONTACT, CONTACT + 1])
-    out: dict[int, dict[str, np.ndarray]] = {number: {} for number in _KIND_COLUMNS}
-    for source in list(columns):
-        column = columns.pop(source)
-        if order is not None:
-            column = column[order]
-        for number, names in _KIND_COLUMNS.items():
-            # A kind's integers are c1, c2, ... in order; its instant, if any, is t.
-            sources = [f"c{position}" for position in range(1, len(names))] + ["t" if "t" in names else "c5"]
-            if source in sources:
-                name = names[sources.index(source)]
-                out[number][name] = column[bounds[number] : bounds[number + 1]].copy()
-        del column
-    return out
+    for name in names:
+        column = rows[name].astype(np.int64)
+        if name in timestamps:
+            column = (column + _PG_EPOCH_US) * 1000
+        columns[name] = column
+    del rows
+    return _frame(columns)
 
 
 def _load_postgresql(
     program: Program, until_ns: int, client_ids: list[int] | None, as_of: datetime
 ) -> tuple[pd.DataFrame, ...]:
-    """Assignments, appointments and peer contacts in one COPY statement (a UNION ALL with a
-    kind column), so the three see one snapshot of the database even in a READ COMMITTED
-    transaction: a row committed meanwhile is in all three or in none."""
     assignment_table = CaseloadAssignment._meta.db_table
     client_table = Client._meta.db_table
     appointment_table = ClinicalAppointment._meta.db_table
@@ -226,53 +175,46 @@ def _load_postgresql(
     if client_ids is not None:
         client_filter = " AND x.client_id = ANY(%s)"
         client_params = [list(client_ids)]
+    assignments = _read_copy(
+        f"SELECT x.client_id::bigint, x.supporter_id::bigint, (x.role = %s)::int::bigint,"  # noqa: S608
+        f" (x.start_date - DATE '1970-01-01')::bigint,"
+        f" COALESCE(x.end_date - DATE '1970-01-01', {OPEN_END_DAY})::bigint"
+        f" FROM {assignment_table} x JOIN {client_table} c ON c.id = x.client_id"
+        f" WHERE c.program_id = %s{client_filter}",
+        [AssignmentRole.PRIMARY.value, program.pk, *client_params],
+        ["client_id", "supporter_id", "is_primary", "start_day", "end_day"],
+    )
+    appointments = _read_copy(
+        f"SELECT x.client_id::bigint, x.start, (x.status = %s)::int::bigint,"  # noqa: S608
+        f" (x.kind IN (%s, %s))::int::bigint FROM {appointment_table} x"
+        f" WHERE x.program_id = %s AND x.status IN (%s, %s) AND x.start < %s{client_filter}",
+        [
+            AppointmentStatus.ATTENDED.value,
+            *TRANSITION_KINDS,
+            program.pk,
+            AppointmentStatus.ATTENDED.value,
+            AppointmentStatus.NO_SHOW.value,
+            until,
+            *client_params,
+        ],
+        ["client_id", "t", "attended", "transition"],
+        timestamps=("t",),
+    )
     # The peer contacts' SQL is the ORM's, compiled from the one definition (Attendance.objects.delivered).
     contact_sql, contact_params = _contacts_queryset(program, until, as_of, client_ids).query.sql_with_params()
-    sql = (
-        f"SELECT {ASSIGNMENT}::bigint, x.client_id::bigint, x.supporter_id::bigint,"  # noqa: S608
-        f" (x.role = %s)::int::bigint, (x.start_date - DATE '1970-01-01')::bigint,"
-        f" COALESCE(x.end_date - DATE '1970-01-01', {OPEN_END_DAY})::bigint, TIMESTAMPTZ 'epoch'"
-        f" FROM {assignment_table} x JOIN {client_table} c ON c.id = x.client_id"
-        f" WHERE c.program_id = %s{client_filter}"
-        f" UNION ALL SELECT {APPOINTMENT}, x.client_id, (x.status = %s)::int, (x.kind IN (%s, %s))::int, 0, 0,"
-        f" x.start FROM {appointment_table} x"
-        f" WHERE x.program_id = %s AND x.status IN (%s, %s) AND x.start < %s{client_filter}"
-        f" UNION ALL SELECT {CONTACT}, q.client_id, q.session_id, q.supporter_id, q.duration_minutes, 0, q.t"
-        f" FROM ({contact_sql}) AS q(client_id, session_id, t, supporter_id, duration_minutes)"
-    )
-    params = [
-        AssignmentRole.PRIMARY.value,
-        program.pk,
-        *client_params,
-        AppointmentStatus.ATTENDED.value,
-        *TRANSITION_KINDS,
-        program.pk,
-        AppointmentStatus.ATTENDED.value,
-        AppointmentStatus.NO_SHOW.value,
-        until,
-        *client_params,
-        *contact_params,
-    ]
-    kinds = _split_kinds(_read_copy(sql, params))
-    frames = []
-    # The ORM loader's column order, so both paths give equal frames.
-    orders = {ASSIGNMENT: _KIND_COLUMNS[ASSIGNMENT], APPOINTMENT: APPOINTMENT_COLUMNS, CONTACT: CONTACT_COLUMNS}
-    for number, order in orders.items():
-        columns = kinds[number]
-        for flag in _FLAGS:
-            if flag in columns:
-                columns[flag] = columns[flag].astype(np.int8)
-        frames.append(_frame({name: columns[name] for name in order}))
-    return tuple(frames)
+    contacts = _read_copy(contact_sql, list(contact_params), CONTACT_COLUMNS, timestamps=("t",))
+    assignments["is_primary"] = assignments["is_primary"].astype(np.int8)
+    appointments["attended"] = appointments["attended"].astype(np.int8)
+    appointments["transition"] = appointments["transition"].astype(np.int8)
+    return assignments, appointments, contacts
 
 
-APPOINTMENT_COLUMNS = ["client_id", "t", "attended", "transition"]
 CONTACT_COLUMNS = ["client_id", "session_id", "t", "supporter_id", "duration_minutes"]
 
 
 def _contacts_queryset(program: Program, until: datetime, as_of: datetime, client_ids: list[int] | None) -> QuerySet:
     """Peer contacts (delivered services as of `as_of`) at sessions starting before `until`, as
-    CONTACT_COLUMNS: integers and the session's start (a timestamp)."""
+    CONTACT_COLUMNS: every column a bigint or a timestamp, which the binary COPY reader needs."""
     queryset = Attendance.objects.delivered(as_of=as_of).filter(session__program=program, session__start__lt=until)
     if client_ids is not None:
         # An empty list compiles to no SQL at all (EmptyResultSet); -1 is no client's id, so the
@@ -397,10 +339,11 @@ def load_continuity_data(
 
 @contextmanager
 def _one_snapshot() -> Iterator[None]:
-    """Every read of one load sees the same committed rows. On PostgreSQL outside a transaction:
-    a read-only REPEATABLE READ transaction around them. Inside one (a request's, a test's) the
-    reads are its statements, each with its own snapshot under READ COMMITTED; the three big
-    reads are still one statement (_load_postgresql), so they agree with each other."""
+    """Every read of one load sees the same committed rows: on PostgreSQL, outside a transaction
+    (the CLI, API and dashboard requests, the funder report worker), a read-only REPEATABLE READ
+    transaction around them, so a row committed while the load runs is in none of its frames
+    rather than in some. Inside a transaction (a test's) the reads are statements of it, with
+    READ COMMITTED snapshots as before: the isolation level cannot change mid-transaction."""
     if connection.vendor != "postgresql" or connection.in_atomic_block or not connection.get_autocommit():
         yield
         return
