@@ -398,25 +398,29 @@ def test_rows_committed_while_the_copy_loader_reads_are_in_none_of_its_frames(mo
         b.appointment(c, "2026-03-04 10:00")
         connection.close()
 
-    copy_reads = load._load_postgresql
+    copy_read = load._read_copy
+    reads = []
 
-    def reads_then_others_commit(*args):
-        frames = copy_reads(*args)
-        thread = threading.Thread(target=commit_elsewhere)
-        thread.start()
-        thread.join()
-        return frames
+    def first_read_then_others_commit(*args, **kwargs):
+        frame = copy_read(*args, **kwargs)
+        reads.append(len(frame))
+        if len(reads) == 1:  # after the assignments, before the appointments and contacts
+            thread = threading.Thread(target=commit_elsewhere)
+            thread.start()
+            thread.join()
+        return frame
 
-    monkeypatch.setattr(load, "_load_postgresql", reads_then_others_commit)
+    monkeypatch.setattr(load, "_read_copy", first_read_then_others_commit)
     until = date(2026, 12, 31)
     data = load.load_continuity_data(program=b.program, until=until, planned_as_of=date(2026, 3, 10))
-    # The clients, supporters and §6's rows are read after the commit, from the same snapshot.
+    assert reads == [1, 1, 1]
+    # The later COPY reads, the clients, supporters and §6's rows: all from the first read's snapshot.
+    assert (len(data.assignments), len(data.appointments), len(data.contacts)) == (1, 1, 1)
     assert list(data.clients["external_id"]) == ["MRN-1"]
     assert list(data.supporters["external_id"]) == ["SUP-A"]
     assert list(data.planned.clients["external_id"]) == ["MRN-1"]
-    assert len(data.planned.assignments) == len(data.assignments) == 1
-    assert len(data.appointments) == 1
-    monkeypatch.setattr(load, "_load_postgresql", copy_reads)
+    assert len(data.planned.assignments) == 1
+    monkeypatch.setattr(load, "_read_copy", copy_read)
     again = load.load_continuity_data(program=b.program, until=until)
     assert sorted(again.clients["external_id"]) == ["MRN-1", "MRN-LATE"]
     assert (len(again.assignments), len(again.appointments), len(again.contacts)) == (2, 3, 2)
