@@ -426,6 +426,22 @@ def test_rows_committed_while_the_copy_loader_reads_are_in_none_of_its_frames(mo
     assert (len(again.assignments), len(again.appointments), len(again.contacts)) == (2, 3, 2)
 
 
+def test_the_engine_imports_without_django_or_any_model():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # The engine computes over frames only: importing it pulls in no Django and no app's models.
+    code = (
+        "import sys, reports.continuity.engine; "
+        "sys.exit(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'django', 'accounts', 'clients', 'sessions', 'supporters'}) or 0)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False)  # noqa: S603
+    assert done.returncode == 0, done.stderr
+
+
 def test_sorting_by_client_then_instant_gives_the_lexsort_order_on_both_paths():
     import numpy as np
 
