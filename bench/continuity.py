@@ -116,7 +116,7 @@ def _bare_read(program, end: date) -> dict:
 
 def measure(kind: str, slug: str, start: date, end: date, checkout: Path) -> dict:
     _setup(checkout)
-    from accounts.models import Program
+    from core.models import Program
 
     load_continuity_data, compute_continuity = _loaders()
     program = Program.objects.get(slug=slug)
@@ -194,7 +194,8 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://...")
     if args.generate:
-        from accounts.models import Program
+        from core.models import Program
+
         from bench.generate import generate_program
 
         Program.objects.filter(slug=args.slug).update(slug=f"{args.slug}-old-{time.time_ns()}")

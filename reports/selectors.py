@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from audit import actions
+from audit.records import audit_record
+from core.models import Program, Role
+from core.scoping import role_program_ids
 from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record
-from accounts.models import Program, Role
-from accounts.scoping import role_program_ids
 from clients.characteristics import CHARACTERISTICS
 from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment, Client, ClinicalAppointment
 from reports.continuity.engine import MISSING_NS, compute_planned

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from core.models import Program
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Max, Min, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from accounts.models import Program
 from clients.models import (
     AppointmentKind,
     AppointmentStatus,

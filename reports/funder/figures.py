@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from core.models import Program
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.models import Program
 from clients.characteristics import CHARACTERISTICS
 from clients.models import (
     AppointmentStatus,
