@@ -7,10 +7,15 @@
 5,000,000 attendances (bench/generate.py, COPY). Then each measurement runs in a
 fresh process, so its peak resident memory (ru_maxrss) is its own:
 
-- report: load + compute, exactly what the CLI and API run;
-- read:   the same queries into the same DataFrames, no compute (the baseline).
+- bare:   the loader's COPY statements drained from libpq and thrown away (nothing parsed or
+          kept): the floor for any reader of these rows;
+- read:   `load_continuity_data`, the rows in their DataFrames, no compute;
+- report: load + compute + JSON, exactly what the CLI and API run.
 
-Prints wall times, peak memory and the ratio report / read.
+Each gives wall time, the client's CPU time, the database backend's CPU time (read from
+/proc when the server runs on this machine) and peak memory. `--checkout PATH` measures the
+code of another checkout with the same script (e.g. main's: `git worktree add /tmp/main main`),
+`--repeat N` runs every measurement N times, interleaved, and prints each run and the medians.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -26,11 +32,14 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+KINDS = ("bare", "read", "report")
+FIGURES = ("seconds", "cpu_seconds", "server_cpu_seconds", "load_seconds", "peak_mb")
 
 
-def _setup() -> None:
+def _setup(checkout: Path) -> None:
+    sys.path.insert(0, str(checkout))
+    os.chdir(checkout)  # Celery's app loader puts the working directory first on sys.path
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     import django
 
     django.setup()
@@ -40,27 +49,95 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def measure(kind: str, slug: str, start: date, end: date) -> dict:
-    _setup()
-    from core.models import Program
-    from reports.continuity import compute_continuity, load_continuity_data
-
-    program = Program.objects.get(slug=slug)
-    baseline_mb = _peak_mb()
+def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_before = usage.ru_utime + usage.ru_stime
+    return usage.ru_utime + usage.ru_stime
+
+
+def _server_cpu_seconds() -> float | None:
+    """CPU time of this connection's PostgreSQL backend so far, when it runs on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _loaders():
+    """(load, compute) of the checkout measured: the package's modules, or the single module
+    reports/continuity.py of older checkouts."""
+    try:
+        from reports.continuity.load import load_continuity_data
+        from reports.continuity.report import compute_continuity
+    except ImportError:
+        from reports.continuity import compute_continuity, load_continuity_data
+    return load_continuity_data, compute_continuity
+
+
+def _bare_read(program, end: date) -> dict:
+    """The current loader's COPY statements, drained from libpq and thrown away: the rows on
+    the wire, nothing parsed or kept."""
+    from django.db import connection
+    from django.utils import timezone
+    from psycopg import ClientCursor
+
+    from reports.continuity import load
+
+    statements = []
+
+    def keep_statement(sql, params, names, timestamps=()):
+        statements.append((sql, params))
+        return load._frame({name: load.np.empty(0, dtype=load.np.int64) for name in names})
+
+    load._read_copy = keep_statement
+    _, until_ns = load.period_bounds_ns(end, end, program.timezone)
+    load._load_postgresql(program, until_ns, None, timezone.now())
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    rows = size = 0
+    for sql, params in statements:
+        with ClientCursor(connection.connection) as composer:
+            query = composer.mogrify(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params)
+        pgconn.send_query(query.encode())
+        pgconn.get_result()
+        while (got := pgconn.get_copy_data(0)[0]) >= 0:
+            rows += 1
+            size += got
+        while pgconn.get_result() is not None:
+            pass
+        rows -= 1  # the trailer, a message of its own (the header comes with the first row)
+    return {"statements": len(statements), "rows": rows, "mb": round(size / 2**20, 1)}
+
+
+def measure(kind: str, slug: str, start: date, end: date, checkout: Path) -> dict:
+    _setup(checkout)
+    from core.models import Program
+
+    load_continuity_data, compute_continuity = _loaders()
+    program = Program.objects.get(slug=slug)
+    server_before = _server_cpu_seconds()
+    baseline_mb = _peak_mb()
+    cpu_before = _cpu_seconds()
     began = time.perf_counter()
-    data = load_continuity_data(program=program, until=end)
-    loaded = time.perf_counter()
-    out = {
-        "kind": kind,
-        "rows": {
+    loader = sys.modules[load_continuity_data.__module__].__file__
+    out: dict = {"kind": kind, "checkout": str(checkout), "loader": loader}
+    if kind == "bare":
+        out["rows"] = _bare_read(program, end)
+        loaded = time.perf_counter()
+    else:
+        data = load_continuity_data(program=program, until=end)
+        loaded = time.perf_counter()
+        out["rows"] = {
             "assignments": len(data.assignments),
             "appointments": len(data.appointments),
             "completed_contacts": len(data.contacts),
             "clients": len(data.clients),
-        },
-    }
+        }
     if kind == "report":
         report = compute_continuity(data, start=start, end=end)
         json.dumps(report.report)
@@ -68,17 +145,28 @@ def measure(kind: str, slug: str, start: date, end: date) -> dict:
         out["by_client_rows"] = len(report.report["by_client"])
         out["by_supporter_rows"] = len(report.report["by_supporter"])
     finished = time.perf_counter()
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    out["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime - cpu_before, 2)
+    server_after = _server_cpu_seconds()
     out.update(
         {
             "seconds": round(finished - began, 2),
+            "cpu_seconds": round(_cpu_seconds() - cpu_before, 2),
+            "server_cpu_seconds": round(server_after - server_before, 2) if server_before is not None else None,
             "load_seconds": round(loaded - began, 2),
             "peak_mb": round(_peak_mb(), 1),
             "peak_mb_before": round(baseline_mb, 1),
+            "load_average": round(os.getloadavg()[0], 1),
         }
     )
     return out
+
+
+def _line(name: str, figures: dict) -> str:
+    server = figures.get("server_cpu_seconds")
+    return (
+        f"{name:<28} {figures['seconds']:6.2f} s wall   client CPU {figures['cpu_seconds']:5.2f} s   "
+        f"server CPU {server if server is not None else float('nan'):5.2f} s   "
+        f"(load {figures['load_seconds']:.2f} s)   peak {figures['peak_mb']:7.1f} MB"
+    )
 
 
 def main() -> None:
@@ -90,19 +178,24 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=5_000_000)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2025, 7, 1))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2026, 6, 30))
-    parser.add_argument("--measure", choices=["report", "read"], help=argparse.SUPPRESS)
+    parser.add_argument("--checkout", type=Path, action="append", help="measure this checkout's code (repeatable)")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--measure", choices=KINDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    checkouts = args.checkout or [ROOT]
 
     if args.measure:
-        print(json.dumps(measure(args.measure, args.slug, args.start, args.end)))
+        print(json.dumps(measure(args.measure, args.slug, args.start, args.end, checkouts[0])))
         return
 
-    _setup()
+    _setup(ROOT)
     from django.db import connection
 
     if connection.vendor != "postgresql":
         sys.exit("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://...")
     if args.generate:
+        from core.models import Program
+
         from bench.generate import generate_program
         from core.models import Program
 
@@ -116,43 +209,47 @@ def main() -> None:
             f"{made.sessions:,} sessions, in {made.seconds:.1f} s"
         )
 
-    results = {}
-    for kind in ("read", "report"):
-        command = [
-            sys.executable,
-            __file__,
-            "--measure",
-            kind,
-            "--slug",
-            args.slug,
-            "--start",
-            args.start.isoformat(),
-            "--end",
-            args.end.isoformat(),
-        ]
-        done = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ)  # noqa: S603
-        results[kind] = json.loads(done.stdout.strip().splitlines()[-1])
-    read, rep = results["read"], results["report"]
-    print(f"period {args.start} .. {args.end}; rows loaded: {rep['rows']}")
-    print(
-        f"bare read : {read['seconds']:6.2f} s   peak {read['peak_mb']:7.1f} MB   "
-        f"(client CPU {read['cpu_seconds']:.2f} s)"
-    )
-    print(
-        f"report    : {rep['seconds']:6.2f} s   peak {rep['peak_mb']:7.1f} MB   "
-        f"(load {rep['load_seconds']:.2f} s, compute {rep['seconds'] - rep['load_seconds']:.2f} s, "
-        f"client CPU {rep['cpu_seconds']:.2f} s)"
-    )
+    runs: dict[tuple[str, str], list[dict]] = {}
+    plan = [("bare", ROOT)] + [(kind, checkout) for checkout in checkouts for kind in ("read", "report")]
+    for _ in range(args.repeat):
+        for kind, checkout in plan:
+            command = [
+                sys.executable,
+                __file__,
+                "--measure",
+                kind,
+                "--slug",
+                args.slug,
+                "--start",
+                args.start.isoformat(),
+                "--end",
+                args.end.isoformat(),
+                "--checkout",
+                str(checkout),
+            ]
+            done = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ)  # noqa: S603
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            runs.setdefault((kind, str(checkout)), []).append(result)
+            print(_line(f"{kind} ({checkout.name or checkout})", result), f"load avg {result['load_average']}")
+    report = runs[("report", str(checkouts[0]))][-1]
+    print(f"period {args.start} .. {args.end}; rows loaded: {report['rows']}")
+    print(f"bare read: {runs[('bare', str(ROOT))][-1]['rows']}")
+    print(f"medians of {args.repeat} run(s):")
+    for (kind, checkout), results in runs.items():
+        medians = {}
+        for name in FIGURES:
+            values = [r[name] for r in results if r.get(name) is not None]
+            medians[name] = statistics.median(values) if values else None
+        print(_line(f"{kind} ({Path(checkout).name})", medians))
+    if len(checkouts) > 1:
+        summaries = [runs[("report", str(checkout))][-1]["summary"] for checkout in checkouts]
+        print(f"same summary from every checkout: {all(s == summaries[0] for s in summaries)}")
     print(f"load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work slows the figures)")
     print(
-        f"ratio report / bare read: {rep['seconds'] / max(read['seconds'], 1e-9):.2f}x time, "
-        f"{rep['peak_mb'] / read['peak_mb']:.2f}x memory"
+        f"targets: <= 15 s {'met' if report['seconds'] <= 15 else 'MISSED'}, "
+        f"<= 1536 MB {'met' if report['peak_mb'] <= 1536 else 'MISSED'}"
     )
-    print(
-        f"targets: <= 15 s {'met' if rep['seconds'] <= 15 else 'MISSED'}, "
-        f"<= 1536 MB {'met' if rep['peak_mb'] <= 1536 else 'MISSED'}"
-    )
-    print(json.dumps(rep["summary"], indent=1))
+    print(json.dumps(report["summary"], indent=1))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reports.continuity import ContinuityInputError
+from reports.continuity.engine import ContinuityInputError
 from reports.selectors import continuity_scope, record_continuity_shown, scoped_continuity_report
 from reports.serializers import ContinuityRequestSerializer
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from core.models import Program
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -32,8 +33,7 @@ from clients.models import (
     OutcomeMeasure,
     RecoveryGoal,
 )
-from core.models import Program
-from reports.continuity import continuity_report
+from reports.continuity.report import continuity_report
 from reports.equity import COUNTS as EQUITY_COUNTS
 from reports.equity import (
     EQUITY_GROUPS,

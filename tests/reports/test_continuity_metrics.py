@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from reports.continuity import ContinuityInputError, continuity_report
+from reports.continuity.engine import ContinuityInputError
+from reports.continuity.report import continuity_report
 from tests.reports.builders import Builder
 
 pytestmark = pytest.mark.django_db
@@ -347,7 +348,7 @@ def test_rows_of_other_programs_never_count(b, sup):
 def test_the_copy_loader_reads_exactly_what_the_orm_loader_reads(b, sup):
     from django.db import connection
 
-    from reports.continuity import load_continuity_data
+    from reports.continuity.load import load_continuity_data
 
     if connection.vendor != "postgresql":
         pytest.skip("COPY is PostgreSQL's; on other databases only the ORM loader runs")
@@ -370,10 +371,81 @@ def test_the_copy_loader_reads_exactly_what_the_orm_loader_reads(b, sup):
         assert left.equals(right), name
 
 
+@pytest.mark.django_db(transaction=True)
+def test_rows_committed_while_the_copy_loader_reads_are_in_none_of_its_frames(monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    from reports.continuity import load
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's; on other databases only the ORM loader runs")
+    b = Builder()
+    sup = b.supporter("SUP-A")
+    c = b.client("MRN-1")
+    b.assign(c, sup, "2026-01-01")
+    b.appointment(c, "2026-03-02 10:00")
+    b.contact(sup, c, "2026-03-05 10:00")
+
+    def commit_elsewhere() -> None:
+        # A thread has its own database connection: these rows are committed at once.
+        late_supporter = b.supporter("SUP-LATE")
+        late = b.client("MRN-LATE")
+        b.assign(late, late_supporter, "2026-01-01")
+        b.appointment(late, "2026-03-03 10:00")
+        b.contact(late_supporter, late, "2026-03-06 10:00")
+        b.appointment(c, "2026-03-04 10:00")
+        connection.close()
+
+    copy_read = load._read_copy
+    reads = []
+
+    def first_read_then_others_commit(*args, **kwargs):
+        frame = copy_read(*args, **kwargs)
+        reads.append(len(frame))
+        if len(reads) == 1:  # after the assignments, before the appointments and contacts
+            thread = threading.Thread(target=commit_elsewhere)
+            thread.start()
+            thread.join()
+        return frame
+
+    monkeypatch.setattr(load, "_read_copy", first_read_then_others_commit)
+    until = date(2026, 12, 31)
+    data = load.load_continuity_data(program=b.program, until=until, planned_as_of=date(2026, 3, 10))
+    assert reads == [1, 1, 1]
+    # The later COPY reads, the clients, supporters and §6's rows: all from the first read's snapshot.
+    assert (len(data.assignments), len(data.appointments), len(data.contacts)) == (1, 1, 1)
+    assert list(data.clients["external_id"]) == ["MRN-1"]
+    assert list(data.supporters["external_id"]) == ["SUP-A"]
+    assert list(data.planned.clients["external_id"]) == ["MRN-1"]
+    assert len(data.planned.assignments) == 1
+    monkeypatch.setattr(load, "_read_copy", copy_read)
+    again = load.load_continuity_data(program=b.program, until=until)
+    assert sorted(again.clients["external_id"]) == ["MRN-1", "MRN-LATE"]
+    assert (len(again.assignments), len(again.appointments), len(again.contacts)) == (2, 3, 2)
+
+
+def test_the_engine_imports_without_django_or_any_model():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # The engine computes over frames only: importing it pulls in no Django and no app's models.
+    code = (
+        "import sys, reports.continuity.engine; "
+        "sys.exit(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'django', 'accounts', 'clients', 'sessions', 'supporters'}) or 0)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False)  # noqa: S603
+    assert done.returncode == 0, done.stderr
+
+
 def test_sorting_by_client_then_instant_gives_the_lexsort_order_on_both_paths():
     import numpy as np
 
-    from reports.continuity import _order_by
+    from reports.continuity.engine import _order_by
 
     rng = np.random.default_rng(3)
     group = rng.integers(0, 50, size=2000)

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from clients.models import CaseloadAssignment
-from reports.continuity import CLIENT_KEYS, SUMMARY_KEYS, SUPPORTER_KEYS, continuity_report
+from reports.continuity.report import CLIENT_KEYS, SUMMARY_KEYS, SUPPORTER_KEYS, continuity_report
 from tests.factories import AppointmentFactory, AssignmentFactory, AttendanceFactory, ClientFactory, PeerSessionFactory
 
 pytestmark = pytest.mark.django_db

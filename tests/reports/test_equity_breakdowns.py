@@ -137,7 +137,7 @@ def dashboard(user, program) -> tuple[int, str]:
 
 
 def test_the_dashboard_breaks_continuity_down_by_characteristic_through_the_same_suppression(cast, people):
-    from reports.continuity import continuity_report
+    from reports.continuity.report import continuity_report
     from reports.selectors import continuity_equity
 
     report = continuity_report(program=cast.program, start=Q1_2026.start, end=Q1_2026.end)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from clients.importing import import_csv_file
 from dashboard.selectors import coordinator_figures
-from reports.continuity import continuity_report
+from reports.continuity.report import continuity_report
 from reports.funder.figures import load_frames
 from sessions import services
 from sessions.models import (
@@ -291,7 +291,7 @@ def test_an_attempt_earns_no_units_and_says_so(cast):
 def test_the_copy_loader_leaves_out_cancelled_and_future_sessions_like_the_orm_loader(cast, bad_rows):
     from django.db import connection
 
-    from reports.continuity import load_continuity_data
+    from reports.continuity.load import load_continuity_data
 
     if connection.vendor != "postgresql":
         pytest.skip("COPY is PostgreSQL's; on other databases only the ORM loader runs")

@@ -1,22 +1,13 @@
-"""The continuity-of-support engine: docs/spec/continuity.md, implemented with pandas.
+"""The continuity-of-support engine: every metric of docs/spec/continuity.md computed with
+vectorised NumPy/pandas (sorting, `searchsorted`, `bincount`, `reduceat`) over the frames
+`reports.continuity.load` reads. No database here: the same frames can serve several
+computations (the dashboard's trend runs the same rows over several periods).
 
-Two steps, so one load can serve several computations (the dashboard's trend runs
-the same rows over several periods):
-
-- `load_continuity_data` reads the program's rows once: assignments, attended and
-  no-show appointments, peer contacts (`Attendance.objects.delivered`: completed
-  attendances of held sessions started by the moment of the report) with their
-  session's start, duration and supporter. On PostgreSQL it streams them with `COPY ... TO STDOUT` into
-  `pandas.read_csv`; elsewhere it uses `values_list`. Every column gets an explicit
-  NumPy dtype (int64 ids, int64 nanosecond UTC instants, int64 day numbers).
-- `compute_continuity` computes every metric with vectorised NumPy/pandas
-  (sorting, `searchsorted`, `bincount`, `reduceat`) and returns plain data.
-
-`continuity_report(...)` does both and returns the dict the spec prints as JSON.
-
-§6 (the gap ahead, looking forward from an `as_of` date) reads a few grouped rows per client
-(`load_planned_data`) and is computed per client by `compute_planned`, which the report and
-the gap-ahead worklist (reports.selectors) share.
+- `continuity_figures` computes the period's metrics (§1-§5, and §6 when the data carries the
+  gap ahead): a summary, one frame row per supporter and one per client;
+  reports.continuity.report turns them into the spec's JSON object.
+- `compute_planned` computes §6 per client, for the report and for the gap-ahead worklist
+  (reports.selectors).
 
 Internal representation (why): instants are int64 nanoseconds since the Unix
 epoch in UTC, because durations in the spec are absolute elapsed time; dates are
@@ -27,111 +18,33 @@ because enrollment, follow-up windows and periods are local dates.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from django.db import connection
-from django.db.models import BigIntegerField, Max, Min, QuerySet
-from django.db.models.functions import Cast
-from django.utils import timezone
 
-from clients.models import (
-    AppointmentKind,
-    AppointmentStatus,
-    AssignmentRole,
-    CaseloadAssignment,
-    Client,
-    ClinicalAppointment,
-)
-from core.models import Program
-from sessions.models import Attendance, AttendanceStatus, SessionStatus
-from supporters.models import Supporter
+if TYPE_CHECKING:
+    from reports.continuity.load import ContinuityData, PlannedData
 
 NS_PER_DAY = 86_400 * 10**9
-NS_PER_HOUR = 3_600 * 10**9
 # An open-ended assignment ends on this day number (year ~7700): far past any real date.
 OPEN_END_DAY = 2_000_000
 # Keys pack (client code, day) into one sortable int64: code * KEY_STRIDE + day + DAY_BASE.
 DAY_BASE = 2**21
 KEY_STRIDE = 2**22
-_EPOCH = date(1970, 1, 1)
-
-TRANSITION_KINDS = (AppointmentKind.INPATIENT_DISCHARGE.value, AppointmentKind.EMERGENCY_VISIT.value)
-
-DEFAULT_PARAMS = {"min_gap_days": 7, "adherence_lookback_days": 14, "unsupported_threshold_days": 30}
-
-# Key order of the spec's table, per level.
-GAP_KEYS = ["gap_intervals", "gap_intervals_covered", "gap_coverage_rate", "median_days_to_peer_contact"]
-FOLLOWUP_KEYS = ["transition_events", "followup_7d", "followup_7d_rate", "followup_30d", "followup_30d_rate"]
-ADHERENCE_KEYS = [
-    "appointments_kept",
-    "appointments_missed",
-    "adherence_rate",
-    "adherence_rate_with_recent_peer_contact",
-    "adherence_rate_without_recent_peer_contact",
-]
-VOLUME_KEYS = ["peer_contacts", "peer_sessions", "peer_support_hours"]
-SUMMARY_KEYS = [
-    "clients_enrolled",
-    *GAP_KEYS,
-    *FOLLOWUP_KEYS,
-    "median_longest_unsupported_days",
-    "clients_unsupported_over_threshold",
-    *ADHERENCE_KEYS,
-    *VOLUME_KEYS,
-]
-SUPPORTER_KEYS = ["supporter", "clients_enrolled", *GAP_KEYS, *FOLLOWUP_KEYS, *ADHERENCE_KEYS, *VOLUME_KEYS]
-CLIENT_KEYS = ["client", *GAP_KEYS, *FOLLOWUP_KEYS, "longest_unsupported_days", *ADHERENCE_KEYS, *VOLUME_KEYS]
+EPOCH = date(1970, 1, 1)
 
 
 class ContinuityInputError(ValueError):
     """The program's data breaks a rule the spec relies on (overlapping primaries)."""
 
 
-@dataclass
-class ContinuityData:
-    """The program's rows, loaded once. Client and supporter ids are the database ids."""
-
-    program_slug: str
-    timezone: str
-    clients: pd.DataFrame  # id, external_id
-    supporters: pd.DataFrame  # id, external_id
-    assignments: pd.DataFrame  # client_id, supporter_id, is_primary, start_day, end_day
-    appointments: pd.DataFrame  # client_id, t, attended, transition
-    contacts: pd.DataFrame  # client_id, session_id, t, supporter_id, duration_minutes
-    planned: PlannedData | None = None  # §6, when a report asks for the gap ahead
-
-
-@dataclass
-class PlannedData:
-    """What §6 (the gap ahead) reads for one `as_of` date: one row per client at most for the last
-    support point and the next professional session, and every planned-contact candidate."""
-
-    as_of: date
-    timezone: str
-    clients: pd.DataFrame  # id, external_id
-    assignments: pd.DataFrame  # as ContinuityData.assignments
-    last_support: pd.DataFrame  # client_id, t: latest professional session or peer contact before as_of 00:00
-    next_session: pd.DataFrame  # client_id, t: earliest scheduled appointment after as_of 00:00
-    candidates: pd.DataFrame  # client_id, t: scheduled peer sessions and the peer contacts made on as_of
-
-
-@dataclass
-class ContinuityResult:
-    report: dict[str, Any]
-
-
 # --------------------------------------------------------------------------- time
 
 
 def day_number(d: date) -> int:
-    return (d - _EPOCH).days
-
-
-def day_to_date(day: int) -> date:
-    return _EPOCH + timedelta(days=int(day))
+    return (d - EPOCH).days
 
 
 def local_days(instants_ns: np.ndarray, tz: str) -> np.ndarray:
@@ -161,341 +74,13 @@ def period_bounds_ns(start: date, end: date, tz: str) -> tuple[int, int]:
     return int(bounds[0]), int(bounds[1])
 
 
-# --------------------------------------------------------------------------- loading
-
-
-def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    return pd.DataFrame(columns, copy=False)
-
-
-def _int_col(values: list, dtype: Any = np.int64) -> np.ndarray:
-    return np.asarray(values, dtype=dtype) if values else np.empty(0, dtype=dtype)
-
-
-def _instants_ns(values: list) -> np.ndarray:
-    if not values:
-        return np.empty(0, dtype=np.int64)
-    return (
-        pd.to_datetime(pd.Series(values, dtype=object), utc=True)
-        .dt.tz_localize(None)
-        .to_numpy(dtype="datetime64[ns]")
-        .astype(np.int64)
-    )
-
-
-def _days(values: list) -> np.ndarray:
-    """Day numbers of dates; None (an open end) becomes OPEN_END_DAY."""
-    if not values:
-        return np.empty(0, dtype=np.int64)
-    ordinals = pd.Series([v.toordinal() if v is not None else -1 for v in values], dtype=np.int64).to_numpy()
-    return np.where(ordinals < 0, OPEN_END_DAY, ordinals - _EPOCH.toordinal()).astype(np.int64)
-
-
-_PG_EPOCH_US = 946_684_800 * 10**6  # PostgreSQL's binary timestamps count from 2000-01-01 UTC
-_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-
-
-def _read_copy(sql: str, params: list[Any], names: list[str], timestamps: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Stream a query out of PostgreSQL as binary COPY and cut it into int64 columns.
-
-    Every selected column must be non-null and 8 bytes wide in binary (bigint, or a
-    timestamptz: microseconds since 2000-01-01 UTC, converted here to nanoseconds
-    since 1970). Each row is then a fixed 2 + 12 * n bytes, so NumPy reads the whole
-    stream as one structured array: no per-row Python objects, no text parsing. The
-    rows are read with libpq's get_copy_data directly because psycopg's Copy iterator
-    costs several microseconds of Python per row, which dominates at millions of rows.
-    """
-    import psycopg
-    from psycopg import pq
-
-    connection.ensure_connection()
-    conn = connection.connection
-    with psycopg.ClientCursor(conn) as composer:  # binds the parameters client-side, safely quoted
-        query = composer.mogrify(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params)
-    pgconn = conn.pgconn
-    buffer = bytearray()
-    with conn.lock:
-        pgconn.send_query(query.encode())
-        result = pgconn.get_result()
-        if result is None or result.status != pq.ExecStatus.COPY_OUT:
-            message = result.error_message.decode(errors="replace") if result is not None else ""
-            while pgconn.get_result() is not None:
-                pass
-            raise RuntimeError(f"COPY failed: {message}")
-        while True:
-            size, data = pgconn.get_copy_data(0)
-            if size < 0:
-                break
-            buffer += data
-        error = ""
-        while (result := pgconn.get_result()) is not None:
-            if result.status != pq.ExecStatus.COMMAND_OK:
-                error = result.error_message.decode(errors="replace")
-        if error:
-            raise RuntimeError(f"COPY failed: {error}")
-    if not buffer.startswith(_BINARY_SIGNATURE):
-        raise RuntimeError("COPY returned no binary header")
-    header = 11 + 4 + 4 + int.from_bytes(buffer[15:19], "big")
-    width = 2 + 12 * len(names)
-    body = len(buffer) - header - 2  # the trailer is a 16-bit -1
-    if body % width:
-        raise RuntimeError("COPY rows are not fixed width (a null or a narrow column?)")
-    layout = [("fields", ">i2")]
-    for name in names:
-        layout += [(f"{name}_length", ">i4"), (name, ">i8")]
-    rows = np.frombuffer(buffer, dtype=np.dtype(layout), count=body // width, offset=header)
-    if len(rows) and not all((rows[f"{name}_length"] == 8).all() for name in names):
-        raise RuntimeError("COPY returned a null or a field that is not 8 bytes")
-    columns = {}
-    for name in names:
-        column = rows[name].astype(np.int64)
-        if name in timestamps:
-            column = (column + _PG_EPOCH_US) * 1000
-        columns[name] = column
-    del rows
-    return _frame(columns)
-
-
-def _load_postgresql(
-    program: Program, until_ns: int, client_ids: list[int] | None, as_of: datetime
-) -> tuple[pd.DataFrame, ...]:
-    assignment_table = CaseloadAssignment._meta.db_table
-    client_table = Client._meta.db_table
-    appointment_table = ClinicalAppointment._meta.db_table
-    until = pd.Timestamp(until_ns, unit="ns", tz="UTC").to_pydatetime()
-    client_filter = ""
-    client_params: list[Any] = []
-    if client_ids is not None:
-        client_filter = " AND x.client_id = ANY(%s)"
-        client_params = [list(client_ids)]
-    assignments = _read_copy(
-        f"SELECT x.client_id::bigint, x.supporter_id::bigint, (x.role = %s)::int::bigint,"  # noqa: S608
-        f" (x.start_date - DATE '1970-01-01')::bigint,"
-        f" COALESCE(x.end_date - DATE '1970-01-01', {OPEN_END_DAY})::bigint"
-        f" FROM {assignment_table} x JOIN {client_table} c ON c.id = x.client_id"
-        f" WHERE c.program_id = %s{client_filter}",
-        [AssignmentRole.PRIMARY.value, program.pk, *client_params],
-        ["client_id", "supporter_id", "is_primary", "start_day", "end_day"],
-    )
-    appointments = _read_copy(
-        f"SELECT x.client_id::bigint, x.start, (x.status = %s)::int::bigint,"  # noqa: S608
-        f" (x.kind IN (%s, %s))::int::bigint FROM {appointment_table} x"
-        f" WHERE x.program_id = %s AND x.status IN (%s, %s) AND x.start < %s{client_filter}",
-        [
-            AppointmentStatus.ATTENDED.value,
-            *TRANSITION_KINDS,
-            program.pk,
-            AppointmentStatus.ATTENDED.value,
-            AppointmentStatus.NO_SHOW.value,
-            until,
-            *client_params,
-        ],
-        ["client_id", "t", "attended", "transition"],
-        timestamps=("t",),
-    )
-    # The peer contacts' SQL is the ORM's, compiled from the one definition (Attendance.objects.delivered).
-    contact_sql, contact_params = _contacts_queryset(program, until, as_of, client_ids).query.sql_with_params()
-    contacts = _read_copy(contact_sql, list(contact_params), CONTACT_COLUMNS, timestamps=("t",))
-    assignments["is_primary"] = assignments["is_primary"].astype(np.int8)
-    appointments["attended"] = appointments["attended"].astype(np.int8)
-    appointments["transition"] = appointments["transition"].astype(np.int8)
-    return assignments, appointments, contacts
-
-
-CONTACT_COLUMNS = ["client_id", "session_id", "t", "supporter_id", "duration_minutes"]
-
-
-def _contacts_queryset(program: Program, until: datetime, as_of: datetime, client_ids: list[int] | None) -> QuerySet:
-    """Peer contacts (delivered services as of `as_of`) at sessions starting before `until`, as
-    CONTACT_COLUMNS: every column a bigint or a timestamp, which the binary COPY reader needs."""
-    queryset = Attendance.objects.delivered(as_of=as_of).filter(session__program=program, session__start__lt=until)
-    if client_ids is not None:
-        # An empty list compiles to no SQL at all (EmptyResultSet); -1 is no client's id, so the
-        # same reader gets a query that returns no rows, with the columns' types.
-        queryset = queryset.filter(client_id__in=client_ids or [-1])
-    return queryset.values_list(
-        "client_id",
-        "session_id",
-        "session__start",
-        "session__supporter_id",
-        Cast("session__duration_minutes", BigIntegerField()),
-    )
-
-
-def _load_orm(
-    program: Program, until_ns: int, client_ids: list[int] | None, as_of: datetime
-) -> tuple[pd.DataFrame, ...]:
-    until = pd.Timestamp(until_ns, unit="ns", tz="UTC").to_pydatetime()
-    appointment_qs = ClinicalAppointment.objects.filter(
-        program=program,
-        status__in=[AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW],
-        start__lt=until,
-    )
-    if client_ids is not None:
-        appointment_qs = appointment_qs.filter(client_id__in=client_ids)
-    assignments = _assignments_orm(program, client_ids)
-    rows = list(appointment_qs.values_list("client_id", "start", "status", "kind"))
-    cols = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
-    appointments = _frame(
-        {
-            "client_id": _int_col(cols[0]),
-            "t": _instants_ns(list(cols[1])),
-            "attended": _int_col([s == AppointmentStatus.ATTENDED for s in cols[2]], np.int8),
-            "transition": _int_col([k in TRANSITION_KINDS for k in cols[3]], np.int8),
-        }
-    )
-    rows = list(_contacts_queryset(program, until, as_of, client_ids))
-    cols = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
-    contacts = _frame(
-        {
-            "client_id": _int_col(cols[0]),
-            "session_id": _int_col(cols[1]),
-            "t": _instants_ns(list(cols[2])),
-            "supporter_id": _int_col(cols[3]),
-            "duration_minutes": _int_col(cols[4]),
-        }
-    )
-    return assignments, appointments, contacts
-
-
-def _assignments_orm(program: Program, client_ids: list[int] | None) -> pd.DataFrame:
-    queryset = CaseloadAssignment.objects.filter(client__program=program)
-    if client_ids is not None:
-        queryset = queryset.filter(client_id__in=client_ids)
-    rows = list(queryset.values_list("client_id", "supporter_id", "role", "start_date", "end_date"))
-    cols = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
-    return _frame(
-        {
-            "client_id": _int_col(cols[0]),
-            "supporter_id": _int_col(cols[1]),
-            "is_primary": _int_col([r == AssignmentRole.PRIMARY for r in cols[2]], np.int8),
-            "start_day": _days(list(cols[3])),
-            "end_day": _days(list(cols[4])),
-        }
-    )
-
-
-def _clients_frame(program: Program, client_ids: list[int] | None) -> pd.DataFrame:
-    client_qs = Client.objects.filter(program=program)
-    if client_ids is not None:
-        client_qs = client_qs.filter(id__in=client_ids)
-    client_rows = list(client_qs.values_list("id", "external_id"))
-    return _frame(
-        {
-            "id": _int_col([r[0] for r in client_rows]),
-            "external_id": np.array([r[1] for r in client_rows], dtype=object),
-        }
-    )
-
-
-def load_continuity_data(
-    *,
-    program: Program,
-    until: date,
-    client_ids: list[int] | None = None,
-    use_copy: bool | None = None,
-    as_of: datetime | None = None,
-    planned_as_of: date | None = None,
-) -> ContinuityData:
-    """Rows of `program` up to the end of local date `until` (nothing later matters to a
-    period ending then). `client_ids` restricts every row to those clients. Peer contacts are
-    the services delivered as of `as_of`, the moment the report is computed (default: now).
-    With `planned_as_of`, also the rows §6 (the gap ahead) needs for that date."""
-    _, until_ns = period_bounds_ns(until, until, program.timezone)
-    if use_copy is None:
-        use_copy = connection.vendor == "postgresql"
-    loader = _load_postgresql if use_copy else _load_orm
-    now = as_of or timezone.now()
-    assignments, appointments, contacts = loader(program, until_ns, client_ids, now)
-    planned = None
-    if planned_as_of is not None:
-        planned = load_planned_data(program=program, as_of=planned_as_of, client_ids=client_ids, now=now)
-    supporter_rows = list(Supporter.objects.filter(program=program).values_list("id", "external_id"))
-    return ContinuityData(
-        program_slug=program.slug,
-        timezone=program.timezone,
-        clients=_clients_frame(program, client_ids),
-        supporters=_frame(
-            {
-                "id": _int_col([r[0] for r in supporter_rows]),
-                "external_id": np.array([r[1] for r in supporter_rows], dtype=object),
-            }
-        ),
-        assignments=assignments,
-        appointments=appointments,
-        contacts=contacts,
-        planned=planned,
-    )
-
-
-# --------------------------------------------------------------------------- §6: the gap ahead
-
-
-PLANNED_KEYS = ["as_of", "open_gaps_ahead", "open_gaps_planned", "planned_coverage_rate"]
-
-
 def local_midnight(day: date, tz: str) -> datetime:
     """00:00 of local date `day` in zone `tz`, as an aware UTC datetime (the one conversion the
     engine uses, so a daylight-saving day starts where the report's days start)."""
     return pd.Timestamp(int(local_midnights(np.array([day_number(day)]), tz)[0]), unit="ns", tz="UTC").to_pydatetime()
 
 
-def _client_instants(rows: list[tuple[int, Any]]) -> pd.DataFrame:
-    return _frame({"client_id": _int_col([r[0] for r in rows]), "t": _instants_ns([r[1] for r in rows])})
-
-
-def load_planned_data(
-    *, program: Program, as_of: date, client_ids: list[int] | None = None, now: datetime | None = None
-) -> PlannedData:
-    """The rows §6 reads for `as_of`. Grouped queries (one row per client at most) on every
-    database: the answer is small, so there is nothing for COPY to stream. Peer contacts are the
-    one definition (Attendance.objects.delivered) as of `now`, the moment of the report."""
-    now = now or timezone.now()
-    tz = program.timezone
-    midnight = local_midnight(as_of, tz)
-    next_midnight = local_midnight(as_of + timedelta(days=1), tz)
-    appointments = ClinicalAppointment.objects.filter(program=program)
-    attendances = Attendance.objects.filter(session__program=program)
-    if client_ids is not None:
-        appointments = appointments.filter(client_id__in=client_ids)
-        attendances = attendances.filter(client_id__in=client_ids)
-    contacts = attendances.delivered(as_of=now)
-    last_professional = (
-        appointments.filter(status=AppointmentStatus.ATTENDED, start__lt=midnight)
-        .values("client_id")
-        .annotate(t=Max("start"))
-        .values_list("client_id", "t")
-    )
-    last_contact = (
-        contacts.filter(session__start__lt=midnight)
-        .values("client_id")
-        .annotate(t=Max("session__start"))
-        .values_list("client_id", "t")
-    )
-    next_session = (
-        appointments.filter(status=AppointmentStatus.SCHEDULED, start__gt=midnight)
-        .values("client_id")
-        .annotate(t=Min("start"))
-        .values_list("client_id", "t")
-    )
-    # A place at a scheduled session, unless the client has already cancelled it.
-    scheduled = (
-        attendances.filter(session__status=SessionStatus.SCHEDULED)
-        .exclude(status=AttendanceStatus.CANCELLED)
-        .values_list("client_id", "session__start")
-    )
-    made_on_as_of = contacts.filter(session__start__gte=midnight, session__start__lt=next_midnight).values_list(
-        "client_id", "session__start"
-    )
-    return PlannedData(
-        as_of=as_of,
-        timezone=tz,
-        clients=_clients_frame(program, client_ids),
-        assignments=_assignments_orm(program, client_ids),
-        last_support=_client_instants([*last_professional, *last_contact]),
-        next_session=_client_instants(list(next_session)),
-        candidates=_client_instants([*scheduled, *made_on_as_of]),
-    )
+# --------------------------------------------------------------------------- §6: the gap ahead
 
 
 MISSING_NS = np.iinfo(np.int64).min  # "no such instant" in the int64 columns below
@@ -574,15 +159,6 @@ def compute_planned(data: PlannedData, *, min_gap_days: int = 7) -> pd.DataFrame
             "supporter_id": supporter,
         }
     )
-
-
-def _planned_object(as_of: date, open_gaps: int, planned: int) -> dict[str, Any]:
-    return {
-        "as_of": as_of.isoformat(),
-        "open_gaps_ahead": int(open_gaps),
-        "open_gaps_planned": int(planned),
-        "planned_coverage_rate": planned / open_gaps if open_gaps else None,
-    }
 
 
 # --------------------------------------------------------------------------- helpers
@@ -717,7 +293,7 @@ def _rate(numerator: Any, denominator: Any) -> Any:
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
-def _clean(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """NumPy scalars to plain Python; NaN to None."""
     if value is None:
         return None
@@ -803,7 +379,20 @@ def _median_at(pos: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def compute_continuity(
+@dataclass
+class ContinuityFigures:
+    """Every metric of one period. `summary` holds plain values (None for null); the frames
+    have one row per supporter (key -1: unassigned) and per client enrolled in the period, NaN
+    for null. With §6 (`planned_as_of` set): `open_gaps_ahead` and `open_gaps_planned` in
+    the summary and in each supporter row, `gap_ahead` in each client row."""
+
+    summary: dict[str, Any]
+    by_supporter: pd.DataFrame  # supporter (external id, None = unassigned), clients_enrolled, metrics
+    by_client: pd.DataFrame  # client (external id), metrics, longest_unsupported_days
+    planned_as_of: date | None = None
+
+
+def continuity_figures(
     data: ContinuityData,
     *,
     start: date,
@@ -811,7 +400,9 @@ def compute_continuity(
     min_gap_days: int = 7,
     adherence_lookback_days: int = 14,
     unsupported_threshold_days: int = 30,
-) -> ContinuityResult:
+) -> ContinuityFigures:
+    """The metrics of docs/spec/continuity.md §1-§5 over [start, end], and §6 when `data`
+    carries the gap ahead (`data.planned`)."""
     tz = data.timezone
     p_start, p_end = day_number(start), day_number(end)
     p_start_ns, p_end_ns = period_bounds_ns(start, end, tz)
@@ -960,8 +551,7 @@ def compute_continuity(
         # (client, session) is unique, so each contact is also one of the client's sessions.
         volume=(v_code, v_code, v_minutes),
     )
-    by_client.insert(len(GAP_KEYS) + len(FOLLOWUP_KEYS) + 1, "longest_unsupported_days", longest_days)
-    by_client = by_client[CLIENT_KEYS]
+    by_client["longest_unsupported_days"] = longest_days
 
     # ---- by supporter.
     overlaps = (a_start <= p_end) & (a_end >= p_start)
@@ -996,14 +586,10 @@ def compute_continuity(
         .to_numpy()
     )
     by_supporter.insert(0, "supporter", np.where(sup_keys == -1, None, sup_external))
-    by_supporter = by_supporter[SUPPORTER_KEYS]
     if ahead is not None:
         pos = _positions(open_sup, sup_keys)
-        open_per_sup = _sum_at(pos, None, len(sup_keys))
-        planned_per_sup = _sum_at(pos, open_planned, len(sup_keys))
-        by_supporter["planned"] = [
-            _planned_object(data.planned.as_of, o, p) for o, p in zip(open_per_sup, planned_per_sup, strict=True)
-        ]
+        by_supporter["open_gaps_ahead"] = _sum_at(pos, None, len(sup_keys))
+        by_supporter["open_gaps_planned"] = _sum_at(pos, open_planned, len(sup_keys))
         gap_ahead = pd.Series(ahead["open_gap"].to_numpy(), index=ahead["client_id"].to_numpy())
         by_client["gap_ahead"] = gap_ahead.reindex(client_ids[idx], fill_value=False).to_numpy(dtype=bool)
 
@@ -1018,27 +604,17 @@ def compute_continuity(
         adherence=(zeros(len(d_code), np.int64), d_kept, d_recent),
         volume=(zeros(len(v_code), np.int64), zeros(len(first_of_session), np.int64), v_minutes[first_of_session]),
     )
-    summary = {key: _clean(summary_frame[key].to_numpy()[0]) for key in summary_frame.columns}
+    summary = {key: plain_value(summary_frame[key].to_numpy()[0]) for key in summary_frame.columns}
     summary["clients_enrolled"] = len(enrolled_codes)
     summary["median_longest_unsupported_days"] = float(np.median(longest_days)) if len(longest_days) else None
     summary["clients_unsupported_over_threshold"] = int(np.sum(longest_days > unsupported_threshold_days))
-    summary = {key: summary[key] for key in SUMMARY_KEYS}
-    if ahead is not None:
-        summary["planned"] = _planned_object(data.planned.as_of, len(open_sup), int(open_planned.sum()))
-
-    report = {
-        "program": data.program_slug,
-        "period": {"start": start.isoformat(), "end": end.isoformat()},
-        "params": {
-            "min_gap_days": min_gap_days,
-            "adherence_lookback_days": adherence_lookback_days,
-            "unsupported_threshold_days": unsupported_threshold_days,
-        },
-        "summary": summary,
-        "by_supporter": _records(by_supporter, "supporter"),
-        "by_client": _records(by_client, "client"),
-    }
-    return ContinuityResult(report=report)
+    if ahead is None:
+        return ContinuityFigures(summary=summary, by_supporter=by_supporter, by_client=by_client)
+    summary["open_gaps_ahead"] = len(open_sup)
+    summary["open_gaps_planned"] = int(open_planned.sum())
+    return ContinuityFigures(
+        summary=summary, by_supporter=by_supporter, by_client=by_client, planned_as_of=data.planned.as_of
+    )
 
 
 def _fill_metrics(
@@ -1091,74 +667,3 @@ def _fill_metrics(
     pos = _positions(session_key, index)
     frame["peer_sessions"] = _sum_at(pos, None, n)
     frame["peer_support_hours"] = _sum_at(pos, session_minutes.astype(np.float64), n) / 60.0
-
-
-def _column_values(series: pd.Series) -> list[Any]:
-    """A column as plain Python values, NaN as None (whole columns at once, not per cell)."""
-    values = series.to_numpy()
-    if values.dtype.kind == "f":
-        return [None if v != v else v for v in values.tolist()]  # v != v only for NaN
-    if values.dtype.kind in "iub":
-        return values.tolist()
-    return [_clean(v) for v in values.tolist()]
-
-
-def _records(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:
-    """Rows as plain dicts, sorted by key with the null key last."""
-    names = list(frame.columns)
-    columns = [_column_values(frame[name]) for name in names]
-    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
-    rows.sort(key=lambda row: (row[key] is None, row[key] or ""))
-    return rows
-
-
-def continuity_report(
-    *,
-    program: Program,
-    start: date,
-    end: date,
-    min_gap_days: int = 7,
-    adherence_lookback_days: int = 14,
-    unsupported_threshold_days: int = 30,
-    client_ids: list[int] | None = None,
-    as_of: date | None = None,
-    gap_ahead: bool = True,
-) -> dict[str, Any]:
-    """The report of docs/spec/continuity.md for `program` over [start, end], as plain data,
-    with §6 (the gap ahead) for `as_of` (default: today in the program's zone) unless
-    `gap_ahead` is False (a caller that prints only the period's figures)."""
-    return continuity_result(
-        program=program,
-        start=start,
-        end=end,
-        min_gap_days=min_gap_days,
-        adherence_lookback_days=adherence_lookback_days,
-        unsupported_threshold_days=unsupported_threshold_days,
-        client_ids=client_ids,
-        as_of=as_of,
-        gap_ahead=gap_ahead,
-    ).report
-
-
-def continuity_result(
-    *,
-    program: Program,
-    start: date,
-    end: date,
-    min_gap_days: int = 7,
-    adherence_lookback_days: int = 14,
-    unsupported_threshold_days: int = 30,
-    client_ids: list[int] | None = None,
-    as_of: date | None = None,
-    gap_ahead: bool = True,
-) -> ContinuityResult:
-    planned_as_of = (as_of or program.local_today()) if gap_ahead else None
-    data = load_continuity_data(program=program, until=end, client_ids=client_ids, planned_as_of=planned_as_of)
-    return compute_continuity(
-        data,
-        start=start,
-        end=end,
-        min_gap_days=min_gap_days,
-        adherence_lookback_days=adherence_lookback_days,
-        unsupported_threshold_days=unsupported_threshold_days,
-    )
