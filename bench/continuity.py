@@ -194,8 +194,6 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://...")
     if args.generate:
-        from core.models import Program
-
         from bench.generate import generate_program
         from core.models import Program
 

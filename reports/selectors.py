@@ -8,16 +8,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from audit import actions
-from audit.records import audit_record
-from core.models import Program, Role
-from core.scoping import role_program_ids
 from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 
+from audit import actions
+from audit.records import audit_record
 from clients.characteristics import CHARACTERISTICS
 from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment, Client, ClinicalAppointment
+from core.models import Program, Role
+from core.scoping import role_program_ids
 from reports.continuity.engine import MISSING_NS, compute_planned
 from reports.continuity.load import load_planned_data
 from reports.continuity.report import SUMMARY_KEYS, continuity_result

@@ -5,12 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from audit import actions
-from audit.records import audit_record
-from core import charts
-from core.exceptions import messages_by_field
-from core.models import Program, Role
-from core.scoping import role_program_ids
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,6 +15,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from audit import actions
+from audit.records import audit_record
+from core import charts
+from core.exceptions import messages_by_field
+from core.models import Program, Role
+from core.scoping import program_or_404, role_program_ids
 from reports.continuity.engine import ContinuityInputError
 from reports.continuity.load import load_continuity_data
 from reports.continuity.report import compute_continuity

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from core.models import Program
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Max, Min, QuerySet
 from django.db.models.functions import Cast
@@ -33,6 +32,7 @@ from clients.models import (
     Client,
     ClinicalAppointment,
 )
+from core.models import Program
 from reports.continuity.engine import EPOCH, OPEN_END_DAY, local_midnight, period_bounds_ns
 from sessions.models import Attendance, AttendanceStatus, SessionStatus
 from supporters.models import Supporter

@@ -13,8 +13,8 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from core.models import Program
 
+from core.models import Program
 from reports.continuity.engine import ContinuityFigures, continuity_figures, plain_value
 from reports.continuity.load import ContinuityData, load_continuity_data
 

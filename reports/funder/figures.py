@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from core.models import Program
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -33,6 +32,7 @@ from clients.models import (
     OutcomeMeasure,
     RecoveryGoal,
 )
+from core.models import Program
 from reports.continuity.report import continuity_report
 from reports.equity import COUNTS as EQUITY_COUNTS
 from reports.equity import (

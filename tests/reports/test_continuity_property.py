@@ -15,11 +15,11 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
-from core.models import Program
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
+from core.models import Program
 from reports.continuity.report import continuity_report
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import pytest
-from audit import actions
-from audit.models import AuditEvent
 from django.urls import reverse
 
+from audit import actions
+from audit.models import AuditEvent
 from clients.models import AppointmentStatus
 from reports.selectors import gap_ahead_worklist
 from sessions.models import AttendanceStatus, SessionStatus
@@ -83,9 +83,9 @@ def test_another_programs_coordinator_gets_nothing_from_the_selector(gaps):
 
 
 def test_the_demo_program_has_gaps_ahead_both_planned_and_not(db):
-    from core.models import Program
     from django.core.management import call_command
 
+    from core.models import Program
     from reports.continuity.report import continuity_report
 
     call_command("seed_demo", password="demo-password-for-tests")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
 from audit import actions
 from core.exports import csv_text
 from core.models import Program
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
 from reports.continuity.engine import ContinuityInputError
 from reports.continuity.report import CLIENT_KEYS, PLANNED_KEYS, SUMMARY_KEYS, SUPPORTER_KEYS, continuity_report
 from reports.selectors import record_continuity_shown
