@@ -26,7 +26,6 @@ from accounts.models import Program, Role
 from accounts.scoping import role_program_ids
 from clients import services
 from clients.filters import CaseloadAssignmentFilter, ClinicalAppointmentFilter
-from clients.importing import KINDS, import_csv_file
 from clients.models import (
     CaseloadAssignment,
     Client,
@@ -60,6 +59,7 @@ from clients.serializers import (
     client_rows,
 )
 from config.pagination import StartCursorPagination
+from core.importing import KINDS, import_csv_file
 from supporters.matching import match_candidates
 
 CASELOAD_WRITES = {"create": {Role.COORDINATOR, Role.SUPPORTER}, "update": {Role.COORDINATOR, Role.SUPPORTER}}
@@ -399,7 +399,7 @@ class ReferralViewSet(
 
 class ImportRequestSerializer(serializers.Serializer):
     program = serializers.CharField(help_text="Program slug or id.")
-    kind = serializers.ChoiceField(choices=KINDS)
+    kind = serializers.ChoiceField(choices=tuple(KINDS))
     file = serializers.FileField()
     dry_run = serializers.BooleanField(default=False)
 

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Program
 from accounts.scoping import role_program_ids
 from clients import services
-from clients.importing import KINDS
 from clients.models import ImportJob, ImportJobStatus
+from core.importing import KINDS
 
 
 class ImportForm(forms.Form):

@@ -24,7 +24,6 @@ from accounts import audit_actions as actions
 from accounts.audit import audit_write
 from accounts.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
 from accounts.models import Program, User
-from clients.importing import KINDS, import_csv_file
 from clients.models import (
     RUNNING_IMPORT_STATUSES,
     AssignmentRole,
@@ -46,6 +45,7 @@ from clients.models import (
     Resource,
 )
 from clients.tasks import run_import_job
+from core.importing import KINDS, import_csv_file
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from clients.characteristics import (
     RACE_ETHNICITY_DECLINED_ALONE,
     RACE_ETHNICITY_REPEATED,
 )
-from clients.importing import COLUMNS, import_csv_file
 from clients.models import Client
 from clients.services import client_save
+from core.importing import COLUMNS, import_csv_file
 
 HEADER = (
     "external_id,first_name,last_name,date_of_birth,"

@@ -27,7 +27,6 @@ from accounts.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE
 from accounts.models import SITE_IN_ANOTHER_PROGRAM, Role
 from accounts.services import membership_grant
 from clients.characteristics import RACE_ETHNICITY_DECLINED_ALONE
-from clients.importing import import_csv_file
 from clients.models import (
     BORN_IN_THE_FUTURE,
     END_BEFORE_START,
@@ -37,6 +36,7 @@ from clients.models import (
     Consent,
     Resource,
 )
+from core.importing import import_csv_file
 from supporters.models import EXPIRY_BEFORE_ISSUE, Certification, Supporter
 from tests.factories import SiteFactory, SupporterFactory, UserFactory
 

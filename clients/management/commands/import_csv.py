@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Program
-from clients.importing import KINDS, import_csv_file
+from core.importing import KINDS, import_csv_file
 
 
 class Command(BaseCommand):
