@@ -9,7 +9,7 @@ enforced by accounts.permissions.ProgramRolePermission, never by the viewsets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Mapping, Set
 from typing import Any, ClassVar
 
 from django.db import models
@@ -173,21 +173,47 @@ class ScopedMixin:
         instance.delete()
 
 
-def once_per_page(
-    serializer: serializers.BaseSerializer,
-    key: str,
-    instance: models.Model,
-    compute: Callable[[list[Any]], Mapping[Any, Any]],
-) -> Any:
-    """`compute(records)[instance.pk]`, with `compute` run once for all the records of the list
-    being serialized (many=True), or for the one record of a detail: one query (and one
-    disclosure event) per page instead of one per row. `key` names the result in the context."""
-    known: dict[Any, Any] = serializer.context.setdefault(key, {})
-    if instance.pk not in known:
-        parent = serializer.parent
-        page = parent.instance if isinstance(parent, serializers.ListSerializer) else [instance]
-        known.update(compute([record for record in page if record.pk not in known] or [instance]))
-    return known[instance.pk]
+def attach_prefetched(parents: list[models.Model], related_name: str, queryset: models.QuerySet) -> None:
+    """Load a reverse foreign key for a page of objects in one query and leave it where
+    prefetch_related() would (`obj.<related_name>.all()` reads it, DRF's update clears it).
+
+    prefetch_related() builds a filtered queryset per parent object to hold its rows; here each
+    holder is a bare queryset, which on a 50-row page of sessions saves several milliseconds."""
+    if not parents:
+        return
+    foreign_key = type(parents[0])._meta.get_field(related_name).field
+    children: dict[Any, list[models.Model]] = {parent.pk: [] for parent in parents}
+    by_pk = {parent.pk: parent for parent in parents}
+    for child in queryset.filter(**{f"{foreign_key.name}__in": list(children)}):
+        parent_pk = getattr(child, foreign_key.attname)
+        foreign_key.set_cached_value(child, by_pk[parent_pk])
+        children[parent_pk].append(child)
+    for parent in parents:
+        holder = models.QuerySet(model=queryset.model)
+        holder._result_cache, holder._prefetch_done = children[parent.pk], True
+        parent.__dict__.setdefault("_prefetched_objects_cache", {})[related_name] = holder
+
+
+def grouped_by(queryset: models.QuerySet, parent: str, *fields: str) -> dict[Any, list]:
+    """`fields` of each row of a link table (or any child table), grouped by the `parent`
+    column, in the queryset's order: one query instead of a many-to-many prefetch, which
+    builds a queryset and model objects per parent. One field gives values, several tuples."""
+    grouped: dict[Any, list] = {}
+    for row in queryset.values_list(parent, *fields):
+        grouped.setdefault(row[0], []).append(row[1] if len(fields) == 1 else row[1:])
+    return grouped
+
+
+class RowsListMixin:
+    """A list whose page rows are built by `list_rows(page)` instead of the serializer;
+    each viewset using it has a test holding its rows equal to the detail representation."""
+
+    def list_rows(self, page: list) -> list[dict]:
+        raise NotImplementedError
+
+    def list(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.list_rows(page))
 
 
 class ReadWriteViewSet(

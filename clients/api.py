@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from accounts import audit_actions as actions
-from accounts.api_base import ReadWriteViewSet, ScopedMixin
+from accounts.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
 from accounts.audit import audit_write
 from accounts.models import Program, Role
 from accounts.scoping import role_program_ids
@@ -56,6 +56,7 @@ from clients.serializers import (
     ReferralSerializer,
     ResourceSerializer,
     TransferSerializer,
+    client_rows,
 )
 from config.pagination import StartCursorPagination
 from core.importing import KINDS, import_csv_file
@@ -74,7 +75,7 @@ class ClinicianViewSet(ReadWriteViewSet):
     ordering_fields = ["last_name", "id"]
 
 
-class ClientViewSet(ReadWriteViewSet):
+class ClientViewSet(RowsListMixin, ReadWriteViewSet):
     model = Client
     serializer_class = ClientSerializer
     # Preferences use lived experience: coordinators only (reading them too, see below).
@@ -83,9 +84,13 @@ class ClientViewSet(ReadWriteViewSet):
     ordering_fields = ["last_name", "first_name", "id"]
 
     def get_queryset(self) -> models.QuerySet:
-        # The care team is shown as ids: no Clinician fields are read.
-        care_team = Clinician.objects.order_by("id").only("id")
-        return super().get_queryset().prefetch_related(Prefetch("care_team", queryset=care_team))
+        queryset = super().get_queryset()
+        if self.action == "list":
+            return queryset  # the page's care teams are read in list()
+        return queryset.prefetch_related(Prefetch("care_team", queryset=Clinician.objects.order_by("id")))
+
+    def list_rows(self, page: list[Client]) -> list[dict]:
+        return client_rows(page, user=self.request.user)
 
     def _coordinator_only(self, client: Client) -> None:
         # Matching and preferences use lived experience: coordinators only, even for

@@ -1,9 +1,9 @@
 from rest_framework import serializers
 
-from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program, once_per_page
+from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
 from accounts.models import Program, Site
 from clients.characteristics import CHARACTERISTICS, characteristics_readable
-from clients.disclosure import DENIED, disclosures_for
+from clients.disclosure import DENIED, disclosure_for, disclosures_for
 from clients.models import (
     CaseloadAssignment,
     Client,
@@ -30,11 +30,6 @@ class ClinicianSerializer(serializers.ModelSerializer):
     class Meta:
         model = Clinician
         fields = ["id", "program", "external_id", "first_name", "last_name", "email", "discipline"]
-
-
-def _characteristics_readable(user, clients: list[Client]) -> dict[int, bool]:
-    readable = characteristics_readable(user, [c.pk for c in clients])
-    return {c.pk: c.pk in readable for c in clients}
 
 
 class ClientSerializer(serializers.ModelSerializer):
@@ -80,9 +75,7 @@ class ClientSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         request = self.context.get("request")
         user = getattr(request, "user", None)
-        if user is None or not once_per_page(
-            self, "characteristics_readable", instance, lambda page: _characteristics_readable(user, page)
-        ):
+        if user is None or instance.pk not in characteristics_readable(user, [instance.pk]):
             for name in CHARACTERISTICS:
                 data.pop(name, None)
         return data
@@ -91,8 +84,7 @@ class ClientSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is None:
             return DENIED.as_json()
-        disclosed = once_per_page(self, "disclosures", client, lambda page: disclosures_for(request.user, page))
-        return disclosed.as_json()
+        return disclosure_for(request.user, client).as_json()
 
     # Writes go through clients.services.client_save, where the model's rules run (site in the
     # program, language code, care team); its ValidationError is a 400 (config.exceptions).
@@ -174,12 +166,13 @@ class ConsentSerializer(serializers.ModelSerializer):
 
     def get_is_active(self, consent: Consent) -> bool:
         """The rule of Consent.objects.active_today, asked once for the whole page."""
-
-        def active(page: list[Consent]) -> dict[int, bool]:
-            ids = Consent.objects.active_today_ids(page)
-            return {c.pk: c.pk in ids for c in page}
-
-        return once_per_page(self, "consents_active", consent, active)
+        known: dict[int, bool] = self.context.setdefault("consents_active", {})
+        if consent.pk not in known:
+            page = self.parent.instance if isinstance(self.parent, serializers.ListSerializer) else [consent]
+            asked = [c for c in page if c.pk not in known] or [consent]
+            active = Consent.objects.active_today_ids(asked)
+            known.update((c.pk, c.pk in active) for c in asked)
+        return known[consent.pk]
 
     def validate_document(self, value):  # noqa: ANN001, ANN201 - DRF signature
         if value.size > 10 * 1024 * 1024:
@@ -305,3 +298,30 @@ class TransferSerializer(serializers.Serializer):
 
 class ClientPreferenceSerializer(serializers.Serializer):
     requested_lived_experience = serializers.ListField(child=serializers.CharField(max_length=60), allow_empty=True)
+
+
+def client_rows(clients: list[Client], *, user) -> list[dict]:
+    """ClientSerializer(many=True).data for a page of clients, built directly: the care teams
+    come from the link table in one query instead of a many-to-many prefetch, which builds a
+    queryset and Clinician objects per client (tests/clients/test_client_list_rows.py holds the
+    rows equal to the detail representation)."""
+    links = Client.care_team.through.objects.filter(client_id__in=[c.pk for c in clients])
+    teams = grouped_by(links.order_by("clinician_id"), "client_id", "clinician_id")
+    disclosures = disclosures_for(user, clients)
+    readable = characteristics_readable(user, [c.pk for c in clients])
+    return [
+        {
+            "id": c.id,
+            "program": c.program_id,
+            "external_id": c.external_id,
+            "first_name": c.first_name,
+            "last_name": c.last_name,
+            "date_of_birth": c.date_of_birth.isoformat(),
+            "preferred_language": c.preferred_language,
+            "site": c.site_id,
+            "care_team": teams.get(c.id, []),
+            "peer_support_disclosure": disclosures[c.id].as_json(),
+            **({name: getattr(c, name) for name in CHARACTERISTICS} if c.id in readable else {}),
+        }
+        for c in clients
+    ]

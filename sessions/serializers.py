@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program, once_per_page
+from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program
 from clients.disclosure import SessionDisclosure, restrict_session_row, session_disclosures
 from clients.models import Client, Clinician
 from sessions.billing import billing_of
@@ -88,16 +88,14 @@ class PeerSessionSerializer(serializers.ModelSerializer):
         return attrs
 
     def to_representation(self, instance: PeerSession) -> dict:
-        # The gate decides for the whole page at once (one disclosure event per page).
-        seen = once_per_page(
-            self, "session_disclosures", instance, lambda page: _session_disclosures(self.context, page)
-        )
-        return _disclosed(super().to_representation(instance), instance, self.context, seen)
+        return _disclosed(super().to_representation(instance), instance, self.context)
 
 
-def _disclosed(row: dict, session: PeerSession, context: dict, seen: SessionDisclosure) -> dict:
+def _disclosed(row: dict, session: PeerSession, context: dict, seen: SessionDisclosure | None = None) -> dict:
     """What the reader may see of the session's representation: only attendees passing the
     disclosure gate, only facts on the treatment basis, never the narrative outside its readers."""
+    if seen is None:
+        seen = _session_disclosures(context, [session])[session.pk]
     if seen.client_ids is not None:
         row["attendances"] = [a for a in row["attendances"] if seen.shows(a["client"])]
     if not may_read_narrative(context, session):
@@ -188,3 +186,108 @@ class NotificationSerializer(serializers.ModelSerializer):
         model = Notification
         fields = ["id", "kind", "link", "created_at", "read_at"]
         read_only_fields = fields
+
+
+# --- list pages without DRF's per-field machinery --------------------------------------------
+# A 50-row page through the serializers above spends most of its time walking DRF fields
+# (nested attendances, addenda, replies). The list endpoints build the same dicts directly;
+# tests/sessions/test_list_representation.py holds them equal to the serializers' output.
+_datetime = serializers.DateTimeField()
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else _datetime.to_representation(value)
+
+
+def peer_session_rows(sessions: list[PeerSession], context: dict) -> list[dict]:
+    """PeerSessionSerializer(many=True).data for a page of sessions, built directly."""
+    disclosed = _session_disclosures(context, sessions)
+    rows = []
+    for session in sessions:
+        attendances = [
+            {
+                "client": a.client_id,
+                "status": a.status,
+                "wellbeing": a.wellbeing,
+                "billing_units": a.billing_units,
+                "billing_modifier": a.billing_modifier,
+                "billing": billing_of(a),
+            }
+            for a in session.attendances.all()
+        ]
+        row = {
+            "id": session.id,
+            "external_id": session.external_id,
+            "supporter": session.supporter_id,
+            "kind": session.kind,
+            "start": _when(session.start),
+            "duration_minutes": session.duration_minutes,
+            "modality": session.modality,
+            "status": session.status,
+            "location": session.location,
+            "video_url": session.video_url,
+            "attendances": attendances,
+            "topics": list(session.topics or []),
+            "goals_addressed": session.goals_addressed,
+            "narrative": session.narrative,
+            "next_steps": session.next_steps,
+            "entered_late": session.entered_late,
+            "signed_at": _when(session.signed_at),
+            "signed_by": session.signed_by_id,
+            "signed_credential": session.signed_credential,
+            "addenda": [
+                {
+                    "id": a.id,
+                    "text": a.text,
+                    "created_at": _when(a.created_at),
+                    "author": a.author_id,
+                    "entered_late": a.entered_late,
+                }
+                for a in session.addenda.all()
+            ],
+        }
+        rows.append(_disclosed(row, session, context, disclosed[session.pk]))
+    return rows
+
+
+def feedback_item_rows(items: list[FeedbackItem]) -> list[dict]:
+    """FeedbackItemSerializer(many=True).data for a page of items, built directly."""
+    rows = []
+    for item in items:
+        # (clinician id, user id) pairs: attached by the list view, else read from the relation.
+        recipients = getattr(item, "recipient_rows", None)
+        if recipients is None:
+            recipients = [(c.pk, c.user_id) for c in item.recipients.order_by("id")]
+        replies = list(item.replies.all())
+        recipient_users = {user_id for _clinician, user_id in recipients}
+        if any(reply.author_id in recipient_users for reply in replies):
+            state = "replied"
+        else:
+            state = "acknowledged" if item.acknowledged_at else "unread"
+        rows.append(
+            {
+                "id": item.id,
+                "program": item.program_id,
+                "client": item.client_id,
+                "author": item.author_id,
+                "recipients": [clinician for clinician, _user in recipients],
+                "category": item.category,
+                "urgency": item.urgency,
+                "text": item.text,
+                "session": item.session_id,
+                "created_at": _when(item.created_at),
+                "deadline": _when(item.deadline),
+                "acknowledged_at": _when(item.acknowledged_at),
+                "acknowledged_by": item.acknowledged_by_id,
+                "escalated_at": _when(item.escalated_at),
+                "is_emergency": item.is_emergency,
+                "emergency_justification": item.emergency_justification,
+                "redisclosure_notice": item.redisclosure_notice,
+                "status": state,
+                "replies": [
+                    {"id": r.id, "author": r.author_id, "text": r.text, "created_at": _when(r.created_at)}
+                    for r in replies
+                ],
+            }
+        )
+    return rows
