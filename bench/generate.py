@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from core.models import Organization, Program, Role
 from django.db import connection, transaction
 
-from accounts.models import Organization, Program, Role
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter
@@ -69,10 +69,11 @@ def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
 def copy_frame(model, frame: pd.DataFrame) -> None:
     """COPY a frame whose columns are the table's column names, in chunks (bounded memory).
     Columns the generator does not model get the values save() would give them. Columns of
-    encrypted fields (accounts.fields.is_encrypted) hold plain text and are encrypted chunk by
+    encrypted fields (core.fields.is_encrypted) hold plain text and are encrypted chunk by
     chunk with the model field's own Fernet (the project's keys), so the ORM decrypts them as
     if save() had written them."""
-    from accounts.fields import is_encrypted
+    from core.fields import is_encrypted
+
     from core.importing import copy_defaults
 
     encrypted = [f.attname for f in model._meta.concrete_fields if f.attname in frame.columns and is_encrypted(f)]

@@ -107,9 +107,9 @@ def main() -> None:
     import django
 
     django.setup()
+    from core.services import program_create
     from django.db import connection
 
-    from accounts.services import program_create
     from clients.models import Clinician
     from core.importing import import_csv_file
 

@@ -4,6 +4,12 @@ from dataclasses import asdict
 from pathlib import PurePath
 from typing import Any
 
+from audit import actions
+from audit.records import audit_write
+from core.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
+from core.models import Program, Role
+from core.pagination import StartCursorPagination
+from core.scoping import role_program_ids
 from django.conf import settings
 from django.db import models
 from django.db.models import Prefetch
@@ -19,11 +25,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from accounts import audit_actions as actions
-from accounts.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
-from accounts.audit import audit_write
-from accounts.models import Program, Role
-from accounts.scoping import role_program_ids
 from clients import services
 from clients.filters import CaseloadAssignmentFilter, ClinicalAppointmentFilter
 from clients.models import (
@@ -58,7 +59,6 @@ from clients.serializers import (
     TransferSerializer,
     client_rows,
 )
-from config.pagination import StartCursorPagination
 from core.importing import KINDS, import_csv_file
 from supporters.matching import match_candidates
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 
+from core.models import Program
+from core.scoping import role_program_ids
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -14,8 +16,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Program
-from accounts.scoping import role_program_ids
 from clients import services
 from clients.models import ImportJob, ImportJobStatus
 from core.importing import KINDS

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+from core.models import Program, Site
 from django.utils.translation import gettext as _
 
-from accounts.models import Program, Site
 from clients.characteristics import (
     CHARACTERISTICS,
     DECLINED,

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from core.models import Program
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Program
 from clients.models import Client
 from core.importing import (
     Checks,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+from core.languages import LANGUAGE_CODES_MESSAGE, language_codes
+from core.models import Program, Site
 from django.utils.translation import gettext as _
 
-from accounts.languages import LANGUAGE_CODES_MESSAGE, language_codes
-from accounts.models import Program, Site
 from core.importing import (
     Checks,
     Columns,

@@ -7,8 +7,8 @@ and, where the record has one, a page form. Supporters, assignments and resource
 form (they are written through the API, the admin and the importer); consents are written
 through their page, and a client's characteristics through the coordinators' page.
 
-Where each rule lives: language codes in accounts.languages (the field validators and the
-importer's column check); site in the program in accounts.models.validate_site_of (Client.clean,
+Where each rule lives: language codes in core.languages (the field validators and the
+importer's column check); site in the program in core.models.validate_site_of (Client.clean,
 Supporter.clean); date order in the models' clean() (CaseloadAssignment, Certification, Consent),
 with the same message on their check constraints; a client's date of birth in Client.clean();
 race and ethnicity codes in clients.characteristics (the field validator's messages, checked over
@@ -21,11 +21,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from core.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE
+from core.models import SITE_IN_ANOTHER_PROGRAM, Role
+from core.services import membership_grant
 from django.urls import reverse
 
-from accounts.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE
-from accounts.models import SITE_IN_ANOTHER_PROGRAM, Role
-from accounts.services import membership_grant
 from clients.characteristics import RACE_ETHNICITY_DECLINED_ALONE
 from clients.models import (
     BORN_IN_THE_FUTURE,

@@ -1,14 +1,14 @@
 """Out-of-range dates (year 9999, year 1) are a 400 or a form/line error with one message in
-every channel, never a 500 (config/dates.py): API bodies and query parameters, page forms and
+every channel, never a 500 (core/dates.py): API bodies and query parameters, page forms and
 filters, the admin and the CSV import."""
 
 from __future__ import annotations
 
 import pytest
+from core.dates import OUT_OF_RANGE
 from django.urls import reverse
 
 from clients.models import ClinicalAppointment, Consent
-from config.dates import OUT_OF_RANGE
 from core.importing import import_csv_file
 from sessions.models import PeerSession
 
