@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from core.models import Organization, Program, Role
 from django.db import connection, transaction
 
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
@@ -72,8 +73,9 @@ def copy_frame(model, frame: pd.DataFrame) -> None:
     encrypted fields (core.fields.is_encrypted) hold plain text and are encrypted chunk by
     chunk with the model field's own Fernet (the project's keys), so the ORM decrypts them as
     if save() had written them."""
-    from clients.importing import copy_defaults
     from core.fields import is_encrypted
+
+    from core.importing import copy_defaults
 
     encrypted = [f.attname for f in model._meta.concrete_fields if f.attname in frame.columns and is_encrypted(f)]
     extra = copy_defaults(model, list(frame.columns))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 
+from core.models import Program
+from core.scoping import role_program_ids
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -15,10 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from clients import services
-from clients.importing import KINDS
 from clients.models import ImportJob, ImportJobStatus
-from core.models import Program
-from core.scoping import role_program_ids
+from core.importing import KINDS
 
 
 class ImportForm(forms.Form):

@@ -11,6 +11,10 @@ from functools import partial
 from typing import Any
 
 import pandas as pd
+from audit import actions
+from audit.records import audit_write
+from core.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
+from core.models import Program, User
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -20,9 +24,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit import actions
-from audit.records import audit_write
-from clients.importing import KINDS, import_csv_file
 from clients.models import (
     RUNNING_IMPORT_STATUSES,
     AssignmentRole,
@@ -44,8 +45,7 @@ from clients.models import (
     Resource,
 )
 from clients.tasks import run_import_job
-from core.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
-from core.models import Program, User
+from core.importing import KINDS, import_csv_file
 
 logger = logging.getLogger(__name__)
 

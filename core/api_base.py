@@ -12,16 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from typing import Any, ClassVar
 
+from audit import actions
+from audit.records import audit_record, audit_write
+from core.permissions import ProgramRolePermission
+from core.timezones import LocalTimeError, local_to_aware
 from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import BasePermission, IsAuthenticated
-
-from audit import actions
-from audit.records import audit_record, audit_write
-from core.permissions import ProgramRolePermission
-from core.timezones import LocalTimeError, local_to_aware
 
 
 class ProgramLocalDateTimeField(serializers.DateTimeField):
@@ -89,15 +88,18 @@ class ScopedMixin:
         return self.model.objects.visible_to(self.request.user)
 
     # --- audit: every successful call is one event (a list names the clients on its page) ---
+    # What the read showed, noted where DRF loads it, for audit_read once the answer is final
+    # (a view instance serves one request).
+    _audit_object: models.Model | None = None
+    _audit_page: list | None = None
+
     def get_object(self) -> models.Model:
-        obj = super().get_object()
-        self._audit_object, self._audit_object_pk = obj, obj.pk
-        return obj
+        self._audit_object = super().get_object()
+        return self._audit_object
 
     def paginate_queryset(self, queryset: models.QuerySet) -> list | None:
-        page = super().paginate_queryset(queryset)
-        self._audit_page = page
-        return page
+        self._audit_page = super().paginate_queryset(queryset)
+        return self._audit_page
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -114,12 +116,11 @@ class ScopedMixin:
         """Every answered read is one event; a list names the clients on its page. Writes are
         recorded by the services that make them (create_record, update_record, perform_destroy)."""
         if self.detail:
-            obj = getattr(self, "_audit_object", None)
             detail = {} if self.action == "retrieve" else {"view": self.action}
             audit_record(
                 action=actions.code_for(self.model, actions.VIEWED),
                 request=request,
-                obj=obj,
+                obj=self._audit_object,
                 object_type=self.model._meta.label_lower,
                 detail=detail,
             )
@@ -127,7 +128,7 @@ class ScopedMixin:
         audit_record(
             action=actions.code_for(self.model, actions.LISTED),
             request=request,
-            objects=getattr(self, "_audit_page", None) or [],
+            objects=self._audit_page or [],
             object_type=self.model._meta.label_lower,
             detail={} if self.action == "list" else {"view": self.action},
         )

@@ -6,20 +6,20 @@ from __future__ import annotations
 import json
 
 import pytest
+from audit import actions
+from audit.models import AuditEvent
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from audit import actions
-from audit.models import AuditEvent
 from clients.characteristics import (
     CHARACTERISTICS,
     RACE_ETHNICITY_CODES_MESSAGE,
     RACE_ETHNICITY_DECLINED_ALONE,
     RACE_ETHNICITY_REPEATED,
 )
-from clients.importing import COLUMNS, import_csv_file
 from clients.models import Client
 from clients.services import client_save
+from core.importing import COLUMNS, import_csv_file
 
 HEADER = (
     "external_id,first_name,last_name,date_of_birth,"

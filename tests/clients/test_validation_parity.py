@@ -21,10 +21,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from core.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE
+from core.models import SITE_IN_ANOTHER_PROGRAM, Role
+from core.services import membership_grant
 from django.urls import reverse
 
 from clients.characteristics import RACE_ETHNICITY_DECLINED_ALONE
-from clients.importing import import_csv_file
 from clients.models import (
     BORN_IN_THE_FUTURE,
     END_BEFORE_START,
@@ -34,9 +36,7 @@ from clients.models import (
     Consent,
     Resource,
 )
-from core.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE
-from core.models import SITE_IN_ANOTHER_PROGRAM, Role
-from core.services import membership_grant
+from core.importing import import_csv_file
 from supporters.models import EXPIRY_BEFORE_ISSUE, Certification, Supporter
 from tests.factories import SiteFactory, SupporterFactory, UserFactory
 

@@ -5,11 +5,11 @@ filters, the admin and the CSV import."""
 from __future__ import annotations
 
 import pytest
+from core.dates import OUT_OF_RANGE
 from django.urls import reverse
 
-from clients.importing import import_csv_file
 from clients.models import ClinicalAppointment, Consent
-from core.dates import OUT_OF_RANGE
+from core.importing import import_csv_file
 from sessions.models import PeerSession
 
 MESSAGE = str(OUT_OF_RANGE)

@@ -1,15 +1,19 @@
-"""Bulk CSV imports, exactly as docs/spec/import-formats.md says.
+"""The shared machinery of the bulk CSV imports (docs/spec/import-formats.md).
 
-One entry point, `import_csv_file`, validates a whole file for one program and
-one KIND, then writes everything or nothing. Validation is vectorised with
-pandas (one pass per rule over whole columns, never a Python loop per row) and
-the writes are set-based: on PostgreSQL the rows are COPYed into a temporary
-staging table and merged with one INSERT ... SELECT and one UPDATE ... FROM;
-elsewhere bulk_create / bulk_update. Nothing calls save() per row.
+One entry point, `import_csv_file`, validates a whole file for one program and one KIND, then
+writes everything or nothing. Each kind lives in the app whose records it writes
+(`supporters.imports`, `clients.imports`, `sessions.imports`; sites, which are core's own, at
+the end of this module) and is registered here by name with its columns, from that app's
+`AppConfig.ready()`: this module imports none of them.
 
-Rows are matched to existing records by `external_id` (assignments by their
-natural key client, supporter, start_date) so a second run of the same file
-changes nothing, and a changed row updates its record.
+Validation is vectorised with pandas (one pass per rule over whole columns, never a Python
+loop per row) and the writes are set-based: on PostgreSQL the rows are COPYed into a temporary
+staging table and merged with one INSERT ... SELECT and one UPDATE ... FROM; elsewhere
+bulk_create / bulk_update. Nothing calls save() per row.
+
+Rows are matched to existing records by `external_id` (assignments by their natural key
+client, supporter, start_date) so a second run of the same file changes nothing, and a changed
+row updates its record.
 """
 
 from __future__ import annotations
@@ -23,94 +27,21 @@ import re
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
-from django.core.exceptions import ValidationError
+from audit import actions
+from audit.records import audit_record
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.copy import QueuedLibpqWriter
 
-from audit import actions
-from audit.records import audit_record
-from clients.characteristics import (
-    CHARACTERISTICS,
-    DECLINED,
-    RACE_ETHNICITY_CODES_MESSAGE,
-    RACE_ETHNICITY_DECLINED_ALONE,
-    RACE_ETHNICITY_REPEATED,
-    SINGLE_CHOICE,
-    RaceEthnicity,
-)
-from clients.models import (
-    BORN_IN_THE_FUTURE,
-    END_BEFORE_START,
-    AppointmentKind,
-    AppointmentStatus,
-    AssignmentRole,
-    CaseloadAssignment,
-    Client,
-    ClinicalAppointment,
-    Clinician,
-    Discipline,
-)
 from core.dates import EARLIEST, LATEST, OUT_OF_RANGE
-from core.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE, language_codes
+from core.languages import LANGUAGE_CODE_MESSAGE, language_codes
 from core.models import Program, Site
-from sessions.models import (
-    LOGGED_ATTENDANCE_STATUSES,
-    Attendance,
-    AttendanceStatus,
-    Modality,
-    PeerSession,
-    SessionKind,
-    SessionStatus,
-)
-from supporters.models import EXPIRY_BEFORE_ISSUE, Certification, Supporter
-
-COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # kind: (required, optional)
-    "sites": (("external_id", "name"), ("address",)),
-    "supporters": (
-        ("external_id", "first_name", "last_name", "email"),
-        (
-            "site_external_id",
-            "max_caseload",
-            "languages",
-            "certification_type",
-            "certification_number",
-            "certified_on",
-            "certification_expires_on",
-        ),
-    ),
-    "clinicians": (("external_id", "first_name", "last_name", "email"), ("discipline",)),
-    "clients": (
-        ("external_id", "first_name", "last_name", "date_of_birth"),
-        ("preferred_language", "site_external_id", *CHARACTERISTICS),
-    ),
-    "assignments": (("client_external_id", "supporter_external_id", "start_date", "role"), ("end_date",)),
-    "appointments": (("external_id", "client_external_id", "start", "kind", "status"), ("clinician_external_id",)),
-    "peer_sessions": (
-        (
-            "external_id",
-            "supporter_external_id",
-            "client_external_id",
-            "start",
-            "duration_minutes",
-            "modality",
-            "status",
-        ),
-        (),
-    ),
-    "scheduled_peer_sessions": (
-        ("external_id", "supporter_external_id", "client_external_id", "start", "duration_minutes", "modality"),
-        ("video_url",),
-    ),
-}
-KINDS: tuple[str, ...] = tuple(COLUMNS)
-CERTIFICATION_COLUMNS = ("certification_type", "certification_number", "certified_on", "certification_expires_on")
 
 # A header this much wider than any format is hostile or the wrong file; say so once.
 MAX_HEADER_COLUMNS = 50
@@ -167,6 +98,34 @@ class ImportResult:
 
 
 Progress = Callable[[int], None]
+
+
+class Columns(NamedTuple):
+    """A kind's header: the columns a file must carry and those it may."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+class Importer(Protocol):
+    """Validates `frame` (raising through `Checks.raise_if_any`), then writes and counts into `result`."""
+
+    def __call__(self, *, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None: ...
+
+
+# The kind registry, in the order the kinds are registered: the apps' ready() run in
+# INSTALLED_APPS order (supporters, clients, sessions), which is the spec's order of the files.
+COLUMNS: dict[str, Columns] = {}
+_IMPORTERS: dict[str, Importer] = {}
+KINDS = COLUMNS.keys()  # a live view: every registered kind's name
+
+
+def register_kind(kind: str, columns: Columns, importer: Importer) -> None:
+    """Make KIND importable; called once per kind from its app's ready()."""
+    if _IMPORTERS.get(kind, importer) is not importer:
+        raise ImproperlyConfigured(f"Two importers for the import kind {kind!r}.")
+    COLUMNS[kind] = columns
+    _IMPORTERS[kind] = importer
 
 
 class _Invalid(Exception):
@@ -320,7 +279,7 @@ def read_csv_bytes(data: bytes, kind: str) -> tuple[pd.DataFrame, list[RowError]
 # Vectorised checks
 
 
-class _Checks:
+class Checks:
     """Collects errors as (row mask, column, reason) over whole columns."""
 
     def __init__(self, frame: pd.DataFrame, tz: zoneinfo.ZoneInfo) -> None:
@@ -498,7 +457,7 @@ class _Checks:
         raise _Invalid(rows)
 
 
-def _external_ids(queryset: models.QuerySet) -> pd.Series:
+def external_ids(queryset: models.QuerySet) -> pd.Series:
     rows = list(queryset.values_list("external_id", "id"))
     return pd.Series([pk for _, pk in rows], index=[ext for ext, _ in rows], dtype="int64")
 
@@ -507,7 +466,7 @@ def _external_ids(queryset: models.QuerySet) -> pd.Series:
 # Comparing with what is stored, and writing
 
 
-def _stored(queryset: models.QuerySet, columns: Sequence[str]) -> pd.DataFrame:
+def stored_rows(queryset: models.QuerySet, columns: Sequence[str]) -> pd.DataFrame:
     """The stored rows as a frame, read with COPY on PostgreSQL (much faster for millions)."""
     if connection.vendor == "postgresql":
         sql, params = queryset.values_list(*columns).query.sql_with_params()
@@ -555,7 +514,7 @@ def _differs(left: pd.Series, right: pd.Series) -> np.ndarray:
     return differ & ~both_missing
 
 
-def _match(
+def match_stored(
     rows: pd.DataFrame, stored: pd.DataFrame, key: Sequence[str], compare: dict[str, str]
 ) -> tuple[pd.Series, np.ndarray]:
     """For each file row: the id of the stored record with its key (or NA) and whether any compared value differs."""
@@ -598,7 +557,7 @@ def copy_defaults(model: type[models.Model], given: Sequence[str]) -> dict[str, 
     return values
 
 
-def _write(
+def write_rows(
     model: type[models.Model], rows: pd.DataFrame, columns: Sequence[str], progress: Progress, span: tuple[int, int]
 ) -> None:
     """Insert rows whose `id` is NA and update the others, on `columns` (attnames)."""
@@ -610,7 +569,7 @@ def _write(
         _write_bulk(model, rows, columns, progress, span)
 
 
-def _write_matched(
+def write_matched(
     model: type[models.Model],
     rows: pd.DataFrame,
     ids: pd.Series,
@@ -623,7 +582,7 @@ def _write_matched(
     mask = ids.isna().to_numpy() | changed
     writes = rows.loc[mask].copy()
     writes["id"] = ids[mask]
-    _write(model, writes, columns, progress, span)
+    write_rows(model, writes, columns, progress, span)
 
 
 def _python_values(rows: pd.DataFrame, model: type[models.Model], columns: Sequence[str]) -> list[dict[str, Any]]:
@@ -726,14 +685,14 @@ def _write_postgresql(
     progress(end)
 
 
-def _count(result: ImportResult, ids: pd.Series, changed: np.ndarray) -> None:
+def count_changes(result: ImportResult, ids: pd.Series, changed: np.ndarray) -> None:
     new = ids.isna().to_numpy()
     result.created = int(new.sum())
     result.updated = int(changed.sum())
     result.unchanged = int(len(ids) - result.created - result.updated)
 
 
-def _upsert(
+def upsert(
     *,
     model: type[models.Model],
     queryset: models.QuerySet,
@@ -744,41 +703,21 @@ def _upsert(
     progress: Progress,
 ) -> tuple[pd.Series, np.ndarray]:
     """Match, count and write (a dry run rolls back); returns each row's stored id and whether it changed."""
-    stored = _stored(queryset, ["id", *key, *[c for c in compare if c not in key]])
+    stored = stored_rows(queryset, ["id", *key, *[c for c in compare if c not in key]])
     progress(45)
-    ids, changed = _match(rows, stored, key, compare)
-    _count(result, ids, changed)
+    ids, changed = match_stored(rows, stored, key, compare)
+    count_changes(result, ids, changed)
     progress(55)
     if not result.dry_run:  # the counts are known now; a preview need not write and roll back
-        _write_matched(model, rows, ids, changed, list(compare), progress, (55, 95))
+        write_matched(model, rows, ids, changed, list(compare), progress, (55, 95))
     return ids, changed
 
 
 # ---------------------------------------------------------------------------
-# The kinds
+# Checks that the kinds of several apps share
 
 
-def _import_sites(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
-    checks = _Checks(frame, program.tzinfo)
-    checks.required(COLUMNS["sites"][0])
-    rows = pd.DataFrame(index=frame.index)
-    rows["external_id"] = checks.text("external_id", Site._meta.get_field("external_id"))
-    rows["name"] = checks.text("name", Site._meta.get_field("name"))
-    rows["address"] = checks.text("address", Site._meta.get_field("address"))
-    checks.unique("external_id")
-    checks.raise_if_any()
-    rows["program_id"] = program.pk
-    _upsert(
-        model=Site,
-        queryset=Site.objects.filter(program=program),
-        rows=rows,
-        compare={"external_id": "str", "name": "str", "address": "str", "program_id": "int"},
-        result=result,
-        progress=progress,
-    )
-
-
-def _check_emails(checks: _Checks, model: type[models.Model], program: Program) -> None:
+def check_emails(checks: Checks, model: type[models.Model], program: Program) -> None:
     """Unique per program, compared without case: within the file and against other records."""
     folded = checks.frame["email"].str.lower()
     checks.unique("email", folded)
@@ -796,515 +735,38 @@ def _check_emails(checks: _Checks, model: type[models.Model], program: Program) 
     )
 
 
-def _person_columns(checks: _Checks, model: type[models.Model]) -> pd.DataFrame:
+def person_columns(checks: Checks, model: type[models.Model]) -> pd.DataFrame:
     rows = pd.DataFrame(index=checks.frame.index)
     for column in ("external_id", "first_name", "last_name"):
         rows[column] = checks.text(column, model._meta.get_field(column))
     return rows
 
 
-def _import_supporters(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
-    checks = _Checks(frame, program.tzinfo)
-    checks.required(COLUMNS["supporters"][0])
-    rows = _person_columns(checks, Supporter)
-    rows["email"] = checks.email("email")
-    checks.unique("external_id")
-    _check_emails(checks, Supporter, program)
-    rows["site_id"] = checks.reference(
-        "site_external_id", _external_ids(Site.objects.filter(program=program)), _("site")
-    )
-    rows["max_caseload"] = checks.integer("max_caseload", 1, 200).fillna(
-        Supporter._meta.get_field("max_caseload").get_default()
-    )
-    languages = frame["languages"].str.split(";")
-    codes = languages.explode().str.strip()
-    unknown = (~codes.isin(language_codes()) & (frame["languages"].reindex(codes.index) != "")).groupby(level=0).any()
-    checks.fail(unknown, "languages", str(LANGUAGE_CODES_MESSAGE))
-    rows["languages"] = (
-        codes[codes != ""]
-        .groupby(level=0)
-        .agg(list)
-        .reindex(frame.index)
-        .map(lambda v: json.dumps(v if isinstance(v, list) else []))
-    )
-    filled = frame[list(CERTIFICATION_COLUMNS)] != ""
-    partial = filled.any(axis=1) & ~filled.all(axis=1)
-    for column in CERTIFICATION_COLUMNS:
-        checks.fail(partial & ~filled[column], column, _("certification columns are given together or not at all"))
-    cert_type = checks.text("certification_type", Certification._meta.get_field("certification_type"))
-    cert_number = checks.text("certification_number", Certification._meta.get_field("number"))
-    certified_on = checks.date("certified_on")
-    expires_on = checks.date("certification_expires_on")
-    # Certification.clean()'s rule and message, over the whole column.
-    checks.fail(expires_on < certified_on, "certification_expires_on", str(EXPIRY_BEFORE_ISSUE))
-    checks.raise_if_any()
-    rows["program_id"] = program.pk
-    ids, changed = _upsert(
-        model=Supporter,
-        queryset=Supporter.objects.filter(program=program),
-        rows=rows,
-        compare={
-            "external_id": "str",
-            "first_name": "str",
-            "last_name": "str",
-            "email": "str",
-            "site_id": "int",
-            "max_caseload": "int",
-            "languages": "json",
-            "program_id": "int",
-        },
-        result=result,
-        progress=progress,
-    )
-    has_cert = filled.all(axis=1).to_numpy()
-    if not has_cert.any():
-        return
-    # Certifications are few (one per supporter row at most): compare them in Python.
-    supporter_ids = Supporter.objects.filter(program=program, external_id__in=list(rows["external_id"][has_cert]))
-    id_of = dict(supporter_ids.values_list("external_id", "id"))
-    existing = {
-        (c.supporter_id, c.certification_type): c for c in Certification.objects.filter(supporter_id__in=id_of.values())
-    }
-    creates, updates, touched = [], [], set()
-    for line in frame.index[has_cert]:
-        supporter_id = id_of.get(rows.loc[line, "external_id"])
-        if supporter_id is None:
-            continue  # a dry run did not write this new supporter; its row already counts as created
-        values = {
-            "number": cert_number[line],
-            "issued_on": certified_on[line].date(),
-            "expires_on": expires_on[line].date(),
-        }
-        cert = existing.get((supporter_id, cert_type[line]))
-        if cert is None:
-            creates.append(Certification(supporter_id=supporter_id, certification_type=cert_type[line], **values))
-            touched.add(line)
-        elif any(getattr(cert, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(cert, k, v)
-            updates.append(cert)
-            touched.add(line)
-    if not result.dry_run:
-        Certification.objects.bulk_create(creates)
-        Certification.objects.bulk_update(updates, ["number", "issued_on", "expires_on"])
-    # A stored supporter whose only change is its certification counts as updated.
-    cert_only = ids.notna().to_numpy() & ~changed & frame.index.isin(list(touched))
-    result.updated += int(cert_only.sum())
-    result.unchanged -= int(cert_only.sum())
+# ---------------------------------------------------------------------------
+# The kind of core's own records. Core has no AppConfig yet (accounts becomes core), so it is
+# registered here, where it is defined, before any app registers its kinds.
+
+SITES = Columns(("external_id", "name"), ("address",))
 
 
-def _import_clinicians(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
-    checks = _Checks(frame, program.tzinfo)
-    checks.required(COLUMNS["clinicians"][0])
-    rows = _person_columns(checks, Clinician)
-    rows["email"] = checks.email("email")
-    rows["discipline"] = checks.choice("discipline", Discipline)
-    checks.unique("external_id")
-    _check_emails(checks, Clinician, program)
-    checks.raise_if_any()
-    rows["program_id"] = program.pk
-    _upsert(
-        model=Clinician,
-        queryset=Clinician.objects.filter(program=program),
-        rows=rows,
-        compare={
-            "external_id": "str",
-            "first_name": "str",
-            "last_name": "str",
-            "email": "str",
-            "discipline": "str",
-            "program_id": "int",
-        },
-        result=result,
-        progress=progress,
-    )
-
-
-def _import_clients(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
-    checks = _Checks(frame, program.tzinfo)
-    checks.required(COLUMNS["clients"][0])
-    rows = _person_columns(checks, Client)
-    rows["date_of_birth"] = checks.date("date_of_birth")
-    # Client.clean()'s rule and message, over the whole column.
-    today = pd.Timestamp(program.local_today())
-    checks.fail(rows["date_of_birth"] > today, "date_of_birth", str(BORN_IN_THE_FUTURE))
-    rows["preferred_language"] = checks.language("preferred_language")
-    rows["site_id"] = checks.reference(
-        "site_external_id", _external_ids(Site.objects.filter(program=program)), _("site")
-    )
-    # A characteristic's column absent from the file leaves the stored answers alone (an EHR
-    # export without them must not erase what coordinators recorded); a blank cell is "not asked".
-    given = [name for name in CHARACTERISTICS if name in frame.attrs.get("header", CHARACTERISTICS)]
-    for column in SINGLE_CHOICE:
-        if column in given:
-            rows[column] = checks.choice(column, CHARACTERISTICS[column])
-    if "race_ethnicity" in given:
-        rows["race_ethnicity"] = _race_ethnicity(checks)
-    checks.unique("external_id")
-    checks.raise_if_any()
-    rows["program_id"] = program.pk
-    _upsert(
-        model=Client,
-        queryset=Client.objects.filter(program=program),
-        rows=rows,
-        compare={
-            "external_id": "str",
-            "first_name": "str",
-            "last_name": "str",
-            "date_of_birth": "date",
-            "preferred_language": "str",
-            "site_id": "int",
-            **{name: "json" if name == "race_ethnicity" else "str" for name in given},
-            "program_id": "int",
-        },
-        result=result,
-        progress=progress,
-    )
-
-
-def _race_ethnicity(checks: _Checks) -> pd.Series:
-    """Several codes separated by `;` (blank: not asked), as a JSON list; the rules, order and
-    messages of clients.characteristics.race_ethnicity_problem, over the whole column: one
-    error per cell, the first rule it breaks."""
-    cells = checks.frame["race_ethnicity"]
-    codes = cells.str.split(";").explode().str.strip()
-    codes = codes[codes != ""]
-
-    def per_row(mask: pd.Series) -> pd.Series:
-        return mask.groupby(level=0).any().reindex(cells.index, fill_value=False)
-
-    unknown = per_row(~codes.isin(RaceEthnicity.values))
-    repeated = per_row(pd.Series(codes.reset_index().duplicated().to_numpy(), index=codes.index)) & ~unknown
-    several = codes.groupby(level=0).size().reindex(cells.index, fill_value=0) > 1
-    declined_with_others = per_row(codes == DECLINED) & several & ~unknown & ~repeated
-    checks.fail(unknown, "race_ethnicity", str(RACE_ETHNICITY_CODES_MESSAGE))
-    checks.fail(repeated, "race_ethnicity", str(RACE_ETHNICITY_REPEATED))
-    checks.fail(declined_with_others, "race_ethnicity", str(RACE_ETHNICITY_DECLINED_ALONE))
-    lists = codes.groupby(level=0).agg(list).reindex(cells.index)
-    return lists.map(lambda v: json.dumps(v if isinstance(v, list) else []))
-
-
-def _import_assignments(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
-    checks = _Checks(frame, program.tzinfo)
-    checks.required(COLUMNS["assignments"][0])
+def _import_sites(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
+    checks = Checks(frame, program.tzinfo)
+    checks.required(SITES.required)
     rows = pd.DataFrame(index=frame.index)
-    rows["client_id"] = checks.reference(
-        "client_external_id", _external_ids(Client.objects.filter(program=program)), _("client")
-    )
-    rows["supporter_id"] = checks.reference(
-        "supporter_external_id", _external_ids(Supporter.objects.filter(program=program)), _("supporter")
-    )
-    rows["start_date"] = checks.date("start_date")
-    rows["end_date"] = checks.date("end_date")
-    rows["role"] = checks.choice("role", AssignmentRole)
-    # CaseloadAssignment.clean()'s rule and message (and its constraint's), over the whole column.
-    checks.fail(rows["end_date"] < rows["start_date"], "end_date", str(END_BEFORE_START))
-    key = rows["client_id"].astype(str) + "|" + rows["supporter_id"].astype(str) + "|" + frame["start_date"]
-    checks.unique("start_date", key.where(~pd.Series(checks.bad, index=frame.index), ""))
-    _check_primary_overlaps(checks, program, rows[~checks.bad], key)
-    checks.raise_if_any()
-    _upsert(
-        model=CaseloadAssignment,
-        queryset=CaseloadAssignment.objects.filter(client__program=program),
-        rows=rows,
-        key=("client_id", "supporter_id", "start_date"),
-        compare={"client_id": "int", "supporter_id": "int", "start_date": "date", "end_date": "date", "role": "str"},
-        result=result,
-        progress=progress,
-    )
-
-
-def _check_primary_overlaps(checks: _Checks, program: Program, rows: pd.DataFrame, key: pd.Series) -> None:
-    """A client's primaries must not overlap, counting stored ones; a file row replaces the
-    stored row with its natural key. Vectorised: sorted by start, a row overlaps an earlier
-    one when it starts on or before the latest end so far, and a later one when it ends on
-    or after the next start."""
-    frame = checks.frame
-    stored = pd.DataFrame.from_records(
-        list(
-            CaseloadAssignment.objects.filter(
-                client__program=program, client_id__in=rows["client_id"].unique().tolist()
-            ).values_list("id", "client_id", "supporter_id", "start_date", "end_date", "role")
-        ),
-        columns=["id", "client_id", "supporter_id", "start_date", "end_date", "role"],
-    )
-    for column in ("start_date", "end_date"):
-        stored[column] = pd.to_datetime(stored[column]).astype("datetime64[us]")
-    for column in ("client_id", "supporter_id"):
-        stored[column] = stored[column].astype("Int64")
-    stored_key = (
-        stored["client_id"].astype(str)
-        + "|"
-        + stored["supporter_id"].astype(str)
-        + "|"
-        + stored["start_date"].dt.strftime("%Y-%m-%d")
-    )
-    kept = stored[~stored_key.isin(key)].assign(line=0)
-    primaries = pd.concat([rows.assign(line=rows.index), kept], ignore_index=True)
-    primaries = primaries[primaries["role"] == AssignmentRole.PRIMARY].sort_values(["client_id", "start_date"])
-    ends = primaries["end_date"].fillna(pd.Timestamp.max.floor("D")).astype("datetime64[us]")
-    earlier_end = ends.groupby(primaries["client_id"]).cummax().groupby(primaries["client_id"]).shift()
-    later_start = primaries.groupby("client_id")["start_date"].shift(-1)
-    overlaps = (primaries["start_date"] <= earlier_end) | (ends >= later_start)
-    flagged = primaries.loc[overlaps.fillna(False).to_numpy() & (primaries["line"] > 0).to_numpy(), "line"]
-    checks.fail(
-        frame.index.isin(flagged.to_numpy()), "start_date", _("overlaps another primary assignment of this client")
-    )
-
-
-def _import_appointments(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
-    checks = _Checks(frame, program.tzinfo)
-    checks.required(COLUMNS["appointments"][0])
-    rows = pd.DataFrame(index=frame.index)
-    rows["external_id"] = checks.text("external_id", ClinicalAppointment._meta.get_field("external_id"))
-    rows["client_id"] = checks.reference(
-        "client_external_id", _external_ids(Client.objects.filter(program=program)), _("client")
-    )
-    rows["clinician_id"] = checks.reference(
-        "clinician_external_id", _external_ids(Clinician.objects.filter(program=program)), _("clinician")
-    )
-    progress(20)
-    rows["start"] = checks.datetime("start")
-    rows["kind"] = checks.choice("kind", AppointmentKind)
-    rows["status"] = checks.choice("status", AppointmentStatus)
+    rows["external_id"] = checks.text("external_id", Site._meta.get_field("external_id"))
+    rows["name"] = checks.text("name", Site._meta.get_field("name"))
+    rows["address"] = checks.text("address", Site._meta.get_field("address"))
     checks.unique("external_id")
-    progress(35)
     checks.raise_if_any()
     rows["program_id"] = program.pk
-    _upsert(
-        model=ClinicalAppointment,
-        queryset=ClinicalAppointment.objects.filter(program=program),
+    upsert(
+        model=Site,
+        queryset=Site.objects.filter(program=program),
         rows=rows,
-        compare={
-            "external_id": "str",
-            "client_id": "int",
-            "clinician_id": "int",
-            "start": "datetime",
-            "kind": "str",
-            "status": "str",
-            "program_id": "int",
-        },
+        compare={"external_id": "str", "name": "str", "address": "str", "program_id": "int"},
         result=result,
         progress=progress,
     )
 
 
-def _check_groups(checks: _Checks, sources: Sequence[str]) -> None:
-    """Rows sharing an external_id are one session with one attendance per row: one client
-    appears once, and every row agrees on what the session is (`sources`)."""
-    frame = checks.frame
-    checks.unique("client_external_id", frame["external_id"] + "|" + frame["client_external_id"])
-    first_line = pd.Series(frame.index, index=frame.index).groupby(frame["external_id"]).transform("first")
-    for source in sources:
-        first = frame.groupby("external_id")[source].transform("first")
-        differs = frame[source] != first
-        checks.fail_against_line(
-            differs, source, _("differs from line %d of the same session (external_id)"), first_line.where(differs)
-        )
-
-
-def _session_rows(checks: _Checks, program: Program, frame: pd.DataFrame) -> pd.DataFrame:
-    """The columns every peer-session kind shares: the session's id, its supporter, the
-    attending client (both the program's, by external id) and the start."""
-    rows = pd.DataFrame(index=frame.index)
-    rows["external_id"] = checks.text("external_id", PeerSession._meta.get_field("external_id"))
-    rows["supporter_id"] = checks.reference(
-        "supporter_external_id", _external_ids(Supporter.objects.filter(program=program)), _("supporter")
-    )
-    rows["client_id"] = checks.reference(
-        "client_external_id", _external_ids(Client.objects.filter(program=program)), _("client")
-    )
-    rows["start"] = checks.datetime("start")
-    return rows
-
-
-def _session_kinds(rows: pd.DataFrame, sessions: pd.DataFrame) -> np.ndarray:
-    """A session with several rows (attendances) in the file is a group, else one-to-one."""
-    sizes = rows.groupby("external_id").size()
-    return np.where(sessions["external_id"].map(sizes).to_numpy() > 1, SessionKind.GROUP, SessionKind.ONE_TO_ONE)
-
-
-def _recompute_billing(program: Program, touched: pd.DataFrame) -> None:
-    """Billing units for the clients and local days of the rows written: units depend on the
-    client's other sessions that day (daily cap), and a scheduled place records why it earns none."""
-    from sessions.billing import billing_recompute
-
-    local_days = pd.to_datetime(touched["start"], utc=True).dt.tz_convert(program.timezone).dt.date
-    billing_recompute(program=program, client_ids=touched["client_id"].astype("int64").tolist(), days=set(local_days))
-
-
-def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress) -> None:
-    checks = _Checks(frame, program.tzinfo)
-    checks.required(COLUMNS["peer_sessions"][0])
-    rows = _session_rows(checks, program, frame)
-    # A session that has not happened yet is scheduled, not logged (import-formats.md v1.1): the
-    # rows below become held sessions, and no held session starts in the future.
-    checks.fail(rows["start"] > pd.Timestamp(timezone.now()), "start", _("is in the future"))
-    rows["duration_minutes"] = checks.integer("duration_minutes", 1, 720)
-    rows["modality"] = checks.choice("modality", Modality)
-    rows["attendance_status"] = checks.choice("status", LOGGED_ATTENDANCE_STATUSES)
-    _check_groups(checks, ("supporter_external_id", "start", "duration_minutes", "modality"))
-    checks.raise_if_any()
-
-    sessions = rows.drop_duplicates("external_id").drop(columns=["client_id", "attendance_status"])
-    sessions["kind"] = _session_kinds(rows, sessions)
-    # The file gives each client's attendance; a session is held unless every attendance was cancelled,
-    # so a cancelled session holds no completed or attempted attendance (sessions.models.session_status_errors).
-    all_cancelled = (rows["attendance_status"] == AttendanceStatus.CANCELLED).groupby(rows["external_id"]).all()
-    sessions["status"] = np.where(
-        sessions["external_id"].map(all_cancelled).to_numpy(), SessionStatus.CANCELLED, SessionStatus.HELD
-    )
-    sessions["program_id"] = program.pk
-    session_result = ImportResult(kind="peer_sessions")
-    stored = _stored(
-        PeerSession.objects.filter(program=program),
-        ["id", "external_id", "supporter_id", "start", "duration_minutes", "modality", "kind", "status", "program_id"],
-    )
-    compare = {
-        "external_id": "str",
-        "supporter_id": "int",
-        "start": "datetime",
-        "duration_minutes": "int",
-        "modality": "str",
-        "kind": "str",
-        "status": "str",
-        "program_id": "int",
-    }
-    session_ids, session_changed = _match(sessions, stored, ("external_id",), compare)
-    _count(session_result, session_ids, session_changed)
-    if not result.dry_run:
-        _write_matched(PeerSession, sessions, session_ids, session_changed, list(compare), progress, (50, 70))
-
-    ids_now = _external_ids(PeerSession.objects.filter(program=program, external_id__in=list(sessions["external_id"])))
-    attendances = pd.DataFrame(
-        {
-            "session_id": rows["external_id"].map(ids_now).astype("Int64"),
-            "client_id": rows["client_id"],
-            "status": rows["attendance_status"],
-        },
-        index=rows.index,
-    )
-    stored_attendances = _stored(
-        Attendance.objects.filter(session__program=program, session__external_id__in=list(sessions["external_id"])),
-        ["id", "session_id", "client_id", "status"],
-    )
-    attendance_ids, attendance_changed = _match(
-        attendances,
-        stored_attendances,
-        ("session_id", "client_id"),
-        {"session_id": "int", "client_id": "int", "status": "str"},
-    )
-    if not result.dry_run:
-        _write_matched(
-            Attendance,
-            attendances,
-            attendance_ids,
-            attendance_changed,
-            ["session_id", "client_id", "status"],
-            progress,
-            (70, 95),
-        )
-    # Counted per row (one row = one attendance): a row whose session changed counts as updated.
-    changed_session = pd.Series(session_changed, index=sessions["external_id"].to_numpy())
-    row_session_changed = rows["external_id"].map(changed_session).fillna(False).to_numpy(dtype=bool)
-    new = attendance_ids.isna().to_numpy()
-    updated = ~new & (attendance_changed | row_session_changed)
-    result.created = int(new.sum())
-    result.updated = int(updated.sum())
-    result.unchanged = int(len(rows) - result.created - result.updated)
-    touched = new | updated
-    if not result.dry_run and touched.any():
-        _recompute_billing(program, rows.loc[touched])
-
-
-def _import_scheduled_peer_sessions(
-    *, program: Program, frame: pd.DataFrame, result: ImportResult, progress: Progress
-) -> None:
-    """Future peer sessions (continuity.md §6: planned contacts), one attendance per row with
-    status `scheduled`. A session already logged (held or cancelled) is left exactly as it is,
-    and its rows count as unchanged: the nightly export may still list it. Every other row must
-    start in the future. Stored attendances keep their status (a client who cancelled stays so)."""
-    checks = _Checks(frame, program.tzinfo)
-    checks.required(COLUMNS["scheduled_peer_sessions"][0])
-    rows = _session_rows(checks, program, frame)
-    rows["duration_minutes"] = checks.integer("duration_minutes", 1, 720)
-    rows["modality"] = checks.choice("modality", Modality)
-    rows["video_url"] = checks.validated("video_url", PeerSession._meta.get_field("video_url"))
-    _check_groups(checks, ("supporter_external_id", "start", "duration_minutes", "modality", "video_url"))
-    stored_status = dict(
-        PeerSession.objects.filter(program=program, external_id__in=list(frame["external_id"].unique())).values_list(
-            "external_id", "status"
-        )
-    )
-    logged = frame["external_id"].map(stored_status).isin([SessionStatus.HELD, SessionStatus.CANCELLED])
-    checks.fail(~logged & (rows["start"] <= pd.Timestamp(timezone.now())), "start", _("is not in the future"))
-    checks.raise_if_any()
-
-    rows = rows[~logged.to_numpy()]
-    if rows.empty:  # every session of the file has been logged since: nothing to do
-        result.unchanged = len(frame)
-        return
-    sessions = rows.drop_duplicates("external_id").drop(columns=["client_id"])
-    sessions["kind"] = _session_kinds(rows, sessions)
-    sessions["status"] = SessionStatus.SCHEDULED
-    sessions["program_id"] = program.pk
-    compare = {
-        "external_id": "str",
-        "supporter_id": "int",
-        "start": "datetime",
-        "duration_minutes": "int",
-        "modality": "str",
-        "video_url": "str",
-        "kind": "str",
-        "status": "str",
-        "program_id": "int",
-    }
-    stored = _stored(
-        PeerSession.objects.filter(program=program, external_id__in=list(sessions["external_id"])),
-        ["id", *compare],
-    )
-    session_ids, session_changed = _match(sessions, stored, ("external_id",), compare)
-    if not result.dry_run:
-        _write_matched(PeerSession, sessions, session_ids, session_changed, list(compare), progress, (50, 70))
-
-    ids_now = _external_ids(PeerSession.objects.filter(program=program, external_id__in=list(sessions["external_id"])))
-    attendances = pd.DataFrame(
-        {
-            "session_id": rows["external_id"].map(ids_now).astype("Int64"),
-            "client_id": rows["client_id"],
-            "status": AttendanceStatus.SCHEDULED.value,
-        },
-        index=rows.index,
-    )
-    stored_attendances = _stored(
-        Attendance.objects.filter(session__program=program, session__external_id__in=list(sessions["external_id"])),
-        ["id", "session_id", "client_id"],
-    )
-    attendance_ids, _unchanged = _match(
-        attendances, stored_attendances, ("session_id", "client_id"), {"session_id": "int", "client_id": "int"}
-    )
-    new = attendance_ids.isna().to_numpy()
-    if not result.dry_run and new.any():
-        writes = attendances.loc[new].copy()
-        writes["id"] = attendance_ids[new]
-        _write(Attendance, writes, ["session_id", "client_id", "status"], progress, (70, 95))
-    # Counted per row of the file (one row = one attendance); a logged session's rows are unchanged.
-    changed_session = pd.Series(session_changed, index=sessions["external_id"].to_numpy())
-    updated = ~new & rows["external_id"].map(changed_session).fillna(False).to_numpy(dtype=bool)
-    result.created = int(new.sum())
-    result.updated = int(updated.sum())
-    result.unchanged = int(len(frame) - result.created - result.updated)
-    if not result.dry_run and (new | updated).any():
-        _recompute_billing(program, rows.loc[new | updated])
-
-
-_IMPORTERS: dict[str, Callable[..., None]] = {
-    "sites": _import_sites,
-    "supporters": _import_supporters,
-    "clinicians": _import_clinicians,
-    "clients": _import_clients,
-    "assignments": _import_assignments,
-    "appointments": _import_appointments,
-    "peer_sessions": _import_peer_sessions,
-    "scheduled_peer_sessions": _import_scheduled_peer_sessions,
-}
+register_kind("sites", SITES, _import_sites)
