@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from core.models import Organization, Program, Role
 from django.db import connection, transaction
 
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
@@ -74,7 +73,6 @@ def copy_frame(model, frame: pd.DataFrame) -> None:
     chunk with the model field's own Fernet (the project's keys), so the ORM decrypts them as
     if save() had written them."""
     from core.fields import is_encrypted
-
     from core.importing import copy_defaults
 
     encrypted = [f.attname for f in model._meta.concrete_fields if f.attname in frame.columns and is_encrypted(f)]

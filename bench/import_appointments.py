@@ -107,11 +107,11 @@ def main() -> None:
     import django
 
     django.setup()
-    from core.services import program_create
     from django.db import connection
 
     from clients.models import Clinician
     from core.importing import import_csv_file
+    from core.services import program_create
 
     if connection.vendor != "postgresql":
         sys.exit("Point DATABASE_URL at PostgreSQL: this benchmark measures the COPY path.")

@@ -4,12 +4,6 @@ from dataclasses import asdict
 from pathlib import PurePath
 from typing import Any
 
-from audit import actions
-from audit.records import audit_write
-from core.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
-from core.models import Program, Role
-from core.pagination import StartCursorPagination
-from core.scoping import role_program_ids
 from django.conf import settings
 from django.db import models
 from django.db.models import Prefetch
@@ -25,6 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from audit import actions
+from audit.records import audit_write
 from clients import services
 from clients.filters import CaseloadAssignmentFilter, ClinicalAppointmentFilter
 from clients.models import (
@@ -59,7 +55,11 @@ from clients.serializers import (
     TransferSerializer,
     client_rows,
 )
+from core.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
 from core.importing import KINDS, import_csv_file
+from core.models import Program, Role
+from core.pagination import StartCursorPagination
+from core.scoping import role_program_ids
 from supporters.matching import match_candidates
 
 CASELOAD_WRITES = {"create": {Role.COORDINATOR, Role.SUPPORTER}, "update": {Role.COORDINATOR, Role.SUPPORTER}}

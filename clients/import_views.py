@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 
-from core.models import Program
-from core.scoping import role_program_ids
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from clients import services
 from clients.models import ImportJob, ImportJobStatus
 from core.importing import KINDS
+from core.models import Program
+from core.scoping import role_program_ids
 
 
 class ImportForm(forms.Form):

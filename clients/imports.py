@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from core.models import Program, Site
 from django.utils.translation import gettext as _
 
 from clients.characteristics import (
@@ -42,6 +41,7 @@ from core.importing import (
     register_kind,
     upsert,
 )
+from core.models import Program, Site
 
 CLINICIANS = Columns(("external_id", "first_name", "last_name", "email"), ("discipline",))
 CLIENTS = Columns(

@@ -11,10 +11,6 @@ from functools import partial
 from typing import Any
 
 import pandas as pd
-from audit import actions
-from audit.records import audit_write
-from core.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
-from core.models import Program, User
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -24,6 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit import actions
+from audit.records import audit_write
 from clients.models import (
     RUNNING_IMPORT_STATUSES,
     AssignmentRole,
@@ -46,6 +44,8 @@ from clients.models import (
 )
 from clients.tasks import run_import_job
 from core.importing import KINDS, import_csv_file
+from core.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
+from core.models import Program, User
 
 logger = logging.getLogger(__name__)
 

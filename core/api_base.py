@@ -12,15 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from typing import Any, ClassVar
 
-from audit import actions
-from audit.records import audit_record, audit_write
-from core.permissions import ProgramRolePermission
-from core.timezones import LocalTimeError, local_to_aware
 from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import BasePermission, IsAuthenticated
+
+from audit import actions
+from audit.records import audit_record, audit_write
+from core.permissions import ProgramRolePermission
+from core.timezones import LocalTimeError, local_to_aware
 
 
 class ProgramLocalDateTimeField(serializers.DateTimeField):

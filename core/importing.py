@@ -31,14 +31,14 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
-from audit import actions
-from audit.records import audit_record
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.copy import QueuedLibpqWriter
 
+from audit import actions
+from audit.records import audit_record
 from core.dates import EARLIEST, LATEST, OUT_OF_RANGE
 from core.languages import LANGUAGE_CODE_MESSAGE, language_codes
 from core.models import Program, Site
@@ -769,4 +769,6 @@ def _import_sites(*, program: Program, frame: pd.DataFrame, result: ImportResult
     )
 
 
-register_kind("sites", SITES, _import_sites)
+def register_kinds() -> None:
+    """The kinds whose records live in core (sites); called from CoreConfig.ready()."""
+    register_kind("sites", SITES, _import_sites)

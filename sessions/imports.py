@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from core.models import Program
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +25,7 @@ from core.importing import (
     write_matched,
     write_rows,
 )
+from core.models import Program
 from sessions.billing import billing_recompute
 from sessions.models import (
     LOGGED_ATTENDANCE_STATUSES,

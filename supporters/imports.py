@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from core.languages import LANGUAGE_CODES_MESSAGE, language_codes
-from core.models import Program, Site
 from django.utils.translation import gettext as _
 
 from core.importing import (
@@ -21,6 +19,8 @@ from core.importing import (
     register_kind,
     upsert,
 )
+from core.languages import LANGUAGE_CODES_MESSAGE, language_codes
+from core.models import Program, Site
 from supporters.models import EXPIRY_BEFORE_ISSUE, Certification, Supporter
 
 CERTIFICATION_COLUMNS = ("certification_type", "certification_number", "certified_on", "certification_expires_on")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from audit import actions
-from audit.models import AuditEvent
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from audit import actions
+from audit.models import AuditEvent
 from clients.characteristics import (
     CHARACTERISTICS,
     RACE_ETHNICITY_CODES_MESSAGE,

@@ -21,9 +21,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from core.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE
-from core.models import SITE_IN_ANOTHER_PROGRAM, Role
-from core.services import membership_grant
 from django.urls import reverse
 
 from clients.characteristics import RACE_ETHNICITY_DECLINED_ALONE
@@ -37,6 +34,9 @@ from clients.models import (
     Resource,
 )
 from core.importing import import_csv_file
+from core.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE
+from core.models import SITE_IN_ANOTHER_PROGRAM, Role
+from core.services import membership_grant
 from supporters.models import EXPIRY_BEFORE_ISSUE, Certification, Supporter
 from tests.factories import SiteFactory, SupporterFactory, UserFactory
 

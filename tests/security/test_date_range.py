@@ -5,10 +5,10 @@ filters, the admin and the CSV import."""
 from __future__ import annotations
 
 import pytest
-from core.dates import OUT_OF_RANGE
 from django.urls import reverse
 
 from clients.models import ClinicalAppointment, Consent
+from core.dates import OUT_OF_RANGE
 from core.importing import import_csv_file
 from sessions.models import PeerSession
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core.models import Program
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.importing import KINDS, import_csv_file
+from core.models import Program
 
 
 class Command(BaseCommand):
