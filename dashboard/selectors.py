@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Membership, Program, Role, User
@@ -18,6 +17,9 @@ from clients.models import AppointmentStatus, CaseloadAssignment, Client, Clinic
 from reports.models import FunderReport, ReportStatus
 from sessions.models import Attendance, PeerSession, SessionStatus
 from supporters.models import Supporter
+
+if TYPE_CHECKING:
+    from config.request_types import AuthenticatedRequest
 
 # A client on a caseload with no completed peer contact for this many days is "in a gap".
 GAP_DAYS = 14
@@ -189,7 +191,7 @@ ROLE_DATA = {
 }
 
 
-def home_sections(request: HttpRequest) -> list[ProgramSection]:
+def home_sections(request: AuthenticatedRequest) -> list[ProgramSection]:
     """One section per program the user holds a role in, one sub-section per role held there."""
     user = request.user
     roles = role_program_ids(user)

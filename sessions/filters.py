@@ -26,8 +26,8 @@ class IdFilter(django_filters.NumberFilter):
 
 
 class PeerSessionFilter(django_filters.FilterSet):
-    start_after = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
-    start_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    start_after: django_filters.Filter = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
+    start_before: django_filters.Filter = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
     client = IdFilter(field_name="attendances__client", distinct=True)
     modality = django_filters.ChoiceFilter(choices=Modality.choices)
     kind = django_filters.ChoiceFilter(choices=SessionKind.choices)
