@@ -24,6 +24,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,7 +53,7 @@ def measure(kind: str, slug: str, start: date, end: date) -> dict:
     began = time.perf_counter()
     data = load_continuity_data(program=program, until=end)
     loaded = time.perf_counter()
-    out = {
+    out: dict[str, Any] = {
         "kind": kind,
         "rows": {
             "assignments": len(data.assignments),

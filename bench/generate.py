@@ -91,7 +91,8 @@ def copy_frame(model, frame: pd.DataFrame) -> None:
     ):
         for chunk in _chunks(frame):
             if encrypted:
-                chunk = chunk.assign(**{column: _encrypt(model, column, chunk[column]) for column in encrypted})
+                # pandas-stubs take no None in a column given as a list (pandas stores it as a null).
+                chunk = chunk.assign(**{column: _encrypt(model, column, chunk[column]) for column in encrypted})  # type: ignore[arg-type]
             buffer = io.StringIO()
             chunk.to_csv(
                 buffer,
@@ -267,7 +268,8 @@ def generate_program(
                 "supporter_id": assignments["supporter_id"],
                 "role": assignments["role"],
                 "start_date": as_date(assignments["start"].to_numpy()),
-                "end_date": np.where(
+                # numpy's stubs take no None as a choice (numpy makes an object array of it).
+                "end_date": np.where(  # type: ignore[call-overload]
                     assignments["end"].to_numpy() < 0, None, as_date(np.maximum(assignments["end"].to_numpy(), 0))
                 ),
                 "handoff_note": "",
@@ -330,6 +332,7 @@ def generate_program(
         )
         note_count = addenda = 0
         if notes:
+            assert sup_users is not None  # notes make the supporters' logins
             author_users = sup_users[session_supporters - sup0]
             note_columns = clinical.session_notes(
                 clinical_rng,
@@ -366,6 +369,7 @@ def generate_program(
             )
         feedback = None
         if clinicians:
+            assert sup_users is not None  # clinicians make the supporters' logins
             feedback = clinical.feedback_network(
                 clinical_rng,
                 program=program,

@@ -19,7 +19,9 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar, overload
 
 import numpy as np
 
@@ -31,6 +33,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+T = TypeVar("T")
+
+
+@overload
+def cpu_seconds(pid: None = None) -> float: ...
+@overload
+def cpu_seconds(pid: int) -> float | None: ...
 def cpu_seconds(pid: int | None = None) -> float | None:
     """User + system CPU of a process (this one by default); None when /proc cannot tell."""
     if pid is None:
@@ -43,7 +52,7 @@ def cpu_seconds(pid: int | None = None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed(label: str, run, backend_pid: int) -> tuple[float, object]:
+def timed(label: str, run: Callable[[], T], backend_pid: int) -> tuple[float, T]:
     """Wall time, plus the CPU time of this process and of the PostgreSQL backend (when it runs
     on this host): on a shared, busy machine the CPU seconds say what an idle one would take."""
     wall, client, server = time.perf_counter(), cpu_seconds(), cpu_seconds(backend_pid)
@@ -110,7 +119,7 @@ def main() -> None:
     from django.db import connection
 
     from accounts.services import program_create
-    from clients.importing import import_csv_file
+    from clients.importing import ImportResult, import_csv_file
     from clients.models import Clinician
 
     if connection.vendor != "postgresql":
@@ -141,7 +150,7 @@ def main() -> None:
         )
         rss_before = peak_rss_mb()
 
-        def phases() -> object:
+        def phases() -> Callable[[int], None]:
             last = [time.perf_counter()]
 
             def report(percent: int) -> None:
@@ -156,7 +165,7 @@ def main() -> None:
             cursor.execute("SELECT pg_backend_pid()")
             backend_pid = cursor.fetchone()[0]
 
-        def run_import() -> object:
+        def run_import() -> ImportResult:
             return import_csv_file(program=program, kind="appointments", data=path.read_bytes(), progress=phases())
 
         first_s, first = timed("import:", run_import, backend_pid)

@@ -101,6 +101,7 @@ def _generate(programs: int, attendance_rows: int, scale_down: int, stdout: Text
             slug=SLUG.format(number),
             seed=number,
         )
+        assert made.feedback is not None  # clinicians > 0 makes the feedback
         made.program.name = f"State network, region {number}"
         made.program.save(update_fields=["name"])
         stdout.write(
