@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
@@ -16,6 +17,11 @@ from accounts.fields import EncryptedShortText, EncryptedText
 from accounts.models import Program
 from accounts.scoping import role_program_ids
 from clients.models import Client, client_access_q
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 # Entries written this long after the session started are flagged late.
 LATE_ENTRY_AFTER = timedelta(hours=72)
@@ -153,7 +159,7 @@ class BillingReason(models.TextChoices):
 
 
 class PeerSessionQuerySet(models.QuerySet):
-    def visible_to(self, user) -> PeerSessionQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> PeerSessionQuerySet:
         """Coordinators: all of their programs. Supporters: sessions they ran.
         Clinicians: sessions attended by a client passing the disclosure gate (clients.disclosure;
         which attendees and fields they see is clients.disclosure.session_disclosures; never the
@@ -236,7 +242,7 @@ class PeerSession(models.Model):
 
 
 class AttendanceQuerySet(models.QuerySet):
-    def visible_to(self, user, *, facts_only: bool = True) -> AttendanceQuerySet:
+    def visible_to(self, user: User | AnonymousUser, *, facts_only: bool = True) -> AttendanceQuerySet:
         """Coordinators: all of their programs. Supporters: their own sessions'. Clinicians: the
         attendances of clients passing the disclosure gate; `facts_only=False` for what the
         treatment purpose does not cover (wellbeing, billing units), which needs a consent."""
@@ -292,7 +298,7 @@ class Attendance(models.Model):
 
 
 class ProgramSessionRulesQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ProgramSessionRulesQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> ProgramSessionRulesQuerySet:
         """Program settings are the coordinators' (roles.md)."""
 
         return self.filter(program_id__in=role_program_ids(user).coordinator)
@@ -328,7 +334,7 @@ class ProgramSessionRules(models.Model):
 
 
 class NoteAddendumQuerySet(models.QuerySet):
-    def visible_to(self, user) -> NoteAddendumQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> NoteAddendumQuerySet:
         """Same readers as the narrative: the author's own sessions and coordinators (never clinicians)."""
 
         roles = role_program_ids(user)
@@ -372,7 +378,7 @@ class Urgency(models.TextChoices):
 
 
 class FeedbackItemQuerySet(models.QuerySet):
-    def visible_to(self, user) -> FeedbackItemQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> FeedbackItemQuerySet:
         """Coordinators: all of their programs. Supporters: items they wrote about clients
         still on their caseload. Clinicians: items addressed to them, even after the consent
         is revoked or the care team changes (delivered items stay with the recipient)."""
@@ -382,7 +388,7 @@ class FeedbackItemQuerySet(models.QuerySet):
         if roles.supporter:
             caseload = Client.objects.filter(client_access_q(user)).values("id")
             q |= Q(program_id__in=roles.supporter, author__user_id=user.pk, client_id__in=caseload)
-        if roles.clinician:
+        if roles.clinician and user.is_authenticated:  # roles are only a signed-in user's
             q |= Q(
                 id__in=FeedbackItem.recipients.through.objects.filter(
                     clinician__user_id=user.pk, clinician__program_id__in=roles.clinician
@@ -435,7 +441,7 @@ class FeedbackItem(models.Model):
 
 
 class FeedbackReplyQuerySet(models.QuerySet):
-    def visible_to(self, user) -> FeedbackReplyQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> FeedbackReplyQuerySet:
         return self.filter(item__in=FeedbackItem.objects.visible_to(user))
 
 
@@ -464,7 +470,7 @@ class NotificationKind(models.TextChoices):
 
 
 class NotificationQuerySet(models.QuerySet):
-    def visible_to(self, user) -> NotificationQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> NotificationQuerySet:
         if user is None or not user.is_authenticated:
             return self.none()
         return self.filter(recipient_id=user.pk)
