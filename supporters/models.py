@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,9 +17,14 @@ from accounts.languages import validate_language_codes
 from accounts.models import Program, ProgramPerson, Site, validate_site_of
 from accounts.scoping import role_program_ids
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
 
 class SupporterQuerySet(models.QuerySet):
-    def visible_to(self, user) -> SupporterQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> SupporterQuerySet:
         """Coordinators see their programs' supporters; a supporter sees their own record."""
 
         roles = role_program_ids(user)
@@ -47,7 +53,7 @@ class CredentialKind(models.TextChoices):
 
 
 class CredentialTypeQuerySet(models.QuerySet):
-    def visible_to(self, user) -> CredentialTypeQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> CredentialTypeQuerySet:
 
         roles = role_program_ids(user)
         return self.filter(program_id__in=roles.coordinator | roles.supporter)
@@ -98,7 +104,7 @@ class CredentialType(models.Model):
 
 
 class CertificationQuerySet(models.QuerySet):
-    def visible_to(self, user) -> CertificationQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> CertificationQuerySet:
         """Coordinators: their programs' supporters. A supporter: their own."""
 
         roles = role_program_ids(user)
@@ -145,7 +151,7 @@ class Certification(models.Model):
 
 
 class CEHoursQuerySet(models.QuerySet):
-    def visible_to(self, user) -> CEHoursQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> CEHoursQuerySet:
 
         roles = role_program_ids(user)
         return self.filter(
@@ -209,7 +215,7 @@ class LapsedPolicy(models.TextChoices):
 
 
 class ProgramPolicyQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ProgramPolicyQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> ProgramPolicyQuerySet:
 
         return self.filter(program_id__in=role_program_ids(user).any())
 
@@ -263,7 +269,7 @@ class SupervisionFormat(models.TextChoices):
 
 
 class SupervisionSessionQuerySet(models.QuerySet):
-    def visible_to(self, user) -> SupervisionSessionQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> SupervisionSessionQuerySet:
         """Coordinators: their programs. A supporter: sessions they attended or led."""
 
         roles = role_program_ids(user)
@@ -310,7 +316,7 @@ BUILTIN_LIVED_EXPERIENCE_AREAS = [
 
 
 class LivedExperienceQuerySet(models.QuerySet):
-    def visible_to(self, user) -> LivedExperienceQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> LivedExperienceQuerySet:
         """Sensitive: coordinators of the program and the supporter themselves, nobody else."""
 
         roles = role_program_ids(user)
