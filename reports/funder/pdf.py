@@ -16,7 +16,7 @@ import resource
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -27,6 +27,9 @@ from django.utils.safestring import mark_safe
 from weasyprint import CSS, HTML
 
 from reports import charts
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 CSS_PATH = Path(settings.BASE_DIR) / "templates" / "reports" / "funder" / "report.css"
 NEUTRAL_AUTHOR = "Peer Support Program Manager"
@@ -274,7 +277,7 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _render_in_child(html: str, connection, parent_end, parent_pid: int) -> None:
+def _render_in_child(html: str, connection: Connection, parent_end: Connection, parent_pid: int) -> None:
     import time
 
     _die_with_parent(parent_pid)
