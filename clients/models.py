@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 from pathlib import PurePath
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,6 +29,12 @@ from clients.characteristics import (
     validate_race_ethnicity,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+    from clients.disclosure import Disclosure
+
 # How client_access_q treats clinicians (roles.md): their care-team clients' record (demographics,
 # consents, appointments); only what passes the disclosure gate (clients.disclosure) for anything of
 # peer support; or nothing (goals, outcomes, referrals).
@@ -38,7 +45,11 @@ NO_CLINICIANS = "none"
 
 
 def client_access_q(
-    user, *, client_field: str = "id", program_field: str = "program_id", clinicians: str = CARE_TEAM
+    user: User | AnonymousUser,
+    *,
+    client_field: str = "id",
+    program_field: str = "program_id",
+    clinicians: str = CARE_TEAM,
 ) -> Q:
     """The one definition of which clients a user may see, as a Q over any model
     that points at a client. Evaluated per request from live relationships:
@@ -78,9 +89,12 @@ def client_access_q(
     return q
 
 
-def care_team_links(user, program_ids: Iterable[int]) -> models.QuerySet:
+def care_team_links(user: User | AnonymousUser, program_ids: Iterable[int]) -> models.QuerySet:
     """Care-team rows (client, clinician) naming the user as a clinician in these programs."""
-    return Client.care_team.through.objects.filter(clinician__user_id=user.pk, clinician__program_id__in=program_ids)
+    # An anonymous user (pk None) has no clinician programs, so the rows are none either way.
+    return Client.care_team.through.objects.filter(
+        clinician__user_id=cast(int, user.pk), clinician__program_id__in=program_ids
+    )
 
 
 def program_todays(program_ids: Iterable[int]) -> list[tuple[int, date]]:
@@ -105,7 +119,7 @@ class Discipline(models.TextChoices):
 
 
 class ClinicianQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ClinicianQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> ClinicianQuerySet:
         """Coordinators: all in their programs. A clinician: their own record.
         A supporter: the care teams of clients on their caseload (to address feedback)."""
 
@@ -124,7 +138,7 @@ class Clinician(ProgramPerson):
 
 
 class ClientQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ClientQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> ClientQuerySet:
         return self.filter(client_access_q(user))
 
     def matching(self, search: str) -> ClientQuerySet:
@@ -150,6 +164,7 @@ class Client(models.Model):
     site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients")
     care_team = models.ManyToManyField(Clinician, blank=True, related_name="clients")
     created_at = models.DateTimeField(auto_now_add=True)
+    peer_support: Disclosure  # not a field: set on a page's clients by clients.disclosure.attach_disclosures
     # Self-reported, optional (clients.characteristics): blank is "not asked", "declined" is the
     # client's choice not to say. Race and ethnicity: a list of codes, [] when not asked.
     race_ethnicity = models.JSONField(default=list, blank=True, validators=[validate_race_ethnicity])
@@ -203,7 +218,7 @@ class AssignmentRole(models.TextChoices):
 
 
 class CaseloadAssignmentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> CaseloadAssignmentQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> CaseloadAssignmentQuerySet:
         """Coordinators: all. Supporters: their own assignments. Clinicians: who supports their
         clients, through the disclosure gate (who the supporter is needs a consent or an emergency grant)."""
 
@@ -286,7 +301,7 @@ class AppointmentStatus(models.TextChoices):
 
 
 class ClinicalAppointmentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ClinicalAppointmentQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> ClinicalAppointmentQuerySet:
         return self.filter(client_access_q(user, client_field="client_id", program_field="program_id"))
 
 
@@ -355,7 +370,7 @@ PART2_NOTICE = (
 
 
 class ConsentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ConsentQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> ConsentQuerySet:
         """Coordinators: all; supporters: their caseload's; clinicians: their care-team clients'."""
         return self.filter(client_access_q(user, client_field="client_id", program_field="client__program_id"))
 
@@ -458,14 +473,14 @@ class Consent(models.Model):
             raise ValidationError(errors)
 
 
-def caseload_q(user, *, client_field: str = "client_id", program_field: str = "program_id") -> Q:
+def caseload_q(user: User | AnonymousUser, *, client_field: str = "client_id", program_field: str = "program_id") -> Q:
     """Coordinators of the program and supporters with the client on their caseload today:
     who reads and edits goals, outcome measures and referrals (never clinicians or funders)."""
     return client_access_q(user, client_field=client_field, program_field=program_field, clinicians=NO_CLINICIANS)
 
 
 class ClientPreferenceQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ClientPreferenceQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> ClientPreferenceQuerySet:
         """Only coordinators: the requested lived-experience areas are used for matching alone."""
 
         return self.filter(client__program_id__in=role_program_ids(user).coordinator)
@@ -507,7 +522,7 @@ class GoalStatus(models.TextChoices):
 
 
 class RecoveryGoalQuerySet(models.QuerySet):
-    def visible_to(self, user) -> RecoveryGoalQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> RecoveryGoalQuerySet:
         return self.filter(caseload_q(user))
 
 
@@ -541,7 +556,7 @@ class RecoveryGoal(models.Model):
 
 
 class GoalProgressQuerySet(models.QuerySet):
-    def visible_to(self, user) -> GoalProgressQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> GoalProgressQuerySet:
         return self.filter(caseload_q(user, client_field="goal__client_id", program_field="goal__program_id"))
 
 
@@ -561,7 +576,7 @@ class GoalProgress(models.Model):
 
 
 class InstrumentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> InstrumentQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> InstrumentQuerySet:
         """The shared library (no program) plus the caller's programs' own instruments."""
 
         roles = role_program_ids(user)
@@ -608,7 +623,7 @@ class Instrument(models.Model):
 
 
 class OutcomeMeasureQuerySet(models.QuerySet):
-    def visible_to(self, user) -> OutcomeMeasureQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> OutcomeMeasureQuerySet:
         return self.filter(caseload_q(user))
 
 
@@ -648,7 +663,7 @@ class ResourceCategory(models.TextChoices):
 
 
 class ResourceQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ResourceQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> ResourceQuerySet:
         """Not people's data: everyone working in the program reads the directory."""
 
         roles = role_program_ids(user)
@@ -697,7 +712,7 @@ class ReferralOutcome(models.TextChoices):
 
 
 class ReferralQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ReferralQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> ReferralQuerySet:
         return self.filter(caseload_q(user))
 
 
@@ -742,7 +757,7 @@ class ImportJobStatus(models.TextChoices):
 
 
 class ImportJobQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ImportJobQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> ImportJobQuerySet:
         """Only coordinators of the job's program: the upload and its errors quote people's data."""
 
         return self.filter(program_id__in=role_program_ids(user).coordinator)
