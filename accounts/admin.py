@@ -3,7 +3,7 @@ changes need the coordinator role in the object's program."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
@@ -15,6 +15,9 @@ from accounts.audit import AuditEvent, audit_record, audit_write
 from accounts.models import Membership, Organization, Program, Site, User
 from accounts.scoping import role_program_ids
 from accounts.services import membership_designate_emergency
+
+if TYPE_CHECKING:
+    pass
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -81,7 +84,7 @@ class ScopedAdmin(admin.ModelAdmin):
         return False
 
     def formfield_for_foreignkey(self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any) -> Any:
-        related = db_field.related_model
+        related: Any = db_field.related_model  # a model class once the apps are loaded
         if related is Program:
             # Records are only created in programs the user coordinates.
             kwargs["queryset"] = Program.objects.filter(id__in=role_program_ids(request.user).coordinator)
@@ -90,7 +93,7 @@ class ScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field: models.ManyToManyField, request: HttpRequest, **kwargs: Any) -> Any:
-        related = db_field.related_model
+        related: Any = db_field.related_model  # a model class once the apps are loaded
         if hasattr(related.objects, "visible_to"):
             kwargs["queryset"] = related.objects.visible_to(request.user)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
@@ -115,14 +118,14 @@ class SiteAdmin(ScopedAdmin):
 
 @admin.action(description="Designate for emergency access")
 def designate_emergency(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet) -> None:
-
+    assert request.user.is_authenticated  # the admin signs its users in first
     for membership in queryset:
         membership_designate_emergency(membership=membership, allowed=True, by=request.user)
 
 
 @admin.action(description="Remove emergency access designation")
 def undesignate_emergency(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet) -> None:
-
+    assert request.user.is_authenticated  # the admin signs its users in first
     for membership in queryset:
         membership_designate_emergency(membership=membership, allowed=False, by=request.user)
 

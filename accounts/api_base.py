@@ -10,7 +10,7 @@ enforced by accounts.permissions.ProgramRolePermission, never by the viewsets.
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import models
 from drf_spectacular.types import OpenApiTypes
@@ -23,13 +23,16 @@ from accounts.audit import audit_record, audit_write
 from accounts.permissions import ProgramRolePermission
 from accounts.timezones import LocalTimeError, local_to_aware
 
+if TYPE_CHECKING:
+    from datetime import datetime
+
 
 class ProgramLocalDateTimeField(serializers.DateTimeField):
     """Accepts ISO 8601 with or without an offset. Without one, the time is
     wall-clock time in the program's zone; the serializer's validate() calls
     `localize_in_program` once it knows the program."""
 
-    def enforce_timezone(self, value):  # noqa: ANN001, ANN201 - DRF signature
+    def enforce_timezone(self, value: datetime) -> datetime:
         return value if value.tzinfo is None else super().enforce_timezone(value)
 
 

@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, models, router, transaction
@@ -38,10 +38,15 @@ from django.utils.translation import gettext_lazy as _
 from accounts import audit_actions
 from accounts.request_cache import current_request
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
 try:
     import fcntl
 except ImportError:  # not POSIX: SQLite writers fall back to its own busy wait
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
@@ -64,7 +69,7 @@ class AuditEventQuerySet(models.QuerySet):
     def bulk_create(self, *args: Any, **kwargs: Any) -> list:
         raise AppendOnlyError("Audit events are written one by one through audit_record(), to keep the chain.")
 
-    def visible_to(self, user) -> AuditEventQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> AuditEventQuerySet:
         """Coordinators read the trail of their own programs; nobody else reads it."""
         from accounts.scoping import role_program_ids
 
@@ -111,6 +116,7 @@ class AuditEvent(models.Model):
     hash = models.CharField(max_length=64, unique=True)
 
     objects = AuditEventQuerySet.as_manager()
+    record_numbers: str  # not a field: the audit page sets it (accounts.security_views)
 
     class Meta:
         app_label = "accounts"
@@ -207,7 +213,7 @@ def _channel(request: HttpRequest | None) -> str:
     return "page"
 
 
-def _emergency_client_ids(user, client_ids: set[int]) -> set[int]:
+def _emergency_client_ids(user: User | AnonymousUser | None, client_ids: set[int]) -> set[int]:
     if not client_ids or user is None or not getattr(user, "is_authenticated", False):
         return set()
     from accounts.emergency import active_grant_client_ids

@@ -10,6 +10,7 @@ detail built on it opens for the grant's lifetime and closes by itself after.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,12 +21,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpRequest
+
+    from accounts.models import User
+
 
 class EmergencyAccessQuerySet(models.QuerySet):
     def active(self) -> EmergencyAccessQuerySet:
         return self.filter(expires_at__gt=timezone.now(), revoked_at__isnull=True)
 
-    def visible_to(self, user) -> EmergencyAccessQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> EmergencyAccessQuerySet:
         """Coordinators see the grants in their programs; a user sees their own."""
         from accounts.scoping import role_program_ids
 
@@ -50,7 +57,7 @@ class EmergencyAccess(models.Model):
         return f"emergency access #{self.pk}"
 
 
-def active_grant_client_ids(user) -> frozenset[int]:
+def active_grant_client_ids(user: User | AnonymousUser) -> frozenset[int]:
     """Clients opened to the user by a live grant: read once per request (accounts.request_cache),
     since every client scope and every audit event asks; emergency_access_open clears it."""
     from accounts.request_cache import memoised
@@ -61,13 +68,15 @@ def active_grant_client_ids(user) -> frozenset[int]:
     )
 
 
-def may_break_glass(user, program_id: int) -> bool:
+def may_break_glass(user: User, program_id: int) -> bool:
     from accounts.models import Membership
 
     return Membership.objects.filter(user_id=user.pk, program_id=program_id, emergency_access=True).exists()
 
 
-def emergency_access_open(*, user, program: int, external_id: str, reason: str, request=None) -> EmergencyAccess:
+def emergency_access_open(
+    *, user: User, program: int, external_id: str, reason: str, request: HttpRequest | None = None
+) -> EmergencyAccess:
     """Open one client of program id `program` (found by the clinic's record number) for
     EMERGENCY_ACCESS_MINUTES. Refuses users without the designation, empty reasons
     and unknown records with the same message, so it cannot probe for records."""

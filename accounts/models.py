@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -11,6 +12,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
 
 class User(AbstractUser):
@@ -39,7 +43,7 @@ PART2_NO_TREATMENT_DISCLOSURES = _(
 
 
 class ProgramQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ProgramQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> ProgramQuerySet:
         from accounts.scoping import role_program_ids
 
         return self.filter(id__in=role_program_ids(user).any())
@@ -106,7 +110,7 @@ class ProgramGroupObjectPermission(GroupObjectPermissionBase):
 
 
 class SiteQuerySet(models.QuerySet):
-    def visible_to(self, user) -> SiteQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> SiteQuerySet:
         from accounts.scoping import role_program_ids
 
         return self.filter(program_id__in=role_program_ids(user).coordinator)
@@ -132,7 +136,7 @@ class Site(models.Model):
 SITE_IN_ANOTHER_PROGRAM = _("The site belongs to another program.")
 
 
-def validate_site_of(record: models.Model) -> None:
+def validate_site_of(record: Any) -> None:  # a model instance with a program and an optional site
     """For the `clean()` of a record with a program and an optional site (clients, supporters):
     the site must be one of the program's. Not a database constraint: a check cannot look at
     another table, and Django has no composite foreign key (site, program)."""
@@ -188,7 +192,7 @@ ROLE_PERMISSION = {
 
 
 class MembershipQuerySet(models.QuerySet):
-    def visible_to(self, user) -> MembershipQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> MembershipQuerySet:
         from accounts.scoping import role_program_ids
 
         return self.filter(models.Q(program_id__in=role_program_ids(user).coordinator) | models.Q(user=user))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -26,6 +26,10 @@ from accounts.reauth import require_recent_auth
 from accounts.scoping import role_program_ids
 from clients.models import Client
 from config.exceptions import apply_errors
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from config.request_types import AuthenticatedRequest
 
 PAGE_SIZE = 100
 CSV_MAX_ROWS = 100_000
@@ -111,14 +115,14 @@ def audit_report(request: HttpRequest) -> HttpResponse:
     older = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
     query = request.GET.copy()
     query.pop("before", None)
-    events = page[:PAGE_SIZE]
-    _attach_record_numbers(request, events)
+    shown = page[:PAGE_SIZE]
+    _attach_record_numbers(request, shown)
     # The page names the clients of its events by record number: they are recorded as shown.
     audit_record(
         action=actions.AUDIT_LISTED,
         request=request,
         object_type="accounts.auditevent",
-        client_ids={int(x) for e in events for x in e.client_ids.strip(",").split(",") if x},
+        client_ids={int(x) for e in shown for x in e.client_ids.strip(",").split(",") if x},
         program_id=None,
         detail={"filters": {k: v for k, v in request.GET.items() if k != "client"}},
     )
@@ -127,7 +131,7 @@ def audit_report(request: HttpRequest) -> HttpResponse:
         "security/audit_report.html",
         {
             "form": form,
-            "events": events,
+            "events": shown,
             "client_search": request.session.get(AUDIT_CLIENT_SEARCH_KEY, ""),
             "older": older,
             "query": query.urlencode(),
@@ -298,18 +302,19 @@ class EmergencyAccessForm(forms.Form):
         label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}), min_length=10, max_length=2000
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["program"].queryset = Program.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["program"]).queryset = Program.objects.filter(
             id__in=Membership.objects.filter(user=user, emergency_access=True).values("program_id")
         ).order_by("name")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def emergency_access(request: HttpRequest) -> HttpResponse:
+def emergency_access(request: AuthenticatedRequest) -> HttpResponse:
     form = EmergencyAccessForm(request.POST or None, user=request.user)
-    if not form.fields["program"].queryset.exists():
+    programs = cast(forms.ModelChoiceField, form.fields["program"]).queryset  # set by the form
+    if programs is None or not programs.exists():
         raise Http404
     if request.method == "POST" and form.is_valid():
         try:

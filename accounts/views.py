@@ -1,15 +1,22 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.decorators import login_required
 from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from accounts import audit_actions as actions
 from accounts.audit import audit_record, client_ids_of
 from dashboard.selectors import home_sections
 
+if TYPE_CHECKING:
+    from config.request_types import AuthenticatedRequest
+
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     """One section per program, one panel per role held there (dashboard.selectors)."""
     sections = home_sections(request)
     # The clients the home names (a supporter's caseload and today's sessions, a clinician's list).

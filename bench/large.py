@@ -14,7 +14,7 @@ every network program). Running it again does nothing once the network exists.
 from __future__ import annotations
 
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING
 
 from django.core.management.base import CommandError
 from django.db import connection
@@ -25,6 +25,9 @@ from accounts.services import membership_grant
 from clients.models import CaseloadAssignment, ClinicalAppointment, Clinician
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 PROGRAMS = 10
 SUPPORTERS = 2_000
@@ -37,7 +40,7 @@ SLUG = "state-network-{}"
 BIG_TABLES = (ClinicalAppointment, PeerSession, Attendance)
 
 
-def build_large_network(*, stdout: TextIO, programs: int = PROGRAMS, scale_down: int = 1) -> None:
+def build_large_network(*, stdout: SupportsWrite[str], programs: int = PROGRAMS, scale_down: int = 1) -> None:
     """Build the network unless it exists. `scale_down` divides every volume (for quick trials)."""
     if connection.vendor != "postgresql":
         raise CommandError("--scale large loads with PostgreSQL COPY: set DATABASE_URL to a PostgreSQL database.")
@@ -87,7 +90,7 @@ def _create_indexes(definitions: list[str]) -> None:
             cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
-def _generate(programs: int, attendance_rows: int, scale_down: int, stdout: TextIO) -> None:
+def _generate(programs: int, attendance_rows: int, scale_down: int, stdout: SupportsWrite[str]) -> None:
     from bench.generate import generate_program
 
     for number in range(1, programs + 1):

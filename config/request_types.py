@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
+from rest_framework.request import Request
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -18,6 +19,12 @@ if TYPE_CHECKING:
 
 class AuthenticatedRequest(HttpRequest):
     """A request whose user has signed in (the view is behind `login_required`)."""
+
+    user: User
+
+
+class AuthenticatedApiRequest(Request):
+    """A DRF request whose user has signed in (the view's permissions include IsAuthenticated)."""
 
     user: User
 
