@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from drf_spectacular.authentication import BasicScheme
@@ -31,6 +31,9 @@ from accounts.signin import (
     throttled_check,
     too_many_attempts_message,
 )
+
+if TYPE_CHECKING:
+    from config.request_types import AuthenticatedApiRequest
 
 
 class ProgramViewSet(
@@ -137,7 +140,7 @@ class TokenLoginView(KnoxLoginView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [LoginThrottle]
 
-    def post(self, request: Request, format: str | None = None) -> Response:  # noqa: A002 - knox signature
+    def post(self, request: AuthenticatedApiRequest, format: str | None = None) -> Response:  # noqa: A002 - knox's
 
         # Two-factor applies to tokens too: send the current code in the X-OTP header. Wrong
         # codes count in the same throttle as the web's second-factor step.
