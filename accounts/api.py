@@ -45,7 +45,7 @@ class ProgramViewSet(
     filterset_fields = ["slug"]
     ordering_fields = ["name", "id"]
 
-    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+    def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
         assert instance is not None
         return instance.pk
 

@@ -26,6 +26,8 @@ from accounts.timezones import LocalTimeError, local_to_aware
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from config.request_types import AuthenticatedApiRequest
+
 
 class ProgramLocalDateTimeField(serializers.DateTimeField):
     """Accepts ISO 8601 with or without an offset. Without one, the time is
@@ -89,6 +91,7 @@ class ScopedMixin(_ViewSetBase):
 
     model: ClassVar[type[Any]]  # a model whose objects have visible_to(user)
     permission_classes = [IsAuthenticated, ProgramRolePermission]
+    request: AuthenticatedApiRequest  # IsAuthenticated is among the permissions
     # action -> roles that may do it, checked against the program of the record.
     write_roles: ClassVar[Mapping[str, Set[str]]] = {}
 
