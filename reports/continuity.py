@@ -26,6 +26,7 @@ because enrollment, follow-up windows and periods are local dates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -168,7 +169,7 @@ def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
-def _int_col(values: list, dtype: Any = np.int64) -> np.ndarray:
+def _int_col(values: Sequence[Any], dtype: Any = np.int64) -> np.ndarray:
     return np.asarray(values, dtype=dtype) if values else np.empty(0, dtype=dtype)
 
 
@@ -335,7 +336,7 @@ def _load_orm(
         appointment_qs = appointment_qs.filter(client_id__in=client_ids)
     assignments = _assignments_orm(program, client_ids)
     rows = list(appointment_qs.values_list("client_id", "start", "status", "kind"))
-    cols = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
     appointments = _frame(
         {
             "client_id": _int_col(cols[0]),
@@ -363,7 +364,7 @@ def _assignments_orm(program: Program, client_ids: list[int] | None) -> pd.DataF
     if client_ids is not None:
         queryset = queryset.filter(client_id__in=client_ids)
     rows = list(queryset.values_list("client_id", "supporter_id", "role", "start_date", "end_date"))
-    cols = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
     return _frame(
         {
             "client_id": _int_col(cols[0]),
@@ -988,20 +989,23 @@ def compute_continuity(
         volume=(v_sup, v_sup[first_of_session], v_minutes[first_of_session]),
     )
     enrolled_per_sup = clients_per_sup.reindex(sup_keys, fill_value=0).to_numpy(dtype=np.int64)
-    # null for the unassigned row (an object column, so the others stay integers).
-    by_supporter.insert(0, "clients_enrolled", np.where(sup_keys == -1, None, enrolled_per_sup.astype(object)))
+    # null for the unassigned row (an object column, so the others stay integers). numpy's stubs
+    # take no None as a choice (numpy makes an object array of it), here and below.
+    by_supporter.insert(0, "clients_enrolled", np.where(sup_keys == -1, None, enrolled_per_sup.astype(object)))  # type: ignore[call-overload]
     sup_external = (
         pd.Series(data.supporters["external_id"].to_numpy(), index=data.supporters["id"].to_numpy())
         .reindex(sup_keys)
         .to_numpy()
     )
-    by_supporter.insert(0, "supporter", np.where(sup_keys == -1, None, sup_external))
+    by_supporter.insert(0, "supporter", np.where(sup_keys == -1, None, sup_external))  # type: ignore[call-overload]
     by_supporter = by_supporter[SUPPORTER_KEYS]
     if ahead is not None:
+        assert data.planned is not None  # the gap ahead is computed from the planned data
         pos = _positions(open_sup, sup_keys)
         open_per_sup = _sum_at(pos, None, len(sup_keys))
         planned_per_sup = _sum_at(pos, open_planned, len(sup_keys))
-        by_supporter["planned"] = [
+        # a column of dicts (pandas-stubs take no list of objects as a column)
+        by_supporter["planned"] = [  # type: ignore[assignment]
             _planned_object(data.planned.as_of, o, p) for o, p in zip(open_per_sup, planned_per_sup, strict=True)
         ]
         gap_ahead = pd.Series(ahead["open_gap"].to_numpy(), index=ahead["client_id"].to_numpy())
@@ -1024,6 +1028,7 @@ def compute_continuity(
     summary["clients_unsupported_over_threshold"] = int(np.sum(longest_days > unsupported_threshold_days))
     summary = {key: summary[key] for key in SUMMARY_KEYS}
     if ahead is not None:
+        assert data.planned is not None
         summary["planned"] = _planned_object(data.planned.as_of, len(open_sup), int(open_planned.sum()))
 
     report = {
