@@ -16,11 +16,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
+from django.db.models import Model
 
 from accounts.models import Organization, Program, Role
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
@@ -47,13 +48,13 @@ class Generated:
     feedback: FeedbackMade | None = None
 
 
-def next_id(model) -> int:
+def next_id(model: type[Model]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {model._meta.db_table}")  # noqa: S608
         return int(cursor.fetchone()[0])
 
 
-def reset_sequence(model) -> None:
+def reset_sequence(model: type[Model]) -> None:
     table = model._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -66,7 +67,7 @@ def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
         yield frame.iloc[offset : offset + CHUNK_ROWS]
 
 
-def copy_frame(model, frame: pd.DataFrame) -> None:
+def copy_frame(model: type[Model], frame: pd.DataFrame) -> None:
     """COPY a frame whose columns are the table's column names, in chunks (bounded memory).
     Columns the generator does not model get the values save() would give them. Columns of
     encrypted fields (accounts.fields.is_encrypted) hold plain text and are encrypted chunk by
@@ -106,9 +107,9 @@ def copy_frame(model, frame: pd.DataFrame) -> None:
             copy.write(buffer.getvalue())
 
 
-def _encrypt(model, column: str, values: pd.Series) -> list[str | None]:
+def _encrypt(model: type[Model], column: str, values: pd.Series) -> list[str | None]:
     # One Fernet (the field's, built once from SECRET_KEY and SALT_KEY) for every row: ~10 µs a token.
-    field = model._meta.get_field(column)
+    field: Any = model._meta.get_field(column)  # an encrypted field (untyped): its Fernet is .f
     fernet = field.f
     empty = None if field.null else ""  # as the field's own get_prep_value stores an empty text
     return [fernet.encrypt(value.encode()).decode() if isinstance(value, str) and value else empty for value in values]

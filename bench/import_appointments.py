@@ -21,9 +21,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar, overload
+from typing import TYPE_CHECKING, TypeVar, overload
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -193,7 +196,7 @@ def main() -> None:
         program.organization.delete()
 
 
-def bare_copy(connection, path: Path) -> None:
+def bare_copy(connection: BaseDatabaseWrapper, path: Path) -> None:
     """The floor: the same bytes into an untyped, unindexed temp table."""
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE bench_copy (a text, b text, c text, d text, e text, f text)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,6 +22,9 @@ from rest_framework.exceptions import AuthenticationFailed
 from clients.models import Client
 from sessions.models import Attendance, FeedbackItem, FeedbackReply, NoteAddendum, PeerSession
 from supporters.models import Supporter
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 CLIENT_FIELDS = [
     "id",
@@ -73,7 +77,7 @@ FEEDBACK_FIELDS = [
 ]
 
 
-def _user(request: HttpRequest):  # noqa: ANN202 - returns the token's user or None
+def _user(request: HttpRequest) -> User | None:  # the token's user, if any
     try:
         found = TokenAuthentication().authenticate(request)
     except AuthenticationFailed:
@@ -149,7 +153,7 @@ def sessions(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"results": rows})
 
 
-def _session_create(request: HttpRequest, user) -> HttpResponse:  # noqa: ANN001
+def _session_create(request: HttpRequest, user: User) -> HttpResponse:
     data = json.loads(request.body)
     supporter = Supporter.objects.visible_to(user).filter(pk=data["supporter"]).values("id", "program_id").first()
     if supporter is None:
