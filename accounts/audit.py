@@ -56,7 +56,7 @@ class AppendOnlyError(Exception):
     """Raised when application code tries to change or remove an audit row."""
 
 
-class AuditEventQuerySet(models.QuerySet):
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError("Audit events cannot be changed.")
 

@@ -10,7 +10,7 @@ detail built on it opens for the grant's lifetime and closes by itself after.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
-class EmergencyAccessQuerySet(models.QuerySet):
+class EmergencyAccessQuerySet(models.QuerySet["EmergencyAccess"]):
     def active(self) -> EmergencyAccessQuerySet:
         return self.filter(expires_at__gt=timezone.now(), revoked_at__isnull=True)
 
@@ -64,7 +64,10 @@ def active_grant_client_ids(user: User | AnonymousUser) -> frozenset[int]:
 
     return memoised(
         ("emergency_grants", user.pk),
-        lambda: frozenset(EmergencyAccess.objects.active().filter(user_id=user.pk).values_list("client_id", flat=True)),
+        # callers ask for signed-in users only (an anonymous pk, None, would match no grant of a user)
+        lambda: frozenset(
+            EmergencyAccess.objects.active().filter(user_id=cast(int, user.pk)).values_list("client_id", flat=True)
+        ),
     )
 
 

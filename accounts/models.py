@@ -42,7 +42,7 @@ PART2_NO_TREATMENT_DISCLOSURES = _(
 )
 
 
-class ProgramQuerySet(models.QuerySet):
+class ProgramQuerySet(models.QuerySet["Program"]):
     def visible_to(self, user: User | AnonymousUser) -> ProgramQuerySet:
         from accounts.scoping import role_program_ids
 
@@ -109,7 +109,7 @@ class ProgramGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Program, on_delete=models.CASCADE)
 
 
-class SiteQuerySet(models.QuerySet):
+class SiteQuerySet(models.QuerySet["Site"]):
     def visible_to(self, user: User | AnonymousUser) -> SiteQuerySet:
         from accounts.scoping import role_program_ids
 
@@ -191,7 +191,7 @@ ROLE_PERMISSION = {
 }
 
 
-class MembershipQuerySet(models.QuerySet):
+class MembershipQuerySet(models.QuerySet["Membership"]):
     def visible_to(self, user: User | AnonymousUser) -> MembershipQuerySet:
         from accounts.scoping import role_program_ids
 

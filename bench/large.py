@@ -131,11 +131,13 @@ def _attach_bench_logins(programs: int) -> None:
         .order_by("-caseload", "id")
         .first()
     )
+    assert supporter is not None and supporter.user is not None  # the network has supporters with logins
     _rename_login(supporter.user, "bench-supporter", first, Role.SUPPORTER)
     assert CaseloadAssignment.objects.filter(supporter=supporter).exists()
     clinician = (
         Clinician.objects.filter(program=first).annotate(items=Count("feedback_items")).order_by("-items", "id").first()
     )
+    assert clinician is not None and clinician.user is not None  # and clinicians with logins
     _rename_login(clinician.user, "bench-clinician", first, Role.CLINICIAN)
 
 

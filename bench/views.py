@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -24,6 +24,8 @@ from sessions.models import Attendance, FeedbackItem, FeedbackReply, NoteAddendu
 from supporters.models import Supporter
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from accounts.models import User
 
 CLIENT_FIELDS = [
@@ -134,17 +136,19 @@ def sessions(request: HttpRequest) -> HttpResponse:
         PeerSession.objects.visible_to(user).order_by("-start", "-id").values(*SESSION_FIELDS)[: _page_size(request)]
     )
     attendances: dict[int, list[dict]] = defaultdict(list)
-    for row in (
+    for row in cast(
+        "Iterable[dict[str, Any]]",
         Attendance.objects.filter(session_id__in=[r["id"] for r in rows])
         .order_by("id")
-        .values("session_id", "client_id", "status")
+        .values("session_id", "client_id", "status"),
     ):
         attendances[row.pop("session_id")].append(row)
     addenda: dict[int, list[dict]] = defaultdict(list)
-    for row in (
+    for row in cast(
+        "Iterable[dict[str, Any]]",
         NoteAddendum.objects.filter(session_id__in=[r["id"] for r in rows])
         .order_by("created_at", "id")
-        .values("session_id", "id", "text", "created_at", "author_id", "entered_late")
+        .values("session_id", "id", "text", "created_at", "author_id", "entered_late"),
     ):
         addenda[row.pop("session_id")].append(row)
     for row in rows:
@@ -187,7 +191,9 @@ def feedback_inbox(request: HttpRequest) -> HttpResponse:
         recipients[item_id].append((clinician_id, user_id))
     replies: dict[int, list[dict]] = defaultdict(list)
     reply_rows = FeedbackReply.objects.filter(item_id__in=ids).order_by("id")
-    for reply in reply_rows.values("id", "item_id", "author_id", "text", "created_at"):
+    for reply in cast(
+        "Iterable[dict[str, Any]]", reply_rows.values("id", "item_id", "author_id", "text", "created_at")
+    ):
         replies[reply.pop("item_id")].append(reply)
     for row in rows:
         recipient_users = {user_id for _, user_id in recipients[row["id"]]}

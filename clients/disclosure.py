@@ -160,7 +160,7 @@ def disclosures_for(user: User | AnonymousUser, clients: Iterable[Client]) -> di
             result[client.pk] = UNGATED
         else:
             pending[client.pk] = client.program_id
-    if pending and roles.supporter:
+    if pending and roles.supporter and user.is_authenticated:  # roles are only a signed-in user's
         caseload = set(
             CaseloadAssignment.objects.active_today(roles.supporter)
             .filter(supporter__user_id=user.pk, client_id__in=list(pending))

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 from pathlib import PurePath
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -65,7 +65,8 @@ def client_access_q(
 
     roles = role_program_ids(user)
     q = Q(**{f"{program_field}__in": roles.coordinator})
-    if roles.supporter:
+    client_ids: models.QuerySet[Any, Any]
+    if roles.supporter and user.is_authenticated:  # roles are only a signed-in user's
         caseload = CaseloadAssignment.objects.active_today(roles.supporter)
         client_ids = caseload.filter(supporter__user_id=user.pk).values("client_id")
         q |= Q(**{f"{client_field}__in": client_ids})
@@ -118,7 +119,7 @@ class Discipline(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class ClinicianQuerySet(models.QuerySet):
+class ClinicianQuerySet(models.QuerySet["Clinician"]):
     def visible_to(self, user: User | AnonymousUser) -> ClinicianQuerySet:
         """Coordinators: all in their programs. A clinician: their own record.
         A supporter: the care teams of clients on their caseload (to address feedback)."""
@@ -137,7 +138,7 @@ class Clinician(ProgramPerson):
     objects = ClinicianQuerySet.as_manager()
 
 
-class ClientQuerySet(models.QuerySet):
+class ClientQuerySet(models.QuerySet["Client"]):
     def visible_to(self, user: User | AnonymousUser) -> ClientQuerySet:
         return self.filter(client_access_q(user))
 
@@ -217,7 +218,7 @@ class AssignmentRole(models.TextChoices):
     SECONDARY = "secondary", _("Secondary")
 
 
-class CaseloadAssignmentQuerySet(models.QuerySet):
+class CaseloadAssignmentQuerySet(models.QuerySet["CaseloadAssignment"]):
     def visible_to(self, user: User | AnonymousUser) -> CaseloadAssignmentQuerySet:
         """Coordinators: all. Supporters: their own assignments. Clinicians: who supports their
         clients, through the disclosure gate (who the supporter is needs a consent or an emergency grant)."""
@@ -300,7 +301,7 @@ class AppointmentStatus(models.TextChoices):
     CANCELLED_BY_CLINIC = "cancelled_by_clinic", _("Cancelled by clinic")
 
 
-class ClinicalAppointmentQuerySet(models.QuerySet):
+class ClinicalAppointmentQuerySet(models.QuerySet["ClinicalAppointment"]):
     def visible_to(self, user: User | AnonymousUser) -> ClinicalAppointmentQuerySet:
         return self.filter(client_access_q(user, client_field="client_id", program_field="program_id"))
 
@@ -369,7 +370,7 @@ PART2_NOTICE = (
 )
 
 
-class ConsentQuerySet(models.QuerySet):
+class ConsentQuerySet(models.QuerySet["Consent"]):
     def visible_to(self, user: User | AnonymousUser) -> ConsentQuerySet:
         """Coordinators: all; supporters: their caseload's; clinicians: their care-team clients'."""
         return self.filter(client_access_q(user, client_field="client_id", program_field="client__program_id"))
@@ -479,7 +480,7 @@ def caseload_q(user: User | AnonymousUser, *, client_field: str = "client_id", p
     return client_access_q(user, client_field=client_field, program_field=program_field, clinicians=NO_CLINICIANS)
 
 
-class ClientPreferenceQuerySet(models.QuerySet):
+class ClientPreferenceQuerySet(models.QuerySet["ClientPreference"]):
     def visible_to(self, user: User | AnonymousUser) -> ClientPreferenceQuerySet:
         """Only coordinators: the requested lived-experience areas are used for matching alone."""
 
@@ -521,7 +522,7 @@ class GoalStatus(models.TextChoices):
     STOPPED = "stopped", _("No longer a goal")
 
 
-class RecoveryGoalQuerySet(models.QuerySet):
+class RecoveryGoalQuerySet(models.QuerySet["RecoveryGoal"]):
     def visible_to(self, user: User | AnonymousUser) -> RecoveryGoalQuerySet:
         return self.filter(caseload_q(user))
 
@@ -555,7 +556,7 @@ class RecoveryGoal(models.Model):
         return f"{self.get_domain_display()} goal"
 
 
-class GoalProgressQuerySet(models.QuerySet):
+class GoalProgressQuerySet(models.QuerySet["GoalProgress"]):
     def visible_to(self, user: User | AnonymousUser) -> GoalProgressQuerySet:
         return self.filter(caseload_q(user, client_field="goal__client_id", program_field="goal__program_id"))
 
@@ -575,7 +576,7 @@ class GoalProgress(models.Model):
         return f"Progress {self.created_at:%Y-%m-%d}"
 
 
-class InstrumentQuerySet(models.QuerySet):
+class InstrumentQuerySet(models.QuerySet["Instrument"]):
     def visible_to(self, user: User | AnonymousUser) -> InstrumentQuerySet:
         """The shared library (no program) plus the caller's programs' own instruments."""
 
@@ -622,7 +623,7 @@ class Instrument(models.Model):
         return self.item_max * len(self.items)
 
 
-class OutcomeMeasureQuerySet(models.QuerySet):
+class OutcomeMeasureQuerySet(models.QuerySet["OutcomeMeasure"]):
     def visible_to(self, user: User | AnonymousUser) -> OutcomeMeasureQuerySet:
         return self.filter(caseload_q(user))
 
@@ -662,7 +663,7 @@ class ResourceCategory(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class ResourceQuerySet(models.QuerySet):
+class ResourceQuerySet(models.QuerySet["Resource"]):
     def visible_to(self, user: User | AnonymousUser) -> ResourceQuerySet:
         """Not people's data: everyone working in the program reads the directory."""
 
@@ -711,7 +712,7 @@ class ReferralOutcome(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class ReferralQuerySet(models.QuerySet):
+class ReferralQuerySet(models.QuerySet["Referral"]):
     def visible_to(self, user: User | AnonymousUser) -> ReferralQuerySet:
         return self.filter(caseload_q(user))
 
@@ -756,7 +757,7 @@ class ImportJobStatus(models.TextChoices):
     EXPIRED = "expired", _("Not confirmed in time; upload deleted")
 
 
-class ImportJobQuerySet(models.QuerySet):
+class ImportJobQuerySet(models.QuerySet["ImportJob"]):
     def visible_to(self, user: User | AnonymousUser) -> ImportJobQuerySet:
         """Only coordinators of the job's program: the upload and its errors quote people's data."""
 

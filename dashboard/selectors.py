@@ -97,7 +97,7 @@ def supporter_caseload(user: Any, program: Program) -> dict[str, Any]:
     today = program.local_today()
     gap_since = datetime.combine(today - timedelta(days=GAP_DAYS - 1), time.min, tzinfo=program.tzinfo)
     mine = CaseloadAssignment.objects.filter(supporter__user_id=user.pk, client__program=program).active_on(today)
-    clients = list(
+    clients: list[Any] = list(  # Clients with the annotations below and in_gap
         Client.objects.visible_to(user)
         .filter(id__in=mine.values("client_id"))
         .annotate(

@@ -41,7 +41,7 @@ class PublishedReportError(ValidationError):
     """A published report is a record: it is never changed or deleted."""
 
 
-class FunderReportQuerySet(models.QuerySet):
+class FunderReportQuerySet(models.QuerySet["FunderReport"]):
     def visible_to(self, user: User | AnonymousUser) -> FunderReportQuerySet:
         """Coordinators: every report of their programs. Funders: published reports
         of the programs they fund. Everyone else: nothing."""

@@ -158,7 +158,7 @@ class BillingReason(models.TextChoices):
     )
 
 
-class PeerSessionQuerySet(models.QuerySet):
+class PeerSessionQuerySet(models.QuerySet["PeerSession"]):
     def visible_to(self, user: User | AnonymousUser) -> PeerSessionQuerySet:
         """Coordinators: all of their programs. Supporters: sessions they ran.
         Clinicians: sessions attended by a client passing the disclosure gate (clients.disclosure;
@@ -209,6 +209,7 @@ class PeerSession(models.Model):
     signed_credential = models.CharField(max_length=250, blank=True)
 
     objects = PeerSessionQuerySet.as_manager()
+    facts_only: bool  # not a field: the session list sets it from the disclosure gate (sessions.views)
 
     class Meta:
         constraints = [
@@ -241,7 +242,7 @@ class PeerSession(models.Model):
         return [str(labels.get(value, value)) for value in self.topics or []]
 
 
-class AttendanceQuerySet(models.QuerySet):
+class AttendanceQuerySet(models.QuerySet["Attendance"]):
     def visible_to(self, user: User | AnonymousUser, *, facts_only: bool = True) -> AttendanceQuerySet:
         """Coordinators: all of their programs. Supporters: their own sessions'. Clinicians: the
         attendances of clients passing the disclosure gate; `facts_only=False` for what the
@@ -297,7 +298,7 @@ class Attendance(models.Model):
         return self.get_status_display()
 
 
-class ProgramSessionRulesQuerySet(models.QuerySet):
+class ProgramSessionRulesQuerySet(models.QuerySet["ProgramSessionRules"]):
     def visible_to(self, user: User | AnonymousUser) -> ProgramSessionRulesQuerySet:
         """Program settings are the coordinators' (roles.md)."""
 
@@ -333,7 +334,7 @@ class ProgramSessionRules(models.Model):
         return cls.objects.filter(program_id=program_id).first() or cls(program_id=program_id)
 
 
-class NoteAddendumQuerySet(models.QuerySet):
+class NoteAddendumQuerySet(models.QuerySet["NoteAddendum"]):
     def visible_to(self, user: User | AnonymousUser) -> NoteAddendumQuerySet:
         """Same readers as the narrative: the author's own sessions and coordinators (never clinicians)."""
 
@@ -377,7 +378,7 @@ class Urgency(models.TextChoices):
     IMMEDIATE = "immediate", _("Immediate")
 
 
-class FeedbackItemQuerySet(models.QuerySet):
+class FeedbackItemQuerySet(models.QuerySet["FeedbackItem"]):
     def visible_to(self, user: User | AnonymousUser) -> FeedbackItemQuerySet:
         """Coordinators: all of their programs. Supporters: items they wrote about clients
         still on their caseload. Clinicians: items addressed to them, even after the consent
@@ -440,7 +441,7 @@ class FeedbackItem(models.Model):
         return f"{self.get_category_display()} ({self.get_urgency_display()})"
 
 
-class FeedbackReplyQuerySet(models.QuerySet):
+class FeedbackReplyQuerySet(models.QuerySet["FeedbackReply"]):
     def visible_to(self, user: User | AnonymousUser) -> FeedbackReplyQuerySet:
         return self.filter(item__in=FeedbackItem.objects.visible_to(user))
 
@@ -469,7 +470,7 @@ class NotificationKind(models.TextChoices):
     FEEDBACK_REMINDER = "feedback_reminder", _("Reminder: feedback awaits acknowledgment")
 
 
-class NotificationQuerySet(models.QuerySet):
+class NotificationQuerySet(models.QuerySet["Notification"]):
     def visible_to(self, user: User | AnonymousUser) -> NotificationQuerySet:
         if user is None or not user.is_authenticated:
             return self.none()

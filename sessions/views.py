@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from config.request_types import AuditedRequest, AuthenticatedRequest
 
 
-def _supporter_for(request: HttpRequest) -> Supporter:
+def _supporter_for(request: AuthenticatedRequest) -> Supporter:
     """The signed-in user's supporter record (the first program they support in)."""
     roles = role_program_ids(request.user)
     supporter = (

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
-class SupporterQuerySet(models.QuerySet):
+class SupporterQuerySet(models.QuerySet["Supporter"]):
     def visible_to(self, user: User | AnonymousUser) -> SupporterQuerySet:
         """Coordinators see their programs' supporters; a supporter sees their own record."""
 
@@ -52,7 +52,7 @@ class CredentialKind(models.TextChoices):
     PROGRAM = "program", _("Program-defined credential")
 
 
-class CredentialTypeQuerySet(models.QuerySet):
+class CredentialTypeQuerySet(models.QuerySet["CredentialType"]):
     def visible_to(self, user: User | AnonymousUser) -> CredentialTypeQuerySet:
 
         roles = role_program_ids(user)
@@ -103,7 +103,7 @@ class CredentialType(models.Model):
             raise ValidationError({field: [_("Category hours add up to more than the total required.")]})
 
 
-class CertificationQuerySet(models.QuerySet):
+class CertificationQuerySet(models.QuerySet["Certification"]):
     def visible_to(self, user: User | AnonymousUser) -> CertificationQuerySet:
         """Coordinators: their programs' supporters. A supporter: their own."""
 
@@ -150,7 +150,7 @@ class Certification(models.Model):
             raise ValidationError({"expires_on": [EXPIRY_BEFORE_ISSUE]})
 
 
-class CEHoursQuerySet(models.QuerySet):
+class CEHoursQuerySet(models.QuerySet["CEHours"]):
     def visible_to(self, user: User | AnonymousUser) -> CEHoursQuerySet:
 
         roles = role_program_ids(user)
@@ -214,7 +214,7 @@ class LapsedPolicy(models.TextChoices):
     BLOCK = "block", _("Block new clients and signing notes")
 
 
-class ProgramPolicyQuerySet(models.QuerySet):
+class ProgramPolicyQuerySet(models.QuerySet["ProgramPolicy"]):
     def visible_to(self, user: User | AnonymousUser) -> ProgramPolicyQuerySet:
 
         return self.filter(program_id__in=role_program_ids(user).any())
@@ -268,7 +268,7 @@ class SupervisionFormat(models.TextChoices):
     GROUP = "group", _("Group")
 
 
-class SupervisionSessionQuerySet(models.QuerySet):
+class SupervisionSessionQuerySet(models.QuerySet["SupervisionSession"]):
     def visible_to(self, user: User | AnonymousUser) -> SupervisionSessionQuerySet:
         """Coordinators: their programs. A supporter: sessions they attended or led."""
 
@@ -315,7 +315,7 @@ BUILTIN_LIVED_EXPERIENCE_AREAS = [
 ]
 
 
-class LivedExperienceQuerySet(models.QuerySet):
+class LivedExperienceQuerySet(models.QuerySet["LivedExperience"]):
     def visible_to(self, user: User | AnonymousUser) -> LivedExperienceQuerySet:
         """Sensitive: coordinators of the program and the supporter themselves, nobody else."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -260,7 +260,7 @@ def caseloads(request: HttpRequest, program_id: int) -> HttpResponse:
         .select_related("site")
         .order_by("last_name", "id")
     )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in supporters:
         load = loads.get(s.id, 0)
         rows.append(
