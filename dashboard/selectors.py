@@ -68,7 +68,7 @@ class ProgramSection:
     roles: list[RoleSection]
 
 
-def coordinator_figures(user: Any, program: Program) -> dict[str, Any]:
+def coordinator_figures(user: User, program: Program) -> dict[str, Any]:
     today = program.local_today()
     month_start, month_end = local_month_bounds(program, today)
     # Joined through the session's (program, start) index rather than an IN over
@@ -93,7 +93,7 @@ def coordinator_figures(user: Any, program: Program) -> dict[str, Any]:
     }
 
 
-def supporter_caseload(user: Any, program: Program) -> dict[str, Any]:
+def supporter_caseload(user: User, program: Program) -> dict[str, Any]:
     today = program.local_today()
     gap_since = datetime.combine(today - timedelta(days=GAP_DAYS - 1), time.min, tzinfo=program.tzinfo)
     mine = CaseloadAssignment.objects.filter(supporter__user_id=user.pk, client__program=program).active_on(today)
@@ -134,7 +134,7 @@ def supporter_caseload(user: Any, program: Program) -> dict[str, Any]:
     }
 
 
-def clinician_clients(user: Any, program: Program) -> dict[str, Any]:
+def clinician_clients(user: User, program: Program) -> dict[str, Any]:
     now = timezone.now()
     appointments = ClinicalAppointment.objects.filter(client=OuterRef("pk"))
     clients = (
