@@ -10,11 +10,12 @@ from django.contrib.auth.admin import UserAdmin
 from django.db import models
 from django.http import HttpRequest
 
-from accounts import audit_actions as actions
-from accounts.audit import AuditEvent, audit_record, audit_write
-from accounts.models import Membership, Organization, Program, Site, User
-from accounts.scoping import role_program_ids
-from accounts.services import membership_designate_emergency
+from audit import actions
+from audit.models import AuditEvent
+from audit.records import audit_record, audit_write
+from core.models import Membership, Organization, Program, Site, User
+from core.scoping import role_program_ids
+from core.services import membership_designate_emergency
 
 if TYPE_CHECKING:
     pass

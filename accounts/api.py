@@ -18,19 +18,13 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.viewsets import GenericViewSet
 
-from accounts import services
-from accounts.api_base import ReadWriteViewSet, ScopedMixin
-from accounts.authentication import SecondFactorTokenAuthentication
-from accounts.mfa import has_totp, second_factor_problem, totp_verify
-from accounts.models import Membership, Program, Role, Site
-from accounts.serializers import MembershipSerializer, MeSerializer, ProgramSerializer, SiteSerializer
-from accounts.signin import (
-    ONE_TIME_CODE,
-    SignInLocked,
-    lockout_seconds_left,
-    throttled_check,
-    too_many_attempts_message,
-)
+from core import services
+from core.api_base import ReadWriteViewSet, ScopedMixin
+from security.authentication import SecondFactorTokenAuthentication
+from security.mfa import has_totp, second_factor_problem, totp_verify
+from core.models import Membership, Program, Role, Site
+from core.serializers import MembershipSerializer, MeSerializer, ProgramSerializer, SiteSerializer
+from security.signin import ONE_TIME_CODE, SignInLocked, lockout_seconds_left, throttled_check, too_many_attempts_message
 
 if TYPE_CHECKING:
     from config.request_types import AuthenticatedApiRequest
@@ -99,7 +93,7 @@ class TokenSerializer(serializers.Serializer):
 
 class ThrottledBasicAuthentication(BasicAuthentication):
     """HTTP Basic for token requests: a locked account is a 429 that says when to try again
-    (the password check itself runs in accounts.signin.ThrottledModelBackend)."""
+    (the password check itself runs in security.signin.ThrottledModelBackend)."""
 
     def authenticate_credentials(self, userid: str, password: str, request: Any = None) -> Any:
         seconds = lockout_seconds_left(userid)
@@ -117,7 +111,7 @@ class ThrottledBasicAuthentication(BasicAuthentication):
 class ThrottledBasicScheme(BasicScheme):
     """OpenAPI: the same HTTP Basic scheme as DRF's class."""
 
-    target_class = "accounts.api.ThrottledBasicAuthentication"
+    target_class = "security.api.ThrottledBasicAuthentication"
 
 
 @extend_schema(

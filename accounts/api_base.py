@@ -4,7 +4,7 @@ Lists and details both start from `Model.objects.visible_to(user)`, so anything
 outside the caller's scope is a 404. Writes additionally need one of the
 viewset's `write_roles` in the program the object belongs to (403 otherwise:
 the caller can already see the object, so nothing leaks); the declaration is
-enforced by accounts.permissions.ProgramRolePermission, never by the viewsets.
+enforced by core.permissions.ProgramRolePermission, never by the viewsets.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record, audit_write
-from accounts.permissions import ProgramRolePermission
-from accounts.timezones import LocalTimeError, local_to_aware
+from audit import actions
+from audit.records import audit_record, audit_write
+from core.permissions import ProgramRolePermission
+from core.timezones import LocalTimeError, local_to_aware
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -86,7 +86,7 @@ class ScopedMixin(_ViewSetBase):
 
     `write_roles` declares every write action (create, update for PUT and PATCH, destroy,
     each non-GET @action) with the roles that may do it in the record's program, or
-    accounts.permissions.WHOEVER_SEES_IT; an action left out is refused. Viewsets save a new
+    core.permissions.WHOEVER_SEES_IT; an action left out is refused. Viewsets save a new
     record in `create_record`, never in `perform_create`, which holds the check."""
 
     model: ClassVar[type[Any]]  # a model whose objects have visible_to(user)
@@ -166,7 +166,7 @@ class ScopedMixin(_ViewSetBase):
 
     def create_record(self, serializer: Any) -> None:  # the viewset's serializer
         """Save a new, valid record the caller may create; viewsets override this with their
-        service, which records the write (accounts.audit.audit_write)."""
+        service, which records the write (audit.records.audit_write)."""
         audit_write(serializer.save(), actions.CREATED)
 
     # Updates and deletes were checked by get_object (ProgramRolePermission.has_object_permission).

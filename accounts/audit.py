@@ -12,7 +12,7 @@ PostgreSQL, inside a single statement so the lock is held only for that
 statement and its commit; SQLite has a single writer already), so the chain
 stays linear under concurrent requests. See `_append` and docs/security.md.
 
-Every code comes from the one vocabulary, accounts/audit_actions.py. Services
+Every code comes from the one vocabulary, audit/actions.py. Services
 record the writes they make with `audit_write(obj, verb)`; pages call
 `audit_record(...)` or decorate a view with `@audited(...)`; see docs/security.md.
 """
@@ -35,13 +35,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts import audit_actions
-from accounts.request_cache import current_request
+from audit import actions as audit_actions
+from core.request_cache import current_request
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+    from core.models import User
 
 try:
     import fcntl
@@ -71,7 +71,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
     def visible_to(self, user: User | AnonymousUser) -> AuditEventQuerySet:
         """Coordinators read the trail of their own programs; nobody else reads it."""
-        from accounts.scoping import role_program_ids
+        from core.scoping import role_program_ids
 
         programs = role_program_ids(user).coordinator
         if not programs:
@@ -116,7 +116,7 @@ class AuditEvent(models.Model):
     hash = models.CharField(max_length=64, unique=True)
 
     objects = AuditEventQuerySet.as_manager()
-    record_numbers: str  # not a field: the audit page sets it (accounts.security_views)
+    record_numbers: str  # not a field: the audit page sets it (clients.record_views)
 
     class Meta:
         app_label = "accounts"
@@ -216,7 +216,7 @@ def _channel(request: HttpRequest | None) -> str:
 def _emergency_client_ids(user: User | AnonymousUser | None, client_ids: set[int]) -> set[int]:
     if not client_ids or user is None or not getattr(user, "is_authenticated", False):
         return set()
-    from accounts.emergency import active_grant_client_ids
+    from clients.emergency import active_grant_client_ids
 
     return client_ids & active_grant_client_ids(user)
 
@@ -280,13 +280,13 @@ def audit_record(
     `objects` for a list page (their clients are named in one event), or the
     ids directly. Never put names, record numbers or birth dates in `detail`.
     If the user reached any of the clients through emergency access, the event
-    is marked `emergency`. `action` must be a code of accounts/audit_actions.py.
+    is marked `emergency`. `action` must be a code of audit/actions.py.
     Without `request`, the request being answered (if any) gives the user, the
     address and the channel (`detail["via"]`: api, admin, page; command or task
     code passes its own).
     """
     if action not in audit_actions.ALL:
-        raise ValueError(f"{action!r} is not an audit action (accounts/audit_actions.py)")
+        raise ValueError(f"{action!r} is not an audit action (audit/actions.py)")
     if request is None:
         request = current_request()
     if user is None and request is not None:
@@ -322,7 +322,7 @@ def audit_record(
     single_program = next(iter(programs)) if len(programs) == 1 else None
     roles = ""
     if user is not None:
-        from accounts.scoping import role_program_ids
+        from core.scoping import role_program_ids
 
         held = role_program_ids(user)
         wanted = programs or held.any()
@@ -529,7 +529,7 @@ def audited(action: str, *, object_type: str = "", client_kwarg: str | None = No
         def client_detail(request, pk): ...
     """
     if action not in audit_actions.ALL:
-        raise ValueError(f"{action!r} is not an audit action (accounts/audit_actions.py)")
+        raise ValueError(f"{action!r} is not an audit action (audit/actions.py)")
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
     from django.http import HttpRequest
 
-    from accounts.models import User
+    from core.models import User
 
 
 class EmergencyAccessQuerySet(models.QuerySet["EmergencyAccess"]):
@@ -34,7 +34,7 @@ class EmergencyAccessQuerySet(models.QuerySet["EmergencyAccess"]):
 
     def visible_to(self, user: User | AnonymousUser) -> EmergencyAccessQuerySet:
         """Coordinators see the grants in their programs; a user sees their own."""
-        from accounts.scoping import role_program_ids
+        from core.scoping import role_program_ids
 
         return self.filter(Q(client__program_id__in=role_program_ids(user).coordinator) | Q(user_id=user.pk))
 
@@ -58,9 +58,9 @@ class EmergencyAccess(models.Model):
 
 
 def active_grant_client_ids(user: User | AnonymousUser) -> frozenset[int]:
-    """Clients opened to the user by a live grant: read once per request (accounts.request_cache),
+    """Clients opened to the user by a live grant: read once per request (core.request_cache),
     since every client scope and every audit event asks; emergency_access_open clears it."""
-    from accounts.request_cache import memoised
+    from core.request_cache import memoised
 
     return memoised(
         ("emergency_grants", user.pk),
@@ -72,7 +72,7 @@ def active_grant_client_ids(user: User | AnonymousUser) -> frozenset[int]:
 
 
 def may_break_glass(user: User, program_id: int) -> bool:
-    from accounts.models import Membership
+    from core.models import Membership
 
     return Membership.objects.filter(user_id=user.pk, program_id=program_id, emergency_access=True).exists()
 
@@ -83,10 +83,10 @@ def emergency_access_open(
     """Open one client of program id `program` (found by the clinic's record number) for
     EMERGENCY_ACCESS_MINUTES. Refuses users without the designation, empty reasons
     and unknown records with the same message, so it cannot probe for records."""
-    from accounts import audit_actions as actions
-    from accounts.audit import audit_record
-    from accounts.models import Membership, Role
-    from accounts.request_cache import forget
+    from audit import actions
+    from audit.records import audit_record
+    from core.models import Membership, Role
+    from core.request_cache import forget
     from clients.models import Client
 
     reason = (reason or "").strip()

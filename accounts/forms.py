@@ -8,13 +8,7 @@ from allauth.mfa.base.forms import AuthenticateForm as AllauthAuthenticateForm
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.signin import (
-    ONE_TIME_CODE,
-    SignInLocked,
-    lockout_seconds_left,
-    throttled_check,
-    too_many_attempts_message,
-)
+from security.signin import ONE_TIME_CODE, SignInLocked, lockout_seconds_left, throttled_check, too_many_attempts_message
 
 
 class LoginForm(AllauthLoginForm):
@@ -46,7 +40,7 @@ class LoginForm(AllauthLoginForm):
 
 class AuthenticateForm(AllauthAuthenticateForm):
     """allauth's second-factor step (TOTP or a recovery code) behind the same throttle as
-    passwords and the API's codes (accounts.signin, factor ONE_TIME_CODE)."""
+    passwords and the API's codes (security.signin, factor ONE_TIME_CODE)."""
 
     def clean_code(self) -> str:
         refusals: list[forms.ValidationError] = []

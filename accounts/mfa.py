@@ -16,13 +16,13 @@ from django.conf import settings
 from django.db.models import Min
 from django.http import HttpRequest
 
-from accounts.models import Role
-from accounts.scoping import role_program_ids
+from core.models import Role
+from core.scoping import role_program_ids
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+    from core.models import User
 
 PREFIX = "fernet:"
 MFA_REQUIRED_ROLES = {Role.COORDINATOR.value, Role.CLINICIAN.value}
@@ -80,7 +80,7 @@ def second_factor_problem(user: User | AnonymousUser, *, credential_issued_at: d
     if not has_totp(user):
         return SET_UP_FIRST
     if credential_issued_at is not None:
-        from accounts.models import Membership
+        from core.models import Membership
 
         required_since = Membership.objects.filter(user_id=user.pk, role__in=MFA_REQUIRED_ROLES).aggregate(
             since=Min("created_at")

@@ -44,7 +44,7 @@ PART2_NO_TREATMENT_DISCLOSURES = _(
 
 class ProgramQuerySet(models.QuerySet["Program"]):
     def visible_to(self, user: User | AnonymousUser) -> ProgramQuerySet:
-        from accounts.scoping import role_program_ids
+        from core.scoping import role_program_ids
 
         return self.filter(id__in=role_program_ids(user).any())
 
@@ -59,7 +59,7 @@ class Program(models.Model):
     )
     # roles.md "The disclosure gate": HIPAA's treatment purpose lets care-team clinicians see session
     # facts without a consent. Part 2 has no such purpose, so a Part 2 program can never switch it on.
-    # Set through accounts.services.program_treatment_disclosures_set (audited).
+    # Set through core.services.program_treatment_disclosures_set (audited).
     treatment_disclosures_permitted = models.BooleanField(
         default=False,
         help_text=_(
@@ -111,7 +111,7 @@ class ProgramGroupObjectPermission(GroupObjectPermissionBase):
 
 class SiteQuerySet(models.QuerySet["Site"]):
     def visible_to(self, user: User | AnonymousUser) -> SiteQuerySet:
-        from accounts.scoping import role_program_ids
+        from core.scoping import role_program_ids
 
         return self.filter(program_id__in=role_program_ids(user).coordinator)
 
@@ -193,13 +193,13 @@ ROLE_PERMISSION = {
 
 class MembershipQuerySet(models.QuerySet["Membership"]):
     def visible_to(self, user: User | AnonymousUser) -> MembershipQuerySet:
-        from accounts.scoping import role_program_ids
+        from core.scoping import role_program_ids
 
         return self.filter(models.Q(program_id__in=role_program_ids(user).coordinator) | models.Q(user=user))
 
 
 class Membership(models.Model):
-    """A user's role in one program. Created and removed through accounts.services,
+    """A user's role in one program. Created and removed through core.services,
     which keeps the matching guardian permission on the Program in step."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
@@ -219,6 +219,6 @@ class Membership(models.Model):
 
 
 # Security models live in their own modules; importing them here registers them with the app.
-from accounts.audit import AuditChainHead, AuditEvent  # noqa: E402, F401
-from accounts.emergency import EmergencyAccess  # noqa: E402, F401
-from accounts.signin import SignInThrottle  # noqa: E402, F401
+from audit.models import AuditChainHead, AuditEvent  # noqa: E402, F401
+from clients.models import EmergencyAccess  # noqa: E402, F401
+from security.models import SignInThrottle  # noqa: E402, F401

@@ -2,7 +2,7 @@
 
 Role grants are django-guardian object permissions on the Program (direct
 foreign-key table), read in one query, remembered for the rest of the request
-(accounts.request_cache) and never longer, so a revoked role or a reassignment
+(core.request_cache) and never longer, so a revoked role or a reassignment
 takes effect on the next request.
 """
 
@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from accounts.models import ROLE_PERMISSION, ProgramUserObjectPermission, Role
-from accounts.request_cache import memoised
+from core.models import ROLE_PERMISSION, ProgramUserObjectPermission, Role
+from core.request_cache import memoised
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+    from core.models import User
 
 _CODENAME_ROLE = {codename: role for role, codename in ROLE_PERMISSION.items()}
 

@@ -7,8 +7,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_base import id_field
-from accounts.emergency import emergency_access_open
+from core.api_base import id_field
+from clients.emergency import emergency_access_open
 
 if TYPE_CHECKING:
     from config.request_types import AuthenticatedApiRequest
@@ -35,6 +35,6 @@ class EmergencyAccessView(APIView):
     def post(self, request: AuthenticatedApiRequest) -> Response:
         incoming = EmergencyAccessRequestSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        # A refusal (a DjangoValidationError) is a 400 with field messages: config.exceptions.
+        # A refusal (a DjangoValidationError) is a 400 with field messages: core.exceptions.
         grant = emergency_access_open(user=request.user, request=request, **incoming.validated_data)
         return Response(EmergencyAccessGrantSerializer(grant).data, status=status.HTTP_201_CREATED)

@@ -16,19 +16,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from accounts import audit_actions as actions
-from accounts.audit import AuditEvent, audit_record, disclosures_for_client
-from accounts.client_record import client_record, client_record_pdf
-from accounts.emergency import emergency_access_open
-from accounts.exports import csv_response
-from accounts.models import Membership, Program
-from accounts.reauth import require_recent_auth
-from accounts.scoping import role_program_ids
+from audit import actions
+from audit.models import AuditEvent
+from audit.records import audit_record, disclosures_for_client
+from clients.client_record import client_record, client_record_pdf
+from clients.emergency import emergency_access_open
+from core.exports import csv_response
+from core.models import Membership, Program
+from security.reauth import require_recent_auth
+from core.scoping import role_program_ids
 from clients.models import Client
-from config.exceptions import apply_errors
+from core.exceptions import apply_errors
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from core.models import User
     from config.request_types import AuthenticatedRequest
 
 PAGE_SIZE = 100
@@ -41,7 +42,7 @@ MAX_CLIENTS_SEARCHED = 200
 
 class AuditFilterForm(forms.Form):
     user = forms.CharField(label=_("User name"), required=False, max_length=150)
-    # The one list of action codes (accounts/audit_actions.py); a code also finds its sub-codes
+    # The one list of action codes (audit/actions.py); a code also finds its sub-codes
     # ("disclosure.feedback" finds "disclosure.feedback.emergency").
     action = forms.ChoiceField(
         label=_("Action"),

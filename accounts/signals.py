@@ -11,7 +11,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from accounts.middleware import LAST_SEEN_KEY, STARTED_KEY
+from security.middleware import LAST_SEEN_KEY, STARTED_KEY
 
 User = get_user_model()
 

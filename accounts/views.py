@@ -7,8 +7,8 @@ from django.db import models
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record, client_ids_of
+from audit import actions
+from audit.records import audit_record, client_ids_of
 from dashboard.selectors import home_sections
 
 if TYPE_CHECKING:

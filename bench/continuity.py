@@ -43,7 +43,7 @@ def _peak_mb() -> float:
 
 def measure(kind: str, slug: str, start: date, end: date) -> dict:
     _setup()
-    from accounts.models import Program
+    from core.models import Program
     from reports.continuity import compute_continuity, load_continuity_data
 
     program = Program.objects.get(slug=slug)
@@ -104,7 +104,7 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://...")
     if args.generate:
-        from accounts.models import Program
+        from core.models import Program
         from bench.generate import generate_program
 
         Program.objects.filter(slug=args.slug).update(slug=f"{args.slug}-old-{time.time_ns()}")

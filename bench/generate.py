@@ -23,7 +23,7 @@ import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Model
 
-from accounts.models import Organization, Program, Role
+from core.models import Organization, Program, Role
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter
@@ -70,10 +70,10 @@ def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
 def copy_frame(model: type[Model], frame: pd.DataFrame) -> None:
     """COPY a frame whose columns are the table's column names, in chunks (bounded memory).
     Columns the generator does not model get the values save() would give them. Columns of
-    encrypted fields (accounts.fields.is_encrypted) hold plain text and are encrypted chunk by
+    encrypted fields (core.fields.is_encrypted) hold plain text and are encrypted chunk by
     chunk with the model field's own Fernet (the project's keys), so the ORM decrypts them as
     if save() had written them."""
-    from accounts.fields import is_encrypted
+    from core.fields import is_encrypted
     from clients.importing import copy_defaults
 
     encrypted = [f.attname for f in model._meta.concrete_fields if f.attname in frame.columns and is_encrypted(f)]

@@ -121,7 +121,7 @@ def main() -> None:
     django.setup()
     from django.db import connection
 
-    from accounts.services import program_create
+    from core.services import program_create
     from clients.importing import ImportResult, import_csv_file
     from clients.models import Clinician
 

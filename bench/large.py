@@ -20,8 +20,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count, Q
 
-from accounts.models import Program, Role, User
-from accounts.services import membership_grant
+from core.models import Program, Role, User
+from core.services import membership_grant
 from clients.models import CaseloadAssignment, ClinicalAppointment, Clinician
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter

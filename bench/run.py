@@ -98,7 +98,7 @@ def data_sizes() -> dict[str, int]:
 def api_benchmarks(scale: str, duration: float) -> list[dict[str, Any]]:
     from knox.models import AuthToken
 
-    from accounts.models import User
+    from core.models import User
     from clients.models import Client
     from sessions.models import FeedbackItem
     from supporters.models import Supporter
@@ -275,7 +275,7 @@ def inbox_user(scale: str):  # noqa: ANN201 - a User, or None when the network h
     """Whose feedback inbox the benchmark reads. Small: `demo-clinician` (seed_demo sends
     them 40 items). Large: `bench-clinician`, the clinician of `state-network-1` with the most
     feedback addressed to them (bench/large.py attaches that login)."""
-    from accounts.models import User
+    from core.models import User
 
     username = "bench-clinician" if scale == "large" else "demo-clinician"
     user = User.objects.filter(username=username).first()
@@ -286,7 +286,7 @@ def inbox_user(scale: str):  # noqa: ANN201 - a User, or None when the network h
 
 def script_arguments(scale: str) -> dict[str, list[str]]:
     """Command lines for the other helpers' benchmark scripts, sized to the scale."""
-    from accounts.models import Program
+    from core.models import Program
 
     if scale == "large":
         continuity = ["--slug", "state-network-1"]  # one region: 10,000 clients, 100 k appointments, 590 k contacts

@@ -26,7 +26,7 @@ from supporters.models import Supporter
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from accounts.models import User
+    from core.models import User
 
 CLIENT_FIELDS = [
     "id",

@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from accounts.admin import ScopedAdmin
+from core.admin import ScopedAdmin
 from clients import services
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment, Clinician, Resource
 

@@ -19,11 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from accounts import audit_actions as actions
-from accounts.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
-from accounts.audit import audit_write
-from accounts.models import Program, Role
-from accounts.scoping import role_program_ids
+from audit import actions
+from core.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
+from audit.records import audit_write
+from core.models import Program, Role
+from core.scoping import role_program_ids
 from clients import services
 from clients.filters import CaseloadAssignmentFilter, ClinicalAppointmentFilter
 from clients.importing import KINDS, import_csv_file
@@ -59,7 +59,7 @@ from clients.serializers import (
     TransferSerializer,
     client_rows,
 )
-from config.pagination import StartCursorPagination
+from core.pagination import StartCursorPagination
 from supporters.matching import match_candidates
 
 CASELOAD_WRITES = {"create": {Role.COORDINATOR, Role.SUPPORTER}, "update": {Role.COORDINATOR, Role.SUPPORTER}}

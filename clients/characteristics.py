@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+    from core.models import User
 
 DECLINED = "declined"
 
@@ -156,7 +156,7 @@ def characteristics_readable(user: User | AnonymousUser, client_ids: Iterable[in
 
 def characteristics_panel_context(request: Any, client: Any) -> dict[str, Any] | None:
     """The client page's panel: shown to those who may read the answers; coordinators get the edit link."""
-    from accounts.scoping import role_program_ids
+    from core.scoping import role_program_ids
 
     if client.pk not in characteristics_readable(request.user, [client.pk]):
         return None

@@ -14,12 +14,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts import audit_actions as actions
-from accounts.audit import audited
-from accounts.scoping import role_program_ids
+from audit import actions
+from audit.records import audited
+from core.scoping import role_program_ids
 from clients import services
 from clients.models import Client, Clinician, Consent
-from config.exceptions import apply_errors
+from core.exceptions import apply_errors
 
 
 class DateInput(forms.DateInput):

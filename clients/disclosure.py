@@ -7,7 +7,7 @@ the gate for a client on one of these bases, best first:
 
 - `consent`: an active, unexpired, unrevoked consent on the program's today whose scope reaches
   them (the care team that includes them, or naming them): everything but the narrative;
-- `emergency`: a live emergency-access grant (accounts.emergency): as a consent, and recorded;
+- `emergency`: a live emergency-access grant (clients.emergency): as a consent, and recorded;
 - `treatment`: the program permits treatment disclosures (never a 42 CFR Part 2 program):
   session facts only (`TREATMENT_SESSION_FIELDS`), without a consent.
 
@@ -30,18 +30,18 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record
-from accounts.emergency import active_grant_client_ids
-from accounts.models import Program
-from accounts.request_cache import memoised
-from accounts.scoping import role_program_ids
+from audit import actions
+from audit.records import audit_record
+from clients.emergency import active_grant_client_ids
+from core.models import Program
+from core.request_cache import memoised
+from core.scoping import role_program_ids
 from clients.models import CaseloadAssignment, Client, Clinician, Consent, care_team_links
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+    from core.models import User
 
 NO_SHARING_CONSENT = _("No sharing consent on file")
 

@@ -17,8 +17,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Program
-from accounts.scoping import role_program_ids
+from core.models import Program
+from core.scoping import role_program_ids
 from clients import services
 from clients.importing import KINDS
 from clients.models import ImportJob, ImportJobStatus
@@ -26,7 +26,7 @@ from clients.models import ImportJob, ImportJobStatus
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+    from core.models import User
     from config.request_types import AuthenticatedRequest
 
 

@@ -33,10 +33,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.copy import QueuedLibpqWriter
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record
-from accounts.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE, language_codes
-from accounts.models import Program, Site
+from audit import actions
+from audit.records import audit_record
+from core.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE, language_codes
+from core.models import Program, Site
 from clients.characteristics import (
     CHARACTERISTICS,
     DECLINED,
@@ -58,7 +58,7 @@ from clients.models import (
     Clinician,
     Discipline,
 )
-from config.dates import EARLIEST, LATEST, OUT_OF_RANGE
+from core.dates import EARLIEST, LATEST, OUT_OF_RANGE
 from sessions.models import (
     LOGGED_ATTENDANCE_STATUSES,
     Attendance,
@@ -401,7 +401,7 @@ class _Checks:
         return self._in_supported_range(parsed, column).astype("datetime64[us]")
 
     def _in_supported_range(self, parsed: pd.Series, column: str) -> pd.Series:
-        """The years every channel accepts (config.dates), with the same message; a cell out of
+        """The years every channel accepts (core.dates), with the same message; a cell out of
         range is then blank (NaT), so it earns this one error and no other."""
         days = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) is not None else parsed
         outside = parsed.notna() & (
@@ -461,7 +461,7 @@ class _Checks:
         return values
 
     def language(self, column: str) -> pd.Series:
-        """One code per cell, checked against the list the model's validator uses (accounts.languages)."""
+        """One code per cell, checked against the list the model's validator uses (core.languages)."""
         values = self.frame[column]
         self.fail(~self.blank(column) & ~values.isin(language_codes()), column, str(LANGUAGE_CODE_MESSAGE))
         return values

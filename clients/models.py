@@ -14,12 +14,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.fields import EncryptedText
-from accounts.jobs import LeasedJob
-from accounts.languages import validate_language_code, validate_language_codes
-from accounts.models import Program, ProgramPerson, Site, validate_site_of
-from accounts.request_cache import memoised
-from accounts.scoping import role_program_ids
+from core.fields import EncryptedText
+from core.jobs import LeasedJob
+from core.languages import validate_language_code, validate_language_codes
+from core.models import Program, ProgramPerson, Site, validate_site_of
+from core.request_cache import memoised
+from core.scoping import role_program_ids
 from clients.characteristics import (
     Coverage,
     Employment,
@@ -32,7 +32,7 @@ from clients.characteristics import (
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+    from core.models import User
     from clients.disclosure import Disclosure
 
 # How client_access_q treats clinicians (roles.md): their care-team clients' record (demographics,
@@ -79,8 +79,8 @@ def client_access_q(
             client_ids = disclosable_client_ids(user, facts_only=clinicians == PEER_SUPPORT_FACTS)
         q |= Q(**{f"{client_field}__in": client_ids})
     if roles.any():
-        # Emergency access: a live grant opens one client until it expires (accounts.emergency).
-        from accounts.emergency import active_grant_client_ids
+        # Emergency access: a live grant opens one client until it expires (clients.emergency).
+        from clients.emergency import active_grant_client_ids
 
         # Read the (almost always empty) grant list first: OR-ing a second subquery into every
         # client filter stops PostgreSQL using the caseload index (0.2 ms became 14 ms at 100k clients).
@@ -532,7 +532,7 @@ class RecoveryGoal(models.Model):
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="recovery_goals")
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="goals")
-    goal = EncryptedText(help_text=_("In the client's own words."))  # encrypted at rest (accounts/fields.py)
+    goal = EncryptedText(help_text=_("In the client's own words."))  # encrypted at rest (core/fields.py)
     domain = models.CharField(max_length=20, choices=GoalDomain.choices)
     steps = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=GoalStatus.choices, default=GoalStatus.ACTIVE)
@@ -774,7 +774,7 @@ def import_upload_path(instance: ImportJob, filename: str) -> str:
 class ImportJob(LeasedJob):
     """A CSV uploaded through the dashboard: checked in the background (preview), then imported on
     confirmation. The stored upload is PHI and is deleted as soon as the job no longer needs it.
-    The worker holds a lease on the row (accounts.jobs): one whose worker died is failed and can
+    The worker holds a lease on the row (core.jobs): one whose worker died is failed and can
     be retried."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

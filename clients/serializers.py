@@ -4,8 +4,8 @@ from typing import TYPE_CHECKING, cast
 
 from rest_framework import serializers
 
-from accounts.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
-from accounts.models import Program, Site
+from core.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
+from core.models import Program, Site
 from clients.characteristics import CHARACTERISTICS, characteristics_readable
 from clients.disclosure import DENIED, disclosure_for, disclosures_for
 from clients.models import (
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
     from django.core.files import File
 
-    from accounts.models import User
+    from core.models import User
 
 
 class ClinicianSerializer(serializers.ModelSerializer):
@@ -97,7 +97,7 @@ class ClientSerializer(serializers.ModelSerializer):
         return disclosure_for(request.user, client).as_json()
 
     # Writes go through clients.services.client_save, where the model's rules run (site in the
-    # program, language code, care team); its ValidationError is a 400 (config.exceptions).
+    # program, language code, care team); its ValidationError is a 400 (core.exceptions).
     def create(self, validated_data: dict) -> Client:
         fields = dict(validated_data)
         care_team = fields.pop("care_team", None)

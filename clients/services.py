@@ -20,10 +20,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_write
-from accounts.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
-from accounts.models import Program, User
+from audit import actions
+from audit.records import audit_write
+from core.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
+from core.models import Program, User
 from clients.importing import KINDS, import_csv_file
 from clients.models import (
     RUNNING_IMPORT_STATUSES,
@@ -542,7 +542,7 @@ def import_jobs_expire(*, older_than: timedelta = IMPORT_PREVIEW_TTL) -> int:
 
 
 def import_jobs_reap() -> int:
-    """Fail the jobs whose worker died (accounts.jobs): the file stays for a retry."""
+    """Fail the jobs whose worker died (core.jobs): the file stays for a retry."""
     return len(
         reap_stale_jobs(
             ImportJob,
@@ -601,7 +601,7 @@ def import_job_retry(*, job: ImportJob) -> ImportJob:
 def import_job_run(*, job_id: uuid.UUID | str) -> None:
     """The background half: a dry run while previewing, the real import after confirmation.
 
-    The worker claims the job and keeps its lease alive (accounts.jobs). The import and the
+    The worker claims the job and keeps its lease alive (core.jobs). The import and the
     job's outcome commit in one transaction, and only while the claim is still ours: a worker
     killed mid-import leaves nothing written, and the reaper marks the job failed. The upload
     is deleted as soon as it is no longer needed (it holds PHI)."""

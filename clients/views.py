@@ -16,9 +16,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from accounts import audit_actions as actions
-from accounts.audit import audited
-from accounts.scoping import role_program_ids
+from audit import actions
+from audit.records import audited
+from core.scoping import role_program_ids
 from clients import services
 from clients.characteristics import CHARACTERISTICS
 from clients.forms import CharacteristicsForm, GoalForm, GoalUpdateForm, MeasureForm, ReferralFollowUpForm, ReferralForm
@@ -32,8 +32,8 @@ from clients.models import (
     Resource,
     caseload_q,
 )
-from config.exceptions import apply_errors
-from reports.charts import line_chart, whole
+from core.exceptions import apply_errors
+from core.charts import line_chart, whole
 from sessions.models import PeerSession
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def outcomes(request: HttpRequest, client_id: int) -> HttpResponse:
                 {
                     "instrument": inst,
                     "measures": [m for m in measures if m.instrument_id == inst.id],
-                    "svg": mark_safe(  # noqa: S308 - reports.charts escapes every text it writes
+                    "svg": mark_safe(  # noqa: S308 - core.charts escapes every text it writes
                         line_chart(
                             title=_("%(name)s total over time") % {"name": inst.name},
                             labels=[day.isoformat() for day, _total in points],

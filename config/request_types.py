@@ -2,7 +2,7 @@
 
 django-stubs types `request.user` as `User | AnonymousUser`; a view behind `login_required`
 (or a DRF view behind IsAuthenticated) has a signed-in user, which these say. A page decorated
-with `accounts.audit.audited` names what it showed on the request (`audit_object`,
+with `audit.records.audited` names what it showed on the request (`audit_object`,
 `audit_objects`, `audit_client_ids`)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from rest_framework.request import Request
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from core.models import User
 
 
 class AuthenticatedRequest(HttpRequest):

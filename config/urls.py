@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts import views as account_views
+from dashboard import views as account_views
 
 # The admin signs in through allauth too, so MFA and the lockout apply there.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]

@@ -10,7 +10,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Program, Site
+from core.models import Program, Site
 from clients.models import Client
 from sessions.filters import PeerSessionFilter
 from sessions.models import Modality, SessionKind, SessionStatus
@@ -27,7 +27,7 @@ def label_empty_choices(filterset: django_filters.FilterSet) -> None:
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+    from core.models import User
 
     _FilterSetBase = django_filters.FilterSet
 else:

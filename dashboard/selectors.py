@@ -10,8 +10,8 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import Membership, Program, Role, User
-from accounts.scoping import role_program_ids
+from core.models import Membership, Program, Role, User
+from core.scoping import role_program_ids
 from clients.disclosure import attach_disclosures
 from clients.models import AppointmentStatus, CaseloadAssignment, Client, ClinicalAppointment
 from reports.models import FunderReport, ReportStatus

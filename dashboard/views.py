@@ -15,9 +15,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record, audited
-from accounts.scoping import role_program_ids
+from audit import actions
+from audit.records import audit_record, audited
+from core.scoping import role_program_ids
 from clients.characteristics import characteristics_panel_context
 from clients.disclosure import attach_disclosures, attach_session_disclosures, disclosure_for
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment

@@ -38,7 +38,7 @@ from django.db.models import BigIntegerField, Max, Min, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from accounts.models import Program
+from core.models import Program
 from clients.models import (
     AppointmentKind,
     AppointmentStatus,

@@ -10,13 +10,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.jobs import LeasedJob
-from accounts.models import Program
+from core.jobs import LeasedJob
+from core.models import Program
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+    from core.models import User
 
 
 class ReportStatus(models.TextChoices):
@@ -45,7 +45,7 @@ class FunderReportQuerySet(models.QuerySet["FunderReport"]):
     def visible_to(self, user: User | AnonymousUser) -> FunderReportQuerySet:
         """Coordinators: every report of their programs. Funders: published reports
         of the programs they fund. Everyone else: nothing."""
-        from accounts.scoping import role_program_ids
+        from core.scoping import role_program_ids
 
         roles = role_program_ids(user)
         return self.filter(

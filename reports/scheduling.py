@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from accounts.models import Program
+from core.models import Program
 from reports.funder.periods import last_complete
 from reports.models import FunderReport, ReportStatus
 from reports.services import funder_report_request

@@ -12,10 +12,10 @@ from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record
-from accounts.models import Program, Role
-from accounts.scoping import role_program_ids
+from audit import actions
+from audit.records import audit_record
+from core.models import Program, Role
+from core.scoping import role_program_ids
 from clients.characteristics import CHARACTERISTICS
 from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment, Client, ClinicalAppointment
 from reports.continuity import MISSING_NS, SUMMARY_KEYS, compute_planned, continuity_result, load_planned_data
@@ -30,7 +30,7 @@ from supporters.models import Supporter
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+    from core.models import User
 
 
 @dataclass(frozen=True)

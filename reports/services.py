@@ -15,11 +15,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record
-from accounts.jobs import claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
-from accounts.models import Program, Role, User
-from accounts.scoping import has_role
+from audit import actions
+from audit.records import audit_record
+from core.jobs import claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
+from core.models import Program, Role, User
+from core.scoping import has_role
 from reports.funder.figures import DEFAULT_PARAMS, funder_figures, published_figures
 from reports.funder.overlap import protect_against_published
 from reports.funder.periods import Period
@@ -100,7 +100,7 @@ def _set_progress(report_id: int, progress: int, token: uuid.UUID) -> None:
 
 
 def funder_reports_reap() -> int:
-    """Fail the reports whose worker died (accounts.jobs); they can be retried from the page."""
+    """Fail the reports whose worker died (core.jobs); they can be retried from the page."""
     return len(
         reap_stale_jobs(
             FunderReport, running=GENERATING_STATUSES, failed_status=ReportStatus.FAILED, extra={"error": "Interrupted"}
@@ -132,7 +132,7 @@ def funder_report_retry(*, report: FunderReport, user: User) -> FunderReport:
 def funder_report_generate(*, report_id: int) -> FunderReport:
     """Compute the figures, render the PDF in a recycled child process, store both.
 
-    The worker claims the report and keeps its lease alive (accounts.jobs); the result is
+    The worker claims the report and keeps its lease alive (core.jobs); the result is
     stored only while the claim is still ours, so a report reaped as interrupted is never
     half-written. Progress is written outside any long transaction so pages polling it see it move."""
     from reports.funder.pdf import render_html, render_pdf
@@ -247,7 +247,7 @@ def funder_report_publish(*, report: FunderReport, user: User | None) -> FunderR
 def funder_report_download_record(
     *, report: FunderReport, user: User, file_format: str, request: HttpRequest | None = None
 ) -> None:
-    """Audit one download. Uses the audit trail (accounts.audit.audit_record) when the
+    """Audit one download. Uses the audit trail (audit.records.audit_record) when the
     project has it; otherwise writes a structured line to the `audit.funder_reports` logger."""
     audit_record(
         action=actions.FUNDER_REPORT_DOWNLOADED,

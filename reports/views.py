@@ -16,12 +16,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record
-from accounts.models import Program, Role
-from accounts.scoping import role_program_ids
-from config.exceptions import messages_by_field
-from reports import charts
+from audit import actions
+from audit.records import audit_record
+from core.models import Program, Role
+from core.scoping import role_program_ids
+from core.exceptions import messages_by_field
+from core import charts
 from reports.continuity import ContinuityInputError, compute_continuity, load_continuity_data
 from reports.forms import ContinuityForm
 from reports.funder.exports import to_csv, to_xlsx

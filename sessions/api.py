@@ -11,13 +11,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from accounts.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin, attach_prefetched, grouped_by
-from accounts.models import Role
-from accounts.permissions import WHOEVER_SEES_IT
-from accounts.scoping import role_program_ids
+from core.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin, attach_prefetched, grouped_by
+from core.models import Role
+from core.permissions import WHOEVER_SEES_IT
+from core.scoping import role_program_ids
 from clients.disclosure import session_disclosures
 from clients.models import Clinician
-from config.pagination import StartCursorPagination
+from core.pagination import StartCursorPagination
 from sessions import fhir, services
 from sessions.billing import billing_units_summary
 from sessions.filters import FeedbackItemFilter, PeerSessionFilter

@@ -13,15 +13,15 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedTextField
 
-from accounts.fields import EncryptedShortText, EncryptedText
-from accounts.models import Program
-from accounts.scoping import role_program_ids
+from core.fields import EncryptedShortText, EncryptedText
+from core.models import Program
+from core.scoping import role_program_ids
 from clients.models import Client, client_access_q
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+    from core.models import User
 
 # Entries written this long after the session started are flagged late.
 LATE_ENTRY_AFTER = timedelta(hours=72)
@@ -188,7 +188,7 @@ class PeerSession(models.Model):
     duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(720)])
     modality = models.CharField(max_length=12, choices=Modality.choices)
     status = models.CharField(max_length=12, choices=SessionStatus.choices, default=SessionStatus.HELD)
-    # Free text that can carry health information is encrypted at rest (accounts/fields.py).
+    # Free text that can carry health information is encrypted at rest (core/fields.py).
     location = EncryptedShortText(max_length=200, blank=True)
     # The link of a scheduled video session (import `scheduled_peer_sessions`, the API).
     video_url = models.CharField(max_length=500, blank=True, validators=[VIDEO_URL_VALIDATOR])

@@ -13,7 +13,7 @@ from sessions.models import FeedbackItem
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+    from core.models import User
 
 
 def acknowledgment_hours(

@@ -18,14 +18,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import audit_actions as actions
-from accounts.audit import audited
-from accounts.models import Program
-from accounts.scoping import role_program_ids
-from accounts.timezones import show_times_in
+from audit import actions
+from audit.records import audited
+from core.models import Program
+from core.scoping import role_program_ids
+from core.timezones import show_times_in
 from clients.disclosure import session_disclosures
 from clients.models import CaseloadAssignment, Client
-from config.exceptions import apply_errors
+from core.exceptions import apply_errors
 from sessions import services
 from sessions.forms import AddendumForm, FeedbackForm, PeerSessionForm, ReplyForm
 from sessions.models import (

@@ -13,9 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from accounts.api_base import ReadWriteViewSet, ScopedMixin
-from accounts.models import Program, Role
-from accounts.scoping import role_program_ids
+from core.api_base import ReadWriteViewSet, ScopedMixin
+from core.models import Program, Role
+from core.scoping import role_program_ids
 from supporters import services
 from supporters.models import (
     CEHours,

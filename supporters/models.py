@@ -13,14 +13,14 @@ from django.db.models import Q
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from accounts.languages import validate_language_codes
-from accounts.models import Program, ProgramPerson, Site, validate_site_of
-from accounts.scoping import role_program_ids
+from core.languages import validate_language_codes
+from core.models import Program, ProgramPerson, Site, validate_site_of
+from core.scoping import role_program_ids
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+    from core.models import User
 
 
 class SupporterQuerySet(models.QuerySet["Supporter"]):

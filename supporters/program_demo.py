@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from accounts.models import Program, User
+from core.models import Program, User
 from clients.models import (
     AssignmentRole,
     CaseloadAssignment,

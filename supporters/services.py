@@ -25,10 +25,10 @@ from django.db.models import Count, Q, Sum
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_write
-from accounts.models import Membership, Program, Role, User
-from accounts.scoping import role_program_ids
+from audit import actions
+from audit.records import audit_write
+from core.models import Membership, Program, Role, User
+from core.scoping import role_program_ids
 from supporters.models import (
     BUILTIN_LIVED_EXPERIENCE_AREAS,
     CEHours,

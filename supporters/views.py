@@ -18,14 +18,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from accounts import audit_actions as actions
-from accounts.audit import audit_record
-from accounts.models import Membership, Program, Role, User
-from accounts.scoping import role_program_ids
-from accounts.services import program_treatment_disclosures_set
+from audit import actions
+from audit.records import audit_record
+from core.models import Membership, Program, Role, User
+from core.scoping import role_program_ids
+from core.services import program_treatment_disclosures_set
 from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument
 from clients.services import assignment_save, assignment_transfer, client_preference_set, program_outcome_summary
-from config.exceptions import apply_errors, messages_by_field
+from core.exceptions import apply_errors, messages_by_field
 from reports.selectors import gap_ahead_worklist
 from sessions.models import FeedbackItem
 from supporters import services

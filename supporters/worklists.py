@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Program
+from core.models import Program
 from clients.models import AssignmentRole, CaseloadAssignment, Client
 from sessions.models import Attendance
 from supporters.matching import supporter_ids_over_capacity

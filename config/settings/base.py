@@ -71,15 +71,15 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "config.parsers.RejectNulMiddleware",
+    "core.parsers.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "accounts.request_cache.RequestCacheMiddleware",
-    "accounts.timezones.RequestTimezoneMiddleware",
+    "core.request_cache.RequestCacheMiddleware",
+    "core.timezones.RequestTimezoneMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
-    "accounts.middleware.SessionTimeoutMiddleware",
-    "accounts.middleware.MfaRequiredMiddleware",
+    "security.middleware.SessionTimeoutMiddleware",
+    "security.middleware.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -99,7 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "accounts.context_processors.session_limits",
+                "security.context_processors.session_limits",
                 "dashboard.context_processors.shell",
             ],
         },
@@ -108,8 +108,8 @@ TEMPLATES = [
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    # Django's ModelBackend behind a database-held lockout (accounts/signin.py).
-    "accounts.signin.ThrottledModelBackend",
+    # Django's ModelBackend behind a database-held lockout (security/signin.py).
+    "security.signin.ThrottledModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -117,7 +117,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-    {"NAME": "accounts.passwords.MaximumLengthValidator"},
+    {"NAME": "security.passwords.MaximumLengthValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -139,7 +139,7 @@ MEDIA_URL = "/media/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SESSION_COOKIE_AGE = env.int("SESSION_ABSOLUTE_SECONDS", default=8 * 3600)
-# Both enforced on the server by accounts.middleware.SessionTimeoutMiddleware.
+# Both enforced on the server by security.middleware.SessionTimeoutMiddleware.
 SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -160,14 +160,14 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first so unauthenticated API calls get 401 with WWW-Authenticate.
-        "accounts.authentication.SecondFactorTokenAuthentication",
+        "security.authentication.SecondFactorTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: every view must opt in to what it allows.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # NUL characters and deep nesting are a 400, never a 500 (config/parsers.py).
+    # NUL characters and deep nesting are a 400, never a 500 (core/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.SafeJSONParser",
+        "core.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -175,9 +175,9 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.DefaultCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.DefaultCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
 }
 REST_KNOX = {
@@ -213,11 +213,11 @@ LOGGING: dict[str, Any] = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {
-            "()": "accounts.logging.RedactingFormatter",
+            "()": "security.logging.RedactingFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         }
     },
-    "filters": {"redact_phi": {"()": "accounts.logging.RedactPHIFilter"}},
+    "filters": {"redact_phi": {"()": "security.logging.RedactPHIFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_phi"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
@@ -253,17 +253,17 @@ CELERY_TASK_ROUTES = {"reports.generate_funder_report": {"queue": "render"}}
 CELERY_BEAT_SCHEDULE = beat_schedule()
 
 # --- Sign-in: django-allauth with MFA (TOTP + recovery codes); see docs/security.md ---
-ACCOUNT_ADAPTER = "accounts.mfa.AccountAdapter"
-ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}
+ACCOUNT_ADAPTER = "security.mfa.AccountAdapter"
+ACCOUNT_FORMS = {"login": "security.forms.LoginForm"}
 ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("REAUTH_SECONDS", default=300)
-MFA_ADAPTER = "accounts.mfa.MFAAdapter"
-# The second-factor step counts wrong codes in the one sign-in throttle (accounts.signin).
-MFA_FORMS = {"authenticate": "accounts.forms.AuthenticateForm"}
+MFA_ADAPTER = "security.mfa.MFAAdapter"
+# The second-factor step counts wrong codes in the one sign-in throttle (security.signin).
+MFA_FORMS = {"authenticate": "security.forms.AuthenticateForm"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Peer Support Program Manager"
 # Coordinators and clinicians must enrol before anything else. Only switch off for local demos.

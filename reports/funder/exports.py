@@ -6,8 +6,8 @@ import io
 from typing import Any
 
 # The project's one formula-injection guard (a leading quote on =, +, -, @, ...).
-from accounts.exports import csv_bytes
-from accounts.exports import csv_safe_cell as safe_cell
+from core.exports import csv_bytes
+from core.exports import csv_safe_cell as safe_cell
 from reports.funder.figures import flat_rows
 
 

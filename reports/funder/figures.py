@@ -24,7 +24,7 @@ import pandas as pd
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.models import Program
+from core.models import Program
 from clients.characteristics import CHARACTERISTICS
 from clients.models import (
     AppointmentStatus,

@@ -26,7 +26,7 @@ from django.utils.safestring import mark_safe
 # WeasyPrint already loaded instead of importing it again each time.
 from weasyprint import CSS, HTML
 
-from reports import charts
+from core import charts
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -45,7 +45,7 @@ class Rendered:
 
 
 def _series(figures: dict[str, Any], *keys_and_names: tuple[str, str]) -> tuple[dict, dict]:
-    """Values and their display labels ("<11", "*") per series name, for reports.charts."""
+    """Values and their display labels ("<11", "*") per series name, for core.charts."""
     series: dict[str, list] = {}
     labels: dict[str, list[str]] = {}
     trends = figures["trends"]
@@ -58,12 +58,12 @@ def _series(figures: dict[str, Any], *keys_and_names: tuple[str, str]) -> tuple[
 
 
 def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """The charts of each section, built with reports.charts from de-identified values."""
+    """The charts of each section, built with core.charts from de-identified values."""
     periods = figures["trends"]["periods"]
     out: dict[str, list[dict[str, Any]]] = {}
 
     def add(section: str, title: str, svg: str, caption: str) -> None:
-        # reports.charts escapes every text it writes into the SVG.
+        # core.charts escapes every text it writes into the SVG.
         out.setdefault(section, []).append({"title": title, "svg": mark_safe(svg), "caption": caption})  # noqa: S308
 
     def drawable(series: dict) -> bool:

@@ -19,8 +19,8 @@ from django.test import Client as WebClient
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import Organization, Program, Role, User
-from accounts.services import membership_grant
+from core.models import Organization, Program, Role, User
+from core.services import membership_grant
 from clients.models import AssignmentRole, CaseloadAssignment, Client, Clinician
 from sessions.models import Attendance, AttendanceStatus, Modality, PeerSession
 from supporters.models import Supporter
