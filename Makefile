@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= small
 
-.PHONY: run test lint setup-dev setup-run migrate seed bench serve-prod clean
+.PHONY: run test lint typecheck setup-dev setup-run migrate seed bench serve-prod clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,10 +55,14 @@ serve-prod: migrate
 	DJANGO_SETTINGS_MODULE=config.settings.production $(PY) manage.py collectstatic --noinput -v0
 	DJANGO_SETTINGS_MODULE=config.settings.production GUNICORN_BIND=$(HOST):$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py
 
-lint: setup-dev
+lint: setup-dev typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
+# mypy with the Django and DRF plugins over every app package ([tool.mypy] in pyproject.toml).
+typecheck: setup-dev
+	$(VENV)/bin/mypy
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -24,7 +24,7 @@ import functools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
@@ -35,12 +35,16 @@ from django.utils import timezone
 from audit import actions as audit_actions
 from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, AuditEventQuerySet
 from core.request_cache import current_request
-from core.scoping import role_program_ids
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from core.models import User
 
 try:
     import fcntl
 except ImportError:  # not POSIX: SQLite writers fall back to its own busy wait
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 HEAD_ID = 1
 
@@ -119,7 +123,7 @@ def audit_record(
     *,
     action: str,
     request: HttpRequest | None = None,
-    user: Any = None,
+    user: User | AnonymousUser | None = None,
     obj: models.Model | None = None,
     objects: Iterable[models.Model] | None = None,
     object_type: str = "",
@@ -180,6 +184,8 @@ def audit_record(
     single_program = next(iter(programs)) if len(programs) == 1 else None
     roles = ""
     if user is not None:
+        from core.scoping import role_program_ids
+
         held = role_program_ids(user)
         wanted = programs or held.any()
         roles = ",".join(sorted({f"{role}@{p}" for p in wanted for role in held.roles_in(p)}))
@@ -212,7 +218,7 @@ def audit_write(
     obj: models.Model,
     verb: str,
     *,
-    user: Any = None,
+    user: User | AnonymousUser | None = None,
     detail: dict[str, Any] | None = None,
     action: str | None = None,
     client_ids: Iterable[int] = (),

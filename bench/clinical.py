@@ -20,6 +20,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 from django.contrib.auth.models import Permission
+from django.db.models import Model
 
 from bench.generate import copy_frame, next_id, reset_sequence
 from clients.models import Client, Clinician, Consent
@@ -35,9 +36,9 @@ from sessions.models import (
 )
 
 # What each part writes (bench/generate.py analyzes them afterwards).
-LOGIN_MODELS = [User, Membership, ProgramUserObjectPermission]
-NOTE_MODELS = [NoteAddendum]
-FEEDBACK_MODELS = [
+LOGIN_MODELS: list[type[Model]] = [User, Membership, ProgramUserObjectPermission]
+NOTE_MODELS: list[type[Model]] = [NoteAddendum]
+FEEDBACK_MODELS: list[type[Model]] = [
     Clinician,
     Client.care_team.through,
     Consent,

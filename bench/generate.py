@@ -16,11 +16,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
+from django.db.models import Model
 
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
 from core.models import Organization, Program, Role
@@ -47,13 +48,13 @@ class Generated:
     feedback: FeedbackMade | None = None
 
 
-def next_id(model) -> int:
+def next_id(model: type[Model]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {model._meta.db_table}")  # noqa: S608
         return int(cursor.fetchone()[0])
 
 
-def reset_sequence(model) -> None:
+def reset_sequence(model: type[Model]) -> None:
     table = model._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -66,12 +67,13 @@ def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
         yield frame.iloc[offset : offset + CHUNK_ROWS]
 
 
-def copy_frame(model, frame: pd.DataFrame) -> None:
+def copy_frame(model: type[Model], frame: pd.DataFrame) -> None:
     """COPY a frame whose columns are the table's column names, in chunks (bounded memory).
     Columns the generator does not model get the values save() would give them. Columns of
     encrypted fields (core.fields.is_encrypted) hold plain text and are encrypted chunk by
     chunk with the model field's own Fernet (the project's keys), so the ORM decrypts them as
     if save() had written them."""
+
     from core.fields import is_encrypted
     from core.importing import copy_defaults
 
@@ -91,7 +93,8 @@ def copy_frame(model, frame: pd.DataFrame) -> None:
     ):
         for chunk in _chunks(frame):
             if encrypted:
-                chunk = chunk.assign(**{column: _encrypt(model, column, chunk[column]) for column in encrypted})
+                # pandas-stubs take no None in a column given as a list (pandas stores it as a null).
+                chunk = chunk.assign(**{column: _encrypt(model, column, chunk[column]) for column in encrypted})  # type: ignore[arg-type]
             buffer = io.StringIO()
             chunk.to_csv(
                 buffer,
@@ -105,9 +108,9 @@ def copy_frame(model, frame: pd.DataFrame) -> None:
             copy.write(buffer.getvalue())
 
 
-def _encrypt(model, column: str, values: pd.Series) -> list[str | None]:
+def _encrypt(model: type[Model], column: str, values: pd.Series) -> list[str | None]:
     # One Fernet (the field's, built once from SECRET_KEY and SALT_KEY) for every row: ~10 µs a token.
-    field = model._meta.get_field(column)
+    field: Any = model._meta.get_field(column)  # an encrypted field (untyped): its Fernet is .f
     fernet = field.f
     empty = None if field.null else ""  # as the field's own get_prep_value stores an empty text
     return [fernet.encrypt(value.encode()).decode() if isinstance(value, str) and value else empty for value in values]
@@ -267,7 +270,8 @@ def generate_program(
                 "supporter_id": assignments["supporter_id"],
                 "role": assignments["role"],
                 "start_date": as_date(assignments["start"].to_numpy()),
-                "end_date": np.where(
+                # numpy's stubs take no None as a choice (numpy makes an object array of it).
+                "end_date": np.where(  # type: ignore[call-overload]
                     assignments["end"].to_numpy() < 0, None, as_date(np.maximum(assignments["end"].to_numpy(), 0))
                 ),
                 "handoff_note": "",
@@ -330,6 +334,7 @@ def generate_program(
         )
         note_count = addenda = 0
         if notes:
+            assert sup_users is not None  # notes make the supporters' logins
             author_users = sup_users[session_supporters - sup0]
             note_columns = clinical.session_notes(
                 clinical_rng,
@@ -366,6 +371,7 @@ def generate_program(
             )
         feedback = None
         if clinicians:
+            assert sup_users is not None  # clinicians make the supporters' logins
             feedback = clinical.feedback_network(
                 clinical_rng,
                 program=program,

@@ -19,9 +19,14 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar, overload
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -31,6 +36,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+T = TypeVar("T")
+
+
+@overload
+def cpu_seconds(pid: None = None) -> float: ...
+@overload
+def cpu_seconds(pid: int) -> float | None: ...
 def cpu_seconds(pid: int | None = None) -> float | None:
     """User + system CPU of a process (this one by default); None when /proc cannot tell."""
     if pid is None:
@@ -43,7 +55,7 @@ def cpu_seconds(pid: int | None = None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed(label: str, run, backend_pid: int) -> tuple[float, object]:
+def timed(label: str, run: Callable[[], T], backend_pid: int) -> tuple[float, T]:
     """Wall time, plus the CPU time of this process and of the PostgreSQL backend (when it runs
     on this host): on a shared, busy machine the CPU seconds say what an idle one would take."""
     wall, client, server = time.perf_counter(), cpu_seconds(), cpu_seconds(backend_pid)
@@ -110,7 +122,7 @@ def main() -> None:
     from django.db import connection
 
     from clients.models import Clinician
-    from core.importing import import_csv_file
+    from core.importing import ImportResult, import_csv_file
     from core.services import program_create
 
     if connection.vendor != "postgresql":
@@ -141,7 +153,7 @@ def main() -> None:
         )
         rss_before = peak_rss_mb()
 
-        def phases() -> object:
+        def phases() -> Callable[[int], None]:
             last = [time.perf_counter()]
 
             def report(percent: int) -> None:
@@ -156,7 +168,7 @@ def main() -> None:
             cursor.execute("SELECT pg_backend_pid()")
             backend_pid = cursor.fetchone()[0]
 
-        def run_import() -> object:
+        def run_import() -> ImportResult:
             return import_csv_file(program=program, kind="appointments", data=path.read_bytes(), progress=phases())
 
         first_s, first = timed("import:", run_import, backend_pid)
@@ -184,7 +196,7 @@ def main() -> None:
         program.organization.delete()
 
 
-def bare_copy(connection, path: Path) -> None:
+def bare_copy(connection: BaseDatabaseWrapper, path: Path) -> None:
     """The floor: the same bytes into an untyped, unindexed temp table."""
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE bench_copy (a text, b text, c text, d text, e text, f text)")

@@ -14,7 +14,7 @@ every network program). Running it again does nothing once the network exists.
 from __future__ import annotations
 
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING
 
 from django.core.management.base import CommandError
 from django.db import connection
@@ -25,6 +25,9 @@ from core.models import Program, Role, User
 from core.services import membership_grant
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 PROGRAMS = 10
 SUPPORTERS = 2_000
@@ -37,7 +40,7 @@ SLUG = "state-network-{}"
 BIG_TABLES = (ClinicalAppointment, PeerSession, Attendance)
 
 
-def build_large_network(*, stdout: TextIO, programs: int = PROGRAMS, scale_down: int = 1) -> None:
+def build_large_network(*, stdout: SupportsWrite[str], programs: int = PROGRAMS, scale_down: int = 1) -> None:
     """Build the network unless it exists. `scale_down` divides every volume (for quick trials)."""
     if connection.vendor != "postgresql":
         raise CommandError("--scale large loads with PostgreSQL COPY: set DATABASE_URL to a PostgreSQL database.")
@@ -87,7 +90,7 @@ def _create_indexes(definitions: list[str]) -> None:
             cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
-def _generate(programs: int, attendance_rows: int, scale_down: int, stdout: TextIO) -> None:
+def _generate(programs: int, attendance_rows: int, scale_down: int, stdout: SupportsWrite[str]) -> None:
     from bench.generate import generate_program
 
     for number in range(1, programs + 1):
@@ -101,6 +104,7 @@ def _generate(programs: int, attendance_rows: int, scale_down: int, stdout: Text
             slug=SLUG.format(number),
             seed=number,
         )
+        assert made.feedback is not None  # clinicians > 0 makes the feedback
         made.program.name = f"State network, region {number}"
         made.program.save(update_fields=["name"])
         stdout.write(
@@ -127,11 +131,13 @@ def _attach_bench_logins(programs: int) -> None:
         .order_by("-caseload", "id")
         .first()
     )
+    assert supporter is not None and supporter.user is not None  # the network has supporters with logins
     _rename_login(supporter.user, "bench-supporter", first, Role.SUPPORTER)
     assert CaseloadAssignment.objects.filter(supporter=supporter).exists()
     clinician = (
         Clinician.objects.filter(program=first).annotate(items=Count("feedback_items")).order_by("-items", "id").first()
     )
+    assert clinician is not None and clinician.user is not None  # and clinicians with logins
     _rename_login(clinician.user, "bench-clinician", first, Role.CLINICIAN)
 
 

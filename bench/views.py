@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,6 +22,11 @@ from rest_framework.exceptions import AuthenticationFailed
 from clients.models import Client
 from sessions.models import Attendance, FeedbackItem, FeedbackReply, NoteAddendum, PeerSession
 from supporters.models import Supporter
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from core.models import User
 
 CLIENT_FIELDS = [
     "id",
@@ -73,7 +79,7 @@ FEEDBACK_FIELDS = [
 ]
 
 
-def _user(request: HttpRequest):  # noqa: ANN202 - returns the token's user or None
+def _user(request: HttpRequest) -> User | None:  # the token's user, if any
     try:
         found = TokenAuthentication().authenticate(request)
     except AuthenticationFailed:
@@ -130,17 +136,19 @@ def sessions(request: HttpRequest) -> HttpResponse:
         PeerSession.objects.visible_to(user).order_by("-start", "-id").values(*SESSION_FIELDS)[: _page_size(request)]
     )
     attendances: dict[int, list[dict]] = defaultdict(list)
-    for row in (
+    for row in cast(
+        "Iterable[dict[str, Any]]",
         Attendance.objects.filter(session_id__in=[r["id"] for r in rows])
         .order_by("id")
-        .values("session_id", "client_id", "status")
+        .values("session_id", "client_id", "status"),
     ):
         attendances[row.pop("session_id")].append(row)
     addenda: dict[int, list[dict]] = defaultdict(list)
-    for row in (
+    for row in cast(
+        "Iterable[dict[str, Any]]",
         NoteAddendum.objects.filter(session_id__in=[r["id"] for r in rows])
         .order_by("created_at", "id")
-        .values("session_id", "id", "text", "created_at", "author_id", "entered_late")
+        .values("session_id", "id", "text", "created_at", "author_id", "entered_late"),
     ):
         addenda[row.pop("session_id")].append(row)
     for row in rows:
@@ -149,7 +157,7 @@ def sessions(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"results": rows})
 
 
-def _session_create(request: HttpRequest, user) -> HttpResponse:  # noqa: ANN001
+def _session_create(request: HttpRequest, user: User) -> HttpResponse:
     data = json.loads(request.body)
     supporter = Supporter.objects.visible_to(user).filter(pk=data["supporter"]).values("id", "program_id").first()
     if supporter is None:
@@ -183,7 +191,9 @@ def feedback_inbox(request: HttpRequest) -> HttpResponse:
         recipients[item_id].append((clinician_id, user_id))
     replies: dict[int, list[dict]] = defaultdict(list)
     reply_rows = FeedbackReply.objects.filter(item_id__in=ids).order_by("id")
-    for reply in reply_rows.values("id", "item_id", "author_id", "text", "created_at"):
+    for reply in cast(
+        "Iterable[dict[str, Any]]", reply_rows.values("id", "item_id", "author_id", "text", "created_at")
+    ):
         replies[reply.pop("item_id")].append(reply)
     for row in rows:
         recipient_users = {user_id for _, user_id in recipients[row["id"]]}

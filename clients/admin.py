@@ -23,12 +23,12 @@ class ClinicianAdmin(ScopedAdmin):
 
 class ClientAdminForm(forms.ModelForm):
     def _post_clean(self) -> None:
-        super()._post_clean()  # Client's field validators and clean(): language, site, date of birth
+        super()._post_clean()  # type: ignore[misc]  # (not in django-stubs) Client's field validators and clean(): language, site, date of birth
         if "care_team" in self.cleaned_data and self.instance.program_id is not None:
             try:
                 self.instance.validate_care_team(self.cleaned_data["care_team"])
             except ValidationError as exc:
-                self._update_errors(exc)
+                self._update_errors(exc)  # type: ignore[attr-defined]  # not in django-stubs
 
 
 @admin.register(Client)
@@ -46,12 +46,12 @@ class ClientAdmin(ScopedAdmin):
 
 class CaseloadAssignmentAdminForm(forms.ModelForm):
     def _post_clean(self) -> None:
-        super()._post_clean()  # CaseloadAssignment.clean(): the end date on or after the start
+        super()._post_clean()  # type: ignore[misc]  # (not in django-stubs) CaseloadAssignment.clean(): the end date on or after the start
         if not self.errors:
             try:
                 services.assignment_validate(self.instance)
             except ValidationError as exc:
-                self._update_errors(exc)
+                self._update_errors(exc)  # type: ignore[attr-defined]  # not in django-stubs
 
 
 @admin.register(CaseloadAssignment)

@@ -103,6 +103,7 @@ class ClientViewSet(RowsListMixin, ReadWriteViewSet):
         serializer.save()
 
     def update_record(self, serializer: ClientSerializer) -> None:
+        assert serializer.instance is not None  # an update has its record
         serializer.save()
 
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
@@ -150,7 +151,7 @@ class CaseloadAssignmentViewSet(
         # The client too: the audit event of a list names each row's program through it.
         return super().get_queryset().select_related("supporter", "client")
 
-    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+    def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
         return instance.client.program_id if instance is not None else data["client"].program_id
 
     def _save(self, serializer: CaseloadAssignmentSerializer, assignment: CaseloadAssignment) -> None:
@@ -162,6 +163,7 @@ class CaseloadAssignmentViewSet(
         self._save(serializer, CaseloadAssignment())
 
     def update_record(self, serializer: CaseloadAssignmentSerializer) -> None:
+        assert serializer.instance is not None  # an update has its record
         if "client" in serializer.validated_data and serializer.validated_data["client"] != serializer.instance.client:
             raise serializers.ValidationError({"client": ["An assignment cannot move to another client."]})
         self._save(serializer, serializer.instance)
@@ -192,7 +194,7 @@ class ClinicalAppointmentViewSet(ReadWriteViewSet):
     pagination_class = StartCursorPagination
     ordering_fields = ["start"]
 
-    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+    def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
         return instance.program_id if instance is not None else data["client"].program_id
 
     def create_record(self, serializer: ClinicalAppointmentSerializer) -> None:
@@ -211,7 +213,7 @@ class ConsentViewSet(ReadWriteViewSet):
     def get_queryset(self) -> models.QuerySet:
         return super().get_queryset().select_related("client__program").prefetch_related("clinicians")
 
-    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+    def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
         return instance.client.program_id if instance is not None else data["client"].program_id
 
     def _save(self, serializer: ConsentSerializer, consent: Consent) -> None:
@@ -227,6 +229,7 @@ class ConsentViewSet(ReadWriteViewSet):
         self._save(serializer, Consent())
 
     def update_record(self, serializer: ConsentSerializer) -> None:
+        assert serializer.instance is not None  # an update has its record
         if "client" in serializer.validated_data and serializer.validated_data["client"] != serializer.instance.client:
             raise serializers.ValidationError({"client": ["A consent cannot move to another client."]})
         self._save(serializer, serializer.instance)
@@ -257,7 +260,7 @@ class ConsentViewSet(ReadWriteViewSet):
 class ClientRecordMixin:
     """Records that hang off a client: the program comes from the client."""
 
-    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+    def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
         return instance.program_id if instance is not None else data["client"].program_id
 
 
@@ -275,6 +278,7 @@ class RecoveryGoalViewSet(ClientRecordMixin, ReadWriteViewSet):
         )
 
     def update_record(self, serializer: RecoveryGoalSerializer) -> None:
+        assert serializer.instance is not None  # an update has its record
         serializer.instance = services.goal_save(
             goal=serializer.instance, fields=serializer.validated_data, by=self.request.user
         )
@@ -292,7 +296,7 @@ class GoalProgressViewSet(
         # The audit event of a list names each row's client and program, found through its goal.
         return super().get_queryset().select_related("goal")
 
-    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+    def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
         return instance.goal.program_id if instance is not None else data["goal"].program_id
 
     def create_record(self, serializer: GoalProgressSerializer) -> None:
@@ -358,6 +362,7 @@ class ResourceViewSet(ReadWriteViewSet):
         serializer.instance = services.resource_save(resource=Resource(), fields=serializer.validated_data)
 
     def update_record(self, serializer: ResourceSerializer) -> None:
+        assert serializer.instance is not None  # an update has its record
         data = dict(serializer.validated_data)
         data.pop("program", None)
         serializer.instance = services.resource_save(resource=serializer.instance, fields=data)

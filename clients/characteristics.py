@@ -15,12 +15,17 @@ needed for aggregation) and never written to logs, URLs or audit details (only f
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from core.models import User
 
 DECLINED = "declined"
 
@@ -138,7 +143,7 @@ def characteristic_labels(client: Any) -> list[tuple[str, str]]:
     return rows
 
 
-def characteristics_readable(user: Any, client_ids: Iterable[int]) -> set[int]:
+def characteristics_readable(user: User | AnonymousUser, client_ids: Iterable[int]) -> set[int]:
     """Which of these clients' characteristics the user may read: the program's coordinators and
     the client's current supporters (clients.models.caseload_q), never clinicians or funders."""
     from clients.models import Client, caseload_q

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -59,9 +59,9 @@ class ConsentForm(forms.ModelForm):
 
     def __init__(self, *args: Any, client: Client, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["clinicians"].queryset = Clinician.objects.filter(program_id=client.program_id).order_by(
-            "last_name", "first_name"
-        )
+        cast(forms.ModelMultipleChoiceField, self.fields["clinicians"]).queryset = Clinician.objects.filter(
+            program_id=client.program_id
+        ).order_by("last_name", "first_name")
         self.fields["clinicians"].required = False
 
 
@@ -77,7 +77,7 @@ def consent_list(request: HttpRequest, client_id: int) -> HttpResponse:
     may_manage = client.program_id in role_program_ids(request.user).coordinator
     form = ConsentForm(request.POST or None, request.FILES or None, client=client) if may_manage else None
     if request.method == "POST":
-        if not may_manage:
+        if not may_manage or form is None:  # the form is there when the user may manage
             raise PermissionDenied
         if form.is_valid():
             consent = form.save(commit=False)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import models
 from django.db.models import Q
@@ -36,6 +36,11 @@ from clients.models import CaseloadAssignment, Client, Clinician, Consent, Emerg
 from core.models import Program
 from core.request_cache import memoised
 from core.scoping import role_program_ids
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from core.models import User
 
 NO_SHARING_CONSENT = _("No sharing consent on file")
 
@@ -107,11 +112,12 @@ def covering_consents(*, clinician_ids: Iterable[int] | models.QuerySet, program
     return Consent.objects.active_today(program_ids).covering(clinician_ids)
 
 
-def _own_clinician_ids(user, program_ids: Iterable[int]) -> models.QuerySet:
-    return Clinician.objects.filter(user_id=user.pk, program_id__in=program_ids).values("id")
+def _own_clinician_ids(user: User | AnonymousUser, program_ids: Iterable[int]) -> models.QuerySet:
+    # An anonymous user (pk None) has no clinician programs, so the ids are none either way.
+    return Clinician.objects.filter(user_id=cast(int, user.pk), program_id__in=program_ids).values("id")
 
 
-def disclosable_client_ids(user, *, facts_only: bool) -> models.QuerySet:
+def disclosable_client_ids(user: User | AnonymousUser, *, facts_only: bool) -> models.QuerySet:
     """Care-team clients whose peer support the user, as a clinician, may learn of: covered by a
     consent, or (`facts_only=True`, for session facts) in a program permitting treatment
     disclosures. A subquery of client ids; emergency grants are added by client_access_q."""
@@ -129,7 +135,7 @@ def disclosable_client_ids(user, *, facts_only: bool) -> models.QuerySet:
     return links.filter(allowed).values("client_id")
 
 
-def peer_support_q(user, *, client_field: str, facts_only: bool = True) -> Q:
+def peer_support_q(user: User | AnonymousUser, *, client_field: str, facts_only: bool = True) -> Q:
     """The gate as a Q over a model's client field: the clinician branch of a visible_to()."""
 
     q = Q(**{f"{client_field}__in": disclosable_client_ids(user, facts_only=facts_only)})
@@ -139,7 +145,7 @@ def peer_support_q(user, *, client_field: str, facts_only: bool = True) -> Q:
     return q
 
 
-def disclosures_for(user, clients: Iterable[Client]) -> dict[int, Disclosure]:
+def disclosures_for(user: User | AnonymousUser, clients: Iterable[Client]) -> dict[int, Disclosure]:
     """The gate's decision and basis for each client (clients the user may already see).
 
     Coordinators of the client's program and supporters with the client on their caseload are
@@ -153,7 +159,7 @@ def disclosures_for(user, clients: Iterable[Client]) -> dict[int, Disclosure]:
             result[client.pk] = UNGATED
         else:
             pending[client.pk] = client.program_id
-    if pending and roles.supporter:
+    if pending and roles.supporter and user.is_authenticated:  # roles are only a signed-in user's
         caseload = set(
             CaseloadAssignment.objects.active_today(roles.supporter)
             .filter(supporter__user_id=user.pk, client_id__in=list(pending))
@@ -195,7 +201,7 @@ def disclosures_for(user, clients: Iterable[Client]) -> dict[int, Disclosure]:
 def record_disclosure(
     *,
     action: str,
-    user,
+    user: User | AnonymousUser | None,
     obj: models.Model | None = None,
     client_ids: Iterable[int] = (),
     recipients: Iterable[Clinician] = (),
@@ -220,7 +226,9 @@ def record_disclosure(
         info["basis"] = Basis.CONSENT if all(consents.get(c.pk) for c in recipients) else Basis.EMERGENCY
     if bases:
         info["bases"] = {
-            str(client_id): d.basis + (f":{d.consent_id}" if d.consent_id else "") for client_id, d in bases.items()
+            # what the gate let through has a basis
+            str(client_id): cast(str, d.basis) + (f":{d.consent_id}" if d.consent_id else "")
+            for client_id, d in bases.items()
         }
         client_ids = [*client_ids, *bases]
     audit_record(
@@ -228,7 +236,7 @@ def record_disclosure(
     )
 
 
-def disclosure_for(user, client: Client) -> Disclosure:
+def disclosure_for(user: User | AnonymousUser, client: Client) -> Disclosure:
     return disclosures_for(user, [client])[client.pk]
 
 
@@ -254,7 +262,7 @@ class SessionDisclosure:
         return self.client_ids is None or client_id in self.client_ids
 
 
-def session_disclosures(user, sessions: Iterable[Any]) -> dict[int, SessionDisclosure]:
+def session_disclosures(user: User | AnonymousUser, sessions: Iterable[Any]) -> dict[int, SessionDisclosure]:
     """For sessions already scoped by PeerSession.visible_to, with their attendances (and the
     attendees' clients, or at least client_id and the session's program) loaded: the author and
     coordinators of the program see every attendee; anyone else only attendees passing the gate,
@@ -283,28 +291,31 @@ def session_disclosures(user, sessions: Iterable[Any]) -> dict[int, SessionDiscl
     return result
 
 
-def _record_gate_disclosure(user, what: str, object_ids: list[int], disclosed: dict[int, Disclosure]) -> None:
+def _record_gate_disclosure(
+    user: User | AnonymousUser, what: str, object_ids: list[int], disclosed: dict[int, Disclosure]
+) -> None:
     """What the gate let through to a clinician is a disclosure: one record per request and
     answer (a page and its serializer asking twice record once)."""
     if not disclosed:
         return
     key = ("gate_disclosure", user.pk, what, tuple(sorted(object_ids)), tuple(sorted(disclosed)))
-    memoised(
-        key,
-        lambda: (
-            record_disclosure(
-                action=actions.DISCLOSURE_PEER_SESSIONS,
-                user=user,
-                object_type="peer_sessions.peersession" if what == "sessions" else "clients.client",
-                bases=disclosed,
-                detail={"what": what, "objects": sorted(object_ids)[:50]},
-            )
-            or True
-        ),
-    )
+
+    def record() -> bool:
+        record_disclosure(
+            action=actions.DISCLOSURE_PEER_SESSIONS,
+            user=user,
+            object_type="peer_sessions.peersession" if what == "sessions" else "clients.client",
+            bases=disclosed,
+            detail={"what": what, "objects": sorted(object_ids)[:50]},
+        )
+        return True
+
+    memoised(key, record)
 
 
-def attach_disclosures(user, clients: list[Client], *, peer_support_fields: Iterable[str] = ()) -> None:
+def attach_disclosures(
+    user: User | AnonymousUser, clients: list[Client], *, peer_support_fields: Iterable[str] = ()
+) -> None:
     """Set `client.peer_support` (a Disclosure) on each client of a page, and blank the
     `peer_support_fields` (annotations such as the last peer contact) where the gate is shut."""
     decided = disclosures_for(user, clients)
@@ -318,7 +329,7 @@ def attach_disclosures(user, clients: list[Client], *, peer_support_fields: Iter
         _record_gate_disclosure(user, "contact_figures", sorted(disclosed), disclosed)
 
 
-def attach_session_disclosures(user, sessions: list[Any]) -> None:
+def attach_session_disclosures(user: User | AnonymousUser, sessions: list[Any]) -> None:
     """Set `session.disclosure` (a SessionDisclosure) on each session of a page, reading the
     page's attendances in one query when a gated reader needs them."""
     from django.db.models import prefetch_related_objects

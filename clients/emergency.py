@@ -10,6 +10,7 @@ detail built on it opens for the grant's lifetime and closes by itself after.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,15 +26,24 @@ from clients.models import Client, EmergencyAccess
 from core.models import Membership, Role
 from core.request_cache import forget
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from core.models import User
+
 
 def may_break_glass(user, program_id: int) -> bool:
     return Membership.objects.filter(user_id=user.pk, program_id=program_id, emergency_access=True).exists()
 
 
-def emergency_access_open(*, user, program: int, external_id: str, reason: str, request=None) -> EmergencyAccess:
+def emergency_access_open(
+    *, user: User, program: int, external_id: str, reason: str, request: HttpRequest | None = None
+) -> EmergencyAccess:
     """Open one client of program id `program` (found by the clinic's record number) for
     EMERGENCY_ACCESS_MINUTES. Refuses users without the designation, empty reasons
     and unknown records with the same message, so it cannot probe for records."""
+    from core.models import Membership
+
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise ValidationError({"reason": [_("Give the reason for emergency access (at least 10 characters).")]})

@@ -1,6 +1,15 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import django_filters
 
 from clients.models import AppointmentKind, AppointmentStatus, CaseloadAssignment, ClinicalAppointment
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from clients.models import CaseloadAssignmentQuerySet
 
 
 class ClinicalAppointmentFilter(django_filters.FilterSet):
@@ -21,5 +30,7 @@ class CaseloadAssignmentFilter(django_filters.FilterSet):
         model = CaseloadAssignment
         fields = ["client", "supporter", "role"]
 
-    def filter_active_on(self, queryset, name, value):  # noqa: ANN001, ANN201 - django-filter signature
+    def filter_active_on(
+        self, queryset: CaseloadAssignmentQuerySet, name: str, value: date
+    ) -> CaseloadAssignmentQuerySet:
         return queryset.active_on(value)

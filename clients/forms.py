@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -23,7 +25,7 @@ class CharacteristicsForm(forms.Form):
         help_text=_("Tick every answer the client gave; none ticked means not asked."),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in SINGLE_CHOICE:
             self.fields[name] = forms.ChoiceField(
@@ -54,12 +56,12 @@ class MeasureForm(forms.Form):
 
     def __init__(
         self,
-        *args: object,
+        *args: Any,
         item_count: int = 10,
         item_min: int = 1,
         item_max: int = 6,
         labels: list[str] | None = None,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         choices = [(str(v), str(v)) for v in range(item_min, item_max + 1)]

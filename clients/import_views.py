@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -20,20 +23,26 @@ from core.importing import KINDS
 from core.models import Program
 from core.scoping import role_program_ids
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from core.models import User
+    from core.request_types import AuthenticatedRequest
+
 
 class ImportForm(forms.Form):
     program = forms.ModelChoiceField(queryset=Program.objects.none(), label=_("Program"))
     kind = forms.ChoiceField(choices=[(k, k) for k in KINDS], label=_("What the file holds"))
     file = forms.FileField(label=_("CSV file"))
 
-    def __init__(self, *args, user, **kwargs) -> None:
+    def __init__(self, *args: Any, user: User | AnonymousUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         programs = Program.objects.filter(id__in=role_program_ids(user).coordinator).order_by("name")
-        self.fields["program"].queryset = programs
+        cast(forms.ModelChoiceField, self.fields["program"]).queryset = programs
         if len(programs) == 1:
             self.fields["program"].initial = programs[0].pk
 
-    def clean_file(self):
+    def clean_file(self) -> UploadedFile:
         upload = self.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
             raise forms.ValidationError(
@@ -42,7 +51,7 @@ class ImportForm(forms.Form):
         return upload
 
 
-def _job_for(request: HttpRequest, job_id) -> ImportJob:
+def _job_for(request: HttpRequest, job_id: uuid.UUID) -> ImportJob:
     # A job whose worker died shows as failed (and retryable) the moment anyone looks, even
     # before the periodic reaper's next pass.
     services.import_jobs_reap()
@@ -50,7 +59,7 @@ def _job_for(request: HttpRequest, job_id) -> ImportJob:
 
 
 @login_required
-def import_start(request: HttpRequest) -> HttpResponse:
+def import_start(request: AuthenticatedRequest) -> HttpResponse:
     if not role_program_ids(request.user).coordinator:
         raise Http404
     form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
@@ -71,7 +80,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def import_job(request: HttpRequest, job_id) -> HttpResponse:
+def import_job(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = _job_for(request, job_id)
     return render(
         request,
@@ -87,7 +96,7 @@ def import_job(request: HttpRequest, job_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def import_job_confirm(request: HttpRequest, job_id) -> HttpResponse:
+def import_job_confirm(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = _job_for(request, job_id)
     # Already importing, or not importable: the job page says which.
     with contextlib.suppress(ValidationError):
@@ -97,7 +106,7 @@ def import_job_confirm(request: HttpRequest, job_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def import_job_retry(request: HttpRequest, job_id) -> HttpResponse:
+def import_job_retry(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = _job_for(request, job_id)
     try:
         services.import_job_retry(job=job)
@@ -108,7 +117,7 @@ def import_job_retry(request: HttpRequest, job_id) -> HttpResponse:
 
 @login_required
 @require_GET
-def import_job_status(request: HttpRequest, job_id) -> JsonResponse:
+def import_job_status(request: HttpRequest, job_id: uuid.UUID) -> JsonResponse:
     job = _job_for(request, job_id)
     return JsonResponse(
         {"status": job.status, "running": job.is_running, "progress": services.import_job_progress(job)}

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -30,6 +30,12 @@ from core.models import Program, ProgramPerson, Site, validate_site_of
 from core.request_cache import memoised
 from core.scoping import role_program_ids
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from clients.disclosure import Disclosure
+    from core.models import User
+
 # How client_access_q treats clinicians (roles.md): their care-team clients' record (demographics,
 # consents, appointments); only what passes the disclosure gate (clients.disclosure) for anything of
 # peer support; or nothing (goals, outcomes, referrals).
@@ -40,7 +46,11 @@ NO_CLINICIANS = "none"
 
 
 def client_access_q(
-    user, *, client_field: str = "id", program_field: str = "program_id", clinicians: str = CARE_TEAM
+    user: User | AnonymousUser,
+    *,
+    client_field: str = "id",
+    program_field: str = "program_id",
+    clinicians: str = CARE_TEAM,
 ) -> Q:
     """The one definition of which clients a user may see, as a Q over any model
     that points at a client. Evaluated per request from live relationships:
@@ -56,7 +66,8 @@ def client_access_q(
 
     roles = role_program_ids(user)
     q = Q(**{f"{program_field}__in": roles.coordinator})
-    if roles.supporter:
+    client_ids: models.QuerySet[Any, Any]
+    if roles.supporter and user.is_authenticated:  # roles are only a signed-in user's
         caseload = CaseloadAssignment.objects.active_today(roles.supporter)
         client_ids = caseload.filter(supporter__user_id=user.pk).values("client_id")
         q |= Q(**{f"{client_field}__in": client_ids})
@@ -70,6 +81,7 @@ def client_access_q(
         q |= Q(**{f"{client_field}__in": client_ids})
     if roles.any():
         # Emergency access: a live grant opens one client until it expires (clients.emergency).
+
         # Read the (almost always empty) grant list first: OR-ing a second subquery into every
         # client filter stops PostgreSQL using the caseload index (0.2 ms became 14 ms at 100k clients).
         granted = sorted(EmergencyAccess.objects.granted_client_ids(user))
@@ -78,9 +90,12 @@ def client_access_q(
     return q
 
 
-def care_team_links(user, program_ids: Iterable[int]) -> models.QuerySet:
+def care_team_links(user: User | AnonymousUser, program_ids: Iterable[int]) -> models.QuerySet:
     """Care-team rows (client, clinician) naming the user as a clinician in these programs."""
-    return Client.care_team.through.objects.filter(clinician__user_id=user.pk, clinician__program_id__in=program_ids)
+    # An anonymous user (pk None) has no clinician programs, so the rows are none either way.
+    return Client.care_team.through.objects.filter(
+        clinician__user_id=cast(int, user.pk), clinician__program_id__in=program_ids
+    )
 
 
 def program_todays(program_ids: Iterable[int]) -> list[tuple[int, date]]:
@@ -104,8 +119,8 @@ class Discipline(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class ClinicianQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ClinicianQuerySet:
+class ClinicianQuerySet(models.QuerySet["Clinician"]):
+    def visible_to(self, user: User | AnonymousUser) -> ClinicianQuerySet:
         """Coordinators: all in their programs. A clinician: their own record.
         A supporter: the care teams of clients on their caseload (to address feedback)."""
 
@@ -123,8 +138,8 @@ class Clinician(ProgramPerson):
     objects = ClinicianQuerySet.as_manager()
 
 
-class ClientQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ClientQuerySet:
+class ClientQuerySet(models.QuerySet["Client"]):
+    def visible_to(self, user: User | AnonymousUser) -> ClientQuerySet:
         return self.filter(client_access_q(user))
 
     def matching(self, search: str) -> ClientQuerySet:
@@ -150,6 +165,7 @@ class Client(models.Model):
     site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients")
     care_team = models.ManyToManyField(Clinician, blank=True, related_name="clients")
     created_at = models.DateTimeField(auto_now_add=True)
+    peer_support: Disclosure  # not a field: set on a page's clients by clients.disclosure.attach_disclosures
     # Self-reported, optional (clients.characteristics): blank is "not asked", "declined" is the
     # client's choice not to say. Race and ethnicity: a list of codes, [] when not asked.
     race_ethnicity = models.JSONField(default=list, blank=True, validators=[validate_race_ethnicity])
@@ -202,8 +218,8 @@ class AssignmentRole(models.TextChoices):
     SECONDARY = "secondary", _("Secondary")
 
 
-class CaseloadAssignmentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> CaseloadAssignmentQuerySet:
+class CaseloadAssignmentQuerySet(models.QuerySet["CaseloadAssignment"]):
+    def visible_to(self, user: User | AnonymousUser) -> CaseloadAssignmentQuerySet:
         """Coordinators: all. Supporters: their own assignments. Clinicians: who supports their
         clients, through the disclosure gate (who the supporter is needs a consent or an emergency grant)."""
 
@@ -285,8 +301,8 @@ class AppointmentStatus(models.TextChoices):
     CANCELLED_BY_CLINIC = "cancelled_by_clinic", _("Cancelled by clinic")
 
 
-class ClinicalAppointmentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ClinicalAppointmentQuerySet:
+class ClinicalAppointmentQuerySet(models.QuerySet["ClinicalAppointment"]):
+    def visible_to(self, user: User | AnonymousUser) -> ClinicalAppointmentQuerySet:
         return self.filter(client_access_q(user, client_field="client_id", program_field="program_id"))
 
 
@@ -354,8 +370,8 @@ PART2_NOTICE = (
 )
 
 
-class ConsentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ConsentQuerySet:
+class ConsentQuerySet(models.QuerySet["Consent"]):
+    def visible_to(self, user: User | AnonymousUser) -> ConsentQuerySet:
         """Coordinators: all; supporters: their caseload's; clinicians: their care-team clients'."""
         return self.filter(client_access_q(user, client_field="client_id", program_field="client__program_id"))
 
@@ -458,14 +474,14 @@ class Consent(models.Model):
             raise ValidationError(errors)
 
 
-def caseload_q(user, *, client_field: str = "client_id", program_field: str = "program_id") -> Q:
+def caseload_q(user: User | AnonymousUser, *, client_field: str = "client_id", program_field: str = "program_id") -> Q:
     """Coordinators of the program and supporters with the client on their caseload today:
     who reads and edits goals, outcome measures and referrals (never clinicians or funders)."""
     return client_access_q(user, client_field=client_field, program_field=program_field, clinicians=NO_CLINICIANS)
 
 
-class ClientPreferenceQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ClientPreferenceQuerySet:
+class ClientPreferenceQuerySet(models.QuerySet["ClientPreference"]):
+    def visible_to(self, user: User | AnonymousUser) -> ClientPreferenceQuerySet:
         """Only coordinators: the requested lived-experience areas are used for matching alone."""
 
         return self.filter(client__program_id__in=role_program_ids(user).coordinator)
@@ -506,8 +522,8 @@ class GoalStatus(models.TextChoices):
     STOPPED = "stopped", _("No longer a goal")
 
 
-class RecoveryGoalQuerySet(models.QuerySet):
-    def visible_to(self, user) -> RecoveryGoalQuerySet:
+class RecoveryGoalQuerySet(models.QuerySet["RecoveryGoal"]):
+    def visible_to(self, user: User | AnonymousUser) -> RecoveryGoalQuerySet:
         return self.filter(caseload_q(user))
 
 
@@ -540,8 +556,8 @@ class RecoveryGoal(models.Model):
         return f"{self.get_domain_display()} goal"
 
 
-class GoalProgressQuerySet(models.QuerySet):
-    def visible_to(self, user) -> GoalProgressQuerySet:
+class GoalProgressQuerySet(models.QuerySet["GoalProgress"]):
+    def visible_to(self, user: User | AnonymousUser) -> GoalProgressQuerySet:
         return self.filter(caseload_q(user, client_field="goal__client_id", program_field="goal__program_id"))
 
 
@@ -560,8 +576,8 @@ class GoalProgress(models.Model):
         return f"Progress {self.created_at:%Y-%m-%d}"
 
 
-class InstrumentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> InstrumentQuerySet:
+class InstrumentQuerySet(models.QuerySet["Instrument"]):
+    def visible_to(self, user: User | AnonymousUser) -> InstrumentQuerySet:
         """The shared library (no program) plus the caller's programs' own instruments."""
 
         roles = role_program_ids(user)
@@ -607,8 +623,8 @@ class Instrument(models.Model):
         return self.item_max * len(self.items)
 
 
-class OutcomeMeasureQuerySet(models.QuerySet):
-    def visible_to(self, user) -> OutcomeMeasureQuerySet:
+class OutcomeMeasureQuerySet(models.QuerySet["OutcomeMeasure"]):
+    def visible_to(self, user: User | AnonymousUser) -> OutcomeMeasureQuerySet:
         return self.filter(caseload_q(user))
 
 
@@ -647,8 +663,8 @@ class ResourceCategory(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class ResourceQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ResourceQuerySet:
+class ResourceQuerySet(models.QuerySet["Resource"]):
+    def visible_to(self, user: User | AnonymousUser) -> ResourceQuerySet:
         """Not people's data: everyone working in the program reads the directory."""
 
         roles = role_program_ids(user)
@@ -696,8 +712,8 @@ class ReferralOutcome(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class ReferralQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ReferralQuerySet:
+class ReferralQuerySet(models.QuerySet["Referral"]):
+    def visible_to(self, user: User | AnonymousUser) -> ReferralQuerySet:
         return self.filter(caseload_q(user))
 
 
@@ -741,8 +757,8 @@ class ImportJobStatus(models.TextChoices):
     EXPIRED = "expired", _("Not confirmed in time; upload deleted")
 
 
-class ImportJobQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ImportJobQuerySet:
+class ImportJobQuerySet(models.QuerySet["ImportJob"]):
+    def visible_to(self, user: User | AnonymousUser) -> ImportJobQuerySet:
         """Only coordinators of the job's program: the upload and its errors quote people's data."""
 
         return self.filter(program_id__in=role_program_ids(user).coordinator)

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clients.emergency import emergency_access_open
 from core.api_base import id_field
+
+if TYPE_CHECKING:
+    from core.request_types import AuthenticatedApiRequest
 
 
 class EmergencyAccessRequestSerializer(serializers.Serializer):
@@ -28,7 +32,7 @@ class EmergencyAccessView(APIView):
     the coordinators are notified and everything is audited as emergency access."""
 
     @extend_schema(request=EmergencyAccessRequestSerializer, responses={201: EmergencyAccessGrantSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedApiRequest) -> Response:
         incoming = EmergencyAccessRequestSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         # A refusal (a DjangoValidationError) is a 400 with field messages: core.exceptions.

@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
 from rest_framework import serializers
 
 from clients.characteristics import CHARACTERISTICS, characteristics_readable
@@ -22,6 +26,12 @@ from core.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped
 from core.models import Program, Site
 from sessions.models import PeerSession
 from supporters.models import Supporter
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.files import File
+
+    from core.models import User
 
 
 class ClinicianSerializer(serializers.ModelSerializer):
@@ -120,6 +130,7 @@ class ClinicalAppointmentSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict) -> dict:
         client = attrs.get("client") or getattr(self.instance, "client", None)
+        assert client is not None  # required on create; an update has the instance's
         clinician = attrs.get("clinician")
         if clinician is not None and clinician.program_id != client.program_id:
             raise serializers.ValidationError({"clinician": ["The clinician works in another program."]})
@@ -168,13 +179,17 @@ class ConsentSerializer(serializers.ModelSerializer):
         """The rule of Consent.objects.active_today, asked once for the whole page."""
         known: dict[int, bool] = self.context.setdefault("consents_active", {})
         if consent.pk not in known:
-            page = self.parent.instance if isinstance(self.parent, serializers.ListSerializer) else [consent]
+            page = (
+                cast("list[Consent]", self.parent.instance)  # the page being listed
+                if isinstance(self.parent, serializers.ListSerializer)
+                else [consent]
+            )
             asked = [c for c in page if c.pk not in known] or [consent]
             active = Consent.objects.active_today_ids(asked)
             known.update((c.pk, c.pk in active) for c in asked)
         return known[consent.pk]
 
-    def validate_document(self, value):  # noqa: ANN001, ANN201 - DRF signature
+    def validate_document(self, value: File) -> File:
         if value.size > 10 * 1024 * 1024:
             raise serializers.ValidationError("The document must be 10 MB or smaller.")
         return value
@@ -300,7 +315,7 @@ class ClientPreferenceSerializer(serializers.Serializer):
     requested_lived_experience = serializers.ListField(child=serializers.CharField(max_length=60), allow_empty=True)
 
 
-def client_rows(clients: list[Client], *, user) -> list[dict]:
+def client_rows(clients: list[Client], *, user: User | AnonymousUser) -> list[dict]:
     """ClientSerializer(many=True).data for a page of clients, built directly: the care teams
     come from the link table in one query instead of a many-to-many prefetch, which builds a
     queryset and Clinician objects per client (tests/clients/test_client_list_rows.py holds the

@@ -669,12 +669,12 @@ def _dispatch_import_job(job_id: uuid.UUID) -> None:
         # No broker (e.g. `make run`): run beside the request so the page can poll progress.
         threading.Thread(target=_run_in_thread, args=(str(job_id),), daemon=True).start()
     else:
-        run_import_job.apply(args=[str(job_id)])
+        run_import_job.apply(args=(str(job_id),))
 
 
 def _run_in_thread(job_id: str) -> None:
 
     try:
-        run_import_job.apply(args=[job_id])
+        run_import_job.apply(args=(job_id,))
     finally:
         connection.close()

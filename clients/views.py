@@ -4,6 +4,9 @@ characteristics page is the coordinators' (others who see the client get 403).""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,6 +36,9 @@ from core.exceptions import apply_errors
 from core.scoping import role_program_ids
 from sessions.models import PeerSession
 
+if TYPE_CHECKING:
+    from core.request_types import AuditedRequest
+
 
 def caseload_client(request: HttpRequest, client_id: int) -> Client:
     return get_object_or_404(
@@ -42,7 +48,7 @@ def caseload_client(request: HttpRequest, client_id: int) -> Client:
 
 @login_required
 @audited(actions.code_for(Client, actions.VIEWED), client_kwarg="client_id")
-def characteristics(request: HttpRequest, client_id: int) -> HttpResponse:
+def characteristics(request: AuditedRequest, client_id: int) -> HttpResponse:
     """Coordinators record what the client said of themselves, through client_save."""
     client = get_object_or_404(Client.objects.visible_to(request.user).select_related("program"), pk=client_id)
     if client.program_id not in role_program_ids(request.user).coordinator:
@@ -73,7 +79,7 @@ def goals(request: HttpRequest, client_id: int) -> HttpResponse:
     session_choices = [("", "—")] + [(s.id, f"{s.start:%Y-%m-%d} {s.get_kind_display()}") for s in sessions]
     form = GoalForm(request.POST if request.POST.get("action") == "add" else None)
     update = GoalUpdateForm(request.POST if request.POST.get("action") == "update" else None)
-    update.fields["peer_session"].choices = session_choices
+    cast(forms.ChoiceField, update.fields["peer_session"]).choices = session_choices
     if form.is_bound and form.is_valid():
         try:
             services.goal_save(goal=RecoveryGoal(), fields={"client": client, **form.cleaned_data}, by=request.user)
@@ -138,7 +144,7 @@ def outcomes(request: HttpRequest, client_id: int) -> HttpResponse:
         labels=instrument.items,
         initial={"instrument": instrument.id, "administered_on": client.program.local_today()},
     )
-    form.fields["instrument"].choices = [(i.id, i.name) for i in instruments]
+    cast(forms.ChoiceField, form.fields["instrument"]).choices = [(i.id, i.name) for i in instruments]
     if request.method == "POST" and form.is_valid():
         responses = [form.cleaned_data[f"item_{n}"] for n in range(len(instrument.items))]
         try:
@@ -207,7 +213,9 @@ def referrals(request: HttpRequest, client_id: int) -> HttpResponse:
         request.POST if request.POST.get("action") == "add" else None,
         initial={"referred_on": client.program.local_today()},
     )
-    form.fields["resource"].choices = [(r.id, f"{r.name} ({r.get_category_display()})") for r in directory]
+    cast(forms.ChoiceField, form.fields["resource"]).choices = [
+        (r.id, f"{r.name} ({r.get_category_display()})") for r in directory
+    ]
     follow = ReferralFollowUpForm(request.POST if request.POST.get("action") == "follow" else None)
     if form.is_bound and form.is_valid():
         data = dict(form.cleaned_data)

@@ -14,7 +14,7 @@ from dashboard import views as dashboard_views
 security_pages = ([*audit_urls.urlpatterns, *record_urls.urlpatterns], "security")
 
 # The admin signs in through allauth too, so MFA and the lockout apply there.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", dashboard_views.home, name="home"),

@@ -81,7 +81,7 @@ class ScopedAdmin(admin.ModelAdmin):
         return False
 
     def formfield_for_foreignkey(self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any) -> Any:
-        related = db_field.related_model
+        related: Any = db_field.related_model  # a model class once the apps are loaded
         if related is Program:
             # Records are only created in programs the user coordinates.
             kwargs["queryset"] = Program.objects.filter(id__in=role_program_ids(request.user).coordinator)
@@ -90,7 +90,7 @@ class ScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field: models.ManyToManyField, request: HttpRequest, **kwargs: Any) -> Any:
-        related = db_field.related_model
+        related: Any = db_field.related_model  # a model class once the apps are loaded
         if hasattr(related.objects, "visible_to"):
             kwargs["queryset"] = related.objects.visible_to(request.user)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
@@ -115,14 +115,14 @@ class SiteAdmin(ScopedAdmin):
 
 @admin.action(description="Designate for emergency access")
 def designate_emergency(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet) -> None:
-
+    assert request.user.is_authenticated  # the admin signs its users in first
     for membership in queryset:
         membership_designate_emergency(membership=membership, allowed=True, by=request.user)
 
 
 @admin.action(description="Remove emergency access designation")
 def undesignate_emergency(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet) -> None:
-
+    assert request.user.is_authenticated  # the admin signs its users in first
     for membership in queryset:
         membership_designate_emergency(membership=membership, allowed=False, by=request.user)
 

@@ -10,13 +10,13 @@ enforced by core.permissions.ProgramRolePermission, never by the viewsets.
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 
 from audit import actions
 from audit.records import audit_record, audit_write
@@ -29,7 +29,7 @@ class ProgramLocalDateTimeField(serializers.DateTimeField):
     wall-clock time in the program's zone; the serializer's validate() calls
     `localize_in_program` once it knows the program."""
 
-    def enforce_timezone(self, value):  # noqa: ANN001, ANN201 - DRF signature
+    def enforce_timezone(self, value: datetime) -> datetime:
         return value if value.tzinfo is None else super().enforce_timezone(value)
 
 
@@ -57,7 +57,7 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
     """A reference that only accepts objects the caller can see: anything else is
     'does not exist', the same answer as for an id that was never used."""
 
-    def __init__(self, model: type[models.Model], **kwargs: Any) -> None:
+    def __init__(self, model: type[Any], **kwargs: Any) -> None:  # a model whose objects have visible_to
         self.scoped_model = model
         super().__init__(**kwargs)
 
@@ -70,7 +70,17 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
         return True
 
 
-class ScopedMixin:
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from core.request_types import AuthenticatedApiRequest
+
+    _ViewSetBase = viewsets.GenericViewSet[Any]
+else:
+    _ViewSetBase = object
+
+
+class ScopedMixin(_ViewSetBase):
     """Listed first in every viewset's bases so its perform_* run, not DRF's mixins'.
 
     `write_roles` declares every write action (create, update for PUT and PATCH, destroy,
@@ -78,8 +88,9 @@ class ScopedMixin:
     core.permissions.WHOEVER_SEES_IT; an action left out is refused. Viewsets save a new
     record in `create_record`, never in `perform_create`, which holds the check."""
 
-    model: ClassVar[type[models.Model]]
-    permission_classes: ClassVar[list[type[BasePermission]]] = [IsAuthenticated, ProgramRolePermission]
+    model: ClassVar[type[Any]]  # a model whose objects have visible_to(user)
+    permission_classes = [IsAuthenticated, ProgramRolePermission]
+    request: AuthenticatedApiRequest  # IsAuthenticated is among the permissions
     # action -> roles that may do it, checked against the program of the record.
     write_roles: ClassVar[Mapping[str, Set[str]]] = {}
 
@@ -134,8 +145,9 @@ class ScopedMixin:
             detail={} if self.action == "list" else {"view": self.action},
         )
 
-    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
-        """Which program a write touches; views override when the path differs."""
+    def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
+        """Which program a write touches (of the record `instance`, or the validated `data` of a
+        new one: one of them is given); views override when the path differs."""
         if instance is not None:
             return instance.program_id
         return data["program"].id
@@ -153,7 +165,7 @@ class ScopedMixin:
         self.check_data_permissions(serializer.validated_data)
         self.create_record(serializer)
 
-    def create_record(self, serializer: serializers.BaseSerializer) -> None:
+    def create_record(self, serializer: Any) -> None:  # the viewset's serializer
         """Save a new, valid record the caller may create; viewsets override this with their
         service, which records the write (audit.records.audit_write)."""
         audit_write(serializer.save(), actions.CREATED)
@@ -161,16 +173,17 @@ class ScopedMixin:
     # Updates and deletes were checked by get_object (ProgramRolePermission.has_object_permission).
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         new_program = serializer.validated_data.get("program")
+        assert serializer.instance is not None  # an update has its record
         if new_program is not None and new_program.id != serializer.instance.program_id:
             raise serializers.ValidationError({"program": ["A record cannot move between programs."]})
         self.update_record(serializer)
 
-    def update_record(self, serializer: serializers.BaseSerializer) -> None:
+    def update_record(self, serializer: Any) -> None:  # the viewset's serializer
         """Save a valid change to a record that stays in its program; viewsets override this
         with their service, which records the write."""
         audit_write(serializer.save(), actions.UPDATED)
 
-    def perform_destroy(self, instance: models.Model) -> None:
+    def perform_destroy(self, instance: Any) -> None:  # the viewset's model
         audit_write(instance, actions.DELETED)
         instance.delete()
 
@@ -183,7 +196,7 @@ def attach_prefetched(parents: list[models.Model], related_name: str, queryset: 
     holder is a bare queryset, which on a 50-row page of sessions saves several milliseconds."""
     if not parents:
         return
-    foreign_key = type(parents[0])._meta.get_field(related_name).field
+    foreign_key = cast(models.ForeignObjectRel, type(parents[0])._meta.get_field(related_name)).field
     children: dict[Any, list[models.Model]] = {parent.pk: [] for parent in parents}
     by_pk = {parent.pk: parent for parent in parents}
     for child in queryset.filter(**{f"{foreign_key.name}__in": list(children)}):
@@ -191,8 +204,9 @@ def attach_prefetched(parents: list[models.Model], related_name: str, queryset: 
         foreign_key.set_cached_value(child, by_pk[parent_pk])
         children[parent_pk].append(child)
     for parent in parents:
-        holder = models.QuerySet(model=queryset.model)
-        holder._result_cache, holder._prefetch_done = children[parent.pk], True
+        holder: models.QuerySet[Any] = models.QuerySet(model=queryset.model)
+        holder._result_cache = children[parent.pk]
+        holder._prefetch_done = True  # type: ignore[attr-defined]  # not in django-stubs
         parent.__dict__.setdefault("_prefetched_objects_cache", {})[related_name] = holder
 
 
@@ -206,7 +220,7 @@ def grouped_by(queryset: models.QuerySet, parent: str, *fields: str) -> dict[Any
     return grouped
 
 
-class RowsListMixin:
+class RowsListMixin(_ViewSetBase):
     """A list whose page rows are built by `list_rows(page)` instead of the serializer;
     each viewset using it has a test holding its rows equal to the detail representation."""
 
@@ -215,6 +229,7 @@ class RowsListMixin:
 
     def list(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # every list is paged (DEFAULT_PAGINATION_CLASS)
         return self.get_paginated_response(self.list_rows(page))
 
 

@@ -135,7 +135,7 @@ def stacked_bar_chart(
     )
     head, tail = _open(width, height, title, description or "no data")
     parts = [head, _text(pad, 20, title, size=14, weight="bold")]
-    x = label_width
+    x: float = label_width
     for k, name in enumerate(names):
         color = PALETTE[k % len(PALETTE)]
         parts.append(f'<rect x="{x}" y="30" width="12" height="12" fill="{color}"/>')
@@ -203,10 +203,10 @@ def line_chart(
     head, tail = _open(width, height, title, description or "no data")
     parts = [head, _text(10, 20, title, size=14, weight="bold")]
     for tick in range(5):  # horizontal grid with values
-        value = scale_max * tick / 4
+        tick_value = scale_max * tick / 4
         y = top + plot_h - plot_h * tick / 4
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{GRID}"/>')
-        parts.append(_text(left - 6, y + 4, value_format(value), anchor="end", size=11))
+        parts.append(_text(left - 6, y + 4, value_format(tick_value), anchor="end", size=11))
     step = plot_w / max(len(labels) - 1, 1)
     every = max(1, len(labels) // 8)  # keep axis labels from overlapping
     for i, label in enumerate(labels):
@@ -285,12 +285,12 @@ def grouped_bar_chart(
     head, tail = _open(width, height, title, description or "no data")
     parts = [head, _text(10, 20, title, size=14, weight="bold")]
     for tick in range(5):
-        value = scale_max * tick / 4
+        tick_value = scale_max * tick / 4
         y = top + plot_h - plot_h * tick / 4
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{GRID}"/>')
-        parts.append(_text(left - 6, y + 4, value_format(value), anchor="end", size=11))
+        parts.append(_text(left - 6, y + 4, value_format(tick_value), anchor="end", size=11))
     if len(names) > 1:
-        x = left
+        x: float = left
         for k, name in enumerate(names):
             parts.append(f'<rect x="{x}" y="30" width="12" height="12" fill="{PALETTE[k % len(PALETTE)]}"/>')
             parts.append(_text(x + 16, 40, name))

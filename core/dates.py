@@ -12,6 +12,7 @@ pandas and refuses dates outside the same years with a line error (core.importin
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +45,7 @@ def install() -> None:
     from django.db import models
     from rest_framework import serializers
 
+    field_class: type[Any]  # model, form and serializer field classes: no common base declares the list
     for field_class in (
         models.DateField,  # DateTimeField subclasses DateField
         forms.DateField,

@@ -10,9 +10,15 @@ the data migrations rely on to encrypt old rows in place.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from encrypted_fields.fields import EncryptedCharField, EncryptedFieldMixin, EncryptedTextField
+from encrypted_fields.fields import EncryptedFieldMixin
+
+if TYPE_CHECKING:  # the package is untyped: to the checker its fields are the Django fields they extend
+    from django.db.models import CharField as EncryptedCharField
+    from django.db.models import TextField as EncryptedTextField
+else:
+    from encrypted_fields.fields import EncryptedCharField, EncryptedTextField
 
 
 class _KeepsEmpty:

@@ -27,7 +27,7 @@ import re
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -289,7 +289,7 @@ class Checks:
         self.found: list[tuple[np.ndarray, str, str | np.ndarray]] = []
         self.bad = np.zeros(len(frame), dtype=bool)
 
-    def fail(self, mask: pd.Series | np.ndarray, column: str, reason: str | pd.Series) -> None:
+    def fail(self, mask: pd.Series | np.ndarray, column: str, reason: str | pd.Series | np.ndarray) -> None:
         """`reason` is one text, or a Series of texts aligned with the frame (one per row)."""
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
@@ -299,7 +299,9 @@ class Checks:
             self.found.append((positions, column, reason))
             self.bad |= mask
 
-    def fail_against_line(self, mask: pd.Series, column: str, template: str, other_line: pd.Series) -> None:
+    def fail_against_line(
+        self, mask: pd.Series | np.ndarray, column: str, template: str, other_line: pd.Series
+    ) -> None:
         """Each failing row names another line (its group's first). Linear in the number of
         failing rows, never one pass over the file per group: files can be hostile."""
         mask = np.asarray(mask, dtype=bool)
@@ -426,7 +428,7 @@ class Checks:
     def reference(self, column: str, ids: pd.Series, what: str) -> pd.Series:
         """`ids` maps external_id -> primary key within the program."""
         values = self.frame[column]
-        positions = ids.index.get_indexer(values)
+        positions = ids.index.get_indexer(values)  # type: ignore[arg-type]  # pandas takes any array here
         # One spare slot at the end holds "missing" for position -1.
         lookup = np.append(ids.to_numpy(dtype="float64"), np.nan)
         found = pd.Series(lookup[positions], index=values.index).astype("Int64")
@@ -445,7 +447,7 @@ class Checks:
             return
         order = {name: i for i, name in enumerate(self.frame.columns)}
         lines = self.frame.index.to_numpy()
-        rows = []
+        rows: list[RowError] = []
         for positions, column, reason in self.found:
             if isinstance(reason, str):
                 rows.extend(RowError(int(lines[i]), column, reason) for i in positions)
@@ -599,7 +601,7 @@ def _python_values(rows: pd.DataFrame, model: type[models.Model], columns: Seque
         else:
             out[column] = values.astype(object)
         out[column] = out[column].where(values.notna(), None)
-    return out.to_dict("records")
+    return cast("list[dict[str, Any]]", out.to_dict("records"))  # the columns are field names
 
 
 def _write_bulk(
@@ -621,9 +623,9 @@ def _write_bulk(
             for pk, record, is_new in zip(ids, records, chunk_new, strict=True)
             if not is_new
         ]
-        model.objects.bulk_create(creates, batch_size=2000)
+        model._default_manager.bulk_create(creates, batch_size=2000)
         if updates:
-            model.objects.bulk_update(updates, list(columns), batch_size=1000)
+            model._default_manager.bulk_update(updates, list(columns), batch_size=1000)
         done += len(chunk)
         progress(start + (end - start) * done // total)
 
@@ -722,7 +724,8 @@ def check_emails(checks: Checks, model: type[models.Model], program: Program) ->
     folded = checks.frame["email"].str.lower()
     checks.unique("email", folded)
     stored = pd.DataFrame.from_records(
-        list(model.objects.filter(program=program).values_list("email", "external_id")), columns=["email", "owner"]
+        list(model._default_manager.filter(program=program).values_list("email", "external_id")),
+        columns=["email", "owner"],
     )
     if stored.empty:
         return
@@ -738,7 +741,7 @@ def check_emails(checks: Checks, model: type[models.Model], program: Program) ->
 def person_columns(checks: Checks, model: type[models.Model]) -> pd.DataFrame:
     rows = pd.DataFrame(index=checks.frame.index)
     for column in ("external_id", "first_name", "last_name"):
-        rows[column] = checks.text(column, model._meta.get_field(column))
+        rows[column] = checks.text(column, cast(models.Field, model._meta.get_field(column)))
     return rows
 
 

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import DatabaseError, connection, models
 from django.db.models import F, Q
@@ -64,7 +65,7 @@ def requeue_fields() -> dict[str, object]:
 
 
 def claim_job(
-    model: type[LeasedJob], pk: object, *, statuses: Iterable[str], set_status: str | None = None
+    model: type[Any], pk: object, *, statuses: Iterable[str], set_status: str | None = None
 ) -> uuid.UUID | None:
     """Claim a runnable job for this worker: one in `statuses` whose heartbeat is absent or
     stale (a live one belongs to another worker). The token, or None if someone else holds it."""
@@ -81,15 +82,13 @@ def claim_job(
     return token if claimed else None
 
 
-def holds_claim(model: type[LeasedJob], pk: object, token: uuid.UUID, *, statuses: Iterable[str]) -> bool:
+def holds_claim(model: type[Any], pk: object, token: uuid.UUID, *, statuses: Iterable[str]) -> bool:
     """Inside the job's final transaction: lock the row and check the claim is still ours."""
     return model.objects.select_for_update().filter(pk=pk, claim=token, status__in=list(statuses)).exists()
 
 
 @contextmanager
-def heartbeat(
-    model: type[LeasedJob], pk: object, token: uuid.UUID, *, every: timedelta = HEARTBEAT_EVERY
-) -> Iterator[None]:
+def heartbeat(model: type[Any], pk: object, token: uuid.UUID, *, every: timedelta = HEARTBEAT_EVERY) -> Iterator[None]:
     """Renew the job's heartbeat every `every` while the block runs, from a thread with its own
     connection (the worker's may be inside a long transaction). A beat that cannot be written
     (SQLite's single writer is busy) is skipped; a job shorter than `every` writes none."""
@@ -115,7 +114,7 @@ def heartbeat(
 
 
 def reap_stale_jobs(
-    model: type[LeasedJob],
+    model: type[Any],
     *,
     running: Iterable[str],
     failed_status: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -11,6 +12,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+if TYPE_CHECKING:
+    pass
 
 
 class User(AbstractUser):
@@ -132,7 +136,7 @@ class Site(models.Model):
 SITE_IN_ANOTHER_PROGRAM = _("The site belongs to another program.")
 
 
-def validate_site_of(record: models.Model) -> None:
+def validate_site_of(record: Any) -> None:  # a model instance with a program and an optional site
     """For the `clean()` of a record with a program and an optional site (clients, supporters):
     the site must be one of the program's. Not a database constraint: a check cannot look at
     another table, and Django has no composite foreign key (site, program)."""

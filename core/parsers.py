@@ -4,7 +4,7 @@ and JSON nested deeper than any record of ours (the decoder recurses on it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
@@ -37,7 +37,7 @@ def _walk(value: Any, path: str, depth: int) -> Iterator[tuple[str, str]]:
 class SafeJSONParser(JSONParser):
     """DRF's JSON parser, refusing NUL characters (400 naming the field) and deep nesting."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError as exc:

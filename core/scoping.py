@@ -9,13 +9,18 @@ takes effect on the next request.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from core.models import ROLE_PERMISSION, Program, ProgramUserObjectPermission, Role
 from core.request_cache import memoised
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from core.models import User
 
 _CODENAME_ROLE = {codename: role for role, codename in ROLE_PERMISSION.items()}
 
@@ -37,7 +42,7 @@ class RolePrograms:
         return {role.value for role in Role if program_id in self.for_role(role.value)}
 
 
-def role_program_ids(user) -> RolePrograms:
+def role_program_ids(user: User | AnonymousUser | None) -> RolePrograms:
     if user is None or not user.is_authenticated or not user.is_active:
         return RolePrograms()
     return memoised(("role_program_ids", user.pk), lambda: _read_role_program_ids(user.pk))
@@ -53,7 +58,7 @@ def _read_role_program_ids(user_id: int) -> RolePrograms:
     return RolePrograms(**{role: frozenset(ids) for role, ids in found.items()})
 
 
-def has_role(user, program_id: int, role: str) -> bool:
+def has_role(user: User | AnonymousUser | None, program_id: int, role: str) -> bool:
     return program_id in role_program_ids(user).for_role(role)
 
 

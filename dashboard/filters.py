@@ -3,10 +3,11 @@ a dropdown of all supporters would itself leak names across programs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import django_filters
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client
@@ -23,20 +24,34 @@ def label_empty_choices(filterset: django_filters.FilterSet) -> None:
             field.empty_label = _("All")
 
 
-class ScopedChoicesMixin:
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from core.models import User
+
+    _FilterSetBase = django_filters.FilterSet
+else:
+    _FilterSetBase = object
+
+
+def _set_choices(filterset: django_filters.FilterSet, name: str, queryset: QuerySet[Any]) -> None:
+    cast(django_filters.ModelChoiceFilter, filterset.filters[name]).queryset = queryset
+
+
+class ScopedChoicesMixin(_FilterSetBase):
     """Sets each page FilterSet's dropdowns to what the user may see, then labels them."""
 
-    def scope(self, user: Any) -> None:
+    def scope(self, user: User | AnonymousUser) -> None:
         raise NotImplementedError
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User | AnonymousUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scope(user)
         label_empty_choices(self)
 
     @property
     def is_active(self) -> bool:
-        return any(self.data.get(name) for name in self.filters)
+        return any((self.data or {}).get(name) for name in self.filters)
 
 
 class ClientPageFilter(ScopedChoicesMixin, django_filters.FilterSet):
@@ -47,15 +62,16 @@ class ClientPageFilter(ScopedChoicesMixin, django_filters.FilterSet):
         model = Client
         fields = ["program", "site"]
 
-    def scope(self, user: Any) -> None:
-        self.filters["program"].queryset = Program.objects.visible_to(user).order_by("name")
+    def scope(self, user: User | AnonymousUser) -> None:
+        _set_choices(self, "program", Program.objects.visible_to(user).order_by("name"))
         # Sites are listed to coordinators only (Site.visible_to); others filter by program.
-        self.filters["site"].queryset = Site.objects.visible_to(user).order_by("name")
+        _set_choices(self, "site", Site.objects.visible_to(user).order_by("name"))
 
 
 class SupporterPageFilter(ScopedChoicesMixin, django_filters.FilterSet):
     program = django_filters.ModelChoiceFilter(queryset=Program.objects.none(), label=_("Program"))
-    is_active = django_filters.BooleanFilter(
+    # The FilterSet metaclass takes declared filters out of the class, so this never hides is_active.
+    is_active = django_filters.BooleanFilter(  # type: ignore[assignment]
         label=_("Status"),
         widget=forms.Select(choices=[("", _("All")), ("true", _("Active")), ("false", _("Inactive"))]),
     )
@@ -64,8 +80,8 @@ class SupporterPageFilter(ScopedChoicesMixin, django_filters.FilterSet):
         model = Supporter
         fields = ["program", "is_active"]
 
-    def scope(self, user: Any) -> None:
-        self.filters["program"].queryset = Program.objects.visible_to(user).order_by("name")
+    def scope(self, user: User | AnonymousUser) -> None:
+        _set_choices(self, "program", Program.objects.visible_to(user).order_by("name"))
 
 
 class SessionPageFilter(ScopedChoicesMixin, PeerSessionFilter):
@@ -85,8 +101,8 @@ class SessionPageFilter(ScopedChoicesMixin, PeerSessionFilter):
     class Meta(PeerSessionFilter.Meta):
         fields = ["program", "supporter", "modality", "kind", "status"]
 
-    def scope(self, user: Any) -> None:
-        self.filters["program"].queryset = Program.objects.visible_to(user).order_by("name")
-        self.filters["supporter"].queryset = Supporter.objects.visible_to(user).order_by("last_name", "first_name")
+    def scope(self, user: User | AnonymousUser) -> None:
+        _set_choices(self, "program", Program.objects.visible_to(user).order_by("name"))
+        _set_choices(self, "supporter", Supporter.objects.visible_to(user).order_by("last_name", "first_name"))
         # `client` (an id) stays as a filter, reached by a link from the client page;
         # the form on the page does not offer it as a field.

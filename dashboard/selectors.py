@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
 from django.utils import timezone
 
 from clients.disclosure import attach_disclosures
@@ -18,6 +17,9 @@ from core.scoping import role_program_ids
 from reports.models import FunderReport, ReportStatus
 from sessions.models import Attendance, PeerSession, SessionStatus
 from supporters.models import Supporter
+
+if TYPE_CHECKING:
+    from core.request_types import AuthenticatedRequest
 
 # A client on a caseload with no completed peer contact for this many days is "in a gap".
 GAP_DAYS = 14
@@ -66,7 +68,7 @@ class ProgramSection:
     roles: list[RoleSection]
 
 
-def coordinator_figures(user: Any, program: Program) -> dict[str, Any]:
+def coordinator_figures(user: User, program: Program) -> dict[str, Any]:
     today = program.local_today()
     month_start, month_end = local_month_bounds(program, today)
     # Joined through the session's (program, start) index rather than an IN over
@@ -91,11 +93,11 @@ def coordinator_figures(user: Any, program: Program) -> dict[str, Any]:
     }
 
 
-def supporter_caseload(user: Any, program: Program) -> dict[str, Any]:
+def supporter_caseload(user: User, program: Program) -> dict[str, Any]:
     today = program.local_today()
     gap_since = datetime.combine(today - timedelta(days=GAP_DAYS - 1), time.min, tzinfo=program.tzinfo)
     mine = CaseloadAssignment.objects.filter(supporter__user_id=user.pk, client__program=program).active_on(today)
-    clients = list(
+    clients: list[Any] = list(  # Clients with the annotations below and in_gap
         Client.objects.visible_to(user)
         .filter(id__in=mine.values("client_id"))
         .annotate(
@@ -132,7 +134,7 @@ def supporter_caseload(user: Any, program: Program) -> dict[str, Any]:
     }
 
 
-def clinician_clients(user: Any, program: Program) -> dict[str, Any]:
+def clinician_clients(user: User, program: Program) -> dict[str, Any]:
     now = timezone.now()
     appointments = ClinicalAppointment.objects.filter(client=OuterRef("pk"))
     clients = (
@@ -189,7 +191,7 @@ ROLE_DATA = {
 }
 
 
-def home_sections(request: HttpRequest) -> list[ProgramSection]:
+def home_sections(request: AuthenticatedRequest) -> list[ProgramSection]:
     """One section per program the user holds a role in, one sub-section per role held there."""
     user = request.user
     roles = role_program_ids(user)

@@ -4,7 +4,9 @@ the same scoped queryset the API uses, so a page never shows what the API would 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, cast
 
+import django_filters
 from django.contrib.auth.decorators import login_required
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery
@@ -21,10 +23,16 @@ from clients.disclosure import attach_disclosures, attach_session_disclosures, d
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
 from core.scoping import role_program_ids
 from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPageFilter
-from dashboard.pagination import keyset_page
+from dashboard.pagination import KeysetPage, keyset_page
 from dashboard.selectors import home_sections, last_completed_contact
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter
+
+if TYPE_CHECKING:
+    from clients.models import ClientQuerySet
+    from core.request_types import AuditedRequest
+    from sessions.models import PeerSessionQuerySet
+    from supporters.models import SupporterQuerySet
 
 PAGE_SIZE = 50
 # Search terms are names and record numbers (PHI): they are POSTed and kept in the
@@ -33,7 +41,7 @@ CLIENT_SEARCH_KEY = "dashboard_client_search"
 SEARCH_MAX_LENGTH = 100
 
 
-def _list_context(request: HttpRequest, page, filterset) -> dict:  # noqa: ANN001 - internal helper
+def _list_context(request: HttpRequest, page: KeysetPage, filterset: django_filters.FilterSet) -> dict:
     query = request.GET.copy()
     query.pop("after", None)
     return {"page": page, "filter": filterset, "query": query.urlencode()}
@@ -43,16 +51,16 @@ def _is_htmx(request: HttpRequest) -> bool:
     """An htmx swap gets the results only; a history restore (back button after the
     snapshot cache, which is off) needs the whole page."""
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
+    return htmx is not None and bool(htmx) and not htmx.history_restore_request
 
 
 @login_required
 @require_GET
 @audited(actions.code_for(Client, actions.LISTED), object_type="clients.client")
-def client_list(request: HttpRequest) -> HttpResponse:
+def client_list(request: AuditedRequest) -> HttpResponse:
     clients = Client.objects.visible_to(request.user).select_related("program", "site")
     filterset = ClientPageFilter(request.GET, queryset=clients, user=request.user)
-    clients = filterset.qs if filterset.is_valid() else clients.none()
+    clients = cast("ClientQuerySet", filterset.qs) if filterset.is_valid() else clients.none()
     search = request.session.get(CLIENT_SEARCH_KEY, "")
     if search:
         clients = clients.matching(search)
@@ -82,7 +90,7 @@ def client_search(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 @audited(actions.code_for(Client, actions.VIEWED), client_kwarg="pk")
-def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def client_detail(request: AuditedRequest, pk: int) -> HttpResponse:
     client = get_object_or_404(Client.objects.visible_to(request.user).select_related("program", "site"), pk=pk)
     request.audit_object = client
     user = request.user
@@ -121,7 +129,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def supporter_list(request: HttpRequest) -> HttpResponse:
     supporters = Supporter.objects.visible_to(request.user).select_related("program", "site")
     filterset = SupporterPageFilter(request.GET, queryset=supporters, user=request.user)
-    supporters = filterset.qs if filterset.is_valid() else supporters.none()
+    supporters = cast("SupporterQuerySet", filterset.qs) if filterset.is_valid() else supporters.none()
     # Today's caseload per supporter in one subquery, on each program's own date; the
     # supporters listed belong to the programs the user coordinates or supports in.
     roles = role_program_ids(request.user)
@@ -143,10 +151,10 @@ def supporter_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 @audited(actions.code_for(PeerSession, actions.LISTED), object_type="peer_sessions.peersession")
-def session_list(request: HttpRequest) -> HttpResponse:
+def session_list(request: AuditedRequest) -> HttpResponse:
     sessions = PeerSession.objects.visible_to(request.user).select_related("program", "supporter")
     filterset = SessionPageFilter(request.GET, queryset=sessions, user=request.user)
-    sessions = filterset.qs if filterset.is_valid() else sessions.none()
+    sessions = cast("PeerSessionQuerySet", filterset.qs) if filterset.is_valid() else sessions.none()
     # A correlated count, not Count() + GROUP BY: the database can then walk the
     # (program, start) index, stop after one page, and count only those rows.
     attending = (

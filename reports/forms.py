@@ -23,6 +23,7 @@ class ContinuityForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         names = ["start", "end", "min_gap_days", "adherence_lookback_days", "unsupported_threshold_days"]
         if any(name not in data for name in names):
             return data  # field errors already shown

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -10,6 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from core.jobs import LeasedJob
 from core.models import Program
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from core.models import User
 
 
 class ReportStatus(models.TextChoices):
@@ -34,8 +41,8 @@ class PublishedReportError(ValidationError):
     """A published report is a record: it is never changed or deleted."""
 
 
-class FunderReportQuerySet(models.QuerySet):
-    def visible_to(self, user) -> FunderReportQuerySet:
+class FunderReportQuerySet(models.QuerySet["FunderReport"]):
+    def visible_to(self, user: User | AnonymousUser) -> FunderReportQuerySet:
         """Coordinators: every report of their programs. Funders: published reports
         of the programs they fund. Everyone else: nothing."""
         from core.scoping import role_program_ids
@@ -45,12 +52,12 @@ class FunderReportQuerySet(models.QuerySet):
             Q(program_id__in=roles.coordinator) | Q(program_id__in=roles.funder, status=ReportStatus.PUBLISHED)
         )
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> int:
         if self.filter(status=ReportStatus.PUBLISHED).exists():
             raise PublishedReportError(_("A published report cannot be changed."))
         return super().update(**kwargs)
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> tuple[int, dict[str, int]]:
         if self.filter(status=ReportStatus.PUBLISHED).exists():
             raise PublishedReportError(_("A published report cannot be deleted."))
         return super().delete()
@@ -103,14 +110,14 @@ class FunderReport(LeasedJob):
     def __str__(self) -> str:
         return f"{self.program} · {self.period_start}–{self.period_end} · {self.get_status_display()}"
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Immutability is checked against the stored row, so an in-memory change
         # to a published report cannot be saved either.
         if self.pk and FunderReport.objects.filter(pk=self.pk, status=ReportStatus.PUBLISHED).exists():
             raise PublishedReportError(_("A published report cannot be changed."))
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         if self.pk and FunderReport.objects.filter(pk=self.pk, status=ReportStatus.PUBLISHED).exists():
             raise PublishedReportError(_("A published report cannot be deleted."))
         return super().delete(*args, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from core.models import Program
 from reports.funder.periods import last_complete
@@ -12,7 +13,9 @@ from reports.services import funder_report_request
 logger = logging.getLogger(__name__)
 
 
-def schedule_reports(*, kind: str, publish: bool = True, programs=None) -> list[FunderReport]:  # type: ignore[no-untyped-def]
+def schedule_reports(
+    *, kind: str, publish: bool = True, programs: Iterable[Program] | None = None
+) -> list[FunderReport]:
     """Request the last complete month/quarter for each program that has no
     report for it yet (failed ones are retried). With `publish`, each report is
     published when generated and the program's funders are notified."""

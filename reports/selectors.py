@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,11 @@ from reports.funder.periods import Period
 from sessions.models import Attendance
 from supporters.models import Supporter
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from core.models import User
+
 
 @dataclass(frozen=True)
 class ReportScope:
@@ -39,7 +44,7 @@ class ReportScope:
     level: str  # "coordinator" | "supporter" | "funder"
 
 
-def continuity_scope(user: Any, program_id: int) -> ReportScope:
+def continuity_scope(user: User | AnonymousUser, program_id: int) -> ReportScope:
     """The caller's view of a program's report; 404 for anyone with no view of it
     (outsiders and clinicians alike: the report is outside their scope)."""
     program = Program.objects.visible_to(user).filter(id=program_id).first()
@@ -52,7 +57,9 @@ def continuity_scope(user: Any, program_id: int) -> ReportScope:
     raise Http404
 
 
-def scoped_continuity_report(scope: ReportScope, user: Any, *, start: date, end: date, **params: Any) -> dict[str, Any]:
+def scoped_continuity_report(
+    scope: ReportScope, user: User, *, start: date, end: date, **params: Any
+) -> dict[str, Any]:
     """The report object as `scope` allows it (see docs/continuity.md)."""
     program = scope.program
     if scope.level == Role.COORDINATOR:
@@ -78,7 +85,11 @@ def scoped_continuity_report(scope: ReportScope, user: Any, *, start: date, end:
 
 
 def record_continuity_shown(
-    *, program: Program, report: dict[str, Any], action: str = actions.CONTINUITY_VIEWED, user: Any = None
+    *,
+    program: Program,
+    report: dict[str, Any],
+    action: str = actions.CONTINUITY_VIEWED,
+    user: User | AnonymousUser | None = None,
 ) -> None:
     """Record who was shown the report's clients (its `by_client` rows name them by record
     number): the API, the page and the command line call this after they answer."""
@@ -159,7 +170,9 @@ class GapRow:
     days_since_support: float | None  # None: never seen
 
 
-def gap_worklist(*, user: Any, program: Program, threshold_days: int, now: datetime | None = None) -> list[GapRow]:
+def gap_worklist(
+    *, user: User | AnonymousUser, program: Program, threshold_days: int, now: datetime | None = None
+) -> list[GapRow]:
     """Clients enrolled today whose last professional session (attended appointment) or
     peer contact, whichever is later, is more than `threshold_days` ago; never-seen
     clients first, then the longest gap first. Two grouped queries, no query per client."""
@@ -228,7 +241,7 @@ class GapAheadRow:
 
 
 def gap_ahead_worklist(
-    *, user: Any, program: Program, as_of: date | None = None, min_gap_days: int = 7
+    *, user: User | AnonymousUser, program: Program, as_of: date | None = None, min_gap_days: int = 7
 ) -> list[GapAheadRow]:
     """The worklist "gap ahead" (continuity.md §6): the clients the user may see whose gap ahead
     is open and unplanned, longest since the last support point first. Computed by the engine's

@@ -222,6 +222,7 @@ def funder_report_publish(*, report: FunderReport, user: User | None) -> FunderR
     # Reports publish one at a time per program, so two nested periods cannot both pass the
     # check below against a set that holds neither.
     Program.objects.select_for_update().filter(pk=report.program_id).first()
+    assert report.figures is not None  # a ready report has its figures
     _figures, hidden = protect_against_published(report.figures, published_figures(report.program))
     if hidden:
         message = _(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -37,6 +38,9 @@ from reports.services import (
     funder_reports_reap,
     period_from_form,
 )
+
+if TYPE_CHECKING:
+    from core.request_types import AuthenticatedRequest
 
 # (key, label) of the figures shown, in the spec's order.
 SUMMARY_FIGURES = [
@@ -221,7 +225,7 @@ def _parse_date(value: str, field: str, errors: dict[str, list[str]]) -> date | 
 
 
 @login_required
-def funder_reports(request: HttpRequest) -> HttpResponse:
+def funder_reports(request: AuthenticatedRequest) -> HttpResponse:
     roles = role_program_ids(request.user)
     if not roles.coordinator and not roles.funder:
         raise PermissionDenied
@@ -243,7 +247,7 @@ def funder_reports(request: HttpRequest) -> HttpResponse:
         end = _parse_date(form["end"], "end", errors)
         if start is None and "start" not in errors:
             errors["start"] = [_("Enter the first day of the period.")]
-        if not errors:
+        if not errors and program is not None and start is not None:  # errors name whichever is missing
             try:
                 period = period_from_form(form["kind"], start, end)
                 report = funder_report_request(program=program, period=period, user=request.user)
@@ -294,7 +298,7 @@ def funder_report_status(request: HttpRequest, pk: int) -> JsonResponse:
 
 @login_required
 @require_POST
-def funder_report_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+def funder_report_retry_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     report = _coordinated_report(request, pk)
     try:
         report = funder_report_retry(report=report, user=request.user)
@@ -312,7 +316,7 @@ def funder_report_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def funder_report_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
+def funder_report_publish_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     report = _coordinated_report(request, pk)
     try:
         funder_report_publish(report=report, user=request.user)
@@ -325,7 +329,7 @@ def funder_report_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def funder_report_download(request: HttpRequest, pk: int, file_format: str) -> HttpResponse:
+def funder_report_download(request: AuthenticatedRequest, pk: int, file_format: str) -> HttpResponseBase:
     report = _report_for(request, pk)
     if report.status not in (ReportStatus.READY, ReportStatus.PUBLISHED) or not report.figures:
         raise Http404
@@ -338,6 +342,7 @@ def funder_report_download(request: HttpRequest, pk: int, file_format: str) -> H
         request=request,
     )
     name = f"program-report-{report.program.slug}-{report.period_start:%Y%m%d}-{report.period_end:%Y%m%d}"
+    response: HttpResponseBase
     if file_format == "pdf":
         response = FileResponse(
             report.pdf.open("rb"), content_type="application/pdf", as_attachment=True, filename=f"{name}.pdf"

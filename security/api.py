@@ -3,7 +3,7 @@ under the one sign-in throttle (security.signin)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.authentication import BasicScheme
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -14,7 +14,6 @@ from rest_framework import serializers, status
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
@@ -27,6 +26,9 @@ from security.signin import (
     throttled_check,
     too_many_attempts_message,
 )
+
+if TYPE_CHECKING:
+    from core.request_types import AuthenticatedApiRequest
 
 
 class LoginThrottle(AnonRateThrottle):
@@ -81,7 +83,7 @@ class TokenLoginView(KnoxLoginView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [LoginThrottle]
 
-    def post(self, request: Request, format: str | None = None) -> Response:  # noqa: A002 - knox signature
+    def post(self, request: AuthenticatedApiRequest, format: str | None = None) -> Response:  # noqa: A002 - knox's
 
         # Two-factor applies to tokens too: send the current code in the X-OTP header. Wrong
         # codes count in the same throttle as the web's second-factor step.

@@ -21,7 +21,7 @@ class LoginForm(AllauthLoginForm):
     """allauth's sign-in form, posting `username` (not `login`) so the page keeps
     the field names and ids (`id_username`) of the original sign-in page."""
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - allauth's signature
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["login"].label = _("Username")
         self.fields.pop("remember", None)

@@ -10,6 +10,10 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from logging import _SysExcInfoType
 
 QUERY_STRING = re.compile(r"\?[^\s\"']*")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -38,7 +42,7 @@ class RedactingFormatter(logging.Formatter):
     integrity error names the duplicate record number, a validation error the
     bad date of birth), so only its type is kept; the frames still say where."""
 
-    def formatException(self, ei) -> str:  # noqa: N802, ANN001 - logging's API
+    def formatException(self, ei: _SysExcInfoType) -> str:  # noqa: N802 - logging's API
         exc_type, _exc, tb = ei
         frames = "".join(traceback.format_tb(tb)) if tb is not None else ""
         name = exc_type.__qualname__ if exc_type is not None else "Exception"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeGuard
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
@@ -17,6 +18,11 @@ from django.http import HttpRequest
 
 from core.models import Role
 from core.scoping import role_program_ids
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from core.models import User
 
 PREFIX = "fernet:"
 MFA_REQUIRED_ROLES = {Role.COORDINATOR.value, Role.CLINICIAN.value}
@@ -49,7 +55,7 @@ class MFAAdapter(DefaultMFAAdapter):
         return _fernet().decrypt(encrypted_text[len(PREFIX) :].encode()).decode()
 
 
-def mfa_required_for(user) -> bool:
+def mfa_required_for(user: User | AnonymousUser) -> TypeGuard[User]:
     if not getattr(settings, "MFA_REQUIRED", True) or not user.is_authenticated:
         return False
     roles = role_program_ids(user)
@@ -63,7 +69,7 @@ ISSUED_BEFORE_FACTOR = (
 )
 
 
-def second_factor_problem(user, *, credential_issued_at: datetime | None = None) -> str | None:  # noqa: ANN001
+def second_factor_problem(user: User | AnonymousUser, *, credential_issued_at: datetime | None = None) -> str | None:
     """The one second-factor rule for every way in (web session, API token, admin): None when
     the user's current roles need no second factor or the credential satisfies it, else why not.
 
@@ -84,13 +90,13 @@ def second_factor_problem(user, *, credential_issued_at: datetime | None = None)
     return None
 
 
-def has_totp(user) -> bool:
+def has_totp(user: User) -> bool:
     from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()
 
 
-def totp_enrol(user, secret: str | None = None) -> str:
+def totp_enrol(user: User, secret: str | None = None) -> str:
     """Give a user a TOTP authenticator (and recovery codes); return the secret.
     Used by seed_demo and tests; people enrol on /accounts/2fa/."""
     from allauth.mfa.models import Authenticator
@@ -115,7 +121,7 @@ def totp_code(secret: str) -> str:
     return format_hotp_value(hotp_value(secret, int(time.time()) // app_settings.TOTP_PERIOD))
 
 
-def totp_code_for(user) -> str:
+def totp_code_for(user: User) -> str:
     """The current code for a user's enrolled authenticator (demo and browser tests)."""
     from allauth.mfa.models import Authenticator
 
@@ -127,7 +133,7 @@ def _decrypt(value: str) -> str:
     return MFAAdapter().decrypt(value)
 
 
-def totp_verify(user, code: str) -> bool | None:
+def totp_verify(user: User, code: str) -> bool | None:
     """None when the user has no authenticator; otherwise whether `code` is valid now."""
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP

@@ -27,7 +27,7 @@ def sessions_and_tokens_end(*, user: Any) -> None:
 
 
 @receiver(pre_save, sender=User)
-def _remember_security_fields(sender: type, instance: Any, **kwargs: Any) -> None:
+def _remember_security_fields(sender: type[Any], instance: Any, **kwargs: Any) -> None:
     if instance.pk is None:
         return
     old = sender.objects.filter(pk=instance.pk).values("is_active", "password").first()

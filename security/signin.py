@@ -64,7 +64,9 @@ def throttle_keys(username: str, request: HttpRequest | None, factor: str = PASS
 def lockout_seconds_left(username: str, factor: str = PASSWORD) -> int:
     """Seconds until the account may try again; 0 when it is not locked."""
     row = SignInThrottle.objects.filter(key=_account_key(username, factor), locked_until__gt=timezone.now()).first()
-    return 0 if row is None else max(1, math.ceil((row.locked_until - timezone.now()).total_seconds()))
+    if row is None or row.locked_until is None:  # the filter asked for a lock until later
+        return 0
+    return max(1, math.ceil((row.locked_until - timezone.now()).total_seconds()))
 
 
 def is_locked(username: str) -> bool:

@@ -1,4 +1,8 @@
+from __future__ import annotations
+
 from django.contrib import admin
+from django.forms import ModelForm
+from django.http import HttpRequest
 
 from core.admin import ScopedAdmin
 from sessions.models import Attendance, FeedbackItem, PeerSession, ProgramSessionRules
@@ -20,11 +24,11 @@ class PeerSessionAdmin(ScopedAdmin):
     inlines = [AttendanceInline]
     show_full_result_count = False
 
-    def has_change_permission(self, request, obj=None):  # noqa: ANN001, ANN201 - admin signature
+    def has_change_permission(self, request: HttpRequest, obj: PeerSession | None = None) -> bool:
         # Coordinators read sessions but never edit another person's record.
         return False
 
-    def has_add_permission(self, request):  # noqa: ANN001, ANN201
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -37,10 +41,10 @@ class FeedbackItemAdmin(ScopedAdmin):
     exclude = ["text", "emergency_justification"]
     show_full_result_count = False
 
-    def has_change_permission(self, request, obj=None):  # noqa: ANN001, ANN201 - admin signature
+    def has_change_permission(self, request: HttpRequest, obj: FeedbackItem | None = None) -> bool:
         return False
 
-    def has_add_permission(self, request):  # noqa: ANN001, ANN201
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -55,7 +59,7 @@ class ProgramSessionRulesAdmin(ScopedAdmin):
         "text_sessions_billable",
     ]
 
-    def save_model(self, request, obj, form, change):  # noqa: ANN001, ANN201 - admin signature
+    def save_model(self, request: HttpRequest, obj: ProgramSessionRules, form: ModelForm, change: bool) -> None:
         # Through the service, so every attendance's billing follows the new rules.
         fields = {name: getattr(obj, name) for name in form.changed_data if name != "program"}
         obj.pk = program_session_rules_save(program=obj.program, fields=fields).pk

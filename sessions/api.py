@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Prefetch
@@ -32,6 +32,9 @@ from sessions.serializers import (
     peer_session_rows,
 )
 from supporters.models import Supporter
+
+if TYPE_CHECKING:
+    from core.request_types import AuthenticatedApiRequest
 
 
 class TextSerializer(serializers.Serializer):
@@ -81,12 +84,13 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
         context["coordinator_program_ids"] = role_program_ids(self.request.user).coordinator
         return context
 
-    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+    def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
         return instance.program_id if instance is not None else data["supporter"].program_id
 
     def _save(self, serializer: PeerSessionSerializer, session: PeerSession) -> None:
         data = dict(serializer.validated_data)
         supporter = data.get("supporter", getattr(session, "supporter", None))
+        assert supporter is not None  # required on create; an update has the session's
         if supporter.user_id != self.request.user.pk:
             raise serializers.ValidationError({"supporter": ["You can only log your own sessions."]})
         attendances = data.pop("attendances", None)
@@ -96,16 +100,17 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
         self._save(serializer, PeerSession())
 
     def update_record(self, serializer: PeerSessionSerializer) -> None:
+        assert serializer.instance is not None  # an update has its record
         self._save(serializer, serializer.instance)
 
     @action(detail=True, methods=["post"])
-    def sign(self, request: Request, pk: str | None = None) -> Response:
+    def sign(self, request: AuthenticatedApiRequest, pk: str | None = None) -> Response:
         session = self.get_object()
         services.note_sign(session=session, user=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=session.pk)).data)
 
     @action(detail=True, methods=["post"], serializer_class=TextSerializer)
-    def addenda(self, request: Request, pk: str | None = None) -> Response:
+    def addenda(self, request: AuthenticatedApiRequest, pk: str | None = None) -> Response:
         session = self.get_object()
         body = TextSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -173,7 +178,7 @@ class FeedbackItemViewSet(
                 item.recipient_rows = recipients.get(item.pk, [])
         return page
 
-    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+    def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
         # feedback_send refuses an author from another program than the client's.
         return instance.program_id if instance is not None else data["client"].program_id
 
@@ -198,12 +203,12 @@ class FeedbackItemViewSet(
         )
 
     @action(detail=True, methods=["post"])
-    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+    def acknowledge(self, request: AuthenticatedApiRequest, pk: str | None = None) -> Response:
         item = services.feedback_acknowledge(item=self.get_object(), user=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=item.pk)).data)
 
     @action(detail=True, methods=["post"], serializer_class=FeedbackReplySerializer)
-    def replies(self, request: Request, pk: str | None = None) -> Response:
+    def replies(self, request: AuthenticatedApiRequest, pk: str | None = None) -> Response:
         item = self.get_object()
         body = FeedbackReplySerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -18,8 +18,8 @@ from clients.disclosure import SessionDisclosure
 from sessions.models import BILLING_CODE, FeedbackItem, Modality, PeerSession, SessionStatus, Urgency
 
 SYSTEM_BASE = "urn:peer-support"
-PRIORITY = {Urgency.ROUTINE: "routine", Urgency.SOON: "urgent", Urgency.IMMEDIATE: "stat"}
-ENCOUNTER_STATUS = {
+PRIORITY: dict[str, str] = {Urgency.ROUTINE: "routine", Urgency.SOON: "urgent", Urgency.IMMEDIATE: "stat"}
+ENCOUNTER_STATUS: dict[str, str] = {
     SessionStatus.HELD: "finished",
     SessionStatus.SCHEDULED: "planned",
     SessionStatus.CANCELLED: "cancelled",

@@ -1,4 +1,6 @@
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django import forms
@@ -15,19 +17,23 @@ from sessions.models import (
     Urgency,
 )
 
+if TYPE_CHECKING:
+    from sessions.models import FeedbackItemQuerySet
+
 
 class IdFilter(django_filters.NumberFilter):
     """A record id: a whole number in the id range (a larger one would overflow the driver)."""
 
-    field_class = forms.IntegerField
+    # django-filter takes any form field here; its stubs type NumberFilter's as DecimalField only.
+    field_class = forms.IntegerField  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, min_value=1, max_value=MAX_ID, **kwargs)
 
 
 class PeerSessionFilter(django_filters.FilterSet):
-    start_after = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
-    start_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    start_after: django_filters.Filter = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
+    start_before: django_filters.Filter = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
     client = IdFilter(field_name="attendances__client", distinct=True)
     modality = django_filters.ChoiceFilter(choices=Modality.choices)
     kind = django_filters.ChoiceFilter(choices=SessionKind.choices)
@@ -48,7 +54,7 @@ class FeedbackItemFilter(django_filters.FilterSet):
         model = FeedbackItem
         fields = ["program", "client", "author", "urgency", "category", "is_emergency"]
 
-    def filter_escalated(self, queryset, name, value):  # noqa: ANN001, ANN201 - django-filter signature
+    def filter_escalated(self, queryset: FeedbackItemQuerySet, name: str, value: bool) -> FeedbackItemQuerySet:
         """The coordinators' worklist: overdue items still waiting for acknowledgment."""
         escalated = Q(escalated_at__isnull=False, acknowledged_at__isnull=True)
         return queryset.filter(escalated) if value else queryset.exclude(escalated)

@@ -3,9 +3,10 @@ these only shape the input."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, Clinician
@@ -131,9 +132,9 @@ class FeedbackForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args: Any, clinicians: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, clinicians: QuerySet[Clinician], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["recipients"].queryset = clinicians
+        cast(forms.ModelMultipleChoiceField, self.fields["recipients"]).queryset = clinicians
 
 
 class ReplyForm(forms.Form):

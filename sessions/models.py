@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
@@ -16,6 +17,11 @@ from clients.models import Client, client_access_q
 from core.fields import EncryptedShortText, EncryptedText
 from core.models import Program
 from core.scoping import role_program_ids
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from core.models import User
 
 # Entries written this long after the session started are flagged late.
 LATE_ENTRY_AFTER = timedelta(hours=72)
@@ -152,8 +158,8 @@ class BillingReason(models.TextChoices):
     )
 
 
-class PeerSessionQuerySet(models.QuerySet):
-    def visible_to(self, user) -> PeerSessionQuerySet:
+class PeerSessionQuerySet(models.QuerySet["PeerSession"]):
+    def visible_to(self, user: User | AnonymousUser) -> PeerSessionQuerySet:
         """Coordinators: all of their programs. Supporters: sessions they ran.
         Clinicians: sessions attended by a client passing the disclosure gate (clients.disclosure;
         which attendees and fields they see is clients.disclosure.session_disclosures; never the
@@ -203,6 +209,7 @@ class PeerSession(models.Model):
     signed_credential = models.CharField(max_length=250, blank=True)
 
     objects = PeerSessionQuerySet.as_manager()
+    facts_only: bool  # not a field: the session list sets it from the disclosure gate (sessions.views)
 
     class Meta:
         constraints = [
@@ -235,8 +242,8 @@ class PeerSession(models.Model):
         return [str(labels.get(value, value)) for value in self.topics or []]
 
 
-class AttendanceQuerySet(models.QuerySet):
-    def visible_to(self, user, *, facts_only: bool = True) -> AttendanceQuerySet:
+class AttendanceQuerySet(models.QuerySet["Attendance"]):
+    def visible_to(self, user: User | AnonymousUser, *, facts_only: bool = True) -> AttendanceQuerySet:
         """Coordinators: all of their programs. Supporters: their own sessions'. Clinicians: the
         attendances of clients passing the disclosure gate; `facts_only=False` for what the
         treatment purpose does not cover (wellbeing, billing units), which needs a consent."""
@@ -291,8 +298,8 @@ class Attendance(models.Model):
         return self.get_status_display()
 
 
-class ProgramSessionRulesQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ProgramSessionRulesQuerySet:
+class ProgramSessionRulesQuerySet(models.QuerySet["ProgramSessionRules"]):
+    def visible_to(self, user: User | AnonymousUser) -> ProgramSessionRulesQuerySet:
         """Program settings are the coordinators' (roles.md)."""
 
         return self.filter(program_id__in=role_program_ids(user).coordinator)
@@ -327,8 +334,8 @@ class ProgramSessionRules(models.Model):
         return cls.objects.filter(program_id=program_id).first() or cls(program_id=program_id)
 
 
-class NoteAddendumQuerySet(models.QuerySet):
-    def visible_to(self, user) -> NoteAddendumQuerySet:
+class NoteAddendumQuerySet(models.QuerySet["NoteAddendum"]):
+    def visible_to(self, user: User | AnonymousUser) -> NoteAddendumQuerySet:
         """Same readers as the narrative: the author's own sessions and coordinators (never clinicians)."""
 
         roles = role_program_ids(user)
@@ -371,8 +378,8 @@ class Urgency(models.TextChoices):
     IMMEDIATE = "immediate", _("Immediate")
 
 
-class FeedbackItemQuerySet(models.QuerySet):
-    def visible_to(self, user) -> FeedbackItemQuerySet:
+class FeedbackItemQuerySet(models.QuerySet["FeedbackItem"]):
+    def visible_to(self, user: User | AnonymousUser) -> FeedbackItemQuerySet:
         """Coordinators: all of their programs. Supporters: items they wrote about clients
         still on their caseload. Clinicians: items addressed to them, even after the consent
         is revoked or the care team changes (delivered items stay with the recipient)."""
@@ -382,7 +389,7 @@ class FeedbackItemQuerySet(models.QuerySet):
         if roles.supporter:
             caseload = Client.objects.filter(client_access_q(user)).values("id")
             q |= Q(program_id__in=roles.supporter, author__user_id=user.pk, client_id__in=caseload)
-        if roles.clinician:
+        if roles.clinician and user.is_authenticated:  # roles are only a signed-in user's
             q |= Q(
                 id__in=FeedbackItem.recipients.through.objects.filter(
                     clinician__user_id=user.pk, clinician__program_id__in=roles.clinician
@@ -434,8 +441,8 @@ class FeedbackItem(models.Model):
         return f"{self.get_category_display()} ({self.get_urgency_display()})"
 
 
-class FeedbackReplyQuerySet(models.QuerySet):
-    def visible_to(self, user) -> FeedbackReplyQuerySet:
+class FeedbackReplyQuerySet(models.QuerySet["FeedbackReply"]):
+    def visible_to(self, user: User | AnonymousUser) -> FeedbackReplyQuerySet:
         return self.filter(item__in=FeedbackItem.objects.visible_to(user))
 
 
@@ -463,8 +470,8 @@ class NotificationKind(models.TextChoices):
     FEEDBACK_REMINDER = "feedback_reminder", _("Reminder: feedback awaits acknowledgment")
 
 
-class NotificationQuerySet(models.QuerySet):
-    def visible_to(self, user) -> NotificationQuerySet:
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def visible_to(self, user: User | AnonymousUser) -> NotificationQuerySet:
         if user is None or not user.is_authenticated:
             return self.none()
         return self.filter(recipient_id=user.pk)

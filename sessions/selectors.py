@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pandas as pd
+from django.db.models import QuerySet
 
 from clients.models import Clinician
 from sessions.models import FeedbackItem
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def acknowledgment_hours(items: Iterable[FeedbackItem] | None = None, *, user=None) -> dict[str, list[dict]]:  # noqa: ANN001
+    from core.models import User
+
+
+def acknowledgment_hours(
+    items: QuerySet[FeedbackItem] | None = None, *, user: User | AnonymousUser | None = None
+) -> dict[str, list[dict]]:
     """Hours from sending to acknowledgment, per clinician and per program: count, median, mean.
 
     Pass an already scoped queryset (`items`) or a `user` to scope by FeedbackItem.visible_to.
     Only acknowledged items count; the clinician is the one who acknowledged."""
-    queryset = items if items is not None else FeedbackItem.objects.visible_to(user)
+    if items is not None:
+        queryset = items
+    else:  # no user sees nothing
+        queryset = FeedbackItem.objects.visible_to(user) if user is not None else FeedbackItem.objects.none()
     rows = list(
         queryset.filter(acknowledged_at__isnull=False).values_list(
             "program_id", "acknowledged_by_id", "created_at", "acknowledged_at"

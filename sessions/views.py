@@ -5,6 +5,8 @@ write goes through sessions.services."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -37,8 +39,11 @@ from sessions.models import (
 )
 from supporters.models import Supporter
 
+if TYPE_CHECKING:
+    from core.request_types import AuditedRequest, AuthenticatedRequest
 
-def _supporter_for(request: HttpRequest) -> Supporter:
+
+def _supporter_for(request: AuthenticatedRequest) -> Supporter:
     """The signed-in user's supporter record (the first program they support in)."""
     roles = role_program_ids(request.user)
     supporter = (
@@ -83,7 +88,7 @@ def _may_read_note(request: HttpRequest, session: PeerSession) -> bool:
 
 @login_required
 @audited(actions.code_for(PeerSession, actions.LISTED), object_type="peer_sessions.peersession")
-def session_list(request: HttpRequest) -> HttpResponse:
+def session_list(request: AuditedRequest) -> HttpResponse:
     _activate_program_zone(request)
     sessions = list(
         PeerSession.objects.visible_to(request.user)
@@ -104,7 +109,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @audited(actions.code_for(Client, actions.LISTED), object_type="clients.client")
-def session_create(request: HttpRequest) -> HttpResponse:
+def session_create(request: AuditedRequest) -> HttpResponse:
     supporter = _supporter_for(request)
     clients = _caseload(supporter)
     request.audit_objects = clients  # the form lists the caseload by name
@@ -135,7 +140,7 @@ def session_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @audited(actions.code_for(PeerSession, actions.VIEWED))
-def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def session_edit(request: AuditedRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     if session.supporter.user_id != request.user.pk:
         raise PermissionDenied(_("Only the author edits a session."))
@@ -164,7 +169,7 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @audited(actions.code_for(PeerSession, actions.VIEWED))
-def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def session_detail(request: AuditedRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     show_times_in(session.program.tzinfo)
     seen = session_disclosures(request.user, [session])[session.pk]
@@ -186,7 +191,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def session_sign(request: HttpRequest, pk: int) -> HttpResponse:
+def session_sign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     try:
         services.note_sign(session=session, user=request.user)
@@ -199,7 +204,7 @@ def session_sign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def session_addendum(request: HttpRequest, pk: int) -> HttpResponse:
+def session_addendum(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = _session_for(request, pk)
     form = AddendumForm(request.POST)
     if form.is_valid():
@@ -221,7 +226,7 @@ def _inbox_state(item: FeedbackItem) -> str:
 
 @login_required
 @audited(actions.code_for(FeedbackItem, actions.LISTED), object_type="peer_sessions.feedbackitem")
-def feedback_list(request: HttpRequest) -> HttpResponse:
+def feedback_list(request: AuditedRequest) -> HttpResponse:
     """The clinician's inbox, the supporter's sent items, the coordinator's overview (?escalated=1)."""
     _activate_program_zone(request)
     items = (
@@ -258,7 +263,7 @@ def feedback_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @audited(actions.code_for(Client, actions.VIEWED), object_type="clients.client", client_kwarg="client_id")
-def feedback_create(request: HttpRequest, client_id: int) -> HttpResponse:
+def feedback_create(request: AuditedRequest, client_id: int) -> HttpResponse:
     supporter = _supporter_for(request)
     client = get_object_or_404(Client.objects.visible_to(request.user), pk=client_id)
     form = FeedbackForm(request.POST or None, clinicians=client.care_team.order_by("last_name", "first_name"))
@@ -301,7 +306,7 @@ def _item_for(request: HttpRequest, pk: int) -> FeedbackItem:
 
 @login_required
 @audited(actions.code_for(FeedbackItem, actions.VIEWED))
-def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def feedback_detail(request: AuditedRequest, pk: int) -> HttpResponse:
     item = _item_for(request, pk)
     request.audit_object = item
     show_times_in(item.program.tzinfo)
@@ -321,7 +326,7 @@ def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def feedback_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+def feedback_acknowledge(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     item = _item_for(request, pk)
     services.feedback_acknowledge(item=item, user=request.user)
     messages.success(request, _("Acknowledged."))
@@ -330,7 +335,7 @@ def feedback_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def feedback_reply(request: HttpRequest, pk: int) -> HttpResponse:
+def feedback_reply(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     item = _item_for(request, pk)
     form = ReplyForm(request.POST)
     if form.is_valid():

@@ -28,7 +28,7 @@ class SupporterAdmin(ScopedAdmin):
         supporter_save(supporter=obj, fields={})
 
     def save_formset(
-        self, request: HttpRequest, form: forms.ModelForm, formset: forms.BaseFormSet, change: bool
+        self, request: HttpRequest, form: forms.ModelForm, formset: forms.BaseModelFormSet, change: bool
     ) -> None:
         """Credentials typed in the inline go through certification_save like the API's (its
         rules, the billing that follows the credential, the audit record)."""

@@ -58,6 +58,7 @@ class SupporterViewSet(ReadWriteViewSet):
         serializer.save()
 
     def update_record(self, serializer: SupporterSerializer) -> None:
+        assert serializer.instance is not None  # an update has its record
         serializer.save()
 
 
@@ -73,6 +74,7 @@ class CredentialTypeViewSet(ReadWriteViewSet):
         )
 
     def update_record(self, serializer: CredentialTypeSerializer) -> None:
+        assert serializer.instance is not None  # an update has its record
         data = dict(serializer.validated_data)
         data.pop("program", None)
         serializer.instance = services.credential_type_save(credential_type=serializer.instance, fields=data)
@@ -90,7 +92,7 @@ class CertificationViewSet(ReadWriteViewSet):
     def get_queryset(self) -> models.QuerySet:
         return super().get_queryset().select_related("supporter__program", "credential_type")
 
-    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+    def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
         return instance.supporter.program_id if instance is not None else data["supporter"].program_id
 
     def create_record(self, serializer: CertificationDetailSerializer) -> None:
@@ -99,6 +101,7 @@ class CertificationViewSet(ReadWriteViewSet):
         )
 
     def update_record(self, serializer: CertificationDetailSerializer) -> None:
+        assert serializer.instance is not None  # an update has its record
         data = dict(serializer.validated_data)
         if data.get("supporter", serializer.instance.supporter) != serializer.instance.supporter:
             raise serializers.ValidationError({"supporter": ["A credential cannot move to another supporter."]})
@@ -136,7 +139,7 @@ class CEHoursViewSet(
         # The audit event of a list names each row's program, found through its credential.
         return super().get_queryset().select_related("certification__supporter")
 
-    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+    def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
         if instance is not None:
             return instance.certification.supporter.program_id
         return data["certification"].supporter.program_id
@@ -166,6 +169,7 @@ class SupervisionSessionViewSet(ReadWriteViewSet):
         serializer.instance = services.supervision_session_save(**serializer.validated_data)
 
     def update_record(self, serializer: SupervisionSessionSerializer) -> None:
+        assert serializer.instance is not None  # an update has its record
         instance = serializer.instance
         data = {
             "program": instance.program,
@@ -240,7 +244,7 @@ class LivedExperienceViewSet(
     write_roles = {"create": {Role.SUPPORTER}}
     filterset_fields = ["supporter"]
 
-    def program_id_of(self, *, instance: models.Model | None = None, data: dict[str, Any] | None = None) -> int:
+    def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
         return instance.supporter.program_id if instance is not None else data["supporter"].program_id
 
     def create_record(self, serializer: LivedExperienceSerializer) -> None:
@@ -269,6 +273,7 @@ class ProgramPolicyViewSet(ScopedMixin, mixins.RetrieveModelMixin, mixins.Update
         return policy
 
     def update_record(self, serializer: ProgramPolicySerializer) -> None:
+        assert serializer.instance is not None  # an update has its record
         serializer.instance = services.program_policy_save(
             program=serializer.instance.program, fields=serializer.validated_data
         )

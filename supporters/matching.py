@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
 from supporters.models import Certification, LapsedPolicy, LivedExperience, Supporter
 from supporters.services import caseload_loads, lapsed_certifications, lived_experience_choices, program_policy
+
+if TYPE_CHECKING:
+    from clients.models import Client
 
 # Points per reason. Language first (a session in a language the client does not
 # speak is not a session), then shared lived experience, site, history, capacity.
@@ -109,7 +113,7 @@ def rank_candidates(
     return sorted(matches, key=lambda m: (not m.eligible, -m.score, -m.capacity_left, m.name, m.supporter_id))
 
 
-def match_candidates(client, today: date | None = None) -> list[Match]:  # noqa: ANN001 - clients.Client
+def match_candidates(client: Client, today: date | None = None) -> list[Match]:
     """Rank the active supporters of the client's program for this client."""
     from clients.models import CaseloadAssignment, ClientPreference
     from sessions.models import Attendance

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,9 +17,14 @@ from core.languages import validate_language_codes
 from core.models import Program, ProgramPerson, Site, validate_site_of
 from core.scoping import role_program_ids
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-class SupporterQuerySet(models.QuerySet):
-    def visible_to(self, user) -> SupporterQuerySet:
+    from core.models import User
+
+
+class SupporterQuerySet(models.QuerySet["Supporter"]):
+    def visible_to(self, user: User | AnonymousUser) -> SupporterQuerySet:
         """Coordinators see their programs' supporters; a supporter sees their own record."""
 
         roles = role_program_ids(user)
@@ -46,8 +52,8 @@ class CredentialKind(models.TextChoices):
     PROGRAM = "program", _("Program-defined credential")
 
 
-class CredentialTypeQuerySet(models.QuerySet):
-    def visible_to(self, user) -> CredentialTypeQuerySet:
+class CredentialTypeQuerySet(models.QuerySet["CredentialType"]):
+    def visible_to(self, user: User | AnonymousUser) -> CredentialTypeQuerySet:
 
         roles = role_program_ids(user)
         return self.filter(program_id__in=roles.coordinator | roles.supporter)
@@ -97,8 +103,8 @@ class CredentialType(models.Model):
             raise ValidationError({field: [_("Category hours add up to more than the total required.")]})
 
 
-class CertificationQuerySet(models.QuerySet):
-    def visible_to(self, user) -> CertificationQuerySet:
+class CertificationQuerySet(models.QuerySet["Certification"]):
+    def visible_to(self, user: User | AnonymousUser) -> CertificationQuerySet:
         """Coordinators: their programs' supporters. A supporter: their own."""
 
         roles = role_program_ids(user)
@@ -144,8 +150,8 @@ class Certification(models.Model):
             raise ValidationError({"expires_on": [EXPIRY_BEFORE_ISSUE]})
 
 
-class CEHoursQuerySet(models.QuerySet):
-    def visible_to(self, user) -> CEHoursQuerySet:
+class CEHoursQuerySet(models.QuerySet["CEHours"]):
+    def visible_to(self, user: User | AnonymousUser) -> CEHoursQuerySet:
 
         roles = role_program_ids(user)
         return self.filter(
@@ -208,8 +214,8 @@ class LapsedPolicy(models.TextChoices):
     BLOCK = "block", _("Block new clients and signing notes")
 
 
-class ProgramPolicyQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ProgramPolicyQuerySet:
+class ProgramPolicyQuerySet(models.QuerySet["ProgramPolicy"]):
+    def visible_to(self, user: User | AnonymousUser) -> ProgramPolicyQuerySet:
 
         return self.filter(program_id__in=role_program_ids(user).any())
 
@@ -262,8 +268,8 @@ class SupervisionFormat(models.TextChoices):
     GROUP = "group", _("Group")
 
 
-class SupervisionSessionQuerySet(models.QuerySet):
-    def visible_to(self, user) -> SupervisionSessionQuerySet:
+class SupervisionSessionQuerySet(models.QuerySet["SupervisionSession"]):
+    def visible_to(self, user: User | AnonymousUser) -> SupervisionSessionQuerySet:
         """Coordinators: their programs. A supporter: sessions they attended or led."""
 
         roles = role_program_ids(user)
@@ -309,8 +315,8 @@ BUILTIN_LIVED_EXPERIENCE_AREAS = [
 ]
 
 
-class LivedExperienceQuerySet(models.QuerySet):
-    def visible_to(self, user) -> LivedExperienceQuerySet:
+class LivedExperienceQuerySet(models.QuerySet["LivedExperience"]):
+    def visible_to(self, user: User | AnonymousUser) -> LivedExperienceQuerySet:
         """Sensitive: coordinators of the program and the supporter themselves, nobody else."""
 
         roles = role_program_ids(user)

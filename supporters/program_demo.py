@@ -269,7 +269,7 @@ GOALS = [
 ]
 
 
-def _program_outcomes(program: Program, barc10: Instrument, by: User, today, *, exclude: set[int]) -> None:
+def _program_outcomes(program: Program, barc10: Instrument, by: User, today: date, *, exclude: set[int]) -> None:
     """Goals met and BARC-10 re-measures across the caseload over the past months, for the reports."""
     clients = list(
         Client.objects.filter(program=program, assignments__isnull=False)

@@ -344,6 +344,7 @@ def send_credential_reminders(*, today_by_program: dict[int, date] | None = None
         .prefetch_related("reminders", "supporter__certifications")
     )
     for cert in candidates.iterator(chunk_size=500):
+        assert cert.expires_on is not None  # the query asked for one
         program = cert.supporter.program
         today = (today_by_program or {}).get(program.id) or program.local_today()
         days_left = (cert.expires_on - today).days

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -31,6 +33,9 @@ from supporters.matching import match_candidates
 from supporters.models import CEHours, Certification, LivedExperience, Supporter
 from supporters.worklists import WORKLISTS_BY_KEY, worklist_counts
 
+if TYPE_CHECKING:
+    from core.request_types import AuthenticatedRequest
+
 
 # The longest gaps shown on the page (the count above the table says how many in all).
 def own_supporter(request: HttpRequest, program: Program) -> Supporter:
@@ -38,7 +43,7 @@ def own_supporter(request: HttpRequest, program: Program) -> Supporter:
 
 
 @login_required
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedRequest) -> HttpResponse:
     """Links to the program pages each of the caller's roles may use."""
     memberships = Membership.objects.filter(user=request.user).select_related("program").order_by("program__name")
     return render(request, "program/index.html", {"memberships": memberships})
@@ -79,13 +84,12 @@ def worklists(request: HttpRequest, program_id: int) -> HttpResponse:
 def credentials(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_or_404(request.user, program_id, Role.COORDINATOR)
     today = program.local_today()
-    certs = (
+    certs = list(
         Certification.objects.visible_to(request.user)
         .filter(supporter__program=program)
         .select_related("supporter", "credential_type")
         .order_by("expires_on", "id")
     )
-    certs = list(certs)
     statuses = services.credential_statuses(certs, today)
     rows = [{"cert": c, "status": statuses[c.pk]} for c in certs]
     return render(
@@ -113,7 +117,7 @@ def training(request: HttpRequest, program_id: int) -> HttpResponse:
         .prefetch_related(Prefetch("ce_hours", queryset=CEHours.objects.order_by("-completed_on")))
     )
     form = CEHoursForm(request.POST or None)
-    form.fields["certification"].choices = [(c.id, str(c)) for c in certs]
+    cast(forms.ChoiceField, form.fields["certification"]).choices = [(c.id, str(c)) for c in certs]
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         cert = next(c for c in certs if c.id == data.pop("certification"))
@@ -160,8 +164,10 @@ def supervision(request: HttpRequest, program_id: int) -> HttpResponse:
     form = SupervisionForm(
         request.POST or None, initial={"held_on": today, "duration_minutes": 60, "supervisor": request.user.pk}
     )
-    form.fields["supervisor"].choices = [(u.id, u.get_full_name() or u.username) for u in staff]
-    form.fields["supervisees"].choices = [(s.id, s.full_name) for s in supporters]
+    cast(forms.ChoiceField, form.fields["supervisor"]).choices = [
+        (u.id, u.get_full_name() or u.username) for u in staff
+    ]
+    cast(forms.ChoiceField, form.fields["supervisees"]).choices = [(s.id, s.full_name) for s in supporters]
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         by_id = {s.id: s for s in supporters}
@@ -217,7 +223,7 @@ def caseloads(request: HttpRequest, program_id: int) -> HttpResponse:
         .select_related("site")
         .order_by("last_name", "id")
     )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in supporters:
         load = loads.get(s.id, 0)
         rows.append(
@@ -245,7 +251,7 @@ def assign(request: HttpRequest, program_id: int, client_id: int) -> HttpRespons
         .first()
     )
     form = AssignForm(request.POST or None, initial={"start_date": today})
-    form.fields["supporter"].choices = [(m.supporter_id, m.name) for m in matches]
+    cast(forms.ChoiceField, form.fields["supporter"]).choices = [(m.supporter_id, m.name) for m in matches]
     pref_form = ClientPreferenceForm(
         prefix="pref",
         initial={
@@ -254,11 +260,15 @@ def assign(request: HttpRequest, program_id: int, client_id: int) -> HttpRespons
             )
         },
     )
-    pref_form.fields["requested_lived_experience"].choices = services.lived_experience_choices(program.id)
+    cast(forms.ChoiceField, pref_form.fields["requested_lived_experience"]).choices = services.lived_experience_choices(
+        program.id
+    )
     action = request.POST.get("action") if request.method == "POST" else None
     if action == "preference":
         pref_form = ClientPreferenceForm(request.POST, prefix="pref")
-        pref_form.fields["requested_lived_experience"].choices = services.lived_experience_choices(program.id)
+        cast(
+            forms.ChoiceField, pref_form.fields["requested_lived_experience"]
+        ).choices = services.lived_experience_choices(program.id)
         if pref_form.is_valid():
             client_preference_set(client=client, **pref_form.cleaned_data)
             messages.success(request, _("Preference saved."))
@@ -317,7 +327,7 @@ def lived_experience(request: HttpRequest, program_id: int) -> HttpResponse:
     supporter = own_supporter(request, program)
     record = LivedExperience.objects.visible_to(request.user).filter(supporter=supporter).first()
     form = LivedExperienceForm(request.POST or None, initial={"areas": record.areas if record else []})
-    form.fields["areas"].choices = services.lived_experience_choices(program.id)
+    cast(forms.ChoiceField, form.fields["areas"]).choices = services.lived_experience_choices(program.id)
     if request.method == "POST" and form.is_valid():
         services.lived_experience_set(supporter=supporter, areas=form.cleaned_data["areas"])
         messages.success(request, _("Saved. Only coordinators see this, and only for matching."))
@@ -355,7 +365,7 @@ def outcomes(request: HttpRequest, program_id: int) -> HttpResponse:
 
 
 @login_required
-def sharing(request: HttpRequest, program_id: int) -> HttpResponse:
+def sharing(request: AuthenticatedRequest, program_id: int) -> HttpResponse:
     """What care-team clinicians learn of peer support, and the coordinator's switch to
     "treatment disclosures permitted" (not for a 42 CFR Part 2 program)."""
     program = program_or_404(request.user, program_id, Role.COORDINATOR)

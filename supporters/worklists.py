@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
@@ -21,11 +22,14 @@ from supporters.matching import supporter_ids_over_capacity
 from supporters.models import Certification, Supporter
 from supporters.services import CredentialStatus, credential_statuses, program_policy, supervision_behind
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 
 @dataclass(frozen=True)
 class Worklist:
     key: str
-    title: str
+    title: str | StrPromise
     kind: str  # "client", "supporter" or "certification": which columns the list page shows
     rows: Callable[[Program, date], QuerySet]
 

@@ -578,8 +578,9 @@ def continuity_figures(
         volume=(v_sup, v_sup[first_of_session], v_minutes[first_of_session]),
     )
     enrolled_per_sup = clients_per_sup.reindex(sup_keys, fill_value=0).to_numpy(dtype=np.int64)
-    # null for the unassigned row (an object column, so the others stay integers).
-    by_supporter.insert(0, "clients_enrolled", np.where(sup_keys == -1, None, enrolled_per_sup.astype(object)))
+    # null for the unassigned row (an object column, so the others stay integers). numpy's stubs
+    # take no None as a choice (numpy makes an object array of it), here and below.
+    by_supporter.insert(0, "clients_enrolled", np.where(sup_keys == -1, None, enrolled_per_sup.astype(object)))  # type: ignore[call-overload]
     sup_external = (
         pd.Series(data.supporters["external_id"].to_numpy(), index=data.supporters["id"].to_numpy())
         .reindex(sup_keys)
@@ -587,6 +588,7 @@ def continuity_figures(
     )
     by_supporter.insert(0, "supporter", np.where(sup_keys == -1, None, sup_external))
     if ahead is not None:
+        assert data.planned is not None  # the gap ahead is computed from the planned data
         pos = _positions(open_sup, sup_keys)
         by_supporter["open_gaps_ahead"] = _sum_at(pos, None, len(sup_keys))
         by_supporter["open_gaps_planned"] = _sum_at(pos, open_planned, len(sup_keys))

@@ -22,6 +22,7 @@ def to_xlsx(figures: dict[str, Any]) -> bytes:
 
     workbook = Workbook()
     sheet = workbook.active
+    assert sheet is not None  # a new workbook has one sheet
     sheet.title = "Figures"
     for index, row in enumerate(flat_rows(figures)):
         sheet.append([safe_cell(cell) for cell in row])

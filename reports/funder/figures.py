@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -520,7 +520,7 @@ DEFINITIONS = (
 
 
 # ---------------------------------------------------------------- loading
-def _instant(day: date, tz) -> datetime:
+def _instant(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
@@ -832,7 +832,7 @@ def _supervision_values(frames: Frames, period: Period, active: set[int]) -> dic
     }
 
 
-def _adherence_split(frames: Frames, period: Period, tz, lookback_days: int) -> dict[str, int]:
+def _adherence_split(frames: Frames, period: Period, tz: tzinfo, lookback_days: int) -> dict[str, int]:
     """Counts behind the adherence rates (the spec's summary gives only the rates,
     and suppression needs their numerators and denominators)."""
     since, until = _instant(period.start, tz), _instant(period.end + timedelta(days=1), tz)
@@ -855,8 +855,11 @@ def _adherence_split(frames: Frames, period: Period, tz, lookback_days: int) -> 
             direction="backward",
             allow_exact_matches=False,
         )
-        recent = (matched["start"] - matched["contact"]) <= pd.Timedelta(days=lookback_days)
-        recent = recent.fillna(False).to_numpy(dtype=bool)
+        recent = (
+            ((matched["start"] - matched["contact"]) <= pd.Timedelta(days=lookback_days))
+            .fillna(False)
+            .to_numpy(dtype=bool)
+        )
     else:
         matched = appts
         recent = np.zeros(len(appts), dtype=bool)
@@ -874,7 +877,10 @@ def _adherence_split(frames: Frames, period: Period, tz, lookback_days: int) -> 
 
 def _continuity_report(program: Program, period: Period, params: dict[str, int]) -> dict[str, Any]:
     # The funder figures are the period's; §6 (the gap ahead) is not among them.
-    return continuity_report(program=program, start=period.start, end=period.end, gap_ahead=False, **params)
+    # params holds continuity_report's int parameters (DEFAULT_PARAMS' keys).
+    return continuity_report(
+        program=program, start=period.start, end=period.end, gap_ahead=False, **cast(dict[str, Any], params)
+    )
 
 
 def compute_values(program: Program, period: Period, frames: Frames, params: dict[str, int]) -> dict[str, Any]:
@@ -928,8 +934,8 @@ def with_rates(values: dict[str, Any]) -> dict[str, Any]:
 def deidentify_values(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every value → {"value": number or None, "display": text, "status": ...}.
     Hidden values are dropped (value None), never just masked in the display."""
-    counts = {
-        k: v
+    counts: dict[str, int | None] = {
+        k: int(v)  # numpy's integers as Python's (suppress compares and sums them)
         for k, v in values.items()
         if k not in KINDS and isinstance(v, (int, np.integer)) and not isinstance(v, bool)
     }
@@ -1025,7 +1031,8 @@ def published_figures(program: Program, *, exclude_report_id: int | None = None)
     reports = FunderReport.objects.filter(program=program, status=ReportStatus.PUBLISHED, figures__isnull=False)
     if exclude_report_id is not None:
         reports = reports.exclude(pk=exclude_report_id)
-    return list(reports.order_by("published_at", "id").values_list("figures", flat=True))
+    # figures__isnull=False: each is a dict
+    return cast("list[dict[str, Any]]", list(reports.order_by("published_at", "id").values_list("figures", flat=True)))
 
 
 def flat_rows(figures: dict[str, Any]) -> list[list[str]]:

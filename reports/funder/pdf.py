@@ -16,7 +16,7 @@ import resource
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -31,6 +31,9 @@ from core import charts
 from reports.equity import RATES, categories, question
 from reports.equity import key as equity_key
 from reports.funder.suppression import COMPLEMENTARY, NO_DATA_LABEL, SMALL
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 CSS_PATH = Path(settings.BASE_DIR) / "templates" / "reports" / "funder" / "report.css"
 NEUTRAL_AUTHOR = "Peer Support Program Manager"
@@ -320,7 +323,7 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _render_in_child(html: str, connection, parent_end, parent_pid: int) -> None:
+def _render_in_child(html: str, connection: Connection, parent_end: Connection, parent_pid: int) -> None:
     import time
 
     _die_with_parent(parent_pid)

@@ -156,8 +156,8 @@ class Command(BaseCommand):
             ("clinician", "clients, first page", reverse("dashboard:clients")),
         ]
         self.stdout.write(f"{'role':<12} {'page':<34} {'median ms':>9} {'queries':>7} {'slowest query ms':>16}")
-        for role, label, url in pages:
-            web.force_login(users[Role(role)])
+        for who, label, url in pages:
+            web.force_login(users[Role(who)])
             timings = []
             for _ in range(5):
                 with CaptureQueriesContext(connection) as queries:
@@ -168,7 +168,7 @@ class Command(BaseCommand):
             timings.sort()
             slowest = max(queries.captured_queries, key=lambda q: float(q["time"]))
             self.stdout.write(
-                f"{role:<12} {label:<34} {timings[2]:>9.0f} {len(queries):>7} {float(slowest['time']) * 1000:>16.0f}"
+                f"{who:<12} {label:<34} {timings[2]:>9.0f} {len(queries):>7} {float(slowest['time']) * 1000:>16.0f}"
             )
             if self.show_slowest:
                 self.stdout.write(f"    {slowest['sql'][:600]}")
