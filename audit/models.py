@@ -85,6 +85,7 @@ class AuditEvent(models.Model):
     hash = models.CharField(max_length=64, unique=True)
 
     objects = AuditEventQuerySet.as_manager()
+    record_numbers: str  # not a field: the audit page sets it (audit.views)
 
     class Meta:
         db_table = "accounts_auditevent"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, time
+from typing import Any
 
 from django import forms
 from django.apps import apps
@@ -22,7 +23,7 @@ from core.scoping import coordinator_programs_or_404, role_program_ids
 from security.reauth import require_recent_auth
 
 
-def _clients(request: HttpRequest) -> QuerySet:
+def _clients(request: HttpRequest) -> Any:  # a ClientQuerySet
     """The clients the caller may see. The client model sits above the audit trail: it is
     named by label, as Django names the user model, so this layer imports nothing above it."""
     return apps.get_model("clients", "Client").objects.visible_to(request.user)
@@ -105,14 +106,14 @@ def audit_report(request: HttpRequest) -> HttpResponse:
     older = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
     query = request.GET.copy()
     query.pop("before", None)
-    events = page[:PAGE_SIZE]
-    _attach_record_numbers(request, events)
+    shown = page[:PAGE_SIZE]
+    _attach_record_numbers(request, shown)
     # The page names the clients of its events by record number: they are recorded as shown.
     audit_record(
         action=actions.AUDIT_LISTED,
         request=request,
         object_type="accounts.auditevent",
-        client_ids={int(x) for e in events for x in e.client_ids.strip(",").split(",") if x},
+        client_ids={int(x) for e in shown for x in e.client_ids.strip(",").split(",") if x},
         program_id=None,
         detail={"filters": {k: v for k, v in request.GET.items() if k != "client"}},
     )
@@ -121,7 +122,7 @@ def audit_report(request: HttpRequest) -> HttpResponse:
         "security/audit_report.html",
         {
             "form": form,
-            "events": events,
+            "events": shown,
             "client_search": request.session.get(AUDIT_CLIENT_SEARCH_KEY, ""),
             "older": older,
             "query": query.urlencode(),

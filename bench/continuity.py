@@ -74,8 +74,8 @@ def _loaders():
     try:
         from reports.continuity.load import load_continuity_data
         from reports.continuity.report import compute_continuity
-    except ImportError:
-        from reports.continuity import compute_continuity, load_continuity_data
+    except ImportError:  # a checkout from before the package (--checkout): one module
+        from reports.continuity import compute_continuity, load_continuity_data  # type: ignore[attr-defined,no-redef]
     return load_continuity_data, compute_continuity
 
 
@@ -150,7 +150,11 @@ def measure(kind: str, slug: str, start: date, end: date, checkout: Path) -> dic
         {
             "seconds": round(finished - began, 2),
             "cpu_seconds": round(_cpu_seconds() - cpu_before, 2),
-            "server_cpu_seconds": round(server_after - server_before, 2) if server_before is not None else None,
+            "server_cpu_seconds": (
+                round(server_after - server_before, 2)
+                if server_before is not None and server_after is not None
+                else None
+            ),
             "load_seconds": round(loaded - began, 2),
             "peak_mb": round(_peak_mb(), 1),
             "peak_mb_before": round(baseline_mb, 1),

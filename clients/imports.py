@@ -42,6 +42,7 @@ from core.importing import (
     upsert,
 )
 from core.models import Program, Site
+from supporters.models import Supporter
 
 CLINICIANS = Columns(("external_id", "first_name", "last_name", "email"), ("discipline",))
 CLIENTS = Columns(
@@ -157,11 +158,8 @@ def _import_assignments(*, program: Program, frame: pd.DataFrame, result: Import
     rows["client_id"] = checks.reference(
         "client_external_id", external_ids(Client.objects.filter(program=program)), _("client")
     )
-    # The supporter through the assignment's own foreign key: clients imports nothing of its
-    # sibling app supporters.
-    supporters = CaseloadAssignment._meta.get_field("supporter").related_model.objects
     rows["supporter_id"] = checks.reference(
-        "supporter_external_id", external_ids(supporters.filter(program=program)), _("supporter")
+        "supporter_external_id", external_ids(Supporter.objects.filter(program=program)), _("supporter")
     )
     rows["start_date"] = checks.date("start_date")
     rows["end_date"] = checks.date("end_date")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -24,6 +24,10 @@ from core.exceptions import apply_errors
 from core.models import Membership, Program
 from core.scoping import coordinator_programs_or_404
 from security.reauth import require_recent_auth
+
+if TYPE_CHECKING:
+    from core.models import User
+    from core.request_types import AuthenticatedRequest
 
 
 def _coordinated_client(request: HttpRequest, client_id: int) -> Client:
@@ -115,18 +119,19 @@ class EmergencyAccessForm(forms.Form):
         label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}), min_length=10, max_length=2000
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["program"].queryset = Program.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["program"]).queryset = Program.objects.filter(
             id__in=Membership.objects.filter(user=user, emergency_access=True).values("program_id")
         ).order_by("name")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def emergency_access(request: HttpRequest) -> HttpResponse:
+def emergency_access(request: AuthenticatedRequest) -> HttpResponse:
     form = EmergencyAccessForm(request.POST or None, user=request.user)
-    if not form.fields["program"].queryset.exists():
+    programs = cast(forms.ModelChoiceField, form.fields["program"]).queryset  # set by the form
+    if programs is None or not programs.exists():
         raise Http404
     if request.method == "POST" and form.is_valid():
         try:

@@ -105,9 +105,10 @@ class ScopedMixin(_ViewSetBase):
     _audit_object: models.Model | None = None
     _audit_page: list | None = None
 
-    def get_object(self) -> models.Model:
-        self._audit_object = super().get_object()
-        return self._audit_object
+    def get_object(self) -> Any:  # the viewset's model
+        obj = super().get_object()
+        self._audit_object = obj
+        return obj
 
     def paginate_queryset(self, queryset: models.QuerySet) -> list | None:
         self._audit_page = super().paginate_queryset(queryset)

@@ -30,7 +30,7 @@ from supporters.models import Supporter
 
 if TYPE_CHECKING:
     from clients.models import ClientQuerySet
-    from core.request_types import AuditedRequest
+    from core.request_types import AuditedRequest, AuthenticatedRequest
     from sessions.models import PeerSessionQuerySet
     from supporters.models import SupporterQuerySet
 
@@ -190,7 +190,7 @@ def keepalive(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     """One section per program, one panel per role held there (dashboard.selectors)."""
     sections = home_sections(request)
     # The clients the home names (a supporter's caseload and today's sessions, a clinician's list).

@@ -586,7 +586,7 @@ def continuity_figures(
         .reindex(sup_keys)
         .to_numpy()
     )
-    by_supporter.insert(0, "supporter", np.where(sup_keys == -1, None, sup_external))
+    by_supporter.insert(0, "supporter", np.where(sup_keys == -1, None, sup_external))  # type: ignore[call-overload]
     if ahead is not None:
         assert data.planned is not None  # the gap ahead is computed from the planned data
         pos = _positions(open_sup, sup_keys)
@@ -614,6 +614,7 @@ def continuity_figures(
         return ContinuityFigures(summary=summary, by_supporter=by_supporter, by_client=by_client)
     summary["open_gaps_ahead"] = len(open_sup)
     summary["open_gaps_planned"] = int(open_planned.sum())
+    assert data.planned is not None  # the gap ahead is computed from the planned data
     return ContinuityFigures(
         summary=summary, by_supporter=by_supporter, by_client=by_client, planned_as_of=data.planned.as_of
     )

@@ -11,7 +11,7 @@ reports.continuity.engine). `load_planned_data` reads the few grouped rows per c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -75,7 +75,7 @@ def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
-def _int_col(values: list, dtype: Any = np.int64) -> np.ndarray:
+def _int_col(values: Sequence[Any], dtype: Any = np.int64) -> np.ndarray:
     return np.asarray(values, dtype=dtype) if values else np.empty(0, dtype=dtype)
 
 
@@ -242,7 +242,7 @@ def _load_orm(
         appointment_qs = appointment_qs.filter(client_id__in=client_ids)
     assignments = _assignments_orm(program, client_ids)
     rows = list(appointment_qs.values_list("client_id", "start", "status", "kind"))
-    cols = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
     appointments = _frame(
         {
             "client_id": _int_col(cols[0]),
@@ -270,7 +270,7 @@ def _assignments_orm(program: Program, client_ids: list[int] | None) -> pd.DataF
     if client_ids is not None:
         queryset = queryset.filter(client_id__in=client_ids)
     rows = list(queryset.values_list("client_id", "supporter_id", "role", "start_date", "end_date"))
-    cols = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
     return _frame(
         {
             "client_id": _int_col(cols[0]),

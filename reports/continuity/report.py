@@ -98,8 +98,9 @@ def _levels(figures: ContinuityFigures) -> tuple[dict[str, Any], pd.DataFrame, p
         )
         open_gaps = figures.by_supporter["open_gaps_ahead"].to_numpy()
         planned = figures.by_supporter["open_gaps_planned"].to_numpy()
+        # a column of dicts (pandas-stubs take no list of objects as a column)
         by_supporter = by_supporter.assign(
-            planned=[_planned_object(as_of, o, p) for o, p in zip(open_gaps, planned, strict=True)]
+            planned=[_planned_object(as_of, o, p) for o, p in zip(open_gaps, planned, strict=True)]  # type: ignore[misc]
         )
         by_client = by_client.assign(gap_ahead=figures.by_client["gap_ahead"].to_numpy())
     return summary, by_supporter, by_client
