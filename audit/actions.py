@@ -95,6 +95,7 @@ FUNDER_REPORT_REQUESTED = "reports.funder_report.requested"
 FUNDER_REPORT_GENERATED = "reports.funder_report.generated"
 FUNDER_REPORT_PUBLISHED = "reports.funder_report.published"
 FUNDER_REPORT_DOWNLOADED = "reports.funder_report.downloaded"
+FUNDER_REPORT_VIEWED = "reports.funder_report.viewed"
 # Access and the program's rules
 EMERGENCY_ACCESS_GRANTED = "accounts.emergency_access.granted"
 EMERGENCY_DESIGNATED = "accounts.emergency_access.designated"

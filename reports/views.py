@@ -27,6 +27,7 @@ from reports.continuity.load import load_continuity_data
 from reports.continuity.report import compute_continuity
 from reports.forms import ContinuityForm
 from reports.funder.exports import to_csv, to_xlsx
+from reports.funder.pdf import report_context
 from reports.funder.periods import last_complete
 from reports.models import FunderReport, PeriodKind, ReportStatus
 from reports.selectors import continuity_equity, continuity_scope, gap_ahead_worklist, gap_worklist
@@ -360,6 +361,19 @@ def funder_report_download(request: AuthenticatedRequest, pk: int, file_format: 
         raise Http404
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+def funder_report_page(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """A generated report as a web page: the same figures object and charts as its PDF, for the
+    funders of a published report and the program's coordinators (the one access helper)."""
+    report = _report_for(request, pk)
+    if report.status not in (ReportStatus.READY, ReportStatus.PUBLISHED) or not report.figures:
+        raise Http404
+    audit_record(action=actions.FUNDER_REPORT_VIEWED, request=request, obj=report, detail={"format": "page"})
+    made = report.generated_at or report.created_at
+    context = report_context(report.figures, generated_on=made.astimezone(report.program.tzinfo).date().isoformat())
+    return render(request, "reports/funder/page.html", {**context, "report": report})
 
 
 GAP_AHEAD_LIMIT = 500

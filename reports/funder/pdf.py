@@ -130,8 +130,8 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         series, labels = _series(
             figures,
             ("gap_coverage_rate", "Gap coverage"),
-            ("followup_7d_rate", "HEDIS-aligned peer follow-up, 7 days"),
-            ("followup_30d_rate", "HEDIS-aligned peer follow-up, 30 days"),
+            ("followup_7d_rate", "7-day follow-up"),
+            ("followup_30d_rate", "30-day follow-up"),
         )
         title = "Gap coverage and follow-up rates, by period"
         add(
@@ -145,6 +145,7 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                 value_format=charts.percent,
                 y_max=1.0,
             ),
+            "Follow-up is the HEDIS-aligned peer follow-up (see the appendix). "
             "Rates are hidden (*) when their numerator or denominator is.",
         )
         series, labels = _series(
@@ -277,7 +278,9 @@ def _tile_note(cell: dict[str, Any]) -> str:
     return "Nothing to count in this period" if cell["display"] == NO_DATA_LABEL else ""
 
 
-def render_html(figures: dict[str, Any], *, generated_on: str) -> str:
+def report_context(figures: dict[str, Any], *, generated_on: str) -> dict[str, Any]:
+    """What the report's pages print, from the figures object alone: the PDF and the funders'
+    web page render the same context (templates reports/funder/report.html and page.html)."""
     cells = {row["key"]: row for s in figures["sections"] for t in s["tables"] for row in t["rows"]}
     trend_rows = [
         {"label": cells[key]["label"], "cells": figures["trends"]["display"][key]}
@@ -298,19 +301,20 @@ def render_html(figures: dict[str, Any], *, generated_on: str) -> str:
         }
         for section in figures["sections"]
     ]
-    return render_to_string(
-        "reports/funder/report.html",
-        {
-            "figures": figures,
-            "sections": sections,
-            "headlines": headlines,
-            "trend_rows": trend_rows,
-            "generated_on": generated_on,
-            "author": NEUTRAL_AUTHOR,
-            "chart_count": sum(len(v) for v in specs.values()),
-            "equity_columns": ["Clients enrolled", *(title for *_, title in RATES)],
-        },
-    )
+    return {
+        "figures": figures,
+        "sections": sections,
+        "headlines": headlines,
+        "trend_rows": trend_rows,
+        "generated_on": generated_on,
+        "author": NEUTRAL_AUTHOR,
+        "chart_count": sum(len(v) for v in specs.values()),
+        "equity_columns": ["Clients enrolled", *(title for *_, title in RATES)],
+    }
+
+
+def render_html(figures: dict[str, Any], *, generated_on: str) -> str:
+    return render_to_string("reports/funder/report.html", report_context(figures, generated_on=generated_on))
 
 
 def _die_with_parent(parent_pid: int) -> None:

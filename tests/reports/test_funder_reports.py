@@ -171,6 +171,34 @@ def test_the_funder_downloads_the_published_report_and_it_is_audited(cast, clien
     }
 
 
+def test_the_funder_reads_the_published_report_on_a_page_with_the_pdfs_figures_and_charts(
+    cast, client, published_report, history
+):
+    from reports.funder.pdf import report_context
+
+    client.force_login(cast.funder)
+    listing = client.get(reverse("funder-reports")).content.decode()
+    assert reverse("funder-report-page", args=[published_report.pk]) in listing
+    response = client.get(reverse("funder-report-page", args=[published_report.pk]))
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    body = response.content.decode()
+    context = report_context(published_report.figures, generated_on="-")
+    # The same figures object as the PDF: every headline tile and every chart of it.
+    for tile in context["headlines"]:
+        assert f'<p class="tile-value">{tile["display"]}</p>' in body.replace("&lt;", "<")
+    assert body.count("<svg") == context["chart_count"] > 0
+    for section in context["sections"]:
+        assert f'id="{section["key"]}"' in body
+    assert not any(c.last_name in body or c.external_id in body for c in history)
+    event = AuditEvent.objects.filter(action="reports.funder_report.viewed").get()
+    assert (event.user_id, event.program_id, event.object_id, event.client_id) == (
+        cast.funder.pk,
+        cast.program.pk,
+        str(published_report.pk),
+        None,
+    )
+
+
 def test_funders_get_404_for_unpublished_reports_and_other_programs(cast, client, ready_report, history):
     other = ProgramFactory()
     foreign = FunderReport.objects.create(
@@ -183,6 +211,7 @@ def test_funders_get_404_for_unpublished_reports_and_other_programs(cast, client
     client.force_login(cast.funder)
     for report in (ready_report, foreign):
         assert client.get(reverse("funder-report-download", args=[report.pk, "pdf"])).status_code == 404
+        assert client.get(reverse("funder-report-page", args=[report.pk])).status_code == 404
     assert b"Q1 2026" not in client.get(reverse("funder-reports")).content
 
 
@@ -192,6 +221,7 @@ def test_supporters_clinicians_and_outsiders_are_refused(cast, client, published
         assert client.get(reverse("funder-reports")).status_code == 403
         assert client.post(reverse("funder-reports"), {"program": cast.program.pk}).status_code == 403
         assert client.get(reverse("funder-report-download", args=[published_report.pk, "pdf"])).status_code == 404
+        assert client.get(reverse("funder-report-page", args=[published_report.pk])).status_code == 404
         assert client.get(reverse("funder-report-status", args=[published_report.pk])).status_code == 404
         assert client.post(reverse("funder-report-publish", args=[published_report.pk])).status_code == 404
 
