@@ -21,7 +21,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 
 from clients.characteristics import CHARACTERISTICS
@@ -958,6 +958,11 @@ def deidentify_values(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return cells
 
 
+def _first_enrolment(program: Program) -> str | None:
+    first = CaseloadAssignment.objects.filter(client__program=program).aggregate(first=Min("start_date"))["first"]
+    return first.isoformat() if first else None
+
+
 def funder_figures(
     program: Program,
     period: Period,
@@ -1002,7 +1007,13 @@ def funder_figures(
     }
     figures = {
         "version": FIGURES_VERSION,
-        "program": {"name": program.name, "slug": program.slug, "timezone": program.timezone},
+        "program": {
+            "name": program.name,
+            "slug": program.slug,
+            "timezone": program.timezone,
+            # The first day a client was enrolled: earlier periods say "Not started" (reports/funder/pdf.py).
+            "started_on": _first_enrolment(program),
+        },
         "period": period.as_dict(),
         "params": params,
         "policy": policy,

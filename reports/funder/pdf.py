@@ -48,16 +48,28 @@ class Rendered:
     cpu_seconds: float  # the child's user + system time: the work itself, whatever else the machine runs
 
 
+def before_start(figures: dict[str, Any]) -> list[bool]:
+    """Per trend period: whether it ended before the program's first enrolment (its figures are
+    zeros that say nothing). Figures made before `program.started_on` was recorded: none."""
+    started = figures["program"].get("started_on")
+    ranges = figures["trends"].get("ranges") or []
+    if not started or len(ranges) != len(figures["trends"]["periods"]):
+        return [False] * len(figures["trends"]["periods"])
+    return [end < started for _start, end in ranges]
+
+
 def _series(figures: dict[str, Any], *keys_and_names: tuple[str, str]) -> tuple[dict, dict]:
-    """Values and their display labels ("<11", "*") per series name, for core.charts."""
+    """Values and their display labels ("<11", "*") per series name, for core.charts; periods
+    before the program started are left blank."""
     series: dict[str, list] = {}
     labels: dict[str, list[str]] = {}
     trends = figures["trends"]
+    before = before_start(figures)
     for key, name in keys_and_names:
         if key not in trends["series"]:
             continue
-        series[name] = list(trends["series"][key])
-        labels[name] = list(trends["display"][key])
+        series[name] = [None if b else v for b, v in zip(before, trends["series"][key], strict=True)]
+        labels[name] = ["" if b else d for b, d in zip(before, trends["display"][key], strict=True)]
     return series, labels
 
 
@@ -66,9 +78,24 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     periods = figures["trends"]["periods"]
     out: dict[str, list[dict[str, Any]]] = {}
 
-    def add(section: str, title: str, svg: str, caption: str) -> None:
+    before = before_start(figures)
+    if any(before):
+        first = next(i for i, b in enumerate(before) if not b) if not all(before) else len(before)
+        not_started = f" Periods before the program's first enrolment ({', '.join(periods[:first])}) are left blank."
+    else:
+        not_started = ""
+
+    def add(section: str, title: str, svg: str, caption: str, series: dict | None = None) -> None:
+        if series is not None and not drawable(series):
+            # A chart with nothing to show says so in a sentence instead.
+            sentence = (
+                f"{title}: nothing to draw, as every value is zero, hidden or missing; the tables give each figure."
+            )
+            out.setdefault(section, []).append({"title": title, "svg": None, "sentence": sentence})
+            return
         # core.charts escapes every text it writes into the SVG.
-        out.setdefault(section, []).append({"title": title, "svg": mark_safe(svg), "caption": caption})  # noqa: S308
+        chart = {"title": title, "svg": mark_safe(svg), "caption": caption + not_started}  # noqa: S308
+        out.setdefault(section, []).append(chart)
 
     def drawable(series: dict) -> bool:
         # A chart where every value is hidden or missing says nothing; the tables carry the labels.
@@ -81,6 +108,7 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         title,
         charts.grouped_bar_chart(title=title, labels=periods, series=series, point_labels=labels),
         "Counts from 1 to 10 are shown as <11 and not drawn.",
+        series,
     )
 
     sections = {s["key"]: s for s in figures["sections"]}
@@ -111,6 +139,7 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                 point_labels=labels,
             ),
             "* marks a figure hidden to protect a small count elsewhere.",
+            series,
         )
         series, labels = _series(figures, ("peer_support_hours", "Hours"))
         title = "Peer support hours, by period"
@@ -125,6 +154,7 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                 height=220,
             ),
             "Summed duration of sessions with a contact.",
+            series,
         )
     if "continuity" in sections:
         series, labels = _series(
@@ -147,6 +177,7 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             ),
             "Follow-up is the HEDIS-aligned peer follow-up (see the appendix). "
             "Rates are hidden (*) when their numerator or denominator is.",
+            series,
         )
         series, labels = _series(
             figures,
@@ -166,11 +197,12 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                 y_max=1.0,
             ),
             f"Peer contact within {figures['params']['adherence_lookback_days']} days before the appointment.",
+            series,
         )
 
     def counts_by_period(section: str, title: str, keys: tuple[tuple[str, str], ...], caption: str) -> None:
         series, labels = _series(figures, *keys)
-        if section in sections and drawable(series):
+        if section in sections:
             add(
                 section,
                 title,
@@ -182,6 +214,7 @@ def chart_specs(figures: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                     height=220,
                 ),
                 caption,
+                series,
             )
 
     counts_by_period(
@@ -282,8 +315,15 @@ def report_context(figures: dict[str, Any], *, generated_on: str) -> dict[str, A
     """What the report's pages print, from the figures object alone: the PDF and the funders'
     web page render the same context (templates reports/funder/report.html and page.html)."""
     cells = {row["key"]: row for s in figures["sections"] for t in s["tables"] for row in t["rows"]}
+    # Periods before the program's first enrolment are named in a sentence, not printed as zeros.
+    before = before_start(figures)
+    trend_periods = [p for p, b in zip(figures["trends"]["periods"], before, strict=True) if not b]
+    not_started = [p for p, b in zip(figures["trends"]["periods"], before, strict=True) if b]
     trend_rows = [
-        {"label": cells[key]["label"], "cells": figures["trends"]["display"][key]}
+        {
+            "label": cells[key]["label"],
+            "cells": [d for d, b in zip(figures["trends"]["display"][key], before, strict=True) if not b],
+        }
         for key in TREND_KEYS
         if key in cells and key in figures["trends"]["display"]
     ]
@@ -306,9 +346,11 @@ def report_context(figures: dict[str, Any], *, generated_on: str) -> dict[str, A
         "sections": sections,
         "headlines": headlines,
         "trend_rows": trend_rows,
+        "trend_periods": trend_periods,
+        "not_started_periods": not_started,
         "generated_on": generated_on,
         "author": NEUTRAL_AUTHOR,
-        "chart_count": sum(len(v) for v in specs.values()),
+        "chart_count": sum(1 for v in specs.values() for chart in v if chart["svg"]),
         "equity_columns": ["Clients enrolled", *(title for *_, title in RATES)],
     }
 

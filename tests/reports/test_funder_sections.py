@@ -142,3 +142,38 @@ def test_the_pdf_template_lays_out_every_new_section(cast, found):
     assert {"Billing units", "BARC-10 re-measure", "Goal met", "Supervision requirement"} <= set(terms)
     requirement = next(d for d in figures["definitions"] if d["term"] == "Supervision requirement")
     assert requirement["definition"].startswith("2 hours")
+
+
+def test_periods_before_the_first_enrolment_are_named_not_printed_as_zeros(cast, rich):
+    from clients.models import CaseloadAssignment
+    from reports.funder.pdf import before_start, render_html, report_context
+
+    figures = funder_figures(cast.program, Q1_2026)
+    first = min(CaseloadAssignment.objects.filter(client__program=cast.program).values_list("start_date", flat=True))
+    assert figures["program"]["started_on"] == first.isoformat()
+    before = before_start(figures)
+    assert before == [end < first.isoformat() for _start, end in figures["trends"]["ranges"]]
+    context = report_context(figures, generated_on="2026-04-02")
+    shown = [p for p, b in zip(figures["trends"]["periods"], before, strict=True) if not b]
+    assert context["trend_periods"] == shown
+    assert all(len(row["cells"]) == len(shown) for row in context["trend_rows"])
+    # Move the first enrolment to the report's own quarter: the four periods before it are named.
+    CaseloadAssignment.objects.filter(client__program=cast.program).update(start_date=date(2026, 1, 1))
+    late = funder_figures(cast.program, Q1_2026)
+    html = render_html(late, generated_on="2026-04-02")
+    named = ", ".join(late["trends"]["periods"][:-1])
+    assert f"The program had no client enrolled yet in {named}" in html
+    assert report_context(late, generated_on="-")["trend_periods"] == late["trends"]["periods"][-1:]
+
+
+def test_a_chart_with_nothing_to_show_is_a_sentence(cast, rich):
+    from reports.funder.pdf import chart_specs
+
+    figures = funder_figures(cast.program, Q1_2026)
+    for key in ("outcome_clients_followed", "outcome_improved", "goals_achieved"):
+        figures["trends"]["series"][key] = [None] * len(figures["trends"]["periods"])
+    outcomes = chart_specs(figures)["outcomes"]
+    assert [c["svg"] for c in outcomes] == [None]
+    assert outcomes[0]["sentence"].endswith(
+        "nothing to draw, as every value is zero, hidden or missing; the tables give each figure."
+    )
