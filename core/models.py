@@ -68,6 +68,14 @@ class Program(models.Model):
         ),
     )
 
+    # The paper its PDF reports are printed on: US Letter for US programs, A4 elsewhere.
+    paper_size = models.CharField(
+        max_length=6,
+        choices=[("letter", _("US Letter")), ("a4", "A4")],
+        default="letter",
+        help_text=_("Paper size of the program's PDF reports."),
+    )
+
     objects = ProgramQuerySet.as_manager()
 
     class Meta:

@@ -10,7 +10,7 @@ from core.services import program_treatment_disclosures_set
 class ProgramSerializer(serializers.ModelSerializer):
     class Meta:
         model = Program
-        fields = ["id", "slug", "name", "timezone", "is_part2_program", "treatment_disclosures_permitted"]
+        fields = ["id", "slug", "name", "timezone", "is_part2_program", "treatment_disclosures_permitted", "paper_size"]
         read_only_fields = ["id", "slug"]
 
     @transaction.atomic

@@ -1013,6 +1013,7 @@ def funder_figures(
             "timezone": program.timezone,
             # The first day a client was enrolled: earlier periods say "Not started" (reports/funder/pdf.py).
             "started_on": _first_enrolment(program),
+            "paper_size": program.paper_size,
         },
         "period": period.as_dict(),
         "params": params,

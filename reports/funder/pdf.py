@@ -355,8 +355,14 @@ def report_context(figures: dict[str, Any], *, generated_on: str) -> dict[str, A
     }
 
 
+# The program's paper (core.models.Program.paper_size): the CSS page size and the cover's height.
+PAPER = {"letter": {"size": "letter", "height": "279.4mm"}, "a4": {"size": "A4", "height": "297mm"}}
+
+
 def render_html(figures: dict[str, Any], *, generated_on: str) -> str:
-    return render_to_string("reports/funder/report.html", report_context(figures, generated_on=generated_on))
+    paper = PAPER[figures["program"].get("paper_size", "a4")]  # reports made before the setting: A4
+    context = {**report_context(figures, generated_on=generated_on), "paper": paper}
+    return render_to_string("reports/funder/report.html", context)
 
 
 def _die_with_parent(parent_pid: int) -> None:

@@ -73,6 +73,17 @@ def test_a_generated_report_keeps_its_pdf_figures_parameters_version_and_checksu
     assert ready_report.pages >= 8 and ready_report.progress == 100
 
 
+def test_the_pdf_is_printed_on_the_programs_paper(cast, ready_report):
+    from reports.funder.pdf import render_html, render_pdf
+
+    letter = PdfReader(io.BytesIO(ready_report.pdf.read())).pages[0].mediabox
+    assert cast.program.paper_size == "letter"
+    assert (round(float(letter.width)), round(float(letter.height))) == (612, 792)  # 8.5 x 11 in
+    figures = {**ready_report.figures, "program": {**ready_report.figures["program"], "paper_size": "a4"}}
+    a4 = PdfReader(io.BytesIO(render_pdf(render_html(figures, generated_on="2026-04-02")).pdf)).pages[0].mediabox
+    assert (round(float(a4.width)), round(float(a4.height))) == (595, 842)  # 210 x 297 mm
+
+
 def test_the_pdf_holds_no_identifier_and_no_count_from_one_to_ten(cast, history, ready_report):
     data = ready_report.pdf.read()
     text = pdf_text(data)
