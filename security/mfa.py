@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeGuard
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa import app_settings
 from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
 from django.db.models import Min
 from django.http import HttpRequest
 
-from core.models import Role
+from core.models import Membership, Role
 from core.scoping import role_program_ids
 
 if TYPE_CHECKING:
@@ -80,8 +85,6 @@ def second_factor_problem(user: User | AnonymousUser, *, credential_issued_at: d
     if not has_totp(user):
         return SET_UP_FIRST
     if credential_issued_at is not None:
-        from core.models import Membership
-
         required_since = Membership.objects.filter(user_id=user.pk, role__in=MFA_REQUIRED_ROLES).aggregate(
             since=Min("created_at")
         )["since"]
@@ -91,18 +94,12 @@ def second_factor_problem(user: User | AnonymousUser, *, credential_issued_at: d
 
 
 def has_totp(user: User) -> bool:
-    from allauth.mfa.models import Authenticator
-
     return Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()
 
 
 def totp_enrol(user: User, secret: str | None = None) -> str:
     """Give a user a TOTP authenticator (and recovery codes); return the secret.
     Used by seed_demo and tests; people enrol on /accounts/2fa/."""
-    from allauth.mfa.models import Authenticator
-    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-
     Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).delete()
     secret = secret or generate_totp_secret()
     TOTP.activate(user, secret)
@@ -113,18 +110,11 @@ def totp_enrol(user: User, secret: str | None = None) -> str:
 
 def totp_code(secret: str) -> str:
     """The current six-digit code for a secret (what an authenticator app shows)."""
-    import time
-
-    from allauth.mfa import app_settings
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-
     return format_hotp_value(hotp_value(secret, int(time.time()) // app_settings.TOTP_PERIOD))
 
 
 def totp_code_for(user: User) -> str:
     """The current code for a user's enrolled authenticator (demo and browser tests)."""
-    from allauth.mfa.models import Authenticator
-
     authenticator = Authenticator.objects.get(user_id=user.pk, type=Authenticator.Type.TOTP)
     return totp_code(_decrypt(authenticator.data["secret"]))
 
@@ -135,9 +125,6 @@ def _decrypt(value: str) -> str:
 
 def totp_verify(user: User, code: str) -> bool | None:
     """None when the user has no authenticator; otherwise whether `code` is valid now."""
-    from allauth.mfa.models import Authenticator
-    from allauth.mfa.totp.internal.auth import TOTP
-
     authenticator = Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).first()
     if authenticator is None:
         return None
