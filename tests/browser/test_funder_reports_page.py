@@ -51,3 +51,33 @@ def test_the_progress_bar_follows_a_running_report_until_it_is_ready(live_server
     page.wait_for_selector(f"#report-{report.pk} >> text=Failed", timeout=10_000)
     assert page.locator(f"#progress-{report.pk}").count() == 0
     assert page.problems == []  # no script error, nothing refused by the CSP
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_funder_reads_a_published_report_on_its_page_at_desktop_and_phone_width(
+    live_server, cast, open_page, axe_check, fits_width, width, django_capture_on_commit_callbacks
+):
+    from reports.services import funder_report_publish, funder_report_request
+    from tests.reports.funder_data import build_history
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    build_history(cast)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = funder_report_request(program=cast.program, period=Q1_2026, user=cast.coordinator)
+    report.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        funder_report_publish(report=report, user=cast.coordinator)
+    django_client = DjangoClient()
+    django_client.force_login(cast.funder)
+    page = open_page(width=width, height=900)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": django_client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/reports/funder/")
+    page.get_by_role("link", name="View").click()
+    page.get_by_role("heading", name="Who is served").wait_for()
+    assert page.locator("figure.chart-figure svg").count() > 0
+    assert axe_check(page) == []
+    fits_width(page)
+    assert page.problems == []
+    connections.close_all()
