@@ -208,6 +208,15 @@ def _report_for(request: HttpRequest, pk: int) -> FunderReport:
     return get_object_or_404(FunderReport.objects.visible_to(request.user).select_related("program"), pk=pk)
 
 
+def _generated_report_for(request: HttpRequest, pk: int) -> tuple[FunderReport, dict[str, Any]]:
+    """A report the user may see whose figures and files exist (ready or published), and its
+    figures, else 404: what its page and its downloads show."""
+    report = _report_for(request, pk)
+    if report.status not in (ReportStatus.READY, ReportStatus.PUBLISHED) or not report.figures:
+        raise Http404
+    return report, report.figures
+
+
 def _coordinated_report(request: HttpRequest, pk: int) -> FunderReport:
     report = _report_for(request, pk)
     if report.program_id not in role_program_ids(request.user).coordinator:
@@ -331,9 +340,7 @@ def funder_report_publish_view(request: AuthenticatedRequest, pk: int) -> HttpRe
 @login_required
 @require_GET
 def funder_report_download(request: AuthenticatedRequest, pk: int, file_format: str) -> HttpResponseBase:
-    report = _report_for(request, pk)
-    if report.status not in (ReportStatus.READY, ReportStatus.PUBLISHED) or not report.figures:
-        raise Http404
+    report, figures = _generated_report_for(request, pk)
     if file_format not in ("pdf", "csv", "xlsx"):
         raise Http404
     funder_report_download_record(
@@ -349,11 +356,11 @@ def funder_report_download(request: AuthenticatedRequest, pk: int, file_format: 
             report.pdf.open("rb"), content_type="application/pdf", as_attachment=True, filename=f"{name}.pdf"
         )
     elif file_format == "csv":
-        response = HttpResponse(to_csv(report.figures), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(to_csv(figures), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     elif file_format == "xlsx":
         response = HttpResponse(
-            to_xlsx(report.figures),
+            to_xlsx(figures),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
         response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
@@ -367,12 +374,10 @@ def funder_report_download(request: AuthenticatedRequest, pk: int, file_format: 
 def funder_report_page(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """A generated report as a web page: the same figures object and charts as its PDF, for the
     funders of a published report and the program's coordinators (the one access helper)."""
-    report = _report_for(request, pk)
-    if report.status not in (ReportStatus.READY, ReportStatus.PUBLISHED) or not report.figures:
-        raise Http404
+    report, figures = _generated_report_for(request, pk)
     audit_record(action=actions.FUNDER_REPORT_VIEWED, request=request, obj=report, detail={"format": "page"})
     made = report.generated_at or report.created_at
-    context = report_context(report.figures, generated_on=made.astimezone(report.program.tzinfo).date().isoformat())
+    context = report_context(figures, generated_on=made.astimezone(report.program.tzinfo).date().isoformat())
     return render(request, "reports/funder/page.html", {**context, "report": report})
 
 
