@@ -9,7 +9,7 @@ page's action filter (`FILTER_CHOICES`) is this list and nothing else.
 Who records what (docs/security.md, "The audit trail"):
 - writes: the service that makes the change (`audit.records.audit_write`), once, after it
   happened, so a form that was only opened or failed validation records nothing;
-- reads: the API base (`core.api_base.ScopedMixin`) for every API read, the `audited`
+- reads: the API base (`base.api_base.ScopedMixin`) for every API read, the `audited`
   decorator or an explicit `audit_record` for pages, the admin base for admin pages;
 - disclosures to clinicians: `clients.disclosure` (the gate) and the feedback services.
 """

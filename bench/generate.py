@@ -74,8 +74,8 @@ def copy_frame(model: type[Model], frame: pd.DataFrame) -> None:
     chunk with the model field's own Fernet (the project's keys), so the ORM decrypts them as
     if save() had written them."""
 
+    from base.importing import copy_defaults
     from core.fields import is_encrypted
-    from core.importing import copy_defaults
 
     encrypted = [f.attname for f in model._meta.concrete_fields if f.attname in frame.columns and is_encrypted(f)]
     extra = copy_defaults(model, list(frame.columns))

@@ -4,7 +4,7 @@
 
 Builds a throw-away program with N/10 clients and one clinician (loaded with COPY,
 not timed), writes the CSV to a temporary file, then times:
-  1. the import through core.importing.import_csv_file (validation + write),
+  1. the import through base.importing.import_csv_file (validation + write),
   2. the same file again (idempotent: nothing changes),
   3. a bare COPY of the same file into an untyped temp table (the floor).
 Prints the figures and peak RSS, then removes the program with set-based deletes.
@@ -121,9 +121,9 @@ def main() -> None:
     django.setup()
     from django.db import connection
 
+    from base.importing import ImportResult, import_csv_file
+    from base.services import program_create
     from clients.models import Clinician
-    from core.importing import ImportResult, import_csv_file
-    from core.services import program_create
 
     if connection.vendor != "postgresql":
         sys.exit("Point DATABASE_URL at PostgreSQL: this benchmark measures the COPY path.")

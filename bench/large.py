@@ -20,9 +20,9 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count, Q
 
+from base.services import membership_grant
 from clients.models import CaseloadAssignment, ClinicalAppointment, Clinician
 from core.models import Program, Role, User
-from core.services import membership_grant
 from sessions.models import Attendance, PeerSession
 from supporters.models import Supporter
 

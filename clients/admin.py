@@ -10,9 +10,9 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from base.admin import ScopedAdmin
 from clients import services
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment, Clinician, Resource
-from core.admin import ScopedAdmin
 
 
 @admin.register(Clinician)

@@ -21,6 +21,8 @@ from rest_framework.viewsets import GenericViewSet
 
 from audit import actions
 from audit.records import audit_write
+from base.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
+from base.importing import KINDS, import_csv_file
 from clients import services
 from clients.filters import CaseloadAssignmentFilter, ClinicalAppointmentFilter
 from clients.models import (
@@ -55,8 +57,6 @@ from clients.serializers import (
     TransferSerializer,
     client_rows,
 )
-from core.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
-from core.importing import KINDS, import_csv_file
 from core.models import Program, Role
 from core.pagination import StartCursorPagination
 from core.scoping import role_program_ids

@@ -5,7 +5,7 @@ class ClientsConfig(AppConfig):
     name = "clients"
 
     def ready(self) -> None:
-        # The import kinds that write this app's records, into core.importing's registry; here
+        # The import kinds that write this app's records, into base.importing's registry; here
         # because the registry must not import the apps above it.
         from clients.imports import register_kinds
 

@@ -17,9 +17,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from base.importing import KINDS
 from clients import services
 from clients.models import ImportJob, ImportJobStatus
-from core.importing import KINDS
 from core.models import Program
 from core.scoping import role_program_ids
 

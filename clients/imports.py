@@ -1,6 +1,6 @@
 """The import kinds that write the clients app's records: clinicians, clients, caseload
 assignments and clinical appointments (docs/spec/import-formats.md). The machinery is
-core.importing, which dispatches to them by name (registered in apps.py)."""
+base.importing, which dispatches to them by name (registered in apps.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,17 @@ import json
 import pandas as pd
 from django.utils.translation import gettext as _
 
+from base.importing import (
+    Checks,
+    Columns,
+    ImportResult,
+    Progress,
+    check_emails,
+    external_ids,
+    person_columns,
+    register_kind,
+    upsert,
+)
 from clients.characteristics import (
     CHARACTERISTICS,
     DECLINED,
@@ -29,17 +40,6 @@ from clients.models import (
     ClinicalAppointment,
     Clinician,
     Discipline,
-)
-from core.importing import (
-    Checks,
-    Columns,
-    ImportResult,
-    Progress,
-    check_emails,
-    external_ids,
-    person_columns,
-    register_kind,
-    upsert,
 )
 from core.models import Program, Site
 from supporters.models import Supporter

@@ -7,8 +7,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from base.api_base import id_field
 from clients.emergency import emergency_access_open
-from core.api_base import id_field
 
 if TYPE_CHECKING:
     from core.request_types import AuthenticatedApiRequest

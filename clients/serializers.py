@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, cast
 
 from rest_framework import serializers
 
+from base.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
 from clients.characteristics import CHARACTERISTICS, characteristics_readable
 from clients.disclosure import DENIED, disclosure_for, disclosures_for
 from clients.models import (
@@ -22,7 +23,6 @@ from clients.models import (
     Resource,
 )
 from clients.services import client_save
-from core.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
 from core.models import Program, Site
 from sessions.models import PeerSession
 from supporters.models import Supporter

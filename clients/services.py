@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from audit import actions
 from audit.records import audit_write
+from base.importing import KINDS, import_csv_file
 from clients.models import (
     RUNNING_IMPORT_STATUSES,
     AssignmentRole,
@@ -43,7 +44,6 @@ from clients.models import (
     Resource,
 )
 from clients.tasks import run_import_job
-from core.importing import KINDS, import_csv_file
 from core.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
 from core.models import Program, User
 

@@ -1,6 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from base.api import MembershipViewSet, ProgramViewSet, SiteViewSet
 from clients.api import (
     CaseloadAssignmentViewSet,
     ClientViewSet,
@@ -16,7 +17,6 @@ from clients.api import (
     ResourceViewSet,
 )
 from clients.record_api import EmergencyAccessView
-from core.api import MembershipViewSet, ProgramViewSet, SiteViewSet
 from reports.api import ContinuityReportView
 from security.api import TokenLoginView, TokenLogoutAllView, TokenLogoutView
 from sessions.api import FeedbackItemViewSet, NotificationViewSet, PeerSessionViewSet

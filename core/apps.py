@@ -14,7 +14,5 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from core.dates import install
-        from core.importing import register_kinds
 
         install()  # one range for every date in every channel (core/dates.py)
-        register_kinds()  # the import kinds whose records live here (sites); each app registers its own

@@ -6,7 +6,7 @@ peer-support program needs a date outside these years, so one validator refuses 
 `install()` puts it on every date and date-time field there is — model fields (so ModelForms,
 the admin and ModelSerializers run it), Django form fields (page forms and django-filter's
 query parameters) and DRF serializer fields declared by hand. The CSV importer parses with
-pandas and refuses dates outside the same years with a line error (core.importing).
+pandas and refuses dates outside the same years with a line error (base.importing).
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ class Program(models.Model):
     )
     # roles.md "The disclosure gate": HIPAA's treatment purpose lets care-team clinicians see session
     # facts without a consent. Part 2 has no such purpose, so a Part 2 program can never switch it on.
-    # Set through core.services.program_treatment_disclosures_set (audited).
+    # Set through base.services.program_treatment_disclosures_set (audited).
     treatment_disclosures_permitted = models.BooleanField(
         default=False,
         help_text=_(
@@ -207,7 +207,7 @@ class MembershipQuerySet(models.QuerySet):
 
 
 class Membership(models.Model):
-    """A user's role in one program. Created and removed through core.services,
+    """A user's role in one program. Created and removed through base.services,
     which keeps the matching guardian permission on the Program in step."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")

@@ -1,6 +1,6 @@
 """Who may write through the API: declared once per viewset, enforced here.
 
-Every API viewset (core.api_base.ScopedMixin) names, for each write action, the
+Every API viewset (base.api_base.ScopedMixin) names, for each write action, the
 roles that may do it in the program the record belongs to:
 
     write_roles = {"create": {Role.COORDINATOR}, "update": {Role.COORDINATOR}, "revoke": {Role.COORDINATOR}}

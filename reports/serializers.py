@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from core.api_base import id_field
+from base.api_base import id_field
 
 # A period longer than this is almost certainly a typo, and costs a full reload of history.
 MAX_PERIOD_DAYS = 3660

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from core.admin import ScopedAdmin
+from base.admin import ScopedAdmin
 from sessions.models import Attendance, FeedbackItem, PeerSession, ProgramSessionRules
 from sessions.services import program_session_rules_save
 

@@ -11,9 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from base.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin, attach_prefetched, grouped_by
 from clients.disclosure import session_disclosures
 from clients.models import Clinician
-from core.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin, attach_prefetched, grouped_by
 from core.models import Role
 from core.pagination import StartCursorPagination
 from core.permissions import WHOEVER_SEES_IT

@@ -8,7 +8,7 @@ class PeerSessionsConfig(AppConfig):
     verbose_name = "Peer sessions"
 
     def ready(self) -> None:
-        # The import kinds that write this app's records, into core.importing's registry; here
+        # The import kinds that write this app's records, into base.importing's registry; here
         # because the registry must not import the apps above it.
         from sessions.imports import register_kinds
 

@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from core.api_base import MAX_ID
+from base.api_base import MAX_ID
 from sessions.models import (
     FeedbackCategory,
     FeedbackItem,

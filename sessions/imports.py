@@ -1,5 +1,5 @@
 """The import kinds that write peer sessions and their attendances: logged sessions and
-scheduled ones (docs/spec/import-formats.md). The machinery is core.importing, which
+scheduled ones (docs/spec/import-formats.md). The machinery is base.importing, which
 dispatches to them by name (registered in apps.py)."""
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import pandas as pd
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clients.models import Client
-from core.importing import (
+from base.importing import (
     Checks,
     Columns,
     ImportResult,
@@ -25,6 +24,7 @@ from core.importing import (
     write_matched,
     write_rows,
 )
+from clients.models import Client
 from core.models import Program
 from sessions.billing import billing_recompute
 from sessions.models import (

@@ -2,9 +2,9 @@ from typing import Any
 
 from rest_framework import serializers
 
+from base.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program
 from clients.disclosure import SessionDisclosure, restrict_session_row, session_disclosures
 from clients.models import Client, Clinician
-from core.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program
 from sessions.billing import billing_of
 from sessions.models import (
     Attendance,

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from core.admin import ScopedAdmin
+from base.admin import ScopedAdmin
 from supporters.models import Certification, CredentialType, ProgramPolicy, Supporter
 from supporters.services import certification_save, credential_type_save, program_policy_save, supporter_save
 

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from core.api_base import ReadWriteViewSet, ScopedMixin
+from base.api_base import ReadWriteViewSet, ScopedMixin
 from core.models import Program, Role
 from core.scoping import role_program_ids
 from supporters import services

@@ -5,7 +5,7 @@ class SupportersConfig(AppConfig):
     name = "supporters"
 
     def ready(self) -> None:
-        # The import kinds that write this app's records, into core.importing's registry; here
+        # The import kinds that write this app's records, into base.importing's registry; here
         # because the registry must not import the apps above it.
         from supporters.imports import register_kinds
 

@@ -1,5 +1,5 @@
 """The import kind that writes supporters and their certifications (docs/spec/import-formats.md);
-the machinery is core.importing, which dispatches to it by name (registered in apps.py)."""
+the machinery is base.importing, which dispatches to it by name (registered in apps.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import pandas as pd
 from django.utils.translation import gettext as _
 
-from core.importing import (
+from base.importing import (
     Checks,
     Columns,
     ImportResult,

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from core.api_base import ScopedRelatedField
+from base.api_base import ScopedRelatedField
 from core.models import Program, Site, User
 from supporters.models import (
     CEHours,

@@ -20,12 +20,12 @@ from django.utils.translation import gettext as _
 
 from audit import actions
 from audit.records import audit_record
+from base.services import program_treatment_disclosures_set
 from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument
 from clients.services import assignment_save, assignment_transfer, client_preference_set, program_outcome_summary
 from core.exceptions import apply_errors, messages_by_field
 from core.models import Membership, Program, Role, User
 from core.scoping import program_or_404
-from core.services import program_treatment_disclosures_set
 from sessions.models import FeedbackItem
 from supporters import services
 from supporters.forms import AssignForm, CEHoursForm, ClientPreferenceForm, LivedExperienceForm, SupervisionForm

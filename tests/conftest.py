@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from base.services import membership_grant
 from clients.models import Client, Clinician
 from core.models import Program, Role, User
-from core.services import membership_grant
 from supporters.models import Supporter
 from tests.factories import (
     AssignmentFactory,

@@ -58,6 +58,7 @@ LOCAL_APPS = [
     "core",
     "audit",
     "security",
+    "base",
     "supporters",
     "clients",
     "sessions.apps.PeerSessionsConfig",

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from audit import actions
 from audit.models import AuditEvent
+from base.importing import COLUMNS, import_csv_file
 from clients.characteristics import (
     CHARACTERISTICS,
     RACE_ETHNICITY_CODES_MESSAGE,
@@ -19,7 +20,6 @@ from clients.characteristics import (
 )
 from clients.models import Client
 from clients.services import client_save
-from core.importing import COLUMNS, import_csv_file
 
 HEADER = (
     "external_id,first_name,last_name,date_of_birth,"

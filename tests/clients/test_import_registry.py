@@ -1,4 +1,4 @@
-"""The import kinds live in the apps whose records they write and reach core.importing's
+"""The import kinds live in the apps whose records they write and reach base.importing's
 registry from those apps' ready(): every kind of docs/spec/import-formats.md is there, in the
 spec's order (the order of the "must be one of" message), and the shared machinery imports
 none of the apps."""
@@ -8,8 +8,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import core.importing
-from core.importing import COLUMNS, KINDS, import_csv_file
+import base.importing
+from base.importing import COLUMNS, KINDS, import_csv_file
 from tests.factories import ProgramFactory
 
 SPEC_KINDS = [
@@ -30,9 +30,9 @@ def test_every_kind_of_the_spec_is_registered_in_the_spec_order():
 
 
 def test_the_registered_kinds_come_from_the_apps_whose_records_they_write():
-    owners = {kind: importer.__module__ for kind, importer in core.importing._IMPORTERS.items()}
+    owners = {kind: importer.__module__ for kind, importer in base.importing._IMPORTERS.items()}
     assert owners == {
-        "sites": "core.importing",
+        "sites": "base.importing",
         "supporters": "supporters.imports",
         "clinicians": "clients.imports",
         "clients": "clients.imports",
@@ -44,7 +44,7 @@ def test_the_registered_kinds_come_from_the_apps_whose_records_they_write():
 
 
 def test_the_shared_machinery_imports_none_of_the_apps_above_it():
-    tree = ast.parse(Path(core.importing.__file__).read_text())
+    tree = ast.parse(Path(base.importing.__file__).read_text())
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert not {name for name in imported if name.split(".")[0] in {"clients", "sessions", "supporters"}}

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from core.importing import KINDS, import_csv_file
+from base.importing import KINDS, import_csv_file
 from sessions.models import Attendance, AttendanceStatus, PeerSession, SessionKind, SessionStatus
 from tests.clients.test_imports import messages, run
 

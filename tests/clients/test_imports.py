@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from base.importing import import_csv_file
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment, Clinician
-from core.importing import import_csv_file
 from sessions.models import Attendance, PeerSession, SessionKind, SessionStatus
 from supporters.models import Certification, Supporter
 from tests.factories import AssignmentFactory, ClientFactory, ProgramFactory, SiteFactory, SupporterFactory
@@ -456,7 +456,7 @@ def test_a_file_of_many_duplicate_groups_is_reported_row_by_row(program):
 
 
 def test_imported_peer_sessions_get_their_billing_units(cast):
-    from core.importing import import_csv_file
+    from base.importing import import_csv_file
     from sessions.models import Attendance
 
     csv = (

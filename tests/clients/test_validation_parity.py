@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from base.importing import import_csv_file
+from base.services import membership_grant
 from clients.characteristics import RACE_ETHNICITY_DECLINED_ALONE
 from clients.models import (
     BORN_IN_THE_FUTURE,
@@ -33,10 +35,8 @@ from clients.models import (
     Consent,
     Resource,
 )
-from core.importing import import_csv_file
 from core.languages import LANGUAGE_CODE_MESSAGE, LANGUAGE_CODES_MESSAGE
 from core.models import SITE_IN_ANOTHER_PROGRAM, Role
-from core.services import membership_grant
 from supporters.models import EXPIRY_BEFORE_ISSUE, Certification, Supporter
 from tests.factories import SiteFactory, SupporterFactory, UserFactory
 

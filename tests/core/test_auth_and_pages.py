@@ -102,7 +102,7 @@ def test_seed_demo_runs_on_a_leap_day(db):
 
 
 def test_the_admin_offers_only_coordinated_programs_when_adding(cast, client):
-    from core.services import membership_grant
+    from base.services import membership_grant
 
     membership_grant(user=cast.coordinator, program=cast.other_program, role="funder")
     client.force_login(cast.coordinator)

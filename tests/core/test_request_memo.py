@@ -7,10 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from base.services import membership_grant, membership_revoke
 from core.models import Membership, Role
 from core.request_cache import memoised, request_scope
 from core.scoping import role_program_ids
-from core.services import membership_grant, membership_revoke
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

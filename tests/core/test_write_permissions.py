@@ -19,13 +19,13 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.viewsets import GenericViewSet
 
+from base.api_base import ScopedMixin
+from base.services import membership_grant
 from clients.models import CaseloadAssignment, Client
 from clients.serializers import ClientSerializer
 from config.api_urls import router
-from core.api_base import ScopedMixin
 from core.models import Program, Role, Site
 from core.permissions import WHOEVER_SEES_IT, ProgramRolePermission
-from core.services import membership_grant
 from sessions.models import FeedbackItem, Notification, NotificationKind
 from tests.factories import ConsentFactory, PeerSessionFactory
 

@@ -6,8 +6,8 @@ from datetime import datetime, time, timedelta
 
 from django.urls import reverse
 
+from base.services import membership_grant
 from core.models import Role
-from core.services import membership_grant
 from sessions.models import AttendanceStatus
 from tests.factories import AppointmentFactory, AttendanceFactory, PeerSessionFactory, ProgramFactory
 from tests.sessions.conftest import consent_to_care_team

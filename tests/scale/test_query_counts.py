@@ -16,10 +16,10 @@ from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from base.services import membership_grant
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment, Clinician
 from config.api_urls import router
 from core.models import Membership, Program, Role, Site, User
-from core.services import membership_grant
 from sessions.models import Attendance, PeerSession
 from supporters.models import Certification, Supporter
 from tests import factories

@@ -58,7 +58,7 @@ def _detail_methods(viewset) -> list[str]:
 def test_every_registered_endpoint_is_covered_by_a_factory():
     """New endpoints need a factory so the walk below can attack them."""
     missing = [basename for basename, viewset in ENDPOINTS if _factory_for(getattr(viewset, "model", None)) is None]
-    assert missing == ["membership"], missing  # memberships are made by core.services, tested below
+    assert missing == ["membership"], missing  # memberships are made by base.services, tested below
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -150,7 +150,7 @@ def test_a_client_cannot_be_moved_to_another_program(cast, api_as):
     )
     assert response.status_code == 400 and "program" in response.json()
     both = ProgramFactory()
-    from core.services import membership_grant
+    from base.services import membership_grant
 
     membership_grant(user=cast.coordinator, program=both, role="coordinator")
     response = api.patch(reverse("client-detail", args=[cast.mine.pk]), {"program": both.pk}, format="json")

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from base.importing import import_csv_file
 from clients.models import ClinicalAppointment, Consent
 from core.dates import OUT_OF_RANGE
-from core.importing import import_csv_file
 from sessions.models import PeerSession
 
 MESSAGE = str(OUT_OF_RANGE)

@@ -12,9 +12,9 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from audit.models import AuditEvent
+from base.services import membership_designate_emergency
 from clients.models import EmergencyAccess
 from core.models import Membership
-from core.services import membership_designate_emergency
 
 pytestmark = pytest.mark.django_db
 REASON = "Client in crisis at the front desk; their supporter is away."

@@ -305,8 +305,8 @@ def _token_for(api, username: str, **headers) -> str:
 
 @override_settings(MFA_REQUIRED=True)
 def test_a_token_issued_before_a_role_upgrade_stops_working_until_a_new_one_is_issued_with_the_code(cast, api):
+    from base.services import membership_grant
     from core.models import Role
-    from core.services import membership_grant
 
     old_token = _token_for(api, "supporter")  # supporters need no second factor
     api.credentials(HTTP_AUTHORIZATION=f"Token {old_token}")

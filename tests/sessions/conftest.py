@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from base.services import membership_grant
 from core.models import Role
-from core.services import membership_grant
 from sessions import services
 from sessions.models import AttendanceStatus, FeedbackCategory, PeerSession, SessionKind, Urgency
 from tests.factories import ClinicianFactory, ConsentFactory, UserFactory

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from core.importing import import_csv_file
+from base.importing import import_csv_file
 from dashboard.selectors import coordinator_figures
 from reports.continuity.report import continuity_report
 from reports.funder.figures import load_frames
@@ -339,7 +339,7 @@ def test_the_import_writes_and_refuses_the_same_rows_by_copy_and_by_the_orm(cast
     written, and the same good file stores the same sessions and attendances."""
     from django.db import connection
 
-    from core import importing
+    from base import importing
 
     if connection.vendor != "postgresql":
         pytest.skip("the COPY writer is PostgreSQL's; on other databases only the ORM writer runs")

@@ -152,8 +152,8 @@ def test_a_named_clinician_consent_covers_only_the_named_clinician(cast, api_as)
 
     session = _session(cast)
     other_user = UserFactory(username="other-clinician")
+    from base.services import membership_grant
     from core.models import Role
-    from core.services import membership_grant
 
     membership_grant(user=other_user, program=cast.program, role=Role.CLINICIAN)
     other = ClinicianFactory(program=cast.program, user=other_user)

@@ -11,10 +11,10 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
 
+from base.services import membership_grant
 from clients.models import CaseloadAssignment
 from clients.services import assignment_save
 from core.models import Role
-from core.services import membership_grant
 from supporters.models import CEHours, CredentialReminder, LapsedPolicy, ProgramPolicy
 from supporters.services import (
     CredentialStatus,

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.importing import KINDS, import_csv_file
+from base.importing import KINDS, import_csv_file
 from core.models import Program
 
 

@@ -19,9 +19,9 @@ from django.test import Client as WebClient
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from base.services import membership_grant
 from clients.models import AssignmentRole, CaseloadAssignment, Client, Clinician
 from core.models import Organization, Program, Role, User
-from core.services import membership_grant
 from sessions.models import Attendance, AttendanceStatus, Modality, PeerSession
 from supporters.models import Supporter
 

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from base.services import membership_grant
 from clients.models import (
     AppointmentKind,
     AppointmentStatus,
@@ -26,7 +27,6 @@ from clients.models import (
     Discipline,
 )
 from core.models import Organization, Program, Role, Site, User
-from core.services import membership_grant
 from security.mfa import has_totp, totp_enrol
 from sessions.models import (
     Attendance,

@@ -18,14 +18,14 @@ import os
 import re
 from typing import Any
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
-from audit.models import AuditEvent
-
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-# Tables whose rows the application may add and read but never change or remove.
-APPEND_ONLY_TABLES = (AuditEvent._meta.db_table,)
+# Models whose rows the application may add and read but never change or remove, named by
+# label (the audit room sits above this one).
+APPEND_ONLY_MODELS = (("audit", "AuditEvent"),)
 
 
 def app_role_statements(role: str, database: str, password: str | None) -> list[tuple[str, list[Any]]]:
@@ -50,7 +50,8 @@ def app_role_statements(role: str, database: str, password: str | None) -> list[
         (f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {q(role)}", []),
         (f"REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public FROM {q(role)}", []),
     ]
-    for table in APPEND_ONLY_TABLES:
+    for label, name in APPEND_ONLY_MODELS:
+        table = apps.get_model(label, name)._meta.db_table
         statements.append((f"REVOKE UPDATE, DELETE ON {q(table)} FROM {q(role)}", []))
     return statements
 

@@ -746,8 +746,8 @@ def person_columns(checks: Checks, model: type[models.Model]) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------
-# The kind of core's own records. Core has no AppConfig yet (accounts becomes core), so it is
-# registered here, where it is defined, before any app registers its kinds.
+# The kind of core's own records (core sits below this module's layer, so it cannot hold
+# its import kind): registered from BaseConfig.ready().
 
 SITES = Columns(("external_id", "name"), ("address",))
 
@@ -773,5 +773,5 @@ def _import_sites(*, program: Program, frame: pd.DataFrame, result: ImportResult
 
 
 def register_kinds() -> None:
-    """The kinds whose records live in core (sites); called from CoreConfig.ready()."""
+    """The kinds whose records live in core (sites); called from BaseConfig.ready()."""
     register_kind("sites", SITES, _import_sites)

@@ -2,9 +2,9 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api_base import ScopedRelatedField
+from base.api_base import ScopedRelatedField
+from base.services import program_treatment_disclosures_set
 from core.models import Membership, Program, Site, User
-from core.services import program_treatment_disclosures_set
 
 
 class ProgramSerializer(serializers.ModelSerializer):

@@ -7,9 +7,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from base.services import program_create
 from core.exceptions import messages_by_field
 from core.models import Organization, Program
-from core.services import program_create
 
 
 class Command(BaseCommand):

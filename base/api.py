@@ -10,10 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from core import services
-from core.api_base import ReadWriteViewSet, ScopedMixin
+from base import services
+from base.api_base import ReadWriteViewSet, ScopedMixin
+from base.serializers import MembershipSerializer, MeSerializer, ProgramSerializer, SiteSerializer
 from core.models import Membership, Program, Role, Site
-from core.serializers import MembershipSerializer, MeSerializer, ProgramSerializer, SiteSerializer
 
 
 class ProgramViewSet(

@@ -12,9 +12,9 @@ from django.http import HttpRequest
 
 from audit import actions
 from audit.records import audit_record, audit_write
+from base.services import membership_designate_emergency
 from core.models import Membership, Organization, Program, Site, User
 from core.scoping import role_program_ids
-from core.services import membership_designate_emergency
 
 
 class ScopedAdmin(admin.ModelAdmin):
