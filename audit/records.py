@@ -35,6 +35,7 @@ from django.utils import timezone
 from audit import actions as audit_actions
 from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, AuditEventQuerySet
 from core.request_cache import current_request
+from core.scoping import role_program_ids
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -184,8 +185,6 @@ def audit_record(
     single_program = next(iter(programs)) if len(programs) == 1 else None
     roles = ""
     if user is not None:
-        from core.scoping import role_program_ids
-
         held = role_program_ids(user)
         wanted = programs or held.any()
         roles = ",".join(sorted({f"{role}@{p}" for p in wanted for role in held.roles_in(p)}))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from django.apps import apps
 from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -57,14 +58,17 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
     """A reference that only accepts objects the caller can see: anything else is
     'does not exist', the same answer as for an id that was never used."""
 
-    def __init__(self, model: type[Any], **kwargs: Any) -> None:  # a model whose objects have visible_to
+    def __init__(self, model: type[Any] | str, **kwargs: Any) -> None:
+        """`model` has `objects.visible_to`; a label ("peer_sessions.PeerSession") names a
+        model of a room above the serializer's, resolved when the field is used."""
         self.scoped_model = model
         super().__init__(**kwargs)
 
     def get_queryset(self) -> models.QuerySet:
         request = self.context.get("request")
         user = getattr(request, "user", None)
-        return self.scoped_model.objects.visible_to(user)
+        model = apps.get_model(self.scoped_model) if isinstance(self.scoped_model, str) else self.scoped_model
+        return model.objects.visible_to(user)
 
     def use_pk_only_optimization(self) -> bool:
         return True

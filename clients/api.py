@@ -25,6 +25,7 @@ from base.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin
 from base.importing import KINDS, import_csv_file
 from clients import services
 from clients.filters import CaseloadAssignmentFilter, ClinicalAppointmentFilter
+from clients.matching import match_candidates
 from clients.models import (
     CaseloadAssignment,
     Client,
@@ -60,7 +61,6 @@ from clients.serializers import (
 from core.models import Program, Role
 from core.pagination import StartCursorPagination
 from core.scoping import role_program_ids
-from supporters.matching import match_candidates
 
 CASELOAD_WRITES = {"create": {Role.COORDINATOR, Role.SUPPORTER}, "update": {Role.COORDINATOR, Role.SUPPORTER}}
 

@@ -22,6 +22,8 @@ from django.db import models
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from core.scoping import role_program_ids
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
@@ -156,8 +158,6 @@ def characteristics_readable(user: User | AnonymousUser, client_ids: Iterable[in
 
 def characteristics_panel_context(request: Any, client: Any) -> dict[str, Any] | None:
     """The client page's panel: shown to those who may read the answers; coordinators get the edit link."""
-    from core.scoping import role_program_ids
-
     if client.pk not in characteristics_readable(request.user, [client.pk]):
         return None
     return {

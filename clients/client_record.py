@@ -12,6 +12,7 @@ import datetime as dt
 import decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -74,7 +75,6 @@ def client_record(client: Any) -> dict[str, Any]:
 
 
 def client_record_pdf(record: dict[str, Any]) -> bytes:
-    from django.conf import settings
     from weasyprint import CSS, HTML
 
     html = render_to_string("security/client_record_pdf.html", {"record": record})

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils.translation import gettext_lazy as _
 
 from audit import actions
@@ -332,8 +332,6 @@ def attach_disclosures(
 def attach_session_disclosures(user: User | AnonymousUser, sessions: list[Any]) -> None:
     """Set `session.disclosure` (a SessionDisclosure) on each session of a page, reading the
     page's attendances in one query when a gated reader needs them."""
-    from django.db.models import prefetch_related_objects
-
     roles = role_program_ids(user)
     if roles.clinician:
         prefetch_related_objects(sessions, "attendances")

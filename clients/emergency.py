@@ -42,8 +42,6 @@ def emergency_access_open(
     """Open one client of program id `program` (found by the clinic's record number) for
     EMERGENCY_ACCESS_MINUTES. Refuses users without the designation, empty reasons
     and unknown records with the same message, so it cannot probe for records."""
-    from core.models import Membership
-
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise ValidationError({"reason": [_("Give the reason for emergency access (at least 10 characters).")]})

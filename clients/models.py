@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -766,7 +767,6 @@ class ImportJobQuerySet(models.QuerySet["ImportJob"]):
 
 def import_upload_path(instance: ImportJob, filename: str) -> str:
     # Random name, never the uploaded one: file names can carry identifiers.
-    import secrets
 
     return f"imports/{secrets.token_hex(16)}.csv"
 

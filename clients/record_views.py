@@ -19,7 +19,7 @@ from audit.models import AuditEvent
 from audit.records import audit_record, disclosures_for_client
 from clients.client_record import client_record, client_record_pdf
 from clients.emergency import emergency_access_open
-from clients.models import Client
+from clients.models import Client, Clinician
 from core.exceptions import apply_errors
 from core.models import Membership, Program
 from core.scoping import coordinator_programs_or_404
@@ -60,8 +60,6 @@ BASIS_LABELS = {
 
 def disclosure_rows(client: Client, events: list[AuditEvent]) -> list[dict[str, Any]]:
     """Each disclosure of the client's peer support: when, by whom, what, to whom, on what basis."""
-    from clients.models import Clinician
-
     clinician_ids = {i for e in events for i in (e.detail or {}).get("recipients", [])}
     names = {c.pk: c.full_name for c in Clinician.objects.filter(pk__in=clinician_ids)}
     rows = []

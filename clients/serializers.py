@@ -24,7 +24,6 @@ from clients.models import (
 )
 from clients.services import client_save
 from core.models import Program, Site
-from sessions.models import PeerSession
 from supporters.models import Supporter
 
 if TYPE_CHECKING:
@@ -223,7 +222,9 @@ class RecoveryGoalSerializer(serializers.ModelSerializer):
 
 class GoalProgressSerializer(serializers.ModelSerializer):
     goal = ScopedRelatedField(RecoveryGoal)
-    peer_session = ScopedRelatedField(PeerSession, required=False, allow_null=True)
+    peer_session = ScopedRelatedField(
+        "peer_sessions.PeerSession", required=False, allow_null=True
+    )  # sessions sit above
 
     class Meta:
         model = GoalProgress

@@ -46,6 +46,7 @@ from clients.models import (
 from clients.tasks import run_import_job
 from core.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
 from core.models import Program, User
+from supporters.services import clean_lived_experience_areas, program_policy, supporter_may_take_clients
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,6 @@ def assignment_validate(assignment: CaseloadAssignment) -> None:
         raise ValidationError({"supporter": ["The supporter works in another program."]})
     if assignment.pk is None:
         # A lapsed credential under a 'block' policy stops new clients (existing ones stay).
-        from supporters.services import supporter_may_take_clients
 
         allowed, message = supporter_may_take_clients(assignment.supporter)
         if not allowed:
@@ -240,8 +240,6 @@ def assignment_transfer(
 
 @transaction.atomic
 def client_preference_set(*, client: Client, requested_lived_experience: list[str]) -> ClientPreference:
-    from supporters.services import clean_lived_experience_areas
-
     areas = clean_lived_experience_areas(client.program_id, requested_lived_experience, "requested_lived_experience")
     preference, _created = ClientPreference.objects.select_for_update().get_or_create(client=client)
     preference.requested_lived_experience = areas
@@ -380,8 +378,6 @@ def outcome_measure_record(
 
 def outcome_next_due(client: Client, instrument: Instrument) -> date | None:
     """Intake first (due now), then every `outcome_interval_days` after the latest."""
-    from supporters.services import program_policy
-
     latest = (
         OutcomeMeasure.objects.filter(client=client, instrument=instrument)
         .order_by("-administered_on")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from django import forms
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,7 +35,6 @@ from clients.models import (
 from core.charts import line_chart, whole
 from core.exceptions import apply_errors
 from core.scoping import role_program_ids
-from sessions.models import PeerSession
 
 if TYPE_CHECKING:
     from core.request_types import AuditedRequest
@@ -73,9 +73,9 @@ def characteristics(request: AuditedRequest, client_id: int) -> HttpResponse:
 @audited(actions.code_for(RecoveryGoal, actions.LISTED), object_type="clients.recoverygoal", client_kwarg="client_id")
 def goals(request: HttpRequest, client_id: int) -> HttpResponse:
     client = caseload_client(request, client_id)
-    sessions = list(
-        PeerSession.objects.visible_to(request.user).filter(attendances__client=client).order_by("-start")[:20]
-    )
+    # The sessions a progress note may name (sessions sit above clients: named by label).
+    peer_sessions = apps.get_model("peer_sessions", "PeerSession").objects
+    sessions = list(peer_sessions.visible_to(request.user).filter(attendances__client=client).order_by("-start")[:20])
     session_choices = [("", "—")] + [(s.id, f"{s.start:%Y-%m-%d} {s.get_kind_display()}") for s in sessions]
     form = GoalForm(request.POST if request.POST.get("action") == "add" else None)
     update = GoalUpdateForm(request.POST if request.POST.get("action") == "update" else None)

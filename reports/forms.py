@@ -8,17 +8,26 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from reports.continuity.engine import DEFAULTS
+from reports.selectors import GAP_WORKLIST_DEFAULT_DAYS
 from reports.serializers import ContinuityParamsSerializer
 
 
 class ContinuityForm(forms.Form):
     start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
-    min_gap_days = forms.IntegerField(label=_("Minimum gap between sessions (days)"), initial=7)
-    adherence_lookback_days = forms.IntegerField(label=_("Recent peer contact: look back (days)"), initial=14)
-    unsupported_threshold_days = forms.IntegerField(label=_("Unsupported stretch threshold (days)"), initial=30)
+    min_gap_days = forms.IntegerField(label=_("Minimum gap between sessions (days)"), initial=DEFAULTS.min_gap_days)
+    adherence_lookback_days = forms.IntegerField(
+        label=_("Recent peer contact: look back (days)"), initial=DEFAULTS.adherence_lookback_days
+    )
+    unsupported_threshold_days = forms.IntegerField(
+        label=_("Unsupported stretch threshold (days)"), initial=DEFAULTS.unsupported_threshold_days
+    )
     gap_threshold_days = forms.IntegerField(
-        label=_("Worklist: no support for more than (days)"), initial=14, min_value=1, max_value=365
+        label=_("Worklist: no support for more than (days)"),
+        initial=GAP_WORKLIST_DEFAULT_DAYS,
+        min_value=1,
+        max_value=365,
     )
 
     def clean(self) -> dict[str, Any]:
@@ -41,8 +50,6 @@ class ContinuityForm(forms.Form):
         return {
             "start": today - timedelta(days=89),
             "end": today,
-            "min_gap_days": 7,
-            "adherence_lookback_days": 14,
-            "unsupported_threshold_days": 30,
-            "gap_threshold_days": 14,
+            **DEFAULTS.as_dict(),
+            "gap_threshold_days": GAP_WORKLIST_DEFAULT_DAYS,
         }

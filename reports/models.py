@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.jobs import LeasedJob
 from core.models import Program
+from reports.funder.periods import Period
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -128,6 +129,4 @@ class FunderReport(LeasedJob):
 
     @property
     def period_label(self) -> str:
-        from reports.funder.periods import Period
-
         return Period(self.period_start, self.period_end, self.period_kind).label

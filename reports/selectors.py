@@ -170,6 +170,10 @@ class GapRow:
     days_since_support: float | None  # None: never seen
 
 
+# The gap worklist's default: no support for more than this many days.
+GAP_WORKLIST_DEFAULT_DAYS = 14
+
+
 def gap_worklist(
     *, user: User | AnonymousUser, program: Program, threshold_days: int, now: datetime | None = None
 ) -> list[GapRow]:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from base.api_base import id_field
+from reports.continuity.engine import DEFAULTS
 
 # A period longer than this is almost certainly a typo, and costs a full reload of history.
 MAX_PERIOD_DAYS = 3660
@@ -17,9 +18,13 @@ MAX_PERIOD_DAYS = 3660
 class ContinuityParamsSerializer(serializers.Serializer):
     start = serializers.DateField(input_formats=["iso-8601"])
     end = serializers.DateField(input_formats=["iso-8601"])
-    min_gap_days = serializers.IntegerField(min_value=0, max_value=365, default=7)
-    adherence_lookback_days = serializers.IntegerField(min_value=1, max_value=365, default=14)
-    unsupported_threshold_days = serializers.IntegerField(min_value=0, max_value=3660, default=30)
+    min_gap_days = serializers.IntegerField(min_value=0, max_value=365, default=DEFAULTS.min_gap_days)
+    adherence_lookback_days = serializers.IntegerField(
+        min_value=1, max_value=365, default=DEFAULTS.adherence_lookback_days
+    )
+    unsupported_threshold_days = serializers.IntegerField(
+        min_value=0, max_value=3660, default=DEFAULTS.unsupported_threshold_days
+    )
     # §6, the gap ahead: looking forward from this date (absent: today in the program's zone).
     as_of = serializers.DateField(input_formats=["iso-8601"], required=False)
 

@@ -22,9 +22,10 @@ from core.models import Program, Role, User
 from core.scoping import has_role
 from reports.funder.figures import DEFAULT_PARAMS, funder_figures, published_figures
 from reports.funder.overlap import protect_against_published
-from reports.funder.periods import Period
+from reports.funder.periods import Period, period_containing
 from reports.funder.version import code_version
 from reports.models import GENERATING_STATUSES, FunderReport, PublishedReportError, ReportStatus
+from reports.notifications import notify_funders
 
 logger = logging.getLogger(__name__)
 
@@ -206,8 +207,6 @@ def _generate(report: FunderReport, token: uuid.UUID, render_html: Any, render_p
 def funder_report_publish(*, report: FunderReport, user: User | None) -> FunderReport:
     """Publish: the report becomes immutable and the program's funders get a notice.
     `user` None is the scheduler, allowed only for reports it requested."""
-    from reports.notifications import notify_funders
-
     if user is None:
         if not report.auto_publish:
             raise PermissionDenied(_("Only the program's coordinators publish funder reports."))
@@ -259,8 +258,6 @@ def funder_report_download_record(
 
 
 def period_from_form(kind: str, start: date, end: date | None) -> Period:
-    from reports.funder.periods import period_containing
-
     if kind == "custom":
         if end is None:
             raise ValidationError({"end": [_("Enter the last day of a custom period.")]})

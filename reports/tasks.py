@@ -4,25 +4,22 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from clients.services import import_jobs_reap
+from reports.scheduling import schedule_reports
+from reports.services import funder_report_generate, funder_reports_reap
+
 
 @shared_task(name="reports.generate_funder_report", acks_late=True)
 def generate_funder_report(report_id: int) -> int:
-    from reports.services import funder_report_generate
-
     return funder_report_generate(report_id=report_id).pk
 
 
 @shared_task(name="reports.schedule_funder_reports")
 def schedule_funder_reports(kind: str) -> list[int]:
-    from reports.scheduling import schedule_reports
-
     return [report.pk for report in schedule_reports(kind=kind)]
 
 
 @shared_task(name="jobs.reap_stale", ignore_result=True)
 def reap_stale_jobs() -> int:
     """Fail the import and report jobs whose worker died (core.jobs), every minute."""
-    from clients.services import import_jobs_reap
-    from reports.services import funder_reports_reap
-
     return import_jobs_reap() + funder_reports_reap()

@@ -10,6 +10,10 @@ class PeerSessionsConfig(AppConfig):
     def ready(self) -> None:
         # The import kinds that write this app's records, into base.importing's registry; here
         # because the registry must not import the apps above it.
+        from sessions.billing import recompute_on_credentials_changed
         from sessions.imports import register_kinds
+        from supporters.signals import credentials_changed
 
         register_kinds()
+        # Billing follows the supporters' credentials and the lapsed-credential policy.
+        credentials_changed.connect(recompute_on_credentials_changed, dispatch_uid="sessions.billing.credentials")

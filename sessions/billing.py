@@ -39,7 +39,7 @@ from sessions.models import (
     SessionKind,
     is_delivered,
 )
-from supporters.models import Certification
+from supporters.models import Certification, Supporter
 from supporters.services import lapsed_certifications, lapsed_policy_blocks
 
 BILLING_FIELDS = ["billing_units", "billing_pending_units", "billing_modifier", "billing_reason"]
@@ -176,6 +176,17 @@ def billing_recompute_attendances(*, program: Program, attendances: QuerySet[Att
         client_ids.add(client_id)
         days.add(start.astimezone(program.tzinfo).date())
     return len(billing_recompute(program=program, client_ids=client_ids, days=days))
+
+
+def recompute_on_credentials_changed(
+    sender: object, *, program: Program, supporter: Supporter | None = None, **kwargs: Any
+) -> None:
+    """supporters.signals.credentials_changed: a supporter's credentials, or the program's
+    lapsed-credential policy, changed; recompute the client-days of the sessions concerned."""
+    attendances = Attendance.objects.all()
+    if supporter is not None:
+        attendances = attendances.filter(session__supporter_id=supporter.pk)
+    billing_recompute_attendances(program=program, attendances=attendances)
 
 
 def billing_of(attendance: Attendance) -> dict[str, Any]:

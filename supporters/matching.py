@@ -1,23 +1,19 @@
 """Matching suggestion for assigning a client: rank supporters and say why.
 
 `score_candidate` and `rank_candidates` are pure (plain data in, plain data out) so
-the rules are tested without a database; `match_candidates` gathers the facts in a
-fixed number of queries. The coordinator decides; nothing here assigns anyone.
+the rules are tested without a database; `clients.matching.match_candidates` gathers the
+facts in a fixed number of queries. The coordinator decides; nothing here assigns anyone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
-from supporters.models import Certification, LapsedPolicy, LivedExperience, Supporter
-from supporters.services import caseload_loads, lapsed_certifications, lived_experience_choices, program_policy
-
-if TYPE_CHECKING:
-    from clients.models import Client
+from supporters.models import Supporter
+from supporters.services import caseload_loads
 
 # Points per reason. Language first (a session in a language the client does not
 # speak is not a session), then shared lived experience, site, history, capacity.
@@ -113,53 +109,6 @@ def rank_candidates(
     return sorted(matches, key=lambda m: (not m.eligible, -m.score, -m.capacity_left, m.name, m.supporter_id))
 
 
-def match_candidates(client: Client, today: date | None = None) -> list[Match]:
-    """Rank the active supporters of the client's program for this client."""
-    from clients.models import CaseloadAssignment, ClientPreference
-    from sessions.models import Attendance
-
-    program = client.program
-    today = today or program.local_today()
-    supporters = list(Supporter.objects.filter(program_id=program.id, is_active=True).order_by("last_name", "id"))
-    loads = caseload_loads(program.id, today)
-    history = CaseloadAssignment.objects.filter(client_id=client.id)
-    current = set(history.active_on(today).values_list("supporter_id", flat=True))
-    earlier = set(history.filter(start_date__lte=today).values_list("supporter_id", flat=True)) | set(
-        Attendance.objects.filter(client_id=client.id, session__program_id=program.id).values_list(
-            "session__supporter_id", flat=True
-        )
-    )
-    disclosed = dict(
-        LivedExperience.objects.filter(supporter__program_id=program.id).values_list("supporter_id", "areas")
-    )
-    preference = ClientPreference.objects.filter(client_id=client.id).first()
-    requested = frozenset(preference.requested_lived_experience) if preference else frozenset()
-    certs: dict[int, list] = {}
-    for cert in Certification.objects.filter(supporter__program_id=program.id):
-        certs.setdefault(cert.supporter_id, []).append(cert)
-    blocks = program_policy(program.id).lapsed_credential_policy == LapsedPolicy.BLOCK
-    facts = [
-        SupporterFacts(
-            supporter_id=s.id,
-            name=s.full_name,
-            languages=tuple(s.languages or ()),
-            site_id=s.site_id,
-            max_caseload=s.max_caseload,
-            load=loads.get(s.id, 0),
-            worked_with_client=s.id in earlier - current,
-            currently_assigned=s.id in current,
-            disclosed_areas=frozenset(disclosed.get(s.id) or ()),
-            lapsed=bool(lapsed_certifications(certs.get(s.id, []), today)),
-            lapsed_blocks=blocks,
-        )
-        for s in supporters
-    ]
-    client_facts = ClientFacts(
-        preferred_language=client.preferred_language or "", site_id=client.site_id, requested_areas=requested
-    )
-    return rank_candidates(client_facts, facts, dict(lived_experience_choices(program.id)))
-
-
 def supporter_ids_over_capacity(program_id: int, day: date) -> list[int]:
 
     loads = caseload_loads(program_id, day)
@@ -167,4 +116,11 @@ def supporter_ids_over_capacity(program_id: int, day: date) -> list[int]:
     return sorted(sid for sid, cap in caps.items() if loads.get(sid, 0) > cap)
 
 
-__all__ = ["ClientFacts", "Match", "SupporterFacts", "match_candidates", "rank_candidates", "score_candidate"]
+__all__ = [
+    "ClientFacts",
+    "Match",
+    "SupporterFacts",
+    "rank_candidates",
+    "score_candidate",
+    "supporter_ids_over_capacity",
+]

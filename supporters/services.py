@@ -42,6 +42,7 @@ from supporters.models import (
     SupervisionSession,
     Supporter,
 )
+from supporters.signals import credentials_changed
 
 logger = logging.getLogger(__name__)
 
@@ -201,19 +202,9 @@ def certification_save(*, certification: Certification, fields: dict[str, Any]) 
     certification.full_clean()  # Certification.clean(): expiry on or after the issue date
     verb = actions.CREATED if certification.pk is None else actions.UPDATED
     certification.save()
-    _recompute_billing_of(certification.supporter)
+    credentials_changed.send(sender=Program, program=certification.supporter.program, supporter=certification.supporter)
     audit_write(certification, verb)
     return certification
-
-
-def _recompute_billing_of(supporter: Supporter) -> None:
-    """Billing depends on the credential being active on each session's date."""
-    from sessions.billing import billing_recompute_attendances
-    from sessions.models import Attendance
-
-    billing_recompute_attendances(
-        program=supporter.program, attendances=Attendance.objects.filter(session__supporter_id=supporter.pk)
-    )
 
 
 def renewal_cycle_start(certification: Certification) -> date | None:
@@ -524,10 +515,7 @@ def program_policy_save(*, program: Program, fields: dict[str, Any]) -> ProgramP
     policy.save()
     if policy.lapsed_credential_policy != blocked:
         # The same policy decides whether a lapsed credential's sessions earn units.
-        from sessions.billing import billing_recompute_attendances
-        from sessions.models import Attendance
-
-        billing_recompute_attendances(program=program, attendances=Attendance.objects.all())
+        credentials_changed.send(sender=Program, program=program, supporter=None)
     audit_write(policy, actions.CREATED if _created else actions.UPDATED, detail={"fields": sorted(fields)})
     return policy
 

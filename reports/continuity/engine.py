@@ -17,7 +17,7 @@ because enrollment, follow-up windows and periods are local dates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +86,23 @@ def local_midnight(day: date, tz: str) -> datetime:
 MISSING_NS = np.iinfo(np.int64).min  # "no such instant" in the int64 columns below
 
 
-def compute_planned(data: PlannedData, *, min_gap_days: int = 7) -> pd.DataFrame:
+@dataclass(frozen=True)
+class ContinuityParams:
+    """The three parameters of docs/spec/continuity.md, with the spec's defaults: the one place
+    they are written (the API, the command, the dashboard and the funder reports read them here)."""
+
+    min_gap_days: int = 7
+    adherence_lookback_days: int = 14
+    unsupported_threshold_days: int = 30
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+DEFAULTS = ContinuityParams()
+
+
+def compute_planned(data: PlannedData, *, min_gap_days: int = DEFAULTS.min_gap_days) -> pd.DataFrame:
     """§6 per client of `data`, one row each (sorted by client id): client_id, external_id,
     enrolled (on as_of), last_support_ns (s), next_session_ns (n, MISSING_NS when none booked),
     open_gap, planned, supporter_id (primary on as_of; -1 for none). Instants are int64 ns UTC."""
@@ -397,12 +413,13 @@ def continuity_figures(
     *,
     start: date,
     end: date,
-    min_gap_days: int = 7,
-    adherence_lookback_days: int = 14,
-    unsupported_threshold_days: int = 30,
+    params: ContinuityParams = DEFAULTS,
 ) -> ContinuityFigures:
     """The metrics of docs/spec/continuity.md §1-§5 over [start, end], and §6 when `data`
     carries the gap ahead (`data.planned`)."""
+    min_gap_days = params.min_gap_days
+    adherence_lookback_days = params.adherence_lookback_days
+    unsupported_threshold_days = params.unsupported_threshold_days
     tz = data.timezone
     p_start, p_end = day_number(start), day_number(end)
     p_start_ns, p_end_ns = period_bounds_ns(start, end, tz)

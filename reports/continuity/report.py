@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from core.models import Program
-from reports.continuity.engine import ContinuityFigures, continuity_figures, plain_value
+from reports.continuity.engine import ContinuityFigures, ContinuityParams, continuity_figures, plain_value
 from reports.continuity.load import ContinuityData, load_continuity_data
 
 # Key order of the spec's table, per level.
@@ -55,29 +55,18 @@ def compute_continuity(
     *,
     start: date,
     end: date,
-    min_gap_days: int = 7,
-    adherence_lookback_days: int = 14,
-    unsupported_threshold_days: int = 30,
+    **params: int,
 ) -> ContinuityResult:
     """The report object over [start, end] from rows already loaded (one load can serve several
-    periods: the dashboard's trend)."""
-    figures = continuity_figures(
-        data,
-        start=start,
-        end=end,
-        min_gap_days=min_gap_days,
-        adherence_lookback_days=adherence_lookback_days,
-        unsupported_threshold_days=unsupported_threshold_days,
-    )
+    periods: the dashboard's trend). `params`: any of ContinuityParams' fields; the rest keep
+    the spec's defaults."""
+    chosen = ContinuityParams(**params)
+    figures = continuity_figures(data, start=start, end=end, params=chosen)
     summary, by_supporter, by_client = _levels(figures)
     report = {
         "program": data.program_slug,
         "period": {"start": start.isoformat(), "end": end.isoformat()},
-        "params": {
-            "min_gap_days": min_gap_days,
-            "adherence_lookback_days": adherence_lookback_days,
-            "unsupported_threshold_days": unsupported_threshold_days,
-        },
+        "params": chosen.as_dict(),
         "summary": summary,
         "by_supporter": _records(by_supporter, "supporter"),
         "by_client": _records(by_client, "client"),
@@ -139,26 +128,16 @@ def continuity_report(
     program: Program,
     start: date,
     end: date,
-    min_gap_days: int = 7,
-    adherence_lookback_days: int = 14,
-    unsupported_threshold_days: int = 30,
     client_ids: list[int] | None = None,
     as_of: date | None = None,
     gap_ahead: bool = True,
+    **params: int,
 ) -> dict[str, Any]:
     """The report of docs/spec/continuity.md for `program` over [start, end], as plain data,
     with §6 (the gap ahead) for `as_of` (default: today in the program's zone) unless
     `gap_ahead` is False (a caller that prints only the period's figures)."""
     return continuity_result(
-        program=program,
-        start=start,
-        end=end,
-        min_gap_days=min_gap_days,
-        adherence_lookback_days=adherence_lookback_days,
-        unsupported_threshold_days=unsupported_threshold_days,
-        client_ids=client_ids,
-        as_of=as_of,
-        gap_ahead=gap_ahead,
+        program=program, start=start, end=end, client_ids=client_ids, as_of=as_of, gap_ahead=gap_ahead, **params
     ).report
 
 
@@ -167,20 +146,11 @@ def continuity_result(
     program: Program,
     start: date,
     end: date,
-    min_gap_days: int = 7,
-    adherence_lookback_days: int = 14,
-    unsupported_threshold_days: int = 30,
     client_ids: list[int] | None = None,
     as_of: date | None = None,
     gap_ahead: bool = True,
+    **params: int,
 ) -> ContinuityResult:
     planned_as_of = (as_of or program.local_today()) if gap_ahead else None
     data = load_continuity_data(program=program, until=end, client_ids=client_ids, planned_as_of=planned_as_of)
-    return compute_continuity(
-        data,
-        start=start,
-        end=end,
-        min_gap_days=min_gap_days,
-        adherence_lookback_days=adherence_lookback_days,
-        unsupported_threshold_days=unsupported_threshold_days,
-    )
+    return compute_continuity(data, start=start, end=end, **params)

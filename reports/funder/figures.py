@@ -33,6 +33,7 @@ from clients.models import (
     RecoveryGoal,
 )
 from core.models import Program
+from reports.continuity.engine import DEFAULTS
 from reports.continuity.report import continuity_report
 from reports.equity import COUNTS as EQUITY_COUNTS
 from reports.equity import (
@@ -74,7 +75,7 @@ logger = logging.getLogger(__name__)
 
 FIGURES_VERSION = 2
 TREND_PERIODS = 4
-DEFAULT_PARAMS = {"min_gap_days": 7, "adherence_lookback_days": 14, "unsupported_threshold_days": 30}
+DEFAULT_PARAMS = DEFAULTS.as_dict()  # the continuity engine's (one place)
 CERTIFICATION_EXPIRY_WINDOW_DAYS = 90
 OUTCOME_INSTRUMENT = "barc-10"  # the shipped library instrument (clients migration 0003)
 AVERAGE_MONTH_DAYS = 365.25 / 12

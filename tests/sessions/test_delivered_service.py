@@ -305,7 +305,7 @@ def test_the_copy_loader_leaves_out_cancelled_and_future_sessions_like_the_orm_l
 
 def test_worklists_see_no_contact_in_a_cancelled_or_future_session(cast):
     from reports.selectors import gap_worklist
-    from supporters.worklists import no_recent_contact
+    from reports.worklists import no_recent_contact
 
     now = timezone.now()
     cancelled = PeerSessionFactory(

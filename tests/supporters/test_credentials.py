@@ -326,7 +326,7 @@ def _status_in_api(api_as, cast, cert) -> str:
 
 
 def _on_worklist(cast, cert) -> bool:
-    from supporters.worklists import credentials_due
+    from reports.worklists import credentials_due
 
     return credentials_due(cast.program, cast.program.local_today()).filter(pk=cert.pk).exists()
 

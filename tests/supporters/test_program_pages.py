@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 
 from clients.models import CaseloadAssignment, Instrument, OutcomeMeasure, Referral
+from reports.worklists import worklist_counts
 from supporters.models import CEHours, LapsedPolicy, LivedExperience, ProgramPolicy
 from supporters.services import lived_experience_set
-from supporters.worklists import worklist_counts
 from tests.factories import (
     AssignmentFactory,
     AttendanceFactory,

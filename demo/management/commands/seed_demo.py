@@ -12,8 +12,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import F
 
 from base.services import membership_grant
+from bench.large import build_large_network
 from clients.models import (
     AppointmentKind,
     AppointmentStatus,
@@ -27,20 +29,22 @@ from clients.models import (
     Discipline,
 )
 from core.models import Organization, Program, Role, Site, User
+from demo.program_demo import build_program_running, years_before
 from security.mfa import has_totp, totp_enrol
 from sessions.models import (
     Attendance,
     AttendanceStatus,
     FeedbackCategory,
     FeedbackItem,
+    FeedbackReply,
     Modality,
     PeerSession,
     SessionKind,
     SessionStatus,
     Urgency,
 )
+from sessions.services import feedback_acknowledge, feedback_reply, feedback_send
 from supporters.models import Certification, CredentialType, Supporter
-from supporters.program_demo import build_program_running, years_before
 
 DEMO_SLUG = "riverside-peer"
 FIRST = ["Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn", "Rowan", "Drew"]
@@ -118,7 +122,6 @@ class Command(BaseCommand):
         self._seed_demo(options)
         if options["scale"] == "large":
             # Outside the demo's transaction: the large build commits table by table.
-            from bench.large import build_large_network
 
             build_large_network(stdout=self.stdout)
 
@@ -373,8 +376,6 @@ class Command(BaseCommand):
         """An inbox for the demo clinician (and the feedback inbox benchmark): five routine
         items about each consenting client on their care team, from the client's primary
         supporter; some acknowledged, some answered."""
-        from sessions.services import feedback_acknowledge, feedback_reply, feedback_send
-
         clinician = Clinician.objects.get(program=program, user=users[Role.CLINICIAN])
         categories = [c for c in FeedbackCategory.values if c != FeedbackCategory.SAFETY]
         n = 0
@@ -402,10 +403,6 @@ class Command(BaseCommand):
     def _backdate_feedback(item: FeedbackItem, *, days_ago: int, waited_hours: int) -> None:
         """Spread the demo's items over the past months (reports need a history), with varied
         times to acknowledgment, some past the deadline."""
-        from django.db.models import F
-
-        from sessions.models import FeedbackReply
-
         shift = timedelta(days=days_ago)
         FeedbackItem.objects.filter(pk=item.pk).update(
             created_at=F("created_at") - shift, deadline=F("deadline") - shift

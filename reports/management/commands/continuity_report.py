@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from audit import actions
 from core.exports import csv_text
 from core.models import Program
-from reports.continuity.engine import ContinuityInputError
+from reports.continuity.engine import DEFAULTS, ContinuityInputError
 from reports.continuity.report import CLIENT_KEYS, PLANNED_KEYS, SUMMARY_KEYS, SUPPORTER_KEYS, continuity_report
 from reports.selectors import record_continuity_shown
 from reports.serializers import ContinuityParamsSerializer, params_errors_text
@@ -28,9 +28,9 @@ class Command(BaseCommand):
         parser.add_argument("--program", required=True, help="program slug")
         parser.add_argument("--start", required=True, help="first date, YYYY-MM-DD")
         parser.add_argument("--end", required=True, help="last date (inclusive), YYYY-MM-DD")
-        parser.add_argument("--min-gap-days", default="7")
-        parser.add_argument("--adherence-lookback-days", default="14")
-        parser.add_argument("--unsupported-threshold-days", default="30")
+        parser.add_argument("--min-gap-days", default=str(DEFAULTS.min_gap_days))
+        parser.add_argument("--adherence-lookback-days", default=str(DEFAULTS.adherence_lookback_days))
+        parser.add_argument("--unsupported-threshold-days", default=str(DEFAULTS.unsupported_threshold_days))
         parser.add_argument("--as-of", default=None, help="the gap ahead from this date (default: program's today)")
         parser.add_argument("--format", choices=["json", "csv", "table"], default="json")
 

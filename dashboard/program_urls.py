@@ -1,6 +1,6 @@
 from django.urls import path
 
-from supporters import views
+from dashboard import program_views as views
 
 app_name = "program"
 urlpatterns = [

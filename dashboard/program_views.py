@@ -21,17 +21,17 @@ from django.utils.translation import gettext as _
 from audit import actions
 from audit.records import audit_record
 from base.services import program_treatment_disclosures_set
-from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument
+from clients.matching import match_candidates
+from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument, Resource
 from clients.services import assignment_save, assignment_transfer, client_preference_set, program_outcome_summary
 from core.exceptions import apply_errors, messages_by_field
 from core.models import Membership, Program, Role, User
 from core.scoping import program_or_404
+from reports.worklists import WORKLISTS_BY_KEY, worklist_counts
 from sessions.models import FeedbackItem
 from supporters import services
 from supporters.forms import AssignForm, CEHoursForm, ClientPreferenceForm, LivedExperienceForm, SupervisionForm
-from supporters.matching import match_candidates
 from supporters.models import CEHours, Certification, LivedExperience, Supporter
-from supporters.worklists import WORKLISTS_BY_KEY, worklist_counts
 
 if TYPE_CHECKING:
     from core.request_types import AuthenticatedRequest
@@ -338,7 +338,6 @@ def lived_experience(request: HttpRequest, program_id: int) -> HttpResponse:
 @login_required
 def resources(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_or_404(request.user, program_id, Role.COORDINATOR, Role.SUPPORTER, Role.CLINICIAN)
-    from clients.models import Resource
 
     rows = (
         Resource.objects.visible_to(request.user)
