@@ -14,8 +14,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
 
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2199, 12, 31)
@@ -41,10 +44,6 @@ def install() -> None:
     """Add `supported_date` to the default validators of every date field class (idempotent).
     A ModelSerializer field gets the model field's validators instead of its class defaults,
     so each field runs it once."""
-    from django import forms
-    from django.db import models
-    from rest_framework import serializers
-
     field_class: type[Any]  # model, form and serializer field classes: no common base declares the list
     for field_class in (
         models.DateField,  # DateTimeField subclasses DateField

@@ -3,8 +3,11 @@ seed command only grows by a few lines). Goes through the services, like real us
 
 from __future__ import annotations
 
+import importlib
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+
+from django.apps import apps as django_apps
 
 from clients.models import (
     AssignmentRole,
@@ -203,9 +206,6 @@ def build_program_running(program: Program, *, coordinator: User, supporter_user
     )
     # The library row comes from a data migration; a flushed test database (live-server
     # tests) loses it, so put it back with the same code the migration runs.
-    import importlib
-
-    from django.apps import apps as django_apps
 
     importlib.import_module("clients.migrations.0003_barc10_instrument").add_barc10(django_apps, None)
     barc10 = Instrument.objects.get(program__isnull=True, code="barc-10")

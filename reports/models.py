@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.jobs import LeasedJob
 from core.models import Program
+from core.scoping import role_program_ids
 from reports.funder.periods import Period
 
 if TYPE_CHECKING:
@@ -46,8 +47,6 @@ class FunderReportQuerySet(models.QuerySet["FunderReport"]):
     def visible_to(self, user: User | AnonymousUser) -> FunderReportQuerySet:
         """Coordinators: every report of their programs. Funders: published reports
         of the programs they fund. Everyone else: nothing."""
-        from core.scoping import role_program_ids
-
         roles = role_program_ids(user)
         return self.filter(
             Q(program_id__in=roles.coordinator) | Q(program_id__in=roles.funder, status=ReportStatus.PUBLISHED)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from allauth.usersessions.models import UserSession
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
+from knox.models import AuthToken
 
 from security.middleware import LAST_SEEN_KEY, STARTED_KEY
 
@@ -18,9 +20,6 @@ User = get_user_model()
 
 def sessions_and_tokens_end(*, user: Any) -> None:
     """Delete every web session (tracked by allauth.usersessions) and every knox token."""
-    from allauth.usersessions.models import UserSession
-    from knox.models import AuthToken
-
     for session in UserSession.objects.filter(user_id=user.pk):
         session.end()
     AuthToken.objects.filter(user_id=user.pk).delete()

@@ -19,10 +19,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psycopg
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Max, Min, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
+from psycopg import pq
 
 from clients.models import (
     AppointmentKind,
@@ -112,9 +114,6 @@ def _read_copy(sql: str, params: list[Any], names: list[str], timestamps: tuple[
     rows are read with libpq's get_copy_data directly because psycopg's Copy iterator
     costs several microseconds of Python per row, which dominates at millions of rows.
     """
-    import psycopg
-    from psycopg import pq
-
     connection.ensure_connection()
     conn = connection.connection
     with psycopg.ClientCursor(conn) as composer:  # binds the parameters client-side, safely quoted

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
 # The project's one formula-injection guard (a leading quote on =, +, -, @, ...).
 from core.exports import csv_bytes
 from core.exports import csv_safe_cell as safe_cell
@@ -17,9 +20,6 @@ def to_csv(figures: dict[str, Any]) -> bytes:
 
 
 def to_xlsx(figures: dict[str, Any]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None  # a new workbook has one sheet

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -376,8 +377,6 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def _render_in_child(html: str, connection: Connection, parent_end: Connection, parent_pid: int) -> None:
-    import time
-
     _die_with_parent(parent_pid)
     parent_end.close()  # else a dead parent leaves this child the only reader, blocked on send
     started = time.perf_counter()
