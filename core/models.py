@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from core.request_cache import memoised
+
 if TYPE_CHECKING:
-    pass
+    from django.contrib.auth.models import AnonymousUser
 
 
 class User(AbstractUser):
@@ -44,8 +47,6 @@ PART2_NO_TREATMENT_DISCLOSURES = _(
 
 class ProgramQuerySet(models.QuerySet):
     def visible_to(self, user) -> ProgramQuerySet:
-        from core.scoping import role_program_ids
-
         return self.filter(id__in=role_program_ids(user).any())
 
 
@@ -119,8 +120,6 @@ class ProgramGroupObjectPermission(GroupObjectPermissionBase):
 
 class SiteQuerySet(models.QuerySet):
     def visible_to(self, user) -> SiteQuerySet:
-        from core.scoping import role_program_ids
-
         return self.filter(program_id__in=role_program_ids(user).coordinator)
 
 
@@ -199,10 +198,45 @@ ROLE_PERMISSION = {
 }
 
 
+# --- the role lookup: which programs a user holds each role in (read once per request) ---
+_CODENAME_ROLE = {codename: role for role, codename in ROLE_PERMISSION.items()}
+
+
+@dataclass(frozen=True)
+class RolePrograms:
+    coordinator: frozenset[int] = field(default_factory=frozenset)
+    supporter: frozenset[int] = field(default_factory=frozenset)
+    clinician: frozenset[int] = field(default_factory=frozenset)
+    funder: frozenset[int] = field(default_factory=frozenset)
+
+    def any(self) -> frozenset[int]:
+        return self.coordinator | self.supporter | self.clinician | self.funder
+
+    def for_role(self, role: str) -> frozenset[int]:
+        return getattr(self, str(role))
+
+    def roles_in(self, program_id: int) -> set[str]:
+        return {role.value for role in Role if program_id in self.for_role(role.value)}
+
+
+def role_program_ids(user: User | AnonymousUser | None) -> RolePrograms:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return RolePrograms()
+    return memoised(("role_program_ids", user.pk), lambda: _read_role_program_ids(user.pk))
+
+
+def _read_role_program_ids(user_id: int) -> RolePrograms:
+    found: dict[str, set[int]] = {role.value: set() for role in Role}
+    rows = ProgramUserObjectPermission.objects.filter(
+        user_id=user_id, permission__codename__in=list(_CODENAME_ROLE)
+    ).values_list("content_object_id", "permission__codename")
+    for program_id, codename in rows:
+        found[_CODENAME_ROLE[codename].value].add(program_id)
+    return RolePrograms(**{role: frozenset(ids) for role, ids in found.items()})
+
+
 class MembershipQuerySet(models.QuerySet):
     def visible_to(self, user) -> MembershipQuerySet:
-        from core.scoping import role_program_ids
-
         return self.filter(models.Q(program_id__in=role_program_ids(user).coordinator) | models.Q(user=user))
 
 

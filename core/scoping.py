@@ -3,59 +3,24 @@
 Role grants are django-guardian object permissions on the Program (direct
 foreign-key table), read in one query, remembered for the rest of the request
 (core.request_cache) and never longer, so a revoked role or a reassignment
-takes effect on the next request.
+takes effect on the next request. The lookup itself (`role_program_ids`) lives beside
+the roles in core.models, where the models' `visible_to` call it; this module gives it
+to everyone else with the checks built on it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from core.models import ROLE_PERMISSION, Program, ProgramUserObjectPermission, Role
-from core.request_cache import memoised
+from core.models import Program, RolePrograms, role_program_ids
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from core.models import User
-
-_CODENAME_ROLE = {codename: role for role, codename in ROLE_PERMISSION.items()}
-
-
-@dataclass(frozen=True)
-class RolePrograms:
-    coordinator: frozenset[int] = field(default_factory=frozenset)
-    supporter: frozenset[int] = field(default_factory=frozenset)
-    clinician: frozenset[int] = field(default_factory=frozenset)
-    funder: frozenset[int] = field(default_factory=frozenset)
-
-    def any(self) -> frozenset[int]:
-        return self.coordinator | self.supporter | self.clinician | self.funder
-
-    def for_role(self, role: str) -> frozenset[int]:
-        return getattr(self, str(role))
-
-    def roles_in(self, program_id: int) -> set[str]:
-        return {role.value for role in Role if program_id in self.for_role(role.value)}
-
-
-def role_program_ids(user: User | AnonymousUser | None) -> RolePrograms:
-    if user is None or not user.is_authenticated or not user.is_active:
-        return RolePrograms()
-    return memoised(("role_program_ids", user.pk), lambda: _read_role_program_ids(user.pk))
-
-
-def _read_role_program_ids(user_id: int) -> RolePrograms:
-    found: dict[str, set[int]] = {role.value: set() for role in Role}
-    rows = ProgramUserObjectPermission.objects.filter(
-        user_id=user_id, permission__codename__in=list(_CODENAME_ROLE)
-    ).values_list("content_object_id", "permission__codename")
-    for program_id, codename in rows:
-        found[_CODENAME_ROLE[codename].value].add(program_id)
-    return RolePrograms(**{role: frozenset(ids) for role, ids in found.items()})
 
 
 def has_role(user: User | AnonymousUser | None, program_id: int, role: str) -> bool:
@@ -77,3 +42,6 @@ def program_or_404(user: Any, program_id: int, *roles: str) -> Program:
     if not any(program_id in held.for_role(role) for role in roles):
         raise Http404
     return get_object_or_404(Program, pk=program_id)
+
+
+__all__ = ["RolePrograms", "coordinator_programs_or_404", "has_role", "program_or_404", "role_program_ids"]

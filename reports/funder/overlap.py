@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from reports.funder.periods import Period
+from reports.funder.structure import GROUPS, RATIOS, STATISTICS
 from reports.funder.suppression import (
     COMPLEMENTARY,
     COMPLEMENTARY_LABEL,
@@ -152,8 +153,6 @@ def _groups(spans: set[Span], keys: set[str], name: Callable[[Span, str], str]) 
 
 def _report_groups(figures: dict[str, Any], prefix: str) -> list[Group]:
     """The report's own additive groups (parts and totals within one period), per period."""
-    from reports.funder.figures import GROUPS
-
     out = []
     for start, end in _ranges(figures):
         for group in GROUPS:
@@ -261,8 +260,6 @@ def protect_against_published(
 
 def _apply(figures: dict[str, Any], hidden: list[str]) -> dict[str, Any]:
     """Hide the listed cells in the figures, and the rates and statistics resting on them."""
-    from reports.funder.figures import RATIOS, STATISTICS
-
     out = copy.deepcopy(figures)
     ranges = [(a.isoformat(), b.isoformat()) for a, b in _ranges(out)]
     series, display = out["trends"]["series"], out["trends"]["display"]
