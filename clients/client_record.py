@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.template.loader import render_to_string
 from django.utils import timezone
+from weasyprint import CSS, HTML
 
 from audit.models import AuditEvent
 
@@ -75,8 +76,6 @@ def client_record(client: Any) -> dict[str, Any]:
 
 
 def client_record_pdf(record: dict[str, Any]) -> bytes:
-    from weasyprint import CSS, HTML
-
     html = render_to_string("security/client_record_pdf.html", {"record": record})
     css = CSS(filename=str(settings.BASE_DIR / "clients" / "static" / "clients" / "record.css"))
     return HTML(string=html).write_pdf(stylesheets=[css])

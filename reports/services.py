@@ -22,6 +22,7 @@ from core.models import Program, Role, User
 from core.scoping import has_role
 from reports.funder.figures import DEFAULT_PARAMS, funder_figures, published_figures
 from reports.funder.overlap import protect_against_published
+from reports.funder.pdf import render_html, render_pdf
 from reports.funder.periods import Period, period_containing
 from reports.funder.version import code_version
 from reports.models import GENERATING_STATUSES, FunderReport, PublishedReportError, ReportStatus
@@ -136,8 +137,6 @@ def funder_report_generate(*, report_id: int) -> FunderReport:
     The worker claims the report and keeps its lease alive (core.jobs); the result is
     stored only while the claim is still ours, so a report reaped as interrupted is never
     half-written. Progress is written outside any long transaction so pages polling it see it move."""
-    from reports.funder.pdf import render_html, render_pdf
-
     report = FunderReport.objects.select_related("program").get(pk=report_id)
     if report.is_published:
         raise PublishedReportError(_("A published report cannot be regenerated."))
