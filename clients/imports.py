@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from base.importing import (
@@ -32,6 +33,7 @@ from clients.characteristics import (
 from clients.models import (
     BORN_IN_THE_FUTURE,
     END_BEFORE_START,
+    FUTURE_APPOINTMENT_NOT_SCHEDULED,
     AppointmentKind,
     AppointmentStatus,
     AssignmentRole,
@@ -234,6 +236,13 @@ def _import_appointments(*, program: Program, frame: pd.DataFrame, result: Impor
     rows["start"] = checks.datetime("start")
     rows["kind"] = checks.choice("kind", AppointmentKind)
     rows["status"] = checks.choice("status", AppointmentStatus)
+    # ClinicalAppointment.check_status_against_start, over the whole column.
+    future = rows["start"] > pd.Timestamp(timezone.now())
+    checks.fail(
+        future & rows["status"].isin([s for s in AppointmentStatus.values if s != AppointmentStatus.SCHEDULED]),
+        "status",
+        str(FUTURE_APPOINTMENT_NOT_SCHEDULED),
+    )
     checks.unique("external_id")
     progress(35)
     checks.raise_if_any()

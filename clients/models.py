@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, cast
 
@@ -307,6 +307,9 @@ class ClinicalAppointmentQuerySet(models.QuerySet["ClinicalAppointment"]):
         return self.filter(client_access_q(user, client_field="client_id", program_field="program_id"))
 
 
+FUTURE_APPOINTMENT_NOT_SCHEDULED = _("An appointment in the future can only have the status scheduled.")
+
+
 class ClinicalAppointment(models.Model):
     # No single-column indexes on program and client: the (program, start) and (client, start)
     # indexes below serve those lookups, and every extra index slows the million-row imports.
@@ -339,6 +342,16 @@ class ClinicalAppointment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.start:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        self.check_status_against_start(self.start, self.status)
+
+    @staticmethod
+    def check_status_against_start(start: datetime | None, status: str | None) -> None:
+        """docs/spec/import-formats.md: an appointment may be in the future only while it is
+        scheduled (the import checks the same rule over whole columns, with this message)."""
+        if start is not None and status and status != AppointmentStatus.SCHEDULED and start > timezone.now():
+            raise ValidationError({"status": [FUTURE_APPOINTMENT_NOT_SCHEDULED]})
 
 
 def consent_document_path(instance: Consent, filename: str) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from base.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
@@ -134,6 +135,13 @@ class ClinicalAppointmentSerializer(serializers.ModelSerializer):
         if clinician is not None and clinician.program_id != client.program_id:
             raise serializers.ValidationError({"clinician": ["The clinician works in another program."]})
         localize_in_program(attrs, "start", client.program)
+        try:
+            ClinicalAppointment.check_status_against_start(
+                attrs.get("start", getattr(self.instance, "start", None)),
+                attrs.get("status", getattr(self.instance, "status", None)),
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
         return attrs
 
 
