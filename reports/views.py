@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit import actions
 from audit.records import audit_record
@@ -325,9 +325,14 @@ def funder_report_retry_view(request: AuthenticatedRequest, pk: int) -> HttpResp
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def funder_report_publish_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """GET: the confirmation (publishing can never be undone); POST: publish."""
     report = _coordinated_report(request, pk)
+    if request.method == "GET":
+        if report.status != ReportStatus.READY:
+            return redirect(f"{reverse('funder-reports')}#report-{report.pk}")
+        return render(request, "reports/funder/publish_confirm.html", {"report": report})
     try:
         funder_report_publish(report=report, user=request.user)
     except ValidationError as exc:

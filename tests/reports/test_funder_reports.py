@@ -364,3 +364,29 @@ def test_the_funder_home_lists_published_reports_and_not_the_ones_under_review(
     assert reverse("funder-report-download", args=[published_report.pk, "pdf"]) in body
     assert published_report.period_label in body
     assert reverse("funder-report-download", args=[under_review.pk, "pdf"]) not in body
+
+
+def test_publishing_asks_first_and_the_question_itself_publishes_nothing(
+    cast, client, ready_report, django_capture_on_commit_callbacks
+):
+    """A published report can never change: the list links to a confirmation page (GET,
+    which changes nothing); only its POST publishes, with one message."""
+    url = reverse("funder-report-publish", args=[ready_report.pk])
+    for user in (cast.supporter_user, cast.clinician_user, cast.outsider, cast.funder):
+        client.force_login(user)
+        assert client.get(url).status_code == 404
+    client.force_login(cast.coordinator)
+    assert f'href="{url}"' in client.get(reverse("funder-reports")).content.decode()
+    page = client.get(url)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<h1>Publish the report?</h1>" in html and "never changes" in html
+    assert f'<form method="post" action="{url}">' in html
+    ready_report.refresh_from_db()
+    assert ready_report.status == ReportStatus.READY
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, follow=True)
+    ready_report.refresh_from_db()
+    assert ready_report.status == ReportStatus.PUBLISHED
+    assert [str(m) for m in response.context["messages"]] == ["Published. The program's funders have been notified."]
+    assert client.get(url).status_code == 302  # nothing left to confirm: back to the list
