@@ -390,3 +390,10 @@ def test_publishing_asks_first_and_the_question_itself_publishes_nothing(
     assert ready_report.status == ReportStatus.PUBLISHED
     assert [str(m) for m in response.context["messages"]] == ["Published. The program's funders have been notified."]
     assert client.get(url).status_code == 302  # nothing left to confirm: back to the list
+
+
+def test_a_message_after_publishing_is_shown_once(cast, client, ready_report, django_capture_on_commit_callbacks):
+    client.force_login(cast.coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(reverse("funder-report-publish", args=[ready_report.pk]), follow=True)
+    assert page.content.decode().count("The program&#x27;s funders have been notified.") == 1
