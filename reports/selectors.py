@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -159,6 +159,19 @@ def continuity_equity(program: Program, report: dict[str, Any]) -> list[dict[str
     ]
 
 
+def _primaries(assignments: QuerySet[CaseloadAssignment]) -> tuple[dict[int, str], dict[int, str]]:
+    """Per client: the primary supporter's external id, and the name the pages show."""
+    ids: dict[int, str] = {}
+    names: dict[int, str] = {}
+    rows = assignments.select_related("supporter").only(
+        "client_id", "supporter__external_id", "supporter__first_name", "supporter__last_name"
+    )
+    for assignment in rows:
+        ids[assignment.client_id] = assignment.supporter.external_id
+        names[assignment.client_id] = assignment.supporter.full_name
+    return ids, names
+
+
 @dataclass(frozen=True)
 class GapRow:
     client_id: int
@@ -168,6 +181,7 @@ class GapRow:
     last_professional_session: datetime | None
     last_peer_contact: datetime | None
     days_since_support: float | None  # None: never seen
+    primary_supporter_name: str | None = None  # what the pages show; primary_supporter is the external id
 
 
 # The gap worklist's default: no support for more than this many days.
@@ -213,17 +227,14 @@ def gap_worklist(
     frame = frame.assign(order=frame["days"].fillna(np.inf)).sort_values("order", ascending=False, kind="stable")
     ids = frame["client_id"].tolist()
     people = {c.id: c for c in clients.filter(id__in=ids).only("id", "external_id", "first_name", "last_name")}
-    primaries = dict(
-        enrolled.filter(client_id__in=ids, role=AssignmentRole.PRIMARY).values_list(
-            "client_id", "supporter__external_id"
-        )
-    )
+    primaries, primary_names = _primaries(enrolled.filter(client_id__in=ids, role=AssignmentRole.PRIMARY))
     return [
         GapRow(
             client_id=client_id,
             external_id=people[client_id].external_id,
             name=people[client_id].full_name,
             primary_supporter=primaries.get(client_id),
+            primary_supporter_name=primary_names.get(client_id),
             last_professional_session=sessions.get(client_id),
             last_peer_contact=contacts.get(client_id),
             days_since_support=None if np.isnan(day) else float(day),
@@ -242,6 +253,7 @@ class GapAheadRow:
     next_session: datetime | None  # None: no professional session booked
     days_until_next_session: int | None  # calendar days from as_of in the program's zone
     days_since_support: int  # calendar days from the last support point's local date to as_of
+    primary_supporter_name: str | None = None  # what the pages show; primary_supporter is the external id
 
 
 def gap_ahead_worklist(
@@ -263,11 +275,10 @@ def gap_ahead_worklist(
     ids = frame["client_id"].tolist()
     people = {c.id: c for c in clients.filter(id__in=ids).only("id", "external_id", "first_name", "last_name")}
     # Who the primary is, as far as the user may see assignments (a supporter: their own).
-    primaries = dict(
+    primaries, primary_names = _primaries(
         CaseloadAssignment.objects.visible_to(user)
         .filter(client_id__in=ids, role=AssignmentRole.PRIMARY)
         .active_on(as_of)
-        .values_list("client_id", "supporter__external_id")
     )
     tz = program.tzinfo
 
@@ -286,6 +297,7 @@ def gap_ahead_worklist(
                 external_id=people[client_id].external_id,
                 name=people[client_id].full_name,
                 primary_supporter=primaries.get(client_id),
+                primary_supporter_name=primary_names.get(client_id),
                 last_support_point=last,
                 next_session=following,
                 days_until_next_session=(following.astimezone(tz).date() - as_of).days if following else None,

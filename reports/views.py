@@ -22,7 +22,7 @@ from core import charts
 from core.exceptions import messages_by_field
 from core.models import Program, Role
 from core.scoping import program_or_404, role_program_ids
-from reports.continuity.engine import ContinuityInputError
+from reports.continuity.engine import DEFAULTS, ContinuityInputError
 from reports.continuity.load import load_continuity_data
 from reports.continuity.report import compute_continuity
 from reports.forms import ContinuityForm
@@ -39,6 +39,7 @@ from reports.services import (
     funder_reports_reap,
     period_from_form,
 )
+from supporters.models import Supporter
 
 if TYPE_CHECKING:
     from core.request_types import AuthenticatedRequest
@@ -166,7 +167,7 @@ def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
         "planned_figures": PLANNED_FIGURES,
     }
     if values is not None:
-        params = {key: values[key] for key in ("min_gap_days", "adherence_lookback_days", "unsupported_threshold_days")}
+        params = {key: values[key] for key in DEFAULTS.as_dict()}
         try:
             # Loaded once; the period and each month of the trend are computed from it.
             data = load_continuity_data(program=program, until=values["end"], planned_as_of=today)
@@ -178,8 +179,16 @@ def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
         except ContinuityInputError as exc:
             context["input_error"] = str(exc)
         else:
+            # The report names supporters by external id (the spec's key); the page by name.
+            names = {
+                s.external_id: s.full_name
+                for s in Supporter.objects.visible_to(request.user)
+                .filter(program=program)
+                .only("external_id", "first_name", "last_name")
+            }
             context.update(
                 report=report,
+                supporter_names=names,
                 summary=report["summary"],
                 charts=_charts(report, trend),
                 equity=continuity_equity(program, report),

@@ -224,3 +224,13 @@ def test_the_dashboard_shows_the_gap_ahead_as_of_today_and_links_the_worklist(ga
     assert figures["Open gaps with a peer contact planned"] == "1"
     assert figures["Planned coverage"] == "33.3%"
     assert f"/reports/continuity/{gaps.program.id}/gap-ahead/" in body
+
+
+def test_coordinators_see_supporters_by_name_in_the_table_and_the_worklist(gaps):
+    status, html = page(gaps.coordinator, gaps.program)
+    assert status == 200
+    assert gaps.other_supporter.full_name in html
+    rows = gap_worklist(user=gaps.coordinator, program=gaps.program, threshold_days=1)
+    named = [row for row in rows if row.primary_supporter is not None]
+    assert named and all(row.primary_supporter_name for row in named)
+    assert {row.primary_supporter_name for row in named} <= {gaps.supporter.full_name, gaps.other_supporter.full_name}
