@@ -39,3 +39,14 @@ def validate_language_codes(value: Any) -> None:
     """Field validator for a JSON list of codes (an empty list is fine)."""
     if not isinstance(value, list) or not all(is_language_code(code) for code in value):
         raise ValidationError(LANGUAGE_CODES_MESSAGE, code="language_codes")
+
+
+@functools.cache
+def language_names() -> dict[str, str]:
+    """Code → English name ("es" → "Spanish"), from the same ISO 639 data."""
+    return {language.alpha_2: language.name for language in pycountry.languages if hasattr(language, "alpha_2")}
+
+
+def language_name(code: str) -> str:
+    """The name pages show for a stored code; an unknown value is shown as it is."""
+    return language_names().get(code, code)
