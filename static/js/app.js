@@ -1,7 +1,9 @@
 /* Idle-timeout warning. The server ends idle sessions; this only warns first.
  * Reads data-idle-seconds and data-idle-warning-seconds from <body>. The clock
- * restarts on page load and on every htmx request, and is shared across tabs
- * through localStorage (a timestamp only, never page content). */
+ * restarts on page load, on every htmx request and on the person's own input
+ * (typing, clicking, touching, scrolling: sent to the server as a keep-alive at
+ * most once a minute, so the server's idle clock restarts too), and is shared
+ * across tabs through localStorage (a timestamp only, never page content). */
 (function () {
   "use strict";
   var body = document.body;
@@ -15,8 +17,11 @@
     return;
   }
   var STORAGE_KEY = "pps-last-server-activity";
+  // Input reaches the server at most once a minute (sooner when the timeout itself is short).
+  var INPUT_KEEPALIVE_MS = Math.min(60 * 1000, idleSeconds * 250);
   var lastActivity = Date.now();
   var signingOut = false;
+  var keepaliveInFlight = false;
 
   function shared() {
     try {
@@ -50,17 +55,31 @@
   }
 
   function stay() {
+    if (keepaliveInFlight) { return; }
+    keepaliveInFlight = true;
     var request = new XMLHttpRequest();
     request.open("POST", keepaliveForm.action);
     request.onload = function () {
+      keepaliveInFlight = false;
       if (request.status === 204) {
         touched();
       } else {
         signOut();
       }
     };
-    request.onerror = signOut;
+    request.onerror = function () {
+      keepaliveInFlight = false;
+      signOut();
+    };
     request.send(new FormData(keepaliveForm));
+  }
+
+  // The person's input is activity: once a minute at most, tell the server.
+  function inputSeen() {
+    if (signingOut) { return; }
+    if (Date.now() - shared() >= INPUT_KEEPALIVE_MS) {
+      stay();
+    }
   }
 
   function tick() {
@@ -92,6 +111,9 @@
     stay();
   });
   document.addEventListener("htmx:afterRequest", touched);
+  ["keydown", "input", "pointerdown", "wheel", "touchstart"].forEach(function (name) {
+    document.addEventListener(name, inputSeen, { capture: true, passive: true });
+  });
   touched();
   window.setInterval(tick, 1000);
 })();
