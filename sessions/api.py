@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.db.models import Prefetch
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -18,6 +19,7 @@ from core.models import Role
 from core.pagination import StartCursorPagination
 from core.permissions import WHOEVER_SEES_IT
 from core.scoping import role_program_ids
+from security.reauth import require_password_again
 from sessions import fhir, services
 from sessions.billing import billing_units_summary
 from sessions.filters import FeedbackItemFilter, PeerSessionFilter
@@ -39,6 +41,12 @@ if TYPE_CHECKING:
 
 class TextSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=20000)
+
+
+class SignRequestSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        write_only=True, required=False, help_text="Your password again (not needed within minutes of signing in)."
+    )
 
 
 class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
@@ -103,9 +111,13 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
         assert serializer.instance is not None  # an update has its record
         self._save(serializer, serializer.instance)
 
+    @extend_schema(request=SignRequestSerializer, responses=PeerSessionSerializer)
     @action(detail=True, methods=["post"])
     def sign(self, request: AuthenticatedApiRequest, pk: str | None = None) -> Response:
+        """Sign the note: the password again (`password`), unless the session signed in within
+        REAUTH_SECONDS, as the page asks (security.reauth)."""
         session = self.get_object()
+        require_password_again(request, request.data.get("password") if hasattr(request.data, "get") else None)
         services.note_sign(session=session, user=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=session.pk)).data)
 

@@ -26,6 +26,7 @@ from core.exceptions import apply_errors
 from core.models import Program
 from core.scoping import role_program_ids
 from core.timezones import show_times_in
+from security.reauth import ask_for_password
 from sessions import services
 from sessions.forms import AddendumForm, FeedbackForm, PeerSessionForm, ReplyForm
 from sessions.models import (
@@ -192,7 +193,10 @@ def session_detail(request: AuditedRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def session_sign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    session = _session_for(request, pk)
+    session = _session_for(request, pk)  # 404 outside scope, before anything is asked
+    asked = ask_for_password(request)  # the password again; the POST is replayed after it
+    if asked is not None:
+        return asked
     try:
         services.note_sign(session=session, user=request.user)
     except ValidationError as exc:

@@ -15,6 +15,7 @@ from audit import actions
 from audit.models import AuditEvent
 from audit.records import audit_record
 from sessions.models import PeerSession
+from tests.security.helpers import sign_in
 from tests.sessions.conftest import log_session
 
 pytestmark = pytest.mark.django_db
@@ -68,10 +69,13 @@ def test_a_saved_session_is_one_create_naming_its_client_and_program(cast, clien
 
 def test_signing_is_one_code_through_the_page_and_through_the_api(cast, client, api_as):
     by_page, by_api = log_session(cast, narrative="Talked through the week."), log_session(cast, narrative="Met.")
-    client.force_login(cast.supporter_user)
+    sign_in(client, cast.supporter_user)  # signing asks for a recent password
     last = _last()
     assert client.post(reverse("peer_sessions:session-sign", args=[by_page.pk])).status_code == 302
-    assert api_as(cast.supporter_user).post(reverse("peer-session-sign", args=[by_api.pk])).status_code == 200
+    signed_by_api = api_as(cast.supporter_user).post(
+        reverse("peer-session-sign", args=[by_api.pk]), {"password": "correct horse battery staple"}
+    )
+    assert signed_by_api.status_code == 200
     signed = AuditEvent.objects.filter(id__gt=last, action=actions.NOTE_SIGNED).order_by("id")
     assert [(e.object_id, e.detail["via"]) for e in signed] == [(str(by_page.pk), "page"), (str(by_api.pk), "api")]
     # Signing twice changes nothing and records nothing.

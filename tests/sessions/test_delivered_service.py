@@ -200,7 +200,9 @@ def test_units_are_pending_until_the_note_is_signed_and_billable_after(cast, api
         "reason_text": "Pending until the note is signed",
     }
     assert api.get(reverse("peer-session-units")).json() == {"pending": {"H0038": 4}}
-    signed = api.post(reverse("peer-session-sign", args=[session.pk])).json()
+    signed = api.post(
+        reverse("peer-session-sign", args=[session.pk]), {"password": "correct horse battery staple"}
+    ).json()
     assert signed["attendances"][0]["billing"]["units"] == 4
     assert signed["attendances"][0]["billing"]["reason"] is None
     assert api.get(reverse("peer-session-units")).json() == {"H0038": 4, "pending": {}}

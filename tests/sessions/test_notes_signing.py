@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
+from security.models import SignInThrottle
 from sessions.models import NoteAddendum, PeerSession
 from sessions.services import note_addendum_add, note_sign, peer_session_save
 from supporters.models import Certification
@@ -57,7 +58,7 @@ def test_signing_records_who_when_and_the_credential_and_locks_the_note(cast, ap
     )
     session = log_session(cast, narrative=NOTE)
     api = api_as(cast.supporter_user)
-    response = api.post(reverse("peer-session-sign", args=[session.pk]))
+    response = api.post(reverse("peer-session-sign", args=[session.pk]), {"password": "correct horse battery staple"})
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["signed_by"] == cast.supporter_user.pk
@@ -205,3 +206,36 @@ def test_an_addendum_within_72_hours_is_not_late(cast):
     session = log_session(cast, start=timezone.now() - timedelta(hours=2), narrative=NOTE)
     note_sign(session=session, user=cast.supporter_user)
     assert not note_addendum_add(session=session, user=cast.supporter_user, text="Soon after").entered_late
+
+
+def test_signing_asks_for_the_password_again_on_the_api(cast, api_as):
+    """A token has no recent sign-in: the API takes the password in the request, checked
+    under the sign-in throttle; without it, or wrong, 400 on `password` and nothing signed."""
+    session = log_session(cast, narrative=NOTE)
+    api = api_as(cast.supporter_user)
+    url = reverse("peer-session-sign", args=[session.pk])
+    missing = api.post(url, {}, format="json")
+    assert missing.status_code == 400 and list(missing.json()) == ["password"]
+    wrong = api.post(url, {"password": "not it"}, format="json")
+    assert wrong.status_code == 400 and list(wrong.json()) == ["password"]
+    session.refresh_from_db()
+    assert session.signed_at is None
+    assert (
+        SignInThrottle.objects.get(key=f"user:{cast.supporter_user.username.lower()}").failures == 1
+    )  # sign-in's count
+    right = api.post(url, {"password": "correct horse battery staple"}, format="json")
+    assert right.status_code == 200
+    session.refresh_from_db()
+    assert session.signed_by == cast.supporter_user
+
+
+def test_the_signing_page_finds_the_session_first_then_asks_for_the_password(cast, client):
+    session = log_session(cast, narrative=NOTE)
+    url = reverse("peer_sessions:session-sign", args=[session.pk])
+    client.force_login(cast.other_supporter_user)
+    assert client.post(url).status_code == 404  # outside scope: nothing is asked
+    client.force_login(cast.supporter_user)  # no password entered in this session
+    asked = client.post(url)
+    assert asked.status_code == 302 and asked["Location"].startswith(reverse("account_reauthenticate"))
+    session.refresh_from_db()
+    assert session.signed_at is None

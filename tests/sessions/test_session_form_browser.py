@@ -60,7 +60,12 @@ def test_a_supporter_logs_and_signs_a_session_on_a_phone_width_screen(live_serve
     # Units are billable once the note is signed (the program default): pending until then.
     assert page.get_by_text("2 units pending (H0038)").is_visible()
     page.get_by_role("button", name="Sign note").click()
-    page.wait_for_load_state()
+    # Signing asks for the password again (no recent sign-in here); the signing is replayed after.
+    page.wait_for_url(f"{live_server.url}/accounts/reauthenticate/*")
+    assert not PeerSession.objects.get().signed_at
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_url(f"{live_server.url}/sessions/*/")
     assert page.get_by_text("Note signed.").is_visible()
     assert page.get_by_text("2 × H0038").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from clients.models import CaseloadAssignment
 from sessions.models import PeerSession, SessionKind, Topic
+from tests.security.helpers import sign_in
 from tests.sessions.conftest import log_session
 
 
@@ -106,7 +107,7 @@ def test_a_routine_session_needs_only_the_client_and_a_click(cast, client):
 
 
 def test_the_page_logs_a_group_session_and_the_author_signs_it(cast, client):
-    client.force_login(cast.supporter_user)
+    sign_in(client, cast.supporter_user)  # signing asks for a recent password
     CaseloadAssignment.objects.create(
         client=cast.theirs, supporter=cast.supporter, role="secondary", start_date=cast.program.local_today()
     )
