@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Any, cast
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client
 from core.models import Program, Site
+from dashboard.selectors import clients_in_gap
+from reports.selectors import transitions_awaiting_followup
 from sessions.filters import PeerSessionFilter
 from sessions.models import Modality, SessionKind, SessionStatus
 from supporters.models import Supporter
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from core.models import User
+    from sessions.models import PeerSessionQuerySet
 
     _FilterSetBase = django_filters.FilterSet
 else:
@@ -54,18 +58,43 @@ class ScopedChoicesMixin(_FilterSetBase):
         return any((self.data or {}).get(name) for name in self.filters)
 
 
+NEEDS_CHOICES = [
+    ("gap", _("In a gap (no peer contact in 14 days)")),
+    ("followup", _("A discharge or emergency visit awaiting 7-day follow-up")),
+]
+
+
 class ClientPageFilter(ScopedChoicesMixin, django_filters.FilterSet):
     program = django_filters.ModelChoiceFilter(queryset=Program.objects.none(), label=_("Program"))
     site = django_filters.ModelChoiceFilter(queryset=Site.objects.none(), label=_("Site"))
+
+    # Reached from the homes (dashboard.selectors): the rules are clients_in_gap (GAP_DAYS)
+    # and reports.selectors.transitions_awaiting_followup.
+    needs = django_filters.ChoiceFilter(
+        choices=NEEDS_CHOICES, empty_label=_("All"), label=_("Needs"), method="filter_needs"
+    )
 
     class Meta:
         model = Client
         fields = ["program", "site"]
 
     def scope(self, user: User | AnonymousUser) -> None:
+        self.user = user
         _set_choices(self, "program", Program.objects.visible_to(user).order_by("name"))
         # Sites are listed to coordinators only (Site.visible_to); others filter by program.
         _set_choices(self, "site", Site.objects.visible_to(user).order_by("name"))
+
+    def filter_needs(self, queryset: QuerySet[Client], name: str, value: str) -> QuerySet[Client]:
+        chosen = self.form.cleaned_data.get("program")
+        programs = [chosen] if chosen else list(Program.objects.visible_to(self.user))
+        if value == "gap":
+            return queryset.filter(id__in=[pk for p in programs for pk in clients_in_gap(cast("User", self.user), p)])
+        ids = [
+            pk
+            for p in programs
+            for pk in transitions_awaiting_followup(self.user, p).values_list("client_id", flat=True)
+        ]
+        return queryset.filter(id__in=ids)
 
 
 class SupporterPageFilter(ScopedChoicesMixin, django_filters.FilterSet):
@@ -84,6 +113,9 @@ class SupporterPageFilter(ScopedChoicesMixin, django_filters.FilterSet):
         _set_choices(self, "program", Program.objects.visible_to(user).order_by("name"))
 
 
+NOTE_CHOICES = [("unsigned", _("Not signed yet")), ("unsigned-late", _("Not signed 72 h after the session"))]
+
+
 class SessionPageFilter(ScopedChoicesMixin, PeerSessionFilter):
     """The API's FilterSet, with choice lists scoped to the user and date pickers for dates."""
 
@@ -98,8 +130,18 @@ class SessionPageFilter(ScopedChoicesMixin, PeerSessionFilter):
         field_name="start", lookup_expr="date__lte", label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
+    note = django_filters.ChoiceFilter(
+        choices=NOTE_CHOICES, empty_label=_("All"), label=_("Note"), method="filter_note"
+    )
+
     class Meta(PeerSessionFilter.Meta):
         fields = ["program", "supporter", "modality", "kind", "status"]
+
+    def filter_note(self, queryset: PeerSessionQuerySet, name: str, value: str) -> PeerSessionQuerySet:
+        """The rules are PeerSessionQuerySet.note_unsigned / note_unsigned_late (72 h)."""
+        if value == "unsigned-late":
+            return queryset.note_unsigned_late(now=timezone.now())
+        return queryset.note_unsigned()
 
     def scope(self, user: User | AnonymousUser) -> None:
         _set_choices(self, "program", Program.objects.visible_to(user).order_by("name"))

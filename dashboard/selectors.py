@@ -6,16 +6,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from clients.disclosure import attach_disclosures
 from clients.models import AppointmentStatus, CaseloadAssignment, Client, ClinicalAppointment
+from core import charts
 from core.models import Membership, Program, Role, User
 from core.scoping import role_program_ids
 from reports.models import FunderReport, ReportStatus
-from sessions.models import Attendance, PeerSession, SessionStatus
+from reports.selectors import gap_ahead_worklist, gap_coverage_by_month, transitions_awaiting_followup
+from reports.worklists import WORKLISTS_BY_KEY
+from sessions.models import Attendance, FeedbackItem, PeerSession, SessionStatus, Urgency
 from supporters.models import Supporter
 
 if TYPE_CHECKING:
@@ -41,6 +47,33 @@ def local_month_bounds(program: Program, day: date) -> tuple[datetime, datetime]
     )
 
 
+def gap_since(program: Program, today: date) -> datetime:
+    """A client with no completed peer contact since this instant (local midnight GAP_DAYS - 1
+    days before today) is "in a gap"."""
+    return datetime.combine(today - timedelta(days=GAP_DAYS - 1), time.min, tzinfo=program.tzinfo)
+
+
+def clients_in_gap(user: User, program: Program) -> QuerySet[Client, int]:
+    """Clients the user may see, on a caseload today (a supporter: their own caseload), with no
+    completed peer contact since gap_since. For a clinician only clients whose peer-support
+    record the disclosure gate lets through."""
+    today = program.local_today()
+    on_caseload = CaseloadAssignment.objects.filter(client_id=OuterRef("pk")).active_on(today)
+    roles = role_program_ids(user)
+    if program.pk not in roles.coordinator:
+        on_caseload = on_caseload.filter(supporter__user_id=user.pk)
+    recent = Attendance.objects.delivered(as_of=timezone.now()).filter(
+        client_id=OuterRef("pk"), session__start__gte=gap_since(program, today)
+    )
+    return (
+        Client.objects.visible_to(user)
+        .filter(program=program)
+        .filter(Exists(on_caseload))
+        .exclude(Exists(recent))
+        .values_list("id", flat=True)
+    )
+
+
 def last_completed_contact() -> Subquery:
     """The start of the client's latest peer contact (a delivered service, as of now)."""
     return Subquery(
@@ -49,6 +82,82 @@ def last_completed_contact() -> Subquery:
         .order_by("-session__start")
         .values("session__start")[:1]
     )
+
+
+@dataclass(frozen=True)
+class Need:
+    """One line of a home's "needs doing" list: a count and the list page showing exactly those."""
+
+    key: str
+    label: str
+    count: int
+    url: str
+
+
+def _url(name: str, params: dict[str, Any], *args: Any) -> str:
+    return f"{reverse(name, args=args)}?{urlencode(params)}" if params else reverse(name, args=args)
+
+
+def coordinator_needs(user: User, program: Program) -> dict[str, Any]:
+    """What needs doing in the program, each count from the rule's own place and linked to the
+    list page filtered to exactly those records; gap coverage month by month as a chart."""
+    today = program.local_today()
+    now = timezone.now()
+    p = {"program": program.pk}
+    worklist = _url("program:worklists", {}, program.pk)
+    work = {
+        key: WORKLISTS_BY_KEY[key].rows(program, today).count()
+        for key in ("over-capacity", "credentials", "supervision")
+    }
+    needs = [
+        Need(
+            "gap",
+            _("clients in a gap (no peer contact in %(days)s days)") % {"days": GAP_DAYS},
+            clients_in_gap(user, program).count(),
+            _url("dashboard:clients", p | {"needs": "gap"}),
+        ),
+        Need(
+            "followup",
+            _("clients with a discharge or emergency visit awaiting 7-day follow-up"),
+            transitions_awaiting_followup(user, program, now=now).values("client_id").distinct().count(),
+            _url("dashboard:clients", p | {"needs": "followup"}),
+        ),
+        Need(
+            "feedback-overdue",
+            _("feedback items overdue (not acknowledged by the deadline)"),
+            FeedbackItem.objects.visible_to(user).filter(program=program).escalated().count(),
+            _url("peer_sessions:feedback-list", p | {"escalated": "1"}),
+        ),
+        Need(
+            "credentials",
+            _("credentials expiring within 90 days or lapsed"),
+            work["credentials"],
+            f"{worklist}?list=credentials",
+        ),
+        Need(
+            "supervision",
+            _("supporters behind on supervision (last month)"),
+            work["supervision"],
+            f"{worklist}?list=supervision",
+        ),
+        Need(
+            "unsigned-late",
+            _("notes not signed 72 hours after the session"),
+            PeerSession.objects.visible_to(user).filter(program=program).note_unsigned_late(now=now).count(),
+            _url("dashboard:sessions", p | {"note": "unsigned-late"}),
+        ),
+        Need("over-capacity", _("supporters over capacity"), work["over-capacity"], f"{worklist}?list=over-capacity"),
+    ]
+    trend = gap_coverage_by_month(program, today)
+    chart = charts.bar_chart(
+        title=str(_("Gap coverage, month by month")),
+        labels=[label for label, _rate in trend],
+        values=[rate for _label, rate in trend],
+        value_format=charts.percent,
+        max_value=1.0,
+        width=360,
+    )
+    return {"needs": needs, "gap_chart": chart, "continuity_url": reverse("continuity-dashboard", args=[program.pk])}
 
 
 @dataclass
@@ -90,12 +199,12 @@ def coordinator_figures(user: User, program: Program) -> dict[str, Any]:
         "sessions_this_month": contacts.values("session_id").distinct().count(),
         "peer_contacts_this_month": contacts.count(),
         "active_supporters": Supporter.objects.visible_to(user).filter(program=program, is_active=True).count(),
-    }
+    } | coordinator_needs(user, program)
 
 
 def supporter_caseload(user: User, program: Program) -> dict[str, Any]:
     today = program.local_today()
-    gap_since = datetime.combine(today - timedelta(days=GAP_DAYS - 1), time.min, tzinfo=program.tzinfo)
+    since = gap_since(program, today)
     mine = CaseloadAssignment.objects.filter(supporter__user_id=user.pk, client__program=program).active_on(today)
     clients: list[Any] = list(  # Clients with the annotations below and in_gap
         Client.objects.visible_to(user)
@@ -107,11 +216,11 @@ def supporter_caseload(user: User, program: Program) -> dict[str, Any]:
         .order_by("last_name", "first_name", "id")
     )
     for client in clients:
-        client.in_gap = client.last_contact is None or client.last_contact < gap_since
+        client.in_gap = client.last_contact is None or client.last_contact < since
     # Who needs a call first: clients in a gap, longest without contact first.
     clients.sort(key=lambda c: (not c.in_gap, c.last_contact or datetime.min.replace(tzinfo=program.tzinfo)))
     day_start, day_end = local_day_bounds(program, today)
-    todays_sessions = (
+    todays_sessions = list(
         PeerSession.objects.visible_to(user)
         .filter(program=program, supporter__user_id=user.pk, start__gte=day_start, start__lt=day_end)
         .prefetch_related("attendances__client")
@@ -124,12 +233,55 @@ def supporter_caseload(user: User, program: Program) -> dict[str, Any]:
         .prefetch_related("attendances__client")
         .order_by("start", "id")
     )
+    supporter = Supporter.objects.visible_to(user).filter(program=program, user_id=user.pk).first()
+    mine_p = {"program": program.pk, "supporter": supporter.pk if supporter else ""}
+    own_sessions = PeerSession.objects.visible_to(user).filter(program=program, supporter__user_id=user.pk)
+    in_gap = sum(1 for c in clients if c.in_gap)
+    needs = [
+        Need(
+            "contacts-overdue",
+            _("contacts overdue: clients in a gap (no peer contact in %(days)s days)") % {"days": GAP_DAYS},
+            in_gap,
+            _url("dashboard:clients", {"program": program.pk, "needs": "gap"}),
+        ),
+        Need(
+            "contacts-due",
+            _("contacts due: clients with an open, unplanned gap ahead"),
+            len(gap_ahead_worklist(user=user, program=program, as_of=today)),
+            _url("gap-ahead", {}, program.pk),
+        ),
+        Need(
+            "sessions-today",
+            _("sessions today"),
+            len(todays_sessions),
+            _url("dashboard:sessions", mine_p | {"start_after": today, "start_before": today}),
+        ),
+        Need(
+            "sessions-upcoming",
+            _("sessions booked from today on"),
+            own_sessions.filter(status=SessionStatus.SCHEDULED, start__gte=day_start).count(),
+            _url("dashboard:sessions", mine_p | {"status": SessionStatus.SCHEDULED, "start_after": today}),
+        ),
+        Need(
+            "unsigned",
+            _("notes not signed yet"),
+            own_sessions.note_unsigned().count(),
+            _url("dashboard:sessions", mine_p | {"note": "unsigned"}),
+        ),
+        Need(
+            "replies",
+            _("feedback items a clinician has replied to"),
+            FeedbackItem.objects.visible_to(user).filter(program=program, author__user_id=user.pk).replied().count(),
+            _url("peer_sessions:feedback-list", {"program": program.pk, "state": "replied"}),
+        ),
+    ]
     return {
+        "needs": needs,
         "today": today,
         "gap_days": GAP_DAYS,
         "caseload": clients,
-        "in_gap": sum(1 for c in clients if c.in_gap),
-        "todays_sessions": list(todays_sessions),
+        "in_gap": in_gap,
+        "todays_sessions": todays_sessions,
         "unlogged_sessions": list(unlogged),
     }
 
@@ -170,7 +322,45 @@ def clinician_clients(user: User, program: Program) -> dict[str, Any]:
     rows = list(clients[: CLINICIAN_LIST_LIMIT + 1])
     # The disclosure gate: peer-contact figures only for clients it lets through.
     attach_disclosures(user, rows, peer_support_fields=["contacts_since", "last_contact"])
-    return {"clients": rows[:CLINICIAN_LIST_LIMIT], "more": len(rows) > CLINICIAN_LIST_LIMIT}
+    return {
+        "clients": rows[:CLINICIAN_LIST_LIMIT],
+        "more": len(rows) > CLINICIAN_LIST_LIMIT,
+        "needs": clinician_needs(user, program),
+    }
+
+
+def clinician_needs(user: User, program: Program) -> list[Need]:
+    """Unread feedback by urgency (most urgent first), overdue feedback, care-team clients with a
+    transition awaiting follow-up (through the disclosure gate, in the selector)."""
+    p = {"program": program.pk}
+    items = FeedbackItem.objects.visible_to(user).filter(program=program)
+    unread = dict(items.unread().values("urgency").annotate(n=Count("id")).values_list("urgency", "n"))
+    needs = [
+        Need(
+            f"unread-{urgency}",
+            _("unread feedback items: %(urgency)s") % {"urgency": Urgency(urgency).label},
+            unread.get(urgency, 0),
+            _url("peer_sessions:feedback-list", p | {"state": "unread", "urgency": urgency}),
+        )
+        for urgency in (Urgency.IMMEDIATE, Urgency.SOON, Urgency.ROUTINE)
+    ]
+    needs.append(
+        Need(
+            "feedback-overdue",
+            _("feedback items overdue (not acknowledged by the deadline)"),
+            items.escalated().count(),
+            _url("peer_sessions:feedback-list", p | {"escalated": "1"}),
+        )
+    )
+    needs.append(
+        Need(
+            "followup",
+            _("care-team clients with a discharge or emergency visit awaiting 7-day follow-up"),
+            transitions_awaiting_followup(user, program).values("client_id").distinct().count(),
+            _url("dashboard:clients", p | {"needs": "followup"}),
+        )
+    )
+    return needs
 
 
 def funder_published_reports(user: User, program: Program) -> dict:

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Max, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from audit import actions
 from audit.records import audit_record
 from clients.characteristics import CHARACTERISTICS
+from clients.disclosure import peer_support_q
 from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment, Client, ClinicalAppointment
 from core.models import Program, Role
 from core.scoping import role_program_ids
 from reports.continuity.engine import MISSING_NS, compute_planned
-from reports.continuity.load import load_planned_data
-from reports.continuity.report import SUMMARY_KEYS, continuity_result
+from reports.continuity.load import TRANSITION_KINDS, load_continuity_data, load_planned_data
+from reports.continuity.report import SUMMARY_KEYS, compute_continuity, continuity_result
 from reports.equity import COUNTS as EQUITY_COUNTS
 from reports.equity import RATES, categories, equity_values, load_characteristics, question
 from reports.equity import key as equity_key
@@ -305,3 +306,63 @@ def gap_ahead_worklist(
             )
         )
     return rows
+
+
+# Follow-up after a transition (continuity.md §2) counts a peer contact on date(a) + 1 ..
+# date(a) + FOLLOWUP_WINDOW_DAYS; the same-day contact does not count.
+FOLLOWUP_WINDOW_DAYS = 7
+
+
+def transitions_awaiting_followup(
+    user: User | AnonymousUser, program: Program, *, now: datetime | None = None
+) -> QuerySet[ClinicalAppointment]:
+    """Transition events (continuity.md §2: an attended inpatient discharge or emergency visit of
+    a client enrolled that day) whose 7-day follow-up window is still open (today is at most
+    date(a) + 7 in the program's zone) and has no peer contact yet. Scoped by
+    ClinicalAppointment.visible_to; a clinician sees only clients whose peer-support record
+    the disclosure gate lets through (the absence of a contact is peer-support information)."""
+    now = now or timezone.now()
+    today = now.astimezone(program.tzinfo).date()
+    tz = program.tzinfo
+    contacts = Attendance.objects.delivered(as_of=now).filter(client_id=OuterRef("client_id"))
+    per_day = Q(pk__in=[])
+    for back in range(FOLLOWUP_WINDOW_DAYS + 1):
+        day = today - timedelta(days=back)
+        day_start = datetime.combine(day, time.min, tzinfo=tz)
+        window_start = day_start + timedelta(days=1)
+        window_end = datetime.combine(day + timedelta(days=FOLLOWUP_WINDOW_DAYS + 1), time.min, tzinfo=tz)
+        enrolled = Exists(CaseloadAssignment.objects.filter(client_id=OuterRef("client_id")).active_on(day))
+        followed = Exists(contacts.filter(session__start__gte=window_start, session__start__lt=window_end))
+        per_day |= Q(start__gte=day_start, start__lt=window_start) & Q(enrolled) & ~Q(followed)
+    rows = ClinicalAppointment.objects.visible_to(user).filter(
+        per_day,
+        program=program,
+        kind__in=TRANSITION_KINDS,
+        status=AppointmentStatus.ATTENDED,
+        start__lte=now,
+    )
+    if program.pk in role_program_ids(user).clinician and program.pk not in role_program_ids(user).coordinator:
+        rows = rows.filter(peer_support_q(user, client_field="client_id"))
+    return rows.order_by("start", "id")
+
+
+def month_periods(start: date, end: date, *, months: int) -> list[tuple[date, date]]:
+    """Calendar months overlapping [start, end], clipped to it; the last `months` of them."""
+    periods, first = [], start.replace(day=1)
+    while first <= end:
+        following = (first + timedelta(days=32)).replace(day=1)
+        periods.append((max(first, start), min(following - timedelta(days=1), end)))
+        first = following
+    return periods[-months:]
+
+
+def gap_coverage_by_month(program: Program, today: date, *, months: int = 6) -> list[tuple[str, float | None]]:
+    """The program's gap coverage rate (continuity.md §1) for each of the last `months` calendar
+    months up to today (the current one so far), from one load of the engine's rows. A month with
+    no in-scope interval is None (no data), never 0. Coordinators only: the caller checks."""
+    first = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    data = load_continuity_data(program=program, until=today)
+    return [
+        (start.strftime("%Y-%m"), compute_continuity(data, start=start, end=end).report["summary"]["gap_coverage_rate"])
+        for start, end in month_periods(first, today, months=months)
+    ]

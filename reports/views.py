@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
@@ -30,7 +30,13 @@ from reports.funder.exports import to_csv, to_xlsx
 from reports.funder.pdf import report_context
 from reports.funder.periods import last_complete
 from reports.models import FunderReport, PeriodKind, ReportStatus
-from reports.selectors import continuity_equity, continuity_scope, gap_ahead_worklist, gap_worklist
+from reports.selectors import (
+    continuity_equity,
+    continuity_scope,
+    gap_ahead_worklist,
+    gap_worklist,
+    month_periods,
+)
 from reports.services import (
     funder_report_download_record,
     funder_report_publish,
@@ -108,12 +114,7 @@ def continuity_home(request: HttpRequest) -> HttpResponse:
 
 def _months(start: date, end: date) -> list[tuple[date, date]]:
     """Calendar months overlapping [start, end], clipped to it; the last TREND_MONTHS."""
-    months, first = [], start.replace(day=1)
-    while first <= end:
-        following = (first + timedelta(days=32)).replace(day=1)
-        months.append((max(first, start), min(following - timedelta(days=1), end)))
-        first = following
-    return months[-TREND_MONTHS:]
+    return month_periods(start, end, months=TREND_MONTHS)
 
 
 def _charts(report: dict[str, Any], trend: list[tuple[str, dict[str, Any]]]) -> list[str]:

@@ -4,7 +4,6 @@ from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django import forms
-from django.db.models import Q
 
 from base.api_base import MAX_ID
 from sessions.models import (
@@ -56,5 +55,5 @@ class FeedbackItemFilter(django_filters.FilterSet):
 
     def filter_escalated(self, queryset: FeedbackItemQuerySet, name: str, value: bool) -> FeedbackItemQuerySet:
         """The coordinators' worklist: overdue items still waiting for acknowledgment."""
-        escalated = Q(escalated_at__isnull=False, acknowledged_at__isnull=True)
-        return queryset.filter(escalated) if value else queryset.exclude(escalated)
+        escalated = queryset.escalated()
+        return escalated if value else queryset.exclude(id__in=escalated.values("id"))

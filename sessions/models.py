@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedTextField
 
@@ -176,6 +176,14 @@ class PeerSessionQuerySet(models.QuerySet["PeerSession"]):
             gated = Attendance.objects.filter(peer_support_q(user, client_field="client_id"))
             q |= Q(id__in=gated.values("session_id"))
         return self.filter(q)
+
+    def note_unsigned(self) -> PeerSessionQuerySet:
+        """Held sessions whose note nobody has signed yet (only a held session's note is signed)."""
+        return self.filter(status=SessionStatus.HELD, signed_at__isnull=True)
+
+    def note_unsigned_late(self, *, now: datetime) -> PeerSessionQuerySet:
+        """Unsigned notes of sessions that started more than LATE_ENTRY_AFTER (72 h) before `now`."""
+        return self.note_unsigned().filter(start__lt=now - LATE_ENTRY_AFTER)
 
 
 class PeerSession(models.Model):
@@ -395,7 +403,26 @@ class FeedbackItemQuerySet(models.QuerySet["FeedbackItem"]):
         return self.filter(q)
 
     def escalated(self) -> FeedbackItemQuerySet:
+        """Overdue: escalated (deadline passed, see services.feedback_escalate_overdue) and still
+        not acknowledged."""
         return self.filter(escalated_at__isnull=False, acknowledged_at__isnull=True)
+
+    @staticmethod
+    def _recipient_reply() -> Exists:
+        """One of the item's recipients has replied to it."""
+        return Exists(FeedbackReply.objects.filter(item_id=OuterRef("pk"), item__recipients__user_id=F("author_id")))
+
+    def with_recipient_reply(self) -> FeedbackItemQuerySet:
+        """Annotate `recipient_replied` (the inbox's "Replied" state)."""
+        return self.annotate(recipient_replied=self._recipient_reply())
+
+    def replied(self) -> FeedbackItemQuerySet:
+        """Items a recipient has replied to (the inbox's "Replied")."""
+        return self.filter(self._recipient_reply())
+
+    def unread(self) -> FeedbackItemQuerySet:
+        """Neither acknowledged nor replied to by a recipient (the inbox's "Unread")."""
+        return self.filter(~self._recipient_reply(), acknowledged_at__isnull=True)
 
 
 class FeedbackItem(models.Model):

@@ -37,6 +37,7 @@ from sessions.models import (
     Notification,
     PeerSession,
     SessionKind,
+    Urgency,
 )
 from supporters.models import Supporter
 
@@ -222,8 +223,8 @@ def session_addendum(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 def _inbox_state(item: FeedbackItem) -> str:
-    recipient_users = {c.user_id for c in item.recipients.all()}
-    if any(reply.author_id in recipient_users for reply in item.replies.all()):
+    # `recipient_replied` comes from FeedbackItemQuerySet.with_recipient_reply (the one rule).
+    if getattr(item, "recipient_replied", False):
         return "replied"
     return "acknowledged" if item.acknowledged_at else "unread"
 
@@ -231,10 +232,12 @@ def _inbox_state(item: FeedbackItem) -> str:
 @login_required
 @audited(actions.code_for(FeedbackItem, actions.LISTED), object_type="peer_sessions.feedbackitem")
 def feedback_list(request: AuditedRequest) -> HttpResponse:
-    """The clinician's inbox, the supporter's sent items, the coordinator's overview (?escalated=1)."""
+    """The clinician's inbox, the supporter's sent items, the coordinator's overview (?escalated=1).
+    Filters linked from the homes: ?state=unread|replied, ?urgency=<code>, ?program=<id>."""
     _activate_program_zone(request)
     items = (
         FeedbackItem.objects.visible_to(request.user)
+        .with_recipient_reply()
         .select_related("author", "client")
         .prefetch_related("recipients", "replies")
         .order_by("-created_at", "-id")
@@ -242,6 +245,21 @@ def feedback_list(request: AuditedRequest) -> HttpResponse:
     escalated_only = request.GET.get("escalated") == "1"
     if escalated_only:
         items = items.escalated()
+    state = request.GET.get("state")
+    if state == "unread":
+        items = items.unread()
+    elif state == "replied":
+        items = items.replied()
+    elif state:
+        state = None
+    urgency = request.GET.get("urgency")
+    if urgency in Urgency.values:
+        items = items.filter(urgency=urgency)
+    else:
+        urgency = None
+    program_id = request.GET.get("program", "")
+    if program_id.isdigit() and len(program_id) < 10:
+        items = items.filter(program_id=int(program_id))
     groups: dict[str, list[FeedbackItem]] = {"unread": [], "acknowledged": [], "replied": []}
     shown = list(items[:200])
     for item in shown:
@@ -259,6 +277,9 @@ def feedback_list(request: AuditedRequest) -> HttpResponse:
                 (_("Replied"), groups["replied"]),
             ],
             "escalated_only": escalated_only,
+            "filtered": bool(state or urgency or escalated_only),
+            "state": state,
+            "urgency_label": Urgency(urgency).label if urgency else None,
             "is_coordinator": bool(roles.coordinator),
             "caseload": caseload,
         },
