@@ -21,6 +21,7 @@ from core.scoping import role_program_ids
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
+    from clients.disclosure import SessionDisclosure
     from core.models import User
 
 # Entries written this long after the session started are flagged late.
@@ -210,6 +211,11 @@ class PeerSession(models.Model):
 
     objects = PeerSessionQuerySet.as_manager()
     facts_only: bool  # not a field: the session list sets it from the disclosure gate (sessions.views)
+    # Not fields either: the pages set them (clients.disclosure.attach_session_disclosures,
+    # dashboard.views.session_list).
+    disclosure: SessionDisclosure
+    shown: list[Attendance]
+    attended: int
 
     class Meta:
         constraints = [
@@ -283,6 +289,7 @@ class Attendance(models.Model):
     billing_reason = models.CharField(max_length=20, choices=BillingReason.choices, blank=True)
 
     objects = AttendanceQuerySet.as_manager()
+    linked: bool  # not a field: the sessions page says whether the client's page is in scope
 
     class Meta:
         constraints = [
@@ -378,6 +385,9 @@ class Urgency(models.TextChoices):
     IMMEDIATE = "immediate", _("Immediate")
 
 
+URGENCY_RANK = {Urgency.IMMEDIATE: 0, Urgency.SOON: 1, Urgency.ROUTINE: 2}
+
+
 class FeedbackItemQuerySet(models.QuerySet["FeedbackItem"]):
     def visible_to(self, user: User | AnonymousUser) -> FeedbackItemQuerySet:
         """Coordinators: all of their programs. Supporters: items they wrote about clients
@@ -399,6 +409,19 @@ class FeedbackItemQuerySet(models.QuerySet["FeedbackItem"]):
 
     def escalated(self) -> FeedbackItemQuerySet:
         return self.filter(escalated_at__isnull=False, acknowledged_at__isnull=True)
+
+    def overdue(self, *, now: datetime) -> FeedbackItemQuerySet:
+        """Past the deadline and not acknowledged: the one "overdue" (FeedbackItem.is_overdue)."""
+        return self.filter(acknowledged_at__isnull=True, deadline__lt=now)
+
+    def by_urgency(self) -> FeedbackItemQuerySet:
+        """The inbox's order: the most urgent first (URGENCY_RANK), then the nearest deadline."""
+        rank = models.Case(
+            *(models.When(urgency=value, then=models.Value(n)) for value, n in URGENCY_RANK.items()),
+            default=models.Value(len(URGENCY_RANK)),
+            output_field=models.IntegerField(),
+        )
+        return self.alias(urgency_rank=rank).order_by("urgency_rank", "deadline", "id")
 
 
 class FeedbackItem(models.Model):
@@ -430,6 +453,10 @@ class FeedbackItem(models.Model):
     redisclosure_notice = models.TextField(blank=True)
 
     objects = FeedbackItemQuerySet.as_manager()
+    # Not fields: the inbox sets them per row (sessions.views.feedback_list).
+    overdue: bool
+    client_linked: bool
+    is_recipient: bool
 
     class Meta:
         indexes = [
@@ -439,6 +466,10 @@ class FeedbackItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_category_display()} ({self.get_urgency_display()})"
+
+    def is_overdue(self, *, now: datetime) -> bool:
+        """FeedbackItemQuerySet.overdue() for one item in memory."""
+        return self.acknowledged_at is None and self.deadline < now
 
 
 class FeedbackReplyQuerySet(models.QuerySet["FeedbackReply"]):

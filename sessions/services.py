@@ -423,9 +423,7 @@ def feedback_escalate_overdue(*, now: datetime | None = None) -> int:
     worklist and remind the recipients. Each item escalates once, even with two runs at a time."""
     now = now or timezone.now()
     count = 0
-    overdue = FeedbackItem.objects.filter(
-        acknowledged_at__isnull=True, escalated_at__isnull=True, deadline__lt=now
-    ).values_list("id", "program_id")
+    overdue = FeedbackItem.objects.overdue(now=now).filter(escalated_at__isnull=True).values_list("id", "program_id")
     for item_id, program_id in list(overdue):
         with transaction.atomic():
             claimed = FeedbackItem.objects.filter(pk=item_id, escalated_at__isnull=True).update(escalated_at=now)
