@@ -508,11 +508,27 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
         return self.filter(recipient_id=user.pk)
 
 
+def notification_label(*, kind: str, category: str = "", urgency: str = "") -> str:
+    """What a notice says, in the app and in its e-mail: the kind, and the feedback's category
+    and urgency ("Reply to feedback: Medication concern (Soon)"). Choice labels only, so never
+    a name, a record number or the item's text."""
+    label = str(NotificationKind(kind).label)
+    if not category:
+        return label
+    about = str(FeedbackCategory(category).label)
+    if urgency:
+        about = f"{about} ({Urgency(urgency).label})"
+    return f"{label}: {about}"
+
+
 class Notification(models.Model):
-    """An in-app notice. Holds a kind and a link path with ids only: no names, no text."""
+    """An in-app notice. Holds a kind, the item's category and urgency (choice values) and a
+    link path with ids only: no names, no text."""
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=24, choices=NotificationKind.choices)
+    category = models.CharField(max_length=24, choices=FeedbackCategory.choices, blank=True)
+    urgency = models.CharField(max_length=12, choices=Urgency.choices, blank=True)
     link = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -523,4 +539,8 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["recipient", "read_at"], name="notification_recipient_idx")]
 
     def __str__(self) -> str:
-        return self.get_kind_display()
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return notification_label(kind=self.kind, category=self.category, urgency=self.urgency)

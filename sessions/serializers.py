@@ -182,9 +182,11 @@ class FeedbackItemSerializer(serializers.ModelSerializer):
 
 
 class NotificationSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(read_only=True)
+
     class Meta:
         model = Notification
-        fields = ["id", "kind", "link", "created_at", "read_at"]
+        fields = ["id", "kind", "category", "urgency", "label", "link", "created_at", "read_at"]
         read_only_fields = fields
 
 
