@@ -182,7 +182,8 @@ class FeedbackItemSerializer(serializers.ModelSerializer):
 
 
 class NotificationSerializer(serializers.ModelSerializer):
-    label = serializers.CharField(read_only=True)
+    # The serializer metaclass takes declared fields out of the class, so this never hides Field.label.
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
 
     class Meta:
         model = Notification
