@@ -3,14 +3,13 @@ the same scoped queryset the API uses, so a page never shows what the API would 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
 import django_filters
 from django.contrib.auth.decorators import login_required
 from django.db import models
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Prefetch, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -25,11 +24,14 @@ from core.scoping import role_program_ids
 from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPageFilter
 from dashboard.pagination import KeysetPage, keyset_page
 from dashboard.selectors import home_sections, last_completed_contact
-from sessions.models import Attendance, PeerSession
+from sessions.models import Attendance, PeerSession, is_delivered
 from supporters.models import Supporter
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from clients.models import ClientQuerySet
+    from core.models import User
     from core.request_types import AuditedRequest, AuthenticatedRequest
     from sessions.models import PeerSessionQuerySet
     from supporters.models import SupporterQuerySet
@@ -148,33 +150,46 @@ def supporter_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, _list_context(request, page, filterset))
 
 
+def _attach_session_rows(user: User | AnonymousUser, sessions: list[PeerSession], *, as_of: datetime) -> None:
+    """Per row of the sessions page, from the page's attendances (prefetched, one query): the
+    attendees the disclosure gate lets this user see (`shown`, each with `linked` when their
+    client page is in the user's scope) and how many of them attended, a delivered service by
+    sessions.models.is_delivered (a no-show, a cancellation or an attempt is not attending)."""
+    attach_session_disclosures(user, sessions)
+    attendee_ids = {a.client_id for s in sessions for a in s.attendances.all()}
+    linkable = set(Client.objects.visible_to(user).filter(id__in=attendee_ids).values_list("id", flat=True))
+    for session in sessions:
+        session.shown = [a for a in session.attendances.all() if session.disclosure.shows(a.client_id)]
+        for attendance in session.shown:
+            attendance.linked = attendance.client_id in linkable
+        session.attended = sum(
+            is_delivered(attendance_status=a.status, session_status=session.status, start=session.start, as_of=as_of)
+            for a in session.shown
+        )
+
+
 @login_required
 @require_GET
 @audited(actions.code_for(PeerSession, actions.LISTED), object_type="peer_sessions.peersession")
 def session_list(request: AuditedRequest) -> HttpResponse:
-    sessions = PeerSession.objects.visible_to(request.user).select_related("program", "supporter")
+    sessions = (
+        PeerSession.objects.visible_to(request.user)
+        .select_related("program", "supporter")
+        .prefetch_related(
+            Prefetch(
+                "attendances",
+                queryset=Attendance.objects.select_related("client").order_by(
+                    "client__last_name", "client__first_name", "id"
+                ),
+            )
+        )
+    )
     filterset = SessionPageFilter(request.GET, queryset=sessions, user=request.user)
     sessions = cast("PeerSessionQuerySet", filterset.qs) if filterset.is_valid() else sessions.none()
-    # A correlated count, not Count() + GROUP BY: the database can then walk the
-    # (program, start) index, stop after one page, and count only those rows.
-    attending = (
-        Attendance.objects.filter(session=OuterRef("pk")).values("session").annotate(n=Count("id")).values("n")[:1]
-    )
-    sessions = sessions.annotate(attending=Coalesce(Subquery(attending), 0))
     page = keyset_page(sessions, ordering=["-start", "-id"], after=request.GET.get("after"), size=PAGE_SIZE)
-    attach_session_disclosures(request.user, page.rows)
-    for session in page.rows:
-        if session.disclosure.client_ids is not None:  # a clinician counts only the attendees they may see
-            session.attending = len(session.disclosure.client_ids)
+    _attach_session_rows(request.user, page.rows, as_of=timezone.now())
     # The clients behind the rows: each session's attendees that the disclosure gate lets through.
-    by_session = {session.pk: session.disclosure.client_ids for session in page.rows}
-    request.audit_client_ids = {
-        client_id
-        for session_id, client_id in Attendance.objects.filter(session_id__in=by_session).values_list(
-            "session_id", "client_id"
-        )
-        if by_session[session_id] is None or client_id in by_session[session_id]
-    }
+    request.audit_client_ids = {a.client_id for session in page.rows for a in session.shown}
     template = "dashboard/partials/session_results.html" if _is_htmx(request) else "dashboard/session_list.html"
     return render(request, template, _list_context(request, page, filterset))
 

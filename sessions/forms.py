@@ -139,3 +139,14 @@ class FeedbackForm(forms.Form):
 
 class ReplyForm(forms.Form):
     text = forms.CharField(label=_("Reply"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RespondForm(forms.Form):
+    """The inbox's one step: acknowledge, and reply when there is something to say."""
+
+    text = forms.CharField(
+        label=_("Reply (optional)"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -22,6 +22,7 @@ from core.scoping import role_program_ids
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
+    from clients.disclosure import SessionDisclosure
     from core.models import User
 
 # Entries written this long after the session started are flagged late.
@@ -217,6 +218,11 @@ class PeerSession(models.Model):
 
     objects = PeerSessionQuerySet.as_manager()
     facts_only: bool  # not a field: the session list sets it from the disclosure gate (sessions.views)
+    # Not fields either: the pages set them (clients.disclosure.attach_session_disclosures,
+    # dashboard.views.session_list).
+    disclosure: SessionDisclosure
+    shown: list[Attendance]
+    attended: int
 
     class Meta:
         constraints = [
@@ -288,6 +294,7 @@ class Attendance(models.Model):
     billing_reason = models.CharField(max_length=20, choices=BillingReason.choices, blank=True)
 
     objects = AttendanceQuerySet.as_manager()
+    linked: bool  # not a field: the sessions page says whether the client's page is in scope
 
     class Meta:
         constraints = [
@@ -383,6 +390,9 @@ class Urgency(models.TextChoices):
     IMMEDIATE = "immediate", _("Immediate")
 
 
+URGENCY_RANK = {Urgency.IMMEDIATE: 0, Urgency.SOON: 1, Urgency.ROUTINE: 2}
+
+
 class FeedbackItemQuerySet(models.QuerySet["FeedbackItem"]):
     def visible_to(self, user: User | AnonymousUser) -> FeedbackItemQuerySet:
         """Coordinators: all of their programs. Supporters: items they wrote about clients
@@ -424,6 +434,19 @@ class FeedbackItemQuerySet(models.QuerySet["FeedbackItem"]):
         """Neither acknowledged nor replied to by a recipient (the inbox's "Unread")."""
         return self.filter(~self._recipient_reply(), acknowledged_at__isnull=True)
 
+    def overdue(self, *, now: datetime) -> FeedbackItemQuerySet:
+        """Past the deadline and not acknowledged: the one "overdue" (FeedbackItem.is_overdue)."""
+        return self.filter(acknowledged_at__isnull=True, deadline__lt=now)
+
+    def by_urgency(self) -> FeedbackItemQuerySet:
+        """The inbox's order: the most urgent first (URGENCY_RANK), then the nearest deadline."""
+        rank = models.Case(
+            *(models.When(urgency=value, then=models.Value(n)) for value, n in URGENCY_RANK.items()),
+            default=models.Value(len(URGENCY_RANK)),
+            output_field=models.IntegerField(),
+        )
+        return self.alias(urgency_rank=rank).order_by("urgency_rank", "deadline", "id")
+
 
 class FeedbackItem(models.Model):
     """Bridging feedback from a peer supporter to a client's clinician(s)."""
@@ -454,6 +477,10 @@ class FeedbackItem(models.Model):
     redisclosure_notice = models.TextField(blank=True)
 
     objects = FeedbackItemQuerySet.as_manager()
+    # Not fields: the inbox sets them per row (sessions.views.feedback_list).
+    overdue: bool
+    client_linked: bool
+    is_recipient: bool
 
     class Meta:
         indexes = [
@@ -463,6 +490,10 @@ class FeedbackItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_category_display()} ({self.get_urgency_display()})"
+
+    def is_overdue(self, *, now: datetime) -> bool:
+        """FeedbackItemQuerySet.overdue() for one item in memory."""
+        return self.acknowledged_at is None and self.deadline < now
 
 
 class FeedbackReplyQuerySet(models.QuerySet["FeedbackReply"]):
@@ -501,11 +532,27 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
         return self.filter(recipient_id=user.pk)
 
 
+def notification_label(*, kind: str, category: str = "", urgency: str = "") -> str:
+    """What a notice says, in the app and in its e-mail: the kind, and the feedback's category
+    and urgency ("Reply to feedback: Medication concern (Soon)"). Choice labels only, so never
+    a name, a record number or the item's text."""
+    label = str(NotificationKind(kind).label)
+    if not category:
+        return label
+    about = str(FeedbackCategory(category).label)
+    if urgency:
+        about = f"{about} ({Urgency(urgency).label})"
+    return f"{label}: {about}"
+
+
 class Notification(models.Model):
-    """An in-app notice. Holds a kind and a link path with ids only: no names, no text."""
+    """An in-app notice. Holds a kind, the item's category and urgency (choice values) and a
+    link path with ids only: no names, no text."""
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=24, choices=NotificationKind.choices)
+    category = models.CharField(max_length=24, choices=FeedbackCategory.choices, blank=True)
+    urgency = models.CharField(max_length=12, choices=Urgency.choices, blank=True)
     link = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -516,4 +563,8 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["recipient", "read_at"], name="notification_recipient_idx")]
 
     def __str__(self) -> str:
-        return self.get_kind_display()
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return notification_label(kind=self.kind, category=self.category, urgency=self.urgency)

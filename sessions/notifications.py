@@ -12,26 +12,31 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.models import User
-from sessions.models import Notification, NotificationKind
+from sessions.models import FeedbackItem, Notification, notification_label
 
 logger = logging.getLogger(__name__)
 
 
-def notify(*, users: Iterable[User | None], kind: str, link: str, email: bool) -> list[Notification]:
-    """Create one notification per distinct user and, when asked, mail each a link after commit."""
+def notify(
+    *, users: Iterable[User | None], kind: str, link: str, email: bool, about: FeedbackItem | None = None
+) -> list[Notification]:
+    """Create one notification per distinct user and, when asked, mail each a link after commit.
+    `about`: the feedback item, whose category and urgency the notice names (nothing else of it)."""
     recipients = {user.pk: user for user in users if user is not None and user.is_active}
+    category, urgency = (about.category, about.urgency) if about is not None else ("", "")
     created = Notification.objects.bulk_create(
-        Notification(recipient=user, kind=kind, link=link) for user in recipients.values()
+        Notification(recipient=user, kind=kind, category=category, urgency=urgency, link=link)
+        for user in recipients.values()
     )
     if email:
         addresses = [user.email for user in recipients.values() if user.email]
         if addresses:
-            transaction.on_commit(lambda: _send(addresses=addresses, kind=kind, link=link))
+            label = notification_label(kind=kind, category=category, urgency=urgency)
+            transaction.on_commit(lambda: _send(addresses=addresses, kind=kind, label=label, link=link))
     return created
 
 
-def _send(*, addresses: list[str], kind: str, link: str) -> None:
-    label = NotificationKind(kind).label
+def _send(*, addresses: list[str], kind: str, label: str, link: str) -> None:
     base = settings.SITE_URL.rstrip("/")
     subject = _("Peer support: %(label)s") % {"label": label}
     body = _("%(label)s.\n\nSign in to read it: %(url)s\n\nThis message holds no details on purpose.") % {

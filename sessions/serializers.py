@@ -182,9 +182,12 @@ class FeedbackItemSerializer(serializers.ModelSerializer):
 
 
 class NotificationSerializer(serializers.ModelSerializer):
+    # The serializer metaclass takes declared fields out of the class, so this never hides Field.label.
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
+
     class Meta:
         model = Notification
-        fields = ["id", "kind", "link", "created_at", "read_at"]
+        fields = ["id", "kind", "category", "urgency", "label", "link", "created_at", "read_at"]
         read_only_fields = fields
 
 

@@ -319,11 +319,17 @@ def feedback_send(
     link = f"/feedback/{item.pk}/"
     recipient_users = [c.user for c in recipients]
     if urgency in (Urgency.IMMEDIATE, Urgency.SOON):
-        notify(users=recipient_users, kind=NotificationKind.FEEDBACK_URGENT, link=link, email=True)
+        notify(users=recipient_users, kind=NotificationKind.FEEDBACK_URGENT, link=link, email=True, about=item)
     else:
-        notify(users=recipient_users, kind=NotificationKind.FEEDBACK_NEW, link=link, email=False)
+        notify(users=recipient_users, kind=NotificationKind.FEEDBACK_NEW, link=link, email=False, about=item)
     if emergency:
-        notify(users=_coordinator_users(program.id), kind=NotificationKind.FEEDBACK_EMERGENCY, link=link, email=True)
+        notify(
+            users=_coordinator_users(program.id),
+            kind=NotificationKind.FEEDBACK_EMERGENCY,
+            link=link,
+            email=True,
+            about=item,
+        )
         logger.warning("emergency disclosure recorded: feedback item %s", item.pk)
     record_disclosure(
         action=actions.DISCLOSURE_FEEDBACK_EMERGENCY if emergency else actions.DISCLOSURE_FEEDBACK,
@@ -414,6 +420,7 @@ def feedback_reply(*, item: FeedbackItem, user: User, text: str) -> FeedbackRepl
         kind=NotificationKind.FEEDBACK_REPLY,
         link=f"/feedback/{item.pk}/",
         email=True,
+        about=item,
     )
     return reply
 
@@ -423,20 +430,23 @@ def feedback_escalate_overdue(*, now: datetime | None = None) -> int:
     worklist and remind the recipients. Each item escalates once, even with two runs at a time."""
     now = now or timezone.now()
     count = 0
-    overdue = FeedbackItem.objects.filter(
-        acknowledged_at__isnull=True, escalated_at__isnull=True, deadline__lt=now
-    ).values_list("id", "program_id")
+    overdue = FeedbackItem.objects.overdue(now=now).filter(escalated_at__isnull=True).values_list("id", "program_id")
     for item_id, program_id in list(overdue):
         with transaction.atomic():
             claimed = FeedbackItem.objects.filter(pk=item_id, escalated_at__isnull=True).update(escalated_at=now)
             if not claimed:
                 continue
+            item = FeedbackItem.objects.get(pk=item_id)
             link = f"/feedback/{item_id}/"
             notify(
-                users=_coordinator_users(program_id), kind=NotificationKind.FEEDBACK_ESCALATED, link=link, email=True
+                users=_coordinator_users(program_id),
+                kind=NotificationKind.FEEDBACK_ESCALATED,
+                link=link,
+                email=True,
+                about=item,
             )
             recipient_users = User.objects.filter(clinician_profiles__feedback_items=item_id)
-            notify(users=recipient_users, kind=NotificationKind.FEEDBACK_REMINDER, link=link, email=True)
-            audit_write(FeedbackItem.objects.get(pk=item_id), actions.UPDATED, action=actions.FEEDBACK_ESCALATED)
+            notify(users=recipient_users, kind=NotificationKind.FEEDBACK_REMINDER, link=link, email=True, about=item)
+            audit_write(item, actions.UPDATED, action=actions.FEEDBACK_ESCALATED)
             count += 1
     return count

@@ -16,6 +16,7 @@ urlpatterns = [
     path("feedback/<int:pk>/", views.feedback_detail, name="feedback-detail"),
     path("feedback/<int:pk>/acknowledge/", views.feedback_acknowledge, name="feedback-acknowledge"),
     path("feedback/<int:pk>/reply/", views.feedback_reply, name="feedback-reply"),
+    path("feedback/<int:pk>/respond/", views.feedback_respond, name="feedback-respond"),
     path("notifications/", views.notification_list, name="notification-list"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification-open"),
 ]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,7 +29,7 @@ from core.scoping import role_program_ids
 from core.timezones import show_times_in
 from security.reauth import ask_for_password
 from sessions import services
-from sessions.forms import AddendumForm, FeedbackForm, PeerSessionForm, ReplyForm
+from sessions.forms import AddendumForm, FeedbackForm, PeerSessionForm, ReplyForm, RespondForm
 from sessions.models import (
     Attendance,
     FeedbackItem,
@@ -240,7 +241,7 @@ def feedback_list(request: AuditedRequest) -> HttpResponse:
         .with_recipient_reply()
         .select_related("author", "client")
         .prefetch_related("recipients", "replies")
-        .order_by("-created_at", "-id")
+        .by_urgency()
     )
     escalated_only = request.GET.get("escalated") == "1"
     if escalated_only:
@@ -262,7 +263,18 @@ def feedback_list(request: AuditedRequest) -> HttpResponse:
         items = items.filter(program_id=int(program_id))
     groups: dict[str, list[FeedbackItem]] = {"unread": [], "acknowledged": [], "replied": []}
     shown = list(items[:200])
+    now = timezone.now()
+    # An item names its client; the name links to the client's page only where that page is in
+    # the reader's scope (a clinician keeps items after the care team changes, not the record).
+    linkable = set(
+        Client.objects.visible_to(request.user)
+        .filter(id__in={item.client_id for item in shown})
+        .values_list("id", flat=True)
+    )
     for item in shown:
+        item.overdue = item.is_overdue(now=now)
+        item.client_linked = item.client_id in linkable
+        item.is_recipient = any(c.user_id == request.user.pk for c in item.recipients.all())
         groups[_inbox_state(item)].append(item)
     roles = role_program_ids(request.user)
     caseload = _caseload(_supporter_for(request)) if roles.supporter else []
@@ -282,6 +294,7 @@ def feedback_list(request: AuditedRequest) -> HttpResponse:
             "urgency_label": Urgency(urgency).label if urgency else None,
             "is_coordinator": bool(roles.coordinator),
             "caseload": caseload,
+            "respond_form": RespondForm(),
         },
     )
 
@@ -371,6 +384,25 @@ def feedback_reply(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Reply sent."))
     return redirect("peer_sessions:feedback-detail", pk=item.pk)
+
+
+@login_required
+@require_POST
+def feedback_respond(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Acknowledge and reply in one step, from the inbox: the two services in one transaction,
+    each recording its own audit event (the acknowledgment, then the reply)."""
+    item = _item_for(request, pk)
+    form = RespondForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("peer_sessions:feedback-list")
+    text = form.cleaned_data["text"].strip()
+    with transaction.atomic():
+        services.feedback_acknowledge(item=item, user=request.user)
+        if text:
+            services.feedback_reply(item=item, user=request.user, text=text)
+    messages.success(request, _("Acknowledged and replied.") if text else _("Acknowledged."))
+    return redirect("peer_sessions:feedback-list")
 
 
 @login_required
