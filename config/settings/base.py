@@ -208,6 +208,7 @@ SPECTACULAR_SETTINGS = {
         "AppointmentStatusEnum": "clients.models.AppointmentStatus",
         "GoalStatusEnum": "clients.models.GoalStatus",
         "ReferralStatusEnum": "clients.models.ReferralStatus",
+        "FeedbackCategoryEnum": "sessions.models.FeedbackCategory",
     },
 }
 
