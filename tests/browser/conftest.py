@@ -149,3 +149,15 @@ def no_page_problems() -> Callable[[Any], None]:
         assert not page.problems, f"problems on {page.url}: {page.problems}"
 
     return check
+
+
+@pytest.fixture
+def check_page(axe_check: Callable, fits_width: Callable, no_page_problems: Callable) -> Callable:
+    """axe (serious and critical), no horizontal overflow, no console errors or failed requests."""
+
+    def check(page: Any) -> None:
+        axe_check(page)
+        fits_width(page)
+        no_page_problems(page)
+
+    return check

@@ -42,16 +42,6 @@ WALKS = [
 ]
 
 
-@pytest.fixture
-def check_page(axe_check, fits_width, no_page_problems):
-    def check(page) -> None:
-        axe_check(page)
-        fits_width(page)
-        no_page_problems(page)
-
-    return check
-
-
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize(("username", "label", "heading", "query", "rows"), WALKS)
 def test_a_home_count_opens_the_list_of_exactly_those_records(

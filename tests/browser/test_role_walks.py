@@ -14,16 +14,6 @@ pytestmark = pytest.mark.browser
 WIDTHS = [pytest.param(DESKTOP["width"], id="desktop"), pytest.param(PHONE_WIDTH, id="phone")]
 
 
-@pytest.fixture
-def check_page(axe_check, fits_width, no_page_problems):
-    def check(page) -> None:
-        axe_check(page)
-        fits_width(page)
-        no_page_problems(page)
-
-    return check
-
-
 def nav(page):
     return page.get_by_role("navigation", name="Main")
 
