@@ -22,7 +22,7 @@ import pandas as pd
 from django.contrib.auth.models import Permission
 from django.db.models import Model
 
-from bench.generate import copy_frame, next_id, reset_sequence
+from bench.copying import copy_frame, next_id, reset_sequence
 from clients.models import Client, Clinician, Consent
 from core.models import ROLE_PERMISSION, Membership, Program, ProgramUserObjectPermission, Role, User
 from sessions.models import (

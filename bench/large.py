@@ -21,6 +21,7 @@ from django.db import connection
 from django.db.models import Count, Q
 
 from base.services import membership_grant
+from bench.generate import generate_program
 from clients.models import CaseloadAssignment, ClinicalAppointment, Clinician
 from core.models import Program, Role, User
 from sessions.models import Attendance, PeerSession
@@ -91,8 +92,6 @@ def _create_indexes(definitions: list[str]) -> None:
 
 
 def _generate(programs: int, attendance_rows: int, scale_down: int, stdout: SupportsWrite[str]) -> None:
-    from bench.generate import generate_program
-
     for number in range(1, programs + 1):
         made = generate_program(
             clients=CLIENTS // programs // scale_down,

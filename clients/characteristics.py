@@ -22,12 +22,8 @@ from django.db import models
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import role_program_ids
-
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
-
-    from core.models import User
+    pass
 
 DECLINED = "declined"
 
@@ -143,25 +139,3 @@ def characteristic_labels(client: Any) -> list[tuple[str, str]]:
         answer = ", ".join(str(labels.get(code, code)) for code in codes) or str(NOT_ASKED_LABEL)
         rows.append((str(QUESTIONS[name]), answer))
     return rows
-
-
-def characteristics_readable(user: User | AnonymousUser, client_ids: Iterable[int]) -> set[int]:
-    """Which of these clients' characteristics the user may read: the program's coordinators and
-    the client's current supporters (clients.models.caseload_q), never clinicians or funders."""
-    from clients.models import Client, caseload_q
-
-    ids = list(client_ids)
-    if not ids:
-        return set()
-    return set(Client.objects.filter(caseload_q(user, client_field="id"), id__in=ids).values_list("id", flat=True))
-
-
-def characteristics_panel_context(request: Any, client: Any) -> dict[str, Any] | None:
-    """The client page's panel: shown to those who may read the answers; coordinators get the edit link."""
-    if client.pk not in characteristics_readable(request.user, [client.pk]):
-        return None
-    return {
-        "client": client,
-        "answers": characteristic_labels(client),
-        "may_edit": client.program_id in role_program_ids(request.user).coordinator,
-    }

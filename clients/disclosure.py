@@ -15,7 +15,8 @@ Without any, the clinician sees `NO_SHARING_CONSENT` and nothing else of peer su
 Coordinators and supporters are not gated (`program_role`): their own scoping rules apply.
 
 Two forms of the same rule, built from the same parts: `disclosable_client_ids` /
-`peer_support_q` for querysets (subqueries, no loop over clients), and `disclosures_for` for
+`peer_support_q` for querysets (subqueries, no loop over clients; they live in clients.models,
+beside the visible_to() methods that use them, and are imported here), and `disclosures_for` for
 the basis of each client on a page (which consent allowed it), for display and for the
 disclosure log of the audit work.
 """
@@ -27,13 +28,28 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import models
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext_lazy as _
 
 from audit import actions
 from audit.records import audit_record
-from clients.models import CaseloadAssignment, Client, Clinician, Consent, EmergencyAccess, care_team_links
-from core.models import Program
+from clients.models import (  # the queryset form of the gate lives beside the querysets that use it
+    CaseloadAssignment,
+    Client,
+    Clinician,
+    Consent,
+    EmergencyAccess,
+    care_team_links,
+    covering_consents,
+    own_clinician_ids,
+    treatment_program_ids,
+)
+from clients.models import (  # re-exported: other rooms take the gate from this module
+    disclosable_client_ids as disclosable_client_ids,
+)
+from clients.models import (
+    peer_support_q as peer_support_q,
+)
 from core.request_cache import memoised
 from core.scoping import role_program_ids
 
@@ -91,60 +107,6 @@ DENIED = Disclosure(allowed=False)
 UNGATED = Disclosure(allowed=True, basis=Basis.PROGRAM_ROLE)
 
 
-def treatment_program_ids(program_ids: Iterable[int]) -> frozenset[int]:
-    """Programs among these that permit treatment disclosures (the constraint keeps Part 2 out;
-    the filter says so again so a row written around the model can never open the gate)."""
-    ids = frozenset(program_ids)
-    if not ids:
-        return frozenset()
-    return memoised(
-        ("treatment_programs", ids),
-        lambda: frozenset(
-            Program.objects.filter(
-                id__in=ids, treatment_disclosures_permitted=True, is_part2_program=False
-            ).values_list("id", flat=True)
-        ),
-    )
-
-
-def covering_consents(*, clinician_ids: Iterable[int] | models.QuerySet, program_ids: Iterable[int]) -> models.QuerySet:
-    """Consents that let a client's information reach these clinicians today (each program's date)."""
-    return Consent.objects.active_today(program_ids).covering(clinician_ids)
-
-
-def _own_clinician_ids(user: User | AnonymousUser, program_ids: Iterable[int]) -> models.QuerySet:
-    # An anonymous user (pk None) has no clinician programs, so the ids are none either way.
-    return Clinician.objects.filter(user_id=cast(int, user.pk), program_id__in=program_ids).values("id")
-
-
-def disclosable_client_ids(user: User | AnonymousUser, *, facts_only: bool) -> models.QuerySet:
-    """Care-team clients whose peer support the user, as a clinician, may learn of: covered by a
-    consent, or (`facts_only=True`, for session facts) in a program permitting treatment
-    disclosures. A subquery of client ids; emergency grants are added by client_access_q."""
-    programs = role_program_ids(user).clinician
-    links = care_team_links(user, programs)
-    allowed = Q(
-        client_id__in=covering_consents(clinician_ids=_own_clinician_ids(user, programs), program_ids=programs).values(
-            "client_id"
-        )
-    )
-    if facts_only:
-        treatment = treatment_program_ids(programs)
-        if treatment:
-            allowed |= Q(clinician__program_id__in=sorted(treatment))
-    return links.filter(allowed).values("client_id")
-
-
-def peer_support_q(user: User | AnonymousUser, *, client_field: str, facts_only: bool = True) -> Q:
-    """The gate as a Q over a model's client field: the clinician branch of a visible_to()."""
-
-    q = Q(**{f"{client_field}__in": disclosable_client_ids(user, facts_only=facts_only)})
-    granted = sorted(EmergencyAccess.objects.granted_client_ids(user))
-    if granted:
-        q |= Q(**{f"{client_field}__in": granted})
-    return q
-
-
 def disclosures_for(user: User | AnonymousUser, clients: Iterable[Client]) -> dict[int, Disclosure]:
     """The gate's decision and basis for each client (clients the user may already see).
 
@@ -177,7 +139,7 @@ def disclosures_for(user: User | AnonymousUser, clients: Iterable[Client]) -> di
     consents: dict[int, int] = {}
     if on_care_team:
         rows = (
-            covering_consents(clinician_ids=_own_clinician_ids(user, programs), program_ids=programs)
+            covering_consents(clinician_ids=own_clinician_ids(user, programs), program_ids=programs)
             .filter(client_id__in=sorted(on_care_team))
             .order_by("client_id", "-effective_on", "-id")
             .values_list("client_id", "id")

@@ -76,8 +76,6 @@ def client_access_q(
         if clinicians == CARE_TEAM:
             client_ids = care_team_links(user, roles.clinician).values("client_id")
         else:
-            from clients.disclosure import disclosable_client_ids
-
             client_ids = disclosable_client_ids(user, facts_only=clinicians == PEER_SUPPORT_FACTS)
         q |= Q(**{f"{client_field}__in": client_ids})
     if roles.any():
@@ -219,6 +217,64 @@ class AssignmentRole(models.TextChoices):
     SECONDARY = "secondary", _("Secondary")
 
 
+# The disclosure gate's queryset form (roles.md v2; clients.disclosure tells the whole rule and
+# holds its per-client form). Here because the visible_to() methods below build on it.
+
+
+def treatment_program_ids(program_ids: Iterable[int]) -> frozenset[int]:
+    """Programs among these that permit treatment disclosures (the constraint keeps Part 2 out;
+    the filter says so again so a row written around the model can never open the gate)."""
+    ids = frozenset(program_ids)
+    if not ids:
+        return frozenset()
+    return memoised(
+        ("treatment_programs", ids),
+        lambda: frozenset(
+            Program.objects.filter(
+                id__in=ids, treatment_disclosures_permitted=True, is_part2_program=False
+            ).values_list("id", flat=True)
+        ),
+    )
+
+
+def covering_consents(*, clinician_ids: Iterable[int] | models.QuerySet, program_ids: Iterable[int]) -> models.QuerySet:
+    """Consents that let a client's information reach these clinicians today (each program's date)."""
+    return Consent.objects.active_today(program_ids).covering(clinician_ids)
+
+
+def own_clinician_ids(user: User | AnonymousUser, program_ids: Iterable[int]) -> models.QuerySet:
+    # An anonymous user (pk None) has no clinician programs, so the ids are none either way.
+    return Clinician.objects.filter(user_id=cast(int, user.pk), program_id__in=program_ids).values("id")
+
+
+def disclosable_client_ids(user: User | AnonymousUser, *, facts_only: bool) -> models.QuerySet:
+    """Care-team clients whose peer support the user, as a clinician, may learn of: covered by a
+    consent, or (`facts_only=True`, for session facts) in a program permitting treatment
+    disclosures. A subquery of client ids; emergency grants are added by client_access_q."""
+    programs = role_program_ids(user).clinician
+    links = care_team_links(user, programs)
+    allowed = Q(
+        client_id__in=covering_consents(clinician_ids=own_clinician_ids(user, programs), program_ids=programs).values(
+            "client_id"
+        )
+    )
+    if facts_only:
+        treatment = treatment_program_ids(programs)
+        if treatment:
+            allowed |= Q(clinician__program_id__in=sorted(treatment))
+    return links.filter(allowed).values("client_id")
+
+
+def peer_support_q(user: User | AnonymousUser, *, client_field: str, facts_only: bool = True) -> Q:
+    """The gate as a Q over a model's client field: the clinician branch of a visible_to()."""
+
+    q = Q(**{f"{client_field}__in": disclosable_client_ids(user, facts_only=facts_only)})
+    granted = sorted(EmergencyAccess.objects.granted_client_ids(user))
+    if granted:
+        q |= Q(**{f"{client_field}__in": granted})
+    return q
+
+
 class CaseloadAssignmentQuerySet(models.QuerySet["CaseloadAssignment"]):
     def visible_to(self, user: User | AnonymousUser) -> CaseloadAssignmentQuerySet:
         """Coordinators: all. Supporters: their own assignments. Clinicians: who supports their
@@ -229,8 +285,6 @@ class CaseloadAssignmentQuerySet(models.QuerySet["CaseloadAssignment"]):
             supporter__program_id__in=roles.supporter, supporter__user_id=user.pk
         )
         if roles.clinician:
-            from clients.disclosure import peer_support_q
-
             q |= peer_support_q(user, client_field="client_id", facts_only=False)
         return self.filter(q)
 
@@ -492,6 +546,15 @@ def caseload_q(user: User | AnonymousUser, *, client_field: str = "client_id", p
     """Coordinators of the program and supporters with the client on their caseload today:
     who reads and edits goals, outcome measures and referrals (never clinicians or funders)."""
     return client_access_q(user, client_field=client_field, program_field=program_field, clinicians=NO_CLINICIANS)
+
+
+def characteristics_readable(user: User | AnonymousUser, client_ids: Iterable[int]) -> set[int]:
+    """Which of these clients' characteristics the user may read: the program's coordinators and
+    the client's current supporters (caseload_q), never clinicians or funders."""
+    ids = list(client_ids)
+    if not ids:
+        return set()
+    return set(Client.objects.filter(caseload_q(user, client_field="id"), id__in=ids).values_list("id", flat=True))
 
 
 class ClientPreferenceQuerySet(models.QuerySet["ClientPreference"]):

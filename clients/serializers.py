@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from base.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
-from clients.characteristics import CHARACTERISTICS, characteristics_readable
+from clients.characteristics import CHARACTERISTICS
 from clients.disclosure import DENIED, disclosure_for, disclosures_for
 from clients.models import (
     CaseloadAssignment,
@@ -22,6 +22,7 @@ from clients.models import (
     ReferralOutcome,
     ReferralStatus,
     Resource,
+    characteristics_readable,
 )
 from clients.services import client_save
 from core.models import Program, Site

@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 import pandas as pd
+from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -43,7 +44,6 @@ from clients.models import (
     ReferralStatus,
     Resource,
 )
-from clients.tasks import run_import_job
 from core.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
 from core.models import Program, User
 from supporters.services import clean_lived_experience_areas, program_policy, supporter_may_take_clients
@@ -655,6 +655,14 @@ def import_job_run(*, job_id: uuid.UUID | str) -> None:
 
 
 IMPORT_ERRORS_SHOWN = 1000
+
+
+# The worker's entry point, beside the service it runs (as pretix keeps its tasks in its services):
+# the dispatcher below enqueues it, so a tasks module would both import this one and be imported
+# by it. clients.tasks lists it for Celery's autodiscovery.
+@shared_task(name="clients.tasks.run_import_job", ignore_result=True)
+def run_import_job(job_id: str) -> None:
+    import_job_run(job_id=job_id)
 
 
 def _dispatch_import_job(job_id: uuid.UUID) -> None:

@@ -4,7 +4,7 @@ characteristics page is the coordinators' (others who see the client get 403).""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.apps import apps
@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from audit import actions
 from audit.records import audited
 from clients import services
-from clients.characteristics import CHARACTERISTICS
+from clients.characteristics import CHARACTERISTICS, characteristic_labels
 from clients.forms import CharacteristicsForm, GoalForm, GoalUpdateForm, MeasureForm, ReferralFollowUpForm, ReferralForm
 from clients.models import (
     Client,
@@ -31,6 +31,7 @@ from clients.models import (
     Referral,
     Resource,
     caseload_q,
+    characteristics_readable,
 )
 from core.charts import line_chart, whole
 from core.exceptions import apply_errors
@@ -44,6 +45,17 @@ def caseload_client(request: HttpRequest, client_id: int) -> Client:
     return get_object_or_404(
         Client.objects.filter(caseload_q(request.user, client_field="id")).select_related("program"), pk=client_id
     )
+
+
+def characteristics_panel_context(request: HttpRequest, client: Client) -> dict[str, Any] | None:
+    """The client page's panel: shown to those who may read the answers; coordinators get the edit link."""
+    if client.pk not in characteristics_readable(request.user, [client.pk]):
+        return None
+    return {
+        "client": client,
+        "answers": characteristic_labels(client),
+        "may_edit": client.program_id in role_program_ids(request.user).coordinator,
+    }
 
 
 @login_required

@@ -17,9 +17,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit import actions
 from audit.records import audit_record, audited, client_ids_of
-from clients.characteristics import characteristics_panel_context
 from clients.disclosure import attach_disclosures, attach_session_disclosures, disclosure_for
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
+from clients.views import characteristics_panel_context
 from core.scoping import role_program_ids
 from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPageFilter
 from dashboard.pagination import KeysetPage, keyset_page

@@ -8,6 +8,7 @@ import uuid
 from datetime import date
 from typing import Any
 
+from celery import shared_task
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -88,12 +89,7 @@ def funder_report_request(
             detail={"period": [period.start.isoformat(), period.end.isoformat()]},
         )
 
-        def enqueue() -> None:
-            from reports.tasks import generate_funder_report
-
-            generate_funder_report.delay(report.pk)
-
-        transaction.on_commit(enqueue)
+        transaction.on_commit(lambda: generate_funder_report.delay(report.pk))
     return report
 
 
@@ -121,12 +117,7 @@ def funder_report_retry(*, report: FunderReport, user: User) -> FunderReport:
         if not requeued:
             raise ValidationError({"status": [_("Only a failed report can be retried.")]})
 
-        def enqueue() -> None:
-            from reports.tasks import generate_funder_report
-
-            generate_funder_report.delay(report.pk)
-
-        transaction.on_commit(enqueue)
+        transaction.on_commit(lambda: generate_funder_report.delay(report.pk))
     report.refresh_from_db()
     return report
 
@@ -146,6 +137,14 @@ def funder_report_generate(*, report_id: int) -> FunderReport:
         return report
     with heartbeat(FunderReport, report_id, token):
         return _generate(report, token, render_html, render_pdf)
+
+
+# The worker's entry point, beside the service it runs (as pretix keeps its tasks in its services):
+# the request and retry services above enqueue it, so a tasks module would import them and be
+# imported by them. reports.tasks lists it for Celery's autodiscovery.
+@shared_task(name="reports.generate_funder_report", acks_late=True)
+def generate_funder_report(report_id: int) -> int:
+    return funder_report_generate(report_id=report_id).pk
 
 
 def _generate(report: FunderReport, token: uuid.UUID, render_html: Any, render_pdf: Any) -> FunderReport:

@@ -6,12 +6,8 @@ from celery import shared_task
 
 from clients.services import import_jobs_reap
 from reports.scheduling import schedule_reports
-from reports.services import funder_report_generate, funder_reports_reap
-
-
-@shared_task(name="reports.generate_funder_report", acks_late=True)
-def generate_funder_report(report_id: int) -> int:
-    return funder_report_generate(report_id=report_id).pk
+from reports.services import funder_reports_reap
+from reports.services import generate_funder_report as generate_funder_report  # autodiscovery
 
 
 @shared_task(name="reports.schedule_funder_reports")

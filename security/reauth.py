@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from allauth.account.authentication import get_authentication_records
+from allauth.account.internal.flows.reauthentication import suspend_request
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
@@ -37,8 +39,6 @@ PASSWORD_WRONG = _("That is not your password.")
 
 
 def last_authenticated_at(request: HttpRequest) -> float | None:
-    from allauth.account.authentication import get_authentication_records
-
     if not request.user.is_authenticated:
         return None
     records = get_authentication_records(request, request.user)
@@ -62,8 +62,6 @@ def ask_for_password(request: HttpRequest, max_age: int | None = None) -> HttpRe
             {"detail": "Confirm your password first.", "reauthenticate": reverse("account_reauthenticate")},
             status=403,
         )
-    from allauth.account.internal.flows.reauthentication import suspend_request
-
     return suspend_request(request, reverse("account_reauthenticate"))
 
 
