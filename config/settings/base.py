@@ -39,6 +39,7 @@ DJANGO_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # allauth's sign-in sessions page (accounts/sessions/) loads it
 ]
 THIRD_PARTY_APPS = [
     "rest_framework",

@@ -5,7 +5,14 @@ import secrets
 from .base import *  # noqa: F403
 from .base import BASE_DIR, env
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off even here: Django's debug pages list every route and show tracebacks with their local
+# variables (client data, under `make run`'s demo too), and the styled 403/404/500 pages are what a
+# user should see. `DEBUG=true make run` turns them on for a developer.
+DEBUG = env.bool("DEBUG", default=False)
+# With DEBUG off, runserver serves no static files: WhiteNoise serves them from the apps' and
+# static/ directories directly (no collectstatic), re-reading them as they change.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 
 
 def _dev_secret_key() -> str:

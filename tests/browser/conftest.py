@@ -161,3 +161,11 @@ def check_page(axe_check: Callable, fits_width: Callable, no_page_problems: Call
         no_page_problems(page)
 
     return check
+
+
+def main_nav(page: Any) -> Any:
+    """The main navigation, opened first where it is folded behind its "Menu" button (phones)."""
+    toggle = page.locator("#main-nav-toggle")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+    return page.get_by_role("navigation", name="Main")

@@ -7,15 +7,11 @@ import re
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE_WIDTH
+from tests.browser.conftest import DESKTOP, PHONE_WIDTH, main_nav
 
 pytestmark = pytest.mark.browser
 
 WIDTHS = [pytest.param(DESKTOP["width"], id="desktop"), pytest.param(PHONE_WIDTH, id="phone")]
-
-
-def nav(page):
-    return page.get_by_role("navigation", name="Main")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -28,7 +24,7 @@ def test_a_coordinator_sees_the_program_then_finds_a_client_by_name(demo, open_p
     assert page.get_by_text("clients enrolled today").is_visible()
     check_page(page)
 
-    nav(page).get_by_role("link", name="Clients").click()
+    main_nav(page).get_by_role("link", name="Clients").click()
     page.get_by_role("heading", name="Clients", exact=True).wait_for()
     check_page(page)
     first_row_link = page.locator("#results tbody a").first
@@ -46,11 +42,11 @@ def test_a_coordinator_sees_the_program_then_finds_a_client_by_name(demo, open_p
     assert re.search(r"/clients/\d+/$", page.url)
     check_page(page)
 
-    nav(page).get_by_role("link", name="Supporters").click()
+    main_nav(page).get_by_role("link", name="Supporters").click()
     page.get_by_role("heading", name="Supporters").wait_for()
     check_page(page)
 
-    nav(page).get_by_role("link", name="Sessions").click()
+    main_nav(page).get_by_role("link", name="Sessions").click()
     page.get_by_role("heading", name="Peer sessions").wait_for()
     page.get_by_text("Filters", exact=True).click()
     page.get_by_label("Kind").select_option("group")
@@ -77,7 +73,7 @@ def test_a_supporter_sees_who_is_in_a_gap_and_opens_that_client(demo, open_page,
     page.get_by_role("heading", name="Peer contacts").wait_for()
     check_page(page)
 
-    nav(page).get_by_role("link", name="Sessions").click()
+    main_nav(page).get_by_role("link", name="Sessions").click()
     page.get_by_role("heading", name="Peer sessions").wait_for()
     supporters = set(page.locator("#results tbody td[data-label='Supporter']").all_inner_texts())
     assert supporters == {"Marcus Bell"}, "a supporter lists only the sessions they ran"
@@ -95,7 +91,7 @@ def test_a_clinician_sees_peer_contact_since_the_last_appointment(demo, open_pag
     page.get_by_role("heading", name="Care team").wait_for()
     assert page.get_by_text("Priya Raman").first.is_visible()
     check_page(page)
-    nav(page).get_by_role("link", name="Clients").click()
+    main_nav(page).get_by_role("link", name="Clients").click()
     page.get_by_role("heading", name="Clients", exact=True).wait_for()
     check_page(page)
 
@@ -106,7 +102,7 @@ def test_a_funder_sees_their_program_and_no_client_data(demo, open_page, sign_in
     sign_in(page, "demo-funder")
     page.get_by_role("heading", name="Published reports").wait_for()
     assert page.get_by_text("No reports have been published for this program yet").is_visible()
-    assert nav(page).get_by_role("link").all_inner_texts() == ["Home", "Funder reports"]
+    assert main_nav(page).get_by_role("link").all_inner_texts() == ["Home", "Funder reports"]
     check_page(page)
     page.goto(f"{demo['url']}/clients/")
     assert page.get_by_text("No clients to show.").is_visible()
