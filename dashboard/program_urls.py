@@ -15,4 +15,5 @@ urlpatterns = [
     path("<int:program_id>/resources/", views.resources, name="resources"),
     path("<int:program_id>/outcomes/", views.outcomes, name="outcomes"),
     path("<int:program_id>/sharing/", views.sharing, name="sharing"),
+    path("<int:program_id>/settings/", views.program_settings, name="settings"),
 ]

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from audit import actions
 from audit.records import audit_record
-from base.services import program_treatment_disclosures_set
+from base.services import program_cosignature_set, program_treatment_disclosures_set
 from clients.matching import match_candidates
 from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument, Resource
 from clients.services import assignment_save, assignment_transfer, client_preference_set, program_outcome_summary
@@ -382,3 +382,14 @@ def sharing(request: AuthenticatedRequest, program_id: int) -> HttpResponse:
             messages.success(request, _("Sharing setting saved."))
             return redirect("program:sharing", program_id=program.id)
     return render(request, "program/sharing.html", {"program": program, "error": error}, status=status)
+
+
+@login_required
+def program_settings(request: AuthenticatedRequest, program_id: int) -> HttpResponse:
+    """The coordinator's program settings: whether notes need a supervisor's co-signature."""
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
+    if request.method == "POST":
+        program_cosignature_set(program=program, required=request.POST.get("cosignature") == "on", by=request.user)
+        messages.success(request, _("Program settings saved."))
+        return redirect("program:settings", program_id=program.id)
+    return render(request, "program/settings.html", {"program": program})
