@@ -6,7 +6,7 @@ and reads people's data through the models' visible_to()."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -16,10 +16,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import actions
 from audit.records import audit_record
+from base.exports import wants_csv, worklist_csv_response
 from base.services import program_cosignature_set, program_treatment_disclosures_set
 from clients.matching import match_candidates
 from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument, Resource
@@ -69,6 +71,14 @@ def worklists(request: HttpRequest, program_id: int) -> HttpResponse:
             raise Http404
         context["worklist"] = worklist
         context["rows"] = rows = list(worklist.rows(program, today)[:500])
+        if wants_csv(request):
+            return worklist_csv_response(
+                request,
+                worklist=worklist.key,
+                program_id=program.pk,
+                client_ids=[c.pk for c in rows] if worklist.kind == "client" else (),
+                **_worklist_table(worklist.kind, rows),
+            )
         if worklist.kind == "client":
             audit_record(
                 action=actions.WORKLIST_VIEWED,
@@ -78,6 +88,28 @@ def worklists(request: HttpRequest, program_id: int) -> HttpResponse:
                 detail={"worklist": worklist.key},
             )
     return render(request, "program/worklists.html", context)
+
+
+def _day(value: Any) -> str:
+    """A date, or a moment as its date in the request's zone (the program's), as the pages print it."""
+    if not value:
+        return ""
+    return (timezone.localtime(value).date() if isinstance(value, datetime) else value).isoformat()
+
+
+def _worklist_table(kind: str, rows: list[Any]) -> dict[str, Any]:
+    """The columns of program/worklists.html for a list of this kind, as CSV header and rows."""
+    if kind == "client":
+        return {
+            "header": [_("Client"), _("Last contact")],
+            "rows": [[c.full_name, _day(getattr(c, "last_contact", None))] for c in rows],
+        }
+    if kind == "supporter":
+        return {"header": [_("Supporter"), _("Caseload limit")], "rows": [[s.full_name, s.max_caseload] for s in rows]}
+    return {
+        "header": [_("Supporter"), _("Credential"), _("Expires")],
+        "rows": [[c.supporter.full_name, c.certification_type, _day(c.expires_on)] for c in rows],
+    }
 
 
 @login_required
@@ -92,6 +124,24 @@ def credentials(request: HttpRequest, program_id: int) -> HttpResponse:
     )
     statuses = services.credential_statuses(certs, today)
     rows = [{"cert": c, "status": statuses[c.pk]} for c in certs]
+    if wants_csv(request):
+        labels = services.CredentialStatus.LABELS
+        return worklist_csv_response(
+            request,
+            worklist="credentials-all",
+            program_id=program.pk,
+            header=[_("Supporter"), _("Credential"), _("Number"), _("Expires"), _("Status")],
+            rows=[
+                [
+                    r["cert"].supporter.full_name,
+                    r["cert"].certification_type,
+                    r["cert"].number,
+                    _day(r["cert"].expires_on),
+                    _(str(labels.get(r["status"], r["status"]))),
+                ]
+                for r in rows
+            ],
+        )
     return render(
         request,
         "program/credentials.html",
@@ -230,6 +280,18 @@ def caseloads(request: HttpRequest, program_id: int) -> HttpResponse:
             {"supporter": s, "load": load, "free": s.max_caseload - load, "percent": round(100 * load / s.max_caseload)}
         )
     rows.sort(key=lambda r: (-r["percent"], r["supporter"].last_name))
+    if wants_csv(request):  # the load table; the clients without a primary are the worklist's own CSV
+        return worklist_csv_response(
+            request,
+            worklist="caseloads",
+            program_id=program.pk,
+            header=[_("Supporter"), _("Site"), _("Load"), _("Caseload limit"), _("Free")],
+            rows=[
+                [s.full_name, s.site.name if s.site else "", r["load"], s.max_caseload, r["free"]]
+                for r in rows
+                for s in [r["supporter"]]
+            ],
+        )
     unassigned = list(WORKLISTS_BY_KEY["unassigned"].rows(program, today)[:200])
     audit_record(action=actions.CASELOAD_VIEWED, request=request, objects=unassigned, program_id=program.pk)
     return render(
