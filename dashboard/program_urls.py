@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:program_id>/training/", views.training, name="training"),
     path("<int:program_id>/supervision/", views.supervision, name="supervision"),
     path("<int:program_id>/caseloads/", views.caseloads, name="caseloads"),
+    path("<int:program_id>/caseloads/reassign/", views.reassign_caseload, name="reassign"),
     path("<int:program_id>/clients/<int:client_id>/assign/", views.assign, name="assign"),
     path("<int:program_id>/lived-experience/", views.lived_experience, name="lived_experience"),
     path("<int:program_id>/resources/", views.resources, name="resources"),

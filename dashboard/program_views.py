@@ -23,9 +23,17 @@ from audit import actions
 from audit.records import audit_record
 from base.exports import wants_csv, worklist_csv_response
 from base.services import program_cosignature_set, program_treatment_disclosures_set
-from clients.matching import match_candidates
+from clients.matching import handover_suggestions, match_candidates
 from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument, Resource
-from clients.services import assignment_save, assignment_transfer, client_preference_set, program_outcome_summary
+from clients.services import (
+    assignment_save,
+    assignment_transfer,
+    caseload_reassign,
+    client_preference_set,
+    departing_caseload,
+    program_outcome_summary,
+    reassign_field,
+)
 from core.exceptions import apply_errors, messages_by_field
 from core.models import Membership, Program, Role, User
 from core.scoping import program_or_404
@@ -133,13 +141,13 @@ def credentials(request: HttpRequest, program_id: int) -> HttpResponse:
             header=[_("Supporter"), _("Credential"), _("Number"), _("Expires"), _("Status")],
             rows=[
                 [
-                    r["cert"].supporter.full_name,
-                    r["cert"].certification_type,
-                    r["cert"].number,
-                    _day(r["cert"].expires_on),
-                    _(str(labels.get(r["status"], r["status"]))),
+                    c.supporter.full_name,
+                    c.certification_type,
+                    c.number,
+                    _day(c.expires_on),
+                    _(labels.get(statuses[c.pk], statuses[c.pk])),
                 ]
-                for r in rows
+                for c in certs
             ],
         )
     return render(
@@ -455,3 +463,95 @@ def program_settings(request: AuthenticatedRequest, program_id: int) -> HttpResp
         messages.success(request, _("Program settings saved."))
         return redirect("program:settings", program_id=program.id)
     return render(request, "program/settings.html", {"program": program})
+
+
+class ReassignForm(forms.Form):
+    start_date = forms.DateField(label=_("New supporters start on"), widget=forms.DateInput(attrs={"type": "date"}))
+    handoff_note = forms.CharField(
+        label=_("Hand-off note (the same for every client)"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+@login_required
+def reassign_caseload(request: AuthenticatedRequest, program_id: int) -> HttpResponse:
+    """Hand a departing supporter's caseload over: each client with the matching suggestion,
+    the coordinator adjusts per client, one hand-off note, one all-or-nothing service call."""
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
+    today = program.local_today()
+    supporters = list(
+        Supporter.objects.visible_to(request.user).filter(program=program, is_active=True).order_by("last_name", "id")
+    )
+    by_id = {s.pk: s for s in supporters}
+    raw = request.POST.get("supporter") if request.method == "POST" else request.GET.get("supporter")
+    departing = by_id.get(int(raw)) if raw and raw.isdigit() and len(raw) < 10 else None
+    if raw and departing is None:
+        raise Http404
+    form = ReassignForm(request.POST or None, initial={"start_date": today})
+    status = 200
+    rows: list[dict[str, Any]] = []
+    secondaries: list[CaseloadAssignment] = []
+    if departing is not None:
+        clients, secondaries = departing_caseload(departing, today)
+        for handover in handover_suggestions(clients, departing_id=departing.pk, day=today):
+            client, matches, suggested = handover.client, handover.matches, handover.suggested
+            field = reassign_field(client.pk)
+            chosen: int | None = suggested.supporter_id if suggested else None  # the page opens on the suggestion
+            if request.method == "POST":
+                posted = request.POST.get(field, "")
+                chosen = int(posted) if posted.isdigit() and len(posted) < 10 else None
+            rows.append(
+                {
+                    "client": client,
+                    "field": field,
+                    "matches": matches,
+                    "suggested": suggested,
+                    "chosen": chosen,
+                    "errors": [],
+                }
+            )
+        if request.method == "POST" and form.is_valid():
+            choices = {r["client"].pk: by_id.get(r["chosen"] or 0) for r in rows}
+            try:
+                created = caseload_reassign(
+                    from_supporter=departing,
+                    choices={pk: s for pk, s in choices.items() if s is not None},
+                    start_date=form.cleaned_data["start_date"],
+                    handoff_note=form.cleaned_data["handoff_note"],
+                )
+            except ValidationError as exc:
+                errors = messages_by_field(exc)
+                for row in rows:
+                    row["errors"] = errors.pop(row["field"], [])
+                if errors:  # the note, the date, and anything not about one client
+                    apply_errors(form, ValidationError(errors))
+                status = 400
+            else:
+                messages.success(
+                    request,
+                    _("%(n)s clients handed over from %(name)s.") % {"n": len(created), "name": departing.full_name},
+                )
+                return redirect("program:caseloads", program_id=program.id)
+        elif request.method == "POST":
+            status = 400
+        if request.method == "GET":
+            audit_record(
+                action=actions.CASELOAD_VIEWED,
+                request=request,
+                objects=[r["client"] for r in rows],
+                client_ids=[a.client_id for a in secondaries],
+                program_id=program.pk,
+            )
+    return render(
+        request,
+        "program/reassign.html",
+        {
+            "program": program,
+            "supporters": supporters,
+            "departing": departing,
+            "rows": rows,
+            "secondaries": secondaries,
+            "form": form,
+            "today": today,
+        },
+        status=status,
+    )

@@ -113,7 +113,11 @@ def _client_worklist_csv(
                 (
                     str(c.peer_support.reason)
                     if not c.peer_support.allowed
-                    else (timezone.localtime(c.last_contact).date().isoformat() if c.last_contact else _("never"))
+                    else (
+                        timezone.localtime(last).date().isoformat()
+                        if (last := getattr(c, "last_contact", None))
+                        else _("never")
+                    )
                 ),
             ]
             for c in rows

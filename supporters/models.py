@@ -46,7 +46,7 @@ class SupporterQuerySet(models.QuerySet["Supporter"]):
         return (
             self.filter(program_id__in=role_program_ids(user).coordinator)
             .with_current_supervisor()
-            .filter(current_supervisor_id=user.pk)
+            .filter(Q(current_supervisor_id=user.pk))  # the annotation above (a Q: the stubs know no annotations)
         )
 
 
