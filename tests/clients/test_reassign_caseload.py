@@ -157,3 +157,37 @@ def test_a_supporter_of_another_program_is_404(leaving, client):
     foreign = SupporterFactory(program=leaving.other_program)
     url = reverse("program:reassign", args=[leaving.program.pk])
     assert client.get(url, {"supporter": foreign.pk}).status_code == 404
+
+
+def test_the_api_hands_over_and_answers_400_by_client(leaving, api_as):
+    cast = leaving
+    api = api_as(cast.coordinator)
+    today = cast.program.local_today()
+    body = {
+        "from_supporter": cast.supporter.pk,
+        "start_date": today.isoformat(),
+        "handoff_note": NOTE,
+        "choices": [{"client": cast.mine.pk, "supporter": cast.receiving.pk}],
+    }
+    missing = api.post(reverse("assignment-reassign"), body, format="json")
+    assert missing.status_code == 400
+    assert missing.json() == {reassign_field(cast.second.pk): ["Choose a new primary supporter."]}
+    body["choices"].append({"client": cast.second.pk, "supporter": cast.other_supporter.pk})
+    done = api.post(reverse("assignment-reassign"), body, format="json")
+    assert done.status_code == 201, done.content
+    assert {row["client"] for row in done.json()} == {cast.mine.pk, cast.second.pk}
+    assert primary_of(cast.second, today) == cast.other_supporter
+
+
+def test_the_api_refuses_a_supporter_and_another_program_s_coordinator(leaving, api_as):
+    cast = leaving
+    body = {
+        "from_supporter": cast.supporter.pk,
+        "start_date": cast.program.local_today().isoformat(),
+        "handoff_note": NOTE,
+        "choices": [],
+    }
+    # A supporter sees only their own record; another program's coordinator sees none of these.
+    assert api_as(cast.supporter_user).post(reverse("assignment-reassign"), body, format="json").status_code == 403
+    assert api_as(cast.other_coordinator).post(reverse("assignment-reassign"), body, format="json").status_code == 400
+    assert not AuditEvent.objects.filter(action=actions.ASSIGNMENT_TRANSFERRED).exists()
