@@ -478,8 +478,10 @@ def reassign_caseload(request: AuthenticatedRequest, program_id: int) -> HttpRes
     the coordinator adjusts per client, one hand-off note, one all-or-nothing service call."""
     program = program_or_404(request.user, program_id, Role.COORDINATOR)
     today = program.local_today()
+    # Inactive supporters too: a supporter already marked as gone may still hold clients. The
+    # receiving supporters are the matching's (active ones only).
     supporters = list(
-        Supporter.objects.visible_to(request.user).filter(program=program, is_active=True).order_by("last_name", "id")
+        Supporter.objects.visible_to(request.user).filter(program=program).order_by("-is_active", "last_name", "id")
     )
     by_id = {s.pk: s for s in supporters}
     raw = request.POST.get("supporter") if request.method == "POST" else request.GET.get("supporter")

@@ -191,3 +191,13 @@ def test_the_api_refuses_a_supporter_and_another_program_s_coordinator(leaving, 
     assert api_as(cast.supporter_user).post(reverse("assignment-reassign"), body, format="json").status_code == 403
     assert api_as(cast.other_coordinator).post(reverse("assignment-reassign"), body, format="json").status_code == 400
     assert not AuditEvent.objects.filter(action=actions.ASSIGNMENT_TRANSFERRED).exists()
+
+
+def test_a_supporter_already_marked_inactive_can_still_be_handed_over(leaving, client):
+    cast = leaving
+    cast.supporter.is_active = False
+    cast.supporter.save()
+    client.force_login(cast.coordinator)
+    page = client.get(reverse("program:reassign", args=[cast.program.pk]), {"supporter": cast.supporter.pk})
+    assert page.status_code == 200 and len(page.context["rows"]) == 2
+    assert "(inactive)" in page.content.decode()
