@@ -382,8 +382,9 @@ def audited(action: str, *, object_type: str = "", client_kwarg: str | None = No
     """Record the read `action` after a page answered a GET or HEAD with 2xx. The view names
     what it showed: `request.audit_object` (one record), `request.audit_objects` (the records
     of a list) and/or `request.audit_client_ids` (clients shown without their records);
-    `client_kwarg` names the URL argument holding the client's id. A POST records nothing
-    here: the service that makes a write records it, and only when it happened.
+    `client_kwarg` names the URL argument holding the client's id; `request.audit_skip` says
+    the view recorded its own event (a CSV export of the list). A POST records nothing here:
+    the service that makes a write records it, and only when it happened.
 
         @login_required
         @audited(actions.CLIENT_VIEWED, client_kwarg="pk")
@@ -402,6 +403,8 @@ def audited(action: str, *, object_type: str = "", client_kwarg: str | None = No
                 and 200 <= response.status_code < 300  # a redirect shows nothing
                 and user is not None
                 and user.is_authenticated
+                # A download that records its own event (base.exports): one event per export.
+                and not getattr(request, "audit_skip", False)
             ):
                 client_id = kwargs.get(client_kwarg) if client_kwarg else None
                 audit_record(

@@ -83,3 +83,22 @@ def program_treatment_disclosures_set(*, program: Program, permitted: bool, by: 
             detail={"from": before, "to": permitted},
         )
     return program
+
+
+@transaction.atomic
+def program_cosignature_set(*, program: Program, required: bool, by: User | None) -> Program:
+    """Switch "notes need a supervisor's co-signature" on or off for the program (issue 16 item 6);
+    recorded in the audit trail with the old and new setting."""
+    program = Program.objects.select_for_update().get(pk=program.pk)
+    before = program.notes_need_cosignature
+    if before != required:
+        program.notes_need_cosignature = required
+        program.save(update_fields=["notes_need_cosignature"])
+        audit_record(
+            action=actions.COSIGNATURE_SET,
+            user=by,
+            obj=program,
+            program_id=program.pk,
+            detail={"from": before, "to": required},
+        )
+    return program

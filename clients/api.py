@@ -51,6 +51,7 @@ from clients.serializers import (
     GoalProgressSerializer,
     InstrumentSerializer,
     OutcomeMeasureSerializer,
+    ReassignSerializer,
     RecoveryGoalSerializer,
     ReferralFollowUpSerializer,
     ReferralSerializer,
@@ -143,6 +144,7 @@ class CaseloadAssignmentViewSet(
         "update": {Role.COORDINATOR},
         "destroy": {Role.COORDINATOR},
         "transfer": {Role.COORDINATOR},
+        "reassign": {Role.COORDINATOR},
     }
     filterset_class = CaseloadAssignmentFilter
     ordering_fields = ["start_date", "id"]
@@ -152,7 +154,9 @@ class CaseloadAssignmentViewSet(
         return super().get_queryset().select_related("supporter", "client")
 
     def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
-        return instance.client.program_id if instance is not None else data["client"].program_id
+        if instance is not None:
+            return instance.client.program_id
+        return data["from_supporter"].program_id if "from_supporter" in data else data["client"].program_id
 
     def _save(self, serializer: CaseloadAssignmentSerializer, assignment: CaseloadAssignment) -> None:
         for field, value in serializer.validated_data.items():
@@ -182,6 +186,22 @@ class CaseloadAssignmentViewSet(
             handoff_note=data.validated_data["handoff_note"],
         )
         return Response(CaseloadAssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReassignSerializer, responses=CaseloadAssignmentSerializer(many=True))
+    @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
+    def reassign(self, request: Request) -> Response:
+        """Hand a departing supporter's caseload over: each primary client to the supporter chosen
+        for them, one hand-off note, all or nothing (400 naming `client_<id>` per refused client)."""
+        data = ReassignSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        self.check_data_permissions(data.validated_data)
+        created = services.caseload_reassign(
+            from_supporter=data.validated_data["from_supporter"],
+            choices={c["client"].pk: c["supporter"] for c in data.validated_data["choices"]},
+            start_date=data.validated_data["start_date"],
+            handoff_note=data.validated_data["handoff_note"],
+        )
+        return Response(CaseloadAssignmentSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
 
 
 class ClinicalAppointmentViewSet(ReadWriteViewSet):

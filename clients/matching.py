@@ -4,6 +4,7 @@ the supporters' facts and the scoring are the supporters' room)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.apps import apps
@@ -57,3 +58,34 @@ def match_candidates(client: Client, today: date | None = None) -> list[Match]:
         preferred_language=client.preferred_language or "", site_id=client.site_id, requested_areas=requested
     )
     return rank_candidates(client_facts, facts, dict(lived_experience_choices(program.id)))
+
+
+def has_free_place(match: Match, taken: dict[int, int]) -> bool:
+    """Whether the matched supporter still has a free place once `taken` (supporter id -> clients
+    already given to them in the same hand-over) is counted: a hand-over never fills anyone past
+    the free places the matching counts."""
+    return taken.get(match.supporter_id, 0) < match.capacity_left
+
+
+@dataclass
+class Handover:
+    """One client of a departing supporter: the ranked matches (without the departing supporter)
+    and the suggestion, the best eligible match with a free place left in this hand-over."""
+
+    client: Client
+    matches: list[Match]
+    suggested: Match | None
+
+
+def handover_suggestions(clients: list[Client], *, departing_id: int, day: date) -> list[Handover]:
+    """The matching suggestion for each client of a departing supporter, in order, each one
+    counting the places the suggestions before it took."""
+    taken: dict[int, int] = {}
+    handovers = []
+    for client in clients:
+        matches = [m for m in match_candidates(client, day) if m.supporter_id != departing_id]
+        suggested = next((m for m in matches if m.eligible and has_free_place(m, taken)), None)
+        if suggested is not None:
+            taken[suggested.supporter_id] = taken.get(suggested.supporter_id, 0) + 1
+        handovers.append(Handover(client=client, matches=matches, suggested=suggested))
+    return handovers

@@ -321,6 +321,20 @@ class TransferSerializer(serializers.Serializer):
     handoff_note = serializers.CharField(max_length=5000)
 
 
+class ReassignChoiceSerializer(serializers.Serializer):
+    client = ScopedRelatedField(Client)
+    supporter = ScopedRelatedField(Supporter)
+
+
+class ReassignSerializer(serializers.Serializer):
+    """A departing supporter's caseload handed over (clients.services.caseload_reassign)."""
+
+    from_supporter = ScopedRelatedField(Supporter)
+    start_date = serializers.DateField()
+    handoff_note = serializers.CharField(max_length=5000, allow_blank=True)
+    choices = ReassignChoiceSerializer(many=True, help_text="The new primary supporter of each primary client.")
+
+
 class ClientPreferenceSerializer(serializers.Serializer):
     requested_lived_experience = serializers.ListField(child=serializers.CharField(max_length=60), allow_empty=True)
 

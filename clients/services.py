@@ -22,8 +22,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import actions
-from audit.records import audit_write
+from audit.records import audit_record, audit_write
 from base.importing import KINDS, import_csv_file
+from clients.matching import handover_suggestions, has_free_place
 from clients.models import (
     RUNNING_IMPORT_STATUSES,
     AssignmentRole,
@@ -236,6 +237,98 @@ def assignment_transfer(
         detail={"from_supporter": current.supporter_id if current else None, "to_supporter": to_supporter.pk},
     )
     return new
+
+
+def reassign_field(client_id: int) -> str:
+    """The field that carries one client's choice on the reassignment page (and its errors)."""
+    return f"client_{client_id}"
+
+
+def departing_caseload(supporter: Any, day: date) -> tuple[list[Client], list[CaseloadAssignment]]:
+    """What a departing supporter hands over on `day`: the clients they are the primary
+    supporter of (each needs a new primary) and their secondary assignments (which end)."""
+    active = CaseloadAssignment.objects.filter(supporter=supporter).active_on(day).select_related("client")
+    primaries = sorted(
+        (a.client for a in active if a.role == AssignmentRole.PRIMARY),
+        key=lambda c: (c.last_name, c.first_name, c.pk),
+    )
+    return primaries, [a for a in active if a.role == AssignmentRole.SECONDARY]
+
+
+@transaction.atomic
+def caseload_reassign(
+    *, from_supporter: Any, choices: dict[int, Any], start_date: date, handoff_note: str
+) -> list[CaseloadAssignment]:
+    """Hand a departing supporter's whole caseload over (issue 16 item 5): each primary client to
+    the supporter chosen for them, through assignment_transfer (its rules, its audit event),
+    with one hand-off note; their secondary assignments end the day before `start_date`. All or
+    nothing: every refusal is collected, by client, and nothing is saved unless there is none.
+
+    A choice must be one the matching suggestion calls eligible (clients.matching: capacity,
+    already supporting the client, a lapsed credential the program blocks), and no supporter may
+    receive more clients than the free places the matching counts for them."""
+    if not handoff_note.strip():
+        raise ValidationError({"handoff_note": [_("Write a hand-off note for the new supporters.")]})
+    primaries, secondaries = departing_caseload(from_supporter, start_date)
+    if not primaries and not secondaries:
+        raise ValidationError({"supporter": [_("This supporter has no clients on %(day)s.") % {"day": start_date}]})
+    errors: dict[str, list[str]] = {}
+    taken: dict[int, int] = {}
+    for handover in handover_suggestions(primaries, departing_id=from_supporter.pk, day=start_date):
+        client = handover.client
+        field = reassign_field(client.pk)
+        chosen = choices.get(client.pk)
+        if chosen is None:
+            errors[field] = [_("Choose a new primary supporter.")]
+            continue
+        match = next((m for m in handover.matches if m.supporter_id == chosen.pk), None)
+        if match is None:
+            errors[field] = [_("Choose an active supporter of the client's program.")]
+            continue
+        if not match.eligible:
+            errors[field] = [" ".join(str(c) for c in match.cautions)]
+            continue
+        if has_free_place(match, taken):
+            taken[chosen.pk] = taken.get(chosen.pk, 0) + 1
+        else:
+            errors[field] = [
+                _("%(name)s has no free place left for this client (caseload limit %(max)s).")
+                % {"name": chosen.full_name, "max": chosen.max_caseload}
+            ]
+    created: list[CaseloadAssignment] = []
+    for client in primaries:
+        field = reassign_field(client.pk)
+        if field in errors:
+            continue
+        try:
+            with transaction.atomic():  # a savepoint: one refusal does not hide the others
+                created.append(
+                    assignment_transfer(
+                        client=client, to_supporter=choices[client.pk], start_date=start_date, handoff_note=handoff_note
+                    )
+                )
+        except ValidationError as exc:
+            errors[field] = [str(m) for m in exc.messages]
+    for assignment in secondaries:
+        assignment.end_date = start_date - timedelta(days=1)
+        try:
+            with transaction.atomic():
+                assignment_save(assignment=assignment)
+        except ValidationError as exc:
+            errors.setdefault(reassign_field(assignment.client_id), []).extend(str(m) for m in exc.messages)
+    if errors:
+        raise ValidationError(errors)  # the outer transaction rolls every transfer back
+    audit_record(
+        action=actions.CASELOAD_REASSIGNED,
+        obj=from_supporter,
+        client_ids=[c.pk for c in primaries] + [a.client_id for a in secondaries],
+        detail={
+            "transferred": len(created),
+            "secondary_ended": len(secondaries),
+            "to_supporters": sorted({a.supporter_id for a in created}),
+        },
+    )
+    return created
 
 
 @transaction.atomic

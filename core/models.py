@@ -69,6 +69,13 @@ class Program(models.Model):
         ),
     )
 
+    # issue 16 item 6: a signed note also waits for the co-signature of the author's supervisor
+    # (supporters.SupporterQuerySet.supervised_by). Set through base.services.program_cosignature_set.
+    notes_need_cosignature = models.BooleanField(
+        default=False,
+        help_text=_("A signed peer session note also needs the co-signature of the author's supervisor."),
+    )
+
     # The paper its PDF reports are printed on: US Letter for US programs, A4 elsewhere.
     paper_size = models.CharField(
         max_length=6,

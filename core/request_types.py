@@ -35,3 +35,4 @@ class AuditedRequest(AuthenticatedRequest):
     audit_object: Any
     audit_objects: Iterable[Any]
     audit_client_ids: Iterable[int]
+    audit_skip: bool  # the view recorded its own event instead (a CSV export)

@@ -113,7 +113,11 @@ class SupporterPageFilter(ScopedChoicesMixin, django_filters.FilterSet):
         _set_choices(self, "program", Program.objects.visible_to(user).order_by("name"))
 
 
-NOTE_CHOICES = [("unsigned", _("Not signed yet")), ("unsigned-late", _("Not signed 72 h after the session"))]
+NOTE_CHOICES = [
+    ("unsigned", _("Not signed yet")),
+    ("unsigned-late", _("Not signed 72 h after the session")),
+    ("review", _("To review as supervisor (late or awaiting co-signature)")),
+]
 
 
 class SessionPageFilter(ScopedChoicesMixin, PeerSessionFilter):
@@ -138,12 +142,16 @@ class SessionPageFilter(ScopedChoicesMixin, PeerSessionFilter):
         fields = ["program", "supporter", "modality", "kind", "status"]
 
     def filter_note(self, queryset: PeerSessionQuerySet, name: str, value: str) -> PeerSessionQuerySet:
-        """The rules are PeerSessionQuerySet.note_unsigned / note_unsigned_late (72 h)."""
+        """The rules are PeerSessionQuerySet.note_unsigned / note_unsigned_late (72 h) /
+        supervision_queue (the supervisor's queue)."""
         if value == "unsigned-late":
             return queryset.note_unsigned_late(now=timezone.now())
+        if value == "review":
+            return queryset.supervision_queue(self.user, now=timezone.now())
         return queryset.note_unsigned()
 
     def scope(self, user: User | AnonymousUser) -> None:
+        self.user = user
         _set_choices(self, "program", Program.objects.visible_to(user).order_by("name"))
         _set_choices(self, "supporter", Supporter.objects.visible_to(user).order_by("last_name", "first_name"))
         # `client` (an id) stays as a filter, reached by a link from the client page;

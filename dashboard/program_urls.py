@@ -10,9 +10,11 @@ urlpatterns = [
     path("<int:program_id>/training/", views.training, name="training"),
     path("<int:program_id>/supervision/", views.supervision, name="supervision"),
     path("<int:program_id>/caseloads/", views.caseloads, name="caseloads"),
+    path("<int:program_id>/caseloads/reassign/", views.reassign_caseload, name="reassign"),
     path("<int:program_id>/clients/<int:client_id>/assign/", views.assign, name="assign"),
     path("<int:program_id>/lived-experience/", views.lived_experience, name="lived_experience"),
     path("<int:program_id>/resources/", views.resources, name="resources"),
     path("<int:program_id>/outcomes/", views.outcomes, name="outcomes"),
     path("<int:program_id>/sharing/", views.sharing, name="sharing"),
+    path("<int:program_id>/settings/", views.program_settings, name="settings"),
 ]

@@ -6,7 +6,7 @@ and reads people's data through the models' visible_to()."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -16,14 +16,24 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import actions
 from audit.records import audit_record
-from base.services import program_treatment_disclosures_set
-from clients.matching import match_candidates
+from base.exports import wants_csv, worklist_csv_response
+from base.services import program_cosignature_set, program_treatment_disclosures_set
+from clients.matching import handover_suggestions, match_candidates
 from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument, Resource
-from clients.services import assignment_save, assignment_transfer, client_preference_set, program_outcome_summary
+from clients.services import (
+    assignment_save,
+    assignment_transfer,
+    caseload_reassign,
+    client_preference_set,
+    departing_caseload,
+    program_outcome_summary,
+    reassign_field,
+)
 from core.exceptions import apply_errors, messages_by_field
 from core.models import Membership, Program, Role, User
 from core.scoping import program_or_404
@@ -69,6 +79,14 @@ def worklists(request: HttpRequest, program_id: int) -> HttpResponse:
             raise Http404
         context["worklist"] = worklist
         context["rows"] = rows = list(worklist.rows(program, today)[:500])
+        if wants_csv(request):
+            return worklist_csv_response(
+                request,
+                worklist=worklist.key,
+                program_id=program.pk,
+                client_ids=[c.pk for c in rows] if worklist.kind == "client" else (),
+                **_worklist_table(worklist.kind, rows),
+            )
         if worklist.kind == "client":
             audit_record(
                 action=actions.WORKLIST_VIEWED,
@@ -78,6 +96,28 @@ def worklists(request: HttpRequest, program_id: int) -> HttpResponse:
                 detail={"worklist": worklist.key},
             )
     return render(request, "program/worklists.html", context)
+
+
+def _day(value: Any) -> str:
+    """A date, or a moment as its date in the request's zone (the program's), as the pages print it."""
+    if not value:
+        return ""
+    return (timezone.localtime(value).date() if isinstance(value, datetime) else value).isoformat()
+
+
+def _worklist_table(kind: str, rows: list[Any]) -> dict[str, Any]:
+    """The columns of program/worklists.html for a list of this kind, as CSV header and rows."""
+    if kind == "client":
+        return {
+            "header": [_("Client"), _("Last contact")],
+            "rows": [[c.full_name, _day(getattr(c, "last_contact", None))] for c in rows],
+        }
+    if kind == "supporter":
+        return {"header": [_("Supporter"), _("Caseload limit")], "rows": [[s.full_name, s.max_caseload] for s in rows]}
+    return {
+        "header": [_("Supporter"), _("Credential"), _("Expires")],
+        "rows": [[c.supporter.full_name, c.certification_type, _day(c.expires_on)] for c in rows],
+    }
 
 
 @login_required
@@ -92,6 +132,24 @@ def credentials(request: HttpRequest, program_id: int) -> HttpResponse:
     )
     statuses = services.credential_statuses(certs, today)
     rows = [{"cert": c, "status": statuses[c.pk]} for c in certs]
+    if wants_csv(request):
+        labels = services.CredentialStatus.LABELS
+        return worklist_csv_response(
+            request,
+            worklist="credentials-all",
+            program_id=program.pk,
+            header=[_("Supporter"), _("Credential"), _("Number"), _("Expires"), _("Status")],
+            rows=[
+                [
+                    c.supporter.full_name,
+                    c.certification_type,
+                    c.number,
+                    _day(c.expires_on),
+                    _(labels.get(statuses[c.pk], statuses[c.pk])),
+                ]
+                for c in certs
+            ],
+        )
     return render(
         request,
         "program/credentials.html",
@@ -230,6 +288,18 @@ def caseloads(request: HttpRequest, program_id: int) -> HttpResponse:
             {"supporter": s, "load": load, "free": s.max_caseload - load, "percent": round(100 * load / s.max_caseload)}
         )
     rows.sort(key=lambda r: (-r["percent"], r["supporter"].last_name))
+    if wants_csv(request):  # the load table; the clients without a primary are the worklist's own CSV
+        return worklist_csv_response(
+            request,
+            worklist="caseloads",
+            program_id=program.pk,
+            header=[_("Supporter"), _("Site"), _("Load"), _("Caseload limit"), _("Free")],
+            rows=[
+                [s.full_name, s.site.name if s.site else "", r["load"], s.max_caseload, r["free"]]
+                for r in rows
+                for s in [r["supporter"]]
+            ],
+        )
     unassigned = list(WORKLISTS_BY_KEY["unassigned"].rows(program, today)[:200])
     audit_record(action=actions.CASELOAD_VIEWED, request=request, objects=unassigned, program_id=program.pk)
     return render(
@@ -382,3 +452,108 @@ def sharing(request: AuthenticatedRequest, program_id: int) -> HttpResponse:
             messages.success(request, _("Sharing setting saved."))
             return redirect("program:sharing", program_id=program.id)
     return render(request, "program/sharing.html", {"program": program, "error": error}, status=status)
+
+
+@login_required
+def program_settings(request: AuthenticatedRequest, program_id: int) -> HttpResponse:
+    """The coordinator's program settings: whether notes need a supervisor's co-signature."""
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
+    if request.method == "POST":
+        program_cosignature_set(program=program, required=request.POST.get("cosignature") == "on", by=request.user)
+        messages.success(request, _("Program settings saved."))
+        return redirect("program:settings", program_id=program.id)
+    return render(request, "program/settings.html", {"program": program})
+
+
+class ReassignForm(forms.Form):
+    start_date = forms.DateField(label=_("New supporters start on"), widget=forms.DateInput(attrs={"type": "date"}))
+    handoff_note = forms.CharField(
+        label=_("Hand-off note (the same for every client)"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+@login_required
+def reassign_caseload(request: AuthenticatedRequest, program_id: int) -> HttpResponse:
+    """Hand a departing supporter's caseload over: each client with the matching suggestion,
+    the coordinator adjusts per client, one hand-off note, one all-or-nothing service call."""
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
+    today = program.local_today()
+    # Inactive supporters too: a supporter already marked as gone may still hold clients. The
+    # receiving supporters are the matching's (active ones only).
+    supporters = list(
+        Supporter.objects.visible_to(request.user).filter(program=program).order_by("-is_active", "last_name", "id")
+    )
+    by_id = {s.pk: s for s in supporters}
+    raw = request.POST.get("supporter") if request.method == "POST" else request.GET.get("supporter")
+    departing = by_id.get(int(raw)) if raw and raw.isdigit() and len(raw) < 10 else None
+    if raw and departing is None:
+        raise Http404
+    form = ReassignForm(request.POST or None, initial={"start_date": today})
+    status = 200
+    rows: list[dict[str, Any]] = []
+    secondaries: list[CaseloadAssignment] = []
+    if departing is not None:
+        clients, secondaries = departing_caseload(departing, today)
+        for handover in handover_suggestions(clients, departing_id=departing.pk, day=today):
+            client, matches, suggested = handover.client, handover.matches, handover.suggested
+            field = reassign_field(client.pk)
+            chosen: int | None = suggested.supporter_id if suggested else None  # the page opens on the suggestion
+            if request.method == "POST":
+                posted = request.POST.get(field, "")
+                chosen = int(posted) if posted.isdigit() and len(posted) < 10 else None
+            rows.append(
+                {
+                    "client": client,
+                    "field": field,
+                    "matches": matches,
+                    "suggested": suggested,
+                    "chosen": chosen,
+                    "errors": [],
+                }
+            )
+        if request.method == "POST" and form.is_valid():
+            choices = {r["client"].pk: by_id.get(r["chosen"] or 0) for r in rows}
+            try:
+                created = caseload_reassign(
+                    from_supporter=departing,
+                    choices={pk: s for pk, s in choices.items() if s is not None},
+                    start_date=form.cleaned_data["start_date"],
+                    handoff_note=form.cleaned_data["handoff_note"],
+                )
+            except ValidationError as exc:
+                errors = messages_by_field(exc)
+                for row in rows:
+                    row["errors"] = errors.pop(row["field"], [])
+                if errors:  # the note, the date, and anything not about one client
+                    apply_errors(form, ValidationError(errors))
+                status = 400
+            else:
+                messages.success(
+                    request,
+                    _("%(n)s clients handed over from %(name)s.") % {"n": len(created), "name": departing.full_name},
+                )
+                return redirect("program:caseloads", program_id=program.id)
+        elif request.method == "POST":
+            status = 400
+        if request.method == "GET":
+            audit_record(
+                action=actions.CASELOAD_VIEWED,
+                request=request,
+                objects=[r["client"] for r in rows],
+                client_ids=[a.client_id for a in secondaries],
+                program_id=program.pk,
+            )
+    return render(
+        request,
+        "program/reassign.html",
+        {
+            "program": program,
+            "supporters": supporters,
+            "departing": departing,
+            "rows": rows,
+            "secondaries": secondaries,
+            "form": form,
+            "today": today,
+        },
+        status=status,
+    )

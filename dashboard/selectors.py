@@ -148,6 +148,17 @@ def coordinator_needs(user: User, program: Program) -> dict[str, Any]:
         ),
         Need("over-capacity", _("supporters over capacity"), work["over-capacity"], f"{worklist}?list=over-capacity"),
     ]
+    if Supporter.objects.supervised_by(user).filter(program=program).exists():
+        # The supervisor's queue (issue 16 item 6), for those who supervise someone here.
+        needs.insert(
+            0,
+            Need(
+                "supervision-review",
+                _("notes to review as supervisor (unsigned after 72 h, or awaiting your co-signature)"),
+                PeerSession.objects.visible_to(user).filter(program=program).supervision_queue(user, now=now).count(),
+                _url("dashboard:sessions", p | {"note": "review"}),
+            ),
+        )
     trend = gap_coverage_by_month(program, today)
     chart = charts.bar_chart(
         title=str(_("Gap coverage, month by month")),

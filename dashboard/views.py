@@ -10,13 +10,19 @@ import django_filters
 from django.contrib.auth.decorators import login_required
 from django.db import models
 from django.db.models import Count, OuterRef, Prefetch, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from audit import actions
 from audit.records import audit_record, audited, client_ids_of
+<<<<<<< HEAD
+=======
+from base.exports import wants_csv, worklist_csv_response
+from clients.characteristics import characteristics_panel_context
+>>>>>>> review
 from clients.disclosure import attach_disclosures, attach_session_disclosures, disclosure_for
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
 from clients.views import characteristics_panel_context
@@ -67,6 +73,8 @@ def client_list(request: AuditedRequest) -> HttpResponse:
     if search:
         clients = clients.matching(search)
     clients = clients.annotate(last_contact=last_completed_contact())
+    if wants_csv(request):
+        return _client_worklist_csv(request, filterset, clients)
     page = keyset_page(
         clients, ordering=["last_name", "first_name", "id"], after=request.GET.get("after"), size=PAGE_SIZE
     )
@@ -77,6 +85,48 @@ def client_list(request: AuditedRequest) -> HttpResponse:
     context = _list_context(request, page, filterset) | {"search": search}
     template = "dashboard/partials/client_results.html" if _is_htmx(request) else "dashboard/client_list.html"
     return render(request, template, context)
+
+
+# The most rows a client working list downloads (the page shows 50 at a time).
+CLIENT_CSV_MAX_ROWS = 5000
+
+
+def _client_worklist_csv(
+    request: AuditedRequest, filterset: django_filters.FilterSet, clients: ClientQuerySet
+) -> HttpResponse:
+    """A working list of clients (the homes' "in a gap", "awaiting follow-up"), with the page's
+    filters and search, as CSV. Only a "needs" list downloads: the whole client list is not a
+    working list. The last peer contact passes the disclosure gate as on the page."""
+    needs = filterset.form.cleaned_data.get("needs") if filterset.is_valid() else None
+    if not needs:
+        raise Http404
+    rows = list(clients.order_by("last_name", "first_name", "id")[:CLIENT_CSV_MAX_ROWS])
+    attach_disclosures(request.user, rows, peer_support_fields=["last_contact"])
+    request.audit_skip = True  # the export records its own event, naming these clients
+    return worklist_csv_response(
+        request,
+        worklist=f"clients-{needs}",
+        client_ids=[c.pk for c in rows],
+        header=[_("Name"), _("Record number"), _("Program"), _("Site"), _("Last peer contact")],
+        rows=[
+            [
+                f"{c.last_name}, {c.first_name}",
+                c.external_id,
+                c.program.name,
+                c.site.name if c.site else "",
+                (
+                    str(c.peer_support.reason)
+                    if not c.peer_support.allowed
+                    else (
+                        timezone.localtime(last).date().isoformat()
+                        if (last := getattr(c, "last_contact", None))
+                        else _("never")
+                    )
+                ),
+            ]
+            for c in rows
+        ],
+    )
 
 
 @login_required

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.apps import apps as django_apps
 
+from base.services import program_cosignature_set
 from clients.models import (
     AssignmentRole,
     CaseloadAssignment,
@@ -28,6 +29,7 @@ from clients.services import (
     resource_save,
 )
 from core.models import Program, User
+from sessions.models import PeerSession, SessionStatus
 from supporters.models import Certification, CredentialKind, CredentialType, LapsedPolicy, Supporter
 from supporters.services import (
     ce_hours_log,
@@ -259,6 +261,20 @@ def build_program_running(program: Program, *, coordinator: User, supporter_user
             note="Client called the desk; intake booked.",
             follow_up_on=today + timedelta(days=7),
         )
+    _note_supervision(program, coordinator=coordinator, supporter=own)
+
+
+def _note_supervision(program: Program, *, coordinator: User, supporter: Supporter) -> None:
+    """Notes need a supervisor's co-signature here; the coordinator supervises `supporter` (the
+    supervision above), and two of the supporter's latest notes are signed, awaiting it."""
+    program_cosignature_set(program=program, required=True, by=coordinator)
+    latest = PeerSession.objects.filter(supporter=supporter, status=SessionStatus.HELD).order_by("-start")[:2]
+    for session in latest:
+        # Written directly, as the demo's sessions are (the demo credential may have lapsed).
+        session.narrative = "Talked through the week and the plan for the Tuesday group."
+        session.signed_at = session.start + timedelta(hours=2)
+        session.signed_by = supporter.user
+        session.save(update_fields=["narrative", "signed_at", "signed_by"])
 
 
 GOALS = [

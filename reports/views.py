@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit import actions
 from audit.records import audit_record
+from base.exports import CSV_PARAM, CSV_VALUE, wants_csv, worklist_csv_response
 from core import charts
 from core.exceptions import messages_by_field
 from core.models import Program, Role
@@ -31,6 +32,7 @@ from reports.funder.pdf import report_context
 from reports.funder.periods import last_complete
 from reports.models import FunderReport, PeriodKind, ReportStatus
 from reports.selectors import (
+    GapRow,
     continuity_equity,
     continuity_scope,
     gap_ahead_worklist,
@@ -150,18 +152,59 @@ def _charts(report: dict[str, Any], trend: list[tuple[str, dict[str, Any]]]) -> 
     ]
 
 
+def _local_day(program: Program, moment: datetime | None) -> str:
+    return moment.astimezone(program.tzinfo).date().isoformat() if moment else ""
+
+
+def _gap_worklist_csv(request: HttpRequest, program: Program, rows: list[GapRow]) -> HttpResponse:
+    """ "Who is in a gap now" as the continuity page shows it (program dates, the same columns)."""
+    return worklist_csv_response(
+        request,
+        worklist="gap",
+        program_id=program.pk,
+        client_ids=[row.client_id for row in rows],
+        header=[
+            _("Client"),
+            _("Record number"),
+            _("Days without support"),
+            _("Last professional session"),
+            _("Last peer contact"),
+            _("Primary supporter"),
+        ],
+        rows=[
+            [
+                row.name,
+                row.external_id,
+                "" if row.days_since_support is None else round(row.days_since_support, 1),
+                _local_day(program, row.last_professional_session),
+                _local_day(program, row.last_peer_contact),
+                row.primary_supporter_name or "",
+            ]
+            for row in rows
+        ],
+    )
+
+
 @login_required
 def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
     program = _coordinated_program(request, program_id)
     today = program.local_today()
-    form = ContinuityForm(request.GET or None, initial=ContinuityForm.defaults(today))
-    if request.GET:
+    query = request.GET.copy()
+    query.pop(CSV_PARAM, None)  # the download link is the page's own query plus format=csv
+    form = ContinuityForm(query or None, initial=ContinuityForm.defaults(today))
+    if query:
         valid = form.is_valid()
         values = form.cleaned_data if valid else None
     else:
         values = ContinuityForm.defaults(today)
+    if values is not None and wants_csv(request):
+        rows = gap_worklist(user=request.user, program=program, threshold_days=values["gap_threshold_days"])
+        return _gap_worklist_csv(request, program, rows[:WORKLIST_LIMIT])
+    csv_query = query.copy()
+    csv_query[CSV_PARAM] = CSV_VALUE
     context: dict[str, Any] = {
         "program": program,
+        "csv_query": csv_query.urlencode(),
         "form": form,
         "summary_figures": SUMMARY_FIGURES,
         "supporter_columns": SUPPORTER_COLUMNS,
@@ -407,6 +450,34 @@ def gap_ahead(request: HttpRequest, program_id: int) -> HttpResponse:
     today = program.local_today()
     rows = gap_ahead_worklist(user=request.user, program=program, as_of=today)
     shown = rows[:GAP_AHEAD_LIMIT]
+    if wants_csv(request):
+        return worklist_csv_response(
+            request,
+            worklist="gap-ahead",
+            program_id=program.pk,
+            client_ids=[row.client_id for row in shown],
+            header=[
+                _("Client"),
+                _("Record number"),
+                _("Primary supporter"),
+                _("Last support point"),
+                _("Days since"),
+                _("Next professional session"),
+                _("Days until it"),
+            ],
+            rows=[
+                [
+                    row.name,
+                    row.external_id,
+                    row.primary_supporter_name or "",
+                    _local_day(program, row.last_support_point),
+                    row.days_since_support,
+                    row.next_session.astimezone(program.tzinfo).strftime("%Y-%m-%d %H:%M") if row.next_session else "",
+                    "" if row.days_until_next_session is None else row.days_until_next_session,
+                ]
+                for row in shown
+            ],
+        )
     audit_record(
         action=actions.WORKLIST_VIEWED,
         request=request,

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Prefetch
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
@@ -58,6 +59,8 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
         "create": {Role.SUPPORTER},
         "update": {Role.SUPPORTER},
         "sign": {Role.SUPPORTER},
+        # The author's supervisor (PeerSessionQuerySet.supervised_by): a coordinator of the program.
+        "cosign": {Role.COORDINATOR},
         "addenda": {Role.SUPPORTER},
     }
     filterset_class = PeerSessionFilter
@@ -119,6 +122,18 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
         session = self.get_object()
         require_password_again(request, request.data.get("password") if hasattr(request.data, "get") else None)
         services.note_sign(session=session, user=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=session.pk)).data)
+
+    @extend_schema(request=SignRequestSerializer, responses=PeerSessionSerializer)
+    @action(detail=True, methods=["post"])
+    def cosign(self, request: AuthenticatedApiRequest, pk: str | None = None) -> Response:
+        """The supervisor co-signs the signed note (where the program asks for it): 404 unless the
+        author is someone the caller supervises; the password again, as for signing."""
+        session = self.get_object()
+        if not PeerSession.objects.supervised_by(request.user).filter(pk=session.pk).exists():
+            raise Http404
+        require_password_again(request, request.data.get("password") if hasattr(request.data, "get") else None)
+        services.note_cosign(session=session, user=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=session.pk)).data)
 
     @action(detail=True, methods=["post"], serializer_class=TextSerializer)

@@ -18,6 +18,7 @@ from clients.models import Client, client_access_q
 from core.fields import EncryptedShortText, EncryptedText
 from core.models import Program
 from core.scoping import role_program_ids
+from supporters.models import Supporter
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -186,6 +187,22 @@ class PeerSessionQuerySet(models.QuerySet["PeerSession"]):
         """Unsigned notes of sessions that started more than LATE_ENTRY_AFTER (72 h) before `now`."""
         return self.note_unsigned().filter(start__lt=now - LATE_ENTRY_AFTER)
 
+    def awaiting_cosignature(self) -> PeerSessionQuerySet:
+        """Signed notes not co-signed yet, in programs whose notes need a supervisor's co-signature."""
+        return self.filter(program__notes_need_cosignature=True, signed_at__isnull=False, cosigned_at__isnull=True)
+
+    def supervised_by(self, user: User | AnonymousUser) -> PeerSessionQuerySet:
+        """Sessions of the supporters `user` supervises (supporters.SupporterQuerySet.supervised_by)."""
+        return self.filter(supporter__in=Supporter.objects.supervised_by(user).values("id"))
+
+    def supervision_queue(self, user: User | AnonymousUser, *, now: datetime) -> PeerSessionQuerySet:
+        """The supervisor's queue (issue 16 item 6): the supervisees' notes unsigned after 72 h
+        (note_unsigned_late) and, where the program asks for it, their signed notes awaiting the
+        co-signature."""
+        late = self.note_unsigned_late(now=now).values("id")
+        cosign = self.awaiting_cosignature().values("id")
+        return self.supervised_by(user).filter(Q(id__in=late) | Q(id__in=cosign))
+
 
 class PeerSession(models.Model):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="peer_sessions")
@@ -215,6 +232,12 @@ class PeerSession(models.Model):
     )
     # The signer's credential at signing time (e.g. "State CPS #1234"), frozen with the signature.
     signed_credential = models.CharField(max_length=250, blank=True)
+    # The supervisor's co-signature of the signed note (sessions.services.note_cosign), where
+    # the program asks for one; it never changes the note.
+    cosigned_at = models.DateTimeField(null=True, blank=True)
+    cosigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="cosigned_sessions"
+    )
 
     objects = PeerSessionQuerySet.as_manager()
     facts_only: bool  # not a field: the session list sets it from the disclosure gate (sessions.views)
@@ -249,6 +272,11 @@ class PeerSession(models.Model):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+    @property
+    def awaits_cosignature(self) -> bool:
+        """PeerSessionQuerySet.awaiting_cosignature() for one session in memory."""
+        return self.program.notes_need_cosignature and self.is_signed and self.cosigned_at is None
 
     def get_topics_display(self) -> list[str]:
         labels = dict(Topic.choices)

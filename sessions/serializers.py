@@ -77,9 +77,11 @@ class PeerSessionSerializer(serializers.ModelSerializer):
             "signed_at",
             "signed_by",
             "signed_credential",
+            "cosigned_at",
+            "cosigned_by",
             "addenda",
         ]
-        read_only_fields = ["entered_late", "signed_at", "signed_by", "signed_credential"]
+        read_only_fields = ["entered_late", "signed_at", "signed_by", "signed_credential", "cosigned_at", "cosigned_by"]
 
     def validate(self, attrs: dict) -> dict:
         supporter = attrs.get("supporter") or getattr(self.instance, "supporter", None)
@@ -238,6 +240,8 @@ def peer_session_rows(sessions: list[PeerSession], context: dict) -> list[dict]:
             "signed_at": _when(session.signed_at),
             "signed_by": session.signed_by_id,
             "signed_credential": session.signed_credential,
+            "cosigned_at": _when(session.cosigned_at),
+            "cosigned_by": session.cosigned_by_id,
             "addenda": [
                 {
                     "id": a.id,

@@ -186,6 +186,28 @@ def note_sign(*, session: PeerSession, user: User) -> PeerSession:
 
 
 @transaction.atomic
+def note_cosign(*, session: PeerSession, user: User) -> PeerSession:
+    """The supervisor co-signs a signed note (issue 16 item 6): only where the program asks for
+    co-signatures, only the author's supervisor (PeerSessionQuerySet.supervised_by), only a signed
+    note, once. Only the co-signature columns are written; the note stays as signed. The
+    conditional UPDATE makes two simultaneous co-signatures give exactly one."""
+    if not PeerSession.objects.supervised_by(user).filter(pk=session.pk).exists():
+        raise PermissionDenied("Only the supervisor of the note's author can co-sign it.")
+    if not session.program.notes_need_cosignature:
+        raise ValidationError({"cosigned_at": ["This program does not ask for co-signatures."]})
+    if session.signed_at is None:
+        raise ValidationError({"cosigned_at": ["The note is not signed yet; it can be co-signed once signed."]})
+    updated = PeerSession.objects.filter(pk=session.pk, signed_at__isnull=False, cosigned_at__isnull=True).update(
+        cosigned_at=timezone.now(), cosigned_by=user
+    )
+    if updated != 1:
+        raise ValidationError({"cosigned_at": ["This note is already co-signed."]})
+    session.refresh_from_db(fields=["cosigned_at", "cosigned_by"])
+    audit_write(session, actions.UPDATED, user=user, action=actions.NOTE_COSIGNED)
+    return session
+
+
+@transaction.atomic
 def program_session_rules_save(*, program: Program, fields: dict[str, Any]) -> ProgramSessionRules:
     """Save the program's billing and deadline rules and recompute every attendance's billing."""
     rules, _created = ProgramSessionRules.objects.select_for_update().get_or_create(program=program)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("sessions/<int:pk>/", views.session_detail, name="session-detail"),
     path("sessions/<int:pk>/edit/", views.session_edit, name="session-edit"),
     path("sessions/<int:pk>/sign/", views.session_sign, name="session-sign"),
+    path("sessions/<int:pk>/cosign/", views.session_cosign, name="session-cosign"),
     path("sessions/<int:pk>/addenda/", views.session_addendum, name="session-addendum"),
     path("feedback/", views.feedback_list, name="feedback-list"),
     path("feedback/new/<int:client_id>/", views.feedback_create, name="feedback-create"),

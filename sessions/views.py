@@ -77,7 +77,7 @@ def _caseload(supporter: Supporter) -> list[Client]:
 def _session_for(request: HttpRequest, pk: int) -> PeerSession:
     return get_object_or_404(
         PeerSession.objects.visible_to(request.user)
-        .select_related("supporter", "program", "signed_by")
+        .select_related("supporter", "program", "signed_by", "cosigned_by")
         .prefetch_related(Prefetch("attendances", queryset=Attendance.objects.select_related("client"))),
         pk=pk,
     )
@@ -188,6 +188,8 @@ def session_detail(request: AuditedRequest, pk: int) -> HttpResponse:
         "is_author": is_author,
         "addenda": session.addenda.select_related("author") if _may_read_note(request, session) else [],
         "addendum_form": AddendumForm(),
+        "may_cosign": session.awaits_cosignature
+        and PeerSession.objects.supervised_by(request.user).filter(pk=session.pk).exists(),
     }
     return render(request, "peer_sessions/session_detail.html", context)
 
@@ -205,6 +207,25 @@ def session_sign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("Note signed."))
+    return redirect("peer_sessions:session-detail", pk=session.pk)
+
+
+@login_required
+@require_POST
+def session_cosign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The supervisor's co-signature: 404 unless the note's author is someone the user supervises."""
+    session = get_object_or_404(
+        PeerSession.objects.visible_to(request.user).supervised_by(request.user).select_related("program"), pk=pk
+    )
+    asked = ask_for_password(request)  # the password again, as signing asks; the POST is replayed after it
+    if asked is not None:
+        return asked
+    try:
+        services.note_cosign(session=session, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Note co-signed."))
     return redirect("peer_sessions:session-detail", pk=session.pk)
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +29,25 @@ class SupporterQuerySet(models.QuerySet["Supporter"]):
 
         roles = role_program_ids(user)
         return self.filter(Q(program_id__in=roles.coordinator) | Q(program_id__in=roles.supporter, user_id=user.pk))
+
+    def with_current_supervisor(self) -> SupporterQuerySet:
+        """Annotate `current_supervisor_id`: who led the supporter's latest supervision session
+        (the supervision record is the relation between a supervisor and a supporter)."""
+        latest = SupervisionSession.objects.filter(supervisees=OuterRef("pk")).order_by("-held_on", "-id")
+        return self.annotate(current_supervisor_id=Subquery(latest.values("supervisor_id")[:1]))
+
+    def supervised_by(self, user: User | AnonymousUser) -> SupporterQuerySet:
+        """The supporters whose notes `user` supervises (reviews and co-signs): those whose latest
+        supervision session `user` led, in programs `user` coordinates. Only coordinators read
+        other people's notes (docs/spec/roles.md), so a supporter who leads supervision supervises
+        no notes. The one place this rule lives: the queue, the co-signature and its 404 use it."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return (
+            self.filter(program_id__in=role_program_ids(user).coordinator)
+            .with_current_supervisor()
+            .filter(Q(current_supervisor_id=user.pk))  # the annotation above (a Q: the stubs know no annotations)
+        )
 
 
 class Supporter(ProgramPerson):
