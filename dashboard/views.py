@@ -18,11 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit import actions
 from audit.records import audit_record, audited, client_ids_of
-<<<<<<< HEAD
-=======
 from base.exports import wants_csv, worklist_csv_response
-from clients.characteristics import characteristics_panel_context
->>>>>>> review
 from clients.disclosure import attach_disclosures, attach_session_disclosures, disclosure_for
 from clients.models import CaseloadAssignment, Client, ClinicalAppointment
 from clients.views import characteristics_panel_context
