@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "core.request_cache.RequestCacheMiddleware",
     "core.timezones.RequestTimezoneMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dashboard.middleware.PlainNotFoundMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "security.middleware.SessionTimeoutMiddleware",
