@@ -69,36 +69,32 @@ def program_treatment_disclosures_set(*, program: Program, permitted: bool, by: 
     """Switch a program to "treatment disclosures permitted" (or back): care-team clinicians then
     see session facts without a consent (docs/spec/roles.md). Refused for a 42 CFR Part 2 program
     (Program.clean); recorded in the audit trail with the old and new setting."""
-    program = Program.objects.select_for_update().get(pk=program.pk)
-    before = program.treatment_disclosures_permitted
-    program.treatment_disclosures_permitted = permitted
-    program.full_clean()
-    if before != permitted:
-        program.save(update_fields=["treatment_disclosures_permitted"])
-        audit_record(
-            action=actions.TREATMENT_DISCLOSURES_SET,
-            user=by,
-            obj=program,
-            program_id=program.pk,
-            detail={"from": before, "to": permitted},
-        )
-    return program
+    return _program_setting_set(
+        program=program,
+        field="treatment_disclosures_permitted",
+        value=permitted,
+        action=actions.TREATMENT_DISCLOSURES_SET,
+        by=by,
+    )
 
 
 @transaction.atomic
 def program_cosignature_set(*, program: Program, required: bool, by: User | None) -> Program:
     """Switch "notes need a supervisor's co-signature" on or off for the program (issue 16 item 6);
     recorded in the audit trail with the old and new setting."""
+    return _program_setting_set(
+        program=program, field="notes_need_cosignature", value=required, action=actions.COSIGNATURE_SET, by=by
+    )
+
+
+def _program_setting_set(*, program: Program, field: str, value: bool, action: str, by: User | None) -> Program:
+    """One program setting changed under a row lock, validated by the model (Program.clean refuses
+    what the program may not have) and, when it changed, recorded with the old and new value."""
     program = Program.objects.select_for_update().get(pk=program.pk)
-    before = program.notes_need_cosignature
-    if before != required:
-        program.notes_need_cosignature = required
-        program.save(update_fields=["notes_need_cosignature"])
-        audit_record(
-            action=actions.COSIGNATURE_SET,
-            user=by,
-            obj=program,
-            program_id=program.pk,
-            detail={"from": before, "to": required},
-        )
+    before = getattr(program, field)
+    setattr(program, field, value)
+    program.full_clean()
+    if before != value:
+        program.save(update_fields=[field])
+        audit_record(action=action, user=by, obj=program, program_id=program.pk, detail={"from": before, "to": value})
     return program
