@@ -53,6 +53,7 @@ RECORDS: dict[str, str] = {
     "clients.recoverygoal": "clients.goal",
     "clients.goalprogress": "clients.goal_progress",
     "clients.instrument": "clients.instrument",
+    "clients.collectionpoint": "clients.collection_point",
     "clients.outcomemeasure": "clients.outcome",
     "clients.resource": "clients.resource",
     "clients.referral": "clients.referral",

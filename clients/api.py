@@ -32,6 +32,7 @@ from clients.models import (
     ClientPreference,
     ClinicalAppointment,
     Clinician,
+    CollectionPoint,
     Consent,
     GoalProgress,
     Instrument,
@@ -46,6 +47,7 @@ from clients.serializers import (
     ClientSerializer,
     ClinicalAppointmentSerializer,
     ClinicianSerializer,
+    CollectionPointSerializer,
     ConsentRevokeSerializer,
     ConsentSerializer,
     GoalProgressSerializer,
@@ -335,6 +337,28 @@ class InstrumentViewSet(
 
     def create_record(self, serializer: InstrumentSerializer) -> None:
         serializer.instance = services.instrument_save(instrument=Instrument(), fields=serializer.validated_data)
+
+
+class CollectionPointViewSet(ReadWriteViewSet, mixins.DestroyModelMixin):
+    """A program's data-collection protocol (clients.collection): its coordinators change it."""
+
+    model = CollectionPoint
+    serializer_class = CollectionPointSerializer
+    write_roles = {"create": {Role.COORDINATOR}, "update": {Role.COORDINATOR}, "destroy": {Role.COORDINATOR}}
+    filterset_fields = ["program", "anchor", "instrument"]
+    ordering_fields = ["position", "id"]
+
+    def create_record(self, serializer: CollectionPointSerializer) -> None:
+        serializer.instance = services.collection_point_save(point=CollectionPoint(), fields=serializer.validated_data)
+
+    def update_record(self, serializer: CollectionPointSerializer) -> None:
+        assert serializer.instance is not None  # an update has its record
+        data = dict(serializer.validated_data)
+        data.pop("program", None)  # a point stays in its program
+        serializer.instance = services.collection_point_save(point=serializer.instance, fields=data)
+
+    def perform_destroy(self, instance: CollectionPoint) -> None:
+        services.collection_point_delete(point=instance)
 
 
 class OutcomeMeasureViewSet(

@@ -10,3 +10,11 @@ class ClientsConfig(AppConfig):
         from clients.imports import register_kinds
 
         register_kinds()
+
+        # Every new program starts with the default data-collection protocol (clients.collection).
+        from django.db.models.signals import post_save
+
+        from clients.collection import install_defaults_on_create
+        from core.models import Program
+
+        post_save.connect(install_defaults_on_create, sender=Program, dispatch_uid="collection-defaults")

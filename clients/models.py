@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -725,6 +726,59 @@ class OutcomeMeasure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument.code} {self.administered_on}"
+
+
+class CollectionAnchor(models.TextChoices):
+    """What a collection point's window is counted from (clients.collection)."""
+
+    ENROLLMENT = "enrollment", _("Enrollment")
+    DISCHARGE = "discharge", _("Discharge")
+
+
+class CollectionPointQuerySet(models.QuerySet["CollectionPoint"]):
+    def visible_to(self, user: User | AnonymousUser) -> CollectionPointQuerySet:
+        """A program's protocol is not people's data: its coordinators and supporters read it."""
+
+        roles = role_program_ids(user)
+        return self.filter(program_id__in=roles.coordinator | roles.supporter)
+
+
+class CollectionPoint(models.Model):
+    """One time point of a program's data-collection protocol: an instrument to administer in
+    a window counted in calendar days (the program's dates) from the client's enrollment or
+    discharge. Every program starts with the SUPRT-style defaults (clients.collection)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="collection_points")
+    code = models.SlugField(max_length=40)
+    label = models.CharField(max_length=100)
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="collection_points")
+    anchor = models.CharField(max_length=12, choices=CollectionAnchor.choices)
+    offset_days = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(1095)], help_text=_("Days after the anchor date.")
+    )
+    window_before = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(365)], help_text=_("Days before the target date the window opens.")
+    )
+    window_after = models.PositiveSmallIntegerField(
+        default=30, validators=[MaxValueValidator(365)], help_text=_("Days after the target date the window closes.")
+    )
+    counts_toward_followup = models.BooleanField(
+        default=True, help_text=_("Included in the follow-up rate (done in window / due).")
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = CollectionPointQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["program", "code"], name="collection_point_code_unique")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def clean(self) -> None:
+        if self.instrument_id and self.program_id and self.instrument.program_id not in (None, self.program_id):
+            raise ValidationError({"instrument": [_("That instrument belongs to another program.")]})
 
 
 class ResourceCategory(models.TextChoices):

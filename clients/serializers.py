@@ -13,6 +13,7 @@ from clients.models import (
     Client,
     ClinicalAppointment,
     Clinician,
+    CollectionPoint,
     Consent,
     GoalProgress,
     Instrument,
@@ -248,6 +249,30 @@ class InstrumentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Instrument
         fields = ["id", "program", "code", "name", "items", "item_min", "item_max", "higher_is_better", "source_note"]
+
+
+class CollectionPointSerializer(serializers.ModelSerializer):
+    program = ScopedRelatedField(Program)
+    instrument = ScopedRelatedField(Instrument)
+
+    class Meta:
+        model = CollectionPoint
+        fields = [
+            "id",
+            "program",
+            "code",
+            "label",
+            "instrument",
+            "anchor",
+            "offset_days",
+            "window_before",
+            "window_after",
+            "counts_toward_followup",
+            "position",
+        ]
+        # The (program, code) constraint is checked by the service's full_clean(), with the
+        # model's message; DRF's own unique-together validator would need the program on updates.
+        validators: list = []
 
 
 class OutcomeMeasureSerializer(serializers.ModelSerializer):

@@ -24,6 +24,8 @@ from django.utils.translation import gettext as _
 from audit import actions
 from audit.records import audit_record, audit_write
 from base.importing import KINDS, import_csv_file
+from clients.collection import Status as CollectionStatus
+from clients.collection import collection_schedule
 from clients.matching import handover_suggestions, has_free_place
 from clients.models import (
     RUNNING_IMPORT_STATUSES,
@@ -32,6 +34,7 @@ from clients.models import (
     Client,
     ClientPreference,
     Clinician,
+    CollectionPoint,
     Consent,
     ConsentScope,
     GoalProgress,
@@ -469,8 +472,38 @@ def outcome_measure_record(
     return measure
 
 
+@transaction.atomic
+def collection_point_save(*, point: CollectionPoint, fields: dict[str, Any]) -> CollectionPoint:
+    """Add or change one time point of a program's data-collection protocol (clients.collection)."""
+    for name, value in fields.items():
+        setattr(point, name, value)
+    point.full_clean()  # CollectionPoint.clean(): the instrument is the library's or the program's
+    verb = actions.CREATED if point.pk is None else actions.UPDATED
+    point.save()
+    audit_write(point, verb, detail={"fields": sorted(fields)})
+    return point
+
+
+@transaction.atomic
+def collection_point_delete(*, point: CollectionPoint) -> None:
+    audit_write(point, actions.DELETED)
+    point.delete()
+
+
 def outcome_next_due(client: Client, instrument: Instrument) -> date | None:
-    """Intake first (due now), then every `outcome_interval_days` after the latest."""
+    """When the client should next answer `instrument`. Where the program's collection protocol
+    has time points for it (clients.collection), the protocol decides: today while a window is
+    open, else the day the next window opens (None once none is left). Otherwise intake first
+    (due now), then every `outcome_interval_days` after the latest."""
+    points = list(CollectionPoint.objects.filter(program_id=client.program_id, instrument=instrument))
+    if points:
+        today = client.program.local_today()
+        schedule = collection_schedule(
+            program=client.program, clients=Client.objects.filter(pk=client.pk), today=today, points=points
+        )
+        if any(row.status == CollectionStatus.OPEN for row in schedule):
+            return today
+        return min((row.opens for row in schedule if row.status == CollectionStatus.UPCOMING), default=None)
     latest = (
         OutcomeMeasure.objects.filter(client=client, instrument=instrument)
         .order_by("-administered_on")

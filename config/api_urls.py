@@ -7,6 +7,7 @@ from clients.api import (
     ClientViewSet,
     ClinicalAppointmentViewSet,
     ClinicianViewSet,
+    CollectionPointViewSet,
     ConsentViewSet,
     GoalProgressViewSet,
     ImportAPIView,
@@ -52,6 +53,7 @@ router.register("assignments", CaseloadAssignmentViewSet, basename="assignment")
 router.register("appointments", ClinicalAppointmentViewSet, basename="appointment")
 router.register("peer-sessions", PeerSessionViewSet, basename="peer-session")
 router.register("consents", ConsentViewSet, basename="consent")
+router.register("collection-points", CollectionPointViewSet, basename="collection-point")
 router.register("feedback", FeedbackItemViewSet, basename="feedback")
 router.register("notifications", NotificationViewSet, basename="notification")
 # Running the program (docs/program.md)

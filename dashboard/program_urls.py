@@ -15,6 +15,9 @@ urlpatterns = [
     path("<int:program_id>/lived-experience/", views.lived_experience, name="lived_experience"),
     path("<int:program_id>/resources/", views.resources, name="resources"),
     path("<int:program_id>/outcomes/", views.outcomes, name="outcomes"),
+    path("<int:program_id>/collections/", views.collections, name="collections"),
+    path("<int:program_id>/collections/protocol/", views.collection_protocol, name="collection-protocol"),
+    path("<int:program_id>/collections/export/", views.collection_export, name="collection-export"),
     path("<int:program_id>/sharing/", views.sharing, name="sharing"),
     path("<int:program_id>/settings/", views.program_settings, name="settings"),
 ]

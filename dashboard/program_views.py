@@ -18,25 +18,38 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from audit import actions
 from audit.records import audit_record
 from base.exports import wants_csv, worklist_csv_response
 from base.services import program_cosignature_set, program_treatment_disclosures_set
+from clients.collection import EXPORT_COLUMNS, collection_schedule, export_rows, followup_rate, rate_period, with_status
+from clients.collection import Status as CollectionStatus
 from clients.matching import handover_suggestions, match_candidates
-from clients.models import AssignmentRole, CaseloadAssignment, Client, ClientPreference, Instrument, Resource
+from clients.models import (
+    AssignmentRole,
+    CaseloadAssignment,
+    Client,
+    ClientPreference,
+    CollectionPoint,
+    Instrument,
+    Resource,
+)
 from clients.services import (
     assignment_save,
     assignment_transfer,
     caseload_reassign,
     client_preference_set,
+    collection_point_delete,
+    collection_point_save,
     departing_caseload,
     program_outcome_summary,
     reassign_field,
 )
 from core.exceptions import apply_errors, messages_by_field
 from core.models import Membership, Program, Role, User
-from core.scoping import program_or_404
+from core.scoping import has_role, program_or_404
 from reports.worklists import WORKLISTS_BY_KEY, worklist_counts
 from sessions.models import FeedbackItem
 from supporters import services
@@ -556,4 +569,190 @@ def reassign_caseload(request: AuthenticatedRequest, program_id: int) -> HttpRes
             "today": today,
         },
         status=status,
+    )
+
+
+# --- collection on schedule (clients.collection, docs/collections.md) ------------------------
+
+COLLECTION_TABS = (
+    (CollectionStatus.OPEN, _lazy("Open now")),
+    (CollectionStatus.MISSED, _lazy("Missed (last 12 months)")),
+    (CollectionStatus.UPCOMING, _lazy("Opening within 30 days")),
+    (CollectionStatus.DONE, _lazy("Done (last 12 months)")),
+)
+
+
+@login_required
+def collections(request: AuthenticatedRequest, program_id: int) -> HttpResponse:
+    """Due, open and missed collections of the caller's clients (a supporter: their caseload),
+    and the follow-up rate against the program's target."""
+    program = program_or_404(request.user, program_id, Role.COORDINATOR, Role.SUPPORTER)
+    is_coordinator = has_role(request.user, program.pk, Role.COORDINATOR)
+    today = program.local_today()
+    clients = Client.objects.visible_to(request.user)
+    schedule = collection_schedule(program=program, clients=clients, today=today)
+    status = request.GET.get("status", CollectionStatus.OPEN)
+    if status not in dict(COLLECTION_TABS):
+        raise Http404
+    rows = with_status(schedule, status, today)
+    names = {c.pk: c for c in clients.filter(pk__in={d.client_id for d in rows}).only("first_name", "last_name")}
+    start, end = rate_period(today)
+    overall, by_supporter = followup_rate(schedule, start=start, end=end)
+    supporters = {s.pk: s for s in Supporter.objects.visible_to(request.user).filter(pk__in=set(by_supporter) - {None})}
+    table: dict[str, Any] = {
+        "header": [_("Client"), _("Time point"), _("Instrument"), _("Window opens"), _("Window closes"), _("Status")],
+        "rows": [
+            [names[d.client_id].full_name, d.point.label, d.point.instrument.name, d.opens, d.closes, d.status_label]
+            for d in rows
+        ],
+    }
+    if wants_csv(request):
+        return worklist_csv_response(
+            request,
+            worklist=f"collections-{status}",
+            program_id=program.pk,
+            client_ids=sorted(names),
+            **table,
+        )
+    audit_record(
+        action=actions.WORKLIST_VIEWED,
+        request=request,
+        objects=list(names.values()),
+        program_id=program.pk,
+        detail={"worklist": f"collections-{status}"},
+    )
+    counts = {key: len(with_status(schedule, key, today)) for key, _label in COLLECTION_TABS}
+    target = services.program_policy(program.pk).followup_target_percent
+    context = {
+        "program": program,
+        "is_coordinator": is_coordinator,
+        "today": today,
+        "tabs": [(key, label, counts[key]) for key, label in COLLECTION_TABS],
+        "status": status,
+        "rows": [(d, names[d.client_id]) for d in rows],
+        "rate": overall,
+        "rate_percent": round(100 * overall.rate) if overall.rate is not None else None,
+        "target_met": overall.rate is not None and 100 * overall.rate >= target,
+        "period": (start, end),
+        "target": target,
+        "by_supporter": sorted(
+            (
+                (supporters[key].full_name if key in supporters else _("No primary supporter"), rate)
+                for key, rate in by_supporter.items()
+                if key is None or key in supporters
+            ),
+            key=lambda pair: str(pair[0]),
+        )
+        if is_coordinator
+        else [],
+        "points": CollectionPoint.objects.filter(program=program).select_related("instrument"),
+    }
+    return render(request, "program/collections.html", context)
+
+
+class CollectionPointForm(forms.ModelForm):
+    class Meta:
+        model = CollectionPoint
+        fields = [
+            "label",
+            "code",
+            "instrument",
+            "anchor",
+            "offset_days",
+            "window_before",
+            "window_after",
+            "counts_toward_followup",
+            "position",
+        ]
+
+    def __init__(self, *args: Any, program: Program, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.program = program
+        instruments = cast(forms.ModelChoiceField, self.fields["instrument"])
+        instruments.queryset = Instrument.objects.visible_to(user).filter(Q(program__isnull=True) | Q(program=program))
+
+    def validate_unique(self) -> None:
+        # The service's full_clean() checks the (program, code) constraint with the program set.
+        self.instance.program_id = self.instance.program.pk
+        super().validate_unique()
+
+
+class FollowupTargetForm(forms.Form):
+    followup_target_percent = forms.IntegerField(label=_("Follow-up rate target (%)"), min_value=1, max_value=100)
+
+
+def _point_prefix(point: CollectionPoint | None) -> str:
+    """Each point's form on the page has its own field names and ids."""
+    return f"point-{point.pk}" if point is not None and point.pk else "new"
+
+
+@login_required
+def collection_protocol(request: AuthenticatedRequest, program_id: int) -> HttpResponse:
+    """The coordinator edits the program's protocol: time points, windows and the target."""
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
+    points = list(CollectionPoint.objects.filter(program=program).select_related("instrument"))
+    policy = services.program_policy(program.pk)
+    status = 200
+    editing: dict[int | None, CollectionPointForm] = {}
+    target_form = FollowupTargetForm(initial={"followup_target_percent": policy.followup_target_percent})
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        pk = request.POST.get("point")
+        point = next((p for p in points if str(p.pk) == pk), None) if pk else CollectionPoint(program=program)
+        if point is None:
+            raise Http404
+        if action == "delete" and point.pk:
+            collection_point_delete(point=point)
+            messages.success(request, _("Time point removed."))
+            return redirect("program:collection-protocol", program_id=program.pk)
+        if action == "target":
+            target_form = FollowupTargetForm(request.POST)
+            if target_form.is_valid():
+                services.program_policy_save(program=program, fields=target_form.cleaned_data)
+                messages.success(request, _("Target saved."))
+                return redirect("program:collection-protocol", program_id=program.pk)
+            status = 400
+        else:
+            form = CollectionPointForm(
+                request.POST, instance=point, program=program, user=request.user, prefix=_point_prefix(point)
+            )
+            if form.is_valid():
+                try:
+                    collection_point_save(point=point, fields=form.cleaned_data)
+                except ValidationError as exc:
+                    apply_errors(form, exc)
+                else:
+                    messages.success(request, _("Time point saved."))
+                    return redirect("program:collection-protocol", program_id=program.pk)
+            editing[point.pk] = form
+            status = 400
+    forms_by_point = [
+        (
+            p,
+            editing.get(p.pk)
+            or CollectionPointForm(instance=p, program=program, user=request.user, prefix=_point_prefix(p)),
+        )
+        for p in points
+    ]
+    new_form = editing.get(None) or CollectionPointForm(
+        program=program, user=request.user, initial={"position": len(points)}, prefix=_point_prefix(None)
+    )
+    context = {"program": program, "points": forms_by_point, "new_form": new_form, "target_form": target_form}
+    return render(request, "program/collection_protocol.html", context, status=status)
+
+
+@login_required
+def collection_export(request: AuthenticatedRequest, program_id: int) -> HttpResponse:
+    """Every due collection whose window has closed or that was done, as CSV for upload to a
+    funder's system: one row per client and time point, pseudonymous."""
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
+    today = program.local_today()
+    schedule = collection_schedule(program=program, clients=Client.objects.visible_to(request.user), today=today)
+    return worklist_csv_response(
+        request,
+        worklist="collections-export",
+        program_id=program.pk,
+        client_ids=sorted({d.client_id for d in schedule}),
+        header=list(EXPORT_COLUMNS),
+        rows=export_rows(program, schedule),
     )

@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from clients.collection import Status as CollectionStatus
+from clients.collection import collection_schedule, with_status
 from clients.disclosure import attach_disclosures
 from clients.models import AppointmentStatus, CaseloadAssignment, Client, ClinicalAppointment
 from core import charts
@@ -98,6 +100,24 @@ def _url(name: str, params: dict[str, Any], *args: Any) -> str:
     return f"{reverse(name, args=args)}?{urlencode(params)}" if params else reverse(name, args=args)
 
 
+def collection_needs(user: User, program: Program) -> list[Need]:
+    """Open and missed collections of the caller's clients (clients.collection: one schedule)."""
+    today = program.local_today()
+    schedule = collection_schedule(program=program, clients=Client.objects.visible_to(user), today=today)
+    return [
+        Need(
+            f"collections-{status}",
+            label,
+            len(with_status(schedule, status, today)),
+            _url("program:collections", {"status": status}, program.pk),
+        )
+        for status, label in (
+            (CollectionStatus.OPEN, _("outcome collections open now (window open, not collected yet)")),
+            (CollectionStatus.MISSED, _("outcome collections missed in the last 12 months")),
+        )
+    ]
+
+
 def coordinator_needs(user: User, program: Program) -> dict[str, Any]:
     """What needs doing in the program, each count from the rule's own place and linked to the
     list page filtered to exactly those records; gap coverage month by month as a chart."""
@@ -147,6 +167,7 @@ def coordinator_needs(user: User, program: Program) -> dict[str, Any]:
             _url("dashboard:sessions", p | {"note": "unsigned-late"}),
         ),
         Need("over-capacity", _("supporters over capacity"), work["over-capacity"], f"{worklist}?list=over-capacity"),
+        *collection_needs(user, program),
     ]
     if Supporter.objects.supervised_by(user).filter(program=program).exists():
         # The supervisor's queue (issue 16 item 6), for those who supervise someone here.
@@ -285,6 +306,7 @@ def supporter_caseload(user: User, program: Program) -> dict[str, Any]:
             FeedbackItem.objects.visible_to(user).filter(program=program, author__user_id=user.pk).replied().count(),
             _url("peer_sessions:feedback-list", {"program": program.pk, "state": "replied"}),
         ),
+        *collection_needs(user, program),
     ]
     return {
         "needs": needs,

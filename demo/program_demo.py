@@ -8,12 +8,15 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.apps import apps as django_apps
+from django.db.models import Min
 
 from base.services import program_cosignature_set
 from clients.models import (
     AssignmentRole,
     CaseloadAssignment,
     Client,
+    CollectionAnchor,
+    CollectionPoint,
     Instrument,
     RecoveryGoal,
     Resource,
@@ -21,6 +24,7 @@ from clients.models import (
 )
 from clients.services import (
     client_preference_set,
+    collection_point_save,
     goal_progress_add,
     goal_save,
     outcome_measure_record,
@@ -293,6 +297,12 @@ def _program_outcomes(program: Program, barc10: Instrument, by: User, today: dat
         .distinct()
         .order_by("id")
     )
+    enrolled_on = dict(
+        CaseloadAssignment.objects.filter(client__in=clients)
+        .values("client_id")
+        .annotate(first=Min("start_date"))
+        .values_list("client_id", "first")
+    )
     for i, client in enumerate(clients):
         text, domain = GOALS[i % len(GOALS)]
         goal = goal_save(goal=RecoveryGoal(), by=by, fields={"client": client, "goal": text, "domain": domain})
@@ -306,8 +316,27 @@ def _program_outcomes(program: Program, barc10: Instrument, by: User, today: dat
             base = 20 + i % 7
             first = [base // 10 + (k % 2) for k in range(10)]
             later = [min(6, v + (1 if (k + i) % 3 else 0)) for k, v in enumerate(first)]
-            intake = today - timedelta(days=170 - i)
+            # Against the program's collection protocol (below): most baselines inside their 30
+            # days, a few late; the three-month check-in spread either side of its window.
+            enrolled = enrolled_on[client.pk]
+            intake = enrolled + timedelta(days=(i * 7) % 40)
+            again = min(today, enrolled + timedelta(days=90 + (i * 11) % 60 - 20))
             outcome_measure_record(client=client, instrument=barc10, administered_on=intake, responses=first, by=by)
-            outcome_measure_record(
-                client=client, instrument=barc10, administered_on=intake + timedelta(days=90), responses=later, by=by
-            )
+            if again > intake:
+                outcome_measure_record(client=client, instrument=barc10, administered_on=again, responses=later, by=by)
+    # The program adds a three-month check-in to the SUPRT-style defaults every program gets
+    # (clients.collection): with six months of history it is the follow-up that has come due.
+    collection_point_save(
+        point=CollectionPoint(program=program),
+        fields={
+            "code": "check-in-3m",
+            "label": "Three-month check-in (± 21 days)",
+            "instrument": barc10,
+            "anchor": CollectionAnchor.ENROLLMENT,
+            "offset_days": 91,
+            "window_before": 21,
+            "window_after": 21,
+            "counts_toward_followup": True,
+            "position": 1,
+        },
+    )

@@ -19,6 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit import actions
 from audit.records import audit_record
 from base.exports import CSV_PARAM, CSV_VALUE, wants_csv, worklist_csv_response
+from clients.collection import collection_schedule, followup_rate
+from clients.models import Client
 from core import charts
 from core.exceptions import messages_by_field
 from core.models import Program, Role
@@ -48,6 +50,7 @@ from reports.services import (
     period_from_form,
 )
 from supporters.models import Supporter
+from supporters.services import program_policy
 
 if TYPE_CHECKING:
     from core.request_types import AuthenticatedRequest
@@ -185,6 +188,13 @@ def _gap_worklist_csv(request: HttpRequest, program: Program, rows: list[GapRow]
     )
 
 
+def _collection_rate(request: HttpRequest, program: Program, start: date, end: date, today: date) -> dict[str, Any]:
+    """The follow-up rate of the period's closed collection windows (clients.collection)."""
+    schedule = collection_schedule(program=program, clients=Client.objects.visible_to(request.user), today=today)
+    overall, _by_supporter = followup_rate(schedule, start=start, end=end)
+    return {"rate": overall, "target": program_policy(program.pk).followup_target_percent}
+
+
 @login_required
 def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
     program = _coordinated_program(request, program_id)
@@ -236,6 +246,7 @@ def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
                 summary=report["summary"],
                 charts=_charts(report, trend),
                 equity=continuity_equity(program, report),
+                collection=_collection_rate(request, program, values["start"], values["end"], today),
             )
         worklist = gap_worklist(user=request.user, program=program, threshold_days=values["gap_threshold_days"])
         context.update(

@@ -256,6 +256,11 @@ class ProgramPolicy(models.Model):
     no_contact_days = models.PositiveSmallIntegerField(
         default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
     )
+    # The share of due follow-up collections done in their window that the funder expects
+    # (clients.collection; SAMHSA grantees are commonly held to 80 %).
+    followup_target_percent = models.PositiveSmallIntegerField(
+        default=80, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
     # Lived-experience areas this program offers beyond the built-in list: [{"code": ..., "label": ...}].
     extra_lived_experience_areas = models.JSONField(default=list, blank=True)
 

@@ -150,6 +150,7 @@ class ProgramPolicySerializer(serializers.ModelSerializer):
             "max_supervisees_per_supervisor",
             "outcome_interval_days",
             "no_contact_days",
+            "followup_target_percent",
             "extra_lived_experience_areas",
         ]
         read_only_fields = ["program"]

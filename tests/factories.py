@@ -14,6 +14,7 @@ from clients.models import (
     Client,
     ClinicalAppointment,
     Clinician,
+    CollectionPoint,
     Consent,
     ConsentScope,
 )
@@ -316,3 +317,19 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     program = factory.SelfAttribute("client.program")
     resource = factory.SubFactory(ResourceFactory, program=factory.SelfAttribute("..client.program"))
     referred_on = factory.LazyFunction(lambda: date.today() - timedelta(days=2))  # noqa: DTZ011
+
+
+class CollectionPointFactory(factory.django.DjangoModelFactory):
+    """A time point added to a program's protocol (every program has the defaults already)."""
+
+    class Meta:
+        model = CollectionPoint
+
+    program = factory.SubFactory(ProgramFactory)
+    code = factory.Sequence(lambda n: f"point-{n}")
+    label = "Three-month check-in"
+    instrument = factory.SubFactory(InstrumentFactory, program=factory.SelfAttribute("..program"))
+    anchor = "enrollment"
+    offset_days = 91
+    window_before = 14
+    window_after = 14

@@ -25,9 +25,11 @@ from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 
 from clients.characteristics import CHARACTERISTICS
+from clients.collection import Due, collection_schedule, followup_rate
 from clients.models import (
     AppointmentStatus,
     CaseloadAssignment,
+    Client,
     ClinicalAppointment,
     OutcomeMeasure,
     RecoveryGoal,
@@ -247,6 +249,15 @@ SECTIONS = (
                 ),
             ),
             (
+                "Data collection on schedule",
+                (
+                    Row("collection_due", "Follow-up collections due (window closed in the period)"),
+                    Row("collection_done", "Done within the window", indent=True),
+                    Row("collection_missed", "Missed", indent=True),
+                    Row("collection_followup_rate", "Follow-up rate (target in the appendix)"),
+                ),
+            ),
+            (
                 "Recovery goals",
                 (
                     Row("goals_set", "Goals set in the period"),
@@ -425,6 +436,13 @@ DEFINITIONS = (
         "supervision sessions they attended in the period add up to that much.",
     ),
     (
+        "Follow-up rate",
+        "The program's data-collection protocol sets time points (for example a baseline within 30 days "
+        "of enrollment, a reassessment at six months within a window, one at discharge), each a window "
+        "of calendar days. The follow-up rate is the share of follow-up collections whose window closed "
+        "in the period that were done within it. The program's target is {followup_target_percent} %.",
+    ),
+    (
         "<11 and *",
         "<11 marks a count from 1 to 10, hidden to protect privacy. * marks a figure hidden so that "
         "a hidden count cannot be worked out from totals, other cells or rates.",
@@ -450,6 +468,9 @@ class Frames:
     supervision_hours_per_month: float
     # One row per client: `client` (the continuity engine's key) and each characteristic.
     characteristics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # The program's collection schedule as of its today (clients.collection) and its target.
+    collections: list[Due] = field(default_factory=list)
+    followup_target_percent: int = 80
 
 
 def _frame(rows: Any, columns: list[str]) -> pd.DataFrame:
@@ -567,8 +588,12 @@ def load_frames(program: Program, first: date, last: date, lookback_days: int) -
         ["supporter_id", "held_on", "duration_minutes"],
     )
     supervision["held_on"] = pd.to_datetime(supervision["held_on"])
-    required = float(program_policy(program.pk).supervision_hours_per_month)
+    policy = program_policy(program.pk)
+    required = float(policy.supervision_hours_per_month)
     characteristics = load_characteristics(program)
+    schedule = collection_schedule(
+        program=program, clients=Client.objects.filter(program=program), today=program.local_today()
+    )
     return Frames(
         assignments,
         contacts,
@@ -580,6 +605,8 @@ def load_frames(program: Program, first: date, last: date, lookback_days: int) -
         supervision,
         required,
         characteristics,
+        schedule,
+        policy.followup_target_percent,
     )
 
 
@@ -709,6 +736,17 @@ def _outcome_values(frames: Frames, period: Period, enrolled: np.ndarray) -> dic
     }
 
 
+def _collection_values(frames: Frames, period: Period) -> dict[str, int]:
+    """Follow-up collections whose window closed in the period, done in it or missed
+    (clients.collection.followup_rate: the same rule as the coordinator's page)."""
+    overall, _by_supporter = followup_rate(frames.collections, start=period.start, end=period.end)
+    return {
+        "collection_due": overall.due,
+        "collection_done": overall.done,
+        "collection_missed": overall.due - overall.done,
+    }
+
+
 def _goal_values(frames: Frames, period: Period, enrolled: np.ndarray) -> dict[str, int]:
     s, e = pd.Timestamp(period.start), pd.Timestamp(period.end)
     goals = frames.goals[frames.goals["client_id"].isin(enrolled)]
@@ -811,6 +849,7 @@ def compute_values(program: Program, period: Period, frames: Frames, params: dic
     values |= _supervision_values(frames, period, active)
     values |= _outcome_values(frames, period, enrolled)
     values |= _goal_values(frames, period, enrolled)
+    values |= _collection_values(frames, period)
     values |= _feedback_values(frames, since, until)
     report = _continuity_report(program, period, params)
     continuity = {key: report["summary"].get(key) for key in CONTINUITY_COUNT_KEYS + CONTINUITY_VALUE_KEYS}
@@ -898,7 +937,10 @@ def funder_figures(
             progress(int(10 + 60 * (index + 1) / len(periods)))
     current = per_period[-1]
     # Policy values print as set (e.g. "2" or "1.5" hours), never as a long float.
-    policy = {"supervision_hours_per_month": f"{frames.supervision_hours_per_month:g}"}
+    policy = {
+        "supervision_hours_per_month": f"{frames.supervision_hours_per_month:g}",
+        "followup_target_percent": str(frames.followup_target_percent),
+    }
     sections = []
     for section in SECTIONS:
         tables = []

@@ -51,6 +51,7 @@ GROUPS = [
     Group("feedback_sent", ("feedback_acknowledged", "feedback_unacknowledged")),
     Group("feedback_acknowledged", ("feedback_ack_on_time", "feedback_ack_late")),
     Group("outcome_clients_followed", ("outcome_improved", "outcome_unchanged", "outcome_worse")),
+    Group("collection_due", ("collection_done", "collection_missed")),
     Group("supporters_active", ("supporters_supervision_met", "supporters_supervision_below")),
     *EQUITY_GROUPS,
 ]
@@ -72,6 +73,7 @@ RATIOS = [
     Ratio("feedback_on_time_rate", "feedback_ack_on_time", "feedback_sent"),
     Ratio("feedback_replied_rate", "feedback_replied", "feedback_sent"),
     Ratio("outcome_improved_rate", "outcome_improved", "outcome_clients_followed"),
+    Ratio("collection_followup_rate", "collection_done", "collection_due"),
     Ratio("clients_goal_achieved_rate", "clients_goal_achieved", "clients_enrolled"),
     Ratio("supervision_met_rate", "supporters_supervision_met", "supporters_active"),
     *EQUITY_RATIOS,

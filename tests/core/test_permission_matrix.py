@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.urls import NoReverseMatch, reverse
 
-from clients.models import CaseloadAssignment
+from clients.models import CaseloadAssignment, CollectionPoint
 from config.api_urls import router
 from core.models import Membership
 from tests import factories as f
@@ -253,6 +253,7 @@ def _foreign_records(cast) -> dict[str, object]:
         "goal": goal,
         "goal-progress": f.GoalProgressFactory(goal=goal),
         "instrument": f.InstrumentFactory(program=op),
+        "collection-point": CollectionPoint.objects.filter(program=op).first(),  # every program's defaults
         "outcome-measure": f.OutcomeMeasureFactory(client=foreign),
         "resource": f.ResourceFactory(program=op),
         "referral": f.ReferralFactory(client=foreign),
