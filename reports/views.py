@@ -247,6 +247,11 @@ def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
                 charts=_charts(report, trend),
                 equity=continuity_equity(program, report),
                 collection=_collection_rate(request, program, values["start"], values["end"], today),
+                # The report's dates are ISO text (the spec's JSON); the page prints them as dates.
+                period_dates=(values["start"], values["end"]),
+                planned_as_of=date.fromisoformat(report["summary"]["planned"]["as_of"])
+                if report["summary"].get("planned")
+                else None,
             )
         worklist = gap_worklist(user=request.user, program=program, threshold_days=values["gap_threshold_days"])
         context.update(
