@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -768,6 +768,19 @@ class CollectionPoint(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
 
     objects = CollectionPointQuerySet.as_manager()
+
+    # What a coordinator sets (the page's form and the API's serializer): all but the program.
+    EDITABLE_FIELDS: ClassVar[list[str]] = [
+        "label",
+        "code",
+        "instrument",
+        "anchor",
+        "offset_days",
+        "window_before",
+        "window_after",
+        "counts_toward_followup",
+        "position",
+    ]
 
     class Meta:
         ordering = ["position", "id"]

@@ -257,19 +257,7 @@ class CollectionPointSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CollectionPoint
-        fields = [
-            "id",
-            "program",
-            "code",
-            "label",
-            "instrument",
-            "anchor",
-            "offset_days",
-            "window_before",
-            "window_after",
-            "counts_toward_followup",
-            "position",
-        ]
+        fields = ["id", "program", *CollectionPoint.EDITABLE_FIELDS]
         # The (program, code) constraint is checked by the service's full_clean(), with the
         # model's message; DRF's own unique-together validator would need the program on updates.
         validators: list = []

@@ -653,17 +653,7 @@ def collections(request: AuthenticatedRequest, program_id: int) -> HttpResponse:
 class CollectionPointForm(forms.ModelForm):
     class Meta:
         model = CollectionPoint
-        fields = [
-            "label",
-            "code",
-            "instrument",
-            "anchor",
-            "offset_days",
-            "window_before",
-            "window_after",
-            "counts_toward_followup",
-            "position",
-        ]
+        fields = CollectionPoint.EDITABLE_FIELDS
 
     def __init__(self, *args: Any, program: Program, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
