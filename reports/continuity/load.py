@@ -3,7 +3,8 @@
 `load_continuity_data` reads assignments, attended and no-show appointments, and peer
 contacts (`Attendance.objects.delivered`: completed attendances of held sessions started by
 the moment of the report) with their session's start, duration and supporter. On PostgreSQL
-it streams them with `COPY ... TO STDOUT`; elsewhere it uses `values_list`. Every column gets
+it reads them through the ADBC driver (binary COPY into Arrow, `_read_copy`); elsewhere it
+uses `values_list`. Every column gets
 an explicit NumPy dtype (int64 ids, int64 nanosecond UTC instants, int64 day numbers: see
 reports.continuity.engine). `load_planned_data` reads the few grouped rows per client that §6
 (the gap ahead) needs.
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import adbc_driver_postgresql.dbapi as adbc
 import numpy as np
 import pandas as pd
 import psycopg
@@ -24,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import BigIntegerField, Max, Min, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
-from psycopg import pq
+from psycopg.conninfo import make_conninfo
 
 from clients.models import (
     AppointmentKind,
@@ -100,66 +103,48 @@ def _days(values: list) -> np.ndarray:
     return np.where(ordinals < 0, OPEN_END_DAY, ordinals - EPOCH.toordinal()).astype(np.int64)
 
 
-_PG_EPOCH_US = 946_684_800 * 10**6  # PostgreSQL's binary timestamps count from 2000-01-01 UTC
-_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+# The ADBC connection reading this load's COPY statements, when the load owns its snapshot
+# (_one_snapshot); None inside a caller's transaction.
+_arrow_reader: ContextVar[adbc.Connection | None] = ContextVar("continuity_arrow_reader", default=None)
 
 
 def _read_copy(sql: str, params: list[Any], names: list[str], timestamps: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Stream a query out of PostgreSQL as binary COPY and cut it into int64 columns.
+    """A query's rows as int64 columns, read with a maintained library (issue 15).
 
-    Every selected column must be non-null and 8 bytes wide in binary (bigint, or a
-    timestamptz: microseconds since 2000-01-01 UTC, converted here to nanoseconds
-    since 1970). Each row is then a fixed 2 + 12 * n bytes, so NumPy reads the whole
-    stream as one structured array: no per-row Python objects, no text parsing. The
-    rows are read with libpq's get_copy_data directly because psycopg's Copy iterator
-    costs several microseconds of Python per row, which dominates at millions of rows.
+    Every selected column is a non-null bigint, or a timestamptz (`timestamps`: converted to
+    nanoseconds since 1970 UTC). Outside a caller's transaction (every production caller: the
+    CLI, API, dashboard requests, the funder worker) the ADBC PostgreSQL driver runs the query
+    as a binary COPY into Arrow in C, no Python object per row, on its own connection that has
+    imported this load's snapshot (_one_snapshot), so it sees exactly what the ORM reads of the
+    same load see. Inside a caller's transaction (a test's, whose rows no other connection can
+    see) psycopg's own binary COPY reads it on Django's connection.
     """
     connection.ensure_connection()
-    conn = connection.connection
-    with psycopg.ClientCursor(conn) as composer:  # binds the parameters client-side, safely quoted
-        query = composer.mogrify(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params)
-    pgconn = conn.pgconn
-    buffer = bytearray()
-    with conn.lock:
-        pgconn.send_query(query.encode())
-        result = pgconn.get_result()
-        if result is None or result.status != pq.ExecStatus.COPY_OUT:
-            message = result.error_message.decode(errors="replace") if result is not None else ""
-            while pgconn.get_result() is not None:
-                pass
-            raise RuntimeError(f"COPY failed: {message}")
-        while True:
-            size, data = pgconn.get_copy_data(0)
-            if size < 0:
-                break
-            buffer += data
-        error = ""
-        while (result := pgconn.get_result()) is not None:
-            if result.status != pq.ExecStatus.COMMAND_OK:
-                error = result.error_message.decode(errors="replace")
-        if error:
-            raise RuntimeError(f"COPY failed: {error}")
-    if not buffer.startswith(_BINARY_SIGNATURE):
-        raise RuntimeError("COPY returned no binary header")
-    header = 11 + 4 + 4 + int.from_bytes(buffer[15:19], "big")
-    width = 2 + 12 * len(names)
-    body = len(buffer) - header - 2  # the trailer is a 16-bit -1
-    if body % width:
-        raise RuntimeError("COPY rows are not fixed width (a null or a narrow column?)")
-    layout = [("fields", ">i2")]
-    for name in names:
-        layout += [(f"{name}_length", ">i4"), (name, ">i8")]
-    rows = np.frombuffer(buffer, dtype=np.dtype(layout), count=body // width, offset=header)
-    if len(rows) and not all((rows[f"{name}_length"] == 8).all() for name in names):
-        raise RuntimeError("COPY returned a null or a field that is not 8 bytes")
-    columns = {}
-    for name in names:
-        column = rows[name].astype(np.int64)
-        if name in timestamps:
-            column = (column + _PG_EPOCH_US) * 1000
-        columns[name] = column
-    del rows
-    return _frame(columns)
+    with psycopg.ClientCursor(connection.connection) as composer:  # binds the parameters client-side
+        query = composer.mogrify(sql, params)
+    reader = _arrow_reader.get()
+    if reader is not None:
+        with reader.cursor() as cursor:
+            cursor.execute(query)
+            table = cursor.fetch_arrow_table()
+        columns = {}
+        for position, name in enumerate(names):
+            column = table.column(position)
+            if column.null_count:
+                raise RuntimeError(f"COPY returned a null in {name}")
+            values = column.to_numpy()
+            columns[name] = values.astype("datetime64[ns]").astype(np.int64) if name in timestamps else values
+        return _frame(columns)
+    types = ["timestamptz" if name in timestamps else "int8" for name in names]
+    with connection.connection.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
+        copy.set_types(types)
+        rows = list(copy.rows())
+    return _frame(
+        {
+            name: _instants_ns([row[i] for row in rows]) if name in timestamps else _int_col([row[i] for row in rows])
+            for i, name in enumerate(names)
+        }
+    )
 
 
 def _load_postgresql(
@@ -213,7 +198,7 @@ CONTACT_COLUMNS = ["client_id", "session_id", "t", "supporter_id", "duration_min
 
 def _contacts_queryset(program: Program, until: datetime, as_of: datetime, client_ids: list[int] | None) -> QuerySet:
     """Peer contacts (delivered services as of `as_of`) at sessions starting before `until`, as
-    CONTACT_COLUMNS: every column a bigint or a timestamp, which the binary COPY reader needs."""
+    CONTACT_COLUMNS: every column a non-null bigint or timestamp, as `_read_copy` reads them."""
     queryset = Attendance.objects.delivered(as_of=as_of).filter(session__program=program, session__start__lt=until)
     if client_ids is not None:
         # An empty list compiles to no SQL at all (EmptyResultSet); -1 is no client's id, so the
@@ -349,7 +334,20 @@ def _one_snapshot() -> Iterator[None]:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
+            cursor.execute("SELECT pg_export_snapshot()")
+            (snapshot,) = cursor.fetchone()
+        # The COPY reads go through ADBC's own connection, in the same snapshot.
+        info = connection.connection.info
+        conninfo = make_conninfo(**info.get_parameters(), password=info.password or "")
+        with adbc.connect(conninfo, autocommit=True) as reader:
+            with reader.cursor() as cursor:
+                cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # a server-made id, not input
+            token = _arrow_reader.set(reader)
+            try:
+                yield
+            finally:
+                _arrow_reader.reset(token)
 
 
 # --------------------------------------------------------------------------- §6: the gap ahead

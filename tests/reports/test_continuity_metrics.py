@@ -372,6 +372,45 @@ def test_the_copy_loader_reads_exactly_what_the_orm_loader_reads(b, sup):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_arrow_reader_reads_exactly_what_the_orm_loader_reads(monkeypatch):
+    """Every production caller loads outside a transaction: the COPY statements then go through
+    ADBC (Arrow), on a connection of its own that imported the load's snapshot."""
+    from django.db import connection
+
+    from reports.continuity import load
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's; on other databases only the ORM loader runs")
+    b = Builder()
+    sup = b.supporter("SUP-A")
+    c = b.client("MRN-1")
+    b.assign(c, sup, "2026-01-01", "2026-02-01")
+    b.assign(c, b.supporter("SUP-B"), "2026-01-05", role="secondary")
+    b.appointment(c, "2026-03-08 03:30:00.123456", kind="emergency_visit")
+    b.appointment(c, "2026-03-09 10:00", status="no_show")
+    b.contact(sup, c, "2026-11-01 01:30", minutes=45)
+    b.contact(sup, c, "2026-11-02 01:30", status="attempted")
+    opened = []
+    connect = load.adbc.connect
+
+    def spy(*args, **kwargs):
+        opened.append(args)
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(load.adbc, "connect", spy)
+    until = date(2026, 12, 31)
+    by_arrow = load.load_continuity_data(program=b.program, until=until, use_copy=True)
+    assert len(opened) == 1
+    by_orm = load.load_continuity_data(program=b.program, until=until, use_copy=False)
+    for name in ("assignments", "appointments", "contacts"):
+        left = getattr(by_arrow, name).sort_values(list(getattr(by_arrow, name).columns)).reset_index(drop=True)
+        right = getattr(by_orm, name).sort_values(list(getattr(by_orm, name).columns)).reset_index(drop=True)
+        assert len(left) > 0
+        assert left.dtypes.to_dict() == right.dtypes.to_dict(), name
+        assert left.equals(right), name
+
+
+@pytest.mark.django_db(transaction=True)
 def test_rows_committed_while_the_copy_loader_reads_are_in_none_of_its_frames(monkeypatch):
     import threading
 
