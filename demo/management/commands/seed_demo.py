@@ -119,7 +119,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The logins are printed last, after the demo's transaction commits: the e-mails it
+        # sends on commit (the console backend under make run) come before them, not after.
+        self.summary: list[str] = []
         self._seed_demo(options)
+        for line in self.summary:
+            self.stdout.write(line)
         if options["scale"] == "large":
             # Outside the demo's transaction: the large build commits table by table.
 
@@ -156,11 +161,11 @@ class Command(BaseCommand):
             self._build_program_running(program, users)
         if not FeedbackItem.objects.filter(program=program).exists():
             self._build_feedback(program, users)
-        self.stdout.write(self.style.SUCCESS(f"Demo program '{program.name}' ({program.slug}) is ready."))
-        self.stdout.write("Sign in at http://127.0.0.1:8000/ as any of:")
+        self.summary.append(self.style.SUCCESS(f"Demo program '{program.name}' ({program.slug}) is ready."))
+        self.summary.append("Sign in at http://127.0.0.1:8000/ as any of:")
         for role, user in users.items():
-            self.stdout.write(f"  {user.username:<18} ({role.label})")
-        self.stdout.write(f"Password for all four: {password}")
+            self.summary.append(f"  {user.username:<18} ({role.label})")
+        self.summary.append(f"Password for all four: {password}")
         self._enrol_mfa(users)
 
     def _enrol_mfa(self, users: dict[Role, User]) -> None:
@@ -168,16 +173,16 @@ class Command(BaseCommand):
         an authenticator whose secret is printed (add it to any TOTP app), and
         `manage.py demo_totp <username>` prints the current code."""
 
-        self.stdout.write("Two-factor sign-in (required for the coordinator and the clinician):")
+        self.summary.append("Two-factor sign-in (required for the coordinator and the clinician):")
         for role in (Role.COORDINATOR, Role.CLINICIAN):
             user = users[role]
             if has_totp(user):
-                self.stdout.write(
+                self.summary.append(
                     f"  {user.username:<18} already enrolled; current code: python manage.py demo_totp {user.username}"
                 )
                 continue
             secret = totp_enrol(user)
-            self.stdout.write(
+            self.summary.append(
                 f"  {user.username:<18} TOTP secret {secret} (or run: python manage.py demo_totp {user.username})"
             )
 
