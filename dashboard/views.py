@@ -204,7 +204,14 @@ def _attach_session_rows(user: User | AnonymousUser, sessions: list[PeerSession]
     attach_session_disclosures(user, sessions)
     attendee_ids = {a.client_id for s in sessions for a in s.attendances.all()}
     linkable = set(Client.objects.visible_to(user).filter(id__in=attendee_ids).values_list("id", flat=True))
+    # Notes still unsigned 72 h after the session: the supervision queue's rule, one query.
+    late = set(
+        PeerSession.objects.filter(id__in=[s.pk for s in sessions])
+        .note_unsigned_late(now=as_of)
+        .values_list("id", flat=True)
+    )
     for session in sessions:
+        session.note_late = session.pk in late
         session.shown = [a for a in session.attendances.all() if session.disclosure.shows(a.client_id)]
         for attendance in session.shown:
             attendance.linked = attendance.client_id in linkable

@@ -55,11 +55,13 @@ def test_a_session_in_the_future_counts_nobody_as_attended_yet(cast, client):
     assert "0 of 1" in page(client, cast.coordinator)
 
 
-def test_the_note_column_says_signed_or_draft(cast, client):
+def test_the_note_column_says_signed_draft_or_unsigned_after_72_hours(cast, client):
     group_session(cast, {cast.mine: AttendanceStatus.COMPLETED}, signed_at=START, signed_by=cast.supporter_user)
     group_session(cast, {cast.theirs: AttendanceStatus.COMPLETED}, supporter=cast.other_supporter)
+    group_session(cast, {cast.mine: AttendanceStatus.COMPLETED}, start=timezone.now() - timedelta(hours=2))
     html = page(client, cast.coordinator)
     assert ">Signed</span>" in html and ">Draft</span>" in html
+    assert html.count(">Unsigned after 72 h</span>") == 1  # the March session, not today's
 
 
 def test_a_supporter_sees_a_past_attendee_off_their_caseload_by_name_but_without_a_link(cast, client):
