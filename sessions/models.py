@@ -246,6 +246,7 @@ class PeerSession(models.Model):
     disclosure: SessionDisclosure
     shown: list[Attendance]
     attended: int
+    note_late: bool  # unsigned 72 h after the session (the sessions page sets it)
 
     class Meta:
         constraints = [
