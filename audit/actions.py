@@ -36,6 +36,7 @@ RECORDS: dict[str, str] = {
     "accounts.program": "accounts.program",
     "accounts.site": "accounts.site",
     "accounts.membership": "accounts.membership",
+    "accounts.staffcontact": "accounts.staff_contact",
     "accounts.emergencyaccess": "accounts.emergency_access",
     "supporters.supporter": "supporters.supporter",
     "supporters.credentialtype": "supporters.credential_type",
@@ -50,6 +51,7 @@ RECORDS: dict[str, str] = {
     "clients.clinicalappointment": "clients.appointment",
     "clients.consent": "clients.consent",
     "clients.clientpreference": "clients.preference",
+    "clients.clientcontact": "clients.contact",
     "clients.recoverygoal": "clients.goal",
     "clients.goalprogress": "clients.goal_progress",
     "clients.instrument": "clients.instrument",
@@ -65,6 +67,8 @@ RECORDS: dict[str, str] = {
     "peer_sessions.feedbackitem": "peer_sessions.feedback",
     "peer_sessions.feedbackreply": "peer_sessions.feedback_reply",
     "peer_sessions.notification": "peer_sessions.notification",
+    "peer_sessions.delivery": "peer_sessions.delivery",
+    "peer_sessions.followuptask": "peer_sessions.task",
     "reports.funderreport": "reports.funder_report",
     "accounts.auditevent": "audit.events",
 }
@@ -78,6 +82,10 @@ CONSENT_REVOKED = "clients.consent.revoked"
 ASSIGNMENT_TRANSFERRED = "clients.assignment.transferred"
 NOTE_SIGNED = "peer_sessions.note.signed"
 NOTE_COSIGNED = "peer_sessions.note.cosigned"
+TASK_COMPLETED = "peer_sessions.task.completed"
+TASK_ESCALATED = "peer_sessions.task.escalated"
+CONTACT_REQUEST_RAISED = "peer_sessions.contact_request.raised"
+CONTACT_REQUEST_ANSWERED = "peer_sessions.contact_request.answered"
 FEEDBACK_ACKNOWLEDGED = "peer_sessions.feedback.acknowledged"
 FEEDBACK_ESCALATED = "peer_sessions.feedback.escalated"
 # Disclosures to clinicians (42 CFR Part 2 §2.13(d) list per client): recorded as such

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
 from audit import actions
 from audit.records import audit_record, audit_write
-from core.models import ROLE_PERMISSION, Membership, Organization, Program, Role, User
+from core.models import ROLE_PERMISSION, ContactSettings, Membership, Organization, Program, Role, StaffContact, User
 from core.request_cache import forget
 
 
@@ -98,3 +100,28 @@ def _program_setting_set(*, program: Program, field: str, value: bool, action: s
         program.save(update_fields=[field])
         audit_record(action=action, user=by, obj=program, program_id=program.pk, detail={"from": before, "to": value})
     return program
+
+
+# --- contact preferences (the notification layer reads them: sessions.notifications) ----------
+
+CONTACT_FIELDS = ("phone", "email_allowed", "sms_allowed", "quiet_start", "quiet_end", "opted_out")
+
+
+def contact_settings_save(row: ContactSettings, *, fields: dict[str, Any], by: User | None) -> ContactSettings:
+    """Save a person's contact preferences (a staff member's or a client's) through the model's
+    rules; the audit entry names the fields changed, never their values (a number is an identifier)."""
+    creating = row.pk is None
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.full_clean()
+    row.save()
+    audit_write(row, actions.CREATED if creating else actions.UPDATED, user=by, detail={"fields": sorted(fields)})
+    return row
+
+
+@transaction.atomic
+def staff_contact_save(*, user: User, fields: dict[str, Any]) -> StaffContact:
+    """A staff member sets their own contact preferences."""
+    row = StaffContact.objects.select_for_update().filter(user=user).first() or StaffContact(user=user)
+    contact_settings_save(row, fields=fields, by=user)
+    return row

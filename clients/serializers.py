@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from base.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
+from base.serializers import ContactSettingsSerializer
 from clients.characteristics import CHARACTERISTICS
 from clients.disclosure import DENIED, disclosure_for, disclosures_for
 from clients.models import (
@@ -346,6 +347,10 @@ class ReassignSerializer(serializers.Serializer):
     start_date = serializers.DateField()
     handoff_note = serializers.CharField(max_length=5000, allow_blank=True)
     choices = ReassignChoiceSerializer(many=True, help_text="The new primary supporter of each primary client.")
+
+
+class ClientContactSerializer(ContactSettingsSerializer):
+    email = serializers.EmailField(max_length=254, allow_blank=True, required=False)
 
 
 class ClientPreferenceSerializer(serializers.Serializer):

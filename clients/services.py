@@ -14,7 +14,7 @@ import pandas as pd
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import Q
@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from audit import actions
 from audit.records import audit_record, audit_write
 from base.importing import KINDS, import_csv_file
+from base.services import contact_settings_save
 from clients.collection import Status as CollectionStatus
 from clients.collection import collection_schedule
 from clients.matching import handover_suggestions, has_free_place
@@ -32,6 +33,7 @@ from clients.models import (
     AssignmentRole,
     CaseloadAssignment,
     Client,
+    ClientContact,
     ClientPreference,
     Clinician,
     CollectionPoint,
@@ -332,6 +334,17 @@ def caseload_reassign(
         },
     )
     return created
+
+
+@transaction.atomic
+def client_contact_save(*, client: Client, user: User, fields: dict[str, Any]) -> ClientContact:
+    """How the client agreed to be reached (sessions.notifications reads it): set by the
+    program's coordinators and the client's current supporters (caseload_q), nobody else."""
+    if not Client.objects.caseload_scope(user).filter(pk=client.pk).exists():
+        raise PermissionDenied(_("Only the program's coordinators and the client's supporters set how to reach them."))
+    row = ClientContact.objects.select_for_update().filter(client=client).first() or ClientContact(client=client)
+    contact_settings_save(row, fields=fields, by=user)
+    return row
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -21,9 +22,18 @@ from audit import actions
 from audit.records import audited
 from clients import services
 from clients.characteristics import CHARACTERISTICS, characteristic_labels
-from clients.forms import CharacteristicsForm, GoalForm, GoalUpdateForm, MeasureForm, ReferralFollowUpForm, ReferralForm
+from clients.forms import (
+    CharacteristicsForm,
+    ClientContactForm,
+    GoalForm,
+    GoalUpdateForm,
+    MeasureForm,
+    ReferralFollowUpForm,
+    ReferralForm,
+)
 from clients.models import (
     Client,
+    ClientContact,
     GoalProgress,
     Instrument,
     OutcomeMeasure,
@@ -38,7 +48,7 @@ from core.exceptions import apply_errors
 from core.scoping import role_program_ids
 
 if TYPE_CHECKING:
-    from core.request_types import AuditedRequest
+    from core.request_types import AuditedRequest, AuthenticatedRequest
 
 
 def caseload_client(request: HttpRequest, client_id: int) -> Client:
@@ -264,4 +274,34 @@ def referrals(request: HttpRequest, client_id: int) -> HttpResponse:
     )
     return render(
         request, "program/referrals.html", {"client": client, "referrals": rows, "form": form, "follow": follow}
+    )
+
+
+@login_required
+@audited(actions.code_for(ClientContact, actions.VIEWED), object_type="clients.clientcontact", client_kwarg="client_id")
+def contact(request: AuthenticatedRequest, client_id: int) -> HttpResponse:
+    """How the client agreed to be reached (the notification layer honours it): coordinators and
+    the client's current supporters; 404 for anyone else."""
+    client = caseload_client(request, client_id)
+    row = ClientContact.objects.filter(client=client).first() or ClientContact(client=client)
+    form = ClientContactForm(request.POST or None, instance=row)
+    if form.is_bound and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            if fields:
+                services.client_contact_save(client=client, user=request.user, fields=fields)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Contact preferences saved.") if fields else _("Nothing changed."))
+            return redirect("dashboard:client", pk=client.pk)
+    return render(
+        request,
+        "contact_settings.html",
+        {
+            "form": form,
+            "title": _("How to reach the client"),
+            "back": reverse("dashboard:client", args=[client.pk]),
+            "back_label": _("Back to the client"),
+        },
     )

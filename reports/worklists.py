@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clients.models import AssignmentRole, CaseloadAssignment, Client
+from clients.models import CaseloadAssignment, Client
 from core.models import Program
 from sessions.models import Attendance
 from supporters.matching import supporter_ids_over_capacity
@@ -36,7 +36,7 @@ class Worklist:
 
 def _active_primary(today: date) -> Exists:
     return Exists(
-        CaseloadAssignment.objects.filter(client_id=OuterRef("pk"), role=AssignmentRole.PRIMARY).active_on(today)
+        CaseloadAssignment.objects.filter(client_id=OuterRef("pk")).primary_on(today)
     )
 
 

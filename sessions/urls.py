@@ -19,5 +19,6 @@ urlpatterns = [
     path("feedback/<int:pk>/reply/", views.feedback_reply, name="feedback-reply"),
     path("feedback/<int:pk>/respond/", views.feedback_respond, name="feedback-respond"),
     path("notifications/", views.notification_list, name="notification-list"),
+    path("notifications/settings/", views.contact_settings, name="contact-settings"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification-open"),
 ]

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -21,15 +22,16 @@ from django.views.decorators.http import require_POST
 
 from audit import actions
 from audit.records import audited
+from base.services import staff_contact_save
 from clients.disclosure import session_disclosures
 from clients.models import CaseloadAssignment, Client
 from core.exceptions import apply_errors
-from core.models import Program
+from core.models import Program, StaffContact
 from core.scoping import role_program_ids
 from core.timezones import show_times_in
 from security.reauth import ask_for_password
 from sessions import services
-from sessions.forms import AddendumForm, FeedbackForm, PeerSessionForm, ReplyForm, RespondForm
+from sessions.forms import AddendumForm, FeedbackForm, PeerSessionForm, ReplyForm, RespondForm, StaffContactForm
 from sessions.models import (
     Attendance,
     FeedbackItem,
@@ -441,3 +443,31 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(notification.link, allowed_hosts=None):
         raise Http404
     return HttpResponseRedirect(notification.link)
+
+
+@login_required
+def contact_settings(request: AuthenticatedRequest) -> HttpResponse:
+    """Each staff member's own contact preferences: e-mail and text on or off, a number for texts,
+    quiet hours, the language of messages, an opt-out (sessions.notifications honours them)."""
+    row = StaffContact.objects.visible_to(request.user).first() or StaffContact(user=request.user)
+    form = StaffContactForm(request.POST or None, instance=row)
+    if form.is_bound and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            if fields:
+                staff_contact_save(user=request.user, fields=fields)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Contact preferences saved.") if fields else _("Nothing changed."))
+            return redirect("peer_sessions:notification-list")
+    return render(
+        request,
+        "contact_settings.html",
+        {
+            "form": form,
+            "title": _("My contact preferences"),
+            "back": reverse("peer_sessions:notification-list"),
+            "back_label": _("Back to notifications"),
+        },
+    )
