@@ -45,6 +45,7 @@ RECORDS: dict[str, str] = {
     "supporters.programpolicy": "supporters.program_policy",
     "supporters.supervisionsession": "supporters.supervision_session",
     "supporters.livedexperience": "supporters.lived_experience",
+    "supporters.oncallshift": "supporters.on_call_shift",
     "clients.clinician": "clients.clinician",
     "clients.client": "clients.client",
     "clients.caseloadassignment": "clients.assignment",
@@ -79,6 +80,7 @@ CLIENT_SEARCHED = "clients.client.searched"
 CLIENT_RECORD_VIEWED = "clients.client_record.viewed"
 CLIENT_RECORD_EXPORTED = "clients.client_record.exported"
 CONSENT_REVOKED = "clients.consent.revoked"
+CARE_RHYTHM_SET = "clients.client.care_rhythm_set"
 ASSIGNMENT_TRANSFERRED = "clients.assignment.transferred"
 NOTE_SIGNED = "peer_sessions.note.signed"
 NOTE_COSIGNED = "peer_sessions.note.cosigned"

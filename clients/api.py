@@ -43,6 +43,7 @@ from clients.models import (
     Resource,
 )
 from clients.serializers import (
+    CareRhythmSerializer,
     CaseloadAssignmentSerializer,
     ClientContactSerializer,
     ClientPreferenceSerializer,
@@ -87,6 +88,7 @@ class ClientViewSet(RowsListMixin, ReadWriteViewSet):
     write_roles = COORDINATOR_WRITES | {
         "preference": {Role.COORDINATOR},
         "contact": {Role.COORDINATOR, Role.SUPPORTER},
+        "care_rhythm": {Role.COORDINATOR, Role.SUPPORTER},
     }
     filterset_fields = ["program", "site", "external_id", "preferred_language"]
     ordering_fields = ["last_name", "first_name", "id"]
@@ -133,6 +135,18 @@ class ClientViewSet(RowsListMixin, ReadWriteViewSet):
             services.client_preference_set(client=client, **data.validated_data)
         preference = ClientPreference.objects.filter(client=client).first()
         return Response({"requested_lived_experience": preference.requested_lived_experience if preference else []})
+
+    @extend_schema(request=CareRhythmSerializer, responses=CareRhythmSerializer)
+    @action(detail=True, methods=["put"], url_path="care-rhythm", url_name="care-rhythm")
+    def care_rhythm(self, request: Request, pk: str | None = None) -> Response:
+        """The contact frequency agreed with the client: 7, 14 or 30 days, or null for the program's
+        default (coordinators and the client's current supporters; audited with old and new)."""
+        client = self.get_object()
+        data = CareRhythmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        every = data.validated_data["contact_every_days"]
+        services.care_rhythm_set(client=client, every_days=every, user=self.request.user)
+        return Response({"contact_every_days": client.contact_every_days})
 
     @extend_schema(request=ClientContactSerializer, responses=ClientContactSerializer)
     @action(detail=True, methods=["get", "put"], pagination_class=None, filter_backends=[])

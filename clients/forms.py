@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from base.forms import CONTACT_FIELDS, CONTACT_WIDGETS
 from clients.characteristics import CHARACTERISTICS, NOT_ASKED_LABEL, QUESTIONS, SINGLE_CHOICE
-from clients.models import ClientContact, GoalDomain, GoalStatus, ReferralOutcome, ReferralStatus
+from clients.models import ClientContact, ContactRhythm, GoalDomain, GoalStatus, ReferralOutcome, ReferralStatus
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -95,3 +95,15 @@ class ClientContactForm(forms.ModelForm):
         model = ClientContact
         fields = ["email", *CONTACT_FIELDS]
         widgets = CONTACT_WIDGETS | {"email": forms.EmailInput()}
+
+
+class CareRhythmForm(forms.Form):
+    """The contact frequency agreed with the client; saved through clients.services.care_rhythm_set."""
+
+    contact_every_days = forms.TypedChoiceField(
+        label=_("Care rhythm agreed with the client"),
+        choices=[("", _("The program's default")), *ContactRhythm.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )

@@ -159,6 +159,14 @@ class ClientQuerySet(models.QuerySet["Client"]):
         return clients
 
 
+class ContactRhythm(models.IntegerChoices):
+    """How often the client agreed to be in touch with peer support, in the program's calendar days."""
+
+    WEEKLY = 7, _("Weekly")
+    EVERY_TWO_WEEKS = 14, _("Every two weeks")
+    MONTHLY = 30, _("Monthly (every 30 days)")
+
+
 class Client(models.Model):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="clients")
     # The clinic's record number: an identifier, never shown to funders or put in URLs.
@@ -179,6 +187,11 @@ class Client(models.Model):
     housing = models.CharField(max_length=20, choices=Housing.choices, blank=True)
     employment = models.CharField(max_length=20, choices=Employment.choices, blank=True)
     coverage = models.CharField(max_length=20, choices=Coverage.choices, blank=True)
+    # The care rhythm agreed with the client (clients.services.care_rhythm_set); empty: the program's
+    # default (ProgramPolicy.no_contact_days). "Contact due/overdue" follow from it (sessions.selectors).
+    contact_every_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=ContactRhythm.choices, verbose_name=_("care rhythm")
+    )
 
     objects = ClientQuerySet.as_manager()
 

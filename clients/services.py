@@ -39,6 +39,7 @@ from clients.models import (
     CollectionPoint,
     Consent,
     ConsentScope,
+    ContactRhythm,
     GoalProgress,
     GoalStatus,
     ImportJob,
@@ -334,6 +335,26 @@ def caseload_reassign(
         },
     )
     return created
+
+
+@transaction.atomic
+def care_rhythm_set(*, client: Client, every_days: int | None, user: User) -> Client:
+    """The contact frequency agreed with the client (ContactRhythm; None: the program's default),
+    set by the program's coordinators or the client's current supporters; audited with the old and
+    new value. Contact due and overdue follow from it (sessions.selectors)."""
+    if not Client.objects.caseload_scope(user).filter(pk=client.pk).exists():
+        raise PermissionDenied(_("Only the program's coordinators and the client's supporters set the care rhythm."))
+    if every_days is not None and every_days not in ContactRhythm.values:
+        raise ValidationError({"contact_every_days": [_("Choose weekly, every two weeks or monthly.")]})
+    locked = Client.objects.select_for_update().get(pk=client.pk)
+    old = locked.contact_every_days
+    if old != every_days:
+        Client.objects.filter(pk=client.pk).update(contact_every_days=every_days)
+        audit_write(
+            client, actions.UPDATED, user=user, action=actions.CARE_RHYTHM_SET, detail={"old": old, "new": every_days}
+        )
+    client.contact_every_days = every_days
+    return client
 
 
 @transaction.atomic

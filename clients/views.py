@@ -17,12 +17,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from audit import actions
 from audit.records import audited
 from clients import services
 from clients.characteristics import CHARACTERISTICS, characteristic_labels
 from clients.forms import (
+    CareRhythmForm,
     CharacteristicsForm,
     ClientContactForm,
     GoalForm,
@@ -305,3 +307,17 @@ def contact(request: AuthenticatedRequest, client_id: int) -> HttpResponse:
             "back_label": _("Back to the client"),
         },
     )
+
+
+@login_required
+@require_POST
+def care_rhythm(request: AuthenticatedRequest, client_id: int) -> HttpResponse:
+    """The client page's care-rhythm form (coordinators and the client's current supporters)."""
+    client = caseload_client(request, client_id)
+    form = CareRhythmForm(request.POST)
+    if form.is_valid():
+        services.care_rhythm_set(client=client, every_days=form.cleaned_data["contact_every_days"], user=request.user)
+        messages.success(request, _("Care rhythm saved."))
+    else:
+        messages.error(request, _("Choose weekly, every two weeks, monthly or the program's default."))
+    return redirect("dashboard:client", pk=client.pk)

@@ -4,7 +4,7 @@ the same scoped queryset the API uses, so a page never shows what the API would 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import django_filters
 from django.contrib.auth.decorators import login_required
@@ -20,13 +20,15 @@ from audit import actions
 from audit.records import audit_record, audited, client_ids_of
 from base.exports import wants_csv, worklist_csv_response
 from clients.disclosure import attach_disclosures, attach_session_disclosures, disclosure_for
-from clients.models import CaseloadAssignment, Client, ClinicalAppointment
+from clients.forms import CareRhythmForm
+from clients.models import CaseloadAssignment, Client, ClientContact, ClinicalAppointment
 from clients.views import characteristics_panel_context
 from core.scoping import role_program_ids
 from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPageFilter
 from dashboard.pagination import KeysetPage, keyset_page
 from dashboard.selectors import home_sections, last_completed_contact
 from sessions.models import Attendance, PeerSession, is_delivered
+from sessions.selectors import contact_next_due, contact_rhythm_default, contact_state
 from supporters.models import Supporter
 
 if TYPE_CHECKING:
@@ -168,8 +170,36 @@ def client_detail(request: AuditedRequest, pk: int) -> HttpResponse:
             .order_by("-session__start")[:10]
         ),
         "characteristics": characteristics_panel_context(request, client),
+        "keeping_in_touch": keeping_in_touch_context(request, client),
     }
     return render(request, "dashboard/client_detail.html", context)
+
+
+def keeping_in_touch_context(request: HttpRequest, client: Client) -> dict[str, Any] | None:
+    """The client page's "Keeping in touch" card: the care rhythm (with its form) and how to reach
+    the client for coordinators and current supporters; "ask peer support to contact" for the
+    program's clinicians and coordinators."""
+    roles = role_program_ids(request.user)
+    keeps = Client.objects.caseload_scope(request.user).filter(pk=client.pk).exists()
+    may_request = client.program_id in roles.clinician | roles.coordinator
+    if not (keeps or may_request):
+        return None
+    context: dict[str, Any] = {"keeps": keeps, "may_request": may_request}
+    if keeps:
+        program = client.program
+        last = (
+            Client.objects.filter(pk=client.pk).annotate(last=last_completed_contact()).values_list("last", flat=True)
+        )
+        every = client.contact_every_days or contact_rhythm_default(program)
+        next_due = contact_next_due(last_contact=last[0], every_days=every, program=program)
+        context |= {
+            "form": CareRhythmForm(initial={"contact_every_days": client.contact_every_days}),
+            "default_days": contact_rhythm_default(program),
+            "next_due": next_due,
+            "state": contact_state(next_due=next_due, today=program.local_today()),
+            "contact": ClientContact.objects.filter(client=client).first(),
+        }
+    return context
 
 
 @login_required

@@ -563,7 +563,7 @@ class NotificationKind(models.TextChoices):
     TASK_OPENED = "task_opened", _("New follow-up task")
     TASK_ESCALATED = "task_escalated", _("Follow-up task overdue")
     TASK_REMINDER = "task_reminder", _("Reminder: follow-up task overdue")
-    CONTACT_REQUESTED = "contact_requested", _("Request for contact: please call back")
+    CONTACT_REQUESTED = "contact_requested", _("Call back now")
 
 
 class TaskKind(models.TextChoices):
@@ -816,7 +816,14 @@ class FollowUpTask(models.Model):
         """FollowUpTaskQuerySet.overdue() for one task in memory."""
         return self.done_at is None and self.due_at < now
 
+    def handled_by(self, user: User | AnonymousUser) -> bool:
+        """Who acts on the task (closes it, reads how to reach the client and how it was done):
+        its assignee, who as the on-call supporter may not have the client on their caseload,
+        and the program's coordinators. A clinician who asked for contact reads their request only."""
+        assigned = self.assignee is not None and user.is_authenticated and self.assignee.user_id == user.pk
+        return assigned or self.program_id in role_program_ids(user).coordinator
+
     @property
-    def notice(self) -> dict[str, str]:
-        """What every notice about the task carries (sessions.notifications): its kind and a link."""
-        return {"category": self.kind, "link": f"/tasks/{self.pk}/"}
+    def link(self) -> str:
+        """The task's page, ids only: what every notice about it links to (with its kind as the label's detail)."""
+        return f"/tasks/{self.pk}/"

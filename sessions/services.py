@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +18,6 @@ from audit.records import audit_write
 from clients.disclosure import covering_consents, record_disclosure
 from clients.models import PART2_NOTICE, CaseloadAssignment, Client, Clinician, Consent
 from core.models import Program, Role, User
-from core.scoping import role_program_ids
 from sessions.billing import BILLING_FIELDS, billing_recompute, billing_recompute_attendances
 from sessions.models import (
     LATE_ENTRY_AFTER,
@@ -41,7 +41,7 @@ from sessions.models import (
     session_status_errors,
 )
 from sessions.notifications import IN_APP_AND_EMAIL, notify
-from supporters.models import Supporter
+from supporters.models import OnCallShift, Supporter
 from supporters.services import supporter_may_sign
 
 logger = logging.getLogger(__name__)
@@ -542,27 +542,17 @@ def task_open(
         return task
     raised = actions.CONTACT_REQUEST_RAISED if kind == TaskKind.CONTACT_REQUEST else None
     audit_write(task, actions.CREATED, user=requested_by, action=raised, detail={"kind": kind, "source": source})
-    program = client.program
-    if assignee is not None:
-        notify(
-            recipients=[assignee.user],
-            program=program,
-            kind=NotificationKind.CONTACT_REQUESTED
-            if kind == TaskKind.CONTACT_REQUEST
-            else NotificationKind.TASK_OPENED,
-            channels=channels,
-            urgent=urgent,
-            **task.notice,
-        )
-    else:
-        notify(
-            recipients=_coordinator_users(program.id),
-            program=program,
-            kind=NotificationKind.TASK_ESCALATED,
-            channels=(*channels, Channel.EMAIL),
-            urgent=urgent,
-            **task.notice,
-        )
+    # Nobody to take it: the coordinators are told at once, by e-mail as well.
+    recipients = [assignee.user] if assignee is not None else _coordinator_users(client.program_id)
+    notify(
+        recipients=recipients,
+        program=client.program,
+        kind=NotificationKind.CONTACT_REQUESTED if kind == TaskKind.CONTACT_REQUEST else NotificationKind.TASK_OPENED,
+        channels=channels if assignee is not None else (*channels, Channel.EMAIL),
+        urgent=urgent,
+        category=task.kind,
+        link=task.link,
+    )
     return task
 
 
@@ -570,10 +560,7 @@ def task_open(
 def task_complete(*, task: FollowUpTask, user: User, note: str) -> FollowUpTask:
     """Close a task by hand, with a note saying what was done: its assignee or a coordinator of
     its program. Once: a second closing (or a contact closing it first) is refused."""
-    if not (
-        (task.assignee is not None and task.assignee.user_id == user.pk)
-        or task.program_id in role_program_ids(user).coordinator
-    ):
+    if not task.handled_by(user):
         raise PermissionDenied("Only the supporter it is assigned to or a coordinator can close this task.")
     if not note.strip():
         raise ValidationError({"note": ["Say what was done."]})
@@ -654,6 +641,45 @@ def tasks_for_session(*, session: PeerSession, now: datetime) -> list[FollowUpTa
     ]
 
 
+@transaction.atomic
+def contact_request_raise(
+    *,
+    client: Client,
+    requested_by: User | None,
+    note: str = "",
+    source: str = "",
+    now: datetime | None = None,
+) -> FollowUpTask:
+    """Someone asks peer support to contact the client now: a clinician today (page and API),
+    the client through the portal later. It becomes a follow-up task of kind contact_request for
+    whoever is on call (OnCallShiftQuerySet.on_call), who is told at once in the app and by text
+    message, in their quiet hours too; it is due after the program's contact_request_minutes and
+    escalates to the coordinators then (task_escalate_overdue). With no one on call it goes
+    straight to the coordinators. `requested_by`, when given, must be able to see the client;
+    `source` makes a retry idempotent (default: a new request each call). Audited as
+    peer_sessions.contact_request.raised; the answer as peer_sessions.contact_request.answered."""
+    if len(note) > 1000:
+        raise ValidationError({"note": ["At most 1,000 characters."]})
+    if requested_by is not None and not Client.objects.visible_to(requested_by).filter(pk=client.pk).exists():
+        raise PermissionDenied("You can ask for contact only with a client you may see.")
+    now = now or timezone.now()
+    shift = OnCallShift.objects.on_call(client.program_id, at=now)
+    minutes = ProgramSessionRules.for_program(client.program_id).contact_request_minutes
+    return task_open(
+        kind=TaskKind.CONTACT_REQUEST,
+        client=client,
+        source=source or f"request:{uuid.uuid4().hex}",
+        assignee=shift.supporter if shift is not None else None,
+        due_at=now + timedelta(minutes=minutes),
+        since=now,
+        requested_by=requested_by,
+        note=note,
+        channels=(Channel.IN_APP, Channel.SMS),
+        urgent=True,
+        now=now,
+    )
+
+
 def task_escalate_overdue(*, now: datetime | None = None) -> int:
     """Tasks still open at their due time go to the program's coordinators (the home's overdue
     tasks, /tasks/?state=overdue) and the assignee is reminded, once each. A request for contact
@@ -670,14 +696,16 @@ def task_escalate_overdue(*, now: datetime | None = None) -> int:
             kind=NotificationKind.TASK_ESCALATED,
             channels=channels,
             urgent=urgent,
-            **task.notice,
+            category=task.kind,
+            link=task.link,
         )
         if task.assignee is not None:
             notify(
                 recipients=[task.assignee.user],
                 program=program,
                 kind=NotificationKind.TASK_REMINDER,
-                **task.notice,
+                category=task.kind,
+                link=task.link,
             )
         audit_write(task, actions.UPDATED, action=actions.TASK_ESCALATED)
 

@@ -37,6 +37,7 @@ from supporters.models import (
     CredentialType,
     LapsedPolicy,
     LivedExperience,
+    OnCallShift,
     ProgramPolicy,
     SupervisionFormat,
     SupervisionSession,
@@ -534,3 +535,26 @@ def caseload_loads(program_id: int, day: date) -> dict[int, int]:
         .values_list("id", "load")
     )
     return dict(rows)
+
+
+# --- the on-call rota --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def on_call_shift_save(*, shift: OnCallShift, fields: dict[str, Any], by: User | None) -> OnCallShift:
+    """Add or change a shift of the rota (coordinators: the page and the API check the role)."""
+    creating = shift.pk is None
+    if not creating and "program" in fields and fields["program"].pk != shift.program_id:
+        raise ValidationError({"program": [_("A shift cannot move between programs.")]})
+    for name, value in fields.items():
+        setattr(shift, name, value)
+    shift.full_clean()
+    shift.save()
+    audit_write(shift, actions.CREATED if creating else actions.UPDATED, user=by, detail={"fields": sorted(fields)})
+    return shift
+
+
+@transaction.atomic
+def on_call_shift_delete(*, shift: OnCallShift, by: User | None) -> None:
+    audit_write(shift, actions.DELETED, user=by)
+    shift.delete()

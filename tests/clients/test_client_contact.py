@@ -81,7 +81,13 @@ def test_a_staff_member_sets_their_own_preferences(cast, client):
     assert client.get(page).status_code == 200
     response = client.post(
         page,
-        {"language": "es", "phone": "+1 617 555 0199", "sms_allowed": "on", "quiet_start": "22:00", "quiet_end": "07:00"},
+        {
+            "language": "es",
+            "phone": "+1 617 555 0199",
+            "sms_allowed": "on",
+            "quiet_start": "22:00",
+            "quiet_end": "07:00",
+        },
     )
     assert response.status_code == 302
     row = StaffContact.objects.get(user=cast.coordinator)
