@@ -74,8 +74,10 @@ TASK_STATES = [
 class FollowUpTaskFilter(django_filters.FilterSet):
     """The task list's filters (page and API): its state by the model's rules, kind, program, client."""
 
-    state = django_filters.ChoiceFilter(choices=TASK_STATES, method="filter_state", label=_("State"))
-    kind = django_filters.ChoiceFilter(choices=TaskKind.choices, label=_("Kind"))
+    state = django_filters.ChoiceFilter(
+        choices=TASK_STATES, method="filter_state", label=_("State"), empty_label=_("All")
+    )
+    kind = django_filters.ChoiceFilter(choices=TaskKind.choices, label=_("Kind"), empty_label=_("All"))
     client = IdFilter(field_name="client")
 
     class Meta:

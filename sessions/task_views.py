@@ -75,6 +75,8 @@ def task_list(request: AuditedRequest) -> HttpResponse:
     filters = cast(dict[str, Any], filterset.filters)
     filters["program"].queryset = Program.objects.visible_to(user)
     filters["assignee"].queryset = Supporter.objects.visible_to(user)
+    for name in ("program", "assignee"):
+        filterset.form.fields[name].empty_label = _("All")  # type: ignore[attr-defined]
     rows_qs = cast("FollowUpTaskQuerySet", filterset.qs) if filterset.is_valid() else tasks.none()
     state = filterset.form.cleaned_data.get("state") if filterset.is_valid() else "open"
     order = ["-done_at", "-id"] if state == "done" else ["due_at", "id"]
