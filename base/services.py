@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import models, transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
 from audit import actions
 from audit.records import audit_record, audit_write
-from core.models import ROLE_PERMISSION, ContactSettings, Membership, Organization, Program, Role, StaffContact, User
+from core.models import ROLE_PERMISSION, Membership, Organization, Program, Role, StaffContact, User
 from core.request_cache import forget
 
 
@@ -104,12 +104,15 @@ def _program_setting_set(*, program: Program, field: str, value: bool, action: s
 
 # --- contact preferences (the notification layer reads them: sessions.notifications) ----------
 
+_Record = TypeVar("_Record", bound=models.Model)
+
 CONTACT_FIELDS = ("phone", "email_allowed", "sms_allowed", "quiet_start", "quiet_end", "opted_out")
 
 
-def contact_settings_save(row: ContactSettings, *, fields: dict[str, Any], by: User | None) -> ContactSettings:
-    """Save a person's contact preferences (a staff member's or a client's) through the model's
-    rules; the audit entry names the fields changed, never their values (a number is an identifier)."""
+def record_fields_save(row: _Record, *, fields: dict[str, Any], by: User | None) -> _Record:
+    """Set `fields` on a record, run the model's rules (full_clean: a ValidationError names the
+    field), save it and audit the write; the entry names the fields changed, never their values
+    (a phone number is an identifier). For contact preferences and the on-call rota."""
     creating = row.pk is None
     for name, value in fields.items():
         setattr(row, name, value)
@@ -123,5 +126,5 @@ def contact_settings_save(row: ContactSettings, *, fields: dict[str, Any], by: U
 def staff_contact_save(*, user: User, fields: dict[str, Any]) -> StaffContact:
     """A staff member sets their own contact preferences."""
     row = StaffContact.objects.select_for_update().filter(user=user).first() or StaffContact(user=user)
-    contact_settings_save(row, fields=fields, by=user)
+    record_fields_save(row, fields=fields, by=user)
     return row

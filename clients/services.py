@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from audit import actions
 from audit.records import audit_record, audit_write
 from base.importing import KINDS, import_csv_file
-from base.services import contact_settings_save
+from base.services import record_fields_save
 from clients.collection import Status as CollectionStatus
 from clients.collection import collection_schedule
 from clients.matching import handover_suggestions, has_free_place
@@ -364,7 +364,7 @@ def client_contact_save(*, client: Client, user: User, fields: dict[str, Any]) -
     if not Client.objects.caseload_scope(user).filter(pk=client.pk).exists():
         raise PermissionDenied(_("Only the program's coordinators and the client's supporters set how to reach them."))
     row = ClientContact.objects.select_for_update().filter(client=client).first() or ClientContact(client=client)
-    contact_settings_save(row, fields=fields, by=user)
+    record_fields_save(row, fields=fields, by=user)
     return row
 
 

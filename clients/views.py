@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from audit import actions
 from audit.records import audited
+from base.views import contact_settings_page
 from clients import services
 from clients.characteristics import CHARACTERISTICS, characteristic_labels
 from clients.forms import (
@@ -286,26 +287,13 @@ def contact(request: AuthenticatedRequest, client_id: int) -> HttpResponse:
     the client's current supporters; 404 for anyone else."""
     client = caseload_client(request, client_id)
     row = ClientContact.objects.filter(client=client).first() or ClientContact(client=client)
-    form = ClientContactForm(request.POST or None, instance=row)
-    if form.is_bound and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in form.changed_data}
-        try:
-            if fields:
-                services.client_contact_save(client=client, user=request.user, fields=fields)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Contact preferences saved.") if fields else _("Nothing changed."))
-            return redirect("dashboard:client", pk=client.pk)
-    return render(
+    return contact_settings_page(
         request,
-        "contact_settings.html",
-        {
-            "form": form,
-            "title": _("How to reach the client"),
-            "back": reverse("dashboard:client", args=[client.pk]),
-            "back_label": _("Back to the client"),
-        },
+        form=ClientContactForm(request.POST or None, instance=row),
+        save=lambda fields: services.client_contact_save(client=client, user=request.user, fields=fields),
+        title=_("How to reach the client"),
+        back=reverse("dashboard:client", args=[client.pk]),
+        back_label=_("Back to the client"),
     )
 
 

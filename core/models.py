@@ -16,7 +16,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.fields import EncryptedShortText
 from core.languages import validate_language_code
-from core.phones import normalise_phone, validate_phone
+from core.phones import normalise_phone_field, validate_phone
 from core.request_cache import memoised
 from core.timezones import quiet_hours_end
 
@@ -295,10 +295,7 @@ class ContactSettings(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, list] = {}
-        try:
-            self.phone = normalise_phone(self.phone)
-        except ValidationError as exc:
-            errors["phone"] = exc.messages
+        normalise_phone_field(self, errors)
         if (self.quiet_start is None) != (self.quiet_end is None):
             errors["quiet_end" if self.quiet_end is None else "quiet_start"] = [QUIET_HOURS_BOTH]
         elif self.quiet_start is not None and self.quiet_start == self.quiet_end:

@@ -8,6 +8,8 @@ country code is read in `PHONE_REGION` (default US, the programs' country).
 
 from __future__ import annotations
 
+from typing import Any
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,6 +30,14 @@ def normalise_phone(value: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(PHONE_MESSAGE, code="phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_phone_field(record: Any, errors: dict[str, list], field: str = "phone") -> None:
+    """For a model's clean(): store the record's number in E.164, or note why not under `field`."""
+    try:
+        setattr(record, field, normalise_phone(getattr(record, field)))
+    except ValidationError as exc:
+        errors[field] = exc.messages
 
 
 def validate_phone(value: str) -> None:

@@ -84,6 +84,15 @@ class FollowUpTaskFilter(django_filters.FilterSet):
         model = FollowUpTask
         fields = ["program", "kind", "client", "assignee"]
 
+    @property
+    def is_active(self) -> bool:
+        """A filter other than the default state is in use (the filter box opens)."""
+        data = self.data or {}
+        return any(data.get(name) for name in self.filters if name != "state") or data.get("state") not in (
+            None,
+            "open",
+        )
+
     def filter_state(self, queryset: FollowUpTaskQuerySet, name: str, value: str) -> FollowUpTaskQuerySet:
         if value == "overdue":
             return queryset.overdue(now=timezone.now())

@@ -90,9 +90,11 @@ def task_list(request: AuditedRequest) -> HttpResponse:
         task.client.linked = task.client_id in linked  # type: ignore[attr-defined]
     request.audit_objects = rows[:TASK_LIST_LIMIT]
     _show_program_times([t.program for t in rows])
+    htmx = getattr(request, "htmx", None)  # an htmx swap gets the results only (as the client list)
+    partial = htmx is not None and bool(htmx) and not htmx.history_restore_request
     return render(
         request,
-        "peer_sessions/task_list.html",
+        "peer_sessions/partials/task_results.html" if partial else "peer_sessions/task_list.html",
         {
             "tasks": rows[:TASK_LIST_LIMIT],
             "more": len(rows) > TASK_LIST_LIMIT,

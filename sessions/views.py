@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from audit import actions
 from audit.records import audited
 from base.services import staff_contact_save
+from base.views import contact_settings_page
 from clients.disclosure import session_disclosures
 from clients.models import CaseloadAssignment, Client
 from core.exceptions import apply_errors
@@ -450,24 +451,11 @@ def contact_settings(request: AuthenticatedRequest) -> HttpResponse:
     """Each staff member's own contact preferences: e-mail and text on or off, a number for texts,
     quiet hours, the language of messages, an opt-out (sessions.notifications honours them)."""
     row = StaffContact.objects.visible_to(request.user).first() or StaffContact(user=request.user)
-    form = StaffContactForm(request.POST or None, instance=row)
-    if form.is_bound and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in form.changed_data}
-        try:
-            if fields:
-                staff_contact_save(user=request.user, fields=fields)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Contact preferences saved.") if fields else _("Nothing changed."))
-            return redirect("peer_sessions:notification-list")
-    return render(
+    return contact_settings_page(
         request,
-        "contact_settings.html",
-        {
-            "form": form,
-            "title": _("My contact preferences"),
-            "back": reverse("peer_sessions:notification-list"),
-            "back_label": _("Back to notifications"),
-        },
+        form=StaffContactForm(request.POST or None, instance=row),
+        save=lambda fields: staff_contact_save(user=request.user, fields=fields),
+        title=_("My contact preferences"),
+        back=reverse("peer_sessions:notification-list"),
+        back_label=_("Back to notifications"),
     )

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.languages import validate_language_codes
 from core.models import Program, ProgramPerson, Site, validate_site_of
-from core.phones import normalise_phone, validate_phone
+from core.phones import normalise_phone_field, validate_phone
 from core.scoping import role_program_ids
 
 if TYPE_CHECKING:
@@ -436,10 +436,7 @@ class OnCallShift(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, list] = {}
-        try:
-            self.phone = normalise_phone(self.phone)
-        except ValidationError as exc:
-            errors["phone"] = exc.messages
+        normalise_phone_field(self, errors)
         if self.starts_at is not None and self.ends_at is not None:
             if self.ends_at <= self.starts_at:
                 errors["ends_at"] = [SHIFT_END_BEFORE_START]

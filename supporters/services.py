@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from audit import actions
 from audit.records import audit_write
+from base.services import record_fields_save
 from core.models import Membership, Program, Role, User
 from core.scoping import role_program_ids
 from supporters.models import (
@@ -543,15 +544,9 @@ def caseload_loads(program_id: int, day: date) -> dict[int, int]:
 @transaction.atomic
 def on_call_shift_save(*, shift: OnCallShift, fields: dict[str, Any], by: User | None) -> OnCallShift:
     """Add or change a shift of the rota (coordinators: the page and the API check the role)."""
-    creating = shift.pk is None
-    if not creating and "program" in fields and fields["program"].pk != shift.program_id:
+    if shift.pk is not None and "program" in fields and fields["program"].pk != shift.program_id:
         raise ValidationError({"program": [_("A shift cannot move between programs.")]})
-    for name, value in fields.items():
-        setattr(shift, name, value)
-    shift.full_clean()
-    shift.save()
-    audit_write(shift, actions.CREATED if creating else actions.UPDATED, user=by, detail={"fields": sorted(fields)})
-    return shift
+    return record_fields_save(shift, fields=fields, by=by)
 
 
 @transaction.atomic
