@@ -282,12 +282,22 @@ class ContactSettings(models.Model):
     and clients (clients.ClientContact) share these fields and their rules."""
 
     # Encrypted: a client's number is an identifier (a staff number is treated the same way).
-    phone = EncryptedShortText(max_length=20, blank=True, validators=[validate_phone])
-    email_allowed = models.BooleanField(default=True, help_text=_("Messages by e-mail."))
-    sms_allowed = models.BooleanField(default=True, help_text=_("Messages by text message (needs a phone number)."))
-    quiet_start = models.TimeField(null=True, blank=True, help_text=_("No e-mail or text from (e.g. 21:00)."))
-    quiet_end = models.TimeField(null=True, blank=True, help_text=_("until (e.g. 08:00); they wait until then."))
-    opted_out = models.BooleanField(default=False, help_text=_("No e-mail or text message at all."))
+    phone = EncryptedShortText(
+        _("phone number for text messages"), max_length=20, blank=True, validators=[validate_phone]
+    )
+    email_allowed = models.BooleanField(_("e-mails"), default=True, help_text=_("Messages by e-mail."))
+    sms_allowed = models.BooleanField(
+        _("text messages"), default=True, help_text=_("Messages by text message (needs a phone number).")
+    )
+    quiet_start = models.TimeField(
+        _("quiet hours from"), null=True, blank=True, help_text=_("No e-mail or text from this time (e.g. 21:00)…")
+    )
+    quiet_end = models.TimeField(
+        _("quiet hours until"), null=True, blank=True, help_text=_("…until this time (e.g. 08:00); they wait.")
+    )
+    opted_out = models.BooleanField(
+        _("no messages at all (opt out)"), default=False, help_text=_("No e-mail or text message at all.")
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -38,6 +38,7 @@ from sessions.models import (
     TaskKind,
     Topic,
     Urgency,
+    is_delivered,
     session_status_errors,
 )
 from sessions.notifications import IN_APP_AND_EMAIL, notify
@@ -133,9 +134,16 @@ def peer_session_save(
         _set_prefetched(session, "attendances", created)
         _set_prefetched(session, "addenda", [])
     audit_write(session, actions.CREATED if creating else actions.UPDATED, client_ids=client_ids)
-    # Follow-up tasks: a no-show or attempt opens one; a delivered contact answers those open.
-    tasks_close_by_contacts(client_ids=client_ids, now=now)
-    tasks_for_session(session=session, now=now)
+    # Follow-up tasks: a delivered contact answers those open; a no-show or an attempt opens one.
+    rows = created if attendances is not None else list(session.attendances.all())
+    delivered = {
+        a.client_id
+        for a in rows
+        if is_delivered(attendance_status=a.status, session_status=session.status, start=session.start, as_of=now)
+    }
+    if delivered:
+        tasks_close_by_contacts(client_ids=delivered, now=now)
+    tasks_for_session(session=session, attendances=rows, now=now)
     return session
 
 
@@ -609,14 +617,14 @@ def tasks_close_by_contacts(*, client_ids: Iterable[int], now: datetime | None =
     return closed
 
 
-def tasks_for_session(*, session: PeerSession, now: datetime) -> list[FollowUpTask]:
+def tasks_for_session(*, session: PeerSession, attendances: list[Attendance], now: datetime) -> list[FollowUpTask]:
     """A no-show or an attempted contact at a held session opens a follow-up task for the client's
     primary supporter (the session's supporter when the client has none), due after the program's
     `followup_due_days`; a delivered contact answers it from the session's start on."""
     if session.status != SessionStatus.HELD:
         return []
     kinds = {AttendanceStatus.NO_SHOW: TaskKind.NO_SHOW, AttendanceStatus.ATTEMPTED: TaskKind.ATTEMPTED_CONTACT}
-    missed = [a for a in session.attendances.select_related("client__program") if a.status in kinds]
+    missed = [a for a in attendances if a.status in kinds]
     if not missed:
         return []
     rules = ProgramSessionRules.for_program(session.program_id)

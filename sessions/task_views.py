@@ -150,7 +150,8 @@ def task_complete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def contact_request(request: AuthenticatedRequest, client_id: int) -> HttpResponse:
+@audited(actions.code_for(Client, actions.VIEWED), client_kwarg="client_id")
+def contact_request(request: AuditedRequest, client_id: int) -> HttpResponse:
     """A clinician (or a coordinator) asks peer support to contact a client now: the page says who
     is on call, or that the coordinators get it when nobody is (services.contact_request_raise)."""
     client = get_object_or_404(Client.objects.visible_to(request.user).select_related("program"), pk=client_id)

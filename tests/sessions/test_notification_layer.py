@@ -22,12 +22,14 @@ from core.models import StaffContact
 from core.timezones import quiet_hours_end
 from sessions.models import (
     STALE_SENDING,
+    TASK_NOTICES,
     Channel,
     Delivery,
     DeliveryStatus,
     FeedbackCategory,
     NotificationKind,
     SkipReason,
+    TaskKind,
     Urgency,
 )
 from sessions.notifications import deliveries_send, notify
@@ -314,14 +316,18 @@ def test_no_message_carries_a_name_or_record_number(cast, django_capture_on_comm
     staff_phone(cast.coordinator)
     with django_capture_on_commit_callbacks(execute=True):
         for kind in NotificationKind:
+            about = (
+                {"category": TaskKind.CONTACT_REQUEST}
+                if kind in TASK_NOTICES
+                else {"category": FeedbackCategory.SAFETY, "urgency": Urgency.IMMEDIATE}
+            )
             notify(
                 recipients=[cast.mine, cast.coordinator],
                 program=cast.program,
                 kind=kind,
                 link=f"/clients/{cast.mine.pk}/",
                 channels=ALL_CHANNELS,
-                category=FeedbackCategory.SAFETY,
-                urgency=Urgency.IMMEDIATE,
+                **about,
             )
     bodies = [m.subject + "\n" + m.body for m in mail.outbox] + [m.body for m in sms_outbox]
     assert len(bodies) == 4 * len(NotificationKind)
