@@ -1,19 +1,53 @@
-"""Scoped reads for reports: time to acknowledgment of bridging feedback."""
+"""Scoped reads: whose caseload a client is on (who logs sessions and sends feedback about
+them), a supporter's caseload for the session form, and time to acknowledgment of feedback."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from django.db.models import QuerySet
+from django.db.models import F, Max, Q, QuerySet
 
-from clients.models import Clinician
+from clients.models import CaseloadAssignment, Client, Clinician
+from core.scoping import role_program_ids
 from sessions.models import FeedbackItem
+from supporters.models import Supporter
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from core.models import User
+
+
+def on_caseload_today(*, supporter: Supporter, client: Client) -> bool:
+    """The client is on this supporter's caseload today (the program's date, any role): who may
+    log sessions with the client and send feedback about them (feedback_send refuses otherwise)."""
+    if client.program_id != supporter.program_id:
+        return False
+    today = supporter.program.local_today()
+    return CaseloadAssignment.objects.filter(client=client, supporter=supporter).active_on(today).exists()
+
+
+def caseload_supporter(user: User | AnonymousUser, client: Client) -> Supporter | None:
+    """The user's own active supporter record in the client's program that has the client on its
+    caseload today, or None: the client page offers "log a session" and "send feedback" to it,
+    and the feedback form writes as it."""
+    if client.program_id not in role_program_ids(user).supporter:
+        return None
+    mine = Supporter.objects.visible_to(user).filter(user_id=user.pk, program_id=client.program_id, is_active=True)
+    return next((s for s in mine.select_related("program") if on_caseload_today(supporter=s, client=client)), None)
+
+
+def caseload_clients(supporter: Supporter) -> list[Client]:
+    """The supporter's caseload today, the clients they saw most recently first (then by name):
+    the session form's picker."""
+    today = supporter.program.local_today()
+    client_ids = CaseloadAssignment.objects.filter(supporter=supporter).active_on(today).values("client_id")
+    return list(
+        Client.objects.filter(id__in=client_ids)
+        .annotate(last_seen=Max("attendances__session__start", filter=Q(attendances__session__supporter=supporter)))
+        .order_by(F("last_seen").desc(nulls_last=True), "first_name", "last_name", "id")
+    )
 
 
 def acknowledgment_hours(

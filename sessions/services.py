@@ -14,7 +14,7 @@ from django.utils import timezone
 from audit import actions
 from audit.records import audit_write
 from clients.disclosure import covering_consents, record_disclosure
-from clients.models import PART2_NOTICE, CaseloadAssignment, Client, Clinician, Consent
+from clients.models import PART2_NOTICE, Client, Clinician, Consent
 from core.models import Program, Role, User
 from sessions.billing import BILLING_FIELDS, billing_recompute, billing_recompute_attendances
 from sessions.models import (
@@ -33,11 +33,17 @@ from sessions.models import (
     session_status_errors,
 )
 from sessions.notifications import notify
+from sessions.selectors import on_caseload_today
 from supporters.models import Supporter
 from supporters.services import supporter_may_sign
 
 logger = logging.getLogger(__name__)
 
+# What to do when no consent covers a clinician (the feedback refusal and the form say it).
+CONSENT_NEXT_STEP = (
+    "Next step: the client signs a consent to share with their care team, and a coordinator "
+    "records it on the client's Consents page."
+)
 SIGNED_MESSAGE = "This note is signed and can no longer be edited; add a dated addendum instead."
 
 
@@ -277,10 +283,7 @@ def feedback_send(
     Only an immediate safety item may go without one, with a justification: it is recorded
     as an emergency disclosure and the coordinators are told. Otherwise nothing is created."""
     program = author.program
-    today = program.local_today()
-    if client.program_id != program.id or not (
-        CaseloadAssignment.objects.filter(client=client, supporter=author).active_on(today).exists()
-    ):
+    if not on_caseload_today(supporter=author, client=client):
         raise ValidationError({"client": ["This client is not on your caseload."]})
     if not text.strip():
         raise ValidationError({"text": ["Write what the clinician should know."]})
@@ -318,7 +321,7 @@ def feedback_send(
                 {
                     "recipients": [
                         f"The client has no active consent to share with {', '.join(c.full_name for c in uncovered)}; "
-                        "nothing was sent."
+                        f"nothing was sent. {CONSENT_NEXT_STEP}"
                     ]
                 }
             )

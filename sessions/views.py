@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from audit import actions
 from audit.records import audited
 from clients.disclosure import session_disclosures
-from clients.models import CaseloadAssignment, Client
+from clients.models import CaseloadAssignment, Client, consent_statuses
 from core.exceptions import apply_errors
 from core.models import Program
 from core.scoping import role_program_ids
@@ -40,6 +40,7 @@ from sessions.models import (
     SessionKind,
     Urgency,
 )
+from sessions.selectors import caseload_supporter
 from supporters.models import Supporter
 
 if TYPE_CHECKING:
@@ -323,9 +324,20 @@ def feedback_list(request: AuditedRequest) -> HttpResponse:
 @login_required
 @audited(actions.code_for(Client, actions.VIEWED), object_type="clients.client", client_kwarg="client_id")
 def feedback_create(request: AuditedRequest, client_id: int) -> HttpResponse:
-    supporter = _supporter_for(request)
-    client = get_object_or_404(Client.objects.visible_to(request.user), pk=client_id)
-    form = FeedbackForm(request.POST or None, clinicians=client.care_team.order_by("last_name", "first_name"))
+    client = get_object_or_404(Client.objects.visible_to(request.user).select_related("program"), pk=client_id)
+    # The supporter whose caseload the client is on; anyone else gets the service's refusal.
+    supporter = caseload_supporter(request.user, client) or _supporter_for(request)
+    care_team = list(client.care_team.order_by("last_name", "first_name"))
+    # Consent status before anyone writes: which recipients a consent covers today (the rule
+    # feedback_send applies), so nobody learns of a missing consent only from the refusal.
+    _covering, uncovered = services.feedback_coverage(client=client, program=client.program, recipients=care_team)
+    covered = [c for c in care_team if c not in uncovered]
+    form = FeedbackForm(
+        request.POST or None,
+        clinicians=client.care_team.order_by("last_name", "first_name"),
+        # The one clinician a consent covers is the usual recipient: ticked already.
+        initial={"recipients": [c.pk for c in covered]} if len(covered) == 1 else None,
+    )
     session_id = request.GET.get("session") or request.POST.get("session")
     session = None
     if session_id and session_id.isdigit():
@@ -348,7 +360,19 @@ def feedback_create(request: AuditedRequest, client_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Feedback sent."))
             return redirect("peer_sessions:feedback-detail", pk=item.pk)
-    return render(request, "peer_sessions/feedback_form.html", {"form": form, "client": client, "session": session})
+    return render(
+        request,
+        "peer_sessions/feedback_form.html",
+        {
+            "form": form,
+            "client": client,
+            "session": session,
+            "consent": consent_statuses(request.user, [client])[client.pk],
+            "uncovered": {c.pk for c in uncovered},
+            "blocked": bool(care_team) and len(uncovered) == len(care_team),
+            "next_step": services.CONSENT_NEXT_STEP,
+        },
+    )
 
 
 def _item_for(request: HttpRequest, pk: int) -> FeedbackItem:
