@@ -3,14 +3,16 @@ them), a supporter's caseload for the session form, and time to acknowledgment o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from django.db.models import F, Max, Q, QuerySet
 
 from clients.models import CaseloadAssignment, Client, Clinician
 from core.scoping import role_program_ids
-from sessions.models import FeedbackItem
+from sessions.models import DRAFT_FORM, Draft, FeedbackItem, PeerSession
 from supporters.models import Supporter
 
 if TYPE_CHECKING:
@@ -91,3 +93,29 @@ def acknowledgment_hours(
         ]
 
     return {"by_clinician": summarise(["program_id", "clinician_id"]), "by_program": summarise(["program_id"])}
+
+
+def draft_form_allowed(user: User | AnonymousUser, form: str) -> bool:
+    """Whether the user may keep a draft of this form: the forms' own access. A new session:
+    a supporter; an edit: the author of a session still unsigned; feedback: a supporter who
+    sees the client. (The save itself checks all that again; a draft only keeps typing.)"""
+    match = DRAFT_FORM.match(form)
+    if match is None or not role_program_ids(user).supporter:
+        return False
+    if match["session"]:
+        return (
+            PeerSession.objects.visible_to(user)
+            .filter(pk=int(match["session"]), supporter__user_id=user.pk, signed_at__isnull=True)
+            .exists()
+        )
+    if match["client"]:
+        return Client.objects.visible_to(user).filter(pk=int(match["client"])).exists()
+    return True
+
+
+def draft_for(user: User | AnonymousUser, form: str, *, now: datetime) -> dict[str, Any] | None:
+    """The user's current draft of `form` (`fields` and `saved_at`), or None."""
+    draft = Draft.objects.visible_to(user).current(now=now).filter(form=form).first()
+    if draft is None:
+        return None
+    return {"fields": json.loads(draft.data or "{}"), "saved_at": draft.updated_at}

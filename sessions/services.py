@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,14 +13,18 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit import actions
-from audit.records import audit_write
+from audit.records import audit_record, audit_write
 from clients.disclosure import covering_consents, record_disclosure
 from clients.models import PART2_NOTICE, Client, Clinician, Consent
 from core.models import Program, Role, User
 from sessions.billing import BILLING_FIELDS, billing_recompute, billing_recompute_attendances
 from sessions.models import (
+    DRAFT_FORM,
+    DRAFT_KEEP,
+    DRAFT_MAX_CHARS,
     LATE_ENTRY_AFTER,
     Attendance,
+    Draft,
     FeedbackCategory,
     FeedbackItem,
     FeedbackReply,
@@ -74,6 +79,8 @@ def peer_session_save(
     if any(topic not in Topic.values for topic in topics):
         raise ValidationError({"topics": [f"Topics must be among: {', '.join(Topic.values)}."]})
     session.topics = topics
+    if session.dropin_count and session.kind != SessionKind.GROUP:
+        raise ValidationError({"dropin_count": ["Drop-in attendees are counted on group sessions only."]})
     if attendances is not None:
         clients = [a["client"] for a in attendances]
         if len({c.pk for c in clients}) != len(clients):
@@ -82,8 +89,10 @@ def peer_session_save(
             raise ValidationError({"attendances": ["Every client must be in the supporter's program."]})
         if session.kind == SessionKind.ONE_TO_ONE and len(attendances) != 1:
             raise ValidationError({"attendances": ["A one-to-one session has exactly one client."]})
-        if not attendances:
-            raise ValidationError({"attendances": ["A session needs at least one client."]})
+        if not attendances and not session.dropin_count:
+            raise ValidationError(
+                {"attendances": ["A session needs at least one client (a group: or its drop-in attendees)."]}
+            )
         if any(a.get("wellbeing") is not None and not 1 <= a["wellbeing"] <= 5 for a in attendances):
             raise ValidationError({"attendances": ["Wellbeing is rated from 1 to 5."]})
         attendance_statuses = [a["status"] for a in attendances]
@@ -475,3 +484,57 @@ def feedback_escalate_overdue(*, now: datetime | None = None) -> int:
             audit_write(item, actions.UPDATED, action=actions.FEEDBACK_ESCALATED)
             count += 1
     return count
+
+
+# Form fields never kept in a draft.
+DRAFT_SKIPPED_FIELDS = frozenset({"csrfmiddlewaretoken", "draft_form"})
+
+
+def draft_fields(data: Any) -> dict[str, list[str]]:
+    """The fields of a submitted form as a draft holds them ({name: [values]}), without the
+    CSRF token; 400 on anything but short names and text."""
+    fields: dict[str, list[str]] = {}
+    for name, values in data.lists():
+        if name in DRAFT_SKIPPED_FIELDS:
+            continue
+        if len(name) > 100 or len(values) > 200:
+            raise ValidationError({"data": ["This is not a form's fields."]})
+        fields[name] = [str(v) for v in values]
+    if len(json.dumps(fields)) > DRAFT_MAX_CHARS:
+        raise ValidationError({"data": [f"A draft holds at most {DRAFT_MAX_CHARS} characters."]})
+    return fields
+
+
+@transaction.atomic
+def draft_save(*, user: User, form: str, fields: dict[str, list[str]], now: datetime | None = None) -> Draft:
+    """Keep what the user has typed into `form` so far (replacing the draft before it). The
+    caller has checked that the user may write that form (sessions.selectors.draft_form_allowed).
+    The first save of a draft is recorded (who started one, for which form); later saves are
+    the same draft growing and are not, nor is the text ever put in the trail."""
+    if not DRAFT_FORM.match(form):
+        raise ValidationError({"form": ["Unknown form."]})
+    draft, created = Draft.objects.select_for_update().get_or_create(
+        user=user, form=form, defaults={"data": "{}", "updated_at": now or timezone.now()}
+    )
+    draft.data = json.dumps(fields)
+    draft.updated_at = now or timezone.now()
+    draft.save(update_fields=["data", "updated_at"])
+    if created:
+        audit_write(draft, actions.CREATED, user=user, detail={"form": form})
+    return draft
+
+
+@transaction.atomic
+def draft_discard(*, user: User, form: str) -> bool:
+    """Delete the user's draft of `form`: the note or feedback was saved, or the user threw it away."""
+    deleted, _rows = Draft.objects.filter(user_id=user.pk, form=form).delete()
+    return bool(deleted)
+
+
+def draft_purge_expired(*, now: datetime | None = None) -> int:
+    """Delete drafts not saved for DRAFT_KEEP (the daily clock job purge-expired-drafts)."""
+    now = now or timezone.now()
+    deleted, _rows = Draft.objects.filter(updated_at__lt=now - DRAFT_KEEP).delete()
+    if deleted:
+        audit_record(action=actions.DRAFTS_PURGED, object_type="peer_sessions.draft", detail={"count": deleted})
+    return deleted
