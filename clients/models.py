@@ -167,6 +167,7 @@ class Client(models.Model):
     care_team = models.ManyToManyField(Clinician, blank=True, related_name="clients")
     created_at = models.DateTimeField(auto_now_add=True)
     peer_support: Disclosure  # not a field: set on a page's clients by clients.disclosure.attach_disclosures
+    consent: ConsentStatus  # not a field either: set on a page's clients from consent_statuses
     # Self-reported, optional (clients.characteristics): blank is "not asked", "declined" is the
     # client's choice not to say. Race and ethnicity: a list of codes, [] when not asked.
     race_ethnicity = models.JSONField(default=list, blank=True, validators=[validate_race_ethnicity])

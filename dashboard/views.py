@@ -90,6 +90,9 @@ def client_list(request: AuditedRequest) -> HttpResponse:
         clients, ordering=["last_name", "first_name", "id"], after=request.GET.get("after"), size=PAGE_SIZE
     )
     attach_disclosures(request.user, page.rows, peer_support_fields=["last_contact"])
+    consents = consent_statuses(request.user, page.rows)
+    for row in page.rows:
+        row.consent = consents[row.pk]
     request.audit_objects = page.rows
     if search:  # the words searched for are a name or a record number: never stored
         audit_record(action=actions.CLIENT_SEARCHED, request=request, objects=page.rows, object_type="clients.client")
