@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from sessions.services import CONSENT_NEXT_STEP
 from tests.factories import ConsentFactory
@@ -24,7 +25,7 @@ def test_without_a_consent_the_form_says_so_before_anything_is_written(cast, cli
     response = open_form(client, cast)
     assert response.context["blocked"] and response.context["uncovered"] == {cast.clinician.pk}
     html = response.text
-    assert "No consent on file" in html and "no consent" in html and CONSENT_NEXT_STEP in html
+    assert "No consent on file" in html and "no consent" in html and escape(CONSENT_NEXT_STEP) in html
 
 
 def test_a_covering_consent_is_shown_and_its_one_clinician_ticked(cast, client):
