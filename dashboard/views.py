@@ -176,7 +176,7 @@ def client_detail(request: AuditedRequest, pk: int) -> HttpResponse:
         after=request.GET.get("after"),
     )
     timeline.query = urlencode({"kind": timeline.kind}) if timeline.kind else ""
-    if _is_htmx(request) and request.htmx.target == "timeline":
+    if _is_htmx(request) and getattr(request, "htmx").target == "timeline":  # noqa: B009 - set by django-htmx
         return render(request, "dashboard/partials/client_timeline.html", {"client": client, "timeline": timeline})
     now = timezone.now()
     today = client.program.local_today()

@@ -68,7 +68,7 @@ class PeerSessionForm(forms.Form):
 
     def __init__(self, *args: Any, clients: list[Client], now: datetime, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.clients = clients
+        self.caseload = clients
         self.now = now
         cast(forms.MultipleChoiceField, self.fields["clients"]).choices = [(str(c.pk), c.full_name) for c in clients]
         for client in clients:
@@ -86,10 +86,11 @@ class PeerSessionForm(forms.Form):
 
     def client_rows(self) -> list[tuple[Client, forms.BoundField, forms.BoundField, bool]]:
         chosen = {str(v) for v in (self["clients"].value() or [])}
-        return [(c, self[f"attendance_{c.pk}"], self[f"wellbeing_{c.pk}"], str(c.pk) in chosen) for c in self.clients]
+        return [(c, self[f"attendance_{c.pk}"], self[f"wellbeing_{c.pk}"], str(c.pk) in chosen) for c in self.caseload]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("modality") and data["modality"] != Modality.IN_PERSON:
             data["location"] = ""  # a call, a video or a text has no room
         if data.get("kind") != SessionKind.GROUP or not data.get("dropin_count"):
@@ -118,7 +119,7 @@ class PeerSessionForm(forms.Form):
                 "status": self.cleaned_data[f"attendance_{c.pk}"],
                 "wellbeing": self.cleaned_data.get(f"wellbeing_{c.pk}"),
             }
-            for c in self.clients
+            for c in self.caseload
             if str(c.pk) in chosen
         ]
 

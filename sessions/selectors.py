@@ -34,7 +34,7 @@ def caseload_supporter(user: User | AnonymousUser, client: Client) -> Supporter 
     """The user's own active supporter record in the client's program that has the client on its
     caseload today, or None: the client page offers "log a session" and "send feedback" to it,
     and the feedback form writes as it."""
-    if client.program_id not in role_program_ids(user).supporter:
+    if client.program_id not in role_program_ids(user).supporter or user.pk is None:
         return None
     mine = Supporter.objects.visible_to(user).filter(user_id=user.pk, program_id=client.program_id, is_active=True)
     return next((s for s in mine.select_related("program") if on_caseload_today(supporter=s, client=client)), None)
@@ -100,7 +100,7 @@ def draft_form_allowed(user: User | AnonymousUser, form: str) -> bool:
     a supporter; an edit: the author of a session still unsigned; feedback: a supporter who
     sees the client. (The save itself checks all that again; a draft only keeps typing.)"""
     match = DRAFT_FORM.match(form)
-    if match is None or not role_program_ids(user).supporter:
+    if match is None or not role_program_ids(user).supporter or user.pk is None:
         return False
     if match["session"]:
         return (

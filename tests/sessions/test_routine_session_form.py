@@ -114,7 +114,7 @@ def test_the_caseload_is_listed_most_recently_seen_first(cast, client):
         session=PeerSessionFactory(supporter=cast.supporter, start=timezone.now() - timedelta(days=2)),
         client=seen_lately,
     )
-    order = [c.pk for c in form_page(client, cast).clients]
+    order = [c.pk for c in form_page(client, cast).caseload]
     assert order.index(seen_lately.pk) < order.index(seen_long_ago.pk) < order.index(never_seen.pk)
 
 
