@@ -7,6 +7,7 @@
 (function () {
   "use strict";
   var SAVE_AFTER_MS = 2000;
+  var LEAVING_MS = 300;
 
   function setUp(form) {
     var key = form.getAttribute("data-draft");
@@ -69,10 +70,12 @@
     }
     form.addEventListener("input", changed);
     form.addEventListener("change", changed);
+    // Leaving a field saves at once, unless the form is being sent: focus leaves the field just
+    // before the submit button's click, so wait a moment for the submit to cancel it.
     form.addEventListener("focusout", function () {
       if (dirty) {
         if (timer) { window.clearTimeout(timer); }
-        save();
+        timer = window.setTimeout(save, LEAVING_MS);
       }
     });
     form.addEventListener("submit", function () {
