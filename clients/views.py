@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -91,7 +92,7 @@ def outcome_charts(user: User | AnonymousUser, client: Client, instruments: list
                     "svg": mark_safe(  # noqa: S308 - core.charts escapes every text it writes
                         line_chart(
                             title=_("%(name)s total over time") % {"name": inst.name},
-                            labels=[day.isoformat() for day, _total in points],
+                            labels=[date_format(day) for day, _total in points],  # the pages' date format
                             series={str(_("Total")): [total for _day, total in points]},
                             value_format=whole,
                             y_max=inst.total_max,
