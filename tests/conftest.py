@@ -32,7 +32,6 @@ from tests.factories import (
     UserFactory,
 )
 
-
 _RENDERED: dict[str, Rendered] = {}
 RENDER_COUNTS = {"rendered": 0, "reused": 0}
 
