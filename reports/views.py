@@ -122,9 +122,10 @@ def _months(start: date, end: date) -> list[tuple[date, date]]:
     return month_periods(start, end, months=TREND_MONTHS)
 
 
-def _charts(report: dict[str, Any], trend: list[tuple[str, dict[str, Any]]]) -> list[str]:
+def _charts(report: dict[str, Any], trend: list[tuple[str, dict[str, Any]]], names: dict[str, str]) -> list[str]:
     rows = report["by_supporter"]
-    labels = [row["supporter"] or _("unassigned") for row in rows]
+    # Coordinators see supporters by name, as in the table beside the charts.
+    labels = [names.get(row["supporter"], row["supporter"]) if row["supporter"] else _("unassigned") for row in rows]
     return [
         charts.bar_chart(
             title=_("Gap coverage by supporter"),
@@ -244,7 +245,7 @@ def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
                 report=report,
                 supporter_names=names,
                 summary=report["summary"],
-                charts=_charts(report, trend),
+                charts=_charts(report, trend, names),
                 equity=continuity_equity(program, report),
                 collection=_collection_rate(request, program, values["start"], values["end"], today),
                 # The report's dates are ISO text (the spec's JSON); the page prints them as dates.
