@@ -54,6 +54,7 @@ RECORDS: dict[str, str] = {
     "clients.goalprogress": "clients.goal_progress",
     "clients.instrument": "clients.instrument",
     "clients.collectionpoint": "clients.collection_point",
+    "clients.adtmessage": "clients.adt_message",
     "clients.outcomemeasure": "clients.outcome",
     "clients.resource": "clients.resource",
     "clients.referral": "clients.referral",

@@ -794,6 +794,51 @@ class CollectionPoint(models.Model):
             raise ValidationError({"instrument": [_("That instrument belongs to another program.")]})
 
 
+class AdtStatus(models.TextChoices):
+    ACCEPTED = "accepted", _("Accepted")
+    HELD = "held", _("Held: no client with that record number")
+    REJECTED = "rejected", _("Rejected")
+
+
+class AdtMessageQuerySet(models.QuerySet["AdtMessage"]):
+    def visible_to(self, user: User | AnonymousUser) -> AdtMessageQuerySet:
+        """Hospital messages name patients: the program's coordinators only."""
+
+        return self.filter(program_id__in=role_program_ids(user).coordinator)
+
+
+class AdtMessage(models.Model):
+    """One HL7 v2 ADT message as received (clients.adt): stored before it is acknowledged,
+    once per control id (a resent message changes nothing)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="adt_messages")
+    control_id = models.CharField(max_length=64, blank=True)  # MSH-10; blank when unreadable
+    event = models.CharField(max_length=8, blank=True)  # A01, A03, A04, A08 …
+    received_at = models.DateTimeField(auto_now_add=True)
+    raw = EncryptedText()  # patient identifiers: encrypted at rest like notes
+    status = models.CharField(max_length=10, choices=AdtStatus.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    record_number = EncryptedText(blank=True)  # PID-3, for the review queue
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    appointment = models.ForeignKey(
+        "ClinicalAppointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AdtMessageQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "control_id"], condition=~Q(control_id=""), name="adt_control_id_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["program", "status", "received_at"], name="adt_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"ADT {self.event} {self.control_id}"
+
+
 class ResourceCategory(models.TextChoices):
     CRISIS = "crisis", _("Crisis")
     HOUSING = "housing", _("Housing")
