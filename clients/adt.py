@@ -1,248 +1,276 @@
-"""Discharges and emergency visits from the hospital in real time: HL7 v2 ADT messages
-(issue 20 item 3; docs/adt.md).
+"""Discharges and emergency visits from the hospital in real time (issue 20 item 3; docs/interop.md).
 
-`adt_receive` is the one door: it parses a message with python-hl7, stores it (AdtMessage)
-and records what it means in the same transaction, and returns the acknowledgment to send.
-The MLLP listener (`manage.py adt_listener`) only frames bytes and calls it, so a message is
-acknowledged (AA) only once it is committed; a listener killed before the commit leaves
-nothing, and the sender's resend is taken once. A control id (MSH-10) seen before changes
-nothing and is acknowledged again.
+This module reads messages; `clients.services.adt_message_receive` stores and applies them.
+Two formats say the same thing and become the same `VisitFacts`:
 
-What a message means (the continuity engine's transition events, continuity.md §2):
+- an HL7 v2 ADT message (A01, A03, A04, A08; parsed with python-hl7), received over MLLP by
+  `manage.py adt_listener`, answered with an original-mode acknowledgment (`ack`);
+- a FHIR R4 Encounter POSTed to `/fhir/r4/Encounter` (class IMP or EMER; parsed with
+  fhir.resources), answered by the FHIR API.
 
-| event | patient class (PV1-2) | recorded |
-|---|---|---|
-| A03 discharge | I (inpatient) | an attended inpatient discharge at PV1-45 (else EVN-2, else MSH-7) |
-| A01, A03, A04 | E (emergency) | an attended emergency visit at PV1-44 (else EVN-2, else MSH-7) |
-| A08 update | any | the times of an appointment recorded from the same visit (PV1-19) |
-| A01, A04 | other | nothing (an admission or a registration is not a transition) |
+What a visit means for the continuity engine (docs/spec/continuity.md §2: a transition event
+is an attended professional session of kind `inpatient_discharge` or `emergency_visit`):
 
-The client is matched by record number (PID-3, first repetition's ID) in the listener's
-program. Unknown record numbers are held for review (`AdtStatus.HELD`); `adt_retry_held`
-matches them again after the client is added.
+- inpatient (PV1-2 `I`, class `IMP`), discharged (A03; an Encounter with `period.end`,
+  `hospitalization.dischargeDisposition` or status finished): an inpatient discharge at the
+  discharge time (PV1-45 / period.end, else EVN-2, else MSH-7);
+- emergency (PV1-2 `E`, class `EMER`), A01, A03 or A04, any Encounter: one emergency visit at
+  the arrival time (PV1-44 / period.start, else the event time): the visit's registration and
+  its discharge are the same event;
+- A08 (update), any class: the time of a visit already recorded, when the message gives it;
+- anything else (an inpatient admission or registration, an Encounter still open): nothing:
+  an admission is not a transition.
+
+A visit is one appointment, keyed by its visit number (PV1-19 / Encounter.identifier) and kind,
+so a registration followed by a discharge, or the same visit sent over both channels, records
+one event. The client is matched by record number (PID-3 / the subject's identifier).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import hl7
-from django.db import IntegrityError, transaction
 from django.utils import timezone
+from fhir.resources.R4B.encounter import Encounter
+from pydantic import ValidationError as PydanticValidationError
 
-from audit import actions
-from audit.records import audit_write
-from clients.models import (
-    AdtMessage,
-    AdtStatus,
-    AppointmentKind,
-    AppointmentStatus,
-    Client,
-    ClinicalAppointment,
-)
+from clients.models import AppointmentKind
 from core.models import Program
+from core.timezones import LocalTimeError, local_to_aware
 
 SUPPORTED_EVENTS = ("A01", "A03", "A04", "A08")
+SUPPORTED_VERSIONS = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8")
 ACK_APPLICATION = "PEER-SUPPORT"
+HL7_DTM = re.compile(
+    r"[0-9]{4}(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:\.[0-9]{1,4})?)?)?)?)?)?(?:[+-][0-9]{4})?"
+)
+INPATIENT, EMERGENCY = "I", "E"
+FHIR_CLASSES = {"IMP": INPATIENT, "ACUTE": INPATIENT, "NONAC": INPATIENT, "EMER": EMERGENCY}
+FHIR_CLASS_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
+# HL7 table 0357 (message error condition codes) used in ERR-3.
+ERR_SEGMENT_SEQUENCE = "100"
+ERR_REQUIRED_FIELD_MISSING = "101"
+ERR_DATA_TYPE = "102"
+ERR_UNSUPPORTED_MESSAGE_TYPE = "200"
+ERR_UNSUPPORTED_EVENT = "201"
+ERR_UNSUPPORTED_VERSION = "203"
+ERR_APPLICATION_INTERNAL = "207"
 
 
 class AdtError(Exception):
-    """A message we cannot take: `code` is the acknowledgment (AR: rejected as malformed or not
-    supported; AE: an application error), `reason` the text for MSA-3 (no patient data)."""
+    """A message we cannot take. `code` is the acknowledgment: AR (rejected: not a message we
+    take — unreadable, another type, event or version — or we could not store it: send again)
+    or AE (an error in its content: a missing or malformed field). `reason` is the text for
+    MSA-3 / ERR-8 and the review page; it never quotes patient data."""
 
-    def __init__(self, code: str, reason: str) -> None:
+    def __init__(self, code: str, reason: str, condition: str = ERR_DATA_TYPE) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.condition = condition
 
 
 @dataclass(frozen=True)
-class AdtFacts:
-    control_id: str
-    event: str
+class VisitFacts:
+    control_id: str  # MSH-10, or the Encounter's identifier as system|value
+    event: str  # A01…A08, or the Encounter's class code
     record_number: str
-    patient_class: str
+    patient_class: str  # INPATIENT, EMERGENCY or another code
     visit_number: str
     admitted_at: datetime | None
     discharged_at: datetime | None
     event_at: datetime | None
+    is_discharge: bool  # A03, or an Encounter that ended
+    is_update: bool  # A08: times of a visit already recorded
+
+    def transition(self) -> tuple[str, datetime | None, bool] | None:
+        """(appointment kind, its time, whether the message gave that time itself), or None
+        when the visit is not a transition event (see the module's table)."""
+        if self.is_update:
+            return None
+        if self.patient_class == EMERGENCY:
+            return AppointmentKind.EMERGENCY_VISIT, self.admitted_at or self.event_at, self.admitted_at is not None
+        if self.patient_class == INPATIENT and self.is_discharge:
+            return (
+                AppointmentKind.INPATIENT_DISCHARGE,
+                self.discharged_at or self.event_at,
+                self.discharged_at is not None,
+            )
+        return None
+
+    def visit_key(self, kind: str, at: datetime | None) -> str:
+        """The appointment's external id: one per visit and kind. Without a visit number, the
+        record number and the time (hashed: the record number stays out of the column)."""
+        if self.visit_number:
+            key = f"visit:{self.visit_number}:{kind}"
+            if len(key) <= 64:
+                return key
+            basis = key
+        else:
+            basis = f"{self.record_number}|{kind}|{at.isoformat() if at else self.control_id}"
+        return f"visit:{hashlib.sha256(basis.encode()).hexdigest()[:40]}:{kind[:9]}"
 
 
-@dataclass(frozen=True)
-class AdtResult:
-    ack: str  # the acknowledgment message, ER7 with \r segment separators
-    code: str  # AA, AE or AR
-    message: AdtMessage | None
+# --------------------------------------------------------------------------- HL7 v2
 
 
 def _field(message: hl7.Message, segment: str, field: int, component: int = 1) -> str:
-    """A field's first repetition's component as text, "" when absent."""
+    """A field's first repetition's component as text, "" when the segment or field is absent."""
     try:
         return str(message.extract_field(segment, 1, field, 1, component) or "").strip()
     except (KeyError, IndexError):
         return ""
 
 
-def _hl7_time(text: str) -> datetime | None:
-    """An HL7 DTM (YYYYMMDD[HHMM[SS[.S]]][+/-ZZZZ]); without an offset, UTC is assumed only
-    when the program's zone is not known here: the caller localises naive values."""
+def _hl7_time(text: str, program: Program, name: str) -> datetime | None:
+    """An HL7 DTM (YYYYMMDD[HHMM[SS[.S]]][+/-ZZZZ]). Without an offset it is the hospital's wall
+    clock, taken in the program's zone (the program and its hospital share one)."""
     if not text:
         return None
+    # python-hl7 reads "2026-13-45" as 2026-01-01: the DTM's shape is checked first.
+    if not HL7_DTM.fullmatch(text):
+        raise AdtError("AE", f"{name} is not an HL7 date and time.", ERR_DATA_TYPE)
     try:
-        return hl7.parse_datetime(text)
+        value = hl7.parse_datetime(text)
     except ValueError as exc:
-        raise AdtError("AR", f"Not an HL7 date and time: {text[:20]}") from exc
+        raise AdtError("AE", f"{name} is not an HL7 date and time.", ERR_DATA_TYPE) from exc
+    if value is None:
+        return None
+    return _aware(value, program, name)
 
 
-def parse_adt(raw: str) -> tuple[hl7.Message, AdtFacts]:
+def _aware(value: datetime, program: Program, name: str) -> datetime:
+    if value.tzinfo is not None:
+        return value
+    try:
+        return local_to_aware(value, program.tzinfo)
+    except LocalTimeError as exc:
+        raise AdtError("AE", f"{name} does not exist in the program's time zone.", ERR_DATA_TYPE) from exc
+
+
+def decode(block: bytes) -> str:
+    """MLLP carries bytes; HL7 v2 is ASCII, UTF-8 where MSH-18 says so, often Latin-1 elsewhere."""
+    try:
+        return block.decode("utf-8")
+    except UnicodeDecodeError:
+        return block.decode("latin-1")
+
+
+def parse_hl7(raw: str, program: Program) -> tuple[hl7.Message, VisitFacts]:
+    """Read an ADT message; AdtError for one we cannot take."""
     text = raw.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c")
     if not text.startswith("MSH"):
-        raise AdtError("AR", "The message does not start with an MSH segment.")
+        raise AdtError("AR", "The message does not start with an MSH segment.", ERR_SEGMENT_SEQUENCE)
     try:
         message = hl7.parse(text)
         message_type = _field(message, "MSH", 9, 1)
         event = _field(message, "MSH", 9, 2)
         control_id = _field(message, "MSH", 10)
+        version = _field(message, "MSH", 12)
     except (hl7.ParseException, KeyError, IndexError, ValueError) as exc:
-        raise AdtError("AR", "The message could not be parsed.") from exc
+        raise AdtError("AR", "The message could not be parsed.", ERR_SEGMENT_SEQUENCE) from exc
+    return message, _facts(message, message_type, event, control_id, version, program)
+
+
+def _facts(
+    message: hl7.Message, message_type: str, event: str, control_id: str, version: str, program: Program
+) -> VisitFacts:
     if not control_id:
-        raise AdtError("AR", "MSH-10 (message control id) is empty.")
+        raise AdtError("AR", "MSH-10 (message control id) is empty.", ERR_REQUIRED_FIELD_MISSING)
     if message_type != "ADT":
-        raise AdtError("AR", f"Only ADT messages are taken here, not {message_type[:3] or 'an empty type'}.")
-    if event not in SUPPORTED_EVENTS:
-        raise AdtError("AR", f"ADT^{event[:3]} is not supported (A01, A03, A04, A08).")
-    facts = AdtFacts(
-        control_id=control_id[:64],
-        event=event,
-        record_number=_field(message, "PID", 3, 1),
-        patient_class=_field(message, "PV1", 2, 1).upper(),
-        visit_number=_field(message, "PV1", 19, 1),
-        admitted_at=_hl7_time(_field(message, "PV1", 44)),
-        discharged_at=_hl7_time(_field(message, "PV1", 45)),
-        event_at=_hl7_time(_field(message, "EVN", 2)) or _hl7_time(_field(message, "MSH", 7)),
-    )
-    if not facts.record_number:
-        raise AdtError("AR", "PID-3 (the patient's record number) is empty.")
-    return message, facts
-
-
-def _ack(message: hl7.Message | None, code: str, text: str, control_id: str) -> str:
-    now = timezone.now().astimezone(UTC).strftime("%Y%m%d%H%M%S")
-    reply = f"ACK{now}{control_id}"[-20:]
-    if message is not None:
-        ack = message.create_ack(code, message_id=reply, application=ACK_APPLICATION)
-        ack.segment("MSA").append(hl7.Field(message.separators[2], [text[:80]]))
-        return str(ack)
-    # No usable MSH to answer from: a minimal ACK naming what we could read.
-    return "\r".join(
-        [f"MSH|^~\\&|{ACK_APPLICATION}||||{now}||ACK|{reply}|P|2.5.1", f"MSA|{code}|{control_id}|{text[:80]}"]
-    )
-
-
-def _kind_and_time(facts: AdtFacts) -> tuple[str, datetime] | None:
-    if facts.patient_class == "E" and facts.event in ("A01", "A03", "A04"):
-        at = facts.admitted_at or facts.event_at
-        return (AppointmentKind.EMERGENCY_VISIT, at) if at else None
-    if facts.patient_class == "I" and facts.event == "A03":
-        at = facts.discharged_at or facts.event_at
-        return (AppointmentKind.INPATIENT_DISCHARGE, at) if at else None
-    return None
-
-
-def _visit_key(facts: AdtFacts, kind: str) -> str:
-    return f"adt:{facts.visit_number or facts.control_id}:{kind}"[:64]
-
-
-def _localise(value: datetime, program: Program) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=program.tzinfo)
-
-
-def _apply(record: AdtMessage, facts: AdtFacts, program: Program) -> None:
-    """Match the client and record the transition event (inside the caller's transaction)."""
-    client = Client.objects.filter(program=program, external_id=facts.record_number).first()
-    record.client = client
-    record.processed_at = timezone.now()
-    if client is None:
-        record.status, record.reason = AdtStatus.HELD, "No client with this record number in the program."
-        return
-    record.status = AdtStatus.ACCEPTED
-    if facts.event == "A08":
-        changed = []
-        for kind in (AppointmentKind.EMERGENCY_VISIT, AppointmentKind.INPATIENT_DISCHARGE):
-            appointment = ClinicalAppointment.objects.filter(
-                program=program, external_id=_visit_key(facts, kind)
-            ).first()
-            at = facts.admitted_at if kind == AppointmentKind.EMERGENCY_VISIT else facts.discharged_at
-            if appointment is not None and at is not None:
-                appointment.start = _localise(at, program)
-                appointment.save(update_fields=["start"])
-                audit_write(appointment, actions.UPDATED, detail={"via": "adt", "event": facts.event})
-                changed.append(appointment)
-        record.appointment = changed[0] if changed else None
-        record.reason = "" if changed else "Nothing recorded from this visit to update."
-        return
-    mapped = _kind_and_time(facts)
-    if mapped is None:
-        record.reason = "Not a discharge or an emergency visit: nothing to record."
-        return
-    kind, at = mapped
-    appointment, created = ClinicalAppointment.objects.update_or_create(
-        program=program,
-        external_id=_visit_key(facts, kind),
-        defaults={
-            "client": client,
-            "start": _localise(at, program),
-            "kind": kind,
-            "status": AppointmentStatus.ATTENDED,
-        },
-    )
-    audit_write(
-        appointment, actions.CREATED if created else actions.UPDATED, detail={"via": "adt", "event": facts.event}
-    )
-    record.appointment = appointment
-
-
-def adt_receive(*, program: Program, raw: str) -> AdtResult:
-    """Store and apply one message; the acknowledgment to send back."""
-    try:
-        message, facts = parse_adt(raw)
-    except AdtError as exc:
-        # Stored too (every message is), without a control id: the sender is told why.
-        record = AdtMessage.objects.create(program=program, raw=raw, status=AdtStatus.REJECTED, reason=exc.reason)
-        return AdtResult(_ack(None, exc.code, exc.reason, ""), exc.code, record)
-    try:
-        with transaction.atomic():
-            seen = AdtMessage.objects.select_for_update().filter(program=program, control_id=facts.control_id).first()
-            if seen is not None:
-                return AdtResult(_ack(message, "AA", "Already received.", facts.control_id), "AA", seen)
-            record = AdtMessage(
-                program=program,
-                control_id=facts.control_id,
-                event=facts.event,
-                raw=raw,
-                record_number=facts.record_number,
-            )
-            _apply(record, facts, program)
-            record.save()
-    except IntegrityError:
-        # The same message on two connections at once: the other one stored it.
-        seen = AdtMessage.objects.get(program=program, control_id=facts.control_id)
-        return AdtResult(_ack(message, "AA", "Already received.", facts.control_id), "AA", seen)
-    except Exception:  # noqa: BLE001 - any failure to store is the sender's cue to resend
-        return AdtResult(
-            _ack(message, "AE", "Could not store the message; send it again.", facts.control_id), "AE", None
+        raise AdtError(
+            "AR",
+            f"Only ADT messages are taken here, not {message_type[:3] or 'an empty type'}.",
+            ERR_UNSUPPORTED_MESSAGE_TYPE,
         )
-    return AdtResult(_ack(message, "AA", record.reason or "Accepted.", facts.control_id), "AA", record)
+    if event not in SUPPORTED_EVENTS:
+        raise AdtError("AR", f"ADT^{event[:3]} is not taken here (A01, A03, A04, A08).", ERR_UNSUPPORTED_EVENT)
+    if version and version not in SUPPORTED_VERSIONS:
+        raise AdtError("AR", f"HL7 version {version[:8]} is not taken here.", ERR_UNSUPPORTED_VERSION)
+    try:
+        message.segment("PID")
+    except KeyError:
+        raise AdtError("AE", "The message has no PID segment.", ERR_SEGMENT_SEQUENCE) from None
+    record_number = _field(message, "PID", 3, 1)
+    if not record_number:
+        raise AdtError("AE", "PID-3 (the patient's record number) is empty.", ERR_REQUIRED_FIELD_MISSING)
+    return VisitFacts(
+        control_id=control_id[:200],
+        event=event,
+        record_number=record_number[:64],
+        patient_class=_field(message, "PV1", 2, 1).upper(),
+        visit_number=_field(message, "PV1", 19, 1)[:40],
+        admitted_at=_hl7_time(_field(message, "PV1", 44), program, "PV1-44"),
+        discharged_at=_hl7_time(_field(message, "PV1", 45), program, "PV1-45"),
+        event_at=_hl7_time(_field(message, "EVN", 2), program, "EVN-2")
+        or _hl7_time(_field(message, "MSH", 7), program, "MSH-7"),
+        is_discharge=event == "A03",
+        is_update=event == "A08",
+    )
 
 
-def adt_retry_held(*, program: Program) -> int:
-    """Match the held messages again (after clients were added or imported); how many now apply."""
-    applied = 0
-    for record in AdtMessage.objects.filter(program=program, status=AdtStatus.HELD).order_by("received_at", "id"):
-        with transaction.atomic():
-            _message, facts = parse_adt(record.raw)
-            _apply(record, facts, program)
-            record.save()
-            applied += record.status == AdtStatus.ACCEPTED
-    return applied
+def _reply_control_id() -> str:
+    return f"ACK{timezone.now().astimezone(UTC).strftime('%Y%m%d%H%M%S%f')}"[:20]
+
+
+def ack(message: hl7.Message | None, code: str, text: str, *, condition: str = "") -> str:
+    """The original-mode acknowledgment (ER7, segments joined by carriage returns): MSA with the
+    code, the message's control id and `text`; an ERR segment (code, severity, text) unless AA."""
+    text = text.replace("|", " ").replace("^", " ").replace("~", " ").replace("\\", " ").replace("&", " ")[:80]
+    err = f"ERR|||{condition or ERR_APPLICATION_INTERNAL}^^HL70357|E||||{text}" if code != "AA" else ""
+    if message is not None:
+        try:
+            reply = message.create_ack(code, message_id=_reply_control_id(), application=ACK_APPLICATION)
+            segments = [str(reply.segment("MSH")), f"{reply.segment('MSA')}|{text}"]
+            return "\r".join([*segments, err] if err else segments)
+        except (KeyError, IndexError, ValueError):
+            pass  # an MSH too broken to answer from: the minimal form below
+    now = timezone.now().astimezone(UTC).strftime("%Y%m%d%H%M%S")
+    control_id = _field(message, "MSH", 10)[:50] if message is not None else ""
+    segments = [
+        f"MSH|^~\\&|{ACK_APPLICATION}||||{now}||ACK|{_reply_control_id()}|P|2.5.1",
+        f"MSA|{code}|{control_id}|{text}",
+    ]
+    return "\r".join([*segments, err] if err else segments)
+
+
+# --------------------------------------------------------------------------- FHIR
+
+
+def parse_fhir_encounter(raw: str, program: Program, record_number: str) -> VisitFacts:
+    """Read a POSTed Encounter (the FHIR API resolved its subject to `record_number`); AdtError
+    (AE) for one that is not a hospital visit we can record."""
+    try:
+        encounter = Encounter.model_validate(json.loads(raw))
+    except (ValueError, PydanticValidationError) as exc:
+        raise AdtError("AE", "The Encounter is not a valid FHIR R4 Encounter.", ERR_DATA_TYPE) from exc
+    code = (encounter.class_fhir.code or "") if encounter.class_fhir else ""
+    if code not in FHIR_CLASSES:
+        raise AdtError("AE", "Encounter.class must be IMP or EMER (v3 ActCode).", ERR_DATA_TYPE)
+    identifier = next((i for i in encounter.identifier or [] if i.value), None)
+    if identifier is None:
+        raise AdtError("AE", "Encounter.identifier (the visit number) is required.", ERR_REQUIRED_FIELD_MISSING)
+    if encounter.status in ("planned", "cancelled", "entered-in-error"):
+        raise AdtError("AE", f"An Encounter with status {encounter.status} is not a visit that happened.")
+    period = encounter.period
+    start = _aware(period.start, program, "period.start") if period and period.start else None
+    end = _aware(period.end, program, "period.end") if period and period.end else None
+    disposition = encounter.hospitalization.dischargeDisposition if encounter.hospitalization else None
+    return VisitFacts(
+        control_id=f"{identifier.system or ''}|{identifier.value}"[:200],
+        event=code,
+        record_number=record_number,
+        patient_class=FHIR_CLASSES[code],
+        visit_number=str(identifier.value)[:40],
+        admitted_at=start,
+        discharged_at=end,
+        event_at=end or start,
+        is_discharge=end is not None or disposition is not None or encounter.status == "finished",
+        is_update=False,
+    )

@@ -218,6 +218,7 @@ class PeerSession(models.Model):
     # The link of a scheduled video session (import `scheduled_peer_sessions`, the API).
     video_url = models.CharField(max_length=500, blank=True, validators=[VIDEO_URL_VALIDATOR])
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)  # FHIR meta.lastUpdated (services that update() set it too)
     # Topic values (Topic.values), kept as a list so one session can cover several.
     topics = models.JSONField(default=list, blank=True)
     goals_addressed = EncryptedText(blank=True)
@@ -491,6 +492,7 @@ class FeedbackItem(models.Model):
         PeerSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback_items"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)  # FHIR meta.lastUpdated (services that update() set it too)
     deadline = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(

@@ -169,7 +169,10 @@ def note_sign(*, session: PeerSession, user: User) -> PeerSession:
         )
     now = timezone.now()
     updated = PeerSession.objects.filter(pk=session.pk, signed_at__isnull=True).update(
-        signed_at=now, signed_by=user, signed_credential=active_credential(session.supporter)[:250]
+        signed_at=now,
+        signed_by=user,
+        signed_credential=active_credential(session.supporter)[:250],
+        updated_at=now,
     )
     if updated != 1:
         raise ValidationError({"signed_at": ["This note is already signed."]})
@@ -198,7 +201,7 @@ def note_cosign(*, session: PeerSession, user: User) -> PeerSession:
     if session.signed_at is None:
         raise ValidationError({"cosigned_at": ["The note is not signed yet; it can be co-signed once signed."]})
     updated = PeerSession.objects.filter(pk=session.pk, signed_at__isnull=False, cosigned_at__isnull=True).update(
-        cosigned_at=timezone.now(), cosigned_by=user
+        cosigned_at=timezone.now(), cosigned_by=user, updated_at=timezone.now()
     )
     if updated != 1:
         raise ValidationError({"cosigned_at": ["This note is already co-signed."]})
@@ -387,8 +390,9 @@ def feedback_acknowledge(*, item: FeedbackItem, user: User) -> FeedbackItem:
     """A recipient acknowledges the item. The first acknowledgment stands; later ones change nothing."""
     if _recipient_clinician(item, user) is None:
         raise PermissionDenied("Only a clinician the item was sent to can acknowledge it.")
+    now = timezone.now()
     acknowledged = FeedbackItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
-        acknowledged_at=timezone.now(), acknowledged_by=user
+        acknowledged_at=now, acknowledged_by=user, updated_at=now
     )
     item.refresh_from_db()
     if acknowledged:  # the first acknowledgment is the one that happened
@@ -434,7 +438,7 @@ def feedback_reply(*, item: FeedbackItem, user: User, text: str) -> FeedbackRepl
     if clinician is not None and item.acknowledged_at is None:
         # Answering is acknowledging: the clinician clearly saw it.
         FeedbackItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
-            acknowledged_at=reply.created_at, acknowledged_by=user
+            acknowledged_at=reply.created_at, acknowledged_by=user, updated_at=reply.created_at
         )
     others = [c.user for c in recipients] if is_author else [item.author.user]
     notify(
@@ -455,7 +459,9 @@ def feedback_escalate_overdue(*, now: datetime | None = None) -> int:
     overdue = FeedbackItem.objects.overdue(now=now).filter(escalated_at__isnull=True).values_list("id", "program_id")
     for item_id, program_id in list(overdue):
         with transaction.atomic():
-            claimed = FeedbackItem.objects.filter(pk=item_id, escalated_at__isnull=True).update(escalated_at=now)
+            claimed = FeedbackItem.objects.filter(pk=item_id, escalated_at__isnull=True).update(
+                escalated_at=now, updated_at=now
+            )
             if not claimed:
                 continue
             item = FeedbackItem.objects.get(pk=item_id)

@@ -1,9 +1,12 @@
 """python manage.py adt_listener --program SLUG [--host 127.0.0.1] [--port 2575]
 
-An HL7 v2 MLLP listener for one program's ADT feed (docs/adt.md). Each framed message goes to
-clients.adt.adt_receive, which stores and applies it in one transaction; the acknowledgment
-is sent only after that commit. Run it as its own process (systemd, a container) next to the
-web workers; it needs the same settings and database."""
+An HL7 v2 MLLP listener for one program's ADT feed (docs/interop.md). Each framed message goes
+to clients.services.adt_message_receive, which stores it and records what it means in one
+transaction; the acknowledgment is written only after that commit. A process killed mid-frame
+has stored nothing for it (the sender gets no ACK and sends again); killed after the commit and
+before the ACK, the resend is answered "Already received" and changes nothing. Run it as its
+own process (systemd, a container) beside the web workers, with the same settings and database.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -19,38 +23,58 @@ from asgiref.sync import sync_to_async
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
-from clients.adt import adt_receive
+from clients.adt import AdtError, ack, decode, parse_hl7
+from clients.models import AdtSource
+from clients.services import adt_message_receive
 from core.models import Program
 
 logger = logging.getLogger(__name__)
 
-# Largest message taken (bytes between the MLLP frame's start and end): an ADT message is a
-# few kilobytes; anything far larger is not one.
+# Largest message taken (bytes between the MLLP frame's start and end): an ADT message is a few
+# kilobytes; anything far larger is not one, and the connection is closed.
 MAX_MESSAGE_BYTES = 1_000_000
+# A connection silent this long (half a frame and nothing more) is closed: its sender resends.
+IDLE_SECONDS = 300
 
 
-def _receive(program: Program, raw: str) -> str:
-    close_old_connections()
-    return adt_receive(program=program, raw=raw).ack
+def receive(program: Program, block: bytes) -> str:
+    """One message in, its acknowledgment out (in a worker thread: the ORM is synchronous)."""
+    close_old_connections()  # a long-lived process: drop connections the database closed
+    raw = decode(block)
+    outcome = adt_message_receive(program=program, raw=raw, source=AdtSource.HL7V2)
+    try:
+        message = parse_hl7(raw, program)[0]
+    except AdtError:
+        message = None
+    return ack(message, outcome.code, outcome.reason, condition=outcome.condition)
 
 
-async def serve(program: Program, host: str, port: int, ready: Callable[[int], None] | None = None) -> None:
-    """Serve until cancelled; `ready` gets the bound port (0 asks the system for a free one)."""
-    receive = sync_to_async(_receive, thread_sensitive=True)
+async def serve(
+    program: Program,
+    host: str,
+    port: int,
+    ready: Callable[[int], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until `stop` is set (or the task is cancelled); `ready` gets the bound port (0 asks
+    the system for a free one). Messages are taken one at a time, in arrival order."""
+    handle = sync_to_async(receive, thread_sensitive=True)
 
     async def on_connection(reader: hl7.mllp.HL7StreamReader, writer: hl7.mllp.HL7StreamWriter) -> None:
         try:
             while not reader.at_eof():
                 try:
-                    block = await reader.readblock()
-                except asyncio.IncompleteReadError:
-                    break  # the peer closed, possibly mid-message: nothing was stored for it
+                    block = await asyncio.wait_for(reader.readblock(), IDLE_SECONDS)
+                except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
+                    break  # the peer closed or went quiet, possibly mid-message: nothing was stored for it
                 except (hl7.mllp.InvalidBlockError, ValueError):
-                    logger.warning("ADT listener: a block without MLLP framing or too large; connection closed")
+                    logger.warning("ADT listener: bytes outside an MLLP frame, or a frame too large; connection closed")
                     break
-                ack = await receive(program, block.decode("utf-8", errors="replace"))
-                writer.writeblock(ack.encode("utf-8"))
+                reply = await handle(program, block)
+                writer.writeblock(reply.encode("utf-8"))
                 await writer.drain()
+        except ConnectionError:
+            pass  # the peer went away before its ACK: it will send again
         finally:
             writer.close()
 
@@ -59,7 +83,10 @@ async def serve(program: Program, host: str, port: int, ready: Callable[[int], N
     if ready is not None:
         ready(bound)
     async with server:
-        await server.serve_forever()
+        if stop is None:
+            await server.serve_forever()
+        else:
+            await stop.wait()
 
 
 class Command(BaseCommand):
@@ -76,8 +103,15 @@ class Command(BaseCommand):
             raise CommandError(f"program: no program with slug {options['program']!r}.")
 
         def ready(port: int) -> None:
-            self.stdout.write(f"ADT listener for {program.slug} on {options['host']}:{port}")
+            self.stdout.write(f"ADT listener for {program.slug} on {options['host']}:{port} (MLLP)")
             self.stdout.flush()
 
+        async def main() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)  # systemd's stop: finish the message in hand
+            await serve(program, options["host"], options["port"], ready, stop)
+
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(program, options["host"], options["port"], ready))
+            asyncio.run(main())
