@@ -22,6 +22,7 @@ import hl7.mllp
 from asgiref.sync import sync_to_async
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
+from django.db import connection as db_connection
 
 from clients.adt import AdtError, ack, decode, parse_hl7
 from clients.models import AdtSource
@@ -59,8 +60,12 @@ async def serve(
     """Serve until `stop` is set (or the task is cancelled); `ready` gets the bound port (0 asks
     the system for a free one). Messages are taken one at a time, in arrival order."""
     handle = sync_to_async(receive, thread_sensitive=True)
+    connections: set[asyncio.Task[Any]] = set()
 
     async def on_connection(reader: hl7.mllp.HL7StreamReader, writer: hl7.mllp.HL7StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            connections.add(task)
         try:
             while not reader.at_eof():
                 try:
@@ -77,16 +82,29 @@ async def serve(
             pass  # the peer went away before its ACK: it will send again
         finally:
             writer.close()
+            connections.discard(task)  # type: ignore[arg-type]
 
     server = await hl7.mllp.start_hl7_server(on_connection, host, port, limit=MAX_MESSAGE_BYTES)
     bound = server.sockets[0].getsockname()[1]
     if ready is not None:
         ready(bound)
-    async with server:
-        if stop is None:
-            await server.serve_forever()
-        else:
-            await stop.wait()
+    try:
+        async with server:
+            if stop is None:
+                await server.serve_forever()
+            else:
+                await stop.wait()
+    finally:
+        # A message in hand finishes (its thread commits or rolls back); idle connections close.
+        for task in list(connections):
+            task.cancel()
+        await asyncio.gather(*connections, return_exceptions=True)
+        await sync_to_async(close_connection_here, thread_sensitive=True)()
+
+
+def close_connection_here() -> None:
+    """Close the database connection of the thread that handled the messages."""
+    db_connection.close()
 
 
 class Command(BaseCommand):
