@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -56,7 +55,7 @@ from clients.models import (
     ReferralStatus,
     Resource,
 )
-from core.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
+from core.jobs import LostClaim, claim_job, dispatch, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
 from core.models import Program, User
 from supporters.services import clean_lived_experience_areas, program_policy, supporter_may_take_clients
 
@@ -800,22 +799,8 @@ def run_import_job(job_id: str) -> None:
 
 
 def _dispatch_import_job(job_id: uuid.UUID) -> None:
-
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        run_import_job.delay(str(job_id))
-    elif settings.IMPORT_JOBS_IN_THREAD:
-        # No broker (e.g. `make run`): run beside the request so the page can poll progress.
-        threading.Thread(target=_run_in_thread, args=(str(job_id),), daemon=True).start()
-    else:
-        run_import_job.apply(args=(str(job_id),))
-
-
-def _run_in_thread(job_id: str) -> None:
-
-    try:
-        run_import_job.apply(args=(job_id,))
-    finally:
-        connection.close()
+    # No broker (e.g. `make run`): in a thread beside the request so the page can poll progress.
+    dispatch(run_import_job, str(job_id), in_thread=settings.IMPORT_JOBS_IN_THREAD)
 
 
 # ---------------------------------------------------------------------------
