@@ -248,3 +248,18 @@ def test_messages_are_only_the_coordinators(cast):
     for user in (cast.supporter_user, cast.clinician_user, cast.funder, cast.other_coordinator):
         assert not AdtMessage.objects.visible_to(user).exists()
     assert AdtMessage.objects.get().source == AdtSource.HL7V2
+
+
+def test_the_coordinator_matches_a_held_message_on_the_hospital_messages_page(cast, client):
+    receive(cast, "a03_inpatient_discharge.hl7", mrn="HOSP-77")
+    client.force_login(cast.coordinator)
+    url = f"/program/{cast.program.pk}/hospital-messages/"
+    page = client.get(url)
+    assert page.status_code == 200 and "HOSP-77" in page.content.decode() and "Doe Jordan Q" in page.content.decode()
+    held = AdtMessage.objects.get()
+    answer = client.post(url, {"action": "match", "message": held.pk, "record_number": cast.theirs.external_id})
+    assert answer.status_code == 302
+    assert ClinicalAppointment.objects.get().client == cast.theirs
+    for user in (cast.supporter_user, cast.clinician_user, cast.other_coordinator):
+        client.force_login(user)
+        assert client.get(url).status_code == 404
