@@ -29,6 +29,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.schemas.inspectors import ViewInspector
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
@@ -98,6 +99,7 @@ def _describe(detail: Any) -> str:
 class FhirErrorsMixin:
     """Every error of a FHIR view is an OperationOutcome (DRF's own handler decides the status)."""
 
+    schema: ViewInspector | None = None  # described by its CapabilityStatement (metadata), not the REST API's OpenAPI schema
     renderer_classes: Sequence[type[BaseRenderer]] = [FhirJSONRenderer, PlainJSONRenderer]
     parser_classes: Sequence[type[BaseParser]] = [FhirJSONParser, SafeJSONParser]
 
