@@ -99,7 +99,8 @@ def _describe(detail: Any) -> str:
 class FhirErrorsMixin:
     """Every error of a FHIR view is an OperationOutcome (DRF's own handler decides the status)."""
 
-    schema: ViewInspector | None = None  # described by its CapabilityStatement (metadata), not the REST API's OpenAPI schema
+    # Described by its CapabilityStatement (metadata), not by the REST API's OpenAPI schema.
+    schema: ViewInspector | None = None
     renderer_classes: Sequence[type[BaseRenderer]] = [FhirJSONRenderer, PlainJSONRenderer]
     parser_classes: Sequence[type[BaseParser]] = [FhirJSONParser, SafeJSONParser]
 
