@@ -12,12 +12,9 @@ The database must be migrated; the script makes its own program (slug adt-bench-
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import queue
 import socket
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +29,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from base.services import program_create  # noqa: E402
-from clients.management.commands.adt_listener import serve  # noqa: E402
+from clients.management.commands.adt_listener import serving_in_thread  # noqa: E402
 from clients.models import AdtMessage, Client, ClinicalAppointment  # noqa: E402
 
 END = b"\x1c\r"
@@ -60,31 +57,19 @@ def main() -> None:
     client = Client.objects.create(
         program=program, external_id="BENCH-1", first_name="B", last_name="Ench", date_of_birth="1980-05-17"
     )
-    loop = asyncio.new_event_loop()
-    ports: queue.Queue[int] = queue.Queue()
-    stop = asyncio.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(serve(program, "127.0.0.1", 0, ports.put, stop))
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    port = ports.get(timeout=20)
     base = datetime.now(UTC) - timedelta(days=30)
     frames = [message(n, client.external_id, base + timedelta(minutes=n)) for n in range(args.messages)]
-    sock = socket.create_connection(("127.0.0.1", port))
-    started = time.perf_counter()
-    for frame in frames:
-        sock.sendall(frame)
-        data = b""
-        while not data.endswith(END):
-            data += sock.recv(4096)
-        assert b"MSA|AA|" in data, data[:200]
-    elapsed = time.perf_counter() - started
-    sock.close()
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(timeout=20)
+    with serving_in_thread(program) as port:
+        sock = socket.create_connection(("127.0.0.1", port))
+        started = time.perf_counter()
+        for frame in frames:
+            sock.sendall(frame)
+            data = b""
+            while not data.endswith(END):
+                data += sock.recv(4096)
+            assert b"MSA|AA|" in data, data[:200]
+        elapsed = time.perf_counter() - started
+        sock.close()
     stored = AdtMessage.objects.filter(program=program).count()
     recorded = ClinicalAppointment.objects.filter(program=program).count()
     print(

@@ -3,14 +3,11 @@ listener process killed with SIGKILL in the middle of a frame."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import queue
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +17,7 @@ import hl7
 import pytest
 from django.db import connection
 
-from clients.management.commands.adt_listener import serve
+from clients.management.commands.adt_listener import serving_in_thread
 from clients.models import AdtMessage, AdtStatus, ClinicalAppointment
 from tests.clients.test_adt import sample
 
@@ -51,29 +48,9 @@ def connected(port: int) -> Iterator[socket.socket]:
         sock.close()
 
 
-@contextmanager
-def listener_in_thread(program) -> Iterator[int]:
-    loop = asyncio.new_event_loop()
-    ports: queue.Queue[int] = queue.Queue()
-    stop = asyncio.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(serve(program, "127.0.0.1", 0, ports.put, stop))
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield ports.get(timeout=20)
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=20)
-        loop.close()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_discharge_round_trips_over_mllp_on_loopback(cast):
-    with listener_in_thread(cast.program) as port, connected(port) as sock:
+    with serving_in_thread(cast.program) as port, connected(port) as sock:
         sock.sendall(frame(sample("a03_inpatient_discharge.hl7", cast.mine.external_id)))
         answer = read_ack(sock)
         assert str(answer.segment("MSA")(1)) == "AA"
@@ -88,7 +65,7 @@ def test_a_discharge_round_trips_over_mllp_on_loopback(cast):
 
 @pytest.mark.django_db(transaction=True)
 def test_malformed_and_truncated_input_is_answered_or_dropped_and_the_listener_keeps_serving(cast):
-    with listener_in_thread(cast.program) as port:
+    with serving_in_thread(cast.program) as port:
         with connected(port) as sock:  # a frame that holds no HL7: answered AR
             sock.sendall(frame("this is not an HL7 message"))
             assert str(read_ack(sock).segment("MSA")(1)) == "AR"

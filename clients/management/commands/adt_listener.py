@@ -14,8 +14,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import queue
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import hl7.mllp
@@ -100,6 +102,28 @@ async def serve(
             task.cancel()
         await asyncio.gather(*connections, return_exceptions=True)
         await sync_to_async(close_connection_here, thread_sensitive=True)()
+
+
+@contextlib.contextmanager
+def serving_in_thread(program: Program, host: str = "127.0.0.1", port: int = 0) -> Iterator[int]:
+    """The listener on its own event loop in a background thread, for tests and the benchmark:
+    yields the bound port, stops (letting the message in hand finish) when the block ends."""
+    loop = asyncio.new_event_loop()
+    ports: queue.Queue[int] = queue.Queue()
+    stop = asyncio.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(serve(program, host, port, ports.put, stop))
+
+    thread = threading.Thread(target=run, name="adt-listener", daemon=True)
+    thread.start()
+    try:
+        yield ports.get(timeout=20)
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=20)
+        loop.close()
 
 
 def close_connection_here() -> None:
