@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from sessions.services import feedback_escalate_overdue
+from sessions.services import deliver_feedback as deliver_feedback  # autodiscovery
+from sessions.services import feedback_deliveries_due, feedback_escalate_overdue
 
 
 @shared_task(name="peer_sessions.escalate_overdue_feedback", ignore_result=True)
 def escalate_overdue_feedback() -> int:
     return feedback_escalate_overdue()
+
+
+@shared_task(name="peer_sessions.deliver_due_feedback", ignore_result=True)
+def deliver_due_feedback() -> int:
+    """Attempts whose backoff has passed, and deliveries whose worker died (sessions.services)."""
+    return feedback_deliveries_due()
