@@ -54,6 +54,7 @@ RECORDS: dict[str, str] = {
     "clients.goalprogress": "clients.goal_progress",
     "clients.instrument": "clients.instrument",
     "clients.collectionpoint": "clients.collection_point",
+    "clients.adtmessage": "clients.adt_message",
     "clients.outcomemeasure": "clients.outcome",
     "clients.resource": "clients.resource",
     "clients.referral": "clients.referral",
@@ -66,6 +67,8 @@ RECORDS: dict[str, str] = {
     "peer_sessions.feedbackreply": "peer_sessions.feedback_reply",
     "peer_sessions.notification": "peer_sessions.notification",
     "peer_sessions.draft": "peer_sessions.draft",
+    "peer_sessions.fhirendpoint": "peer_sessions.fhir_endpoint",
+    "peer_sessions.feedbackdelivery": "peer_sessions.feedback_delivery",
     "reports.funderreport": "reports.funder_report",
     "accounts.auditevent": "audit.events",
 }
@@ -87,6 +90,8 @@ DISCLOSURE_FEEDBACK = "disclosure.feedback"
 DISCLOSURE_FEEDBACK_EMERGENCY = "disclosure.feedback.emergency"
 DISCLOSURE_FEEDBACK_REPLY = "disclosure.feedback.reply"
 DISCLOSURE_PEER_SESSIONS = "disclosure.peer_sessions"
+# A feedback item delivered to the program's EHR as a FHIR Communication (one per delivery)
+DISCLOSURE_FEEDBACK_EHR = "disclosure.feedback.ehr"
 # Pages and answers that show identifiers without being one record's page
 HOME_VIEWED = "dashboard.home.viewed"
 WORKLIST_VIEWED = "dashboard.worklist.viewed"

@@ -176,6 +176,7 @@ class Client(models.Model):
     housing = models.CharField(max_length=20, choices=Housing.choices, blank=True)
     employment = models.CharField(max_length=20, choices=Employment.choices, blank=True)
     coverage = models.CharField(max_length=20, choices=Coverage.choices, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)  # FHIR meta.lastUpdated
 
     objects = ClientQuerySet.as_manager()
 
@@ -871,6 +872,66 @@ class CollectionPoint(models.Model):
     def clean(self) -> None:
         if self.instrument_id and self.program_id and self.instrument.program_id not in (None, self.program_id):
             raise ValidationError({"instrument": [_("That instrument belongs to another program.")]})
+
+
+class AdtSource(models.TextChoices):
+    HL7V2 = "hl7v2", _("HL7 v2 ADT over MLLP")
+    FHIR = "fhir", _("FHIR Encounter")
+
+
+class AdtStatus(models.TextChoices):
+    ACCEPTED = "accepted", _("Accepted")
+    HELD = "held", _("Held: no client with that record number")
+    REJECTED = "rejected", _("Rejected")
+    DISMISSED = "dismissed", _("Dismissed: not a client of the program")
+
+
+class AdtMessageQuerySet(models.QuerySet["AdtMessage"]):
+    def visible_to(self, user: User | AnonymousUser) -> AdtMessageQuerySet:
+        """Hospital messages name patients who may not be clients: the program's coordinators only."""
+
+        return self.filter(program_id__in=role_program_ids(user).coordinator)
+
+
+class AdtMessage(models.Model):
+    """One message about a hospital visit as received (clients.adt): an HL7 v2 ADT message or a
+    POSTed FHIR Encounter. Stored, with what it meant, before it is acknowledged; once per
+    control id (MSH-10, or the Encounter's identifier): a resent message changes nothing.
+    A rejected message is kept for the record but does not count as received."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="adt_messages")
+    source = models.CharField(max_length=8, choices=AdtSource.choices, default=AdtSource.HL7V2)
+    control_id = models.CharField(max_length=200, blank=True)  # MSH-10 / system|value; blank when unreadable
+    event = models.CharField(max_length=12, blank=True)  # A01, A03, A04, A08; IMP or EMER for FHIR
+    received_at = models.DateTimeField(auto_now_add=True)
+    raw = EncryptedText()  # names the patient: encrypted at rest like notes
+    status = models.CharField(max_length=10, choices=AdtStatus.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    record_number = EncryptedText(blank=True)  # PID-3 / the subject's identifier, for the review queue
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    appointment = models.ForeignKey(
+        "ClinicalAppointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # Who matched or dismissed a held message on the review page.
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = AdtMessageQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "source", "control_id"],
+                condition=~Q(control_id="") & ~Q(status="rejected"),
+                name="adt_control_id_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["program", "status", "received_at"], name="adt_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.event} #{self.pk}"
 
 
 class ResourceCategory(models.TextChoices):

@@ -46,6 +46,14 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         crontab(minute=15, hour=8),
         run_at_start=True,
     ),
+    # Feedback deliveries to the EHR: retries whose backoff has passed, and attempts whose worker
+    # died (sessions.services.feedback_deliveries_due); the shortest backoff is 30 s.
+    PeriodicJob(
+        "deliver-due-feedback",
+        "peer_sessions.deliver_due_feedback",
+        schedule(timedelta(seconds=30)),
+        run_at_start=True,
+    ),
     # Credential reminders at 90, 60 and 30 days: daily; each threshold goes once.
     PeriodicJob(
         "credential-reminders",

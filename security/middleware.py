@@ -48,7 +48,8 @@ class SessionTimeoutMiddleware:
                 logout(request)
                 if request.path.startswith("/api/"):
                     return JsonResponse({"detail": "Your session has ended. Sign in again."}, status=401)
-                query = urlencode({"timeout": 1, **({"next": back} if back else {})})
+                params: dict[str, str] = {"timeout": "1", **({"next": back} if back else {})}
+                query = urlencode(params)
                 return HttpResponseRedirect(f"{reverse('login')}?{query}")
             elif last_seen is None or now - last_seen >= min(TOUCH_EVERY_SECONDS, idle / 4):
                 session[LAST_SEEN_KEY] = now

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
@@ -17,6 +18,7 @@ from encrypted_fields.fields import EncryptedTextField
 from clients.disclosure import peer_support_q
 from clients.models import Client, client_access_q
 from core.fields import EncryptedShortText, EncryptedText
+from core.jobs import LeasedJob
 from core.models import Program
 from core.scoping import role_program_ids
 from supporters.models import Supporter
@@ -242,6 +244,7 @@ class PeerSession(models.Model):
     # The link of a scheduled video session (import `scheduled_peer_sessions`, the API).
     video_url = models.CharField(max_length=500, blank=True, validators=[VIDEO_URL_VALIDATOR])
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)  # FHIR meta.lastUpdated (services that update() set it too)
     # Topic values (Topic.values), kept as a list so one session can cover several.
     topics = models.JSONField(default=list, blank=True)
     goals_addressed = EncryptedText(blank=True)
@@ -515,6 +518,7 @@ class FeedbackItem(models.Model):
         PeerSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback_items"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)  # FHIR meta.lastUpdated (services that update() set it too)
     deadline = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
@@ -663,3 +667,110 @@ class Draft(models.Model):
 
     def __str__(self) -> str:
         return f"Draft {self.form}"
+
+
+# --- Feedback delivered to the EHR (issue 20 item 2; docs/interop.md) -----------------------------
+
+
+class FhirEndpointAuth(models.TextChoices):
+    BEARER = "bearer", _("Bearer token")
+    CLIENT_CREDENTIALS = "client_credentials", _("OAuth2 client credentials")
+
+
+class FhirEndpointQuerySet(models.QuerySet["FhirEndpoint"]):
+    def visible_to(self, user: User | AnonymousUser) -> FhirEndpointQuerySet:
+        """Program settings are the coordinators' (roles.md)."""
+        return self.filter(program_id__in=role_program_ids(user).coordinator)
+
+
+HTTP_URL_VALIDATOR = URLValidator(schemes=["http", "https"], message=_("Enter an https:// address."))
+
+
+class FhirEndpoint(models.Model):
+    """Where a program's feedback is delivered: the EHR's FHIR R4 base URL and how to sign in
+    there. Secrets are encrypted at rest like notes and never shown back in full (`secret_hint`)."""
+
+    program = models.OneToOneField(Program, on_delete=models.CASCADE, related_name="fhir_endpoint")
+    base_url = models.CharField(
+        max_length=300, validators=[HTTP_URL_VALIDATOR], help_text=_("The EHR's FHIR R4 base URL.")
+    )
+    auth = models.CharField(max_length=20, choices=FhirEndpointAuth.choices, default=FhirEndpointAuth.BEARER)
+    bearer_token = EncryptedText(blank=True)
+    token_url = models.CharField(max_length=300, blank=True, validators=[HTTP_URL_VALIDATOR])
+    oauth_client_id = models.CharField("client id", max_length=200, blank=True)  # not `client_id`: that names a client
+    client_secret = EncryptedText(blank=True)
+    scope = models.CharField(max_length=300, blank=True, default="system/Communication.write")
+    is_active = models.BooleanField(default=True, help_text=_("Deliver new feedback to this EHR."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = FhirEndpointQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"FHIR endpoint of {self.program}"
+
+    def clean(self) -> None:
+        errors: dict[str, list[Any]] = {}
+        if self.auth == FhirEndpointAuth.BEARER and not self.bearer_token:
+            errors["bearer_token"] = [_("Give the token the EHR issued.")]
+        if self.auth == FhirEndpointAuth.CLIENT_CREDENTIALS:
+            for name in ("token_url", "oauth_client_id", "client_secret"):
+                if not getattr(self, name):
+                    errors[name] = [_("Needed for OAuth2 client credentials.")]
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def secret_hint(self) -> str:
+        """What a page may show of the secret in use: its last four characters."""
+        secret = self.bearer_token if self.auth == FhirEndpointAuth.BEARER else self.client_secret
+        return f"••••{secret[-4:]}" if len(secret) >= 12 else ("••••" if secret else "")
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    DELIVERED = "delivered", _("Delivered to the EHR")
+    FAILED = "failed", _("Failed")
+    REFUSED = "refused", _("Not sent: no consent covers it any more")
+
+
+# Waiting for a worker, or held by one (a lease that goes stale is taken over: core.jobs).
+PENDING_DELIVERY_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+
+
+class FeedbackDeliveryQuerySet(models.QuerySet["FeedbackDelivery"]):
+    def visible_to(self, user: User | AnonymousUser) -> FeedbackDeliveryQuerySet:
+        """Whoever sees the item sees how its delivery went."""
+        return self.filter(item__in=FeedbackItem.objects.visible_to(user))
+
+
+class FeedbackDelivery(LeasedJob):
+    """One feedback item's delivery to the program's EHR as a FHIR Communication: attempts with
+    exponential backoff (sessions.services.feedback_delivery_attempt), the outcome shown on the
+    item's page. The lease (core.jobs) means a worker that dies mid-attempt leaves the delivery to
+    be taken over, never stuck; the conditional create means a retry never makes a second copy."""
+
+    item = models.OneToOneField(FeedbackItem, on_delete=models.CASCADE, related_name="delivery")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    reason = models.CharField(max_length=300, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    remote_location = models.CharField(max_length=500, blank=True)  # the EHR's Communication/<id>
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    objects = FeedbackDeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "feedback deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx")]
+
+    def __str__(self) -> str:
+        return f"Delivery of feedback {self.item_id}: {self.get_status_display()}"
+
+    def audit_client_ids(self) -> list[int]:
+        return [self.item.client_id]
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in (DeliveryStatus.FAILED, DeliveryStatus.REFUSED)

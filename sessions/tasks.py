@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from sessions.services import draft_purge_expired, feedback_escalate_overdue
+from sessions.services import deliver_feedback as deliver_feedback  # autodiscovery
+from sessions.services import draft_purge_expired, feedback_deliveries_due, feedback_escalate_overdue
 
 
 @shared_task(name="peer_sessions.escalate_overdue_feedback", ignore_result=True)
@@ -15,3 +16,9 @@ def escalate_overdue_feedback() -> int:
 @shared_task(name="peer_sessions.purge_expired_drafts", ignore_result=True)
 def purge_expired_drafts() -> int:
     return draft_purge_expired()
+
+
+@shared_task(name="peer_sessions.deliver_due_feedback", ignore_result=True)
+def deliver_due_feedback() -> int:
+    """Attempts whose backoff has passed, and deliveries whose worker died (sessions.services)."""
+    return feedback_deliveries_due()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("feedback/", views.feedback_list, name="feedback-list"),
     path("feedback/new/<int:client_id>/", views.feedback_create, name="feedback-create"),
     path("feedback/<int:pk>/", views.feedback_detail, name="feedback-detail"),
+    path("feedback/<int:pk>/delivery/retry/", views.feedback_delivery_retry, name="feedback-delivery-retry"),
     path("feedback/<int:pk>/acknowledge/", views.feedback_acknowledge, name="feedback-acknowledge"),
     path("feedback/<int:pk>/reply/", views.feedback_reply, name="feedback-reply"),
     path("feedback/<int:pk>/respond/", views.feedback_respond, name="feedback-respond"),

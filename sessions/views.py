@@ -33,6 +33,7 @@ from sessions import services
 from sessions.forms import AddendumForm, FeedbackForm, PeerSessionForm, ReplyForm, RespondForm, initial_from_draft
 from sessions.models import (
     Attendance,
+    FeedbackDelivery,
     FeedbackItem,
     FeedbackReply,
     Modality,
@@ -429,8 +430,28 @@ def feedback_detail(request: AuditedRequest, pk: int) -> HttpResponse:
             "is_recipient": is_recipient,
             "may_reply": is_recipient or item.author.user_id == request.user.pk,
             "reply_form": ReplyForm(),
+            "delivery": FeedbackDelivery.objects.filter(item=item).first(),
+            # The item's author and the program's coordinators (who see every item) may retry.
+            "may_retry": item.author.user_id == request.user.pk
+            or item.program_id in role_program_ids(request.user).coordinator,
         },
     )
+
+
+@login_required
+@require_POST
+def feedback_delivery_retry(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    item = _item_for(request, pk)
+    delivery = get_object_or_404(FeedbackDelivery.objects.visible_to(request.user), item=item)
+    if item.author.user_id != request.user.pk and item.program_id not in role_program_ids(request.user).coordinator:
+        raise Http404
+    try:
+        services.feedback_delivery_retry(delivery=delivery, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The delivery will be tried again now."))
+    return redirect("peer_sessions:feedback-detail", pk=item.pk)
 
 
 @login_required

@@ -314,6 +314,7 @@ SECTIONS = (
             (
                 "Supervision",
                 (
+                    Row("supervision_requirement_met", "Every active supporter met the supervision requirement"),
                     Row("supervision_hours", "Supervision hours received"),
                     Row("supervision_hours_per_supporter", "Mean hours per active supporter"),
                     Row("supporters_supervision_met", "Supporters who met the supervision requirement"),
@@ -776,6 +777,9 @@ def _supervision_values(frames: Frames, period: Period, active: set[int]) -> dic
     # A small tolerance so 2 h/month × 3 months is met by exactly 6 h despite float division.
     met = int((hours >= required - 1e-9).sum())
     return {
+        # What funders ask of supervision: was the requirement met? Yes when every active
+        # supporter met it, no otherwise; never a count, so it prints when the counts are hidden.
+        "supervision_requirement_met": bool(met == len(hours)) if len(hours) else None,
         "supervision_hours": float(hours.sum()),
         "supervision_hours_per_supporter": float(hours.mean()) if len(hours) else None,
         "supporters_supervision_met": met,

@@ -278,7 +278,7 @@ TREND_KEYS = (
     "feedback_on_time_rate",
     "median_hours_to_acknowledgment",
     "supporters_active",
-    "supervision_hours",
+    "supervision_requirement_met",
 )
 
 

@@ -100,4 +100,5 @@ KINDS = {
     "outcome_mean_change": "change",
     "supervision_hours": "hours",
     "supervision_hours_per_supporter": "hours",
+    "supervision_requirement_met": "yes_no",
 }

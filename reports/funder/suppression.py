@@ -254,7 +254,8 @@ def suppress(
 
 
 def label(value: float | None, status: str, *, kind: str = "count") -> str:
-    """How one cell prints. kind: count, rate (0-1, shown as %), hours, days, score, change (signed)."""
+    """How one cell prints. kind: count, rate (0-1, shown as %), hours, days, score, change (signed),
+    yes_no (a requirement met or not)."""
     if status == SMALL:
         return SMALL_LABEL
     if status == COMPLEMENTARY:
@@ -263,6 +264,8 @@ def label(value: float | None, status: str, *, kind: str = "count") -> str:
         return NO_DATA_LABEL
     if kind == "rate":
         return f"{value * 100:.1f}%"
+    if kind == "yes_no":
+        return "Yes" if value else "No"
     if kind in ("hours", "days", "score"):
         return f"{value:,.1f}"
     if kind == "change":

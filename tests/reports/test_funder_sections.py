@@ -177,3 +177,9 @@ def test_a_chart_with_nothing_to_show_is_a_sentence(cast, rich):
     assert outcomes[0]["sentence"].endswith(
         "nothing to draw, as every value is zero, hidden or missing; the tables give each figure."
     )
+
+
+def test_supervision_says_whether_the_requirement_was_met_without_a_count(found):
+    # 12 of the 24 active supporters are below the requirement: not met, printed as a word.
+    cell = found["supervision_requirement_met"]
+    assert (cell["value"], cell["display"], cell["status"]) == (0.0, "No", "shown")

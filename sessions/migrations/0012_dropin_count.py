@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('peer_sessions', '0009_drafts'),
+        ('peer_sessions', '0011_drafts'),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('peer_sessions', '0008_notes_cosignature'),
+        ('peer_sessions', '0010_fhir_delivery'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
