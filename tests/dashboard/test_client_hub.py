@@ -48,16 +48,17 @@ def history(cast, client=None) -> dict:
     item = FeedbackItemFactory(author=cast.supporter, client=client, deadline=at(cast, -5))
     item.recipients.add(cast.clinician)
     FeedbackItem.objects.filter(pk=item.pk).update(created_at=at(cast, 2))
-    session = AttendanceFactory(
+    # A session is on the timeline as the client's attendance at it (the cursor names the attendance).
+    attendance = AttendanceFactory(
         session=PeerSessionFactory(supporter=cast.supporter, start=at(cast, 3)), client=client
-    ).session
+    )
     appointment = AppointmentFactory(client=client, start=at(cast, 4))
     referral = ReferralFactory(client=client, referred_on=cast.program.local_today() - timedelta(days=5))
     measure = OutcomeMeasureFactory(client=client, administered_on=cast.program.local_today() - timedelta(days=6))
     return {
         "goals": goal,
         "feedback": item,
-        "sessions": session,
+        "sessions": attendance,
         "appointments": appointment,
         "referrals": referral,
         "outcomes": measure,
