@@ -348,6 +348,7 @@ def feedback_list(request: AuditedRequest) -> HttpResponse:
 @audited(actions.code_for(Client, actions.VIEWED), object_type="clients.client", client_kwarg="client_id")
 def feedback_create(request: AuditedRequest, client_id: int) -> HttpResponse:
     client = get_object_or_404(Client.objects.visible_to(request.user).select_related("program"), pk=client_id)
+    show_times_in(client.program.tzinfo)  # the restored draft's time
     # The supporter whose caseload the client is on; anyone else gets the service's refusal.
     supporter = caseload_supporter(request.user, client) or _supporter_for(request)
     care_team = list(client.care_team.order_by("last_name", "first_name"))
