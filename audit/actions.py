@@ -66,6 +66,7 @@ RECORDS: dict[str, str] = {
     "peer_sessions.feedbackitem": "peer_sessions.feedback",
     "peer_sessions.feedbackreply": "peer_sessions.feedback_reply",
     "peer_sessions.notification": "peer_sessions.notification",
+    "peer_sessions.draft": "peer_sessions.draft",
     "peer_sessions.fhirendpoint": "peer_sessions.fhir_endpoint",
     "peer_sessions.feedbackdelivery": "peer_sessions.feedback_delivery",
     "reports.funderreport": "reports.funder_report",
@@ -83,6 +84,7 @@ NOTE_SIGNED = "peer_sessions.note.signed"
 NOTE_COSIGNED = "peer_sessions.note.cosigned"
 FEEDBACK_ACKNOWLEDGED = "peer_sessions.feedback.acknowledged"
 FEEDBACK_ESCALATED = "peer_sessions.feedback.escalated"
+DRAFTS_PURGED = "peer_sessions.draft.purged"  # drafts left DRAFT_KEEP deleted by the clock job (a count)
 # Disclosures to clinicians (42 CFR Part 2 §2.13(d) list per client): recorded as such
 DISCLOSURE_FEEDBACK = "disclosure.feedback"
 DISCLOSURE_FEEDBACK_EMERGENCY = "disclosure.feedback.emergency"

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from clients.collection import Status as CollectionStatus
 from clients.collection import collection_schedule, with_status
 from clients.disclosure import attach_disclosures
-from clients.models import AppointmentStatus, CaseloadAssignment, Client, ClinicalAppointment
+from clients.models import AppointmentStatus, CaseloadAssignment, Client, ClinicalAppointment, consent_statuses
 from core import charts
 from core.models import Membership, Program, Role, User
 from core.scoping import role_program_ids
@@ -247,8 +247,10 @@ def supporter_caseload(user: User, program: Program) -> dict[str, Any]:
         )
         .order_by("last_name", "first_name", "id")
     )
+    consents = consent_statuses(user, clients)  # whether feedback can go, before anyone writes
     for client in clients:
         client.in_gap = client.last_contact is None or client.last_contact < since
+        client.consent = consents[client.pk]
     # Who needs a call first: clients in a gap, longest without contact first.
     clients.sort(key=lambda c: (not c.in_gap, c.last_contact or datetime.min.replace(tzinfo=program.tzinfo)))
     day_start, day_end = local_day_bounds(program, today)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -83,6 +84,8 @@ LOGGED_ATTENDANCE_STATUSES = (
     AttendanceStatus.NO_SHOW,
     AttendanceStatus.CANCELLED,
 )
+# The most drop-in attendees one group session counts.
+MAX_DROPINS = 500
 # A scheduled session's video link: http(s) only (no names in it is the user's responsibility).
 VIDEO_URL_VALIDATOR = URLValidator(schemes=["http", "https"], message=_("Enter an http:// or https:// link."))
 
@@ -146,6 +149,23 @@ def session_status_errors(
             % {"status": str(label).lower()}
         )
     return errors
+
+
+def session_status_for(*, start: datetime, attendance_statuses: Iterable[str], now: datetime) -> str:
+    """The session status a log implies when the supporter does not choose one: scheduled when it
+    starts in the future, cancelled when every attendance was cancelled, held otherwise; always
+    the first of those that session_status_errors accepts (an attempted contact took place, so
+    its session is held). When none fits (completed in the future) it is held, and the save
+    says why."""
+    statuses = list(attendance_statuses)
+    preference: list[str] = [SessionStatus.SCHEDULED] if start > now else []
+    if statuses and all(s == AttendanceStatus.CANCELLED for s in statuses):
+        preference.append(SessionStatus.CANCELLED)
+    preference += [SessionStatus.HELD, SessionStatus.SCHEDULED, SessionStatus.CANCELLED]
+    for status in preference:
+        if not session_status_errors(status=status, start=start, attendance_statuses=statuses, now=now):
+            return status
+    return SessionStatus.HELD
 
 
 class BillingReason(models.TextChoices):
@@ -217,6 +237,10 @@ class PeerSession(models.Model):
     status = models.CharField(max_length=12, choices=SessionStatus.choices, default=SessionStatus.HELD)
     # Free text that can carry health information is encrypted at rest (core/fields.py).
     location = EncryptedShortText(max_length=200, blank=True)
+    # People who came to a group without a client record (a drop-in group takes anyone): a
+    # number only, no identity. They are not attendances, so they are never billed (billing is per
+    # attendance) and never counted as clients or contacts (the continuity engine reads attendances).
+    dropin_count = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(MAX_DROPINS)])
     # The link of a scheduled video session (import `scheduled_peer_sessions`, the API).
     video_url = models.CharField(max_length=500, blank=True, validators=[VIDEO_URL_VALIDATOR])
     created_at = models.DateTimeField(auto_now_add=True)
@@ -601,6 +625,48 @@ class Notification(models.Model):
     @property
     def label(self) -> str:
         return notification_label(kind=self.kind, category=self.category, urgency=self.urgency)
+
+
+# The forms a draft may belong to: a new session, one session being edited, feedback about one client.
+DRAFT_FORM = re.compile(r"^(?:session-new|session-(?P<session>[0-9]{1,12})|feedback-(?P<client>[0-9]{1,12}))$")
+# A draft is kept this long after its last save, then purged (config/periodic.py).
+DRAFT_KEEP = timedelta(days=30)
+# The most a draft holds: a note is a few kilobytes; this is a generous page of text.
+DRAFT_MAX_CHARS = 64_000
+
+
+class DraftQuerySet(models.QuerySet["Draft"]):
+    def visible_to(self, user: User | AnonymousUser) -> DraftQuerySet:
+        """A draft is its author's alone: nobody else, coordinators included, reads unsaved text."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(user_id=user.pk)
+
+    def current(self, *, now: datetime) -> DraftQuerySet:
+        """Drafts saved within DRAFT_KEEP (older ones are never restored, and are purged)."""
+        return self.filter(updated_at__gte=now - DRAFT_KEEP)
+
+
+class Draft(models.Model):
+    """What someone typed into a note or feedback form and has not saved yet, kept on the server
+    as they type (static/js/drafts.js) so a timeout, a closed tab or a lost connection loses
+    nothing. It belongs to the user and the form's target (`form`: "session-new",
+    "session-<id>", "feedback-<client id>"); the fields are JSON, encrypted at rest like the
+    notes. Saving the note or the feedback deletes it; DRAFT_KEEP after its last save it is purged."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts")
+    form = models.CharField(max_length=40)
+    data = EncryptedText()
+    updated_at = models.DateTimeField()
+
+    objects = DraftQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "form"], name="draft_one_per_user_and_form")]
+        indexes = [models.Index(fields=["updated_at"], name="draft_updated_idx")]
+
+    def __str__(self) -> str:
+        return f"Draft {self.form}"
 
 
 # --- Feedback delivered to the EHR (issue 20 item 2; docs/interop.md) -----------------------------

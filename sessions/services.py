@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from functools import partial
@@ -16,19 +17,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import actions
-from audit.records import audit_write
+from audit.records import audit_record, audit_write
 from clients.disclosure import covering_consents, record_disclosure
-from clients.models import PART2_NOTICE, CaseloadAssignment, Client, Clinician, Consent
+from clients.models import PART2_NOTICE, Client, Clinician, Consent
 from core.jobs import LEASE, claim_job, dispatch, heartbeat, holds_claim, requeue_fields
 from core.models import Program, Role, User
 from sessions.billing import BILLING_FIELDS, billing_recompute, billing_recompute_attendances
 from sessions.delivery import DeliveryResult, post_communication
 from sessions.fhir import communication_json
 from sessions.models import (
+    DRAFT_FORM,
+    DRAFT_KEEP,
+    DRAFT_MAX_CHARS,
     LATE_ENTRY_AFTER,
     PENDING_DELIVERY_STATUSES,
     Attendance,
     DeliveryStatus,
+    Draft,
     FeedbackCategory,
     FeedbackDelivery,
     FeedbackItem,
@@ -44,11 +49,17 @@ from sessions.models import (
     session_status_errors,
 )
 from sessions.notifications import notify
+from sessions.selectors import on_caseload_today
 from supporters.models import Supporter
 from supporters.services import supporter_may_sign
 
 logger = logging.getLogger(__name__)
 
+# What to do when no consent covers a clinician (the feedback refusal and the form say it).
+CONSENT_NEXT_STEP = (
+    "Next step: the client signs a consent to share with their care team, and a coordinator "
+    "records it on the client's Consents page."
+)
 SIGNED_MESSAGE = "This note is signed and can no longer be edited; add a dated addendum instead."
 
 
@@ -79,6 +90,8 @@ def peer_session_save(
     if any(topic not in Topic.values for topic in topics):
         raise ValidationError({"topics": [f"Topics must be among: {', '.join(Topic.values)}."]})
     session.topics = topics
+    if session.dropin_count and session.kind != SessionKind.GROUP:
+        raise ValidationError({"dropin_count": ["Drop-in attendees are counted on group sessions only."]})
     if attendances is not None:
         clients = [a["client"] for a in attendances]
         if len({c.pk for c in clients}) != len(clients):
@@ -87,8 +100,10 @@ def peer_session_save(
             raise ValidationError({"attendances": ["Every client must be in the supporter's program."]})
         if session.kind == SessionKind.ONE_TO_ONE and len(attendances) != 1:
             raise ValidationError({"attendances": ["A one-to-one session has exactly one client."]})
-        if not attendances:
-            raise ValidationError({"attendances": ["A session needs at least one client."]})
+        if not attendances and not session.dropin_count:
+            raise ValidationError(
+                {"attendances": ["A session needs at least one client (a group: or its drop-in attendees)."]}
+            )
         if any(a.get("wellbeing") is not None and not 1 <= a["wellbeing"] <= 5 for a in attendances):
             raise ValidationError({"attendances": ["Wellbeing is rated from 1 to 5."]})
         attendance_statuses = [a["status"] for a in attendances]
@@ -291,10 +306,7 @@ def feedback_send(
     Only an immediate safety item may go without one, with a justification: it is recorded
     as an emergency disclosure and the coordinators are told. Otherwise nothing is created."""
     program = author.program
-    today = program.local_today()
-    if client.program_id != program.id or not (
-        CaseloadAssignment.objects.filter(client=client, supporter=author).active_on(today).exists()
-    ):
+    if not on_caseload_today(supporter=author, client=client):
         raise ValidationError({"client": ["This client is not on your caseload."]})
     if not text.strip():
         raise ValidationError({"text": ["Write what the clinician should know."]})
@@ -332,7 +344,7 @@ def feedback_send(
                 {
                     "recipients": [
                         f"The client has no active consent to share with {', '.join(c.full_name for c in uncovered)}; "
-                        "nothing was sent."
+                        f"nothing was sent. {CONSENT_NEXT_STEP}"
                     ]
                 }
             )
@@ -500,6 +512,60 @@ def feedback_escalate_overdue(*, now: datetime | None = None) -> int:
             audit_write(item, actions.UPDATED, action=actions.FEEDBACK_ESCALATED)
             count += 1
     return count
+
+
+# Form fields never kept in a draft.
+DRAFT_SKIPPED_FIELDS = frozenset({"csrfmiddlewaretoken", "draft_form"})
+
+
+def draft_fields(data: Any) -> dict[str, list[str]]:
+    """The fields of a submitted form as a draft holds them ({name: [values]}), without the
+    CSRF token; 400 on anything but short names and text."""
+    fields: dict[str, list[str]] = {}
+    for name, values in data.lists():
+        if name in DRAFT_SKIPPED_FIELDS:
+            continue
+        if len(name) > 100 or len(values) > 200:
+            raise ValidationError({"data": ["This is not a form's fields."]})
+        fields[name] = [str(v) for v in values]
+    if len(json.dumps(fields)) > DRAFT_MAX_CHARS:
+        raise ValidationError({"data": [f"A draft holds at most {DRAFT_MAX_CHARS} characters."]})
+    return fields
+
+
+@transaction.atomic
+def draft_save(*, user: User, form: str, fields: dict[str, list[str]], now: datetime | None = None) -> Draft:
+    """Keep what the user has typed into `form` so far (replacing the draft before it). The
+    caller has checked that the user may write that form (sessions.selectors.draft_form_allowed).
+    The first save of a draft is recorded (who started one, for which form); later saves are
+    the same draft growing and are not, nor is the text ever put in the trail."""
+    if not DRAFT_FORM.match(form):
+        raise ValidationError({"form": ["Unknown form."]})
+    draft, created = Draft.objects.select_for_update().get_or_create(
+        user=user, form=form, defaults={"data": "{}", "updated_at": now or timezone.now()}
+    )
+    draft.data = json.dumps(fields)
+    draft.updated_at = now or timezone.now()
+    draft.save(update_fields=["data", "updated_at"])
+    if created:
+        audit_write(draft, actions.CREATED, user=user, detail={"form": form})
+    return draft
+
+
+@transaction.atomic
+def draft_discard(*, user: User, form: str) -> bool:
+    """Delete the user's draft of `form`: the note or feedback was saved, or the user threw it away."""
+    deleted, _rows = Draft.objects.filter(user_id=user.pk, form=form).delete()
+    return bool(deleted)
+
+
+def draft_purge_expired(*, now: datetime | None = None) -> int:
+    """Delete drafts not saved for DRAFT_KEEP (the daily clock job purge-expired-drafts)."""
+    now = now or timezone.now()
+    deleted, _rows = Draft.objects.filter(updated_at__lt=now - DRAFT_KEEP).delete()
+    if deleted:
+        audit_record(action=actions.DRAFTS_PURGED, object_type="peer_sessions.draft", detail={"count": deleted})
+    return deleted
 
 
 # ---------------------------------------------------------------------------

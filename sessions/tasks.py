@@ -5,12 +5,17 @@ from __future__ import annotations
 from celery import shared_task
 
 from sessions.services import deliver_feedback as deliver_feedback  # autodiscovery
-from sessions.services import feedback_deliveries_due, feedback_escalate_overdue
+from sessions.services import draft_purge_expired, feedback_deliveries_due, feedback_escalate_overdue
 
 
 @shared_task(name="peer_sessions.escalate_overdue_feedback", ignore_result=True)
 def escalate_overdue_feedback() -> int:
     return feedback_escalate_overdue()
+
+
+@shared_task(name="peer_sessions.purge_expired_drafts", ignore_result=True)
+def purge_expired_drafts() -> int:
+    return draft_purge_expired()
 
 
 @shared_task(name="peer_sessions.deliver_due_feedback", ignore_result=True)

@@ -19,6 +19,8 @@ urlpatterns = [
     path("feedback/<int:pk>/acknowledge/", views.feedback_acknowledge, name="feedback-acknowledge"),
     path("feedback/<int:pk>/reply/", views.feedback_reply, name="feedback-reply"),
     path("feedback/<int:pk>/respond/", views.feedback_respond, name="feedback-respond"),
+    path("drafts/", views.draft_save, name="draft-save"),
+    path("drafts/discard/", views.draft_discard, name="draft-discard"),
     path("notifications/", views.notification_list, name="notification-list"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification-open"),
 ]

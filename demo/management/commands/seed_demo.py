@@ -29,7 +29,7 @@ from clients.models import (
     Discipline,
 )
 from core.models import Organization, Program, Role, Site, User
-from demo.program_demo import build_program_running, years_before
+from demo.program_demo import build_program_running, consent_variety, years_before
 from security.mfa import has_totp, totp_enrol
 from sessions.models import (
     Attendance,
@@ -161,6 +161,7 @@ class Command(BaseCommand):
             self._build_program_running(program, users)
         if not FeedbackItem.objects.filter(program=program).exists():
             self._build_feedback(program, users)
+            consent_variety(program, supporter_user=users[Role.SUPPORTER])
         self.summary.append(self.style.SUCCESS(f"Demo program '{program.name}' ({program.slug}) is ready."))
         self.summary.append("Sign in at http://127.0.0.1:8000/ as any of:")
         for role, user in users.items():
@@ -331,6 +332,7 @@ class Command(BaseCommand):
                 duration_minutes=90,
                 modality=Modality.IN_PERSON,
                 location="North Clinic, room 2",
+                dropin_count=week % 4,  # people who came without a client record: counted, never billed
             )
             Attendance.objects.bulk_create(
                 Attendance(
