@@ -57,6 +57,7 @@ RECORDS: dict[str, str] = {
     "clients.goalprogress": "clients.goal_progress",
     "clients.instrument": "clients.instrument",
     "clients.collectionpoint": "clients.collection_point",
+    "clients.adtmessage": "clients.adt_message",
     "clients.outcomemeasure": "clients.outcome",
     "clients.resource": "clients.resource",
     "clients.referral": "clients.referral",
@@ -68,8 +69,11 @@ RECORDS: dict[str, str] = {
     "peer_sessions.feedbackitem": "peer_sessions.feedback",
     "peer_sessions.feedbackreply": "peer_sessions.feedback_reply",
     "peer_sessions.notification": "peer_sessions.notification",
-    "peer_sessions.delivery": "peer_sessions.delivery",
+    "peer_sessions.notificationdelivery": "peer_sessions.notification_delivery",
     "peer_sessions.followuptask": "peer_sessions.task",
+    "peer_sessions.draft": "peer_sessions.draft",
+    "peer_sessions.fhirendpoint": "peer_sessions.fhir_endpoint",
+    "peer_sessions.feedbackdelivery": "peer_sessions.feedback_delivery",
     "reports.funderreport": "reports.funder_report",
     "accounts.auditevent": "audit.events",
 }
@@ -90,11 +94,14 @@ CONTACT_REQUEST_RAISED = "peer_sessions.contact_request.raised"
 CONTACT_REQUEST_ANSWERED = "peer_sessions.contact_request.answered"
 FEEDBACK_ACKNOWLEDGED = "peer_sessions.feedback.acknowledged"
 FEEDBACK_ESCALATED = "peer_sessions.feedback.escalated"
+DRAFTS_PURGED = "peer_sessions.draft.purged"  # drafts left DRAFT_KEEP deleted by the clock job (a count)
 # Disclosures to clinicians (42 CFR Part 2 §2.13(d) list per client): recorded as such
 DISCLOSURE_FEEDBACK = "disclosure.feedback"
 DISCLOSURE_FEEDBACK_EMERGENCY = "disclosure.feedback.emergency"
 DISCLOSURE_FEEDBACK_REPLY = "disclosure.feedback.reply"
 DISCLOSURE_PEER_SESSIONS = "disclosure.peer_sessions"
+# A feedback item delivered to the program's EHR as a FHIR Communication (one per delivery)
+DISCLOSURE_FEEDBACK_EHR = "disclosure.feedback.ehr"
 # Pages and answers that show identifiers without being one record's page
 HOME_VIEWED = "dashboard.home.viewed"
 WORKLIST_VIEWED = "dashboard.worklist.viewed"

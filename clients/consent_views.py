@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from audit import actions
 from audit.records import audited
 from clients import services
-from clients.models import Client, Clinician, Consent
+from clients.models import Client, Clinician, Consent, ConsentScope
 from core.exceptions import apply_errors
 from core.scoping import role_program_ids
 
@@ -75,7 +75,17 @@ class RevokeForm(forms.Form):
 def consent_list(request: HttpRequest, client_id: int) -> HttpResponse:
     client = get_object_or_404(Client.objects.visible_to(request.user).select_related("program"), pk=client_id)
     may_manage = client.program_id in role_program_ids(request.user).coordinator
-    form = ConsentForm(request.POST or None, request.FILES or None, client=client) if may_manage else None
+    today = client.program.local_today()
+    # The usual case filled in: the care team, signed and in effect today, this program disclosing.
+    initial = {
+        "scope": ConsentScope.CARE_TEAM,
+        "effective_on": today,
+        "signed_on": today,
+        "discloser_name": client.program.name,
+    }
+    form = (
+        ConsentForm(request.POST or None, request.FILES or None, client=client, initial=initial) if may_manage else None
+    )
     if request.method == "POST":
         if not may_manage or form is None:  # the form is there when the user may manage
             raise PermissionDenied
@@ -95,7 +105,6 @@ def consent_list(request: HttpRequest, client_id: int) -> HttpResponse:
         .prefetch_related("clinicians")
         .order_by("-effective_on", "-id")
     )
-    today = client.program.local_today()
     active = Consent.objects.active_today_ids(consents)
     return render(
         request,

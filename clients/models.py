@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -179,6 +180,7 @@ class Client(models.Model):
     care_team = models.ManyToManyField(Clinician, blank=True, related_name="clients")
     created_at = models.DateTimeField(auto_now_add=True)
     peer_support: Disclosure  # not a field: set on a page's clients by clients.disclosure.attach_disclosures
+    consent: ConsentStatus  # not a field either: set on a page's clients from consent_statuses
     # Self-reported, optional (clients.characteristics): blank is "not asked", "declined" is the
     # client's choice not to say. Race and ethnicity: a list of codes, [] when not asked.
     race_ethnicity = models.JSONField(default=list, blank=True, validators=[validate_race_ethnicity])
@@ -192,6 +194,7 @@ class Client(models.Model):
     contact_every_days = models.PositiveSmallIntegerField(
         null=True, blank=True, choices=ContactRhythm.choices, verbose_name=_("care rhythm")
     )
+    updated_at = models.DateTimeField(auto_now=True)  # FHIR meta.lastUpdated
 
     objects = ClientQuerySet.as_manager()
 
@@ -507,6 +510,77 @@ def _consent_active_q(day: date) -> Q:
     )
 
 
+# A consent whose last day is this close is "expiring soon": time to ask the client to renew.
+CONSENT_EXPIRING_DAYS = 30
+
+
+class ConsentState(models.TextChoices):
+    ACTIVE = "active", _("Consent on file")
+    EXPIRING = "expiring", _("Consent expires soon")
+    EXPIRED = "expired", _("Consent expired")
+    REVOKED = "revoked", _("Consent revoked")
+    NONE = "none", _("No consent on file")
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    """Whether a sharing consent is on file for a client today, before anyone is refused.
+    `until`: the last day of an expiring consent; the day an expired one ended or a revoked
+    one was revoked."""
+
+    state: str
+    until: date | None = None
+
+    @property
+    def label(self) -> str:
+        return str(ConsentState(self.state).label)
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (ConsentState.ACTIVE, ConsentState.EXPIRING)
+
+
+def consent_statuses(user: User | AnonymousUser, clients: Iterable[Client]) -> dict[int, ConsentStatus]:
+    """The consent status of each client (clients the user may see), in two queries. Active is
+    the gate's own rule (ConsentQuerySet.active_today, each program's date); of the consents
+    that are not active today, the latest says whether it was revoked or has expired (a consent
+    not in effect yet is "none": nothing may be shared today). Coverage of a given clinician is
+    the gate's (covering_consents); this says only whether any consent is on file."""
+    clients = list(clients)
+    if not clients:
+        return {}
+    todays = dict(program_todays({c.program_id for c in clients}))
+    consents = Consent.objects.visible_to(user).filter(client_id__in=[c.pk for c in clients])
+    active_ids = set(consents.active_today(todays.keys()).values_list("id", flat=True))
+    rows: dict[int, list[tuple[int, date, date | None, date | None]]] = {}
+    for row in consents.order_by("client_id", "-effective_on", "-id").values_list(
+        "client_id", "id", "effective_on", "expires_on", "revoked_on"
+    ):
+        rows.setdefault(row[0], []).append(row[1:])
+    result: dict[int, ConsentStatus] = {}
+    for client in clients:
+        today = todays[client.program_id]
+        mine = rows.get(client.pk, [])
+        active = [r for r in mine if r[0] in active_ids]
+        if active:
+            # Open-ended, or the furthest last day among the active ones.
+            ends = [r[2] for r in active]
+            last = None if None in ends else max(e for e in ends if e is not None)
+            soon = last is not None and (last - today).days <= CONSENT_EXPIRING_DAYS
+            result[client.pk] = (
+                ConsentStatus(ConsentState.EXPIRING, last) if soon else ConsentStatus(ConsentState.ACTIVE)
+            )
+            continue
+        ended = [r for r in mine if r[1] <= today]  # in effect once: revoked or expired since
+        if not ended:
+            result[client.pk] = ConsentStatus(ConsentState.NONE)
+        elif (revoked := ended[0][3]) is not None and (ended[0][2] is None or revoked <= ended[0][2]):
+            result[client.pk] = ConsentStatus(ConsentState.REVOKED, revoked)
+        else:
+            result[client.pk] = ConsentStatus(ConsentState.EXPIRED, ended[0][2])
+    return result
+
+
 EXPIRY_BEFORE_EFFECTIVE = _("The expiry must be on or after the effective date.")
 REVOKED_BEFORE_SIGNED = _("A consent cannot be revoked before it was signed.")
 
@@ -571,13 +645,19 @@ def caseload_q(user: User | AnonymousUser, *, client_field: str = "client_id", p
     return client_access_q(user, client_field=client_field, program_field=program_field, clinicians=NO_CLINICIANS)
 
 
-def characteristics_readable(user: User | AnonymousUser, client_ids: Iterable[int]) -> set[int]:
-    """Which of these clients' characteristics the user may read: the program's coordinators and
-    the client's current supporters (caseload_q), never clinicians or funders."""
+def caseload_readable(user: User | AnonymousUser, client_ids: Iterable[int]) -> set[int]:
+    """Which of these clients the user reads under caseload_q (the program's coordinators and the
+    client's current supporters, never clinicians or funders): their goals, outcome measures,
+    referrals and self-reported characteristics."""
     ids = list(client_ids)
     if not ids:
         return set()
     return set(Client.objects.filter(caseload_q(user, client_field="id"), id__in=ids).values_list("id", flat=True))
+
+
+def characteristics_readable(user: User | AnonymousUser, client_ids: Iterable[int]) -> set[int]:
+    """Which of these clients' characteristics the user may read: caseload_readable."""
+    return caseload_readable(user, client_ids)
 
 
 class ClientPreferenceQuerySet(models.QuerySet["ClientPreference"]):
@@ -835,6 +915,66 @@ class CollectionPoint(models.Model):
     def clean(self) -> None:
         if self.instrument_id and self.program_id and self.instrument.program_id not in (None, self.program_id):
             raise ValidationError({"instrument": [_("That instrument belongs to another program.")]})
+
+
+class AdtSource(models.TextChoices):
+    HL7V2 = "hl7v2", _("HL7 v2 ADT over MLLP")
+    FHIR = "fhir", _("FHIR Encounter")
+
+
+class AdtStatus(models.TextChoices):
+    ACCEPTED = "accepted", _("Accepted")
+    HELD = "held", _("Held: no client with that record number")
+    REJECTED = "rejected", _("Rejected")
+    DISMISSED = "dismissed", _("Dismissed: not a client of the program")
+
+
+class AdtMessageQuerySet(models.QuerySet["AdtMessage"]):
+    def visible_to(self, user: User | AnonymousUser) -> AdtMessageQuerySet:
+        """Hospital messages name patients who may not be clients: the program's coordinators only."""
+
+        return self.filter(program_id__in=role_program_ids(user).coordinator)
+
+
+class AdtMessage(models.Model):
+    """One message about a hospital visit as received (clients.adt): an HL7 v2 ADT message or a
+    POSTed FHIR Encounter. Stored, with what it meant, before it is acknowledged; once per
+    control id (MSH-10, or the Encounter's identifier): a resent message changes nothing.
+    A rejected message is kept for the record but does not count as received."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="adt_messages")
+    source = models.CharField(max_length=8, choices=AdtSource.choices, default=AdtSource.HL7V2)
+    control_id = models.CharField(max_length=200, blank=True)  # MSH-10 / system|value; blank when unreadable
+    event = models.CharField(max_length=12, blank=True)  # A01, A03, A04, A08; IMP or EMER for FHIR
+    received_at = models.DateTimeField(auto_now_add=True)
+    raw = EncryptedText()  # names the patient: encrypted at rest like notes
+    status = models.CharField(max_length=10, choices=AdtStatus.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    record_number = EncryptedText(blank=True)  # PID-3 / the subject's identifier, for the review queue
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    appointment = models.ForeignKey(
+        "ClinicalAppointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # Who matched or dismissed a held message on the review page.
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = AdtMessageQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "source", "control_id"],
+                condition=~Q(control_id="") & ~Q(status="rejected"),
+                name="adt_control_id_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["program", "status", "received_at"], name="adt_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.event} #{self.pk}"
 
 
 class ResourceCategory(models.TextChoices):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Iterable
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,16 +25,23 @@ from audit import actions
 from audit.records import audit_record, audit_write
 from base.importing import KINDS, import_csv_file
 from base.services import record_fields_save
+from clients.adt import AdtError, VisitFacts, parse_fhir_encounter, parse_hl7
 from clients.collection import Status as CollectionStatus
 from clients.collection import collection_schedule
 from clients.matching import handover_suggestions, has_free_place
 from clients.models import (
     RUNNING_IMPORT_STATUSES,
+    AdtMessage,
+    AdtSource,
+    AdtStatus,
+    AppointmentKind,
+    AppointmentStatus,
     AssignmentRole,
     CaseloadAssignment,
     Client,
     ClientContact,
     ClientPreference,
+    ClinicalAppointment,
     Clinician,
     CollectionPoint,
     Consent,
@@ -51,7 +58,7 @@ from clients.models import (
     ReferralStatus,
     Resource,
 )
-from core.jobs import LostClaim, claim_job, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
+from core.jobs import LostClaim, claim_job, dispatch, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
 from core.models import Program, User
 from supporters.services import clean_lived_experience_areas, program_policy, supporter_may_take_clients
 
@@ -349,7 +356,7 @@ def care_rhythm_set(*, client: Client, every_days: int | None, user: User) -> Cl
     locked = Client.objects.select_for_update().get(pk=client.pk)
     old = locked.contact_every_days
     if old != every_days:
-        Client.objects.filter(pk=client.pk).update(contact_every_days=every_days)
+        Client.objects.filter(pk=client.pk).update(contact_every_days=every_days, updated_at=timezone.now())
         audit_write(
             client, actions.UPDATED, user=user, action=actions.CARE_RHYTHM_SET, detail={"old": old, "new": every_days}
         )
@@ -826,19 +833,261 @@ def run_import_job(job_id: str) -> None:
 
 
 def _dispatch_import_job(job_id: uuid.UUID) -> None:
-
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        run_import_job.delay(str(job_id))
-    elif settings.IMPORT_JOBS_IN_THREAD:
-        # No broker (e.g. `make run`): run beside the request so the page can poll progress.
-        threading.Thread(target=_run_in_thread, args=(str(job_id),), daemon=True).start()
-    else:
-        run_import_job.apply(args=(str(job_id),))
+    # No broker (e.g. `make run`): in a thread beside the request so the page can poll progress.
+    dispatch(run_import_job, str(job_id), in_thread=settings.IMPORT_JOBS_IN_THREAD)
 
 
-def _run_in_thread(job_id: str) -> None:
+# ---------------------------------------------------------------------------
+# Hospital visits in real time (issue 20 item 3; docs/interop.md): HL7 v2 ADT over MLLP and FHIR
+# Encounters. clients.adt reads a message; these store it and record what it means, in one
+# transaction, before the sender is answered.
 
+
+@dataclass(frozen=True)
+class AdtOutcome:
+    """What became of one message: the acknowledgment code (AA, AE, AR), its text, the stored
+    message (None when it could not be stored), and whether it had been received before."""
+
+    code: str
+    reason: str
+    message: AdtMessage | None
+    duplicate: bool = False
+    condition: str = ""
+
+
+ADT_ALREADY_RECEIVED = "Already received."
+ADT_HELD_REASON = "No client with this record number in the program: held for review."
+
+
+def transition_event_record(
+    *,
+    program: Program,
+    client: Client,
+    kind: str,
+    at: datetime,
+    visit_key: str,
+    time_given: bool,
+    detail: dict[str, Any],
+) -> ClinicalAppointment:
+    """Record a discharge or an emergency visit as the continuity engine's transition event
+    (continuity.md §2: an attended appointment of that kind), once per visit (`visit_key`, the
+    appointment's external id). Again for the same visit: the time moves only when the message
+    gives it (`time_given`). The one writer for ADT and FHIR alike."""
+    ClinicalAppointment.check_status_against_start(at, AppointmentStatus.ATTENDED)  # not in the future
+    existing = ClinicalAppointment.objects.select_for_update().filter(program=program, external_id=visit_key).first()
+    if existing is None:
+        appointment = ClinicalAppointment.objects.create(
+            program=program,
+            client=client,
+            external_id=visit_key,
+            start=at,
+            kind=kind,
+            status=AppointmentStatus.ATTENDED,
+        )
+        audit_write(appointment, actions.CREATED, detail=detail)
+        # Issue 20 item 4 (follow-up within hours): a transition of a client enrolled on the
+        # event's date opens the follow-up task for the primary supporter here, through the
+        # task layer's service (branch `tasks`), inside this transaction.
+        return appointment
+    if existing.client_id != client.pk or existing.kind != kind:
+        raise ValidationError({"visit": [_("This visit number is already recorded for another patient or kind.")]})
+    if time_given and existing.start != at:
+        existing.start = at
+        existing.save(update_fields=["start"])
+        audit_write(existing, actions.UPDATED, detail=detail)
+    return existing
+
+
+def _adt_apply(record: AdtMessage, facts: VisitFacts, program: Program, client: Client | None = None) -> None:
+    """Match the client (or take the one a coordinator chose) and record the transition event,
+    inside the caller's transaction. AdtError for content the records refuse."""
+    client = client or Client.objects.filter(program=program, external_id=facts.record_number).first()
+    record.client = client
+    record.processed_at = timezone.now()
+    if client is None:
+        record.status, record.reason = AdtStatus.HELD, ADT_HELD_REASON
+        return
+    record.status = AdtStatus.ACCEPTED
+    detail = {"via": "adt" if record.source == AdtSource.HL7V2 else "api", "event": facts.event}
     try:
-        run_import_job.apply(args=(job_id,))
-    finally:
-        connection.close()
+        if facts.is_update:
+            changed = []
+            for kind, at in (
+                (AppointmentKind.EMERGENCY_VISIT, facts.admitted_at),
+                (AppointmentKind.INPATIENT_DISCHARGE, facts.discharged_at),
+            ):
+                key = facts.visit_key(kind, None)
+                if (
+                    at is not None
+                    and facts.visit_number
+                    and ClinicalAppointment.objects.filter(program=program, external_id=key).exists()
+                ):
+                    changed.append(
+                        transition_event_record(
+                            program=program,
+                            client=client,
+                            kind=kind,
+                            at=at,
+                            visit_key=key,
+                            time_given=True,
+                            detail=detail,
+                        )
+                    )
+            record.appointment = changed[0] if changed else None
+            record.reason = "" if changed else _("No recorded visit to update: nothing changed.")
+            return
+        transition = facts.transition()
+        if transition is None:
+            record.reason = _("Not a discharge or an emergency visit: nothing to record.")
+            return
+        transition_kind, at, given = transition
+        if at is None:
+            raise AdtError("AE", "The message gives no time for the visit.", "101")
+        record.appointment = transition_event_record(
+            program=program,
+            client=client,
+            kind=transition_kind,
+            at=at,
+            visit_key=facts.visit_key(transition_kind, at),
+            time_given=given,
+            detail=detail,
+        )
+    except ValidationError as exc:
+        raise AdtError("AE", " ".join(exc.messages)[:200]) from exc
+
+
+def _adt_store_rejected(
+    *, program: Program, source: str, raw: str, error: AdtError, control_id: str = ""
+) -> AdtOutcome:
+    """Keep a message we could not take, with why (it counts as not received: a corrected
+    resend under the same control id is taken)."""
+    try:
+        record = AdtMessage.objects.create(
+            program=program,
+            source=source,
+            control_id=control_id,
+            raw=raw,
+            status=AdtStatus.REJECTED,
+            reason=error.reason[:300],
+            processed_at=timezone.now(),
+        )
+    except DatabaseError:
+        logger.error("ADT: a rejected message could not be stored")
+        record = None
+    return AdtOutcome(error.code, error.reason, record, condition=error.condition)
+
+
+def adt_message_receive(
+    *, program: Program, raw: str, source: str = AdtSource.HL7V2, record_number: str = ""
+) -> AdtOutcome:
+    """Store one message and record what it means, in one transaction; the answer to send only
+    after it committed (so a sender that gets AA can forget the message, and one that gets
+    nothing sends it again). A control id received before changes nothing and is accepted again.
+    `record_number`: for a FHIR Encounter, its subject as the API resolved it."""
+    try:
+        if source == AdtSource.FHIR:
+            facts = parse_fhir_encounter(raw, program, record_number)
+        else:
+            facts = parse_hl7(raw, program)[1]
+    except AdtError as exc:
+        return _adt_store_rejected(program=program, source=source, raw=raw, error=exc)
+    try:
+        with transaction.atomic():
+            seen = _adt_seen(program, source, facts.control_id)
+            if seen is not None:
+                return AdtOutcome("AA", ADT_ALREADY_RECEIVED, seen, duplicate=True)
+            record = AdtMessage(
+                program=program,
+                source=source,
+                control_id=facts.control_id,
+                event=facts.event,
+                raw=raw,
+                record_number=facts.record_number,
+            )
+            _adt_apply(record, facts, program)
+            record.save()
+            audit_write(record, actions.CREATED, detail={"via": "adt" if source == AdtSource.HL7V2 else "api"})
+    except AdtError as exc:
+        return _adt_store_rejected(program=program, source=source, raw=raw, error=exc, control_id=facts.control_id)
+    except IntegrityError:
+        # The same message on two connections at once: the other stored it.
+        seen = _adt_seen(program, source, facts.control_id)
+        if seen is not None:
+            return AdtOutcome("AA", ADT_ALREADY_RECEIVED, seen, duplicate=True)
+        return AdtOutcome("AR", "The message conflicts with one being stored; send it again.", None, condition="207")
+    except DatabaseError:
+        logger.error("ADT: a message could not be stored; the sender is told to resend")
+        return AdtOutcome("AR", "Could not store the message; send it again.", None, condition="207")
+    return AdtOutcome("AA", record.reason or "Accepted.", record)
+
+
+def _adt_seen(program: Program, source: str, control_id: str) -> AdtMessage | None:
+    return (
+        AdtMessage.objects.filter(program=program, source=source, control_id=control_id)
+        .exclude(status=AdtStatus.REJECTED)
+        .first()
+    )
+
+
+def _adt_facts(record: AdtMessage) -> VisitFacts:
+    if record.source == AdtSource.FHIR:
+        return parse_fhir_encounter(record.raw, record.program, record.record_number)
+    return parse_hl7(record.raw, record.program)[1]
+
+
+@transaction.atomic
+def adt_message_match(*, message: AdtMessage, client: Client, user: User) -> AdtMessage:
+    """A coordinator says whose visit a held message is (the hospital's record number may differ
+    from the clinic's): the visit is recorded for that client, as if it had matched."""
+    record = AdtMessage.objects.select_for_update().select_related("program").get(pk=message.pk)
+    if record.status != AdtStatus.HELD:
+        raise ValidationError({"status": [_("Only a held message can be matched.")]})
+    if client.program_id != record.program_id:
+        raise ValidationError({"client": [_("Choose a client of the message's program.")]})
+    try:
+        _adt_apply(record, _adt_facts(record), record.program, client=client)
+    except AdtError as exc:
+        raise ValidationError({"client": [exc.reason]}) from exc
+    record.reviewed_by = user
+    record.save()
+    audit_write(record, actions.UPDATED, user=user, detail={"matched": True})
+    return record
+
+
+def adt_messages_rematch(*, program: Program, user: User | None = None) -> int:
+    """Match the program's held messages again by record number (after clients were added or
+    imported); how many now found their client. Each message in its own transaction."""
+    matched = 0
+    for message_id in list(
+        AdtMessage.objects.filter(program=program, status=AdtStatus.HELD)
+        .order_by("received_at", "id")
+        .values_list("id", flat=True)
+    ):
+        with transaction.atomic():
+            record = AdtMessage.objects.select_for_update().select_related("program").get(pk=message_id)
+            if record.status != AdtStatus.HELD:
+                continue
+            try:
+                _adt_apply(record, _adt_facts(record), program)
+            except AdtError as exc:
+                record.status, record.reason = AdtStatus.REJECTED, exc.reason[:300]
+            if record.status == AdtStatus.HELD:
+                continue  # still nobody: leave the row as it was
+            record.reviewed_by = user
+            record.save()
+            audit_write(record, actions.UPDATED, user=user, detail={"rematched": True})
+            matched += record.status == AdtStatus.ACCEPTED
+    return matched
+
+
+@transaction.atomic
+def adt_message_dismiss(*, message: AdtMessage, user: User) -> AdtMessage:
+    """A held message about someone who is not the program's client: set aside, nothing recorded."""
+    updated = AdtMessage.objects.filter(pk=message.pk, status=AdtStatus.HELD).update(
+        status=AdtStatus.DISMISSED, reviewed_by=user, processed_at=timezone.now()
+    )
+    if not updated:
+        raise ValidationError({"status": [_("Only a held message can be dismissed.")]})
+    message.refresh_from_db()
+    audit_write(message, actions.UPDATED, user=user, detail={"dismissed": True})
+    return message

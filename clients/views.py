@@ -15,6 +15,7 @@ from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -51,6 +52,9 @@ from core.exceptions import apply_errors
 from core.scoping import role_program_ids
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from core.models import User
     from core.request_types import AuditedRequest, AuthenticatedRequest
 
 
@@ -69,6 +73,48 @@ def characteristics_panel_context(request: HttpRequest, client: Client) -> dict[
         "answers": characteristic_labels(client),
         "may_edit": client.program_id in role_program_ids(request.user).coordinator,
     }
+
+
+def client_instruments(user: User | AnonymousUser, client: Client) -> list[Instrument]:
+    """The instruments a client's measures may use: the shared library and the program's own."""
+    return list(
+        Instrument.objects.visible_to(user)
+        .filter(Q(program__isnull=True) | Q(program_id=client.program_id))
+        .order_by("name")
+    )
+
+
+def outcome_charts(user: User | AnonymousUser, client: Client, instruments: list[Instrument]) -> list[dict[str, Any]]:
+    """Per instrument with measures, the measures (OutcomeMeasure.visible_to: caseload scope) and
+    their totals over time as an SVG line chart from core.charts: the outcomes page and the client
+    page draw the same chart."""
+    measures = list(
+        OutcomeMeasure.objects.visible_to(user)
+        .filter(client=client)
+        .select_related("instrument")
+        .order_by("administered_on", "id")
+    )
+    charts = []
+    for inst in instruments:
+        points = [(m.administered_on, m.total) for m in measures if m.instrument_id == inst.id]
+        if points:
+            charts.append(
+                {
+                    "instrument": inst,
+                    "measures": [m for m in measures if m.instrument_id == inst.id],
+                    "svg": mark_safe(  # noqa: S308 - core.charts escapes every text it writes
+                        line_chart(
+                            title=_("%(name)s total over time") % {"name": inst.name},
+                            labels=[date_format(day) for day, _total in points],  # the pages' date format
+                            series={str(_("Total")): [total for _day, total in points]},
+                            value_format=whole,
+                            y_max=inst.total_max,
+                            point_labels={str(_("Total")): [str(total) for _day, total in points]},
+                        )
+                    ),
+                }
+            )
+    return charts
 
 
 @login_required
@@ -152,11 +198,7 @@ def goals(request: HttpRequest, client_id: int) -> HttpResponse:
 )
 def outcomes(request: HttpRequest, client_id: int) -> HttpResponse:
     client = caseload_client(request, client_id)
-    instruments = list(
-        Instrument.objects.visible_to(request.user)
-        .filter(Q(program__isnull=True) | Q(program_id=client.program_id))
-        .order_by("name")
-    )
+    instruments = client_instruments(request.user, client)
     if not instruments:
         return render(request, "program/outcomes_client.html", {"client": client, "charts": []})
     chosen_id = request.GET.get("instrument") or request.POST.get("instrument")
@@ -185,32 +227,7 @@ def outcomes(request: HttpRequest, client_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Saved: total %(total)s.") % {"total": measure.total})
             return redirect(f"{request.path}?instrument={instrument.id}")
-    measures = list(
-        OutcomeMeasure.objects.visible_to(request.user)
-        .filter(client=client)
-        .select_related("instrument")
-        .order_by("administered_on", "id")
-    )
-    charts = []
-    for inst in instruments:
-        points = [(m.administered_on, m.total) for m in measures if m.instrument_id == inst.id]
-        if points:
-            charts.append(
-                {
-                    "instrument": inst,
-                    "measures": [m for m in measures if m.instrument_id == inst.id],
-                    "svg": mark_safe(  # noqa: S308 - core.charts escapes every text it writes
-                        line_chart(
-                            title=_("%(name)s total over time") % {"name": inst.name},
-                            labels=[day.isoformat() for day, _total in points],
-                            series={str(_("Total")): [total for _day, total in points]},
-                            value_format=whole,
-                            y_max=inst.total_max,
-                            point_labels={str(_("Total")): [str(total) for _day, total in points]},
-                        )
-                    ),
-                }
-            )
+    charts = outcome_charts(request.user, client, instruments)
     return render(
         request,
         "program/outcomes_client.html",

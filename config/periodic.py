@@ -39,6 +39,21 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         schedule(timedelta(minutes=5)),
         run_at_start=True,
     ),
+    # Drafts of notes and feedback not saved for 30 days are deleted (sessions.models.DRAFT_KEEP).
+    PeriodicJob(
+        "purge-expired-drafts",
+        "peer_sessions.purge_expired_drafts",
+        crontab(minute=15, hour=8),
+        run_at_start=True,
+    ),
+    # Feedback deliveries to the EHR: retries whose backoff has passed, and attempts whose worker
+    # died (sessions.services.feedback_deliveries_due); the shortest backoff is 30 s.
+    PeriodicJob(
+        "deliver-due-feedback",
+        "peer_sessions.deliver_due_feedback",
+        schedule(timedelta(seconds=30)),
+        run_at_start=True,
+    ),
     # Follow-up tasks still open at their due time go to the coordinators; a request for contact
     # is due 30 minutes after it is raised, so this runs every minute (docs/tasks.md).
     PeriodicJob(

@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("sessions.urls")),
     path("", include("clients.consent_urls")),
     path("api/v1/", include("config.api_urls")),
+    path("fhir/r4/", include("sessions.fhir_urls")),
     path("program/", include("dashboard.program_urls")),
     path("clients/", include("clients.urls")),
     path("imports/", include("clients.import_urls")),

@@ -12,7 +12,7 @@ escape everything they put in it).
 
 from __future__ import annotations
 
-import itertools
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
@@ -21,8 +21,6 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 TEXT = "#222222"
 GRID = "#BBBBBB"
 FONT = "DejaVu Sans, Arial, sans-serif"
-
-_ids = itertools.count(1)
 
 Formatter = Callable[[float], str]
 
@@ -47,7 +45,9 @@ def _text(x: float, y: float, content: str, *, anchor: str = "start", size: int 
 
 
 def _open(width: int, height: int, title: str, description: str) -> tuple[str, str]:
-    n = next(_ids)
+    # The same chart gets the same id in every render (same figures → same document, byte for
+    # byte); distinct charts of one page differ in title or description.
+    n = hashlib.sha256(f"{width}x{height}\n{title}\n{description}".encode()).hexdigest()[:10]
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="chart{n}-title chart{n}-desc">'

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, connection, models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -140,3 +141,22 @@ def reap_stale_jobs(
             logger.warning("%s %s: worker gone, marked failed", model._meta.label_lower, pk)
             reaped.append(pk)
     return reaped
+
+
+def dispatch(task: Any, *args: Any, in_thread: bool) -> None:
+    """Hand a job to its Celery task after the transaction that created it commits: to the broker
+    when there is one; without one (`make run`, tests) in a thread beside the request (so a page
+    returns at once) when `in_thread`, else here and now."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        task.delay(*args)
+    elif in_thread:
+        threading.Thread(target=_run_in_thread, args=(task, args), daemon=True).start()
+    else:
+        task.apply(args=args)
+
+
+def _run_in_thread(task: Any, args: tuple[Any, ...]) -> None:
+    try:
+        task.apply(args=args)
+    finally:
+        connection.close()

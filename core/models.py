@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -42,6 +43,34 @@ class Organization(models.Model):
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("%(value)s is not an IANA time zone."), params={"value": value})
+
+
+def validate_identifier_system(value: str) -> None:
+    """A FHIR identifier system is an absolute URI: http(s)://… or urn:…, no spaces."""
+    if not value:
+        return
+    if " " in value or not (
+        value.startswith(("http://", "https://")) or re.fullmatch(r"urn:[a-z0-9][a-z0-9-]*:\S+", value)
+    ):
+        raise ValidationError(_("Give an absolute URI: https://… or urn:…"), code="identifier_system")
+
+
+NPI_INVALID = _("An NPI is 10 digits whose last is the check digit (Luhn, with the 80840 prefix).")
+
+
+def validate_npi(value: str) -> None:
+    """A National Provider Identifier: 10 digits, the last a Luhn check digit computed over the
+    card-issuer prefix 80840 and the first nine (CMS, "NPI check digit")."""
+    if not value:
+        return
+    if not re.fullmatch(r"[0-9]{10}", value):
+        raise ValidationError(NPI_INVALID, code="npi")
+    total = 0
+    for position, digit in enumerate(reversed("80840" + value[:9])):
+        number = int(digit) * (2 if position % 2 == 0 else 1)
+        total += number - 9 if number > 9 else number
+    if (10 - total % 10) % 10 != int(value[9]):
+        raise ValidationError(NPI_INVALID, code="npi")
 
 
 PART2_NO_TREATMENT_DISCLOSURES = _(
@@ -88,6 +117,16 @@ class Program(models.Model):
         help_text=_("Paper size of the program's PDF reports."),
     )
 
+    # Where the clinic's record numbers (Client.external_id) come from, as a FHIR identifier system:
+    # the EHR's medical-record-number system, so an EHR can find its own patient by it
+    # (issue 20). Blank: `record_number_system` falls back to a URN of the program's slug.
+    fhir_identifier_system = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[validate_identifier_system],
+        help_text=_("The identifier system (URI) of the record numbers, as the clinic's EHR knows it."),
+    )
+
     objects = ProgramQuerySet.as_manager()
 
     class Meta:
@@ -117,6 +156,17 @@ class Program(models.Model):
 
     def local_today(self) -> date:
         return timezone.now().astimezone(self.tzinfo).date()
+
+    @property
+    def record_number_system(self) -> str:
+        """The identifier system of this program's record numbers (FHIR Identifier.system)."""
+        return self.fhir_identifier_system or f"{self.own_identifier_namespace}:record-number"
+
+    @property
+    def own_identifier_namespace(self) -> str:
+        """The URN under which this system names what it issues itself (feedback items, sessions):
+        stable across hosts, so a conditional create at an EHR matches on every resend."""
+        return f"urn:peer-support:{self.slug}"
 
 
 class ProgramUserObjectPermission(UserObjectPermissionBase):
@@ -175,6 +225,11 @@ class ProgramPerson(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     email = models.EmailField()
+    # The National Provider Identifier, where the person has one (FHIR Practitioner.identifier).
+    npi = models.CharField(
+        "NPI", max_length=10, blank=True, validators=[validate_npi], help_text=_("National Provider Identifier.")
+    )
+    updated_at = models.DateTimeField(auto_now=True)  # FHIR meta.lastUpdated
 
     class Meta:
         abstract = True

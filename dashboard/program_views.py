@@ -387,6 +387,8 @@ def assign(request: HttpRequest, program_id: int, client_id: int) -> HttpRespons
             if warning:
                 messages.warning(request, warning)
             messages.success(request, _("Assigned %(name)s.") % {"name": supporter.full_name})
+            if request.POST.get("return_to") == "client":  # the client page's transfer form
+                return redirect("dashboard:client", pk=client.id)
             return redirect("program:assign", program_id=program.id, client_id=client.id)
     history = CaseloadAssignment.objects.filter(client=client).select_related("supporter").order_by("-start_date")
     if request.method == "GET":  # the client, their supporters and the matching (a POST's write is the service's)

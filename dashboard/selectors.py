@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from clients.collection import Status as CollectionStatus
 from clients.collection import collection_schedule, with_status
 from clients.disclosure import attach_disclosures
-from clients.models import AppointmentStatus, CaseloadAssignment, Client, ClinicalAppointment
+from clients.models import AppointmentStatus, CaseloadAssignment, Client, ClinicalAppointment, consent_statuses
 from core import charts
 from core.models import Membership, Program, Role, User
 from core.scoping import role_program_ids
@@ -257,10 +257,12 @@ def supporter_caseload(user: User, program: Program) -> dict[str, Any]:
         )
         .order_by("last_name", "first_name", "id")
     )
+    consents = consent_statuses(user, clients)  # whether feedback can go, before anyone writes
     for client in clients:
         every = client.contact_every_days or default_rhythm
         client.next_due = contact_next_due(last_contact=client.last_contact, every_days=every, program=program)
         client.contact_state = contact_state(next_due=client.next_due, today=today)
+        client.consent = consents[client.pk]
     # Who needs a call first: overdue, then due, each the earliest due first (never in touch first).
     order = {"overdue": 0, "due": 1, "ok": 2}
     clients.sort(key=lambda c: (order[c.contact_state], c.next_due or date.min))

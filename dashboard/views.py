@@ -13,6 +13,7 @@ from django.db.models import Count, OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,14 +22,29 @@ from audit.records import audit_record, audited, client_ids_of
 from base.exports import wants_csv, worklist_csv_response
 from clients.disclosure import attach_disclosures, attach_session_disclosures, disclosure_for
 from clients.forms import CareRhythmForm
-from clients.models import CaseloadAssignment, Client, ClientContact, ClinicalAppointment
-from clients.views import characteristics_panel_context
+from clients.matching import match_candidates
+from clients.models import (
+    AssignmentRole,
+    CaseloadAssignment,
+    Client,
+    ClientContact,
+    ClinicalAppointment,
+    Consent,
+    GoalStatus,
+    RecoveryGoal,
+    Referral,
+    consent_statuses,
+)
+from clients.services import outcome_next_due
+from clients.views import characteristics_panel_context, client_instruments, outcome_charts
 from core.scoping import role_program_ids
+from dashboard.client_hub import client_actions, client_timeline
 from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPageFilter
 from dashboard.pagination import KeysetPage, keyset_page
 from dashboard.selectors import home_sections, last_completed_contact
 from sessions.models import Attendance, PeerSession, is_delivered
 from sessions.selectors import contact_next_due, contact_rhythm_default, contact_state
+from sessions.services import feedback_coverage
 from supporters.models import Supporter
 
 if TYPE_CHECKING:
@@ -77,6 +93,9 @@ def client_list(request: AuditedRequest) -> HttpResponse:
         clients, ordering=["last_name", "first_name", "id"], after=request.GET.get("after"), size=PAGE_SIZE
     )
     attach_disclosures(request.user, page.rows, peer_support_fields=["last_contact"])
+    consents = consent_statuses(request.user, page.rows)
+    for row in page.rows:
+        row.consent = consents[row.pk]
     request.audit_objects = page.rows
     if search:  # the words searched for are a name or a record number: never stored
         audit_record(action=actions.CLIENT_SEARCHED, request=request, objects=page.rows, object_type="clients.client")
@@ -141,37 +160,99 @@ def client_search(request: HttpRequest) -> HttpResponse:
 @require_GET
 @audited(actions.code_for(Client, actions.VIEWED), client_kwarg="pk")
 def client_detail(request: AuditedRequest, pk: int) -> HttpResponse:
+    """The hub of a client: their record, every action the viewer may take on them
+    (dashboard.client_hub.client_actions) and one timeline of everything, each part read
+    through its own visible_to() and, for peer support, the disclosure gate."""
     client = get_object_or_404(Client.objects.visible_to(request.user).select_related("program", "site"), pk=pk)
     request.audit_object = client
     user = request.user
-    now = timezone.now()
-    appointments = ClinicalAppointment.objects.visible_to(user).filter(client=client).select_related("clinician")
+    # The disclosure gate: without it a clinician sees "no sharing consent on file" and
+    # nothing else of peer support (the querysets below are gated as well).
     disclosure = disclosure_for(user, client)
-    context = {
+    may = client_actions(user, client)
+    timeline = client_timeline(
+        user,
+        client,
+        actions=may,
+        disclosure=disclosure,
+        kind=request.GET.get("kind", ""),
+        after=request.GET.get("after"),
+    )
+    timeline.query = urlencode({"kind": timeline.kind}) if timeline.kind else ""
+    if _is_htmx(request) and getattr(request, "htmx").target == "timeline":  # noqa: B009 - set by django-htmx
+        return render(request, "dashboard/partials/client_timeline.html", {"client": client, "timeline": timeline})
+    now = timezone.now()
+    today = client.program.local_today()
+    care_team = list(client.care_team.order_by("last_name", "first_name"))
+    context: dict[str, Any] = {
         "client": client,
         "program": client.program,
-        # The disclosure gate: without it a clinician sees "no sharing consent on file" and
-        # nothing else of peer support (the querysets below are gated as well).
         "disclosure": disclosure,
-        "care_team": client.care_team.order_by("last_name", "first_name"),
+        "may": may,
+        "timeline": timeline,
+        "consent": consent_statuses(user, [client])[client.pk],
+        "consents": list(
+            Consent.objects.visible_to(user)
+            .filter(client=client)
+            .active_today([client.program_id])
+            .order_by("-effective_on")
+        ),
+        "care_team": care_team,
         "assignments": CaseloadAssignment.objects.visible_to(user)
         .filter(client=client)
         .select_related("supporter")
         .order_by("-start_date", "id"),
-        "today": client.program.local_today(),
-        "recent_appointments": list(appointments.filter(start__lte=now).order_by("-start")[:10]),
+        "today": today,
         "upcoming_appointments": list(
-            appointments.filter(start__gt=now, start__lte=now + timedelta(days=60)).order_by("start")[:5]
+            ClinicalAppointment.objects.visible_to(user)
+            .filter(client=client, start__gt=now, start__lte=now + timedelta(days=60))
+            .select_related("clinician")
+            .order_by("start")[:5]
         ),
-        "peer_contacts": list(
+        "upcoming_sessions": list(
             Attendance.objects.visible_to(user)
-            .filter(client=client)
+            .filter(client=client, session__start__gt=now)
             .select_related("session__supporter")
-            .order_by("-session__start")[:10]
-        ),
+            .order_by("session__start")[:5]
+        )
+        if disclosure.allowed
+        else [],
         "characteristics": characteristics_panel_context(request, client),
         "keeping_in_touch": keeping_in_touch_context(request, client),
     }
+    if may.send_feedback and care_team:
+        # Before anyone writes: which of the care team a consent lets feedback reach today
+        # (the rule feedback_send applies), and the next step when none does.
+        _covering, uncovered = feedback_coverage(client=client, program=client.program, recipients=care_team)
+        context["feedback_reach"] = [(c, c not in uncovered) for c in care_team]
+        context["feedback_blocked"] = len(uncovered) == len(care_team)
+    if may.assign:
+        matches = match_candidates(client, today)
+        context["suggestions"] = [m for m in matches if m.eligible][:3]
+        context["current_primary"] = (
+            CaseloadAssignment.objects.filter(client=client, role=AssignmentRole.PRIMARY)
+            .active_on(today)
+            .select_related("supporter")
+            .first()
+        )
+    if may.caseload_pages:
+        context["goals"] = list(
+            RecoveryGoal.objects.visible_to(user)
+            .filter(client=client, status=GoalStatus.ACTIVE)
+            .order_by("-created_at")[:5]
+        )
+        context["open_referrals"] = list(
+            Referral.objects.visible_to(user)
+            .filter(client=client, closed_on__isnull=True)
+            .select_related("resource")
+            .order_by("-referred_on")[:5]
+        )
+        instruments = client_instruments(user, client)
+        context["outcome_charts"] = outcome_charts(user, client, instruments)[:1]
+        if instruments:
+            instrument = context["outcome_charts"][0]["instrument"] if context["outcome_charts"] else instruments[0]
+            context["outcome_instrument"] = instrument
+            context["outcome_next_due"] = outcome_next_due(client, instrument)
     return render(request, "dashboard/client_detail.html", context)
 
 

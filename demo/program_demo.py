@@ -17,6 +17,7 @@ from clients.models import (
     Client,
     CollectionAnchor,
     CollectionPoint,
+    Consent,
     Instrument,
     RecoveryGoal,
     Resource,
@@ -25,6 +26,7 @@ from clients.models import (
 from clients.services import (
     client_preference_set,
     collection_point_save,
+    consent_revoke,
     goal_progress_add,
     goal_save,
     outcome_measure_record,
@@ -193,7 +195,7 @@ def build_program_running(program: Program, *, coordinator: User, supporter_user
             "languages": ["en", "es"],
         },
     )
-    resource_save(
+    pantry = resource_save(
         resource=Resource(program=program),
         fields={
             "name": "Harbor Food Pantry",
@@ -265,7 +267,35 @@ def build_program_running(program: Program, *, coordinator: User, supporter_user
             note="Client called the desk; intake booked.",
             follow_up_on=today + timedelta(days=7),
         )
+    _referral_histories(program, own, housing=housing, pantry=pantry, by=supporter_user, today=today)
     _note_supervision(program, coordinator=coordinator, supporter=own)
+
+
+def _referral_histories(
+    program: Program, supporter: Supporter, *, housing: Resource, pantry: Resource, by: User, today: date
+) -> None:
+    """Referrals over the past months for the demo supporter's other clients (the first has its
+    housing referral above), some followed up, some closed, so each client page's timeline shows
+    every kind of entry."""
+    clients = list(
+        Client.objects.filter(
+            assignments__in=CaseloadAssignment.objects.filter(supporter=supporter).active_on(today)
+        ).order_by("id")
+    )[1:]
+    for i, client in enumerate(clients):
+        referred_on = today - timedelta(days=25 + 17 * i)
+        referral = referral_create(
+            client=client,
+            resource=pantry if i % 2 else housing,
+            referred_on=referred_on,
+            reason="Asked for help with food" if i % 2 else "Behind on rent",
+            follow_up_on=referred_on + timedelta(days=7),
+            by=by,
+        )
+        if i % 3 == 1:
+            referral_update(referral=referral, status="connected", note="Receiving the service.")
+        elif i % 3 == 2:
+            referral_update(referral=referral, status="closed", outcome="met", note="Need met.")
 
 
 def _note_supervision(program: Program, *, coordinator: User, supporter: Supporter) -> None:
@@ -340,3 +370,29 @@ def _program_outcomes(program: Program, barc10: Instrument, by: User, today: dat
             "position": 1,
         },
     )
+
+
+def consent_variety(program: Program, *, supporter_user: User) -> None:
+    """Every consent status on the demo supporter's caseload: of the clients with a consent, the
+    last one revoked ten days ago and the one before it expiring in three weeks (after the demo's
+    feedback was sent under them)."""
+    today = program.local_today()
+    supporter = Supporter.objects.filter(program=program, user=supporter_user).first()
+    if supporter is None:
+        return
+    consenting = list(
+        Client.objects.filter(
+            assignments__in=CaseloadAssignment.objects.filter(supporter=supporter).active_on(today),
+            consents__isnull=False,
+        )
+        .distinct()
+        .order_by("id")
+    )
+    if len(consenting) < 3:
+        return
+    expiring, revoked = consenting[-2], consenting[-1]
+    Consent.objects.filter(client=expiring).update(expires_on=today + timedelta(days=21))
+    for consent in Consent.objects.filter(client=revoked):
+        consent_revoke(
+            consent=consent, revoked_on=today - timedelta(days=10), reason="The client asked to stop sharing."
+        )

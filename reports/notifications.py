@@ -7,11 +7,11 @@ from django.urls import reverse
 
 from core.models import Role, User
 from reports.models import FunderReport
-from sessions.models import Channel, Delivery, NotificationKind
+from sessions.models import Channel, NotificationDelivery, NotificationKind
 from sessions.notifications import notify
 
 
-def notify_funders(report: FunderReport) -> list[Delivery]:
+def notify_funders(report: FunderReport) -> list[NotificationDelivery]:
     """Tell the program's funders by e-mail that a report was published (sent once the
     publishing transaction commits)."""
     funders = User.objects.filter(memberships__program_id=report.program_id, memberships__role=Role.FUNDER).distinct()

@@ -55,6 +55,14 @@ from supporters.services import program_policy
 if TYPE_CHECKING:
     from core.request_types import AuthenticatedRequest
 
+# Time from a discharge or emergency visit to the first peer contact (engine.transition_response).
+RESPONSE_FIGURES = [
+    ("transition_events", _lazy("Transitions whose 7 days ended in the period")),
+    ("median_hours_to_first_contact", _lazy("Median hours to the first peer contact")),
+    ("within_48h_rate", _lazy("First peer contact within 48 hours")),
+    ("within_7d_rate", _lazy("First peer contact within 7 days")),
+]
+
 # (key, label) of the figures shown, in the spec's order.
 SUMMARY_FIGURES = [
     ("clients_enrolled", _lazy("Clients enrolled")),
@@ -122,9 +130,10 @@ def _months(start: date, end: date) -> list[tuple[date, date]]:
     return month_periods(start, end, months=TREND_MONTHS)
 
 
-def _charts(report: dict[str, Any], trend: list[tuple[str, dict[str, Any]]]) -> list[str]:
+def _charts(report: dict[str, Any], trend: list[tuple[str, dict[str, Any]]], names: dict[str, str]) -> list[str]:
     rows = report["by_supporter"]
-    labels = [row["supporter"] or _("unassigned") for row in rows]
+    # Coordinators see supporters by name, as in the table beside the charts.
+    labels = [names.get(row["supporter"], row["supporter"]) if row["supporter"] else _("unassigned") for row in rows]
     return [
         charts.bar_chart(
             title=_("Gap coverage by supporter"),
@@ -225,7 +234,8 @@ def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
         try:
             # Loaded once; the period and each month of the trend are computed from it.
             data = load_continuity_data(program=program, until=values["end"], planned_as_of=today)
-            report = compute_continuity(data, start=values["start"], end=values["end"], **params).report
+            result = compute_continuity(data, start=values["start"], end=values["end"], **params)
+            report = result.report
             trend = [
                 (first.strftime("%Y-%m"), compute_continuity(data, start=first, end=last, **params).report["summary"])
                 for first, last in _months(values["start"], values["end"])
@@ -244,7 +254,9 @@ def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
                 report=report,
                 supporter_names=names,
                 summary=report["summary"],
-                charts=_charts(report, trend),
+                transition_response=result.transition_response,
+                response_figures=RESPONSE_FIGURES,
+                charts=_charts(report, trend, names),
                 equity=continuity_equity(program, report),
                 collection=_collection_rate(request, program, values["start"], values["end"], today),
                 # The report's dates are ISO text (the spec's JSON); the page prints them as dates.

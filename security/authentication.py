@@ -10,12 +10,21 @@ from typing import Any
 
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
+from rest_framework.authentication import get_authorization_header
 from rest_framework.exceptions import PermissionDenied
 
 from security.mfa import second_factor_problem
 
 
 class SecondFactorTokenAuthentication(TokenAuthentication):
+    def authenticate(self, request: Any) -> tuple[Any, Any] | None:
+        """`Authorization: Token <token>` (knox's word), or `Bearer <token>` (RFC 6750, what FHIR
+        and SMART clients send): the same token, the same checks."""
+        auth = get_authorization_header(request).split()
+        if len(auth) == 2 and auth[0].lower() == b"bearer":
+            return self.authenticate_credentials(auth[1])
+        return super().authenticate(request)
+
     def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
         user, auth_token = super().authenticate_credentials(token)
         problem = second_factor_problem(user, credential_issued_at=auth_token.created)

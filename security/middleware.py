@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from security.mfa import mfa_required_for, second_factor_problem
 
@@ -43,13 +44,29 @@ class SessionTimeoutMiddleware:
                 session[STARTED_KEY] = now
                 session[LAST_SEEN_KEY] = now
             elif (last_seen is not None and now - last_seen > idle) or now - started > absolute:
+                back = _page_to_return_to(request)
                 logout(request)
                 if request.path.startswith("/api/"):
                     return JsonResponse({"detail": "Your session has ended. Sign in again."}, status=401)
-                return HttpResponseRedirect(f"{reverse('login')}?timeout=1")
+                params: dict[str, str] = {"timeout": "1", **({"next": back} if back else {})}
+                query = urlencode(params)
+                return HttpResponseRedirect(f"{reverse('login')}?{query}")
             elif last_seen is None or now - last_seen >= min(TOUCH_EVERY_SECONDS, idle / 4):
                 session[LAST_SEEN_KEY] = now
         return self.get_response(request)
+
+
+def _page_to_return_to(request: HttpRequest) -> str:
+    """Where signing in again should lead after a timeout: the page asked for, or the page the
+    idle sign-out came from (the logout form's `next`, set by static/js/app.js), so a restored
+    draft is one sign-in away. Paths of this site only; ids, never names, travel in them."""
+    if request.method == "GET" and not request.path.startswith("/api/"):
+        back = request.get_full_path()
+    elif request.method == "POST" and request.path == reverse("logout"):
+        back = request.POST.get("next", "")
+    else:
+        return ""
+    return back if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) else ""
 
 
 # Paths a coordinator or clinician without MFA may still reach: enrolment,

@@ -3,6 +3,7 @@ these only shape the input."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
 from django import forms
@@ -22,6 +23,7 @@ from sessions.models import (
     SessionStatus,
     Topic,
     Urgency,
+    session_status_for,
 )
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -29,7 +31,20 @@ WELLBEING_CHOICES = [("", "—"), *[(str(n), str(n)) for n in range(1, 6)]]
 
 
 class PeerSessionForm(forms.Form):
+    """A session as a supporter logs it on a phone. The routine one-to-one needs: the client
+    (picked from the caseload, most recently seen first), how it went (completed unless said
+    otherwise), how (in person asks where), when, how long and the note. The session's status
+    follows from the attendance (sessions.models.session_status_for) unless chosen under "More",
+    with the topics, goals addressed and next steps. A group counts its drop-in attendees."""
+
     kind = forms.ChoiceField(label=_("Session"), choices=SessionKind.choices, widget=forms.RadioSelect)
+    clients = forms.MultipleChoiceField(label=_("Who"), required=False, widget=forms.CheckboxSelectMultiple)
+    dropin_count = PeerSession._meta.get_field("dropin_count").formfield(
+        required=False,
+        label=_("Drop-in attendees without a client record"),
+        help_text=_("A number only: no names, not billed, not counted as clients."),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
     start = forms.DateTimeField(
         label=_("Started"),
         input_formats=[DATETIME_LOCAL],
@@ -38,8 +53,12 @@ class PeerSessionForm(forms.Form):
     duration_minutes = forms.IntegerField(
         label=_("Minutes"), min_value=1, max_value=720, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
     )
-    modality = forms.ChoiceField(label=_("How"), choices=Modality.choices)
-    status = forms.ChoiceField(label=_("Status"), choices=SessionStatus.choices, initial=SessionStatus.HELD)
+    modality = forms.ChoiceField(label=_("How"), choices=Modality.choices, widget=forms.RadioSelect)
+    status = forms.ChoiceField(
+        label=_("Session status"),
+        choices=[("", _("From the attendance (held; cancelled if everyone cancelled)")), *SessionStatus.choices],
+        required=False,
+    )
     location = forms.CharField(label=_("Where"), max_length=200, required=False)
     topics = forms.MultipleChoiceField(
         label=_("Topics"), choices=Topic.choices, required=False, widget=forms.CheckboxSelectMultiple
@@ -47,16 +66,17 @@ class PeerSessionForm(forms.Form):
     goals_addressed = forms.CharField(
         label=_("Goals addressed"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    narrative = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    narrative = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
     next_steps = forms.CharField(label=_("Next steps"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args: Any, clients: list[Client], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, clients: list[Client], now: datetime, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.clients = clients
-        status_choices = [("", "—"), *AttendanceStatus.choices]
+        self.caseload = clients
+        self.now = now
+        cast(forms.MultipleChoiceField, self.fields["clients"]).choices = [(str(c.pk), c.full_name) for c in clients]
         for client in clients:
             self.fields[f"attendance_{client.pk}"] = forms.ChoiceField(
-                label=client.full_name, choices=status_choices, required=False
+                label=_("How it went"), choices=AttendanceStatus.choices, required=False
             )
             self.fields[f"wellbeing_{client.pk}"] = forms.TypedChoiceField(
                 label=_("Wellbeing (1–5)"),
@@ -65,19 +85,45 @@ class PeerSessionForm(forms.Form):
                 coerce=int,
                 empty_value=None,
             )
+            self.initial.setdefault(f"attendance_{client.pk}", AttendanceStatus.COMPLETED)
 
-    def attendance_rows(self) -> list[tuple[Client, forms.BoundField, forms.BoundField]]:
-        return [(c, self[f"attendance_{c.pk}"], self[f"wellbeing_{c.pk}"]) for c in self.clients]
+    def client_rows(self) -> list[tuple[Client, forms.BoundField, forms.BoundField, bool]]:
+        chosen = {str(v) for v in (self["clients"].value() or [])}
+        return [(c, self[f"attendance_{c.pk}"], self[f"wellbeing_{c.pk}"], str(c.pk) in chosen) for c in self.caseload]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if data.get("modality") and data["modality"] != Modality.IN_PERSON:
+            data["location"] = ""  # a call, a video or a text has no room
+        if data.get("kind") != SessionKind.GROUP or not data.get("dropin_count"):
+            data["dropin_count"] = 0
+        status = data.get("status")
+        for client_id in data.get("clients") or []:
+            # A chosen client whose attendance was left open attended, unless the session is booked.
+            if not data.get(f"attendance_{client_id}"):
+                scheduled = status == SessionStatus.SCHEDULED
+                data[f"attendance_{client_id}"] = (
+                    AttendanceStatus.SCHEDULED if scheduled else AttendanceStatus.COMPLETED
+                )
+        if not status and data.get("start"):
+            data["status"] = session_status_for(
+                start=data["start"],
+                attendance_statuses=[data[f"attendance_{c}"] for c in data.get("clients") or []],
+                now=self.now,
+            )
+        return data
 
     def attendances(self) -> list[dict[str, Any]]:
+        chosen = set(self.cleaned_data.get("clients") or [])
         return [
             {
                 "client": c,
                 "status": self.cleaned_data[f"attendance_{c.pk}"],
                 "wellbeing": self.cleaned_data.get(f"wellbeing_{c.pk}"),
             }
-            for c in self.clients
-            if self.cleaned_data.get(f"attendance_{c.pk}")
+            for c in self.caseload
+            if str(c.pk) in chosen
         ]
 
     def session_fields(self) -> dict[str, Any]:
@@ -88,6 +134,7 @@ class PeerSessionForm(forms.Form):
             "modality",
             "status",
             "location",
+            "dropin_count",
             "topics",
             "goals_addressed",
             "narrative",
@@ -106,16 +153,29 @@ class PeerSessionForm(forms.Form):
                 "modality",
                 "status",
                 "location",
+                "dropin_count",
                 "topics",
                 "goals_addressed",
                 "next_steps",
             ]
         }
         initial["narrative"] = session.narrative or ""
+        initial["clients"] = [str(a.client_id) for a in session.attendances.all()]
         for attendance in session.attendances.all():
             initial[f"attendance_{attendance.client_id}"] = attendance.status
             initial[f"wellbeing_{attendance.client_id}"] = attendance.wellbeing
         return initial
+
+
+def initial_from_draft(form: forms.Form, fields: dict[str, list[str]]) -> dict[str, Any]:
+    """A draft's fields ({name: [values]}, as a browser submits them) as the form's initial
+    values: a list for a multiple choice, the value for any other field; unknown names dropped."""
+    initial: dict[str, Any] = {}
+    for name, field in form.fields.items():
+        if name in fields and fields[name]:
+            multiple = isinstance(field, forms.MultipleChoiceField | forms.ModelMultipleChoiceField)
+            initial[name] = fields[name] if multiple else fields[name][0]
+    return initial
 
 
 class AddendumForm(forms.Form):

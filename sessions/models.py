@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
@@ -16,6 +18,7 @@ from encrypted_fields.fields import EncryptedTextField
 from clients.disclosure import peer_support_q
 from clients.models import Client, client_access_q
 from core.fields import EncryptedShortText, EncryptedText
+from core.jobs import LeasedJob
 from core.models import Program
 from core.scoping import role_program_ids
 from supporters.models import Supporter
@@ -81,6 +84,8 @@ LOGGED_ATTENDANCE_STATUSES = (
     AttendanceStatus.NO_SHOW,
     AttendanceStatus.CANCELLED,
 )
+# The most drop-in attendees one group session counts.
+MAX_DROPINS = 500
 # A scheduled session's video link: http(s) only (no names in it is the user's responsibility).
 VIDEO_URL_VALIDATOR = URLValidator(schemes=["http", "https"], message=_("Enter an http:// or https:// link."))
 
@@ -144,6 +149,23 @@ def session_status_errors(
             % {"status": str(label).lower()}
         )
     return errors
+
+
+def session_status_for(*, start: datetime, attendance_statuses: Iterable[str], now: datetime) -> str:
+    """The session status a log implies when the supporter does not choose one: scheduled when it
+    starts in the future, cancelled when every attendance was cancelled, held otherwise; always
+    the first of those that session_status_errors accepts (an attempted contact took place, so
+    its session is held). When none fits (completed in the future) it is held, and the save
+    says why."""
+    statuses = list(attendance_statuses)
+    preference: list[str] = [SessionStatus.SCHEDULED] if start > now else []
+    if statuses and all(s == AttendanceStatus.CANCELLED for s in statuses):
+        preference.append(SessionStatus.CANCELLED)
+    preference += [SessionStatus.HELD, SessionStatus.SCHEDULED, SessionStatus.CANCELLED]
+    for status in preference:
+        if not session_status_errors(status=status, start=start, attendance_statuses=statuses, now=now):
+            return status
+    return SessionStatus.HELD
 
 
 class BillingReason(models.TextChoices):
@@ -215,9 +237,14 @@ class PeerSession(models.Model):
     status = models.CharField(max_length=12, choices=SessionStatus.choices, default=SessionStatus.HELD)
     # Free text that can carry health information is encrypted at rest (core/fields.py).
     location = EncryptedShortText(max_length=200, blank=True)
+    # People who came to a group without a client record (a drop-in group takes anyone): a
+    # number only, no identity. They are not attendances, so they are never billed (billing is per
+    # attendance) and never counted as clients or contacts (the continuity engine reads attendances).
+    dropin_count = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(MAX_DROPINS)])
     # The link of a scheduled video session (import `scheduled_peer_sessions`, the API).
     video_url = models.CharField(max_length=500, blank=True, validators=[VIDEO_URL_VALIDATOR])
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)  # FHIR meta.lastUpdated (services that update() set it too)
     # Topic values (Topic.values), kept as a list so one session can cover several.
     topics = models.JSONField(default=list, blank=True)
     goals_addressed = EncryptedText(blank=True)
@@ -498,6 +525,7 @@ class FeedbackItem(models.Model):
         PeerSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback_items"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)  # FHIR meta.lastUpdated (services that update() set it too)
     deadline = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
@@ -640,7 +668,7 @@ class Notification(models.Model):
         return notification_label(kind=self.kind, category=self.category, urgency=self.urgency)
 
 
-class DeliveryStatus(models.TextChoices):
+class NoticeStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")  # sent once the writing transaction commits
     WAITING = "waiting", _("Waiting for the recipient's quiet hours to end")
     SENDING = "sending", _("Sending")
@@ -655,8 +683,8 @@ class SkipReason(models.TextChoices):
     NO_ADDRESS = "no_address", _("No address or number for this channel")
 
 
-class DeliveryQuerySet(models.QuerySet["Delivery"]):
-    def visible_to(self, user: User | AnonymousUser) -> DeliveryQuerySet:
+class NotificationDeliveryQuerySet(models.QuerySet["NotificationDelivery"]):
+    def visible_to(self, user: User | AnonymousUser) -> NotificationDeliveryQuerySet:
         """What was sent to whom: the program's coordinators (like the audit trail) and each
         staff recipient their own."""
         roles = role_program_ids(user)
@@ -665,12 +693,12 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
             q |= Q(user_id=user.pk)
         return self.filter(q)
 
-    def due(self, *, now: datetime) -> DeliveryQuerySet:
+    def due(self, *, now: datetime) -> NotificationDeliveryQuerySet:
         """Deliveries to send at `now`: queued or waiting ones whose time has come, and those a
         sender claimed but never finished (its process died) for longer than STALE_SENDING."""
         return self.filter(
-            Q(status__in=[DeliveryStatus.QUEUED, DeliveryStatus.WAITING], send_after__lte=now)
-            | Q(status=DeliveryStatus.SENDING, attempted_at__lt=now - STALE_SENDING)
+            Q(status__in=[NoticeStatus.QUEUED, NoticeStatus.WAITING], send_after__lte=now)
+            | Q(status=NoticeStatus.SENDING, attempted_at__lt=now - STALE_SENDING)
         )
 
 
@@ -678,22 +706,26 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
 STALE_SENDING = timedelta(minutes=10)
 
 
-class Delivery(models.Model):
+class NotificationDelivery(models.Model):
     """One notice on one channel to one person, as the layer handled it (sessions.notifications):
     which channel, when, and whether it was sent, is waiting for quiet hours to end, failed, or
     was not sent and why. It holds what the message is made of (kind, choice values, a link with
     ids) and the language, never the text, an address or a number: those are resolved when it is
     sent, so an opt-out or a changed number takes effect at once."""
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="deliveries")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="notification_deliveries")
     notification = models.ForeignKey(
-        Notification, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+        Notification, null=True, blank=True, on_delete=models.SET_NULL, related_name="notification_deliveries"
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notification_deliveries",
     )
     client = models.ForeignKey(
-        "clients.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+        "clients.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="notification_deliveries"
     )
     channel = models.CharField(max_length=8, choices=Channel.choices)
     kind = models.CharField(max_length=24, choices=NotificationKind.choices)
@@ -703,7 +735,7 @@ class Delivery(models.Model):
     language = models.CharField(max_length=8)
     # Sent in quiet hours too: only for someone on an on-call shift (a request for contact).
     urgent = models.BooleanField(default=False)
-    status = models.CharField(max_length=8, choices=DeliveryStatus.choices)
+    status = models.CharField(max_length=8, choices=NoticeStatus.choices)
     reason = models.CharField(max_length=12, choices=SkipReason.choices, blank=True)
     error = models.CharField(max_length=100, blank=True)  # the exception's class name, never its text
     created_at = models.DateTimeField(auto_now_add=True)
@@ -711,11 +743,11 @@ class Delivery(models.Model):
     attempted_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
-    objects = DeliveryQuerySet.as_manager()
+    objects = NotificationDeliveryQuerySet.as_manager()
 
     class Meta:
-        verbose_name_plural = "deliveries"
-        indexes = [models.Index(fields=["status", "send_after"], name="delivery_status_due_idx")]
+        verbose_name_plural = "notification deliveries"
+        indexes = [models.Index(fields=["status", "send_after"], name="notification_delivery_due_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.get_status_display()}"
@@ -827,3 +859,152 @@ class FollowUpTask(models.Model):
     def link(self) -> str:
         """The task's page, ids only: what every notice about it links to (with its kind as the label's detail)."""
         return f"/tasks/{self.pk}/"
+
+
+# The forms a draft may belong to: a new session, one session being edited, feedback about one client.
+DRAFT_FORM = re.compile(r"^(?:session-new|session-(?P<session>[0-9]{1,12})|feedback-(?P<client>[0-9]{1,12}))$")
+# A draft is kept this long after its last save, then purged (config/periodic.py).
+DRAFT_KEEP = timedelta(days=30)
+# The most a draft holds: a note is a few kilobytes; this is a generous page of text.
+DRAFT_MAX_CHARS = 64_000
+
+
+class DraftQuerySet(models.QuerySet["Draft"]):
+    def visible_to(self, user: User | AnonymousUser) -> DraftQuerySet:
+        """A draft is its author's alone: nobody else, coordinators included, reads unsaved text."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(user_id=user.pk)
+
+    def current(self, *, now: datetime) -> DraftQuerySet:
+        """Drafts saved within DRAFT_KEEP (older ones are never restored, and are purged)."""
+        return self.filter(updated_at__gte=now - DRAFT_KEEP)
+
+
+class Draft(models.Model):
+    """What someone typed into a note or feedback form and has not saved yet, kept on the server
+    as they type (static/js/drafts.js) so a timeout, a closed tab or a lost connection loses
+    nothing. It belongs to the user and the form's target (`form`: "session-new",
+    "session-<id>", "feedback-<client id>"); the fields are JSON, encrypted at rest like the
+    notes. Saving the note or the feedback deletes it; DRAFT_KEEP after its last save it is purged."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts")
+    form = models.CharField(max_length=40)
+    data = EncryptedText()
+    updated_at = models.DateTimeField()
+
+    objects = DraftQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "form"], name="draft_one_per_user_and_form")]
+        indexes = [models.Index(fields=["updated_at"], name="draft_updated_idx")]
+
+    def __str__(self) -> str:
+        return f"Draft {self.form}"
+
+
+# --- Feedback delivered to the EHR (issue 20 item 2; docs/interop.md) -----------------------------
+
+
+class FhirEndpointAuth(models.TextChoices):
+    BEARER = "bearer", _("Bearer token")
+    CLIENT_CREDENTIALS = "client_credentials", _("OAuth2 client credentials")
+
+
+class FhirEndpointQuerySet(models.QuerySet["FhirEndpoint"]):
+    def visible_to(self, user: User | AnonymousUser) -> FhirEndpointQuerySet:
+        """Program settings are the coordinators' (roles.md)."""
+        return self.filter(program_id__in=role_program_ids(user).coordinator)
+
+
+HTTP_URL_VALIDATOR = URLValidator(schemes=["http", "https"], message=_("Enter an https:// address."))
+
+
+class FhirEndpoint(models.Model):
+    """Where a program's feedback is delivered: the EHR's FHIR R4 base URL and how to sign in
+    there. Secrets are encrypted at rest like notes and never shown back in full (`secret_hint`)."""
+
+    program = models.OneToOneField(Program, on_delete=models.CASCADE, related_name="fhir_endpoint")
+    base_url = models.CharField(
+        max_length=300, validators=[HTTP_URL_VALIDATOR], help_text=_("The EHR's FHIR R4 base URL.")
+    )
+    auth = models.CharField(max_length=20, choices=FhirEndpointAuth.choices, default=FhirEndpointAuth.BEARER)
+    bearer_token = EncryptedText(blank=True)
+    token_url = models.CharField(max_length=300, blank=True, validators=[HTTP_URL_VALIDATOR])
+    oauth_client_id = models.CharField("client id", max_length=200, blank=True)  # not `client_id`: that names a client
+    client_secret = EncryptedText(blank=True)
+    scope = models.CharField(max_length=300, blank=True, default="system/Communication.write")
+    is_active = models.BooleanField(default=True, help_text=_("Deliver new feedback to this EHR."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = FhirEndpointQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"FHIR endpoint of {self.program}"
+
+    def clean(self) -> None:
+        errors: dict[str, list[Any]] = {}
+        if self.auth == FhirEndpointAuth.BEARER and not self.bearer_token:
+            errors["bearer_token"] = [_("Give the token the EHR issued.")]
+        if self.auth == FhirEndpointAuth.CLIENT_CREDENTIALS:
+            for name in ("token_url", "oauth_client_id", "client_secret"):
+                if not getattr(self, name):
+                    errors[name] = [_("Needed for OAuth2 client credentials.")]
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def secret_hint(self) -> str:
+        """What a page may show of the secret in use: its last four characters."""
+        secret = self.bearer_token if self.auth == FhirEndpointAuth.BEARER else self.client_secret
+        return f"••••{secret[-4:]}" if len(secret) >= 12 else ("••••" if secret else "")
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    DELIVERED = "delivered", _("Delivered to the EHR")
+    FAILED = "failed", _("Failed")
+    REFUSED = "refused", _("Not sent: no consent covers it any more")
+
+
+# Waiting for a worker, or held by one (a lease that goes stale is taken over: core.jobs).
+PENDING_DELIVERY_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+
+
+class FeedbackDeliveryQuerySet(models.QuerySet["FeedbackDelivery"]):
+    def visible_to(self, user: User | AnonymousUser) -> FeedbackDeliveryQuerySet:
+        """Whoever sees the item sees how its delivery went."""
+        return self.filter(item__in=FeedbackItem.objects.visible_to(user))
+
+
+class FeedbackDelivery(LeasedJob):
+    """One feedback item's delivery to the program's EHR as a FHIR Communication: attempts with
+    exponential backoff (sessions.services.feedback_delivery_attempt), the outcome shown on the
+    item's page. The lease (core.jobs) means a worker that dies mid-attempt leaves the delivery to
+    be taken over, never stuck; the conditional create means a retry never makes a second copy."""
+
+    item = models.OneToOneField(FeedbackItem, on_delete=models.CASCADE, related_name="delivery")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    reason = models.CharField(max_length=300, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    remote_location = models.CharField(max_length=500, blank=True)  # the EHR's Communication/<id>
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    objects = FeedbackDeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "feedback deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx")]
+
+    def __str__(self) -> str:
+        return f"Delivery of feedback {self.item_id}: {self.get_status_display()}"
+
+    def audit_client_ids(self) -> list[int]:
+        return [self.item.client_id]
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in (DeliveryStatus.FAILED, DeliveryStatus.REFUSED)

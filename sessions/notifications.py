@@ -4,7 +4,7 @@
 (its time zone gives the quiet hours), a kind, a link with ids and the channels to use:
 in the app (staff only), e-mail (Django's mail backend: console in development, SMTP from
 EMAIL_URL in production) and text message (django-sms's backend from SMS_BACKEND: console,
-locmem in tests, Twilio in production). For each recipient and channel it records a `Delivery`
+locmem in tests, Twilio in production). For each recipient and channel it records a `NotificationDelivery`
 and honours the person's contact preferences (core.models.StaffContact,
 clients.models.ClientContact): opted out, channel not allowed or no address → not sent (and
 why); inside their quiet hours → it waits until they end (core.timezones.quiet_hours_end, in
@@ -26,7 +26,7 @@ import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sms
 from celery import shared_task
@@ -43,9 +43,9 @@ from core.models import ContactSettings, Program, StaffContact, User
 from sessions.models import (
     STALE_SENDING,
     Channel,
-    Delivery,
-    DeliveryStatus,
+    NoticeStatus,
     Notification,
+    NotificationDelivery,
     SkipReason,
     notification_label,
 )
@@ -97,16 +97,16 @@ def _decide(
     """(status, reason, send after) for an e-mail or text to this person now: the one reading of
     their preferences, when the notice is made and again when it is sent."""
     if preferences.opted_out:
-        return DeliveryStatus.SKIPPED, SkipReason.OPTED_OUT, now
+        return NoticeStatus.SKIPPED, SkipReason.OPTED_OUT, now
     allowed = preferences.email_allowed if channel == Channel.EMAIL else preferences.sms_allowed
     if not allowed:
-        return DeliveryStatus.SKIPPED, SkipReason.CHANNEL_OFF, now
+        return NoticeStatus.SKIPPED, SkipReason.CHANNEL_OFF, now
     if not address:
-        return DeliveryStatus.SKIPPED, SkipReason.NO_ADDRESS, now
+        return NoticeStatus.SKIPPED, SkipReason.NO_ADDRESS, now
     quiet_until = None if urgent else preferences.quiet_until(now, tz)
     if quiet_until is not None:
-        return DeliveryStatus.WAITING, "", quiet_until
-    return DeliveryStatus.QUEUED, "", now
+        return NoticeStatus.WAITING, "", quiet_until
+    return NoticeStatus.QUEUED, "", now
 
 
 def notify(
@@ -120,14 +120,14 @@ def notify(
     urgency: str = "",
     urgent: bool = False,
     now: datetime | None = None,
-) -> list[Delivery]:
+) -> list[NotificationDelivery]:
     """Tell each recipient (staff users, clients; None and inactive users are left out) on each
     of `channels`, as their preferences allow. `category`/`urgency`: choice values the label
     names (notification_label); `link`: a path with ids only. `urgent`: sent in quiet hours too,
     only for someone on an on-call shift. In-app notices exist when this returns; e-mails and
     texts are sent after the caller's transaction commits. Returns the deliveries recorded."""
     now = now or timezone.now()
-    deliveries: list[Delivery] = []
+    deliveries: list[NotificationDelivery] = []
     for recipient in _recipients(list(recipients)):
         common = {
             "program": program,
@@ -145,11 +145,11 @@ def notify(
                 recipient=recipient.user, kind=kind, category=category, urgency=urgency, link=link
             )
             deliveries.append(
-                Delivery(
+                NotificationDelivery(
                     **common,
                     notification=notice,
                     channel=Channel.IN_APP,
-                    status=DeliveryStatus.SENT,
+                    status=NoticeStatus.SENT,
                     send_after=now,
                     sent_at=now,
                 )
@@ -165,15 +165,17 @@ def notify(
                 tz=program.tzinfo,
                 urgent=urgent,
             )
-            deliveries.append(Delivery(**common, channel=channel, status=status, reason=reason, send_after=send_after))
-    created = Delivery.objects.bulk_create(deliveries)
-    queued = [d.pk for d in created if d.status == DeliveryStatus.QUEUED]
+            deliveries.append(
+                NotificationDelivery(**common, channel=channel, status=status, reason=reason, send_after=send_after)
+            )
+    created = NotificationDelivery.objects.bulk_create(deliveries)
+    queued = [d.pk for d in created if d.status == NoticeStatus.QUEUED]
     if queued:
         transaction.on_commit(lambda: send_notifications.delay(queued))
     return created
 
 
-def message_text(*, delivery: Delivery) -> tuple[str, str]:
+def message_text(*, delivery: NotificationDelivery) -> tuple[str, str]:
     """(subject, body) of an e-mail or text, in the delivery's language: the label and the link."""
     with translation.override(delivery.language):
         label = notification_label(kind=delivery.kind, category=delivery.category, urgency=delivery.urgency)
@@ -194,29 +196,37 @@ def deliveries_send(*, delivery_ids: Iterable[int] | None = None, now: datetime 
     an opt-out, a switched-off channel or new quiet hours since the notice was made apply.
     Returns how many were sent."""
     now = now or timezone.now()
-    due = Delivery.objects.due(now=now).exclude(channel=Channel.IN_APP)
+    due = NotificationDelivery.objects.due(now=now).exclude(channel=Channel.IN_APP)
     if delivery_ids is not None:
         due = due.filter(id__in=list(delivery_ids))
     sent = 0
     for delivery_id in list(due.values_list("id", flat=True)):
         claimed = (
-            Delivery.objects.filter(pk=delivery_id)
+            NotificationDelivery.objects.filter(pk=delivery_id)
             .filter(
-                Q(status__in=[DeliveryStatus.QUEUED, DeliveryStatus.WAITING], send_after__lte=now)
-                | Q(status=DeliveryStatus.SENDING, attempted_at__lt=now - STALE_SENDING)
+                Q(status__in=[NoticeStatus.QUEUED, NoticeStatus.WAITING], send_after__lte=now)
+                | Q(status=NoticeStatus.SENDING, attempted_at__lt=now - STALE_SENDING)
             )
-            .update(status=DeliveryStatus.SENDING, attempted_at=now)
+            .update(status=NoticeStatus.SENDING, attempted_at=now)
         )
         if claimed:
-            sent += _send_one(Delivery.objects.select_related("program", "user", "client").get(pk=delivery_id), now)
+            sent += _send_one(
+                NotificationDelivery.objects.select_related("program", "user", "client").get(pk=delivery_id), now
+            )
     return sent
 
 
-def _send_one(delivery: Delivery, now: datetime) -> int:
+def _mark(delivery: NotificationDelivery, **fields: Any) -> None:
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(**fields)
+
+
+def _send_one(delivery: NotificationDelivery, now: datetime) -> int:
     people: list[User | Client | None] = [delivery.user or delivery.client]
     found = _recipients(people)
     if not found:  # the account was closed or the record removed since
-        Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SKIPPED, reason=SkipReason.NO_ADDRESS)
+        NotificationDelivery.objects.filter(pk=delivery.pk).update(
+            status=NoticeStatus.SKIPPED, reason=SkipReason.NO_ADDRESS
+        )
         return 0
     recipient = found[0]
     address = recipient.address(delivery.channel)
@@ -228,8 +238,8 @@ def _send_one(delivery: Delivery, now: datetime) -> int:
         tz=delivery.program.tzinfo,
         urgent=delivery.urgent,
     )
-    if status != DeliveryStatus.QUEUED:
-        Delivery.objects.filter(pk=delivery.pk).update(status=status, reason=reason, send_after=send_after)
+    if status != NoticeStatus.QUEUED:
+        _mark(delivery, status=status, reason=reason, send_after=send_after)
         return 0
     subject, body = message_text(delivery=delivery)
     try:
@@ -246,9 +256,11 @@ def _send_one(delivery: Delivery, now: datetime) -> int:
             delivery.kind,
             type(exc).__name__,
         )
-        Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED, error=type(exc).__name__[:100])
+        NotificationDelivery.objects.filter(pk=delivery.pk).update(
+            status=NoticeStatus.FAILED, error=type(exc).__name__[:100]
+        )
         return 0
-    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENT, sent_at=timezone.now())
+    _mark(delivery, status=NoticeStatus.SENT, sent_at=timezone.now())
     return 1
 
 

@@ -1,19 +1,23 @@
-"""Reads built on peer contacts: contact due and overdue by the care rhythm; time to
-acknowledgment of bridging feedback."""
+"""Scoped reads built on caseloads and peer contacts: whose caseload a client is on (who logs
+sessions and sends feedback about them), a supporter's caseload for the session form, contact due
+and overdue by the care rhythm, and time to acknowledgment of feedback."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clients.models import CaseloadAssignment, Client, Clinician, ContactRhythm
 from core.models import Program
-from sessions.models import Attendance, FeedbackItem
+from core.scoping import role_program_ids
+from sessions.models import DRAFT_FORM, Attendance, Draft, FeedbackItem, PeerSession
+from supporters.models import Supporter
 from supporters.services import program_policy
 
 if TYPE_CHECKING:
@@ -110,6 +114,37 @@ def contact_state(*, next_due: date | None, today: date) -> str:
     return "due" if next_due <= today + timedelta(days=CONTACT_DUE_AHEAD_DAYS) else "ok"
 
 
+def on_caseload_today(*, supporter: Supporter, client: Client) -> bool:
+    """The client is on this supporter's caseload today (the program's date, any role): who may
+    log sessions with the client and send feedback about them (feedback_send refuses otherwise)."""
+    if client.program_id != supporter.program_id:
+        return False
+    today = supporter.program.local_today()
+    return CaseloadAssignment.objects.filter(client=client, supporter=supporter).active_on(today).exists()
+
+
+def caseload_supporter(user: User | AnonymousUser, client: Client) -> Supporter | None:
+    """The user's own active supporter record in the client's program that has the client on its
+    caseload today, or None: the client page offers "log a session" and "send feedback" to it,
+    and the feedback form writes as it."""
+    if client.program_id not in role_program_ids(user).supporter or user.pk is None:
+        return None
+    mine = Supporter.objects.visible_to(user).filter(user_id=user.pk, program_id=client.program_id, is_active=True)
+    return next((s for s in mine.select_related("program") if on_caseload_today(supporter=s, client=client)), None)
+
+
+def caseload_clients(supporter: Supporter) -> list[Client]:
+    """The supporter's caseload today, the clients they saw most recently first (then by name):
+    the session form's picker."""
+    today = supporter.program.local_today()
+    client_ids = CaseloadAssignment.objects.filter(supporter=supporter).active_on(today).values("client_id")
+    return list(
+        Client.objects.filter(id__in=client_ids)
+        .annotate(last_seen=Max("attendances__session__start", filter=Q(attendances__session__supporter=supporter)))
+        .order_by(F("last_seen").desc(nulls_last=True), "first_name", "last_name", "id")
+    )
+
+
 def acknowledgment_hours(
     items: QuerySet[FeedbackItem] | None = None, *, user: User | AnonymousUser | None = None
 ) -> dict[str, list[dict]]:
@@ -151,3 +186,29 @@ def acknowledgment_hours(
         ]
 
     return {"by_clinician": summarise(["program_id", "clinician_id"]), "by_program": summarise(["program_id"])}
+
+
+def draft_form_allowed(user: User | AnonymousUser, form: str) -> bool:
+    """Whether the user may keep a draft of this form: the forms' own access. A new session:
+    a supporter; an edit: the author of a session still unsigned; feedback: a supporter who
+    sees the client. (The save itself checks all that again; a draft only keeps typing.)"""
+    match = DRAFT_FORM.match(form)
+    if match is None or not role_program_ids(user).supporter or user.pk is None:
+        return False
+    if match["session"]:
+        return (
+            PeerSession.objects.visible_to(user)
+            .filter(pk=int(match["session"]), supporter__user_id=user.pk, signed_at__isnull=True)
+            .exists()
+        )
+    if match["client"]:
+        return Client.objects.visible_to(user).filter(pk=int(match["client"])).exists()
+    return True
+
+
+def draft_for(user: User | AnonymousUser, form: str, *, now: datetime) -> dict[str, Any] | None:
+    """The user's current draft of `form` (`fields` and `saved_at`), or None."""
+    draft = Draft.objects.visible_to(user).current(now=now).filter(form=form).first()
+    if draft is None:
+        return None
+    return {"fields": json.loads(draft.data or "{}"), "saved_at": draft.updated_at}

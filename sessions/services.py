@@ -2,31 +2,47 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
+from celery import shared_task
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit import actions
-from audit.records import audit_write
+from audit.records import audit_record, audit_write
 from clients.disclosure import covering_consents, record_disclosure
 from clients.models import PART2_NOTICE, CaseloadAssignment, Client, Clinician, Consent
+from core.jobs import LEASE, claim_job, dispatch, heartbeat, holds_claim, requeue_fields
 from core.models import Program, Role, User
 from sessions.billing import BILLING_FIELDS, billing_recompute, billing_recompute_attendances
+from sessions.delivery import DeliveryResult, post_communication
+from sessions.fhir import communication_json
 from sessions.models import (
+    DRAFT_FORM,
+    DRAFT_KEEP,
+    DRAFT_MAX_CHARS,
     LATE_ENTRY_AFTER,
+    PENDING_DELIVERY_STATUSES,
     Attendance,
     AttendanceStatus,
     Channel,
+    DeliveryStatus,
+    Draft,
     FeedbackCategory,
+    FeedbackDelivery,
     FeedbackItem,
     FeedbackReply,
+    FhirEndpoint,
     FollowUpTask,
     NoteAddendum,
     NotificationKind,
@@ -42,11 +58,17 @@ from sessions.models import (
     session_status_errors,
 )
 from sessions.notifications import IN_APP_AND_EMAIL, notify
+from sessions.selectors import on_caseload_today
 from supporters.models import OnCallShift, Supporter
 from supporters.services import supporter_may_sign
 
 logger = logging.getLogger(__name__)
 
+# What to do when no consent covers a clinician (the feedback refusal and the form say it).
+CONSENT_NEXT_STEP = (
+    "Next step: the client signs a consent to share with their care team, and a coordinator "
+    "records it on the client's Consents page."
+)
 SIGNED_MESSAGE = "This note is signed and can no longer be edited; add a dated addendum instead."
 
 
@@ -77,6 +99,8 @@ def peer_session_save(
     if any(topic not in Topic.values for topic in topics):
         raise ValidationError({"topics": [f"Topics must be among: {', '.join(Topic.values)}."]})
     session.topics = topics
+    if session.dropin_count and session.kind != SessionKind.GROUP:
+        raise ValidationError({"dropin_count": ["Drop-in attendees are counted on group sessions only."]})
     if attendances is not None:
         clients = [a["client"] for a in attendances]
         if len({c.pk for c in clients}) != len(clients):
@@ -85,8 +109,10 @@ def peer_session_save(
             raise ValidationError({"attendances": ["Every client must be in the supporter's program."]})
         if session.kind == SessionKind.ONE_TO_ONE and len(attendances) != 1:
             raise ValidationError({"attendances": ["A one-to-one session has exactly one client."]})
-        if not attendances:
-            raise ValidationError({"attendances": ["A session needs at least one client."]})
+        if not attendances and not session.dropin_count:
+            raise ValidationError(
+                {"attendances": ["A session needs at least one client (a group: or its drop-in attendees)."]}
+            )
         if any(a.get("wellbeing") is not None and not 1 <= a["wellbeing"] <= 5 for a in attendances):
             raise ValidationError({"attendances": ["Wellbeing is rated from 1 to 5."]})
         attendance_statuses = [a["status"] for a in attendances]
@@ -188,7 +214,10 @@ def note_sign(*, session: PeerSession, user: User) -> PeerSession:
         )
     now = timezone.now()
     updated = PeerSession.objects.filter(pk=session.pk, signed_at__isnull=True).update(
-        signed_at=now, signed_by=user, signed_credential=active_credential(session.supporter)[:250]
+        signed_at=now,
+        signed_by=user,
+        signed_credential=active_credential(session.supporter)[:250],
+        updated_at=now,
     )
     if updated != 1:
         raise ValidationError({"signed_at": ["This note is already signed."]})
@@ -217,7 +246,7 @@ def note_cosign(*, session: PeerSession, user: User) -> PeerSession:
     if session.signed_at is None:
         raise ValidationError({"cosigned_at": ["The note is not signed yet; it can be co-signed once signed."]})
     updated = PeerSession.objects.filter(pk=session.pk, signed_at__isnull=False, cosigned_at__isnull=True).update(
-        cosigned_at=timezone.now(), cosigned_by=user
+        cosigned_at=timezone.now(), cosigned_by=user, updated_at=timezone.now()
     )
     if updated != 1:
         raise ValidationError({"cosigned_at": ["This note is already co-signed."]})
@@ -307,10 +336,7 @@ def feedback_send(
     Only an immediate safety item may go without one, with a justification: it is recorded
     as an emergency disclosure and the coordinators are told. Otherwise nothing is created."""
     program = author.program
-    today = program.local_today()
-    if client.program_id != program.id or not (
-        CaseloadAssignment.objects.filter(client=client, supporter=author).active_on(today).exists()
-    ):
+    if not on_caseload_today(supporter=author, client=client):
         raise ValidationError({"client": ["This client is not on your caseload."]})
     if not text.strip():
         raise ValidationError({"text": ["Write what the clinician should know."]})
@@ -348,7 +374,7 @@ def feedback_send(
                 {
                     "recipients": [
                         f"The client has no active consent to share with {', '.join(c.full_name for c in uncovered)}; "
-                        "nothing was sent."
+                        f"nothing was sent. {CONSENT_NEXT_STEP}"
                     ]
                 }
             )
@@ -385,6 +411,8 @@ def feedback_send(
         consents=covering,
         detail={"supporter": author.pk},  # a supporter may have no login of their own
     )
+    if FhirEndpoint.objects.filter(program=program, is_active=True).exists():
+        feedback_delivery_queue(item=item)
     return item
 
 
@@ -402,6 +430,17 @@ def feedback_coverage(
     return covering, [c for c in recipients if not covering[c.pk]]
 
 
+def feedback_still_disclosable(
+    *, item: FeedbackItem, recipients: list[Clinician]
+) -> tuple[dict[int, list[Consent]], list[Clinician]]:
+    """Whether something more of an item may reach its recipients now (the author's reply, its
+    delivery to the EHR): the consents covering each today, and those no consent covers any more.
+    A revoked or expired consent stops it at once (roles.md); only an emergency item goes on
+    under the exception it was sent under."""
+    covering, uncovered = feedback_coverage(client=item.client, program=item.program, recipients=recipients)
+    return covering, [] if item.is_emergency else uncovered
+
+
 def _recipient_clinician(item: FeedbackItem, user: User) -> Clinician | None:
     return item.recipients.filter(user_id=user.pk).first()
 
@@ -411,8 +450,9 @@ def feedback_acknowledge(*, item: FeedbackItem, user: User) -> FeedbackItem:
     """A recipient acknowledges the item. The first acknowledgment stands; later ones change nothing."""
     if _recipient_clinician(item, user) is None:
         raise PermissionDenied("Only a clinician the item was sent to can acknowledge it.")
+    now = timezone.now()
     acknowledged = FeedbackItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
-        acknowledged_at=timezone.now(), acknowledged_by=user
+        acknowledged_at=now, acknowledged_by=user, updated_at=now
     )
     item.refresh_from_db()
     if acknowledged:  # the first acknowledgment is the one that happened
@@ -431,10 +471,8 @@ def feedback_reply(*, item: FeedbackItem, user: User, text: str) -> FeedbackRepl
         raise ValidationError({"text": ["Write a reply."]})
     recipients = list(item.recipients.select_related("user"))
     if is_author and clinician is None:
-        # The author's reply is a new disclosure: a revoked or expired consent stops it at once
-        # (roles.md). Only an emergency item's thread goes on under its exception.
-        covering, uncovered = feedback_coverage(client=item.client, program=item.program, recipients=recipients)
-        if uncovered and not item.is_emergency:
+        covering, uncovered = feedback_still_disclosable(item=item, recipients=recipients)
+        if uncovered:
             raise ValidationError(
                 {
                     "text": [
@@ -458,7 +496,7 @@ def feedback_reply(*, item: FeedbackItem, user: User, text: str) -> FeedbackRepl
     if clinician is not None and item.acknowledged_at is None:
         # Answering is acknowledging: the clinician clearly saw it.
         FeedbackItem.objects.filter(pk=item.pk, acknowledged_at__isnull=True).update(
-            acknowledged_at=reply.created_at, acknowledged_by=user
+            acknowledged_at=reply.created_at, acknowledged_by=user, updated_at=reply.created_at
         )
     others = [c.user for c in recipients] if is_author else [item.author.user]
     notify(
@@ -469,15 +507,18 @@ def feedback_reply(*, item: FeedbackItem, user: User, text: str) -> FeedbackRepl
     return reply
 
 
-def escalate_once(*, queryset: QuerySet[Any], now: datetime, escalate: Callable[[Any], None]) -> int:
-    """Mark each row of `queryset` (overdue, by its model's rule) escalated at `now` and hand it
-    to `escalate` (notices, audit) in the same transaction. A conditional update claims each row
-    first, so every row escalates once, even with two runs at a time (beat and a runner)."""
+def escalate_once(
+    *, queryset: QuerySet[Any], now: datetime, escalate: Callable[[Any], None], also: dict[str, Any] | None = None
+) -> int:
+    """Mark each row of `queryset` (overdue, by its model's rule) escalated at `now` (with the
+    columns in `also`) and hand it to `escalate` (notices, audit) in the same transaction. A
+    conditional update claims each row first, so every row escalates once, even with two runs at
+    a time (beat and a runner)."""
     model = queryset.model
     count = 0
     for pk in list(queryset.filter(escalated_at__isnull=True).values_list("pk", flat=True)):
         with transaction.atomic():
-            if not model.objects.filter(pk=pk, escalated_at__isnull=True).update(escalated_at=now):
+            if not model.objects.filter(pk=pk, escalated_at__isnull=True).update(escalated_at=now, **(also or {})):
                 continue  # another run claimed it
             escalate(model.objects.get(pk=pk))
             count += 1
@@ -496,9 +537,236 @@ def feedback_escalate_overdue(*, now: datetime | None = None) -> int:
         audit_write(item, actions.UPDATED, action=actions.FEEDBACK_ESCALATED)
 
     now = now or timezone.now()
-    return escalate_once(
-        queryset=FeedbackItem.objects.overdue(now=now).select_related("program"), now=now, escalate=escalate
+    overdue = FeedbackItem.objects.overdue(now=now).select_related("program")
+    return escalate_once(queryset=overdue, now=now, escalate=escalate, also={"updated_at": now})
+
+
+# Form fields never kept in a draft.
+DRAFT_SKIPPED_FIELDS = frozenset({"csrfmiddlewaretoken", "draft_form"})
+
+
+def draft_fields(data: Any) -> dict[str, list[str]]:
+    """The fields of a submitted form as a draft holds them ({name: [values]}), without the
+    CSRF token; 400 on anything but short names and text."""
+    fields: dict[str, list[str]] = {}
+    for name, values in data.lists():
+        if name in DRAFT_SKIPPED_FIELDS:
+            continue
+        if len(name) > 100 or len(values) > 200:
+            raise ValidationError({"data": ["This is not a form's fields."]})
+        fields[name] = [str(v) for v in values]
+    if len(json.dumps(fields)) > DRAFT_MAX_CHARS:
+        raise ValidationError({"data": [f"A draft holds at most {DRAFT_MAX_CHARS} characters."]})
+    return fields
+
+
+@transaction.atomic
+def draft_save(*, user: User, form: str, fields: dict[str, list[str]], now: datetime | None = None) -> Draft:
+    """Keep what the user has typed into `form` so far (replacing the draft before it). The
+    caller has checked that the user may write that form (sessions.selectors.draft_form_allowed).
+    The first save of a draft is recorded (who started one, for which form); later saves are
+    the same draft growing and are not, nor is the text ever put in the trail."""
+    if not DRAFT_FORM.match(form):
+        raise ValidationError({"form": ["Unknown form."]})
+    draft, created = Draft.objects.select_for_update().get_or_create(
+        user=user, form=form, defaults={"data": "{}", "updated_at": now or timezone.now()}
     )
+    draft.data = json.dumps(fields)
+    draft.updated_at = now or timezone.now()
+    draft.save(update_fields=["data", "updated_at"])
+    if created:
+        audit_write(draft, actions.CREATED, user=user, detail={"form": form})
+    return draft
+
+
+@transaction.atomic
+def draft_discard(*, user: User, form: str) -> bool:
+    """Delete the user's draft of `form`: the note or feedback was saved, or the user threw it away."""
+    deleted, _rows = Draft.objects.filter(user_id=user.pk, form=form).delete()
+    return bool(deleted)
+
+
+def draft_purge_expired(*, now: datetime | None = None) -> int:
+    """Delete drafts not saved for DRAFT_KEEP (the daily clock job purge-expired-drafts)."""
+    now = now or timezone.now()
+    deleted, _rows = Draft.objects.filter(updated_at__lt=now - DRAFT_KEEP).delete()
+    if deleted:
+        audit_record(action=actions.DRAFTS_PURGED, object_type="peer_sessions.draft", detail={"count": deleted})
+    return deleted
+
+
+# ---------------------------------------------------------------------------
+# Feedback delivered to the EHR (issue 20 item 2; docs/interop.md). A delivery is a leased job
+# (core.jobs): one attempt at a time, retried with exponential backoff from its own state, so
+# retries happen with a broker (the task re-enqueues itself with a countdown) and without one
+# (the clock job `deliver-due-feedback` takes every due attempt), and a worker killed mid-attempt
+# leaves a lease that goes stale and is taken over.
+
+# Waits before attempts 2, 3, … (the first goes at once): 30 s, 2 min, 8 min, 32 min, ~2 h.
+DELIVERY_FIRST_WAIT = timedelta(seconds=30)
+DELIVERY_BACKOFF_FACTOR = 4
+DELIVERY_MAX_ATTEMPTS = 6
+DELIVERY_BATCH = 100
+
+
+def delivery_wait(attempts: int) -> timedelta:
+    """How long after the `attempts`-th failed attempt the next one is due."""
+    return DELIVERY_FIRST_WAIT * DELIVERY_BACKOFF_FACTOR ** max(attempts - 1, 0)
+
+
+def feedback_delivery_queue(*, item: FeedbackItem) -> FeedbackDelivery:
+    """Queue the item's delivery to its program's EHR, sent once the caller's transaction commits."""
+    delivery, _ = FeedbackDelivery.objects.get_or_create(
+        item=item, defaults={"program_id": item.program_id, "next_attempt_at": timezone.now()}
+    )
+    audit_write(delivery, actions.CREATED, client_ids=[item.client_id])
+    transaction.on_commit(partial(_dispatch_delivery, delivery.pk))
+    return delivery
+
+
+@transaction.atomic
+def feedback_delivery_retry(*, delivery: FeedbackDelivery, user: User) -> FeedbackDelivery:
+    """Try a failed or refused delivery again now (the page's button): the gate is asked again."""
+    updated = FeedbackDelivery.objects.filter(
+        pk=delivery.pk, status__in=[DeliveryStatus.FAILED, DeliveryStatus.REFUSED]
+    ).update(status=DeliveryStatus.QUEUED, next_attempt_at=timezone.now(), reason="", attempts=0, **requeue_fields())
+    if not updated:
+        raise ValidationError({"status": [_("Only a failed or refused delivery can be tried again.")]})
+    delivery.refresh_from_db()
+    audit_write(delivery, actions.UPDATED, user=user, detail={"retried": True})
+    transaction.on_commit(partial(_dispatch_delivery, delivery.pk))
+    return delivery
+
+
+def feedback_delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | None:
+    """One attempt, if one is due (at `now`) and no live worker holds it: the gate at send time,
+    the POST, then the outcome written only while the lease is still ours. The new status, or None."""
+    now = now or timezone.now()
+    due = FeedbackDelivery.objects.filter(pk=delivery_id, status__in=PENDING_DELIVERY_STATUSES).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    if not due.exists():
+        return None
+    token = claim_job(
+        FeedbackDelivery, delivery_id, statuses=PENDING_DELIVERY_STATUSES, set_status=DeliveryStatus.SENDING
+    )
+    if token is None:
+        return None
+    delivery = FeedbackDelivery.objects.select_related("item__program", "item__client", "item__author").get(
+        pk=delivery_id
+    )
+    item = delivery.item
+    recipients = list(item.recipients.all())
+    endpoint = FhirEndpoint.objects.filter(program_id=item.program_id, is_active=True).first()
+    covering, refused = feedback_still_disclosable(item=item, recipients=recipients)
+    result: DeliveryResult | None = None
+    if endpoint is not None and not refused:
+        with heartbeat(FeedbackDelivery, delivery_id, token):
+            result = post_communication(
+                endpoint,
+                communication_json(item, local=False),
+                identifier=f"{item.program.own_identifier_namespace}:feedback|{item.pk}",
+            )
+    with transaction.atomic():
+        if not holds_claim(FeedbackDelivery, delivery_id, token, statuses=[DeliveryStatus.SENDING]):
+            logger.warning("feedback delivery %s was taken over while it ran", delivery_id)
+            return None
+        delivery.refresh_from_db()
+        changes: dict[str, Any] = {"claim": None, "heartbeat_at": None, "next_attempt_at": None}
+        if endpoint is None:
+            changes.update(status=DeliveryStatus.FAILED, reason=str(_("The program has no active EHR endpoint.")))
+        elif refused:
+            names = ", ".join(c.full_name for c in refused)
+            changes.update(
+                status=DeliveryStatus.REFUSED,
+                reason=str(_("The client's consent no longer covers %(names)s; nothing was sent.")) % {"names": names},
+            )
+        else:
+            assert result is not None
+            changes["last_http_status"] = result.status
+            if result.ok:
+                changes.update(
+                    status=DeliveryStatus.DELIVERED,
+                    reason="",
+                    delivered_at=timezone.now(),
+                    remote_location=result.location,
+                )
+            elif result.retryable and delivery.attempts < DELIVERY_MAX_ATTEMPTS:
+                changes.update(
+                    status=DeliveryStatus.QUEUED,
+                    reason=result.reason,
+                    next_attempt_at=timezone.now() + delivery_wait(delivery.attempts),
+                )
+            else:
+                changes.update(status=DeliveryStatus.FAILED, reason=result.reason)
+        FeedbackDelivery.objects.filter(pk=delivery_id).update(**changes)
+        for name, value in changes.items():
+            setattr(delivery, name, value)
+        audit_write(
+            delivery,
+            actions.UPDATED,
+            detail={"status": delivery.status, "attempt": delivery.attempts, "http": delivery.last_http_status},
+        )
+        if delivery.status == DeliveryStatus.DELIVERED:
+            record_disclosure(
+                action=actions.DISCLOSURE_FEEDBACK_EHR,
+                user=None,
+                obj=item,
+                recipients=recipients,
+                consents=covering,
+                detail={
+                    "endpoint": endpoint.pk if endpoint else None,
+                    "delivery": delivery.pk,
+                    "attempt": delivery.attempts,
+                },
+            )
+        if delivery.status == DeliveryStatus.QUEUED and not settings.CELERY_TASK_ALWAYS_EAGER:
+            wait = delivery_wait(delivery.attempts).total_seconds()
+            transaction.on_commit(partial(deliver_feedback.apply_async, args=(delivery_id,), countdown=wait))
+    return delivery.status
+
+
+def feedback_deliveries_due(*, now: datetime | None = None) -> int:
+    """The clock job: every delivery whose next attempt is due, and every one whose worker died
+    (a stale lease); how many were attempted. Safe beside a broker's own retries (the lease)."""
+    now = now or timezone.now()
+    due = (
+        FeedbackDelivery.objects.filter(status__in=PENDING_DELIVERY_STATUSES)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - LEASE))
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:DELIVERY_BATCH]
+    )
+    attempted = 0
+    for delivery_id in list(due):
+        attempted += feedback_delivery_attempt(delivery_id=delivery_id, now=now) is not None
+    return attempted
+
+
+@transaction.atomic
+def fhir_endpoint_save(*, program: Program, fields: dict[str, Any], by: User | None) -> FhirEndpoint:
+    """Set the program's EHR endpoint. A secret left blank keeps the one stored (pages never show
+    it back); the audit names the fields changed, never their values."""
+    endpoint = FhirEndpoint.objects.select_for_update().filter(program=program).first() or FhirEndpoint(program=program)
+    creating = endpoint.pk is None
+    for name, value in fields.items():
+        if name in ("bearer_token", "client_secret") and not value:
+            continue
+        setattr(endpoint, name, value)
+    endpoint.full_clean()
+    endpoint.save()
+    audit_write(endpoint, actions.CREATED if creating else actions.UPDATED, user=by, detail={"fields": sorted(fields)})
+    return endpoint
+
+
+# The worker's entry point, beside the service it runs (as run_import_job): sessions.tasks lists it.
+@shared_task(name="peer_sessions.deliver_feedback", ignore_result=True)
+def deliver_feedback(delivery_id: int) -> None:
+    feedback_delivery_attempt(delivery_id=delivery_id)
+
+
+def _dispatch_delivery(delivery_id: int) -> None:
+    dispatch(deliver_feedback, delivery_id, in_thread=settings.FHIR_DELIVERY_IN_THREAD)
 
 
 # --- follow-up tasks (issue 17 item 4; discharges and requests for contact open them too) --------

@@ -5,14 +5,15 @@ write goes through sessions.services."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,16 +26,25 @@ from audit.records import audited
 from base.services import staff_contact_save
 from base.views import contact_settings_page
 from clients.disclosure import session_disclosures
-from clients.models import CaseloadAssignment, Client
+from clients.models import Client, consent_statuses
 from core.exceptions import apply_errors
 from core.models import Program, StaffContact
 from core.scoping import role_program_ids
 from core.timezones import show_times_in
 from security.reauth import ask_for_password
 from sessions import services
-from sessions.forms import AddendumForm, FeedbackForm, PeerSessionForm, ReplyForm, RespondForm, StaffContactForm
+from sessions.forms import (
+    AddendumForm,
+    FeedbackForm,
+    PeerSessionForm,
+    ReplyForm,
+    RespondForm,
+    StaffContactForm,
+    initial_from_draft,
+)
 from sessions.models import (
     Attendance,
+    FeedbackDelivery,
     FeedbackItem,
     FeedbackReply,
     Modality,
@@ -43,6 +53,7 @@ from sessions.models import (
     SessionKind,
     Urgency,
 )
+from sessions.selectors import caseload_clients, caseload_supporter, draft_for, draft_form_allowed
 from supporters.models import Supporter
 
 if TYPE_CHECKING:
@@ -69,12 +80,6 @@ def _activate_program_zone(request: HttpRequest) -> None:
     program = Program.objects.visible_to(request.user).order_by("name").first()
     if program is not None:
         show_times_in(program.tzinfo)
-
-
-def _caseload(supporter: Supporter) -> list[Client]:
-    today = supporter.program.local_today()
-    client_ids = CaseloadAssignment.objects.filter(supporter=supporter).active_on(today).values("client_id")
-    return list(Client.objects.filter(id__in=client_ids).order_by("first_name", "last_name", "id"))
 
 
 def _session_for(request: HttpRequest, pk: int) -> PeerSession:
@@ -113,22 +118,44 @@ def session_list(request: AuditedRequest) -> HttpResponse:
     return render(request, "peer_sessions/session_list.html", {"sessions": sessions, "can_log": can_log})
 
 
-@login_required
-@audited(actions.code_for(Client, actions.LISTED), object_type="clients.client")
-def session_create(request: AuditedRequest) -> HttpResponse:
-    supporter = _supporter_for(request)
-    clients = _caseload(supporter)
-    request.audit_objects = clients  # the form lists the caseload by name
-    show_times_in(supporter.program.tzinfo)
-    last = PeerSession.objects.filter(supporter=supporter).order_by("-created_at", "-id").first()
-    initial = {
+def _session_defaults(supporter: Supporter, client: Client | None) -> dict[str, Any]:
+    """A new session's defaults: now, 30 minutes, one-to-one, and the way the supporter last met
+    this client (or anyone, for no client yet); the room only for in person, the last one used."""
+    mine = PeerSession.objects.filter(supporter=supporter).order_by("-start", "-id")
+    last = (mine.filter(attendances__client=client).first() if client is not None else None) or mine.first()
+    room = mine.filter(modality=Modality.IN_PERSON).exclude(location="").values_list("location", flat=True).first()
+    initial: dict[str, Any] = {
         "kind": SessionKind.ONE_TO_ONE,
         "start": timezone.localtime().replace(second=0, microsecond=0),
         "duration_minutes": 30,
         "modality": last.modality if last else Modality.IN_PERSON,
-        "location": last.location if last else "",
+        "location": room or "",
+        "dropin_count": 0,
     }
-    form = PeerSessionForm(request.POST or None, initial=initial, clients=clients)
+    if client is not None:
+        initial["clients"] = [str(client.pk)]
+    return initial
+
+
+@login_required
+@audited(actions.code_for(Client, actions.LISTED), object_type="clients.client")
+def session_create(request: AuditedRequest) -> HttpResponse:
+    """Log a session. `?client=<id>` (the client page's "Log a session") picks that client, when
+    on the caseload of the supporter it is logged as."""
+    chosen_id = request.GET.get("client", "")
+    chosen = None
+    if chosen_id.isdigit() and len(chosen_id) < 12:
+        chosen = Client.objects.visible_to(request.user).select_related("program").filter(pk=int(chosen_id)).first()
+    supporter = (caseload_supporter(request.user, chosen) if chosen is not None else None) or _supporter_for(request)
+    clients = caseload_clients(supporter)
+    if chosen is not None and chosen.pk not in {c.pk for c in clients}:
+        chosen = None
+    request.audit_objects = clients  # the form lists the caseload by name
+    show_times_in(supporter.program.tzinfo)
+    form = PeerSessionForm(
+        request.POST or None, initial=_session_defaults(supporter, chosen), clients=clients, now=timezone.now()
+    )
+    draft = _restore_draft(request, form, "session-new")
     if request.method == "POST" and form.is_valid():
         try:
             session = services.peer_session_save(
@@ -139,9 +166,10 @@ def session_create(request: AuditedRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
+            services.draft_discard(user=request.user, form="session-new")
             messages.success(request, _("Session logged."))
             return redirect("peer_sessions:session-detail", pk=session.pk)
-    return render(request, "peer_sessions/session_form.html", {"form": form, "supporter": supporter})
+    return render(request, "peer_sessions/session_form.html", {"form": form, "supporter": supporter, **draft})
 
 
 @login_required
@@ -155,22 +183,26 @@ def session_edit(request: AuditedRequest, pk: int) -> HttpResponse:
         return redirect("peer_sessions:session-detail", pk=session.pk)
     show_times_in(session.program.tzinfo)
     attendees = [a.client for a in session.attendances.all()]
-    clients = {c.pk: c for c in [*attendees, *_caseload(session.supporter)]}
+    clients = {c.pk: c for c in [*attendees, *caseload_clients(session.supporter)]}
     request.audit_object, request.audit_client_ids = session, list(clients)  # the form lists the caseload
     form = PeerSessionForm(
         request.POST or None,
         initial=PeerSessionForm.initial_from(session),
-        clients=sorted(clients.values(), key=lambda c: (c.first_name, c.last_name, c.pk)),
+        clients=list(clients.values()),
+        now=timezone.now(),
     )
+    key = f"session-{session.pk}"
+    draft = _restore_draft(request, form, key)
     if request.method == "POST" and form.is_valid():
         try:
             services.peer_session_save(session=session, attendances=form.attendances(), fields=form.session_fields())
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
+            services.draft_discard(user=request.user, form=key)
             messages.success(request, _("Session saved."))
             return redirect("peer_sessions:session-detail", pk=session.pk)
-    return render(request, "peer_sessions/session_form.html", {"form": form, "session": session})
+    return render(request, "peer_sessions/session_form.html", {"form": form, "session": session, **draft})
 
 
 @login_required
@@ -301,7 +333,7 @@ def feedback_list(request: AuditedRequest) -> HttpResponse:
         item.is_recipient = any(c.user_id == request.user.pk for c in item.recipients.all())
         groups[_inbox_state(item)].append(item)
     roles = role_program_ids(request.user)
-    caseload = _caseload(_supporter_for(request)) if roles.supporter else []
+    caseload = caseload_clients(_supporter_for(request)) if roles.supporter else []
     request.audit_objects = [*shown, *caseload]
     return render(
         request,
@@ -326,13 +358,27 @@ def feedback_list(request: AuditedRequest) -> HttpResponse:
 @login_required
 @audited(actions.code_for(Client, actions.VIEWED), object_type="clients.client", client_kwarg="client_id")
 def feedback_create(request: AuditedRequest, client_id: int) -> HttpResponse:
-    supporter = _supporter_for(request)
-    client = get_object_or_404(Client.objects.visible_to(request.user), pk=client_id)
-    form = FeedbackForm(request.POST or None, clinicians=client.care_team.order_by("last_name", "first_name"))
+    client = get_object_or_404(Client.objects.visible_to(request.user).select_related("program"), pk=client_id)
+    show_times_in(client.program.tzinfo)  # the restored draft's time
+    # The supporter whose caseload the client is on; anyone else gets the service's refusal.
+    supporter = caseload_supporter(request.user, client) or _supporter_for(request)
+    care_team = list(client.care_team.order_by("last_name", "first_name"))
+    # Consent status before anyone writes: which recipients a consent covers today (the rule
+    # feedback_send applies), so nobody learns of a missing consent only from the refusal.
+    _covering, uncovered = services.feedback_coverage(client=client, program=client.program, recipients=care_team)
+    covered = [c for c in care_team if c not in uncovered]
+    form = FeedbackForm(
+        request.POST or None,
+        clinicians=client.care_team.order_by("last_name", "first_name"),
+        # The one clinician a consent covers is the usual recipient: ticked already.
+        initial={"recipients": [c.pk for c in covered]} if len(covered) == 1 else None,
+    )
     session_id = request.GET.get("session") or request.POST.get("session")
     session = None
     if session_id and session_id.isdigit():
         session = PeerSession.objects.visible_to(request.user).filter(pk=int(session_id)).first()
+    key = f"feedback-{client.pk}"
+    draft = _restore_draft(request, form, key)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -349,9 +395,23 @@ def feedback_create(request: AuditedRequest, client_id: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
+            services.draft_discard(user=request.user, form=key)
             messages.success(request, _("Feedback sent."))
             return redirect("peer_sessions:feedback-detail", pk=item.pk)
-    return render(request, "peer_sessions/feedback_form.html", {"form": form, "client": client, "session": session})
+    return render(
+        request,
+        "peer_sessions/feedback_form.html",
+        {
+            "form": form,
+            "client": client,
+            "session": session,
+            "consent": consent_statuses(request.user, [client])[client.pk],
+            "uncovered": {c.pk for c in uncovered},
+            "blocked": bool(care_team) and len(uncovered) == len(care_team),
+            "next_step": services.CONSENT_NEXT_STEP,
+            **draft,
+        },
+    )
 
 
 def _item_for(request: HttpRequest, pk: int) -> FeedbackItem:
@@ -382,8 +442,28 @@ def feedback_detail(request: AuditedRequest, pk: int) -> HttpResponse:
             "is_recipient": is_recipient,
             "may_reply": is_recipient or item.author.user_id == request.user.pk,
             "reply_form": ReplyForm(),
+            "delivery": FeedbackDelivery.objects.filter(item=item).first(),
+            # The item's author and the program's coordinators (who see every item) may retry.
+            "may_retry": item.author.user_id == request.user.pk
+            or item.program_id in role_program_ids(request.user).coordinator,
         },
     )
+
+
+@login_required
+@require_POST
+def feedback_delivery_retry(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    item = _item_for(request, pk)
+    delivery = get_object_or_404(FeedbackDelivery.objects.visible_to(request.user), item=item)
+    if item.author.user_id != request.user.pk and item.program_id not in role_program_ids(request.user).coordinator:
+        raise Http404
+    try:
+        services.feedback_delivery_retry(delivery=delivery, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The delivery will be tried again now."))
+    return redirect("peer_sessions:feedback-detail", pk=item.pk)
 
 
 @login_required
@@ -427,6 +507,48 @@ def feedback_respond(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             services.feedback_reply(item=item, user=request.user, text=text)
     messages.success(request, _("Acknowledged and replied.") if text else _("Acknowledged."))
     return redirect("peer_sessions:feedback-list")
+
+
+@require_POST
+def draft_save(request: HttpRequest) -> HttpResponse:
+    """What the user has typed into a note or feedback form, saved as they type
+    (static/js/drafts.js): 204; 401 once signed out (the script then stops); 404 for a form the
+    user may not write; 400 for anything that is not a form's text."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=401)
+    form = request.POST.get("draft_form", "")
+    if not draft_form_allowed(request.user, form):
+        raise Http404
+    try:
+        services.draft_save(user=request.user, form=form, fields=services.draft_fields(request.POST))
+    except ValidationError as exc:
+        return JsonResponse(exc.message_dict, status=400)
+    return HttpResponse(status=204)
+
+
+@login_required
+@require_POST
+def draft_discard(request: AuthenticatedRequest) -> HttpResponse:
+    """Throw a draft away (the restored form's "Discard draft"), then back to the form, empty."""
+    services.draft_discard(user=request.user, form=request.POST.get("draft_form", ""))
+    messages.success(request, _("Draft discarded."))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = "/"
+    return HttpResponseRedirect(back)
+
+
+def _restore_draft(request: HttpRequest, form: Form, key: str) -> dict[str, Any]:
+    """On opening a form: the user's draft of it, if any, put into the form's initial values.
+    The context the template needs to say so and to keep saving (`draft_form`, `draft`)."""
+    context: dict[str, Any] = {"draft_form": key}
+    if request.method != "GET":
+        return context
+    draft = draft_for(request.user, key, now=timezone.now())
+    if draft is not None:
+        form.initial.update(initial_from_draft(form, draft["fields"]))
+        context["draft"] = draft
+    return context
 
 
 @login_required

@@ -12,6 +12,7 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
+from core.languages import language_name
 from supporters.models import Supporter
 from supporters.services import caseload_loads
 
@@ -69,7 +70,9 @@ def score_candidate(client: ClientFacts, supporter: SupporterFacts, area_labels:
     )
     if client.preferred_language and client.preferred_language in supporter.languages:
         match.score += LANGUAGE_POINTS
-        match.reasons.append(_("Speaks the client's language (%(lang)s)") % {"lang": client.preferred_language})
+        match.reasons.append(
+            _("Speaks the client's language (%(lang)s)") % {"lang": language_name(client.preferred_language)}
+        )
     shared = sorted(client.requested_areas & supporter.disclosed_areas)
     if shared:
         match.score += LIVED_EXPERIENCE_POINTS * len(shared)

@@ -8,6 +8,7 @@ coordinator and client `foreign`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from rest_framework.test import APIClient
 from base.services import membership_grant
 from clients.models import Client, Clinician
 from core.models import Program, Role, User
+from reports import services as report_services
+from reports.funder.pdf import Rendered
 from supporters.models import Supporter
 from tests.factories import (
     AssignmentFactory,
@@ -29,6 +32,31 @@ from tests.factories import (
     SupporterFactory,
     UserFactory,
 )
+
+_RENDERED: dict[str, Rendered] = {}
+RENDER_COUNTS = {"rendered": 0, "reused": 0}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def render_each_pdf_once() -> Iterator[None]:
+    """WeasyPrint takes seconds a document, and the funder-report tests generate the same report
+    (same figures, same HTML) in fixture after fixture. Each distinct HTML is rendered for real,
+    in the recycled child process, the first time this test process meets it; a report generated
+    again from the very same HTML gets those bytes. Tests that render other HTML render it."""
+    original = report_services.render_pdf
+
+    def render(html: str) -> Rendered:
+        key = hashlib.sha256(html.encode()).hexdigest()
+        if key in _RENDERED:
+            RENDER_COUNTS["reused"] += 1
+        else:
+            _RENDERED[key] = original(html)
+            RENDER_COUNTS["rendered"] += 1
+        return _RENDERED[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(report_services, "render_pdf", render)
+        yield
 
 
 @dataclass
@@ -62,8 +90,10 @@ class Cast:
 
 @pytest.fixture
 def cast(db) -> Cast:
-    program = ProgramFactory(slug="main-program")
-    other_program = ProgramFactory(slug="other-program")
+    # Fixed names: the same history gives the same funder report in every test, so its PDF is
+    # rendered once per test process (render_each_pdf_once).
+    program = ProgramFactory(slug="main-program", name="Main Program")
+    other_program = ProgramFactory(slug="other-program", name="Other Program")
     users = {
         name: UserFactory(username=name)
         for name in [

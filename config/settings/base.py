@@ -322,4 +322,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # Eager mode only: run an import job in a thread after commit, so the upload request
 # returns at once and the page can poll the progress. Tests turn this off to run inline.
 IMPORT_JOBS_IN_THREAD = env.bool("IMPORT_JOBS_IN_THREAD", default=True)
+# Feedback to the EHR (issue 20 item 2): the attempt's HTTP timeout, and, without a broker, a
+# thread beside the request for the first attempt (tests turn it off to run inline).
+FHIR_DELIVERY_TIMEOUT_SECONDS = env.float("FHIR_DELIVERY_TIMEOUT_SECONDS", default=10.0)
+FHIR_DELIVERY_IN_THREAD = env.bool("FHIR_DELIVERY_IN_THREAD", default=True)
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200_000_000)

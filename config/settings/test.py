@@ -16,7 +16,9 @@ MFA_REQUIRED = False
 # locmem cache; the database-held lockout (security.signin) is tested instead.
 ACCOUNT_RATE_LIMITS = False
 SALT_KEY = ["test-only-field-encryption-key"]  # fixed so encrypted fixtures decrypt across runs
-IMPORT_JOBS_IN_THREAD = False  # run import jobs inline so the test's transaction sees them
+IMPORT_JOBS_IN_THREAD = False
+FHIR_DELIVERY_IN_THREAD = False  # the first attempt runs inline, after the test's commit
+FHIR_DELIVERY_TIMEOUT_SECONDS = 2.0  # run import jobs inline so the test's transaction sees them
 
 # A replica alias that is the test database itself (as TEST MIRROR does), but
 # analytics read the primary so no other test has to declare it;

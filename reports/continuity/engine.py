@@ -406,6 +406,9 @@ class ContinuityFigures:
     by_supporter: pd.DataFrame  # supporter (external id, None = unassigned), clients_enrolled, metrics
     by_client: pd.DataFrame  # client (external id), metrics, longest_unsupported_days
     planned_as_of: date | None = None
+    # Time from a transition to the first peer contact (issue 20 item 4): shown on the dashboard,
+    # not a key of the spec's report object (continuity.md's keys are exact). See transition_response.
+    transition_response: dict[str, Any] | None = None
 
 
 def continuity_figures(
@@ -502,6 +505,17 @@ def continuity_figures(
     t_7 = next_contact_day <= t_day + 7
     t_30 = next_contact_day <= t_day + 30
     t_sup = primary.value_on(t_code, t_day)
+    response = transition_response(
+        s_code[ap_is_transition],
+        s_t[ap_is_transition],
+        s_day[ap_is_transition],
+        s_interval[ap_is_transition],
+        contacts=contacts,
+        contact_t=c_t,
+        p_start=p_start,
+        p_end=p_end,
+        p_end_ns=p_end_ns,
+    )
 
     # ---- 4. adherence: attended / no-show appointments in P on an enrolled date.
     in_p = (ap_t >= p_start_ns) & (ap_t < p_end_ns) & (ap_interval >= 0)
@@ -628,13 +642,59 @@ def continuity_figures(
     summary["median_longest_unsupported_days"] = float(np.median(longest_days)) if len(longest_days) else None
     summary["clients_unsupported_over_threshold"] = int(np.sum(longest_days > unsupported_threshold_days))
     if ahead is None:
-        return ContinuityFigures(summary=summary, by_supporter=by_supporter, by_client=by_client)
+        return ContinuityFigures(
+            summary=summary, by_supporter=by_supporter, by_client=by_client, transition_response=response
+        )
     summary["open_gaps_ahead"] = len(open_sup)
     summary["open_gaps_planned"] = int(open_planned.sum())
     assert data.planned is not None  # the gap ahead is computed from the planned data
     return ContinuityFigures(
-        summary=summary, by_supporter=by_supporter, by_client=by_client, planned_as_of=data.planned.as_of
+        summary=summary,
+        by_supporter=by_supporter,
+        by_client=by_client,
+        planned_as_of=data.planned.as_of,
+        transition_response=response,
     )
+
+
+RESPONSE_TARGET_HOURS = 48
+RESPONSE_WINDOW_DAYS = 7
+
+
+def transition_response(
+    code: np.ndarray,
+    t: np.ndarray,
+    day: np.ndarray,
+    interval: np.ndarray,
+    *,
+    contacts: _Contacts,
+    contact_t: np.ndarray,
+    p_start: int,
+    p_end: int,
+    p_end_ns: int,
+) -> dict[str, Any]:
+    """How soon peer support follows a discharge or an emergency visit (issue 20 item 4): over
+    transition events on an enrolled date in the period whose 7 days ended within it (so every
+    outcome is known), the hours from the event to the first peer contact strictly after it
+    (continuity.md's contact; unlike §2, a contact later the same day counts: this is hours,
+    not calendar days). `median_hours`: over events with a contact (null when none); the shares
+    within 48 hours and within 7 days: over every event (null when there is none)."""
+    keep = (day >= p_start) & (day <= p_end) & (interval >= 0) & (t + RESPONSE_WINDOW_DAYS * NS_PER_DAY <= p_end_ns)
+    code, t, day = code[keep], t[keep], day[keep]
+    first = contacts.first_after(code, t, day)
+    hours = np.where(first >= 0, (_take(contact_t, first, 0) - t) / (NS_PER_DAY / 24), np.nan)
+    reached = hours[~np.isnan(hours)]
+    n = len(t)
+    within_48h = int(np.sum(reached <= RESPONSE_TARGET_HOURS))
+    within_7d = int(np.sum(reached <= RESPONSE_WINDOW_DAYS * 24))
+    return {
+        "transition_events": n,
+        "median_hours_to_first_contact": float(np.median(reached)) if len(reached) else None,
+        "within_48h": within_48h,
+        "within_48h_rate": within_48h / n if n else None,
+        "within_7d": within_7d,
+        "within_7d_rate": within_7d / n if n else None,
+    }
 
 
 def _fill_metrics(

@@ -48,6 +48,9 @@ PLANNED_KEYS = ["as_of", "open_gaps_ahead", "open_gaps_planned", "planned_covera
 @dataclass
 class ContinuityResult:
     report: dict[str, Any]
+    # Time from a transition to the first peer contact (engine.transition_response): the
+    # dashboard shows it; the report object keeps the spec's keys only.
+    transition_response: dict[str, Any] | None = None
 
 
 def compute_continuity(
@@ -71,7 +74,7 @@ def compute_continuity(
         "by_supporter": _records(by_supporter, "supporter"),
         "by_client": _records(by_client, "client"),
     }
-    return ContinuityResult(report=report)
+    return ContinuityResult(report=report, transition_response=figures.transition_response)
 
 
 def _levels(figures: ContinuityFigures) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:

@@ -51,6 +51,14 @@
   function signOut() {
     if (signingOut) { return; }
     signingOut = true;
+    // Drafts still unsaved go to the server first (drafts.js), and signing in again comes back
+    // to this page, where the draft is restored.
+    document.dispatchEvent(new CustomEvent("pps:before-signout"));
+    var next = document.createElement("input");
+    next.type = "hidden";
+    next.name = "next";
+    next.value = window.location.pathname + window.location.search;
+    logoutForm.appendChild(next);
     logoutForm.submit();
   }
 

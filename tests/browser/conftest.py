@@ -163,6 +163,49 @@ def check_page(axe_check: Callable, fits_width: Callable, no_page_problems: Call
     return check
 
 
+@pytest.fixture
+def shot(tmp_path: Path) -> Callable[[Any, str, int], None]:
+    """shot(page, name, width): a full-page screenshot, in $SHOTS_DIR when set (to look at)."""
+    folder = Path(os.environ["SHOTS_DIR"]) if os.environ.get("SHOTS_DIR") else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Any, name: str, width: int) -> None:
+        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+
+    return take
+
+
+class Interactions:
+    """Counts what a person does on a page, the way a task's cost is measured here: a tap or a
+    click is one, a field typed into is one (however long the text), a choice picked is one.
+    `typed` keeps the characters typed, for a typing-time estimate."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.count = 0
+        self.typed = 0
+
+    def click(self, locator: Any) -> None:
+        locator.click()
+        self.count += 1
+
+    def type(self, locator: Any, text: str) -> None:
+        locator.click()
+        locator.press_sequentially(text)  # key by key: input events, as a person's typing
+        self.count += 1
+        self.typed += len(text)
+
+    def choose(self, locator: Any, value: str) -> None:
+        locator.select_option(value)
+        self.count += 1
+
+    def human_seconds(self) -> float:
+        """A person's time on a phone by the keystroke-level model: 1.2 s to find and tap each
+        target, 36 words a minute typing (3 characters a second; the average measured for
+        smartphone typing in Palin et al., MobileHCI 2019)."""
+        return round(1.2 * self.count + self.typed / 3.0, 1)
+
+
 def main_nav(page: Any) -> Any:
     """The main navigation, opened first where it is folded behind its "Menu" button (phones)."""
     toggle = page.locator("#main-nav-toggle")

@@ -4,9 +4,6 @@ by supporter, opens the protocol and widens a window; the supporter sees their o
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from clients.models import CollectionPoint
@@ -19,15 +16,10 @@ pytestmark = pytest.mark.browser
 WIDTHS = [pytest.param(DESKTOP["width"], id="desktop"), pytest.param(PHONE_WIDTH, id="phone")]
 
 
-def shot(page, name: str, width: int) -> None:
-    if os.environ.get("SHOTS_DIR"):
-        folder = Path(os.environ["SHOTS_DIR"])
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
-
-
 @pytest.mark.parametrize("width", WIDTHS)
-def test_a_coordinator_finds_missed_collections_and_edits_the_protocol(demo, open_page, sign_in, check_page, width):
+def test_a_coordinator_finds_missed_collections_and_edits_the_protocol(
+    demo, open_page, sign_in, check_page, shot, width
+):
     program = Program.objects.get(slug=DEMO_SLUG)
     page = open_page(width=width)
     sign_in(page, "demo-coordinator")
@@ -59,7 +51,7 @@ def test_a_coordinator_finds_missed_collections_and_edits_the_protocol(demo, ope
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_a_supporter_sees_the_open_collections_of_their_own_caseload(demo, open_page, sign_in, check_page, width):
+def test_a_supporter_sees_the_open_collections_of_their_own_caseload(demo, open_page, sign_in, check_page, shot, width):
     page = open_page(width=width)
     sign_in(page, "demo-supporter")
     page.locator("a", has_text="outcome collections open now").first.click()

@@ -4,9 +4,7 @@ The walk also looks at the other new pages (program settings, the supervisor's q
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.db.models import F
@@ -20,18 +18,6 @@ from tests.browser.conftest import DESKTOP, PHONE_WIDTH
 pytestmark = pytest.mark.browser
 
 WIDTHS = [pytest.param(DESKTOP["width"], id="desktop"), pytest.param(PHONE_WIDTH, id="phone")]
-
-
-@pytest.fixture
-def shot(tmp_path):
-    """shot(page, name, width): a full-page screenshot, in $SHOTS_DIR when set (to look at)."""
-    folder = Path(os.environ["SHOTS_DIR"]) if os.environ.get("SHOTS_DIR") else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def take(page, name: str, width: int) -> None:
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
-
-    return take
 
 
 @pytest.mark.parametrize("width", WIDTHS)

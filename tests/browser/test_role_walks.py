@@ -70,7 +70,7 @@ def test_a_supporter_sees_who_is_in_a_gap_and_opens_that_client(demo, open_page,
     name = gap_rows.first.get_by_role("link").inner_text()
     gap_rows.first.get_by_role("link").click()
     page.get_by_role("heading", name=name).wait_for()
-    page.get_by_role("heading", name="Peer contacts").wait_for()
+    page.get_by_role("heading", name="Timeline").wait_for()
     check_page(page)
 
     main_nav(page).get_by_role("link", name="Sessions").click()

@@ -236,3 +236,11 @@ def test_coordinators_see_supporters_by_name_in_the_table_and_the_worklist(gaps)
     named = [row for row in rows if row.primary_supporter is not None]
     assert named and all(row.primary_supporter_name for row in named)
     assert {row.primary_supporter_name for row in named} <= {gaps.supporter.full_name, gaps.other_supporter.full_name}
+
+
+def test_the_charts_by_supporter_name_supporters_too(gaps):
+    status, html = page(gaps.coordinator, gaps.program)
+    assert status == 200
+    charts = html[html.index("Gap coverage by supporter") : html.index("Month by month")]
+    assert gaps.supporter.full_name in charts and gaps.other_supporter.full_name in charts
+    assert gaps.supporter.external_id not in charts

@@ -75,6 +75,7 @@ def test_the_session_form_shows_the_range_as_a_form_error(cast, client):
             "duration_minutes": "30",
             "modality": "phone",
             "status": "scheduled",
+            "clients": [cast.mine.pk],
             f"attendance_{cast.mine.pk}": "scheduled",
         },
     )

@@ -403,3 +403,20 @@ def test_wrong_codes_on_the_web_second_factor_step_count_in_the_same_throttle(ca
     page = client.post(reverse("mfa_authenticate"), {"code": totp_code_for(cast.coordinator)})
     assert client.get(reverse("home")).status_code == 302  # still not signed in
     assert page.status_code == 200
+
+
+def test_signing_in_after_a_timeout_comes_back_to_the_page(cast, client):
+    """The page asked for, or the one the idle sign-out came from (the logout form's `next`), so a
+    draft restored there is one sign-in away; never another site."""
+    sign_in(client, cast.supporter_user)
+    _age_session(client, last_seen=3600)
+    response = client.get(reverse("peer_sessions:session-create"), {"client": cast.mine.pk})
+    assert response["Location"] == f"{reverse('login')}?timeout=1&next=%2Fsessions%2Fnew%2F%3Fclient%3D{cast.mine.pk}"
+    sign_in(client, cast.supporter_user)
+    _age_session(client, last_seen=3600)
+    response = client.post(reverse("logout"), {"next": f"/feedback/new/{cast.mine.pk}/"})
+    assert response["Location"] == f"{reverse('login')}?timeout=1&next=%2Ffeedback%2Fnew%2F{cast.mine.pk}%2F"
+    sign_in(client, cast.supporter_user)
+    _age_session(client, last_seen=3600)
+    response = client.post(reverse("logout"), {"next": "https://evil.example/"})
+    assert response["Location"] == f"{reverse('login')}?timeout=1"

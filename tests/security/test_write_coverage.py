@@ -37,6 +37,7 @@ def _session_form(cast, **changes: str) -> dict[str, str]:
         "duration_minutes": "30",
         "modality": "phone",
         "status": "held",
+        "clients": [cast.mine.pk],
         f"attendance_{cast.mine.pk}": "completed",
     }
     return {**data, **changes}

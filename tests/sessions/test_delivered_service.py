@@ -96,6 +96,7 @@ def test_the_session_form_shows_the_rule_as_a_form_error(cast, client):
         "duration_minutes": "30",
         "modality": "phone",
         "status": "held",
+        "clients": [cast.mine.pk],
         f"attendance_{cast.mine.pk}": "completed",
     }
     response = client.post(reverse("peer_sessions:session-create"), data)

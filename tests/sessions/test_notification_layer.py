@@ -24,9 +24,9 @@ from sessions.models import (
     STALE_SENDING,
     TASK_NOTICES,
     Channel,
-    Delivery,
-    DeliveryStatus,
     FeedbackCategory,
+    NoticeStatus,
+    NotificationDelivery,
     NotificationKind,
     SkipReason,
     TaskKind,
@@ -116,9 +116,9 @@ def test_it_sends_email_and_text_only_after_commit_and_records_each_channel(
         )
         assert mail.outbox == [] and sms_outbox == []  # nothing leaves inside the transaction
         assert {d.channel: d.status for d in deliveries} == {
-            Channel.IN_APP: DeliveryStatus.SENT,
-            Channel.EMAIL: DeliveryStatus.QUEUED,
-            Channel.SMS: DeliveryStatus.QUEUED,
+            Channel.IN_APP: NoticeStatus.SENT,
+            Channel.EMAIL: NoticeStatus.QUEUED,
+            Channel.SMS: NoticeStatus.QUEUED,
         }
     for callback in callbacks:
         callback()
@@ -126,8 +126,8 @@ def test_it_sends_email_and_text_only_after_commit_and_records_each_channel(
     assert [m.recipients for m in sms_outbox] == [["+16175550199"]]
     assert mail.outbox[0].subject == "Peer support: Feedback overdue: Safety (Immediate)"
     assert "/feedback/7/" in sms_outbox[0].body
-    rows = Delivery.objects.filter(user=cast.coordinator)
-    assert {(d.channel, d.status) for d in rows} == {(c, DeliveryStatus.SENT) for c in ALL_CHANNELS}
+    rows = NotificationDelivery.objects.filter(user=cast.coordinator)
+    assert {(d.channel, d.status) for d in rows} == {(c, NoticeStatus.SENT) for c in ALL_CHANNELS}
     assert all(d.sent_at is not None for d in rows)
     assert cast.coordinator.notifications.get().label == "Feedback overdue: Safety (Immediate)"
 
@@ -147,13 +147,13 @@ def test_a_channel_the_person_switched_off_is_not_used_and_says_why(
         )
     assert [m.to for m in mail.outbox] == [[cast.coordinator.email]]
     assert [m.recipients for m in sms_outbox] == [["+16175550123"]]  # the client's number
-    skipped = Delivery.objects.filter(status=DeliveryStatus.SKIPPED)
+    skipped = NotificationDelivery.objects.filter(status=NoticeStatus.SKIPPED)
     assert {(d.user_id, d.client_id, d.channel, d.reason) for d in skipped} == {
         (cast.coordinator.pk, None, Channel.SMS, SkipReason.CHANNEL_OFF),
         (None, cast.mine.pk, Channel.EMAIL, SkipReason.CHANNEL_OFF),
     }
     # Clients have no in-app inbox (yet): no in-app delivery is made for them.
-    assert not Delivery.objects.filter(client=cast.mine, channel=Channel.IN_APP).exists()
+    assert not NotificationDelivery.objects.filter(client=cast.mine, channel=Channel.IN_APP).exists()
 
 
 def test_an_opted_out_client_gets_nothing_and_an_opted_out_colleague_only_the_in_app_notice(
@@ -170,8 +170,8 @@ def test_an_opted_out_client_gets_nothing_and_an_opted_out_colleague_only_the_in
             channels=ALL_CHANNELS,
         )
     assert mail.outbox == [] and sms_outbox == []
-    assert set(Delivery.objects.exclude(channel=Channel.IN_APP).values_list("status", "reason")) == {
-        (DeliveryStatus.SKIPPED, SkipReason.OPTED_OUT)
+    assert set(NotificationDelivery.objects.exclude(channel=Channel.IN_APP).values_list("status", "reason")) == {
+        (NoticeStatus.SKIPPED, SkipReason.OPTED_OUT)
     }
     assert cast.coordinator.notifications.count() == 1
 
@@ -189,7 +189,7 @@ def test_an_opt_out_after_the_notice_was_made_still_stops_it(cast, django_captur
     row.save()
     assert deliveries_send(now=datetime.now(UTC) + timedelta(days=1)) == 0
     assert mail.outbox == []
-    assert Delivery.objects.get().reason == SkipReason.OPTED_OUT
+    assert NotificationDelivery.objects.get().reason == SkipReason.OPTED_OUT
 
 
 def test_no_address_or_number_is_recorded_not_sent(cast, django_capture_on_commit_callbacks, sms_outbox):
@@ -204,7 +204,7 @@ def test_no_address_or_number_is_recorded_not_sent(cast, django_capture_on_commi
             channels=ALL_CHANNELS,
         )
     assert mail.outbox == [] and sms_outbox == []
-    assert set(Delivery.objects.exclude(channel=Channel.IN_APP).values_list("reason", flat=True)) == {
+    assert set(NotificationDelivery.objects.exclude(channel=Channel.IN_APP).values_list("reason", flat=True)) == {
         SkipReason.NO_ADDRESS
     }
 
@@ -220,7 +220,7 @@ def test_inactive_users_and_repeated_recipients_are_told_once_or_not_at_all(cast
             link="/reports/",
         )
     assert [m.to for m in mail.outbox] == [[cast.coordinator.email]]
-    assert Delivery.objects.filter(user=cast.other_coordinator).count() == 0
+    assert NotificationDelivery.objects.filter(user=cast.other_coordinator).count() == 0
 
 
 def test_a_phone_number_is_validated_and_stored_in_international_form(cast):
@@ -255,13 +255,13 @@ def test_a_message_due_in_quiet_hours_waits_until_they_end_across_a_dst_change(
             channels=(Channel.SMS,),
             now=at(made_at),
         )
-    assert delivery.status == DeliveryStatus.WAITING and delivery.send_after == at(quiet_ends)
+    assert delivery.status == NoticeStatus.WAITING and delivery.send_after == at(quiet_ends)
     assert sms_outbox == []
     assert deliveries_send(now=at(quiet_ends) - timedelta(minutes=1)) == 0
     assert deliveries_send(now=at(quiet_ends)) == 1
     assert len(sms_outbox) == 1
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.SENT
+    assert delivery.status == NoticeStatus.SENT
 
 
 def test_an_urgent_notice_to_someone_on_call_is_sent_in_quiet_hours(
@@ -360,7 +360,7 @@ def test_a_failed_send_is_recorded_and_logged_without_the_number(cast, django_ca
             channels=(Channel.SMS,),
         )
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.FAILED and delivery.error == "ConnectionError"
+    assert delivery.status == NoticeStatus.FAILED and delivery.error == "ConnectionError"
     assert "ConnectionError" in caplog.text and "555" not in caplog.text and cast.mine.last_name not in caplog.text
 
 
@@ -374,11 +374,11 @@ def test_a_delivery_a_dead_worker_left_claimed_is_sent_by_the_next_run_and_only_
         channels=(Channel.EMAIL,),
     )
     now = datetime.now(UTC)
-    Delivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.SENDING, attempted_at=now - timedelta(minutes=1)
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(
+        status=NoticeStatus.SENDING, attempted_at=now - timedelta(minutes=1)
     )
     assert deliveries_send(now=now) == 0  # another sender may still be at it
-    Delivery.objects.filter(pk=delivery.pk).update(attempted_at=now - STALE_SENDING - timedelta(seconds=1))
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(attempted_at=now - STALE_SENDING - timedelta(seconds=1))
     assert deliveries_send(now=now) == 1
     assert deliveries_send(now=now + timedelta(minutes=30)) == 0
     assert len(mail.outbox) == 1
@@ -445,4 +445,4 @@ def test_the_twilio_adapter_posts_the_message_to_the_provider(cast, django_captu
     assert authorization.startswith("Basic ")
     assert form["To"] == ["+16175550123"] and form["From"] == ["+16175550100"]
     assert form["Body"] == ["Peer support: Program report published. Sign in: http://127.0.0.1:8000/reports/"]
-    assert Delivery.objects.get().status == DeliveryStatus.SENT
+    assert NotificationDelivery.objects.get().status == NoticeStatus.SENT

@@ -13,7 +13,14 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from core.models import StaffContact
 from sessions import services
-from sessions.models import AttendanceStatus, Delivery, FollowUpTask, NotificationKind, TaskClosure, TaskKind
+from sessions.models import (
+    AttendanceStatus,
+    FollowUpTask,
+    NotificationDelivery,
+    NotificationKind,
+    TaskClosure,
+    TaskKind,
+)
 from supporters.models import OnCallShift
 from tests.sessions.conftest import log_session
 
@@ -178,7 +185,7 @@ def test_with_no_one_on_call_the_request_goes_straight_to_the_coordinators_and_t
     assert task.assignee is None and task.escalated_at is not None
     assert cast.coordinator.notifications.get().kind == NotificationKind.CONTACT_REQUESTED
     assert [m.to for m in mail.outbox] == [[cast.coordinator.email]]
-    assert Delivery.objects.filter(user=cast.coordinator, channel="sms", reason="no_address").exists()
+    assert NotificationDelivery.objects.filter(user=cast.coordinator, channel="sms", reason="no_address").exists()
 
 
 def test_only_a_clinician_or_coordinator_who_sees_the_client_may_ask(cast, client, api_as):

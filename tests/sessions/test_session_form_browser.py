@@ -47,8 +47,9 @@ def test_a_supporter_logs_and_signs_a_session_on_a_phone_width_screen(live_serve
     page.goto(f"{live_server.url}/sessions/new/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing wider than the phone
     page.screenshot(path=str(tmp_path / "session-form-375.png"), full_page=True)
-    page.select_option(f"#id_attendance_{cast.mine.pk}", "completed")
-    page.select_option(f"#id_wellbeing_{cast.mine.pk}", "4")
+    page.check(f"#id_client_{cast.mine.pk}")
+    page.select_option(f"#id_wellbeing_{cast.mine.pk}", "4")  # shown once the client is ticked
+    page.get_by_text("More: session status, topics").click()
     page.get_by_label("Housing").check()
     page.fill("#id_narrative", "Went over the housing form together.")
     page.get_by_role("button", name="Save session").click()
@@ -80,7 +81,8 @@ def test_a_supporter_logs_a_group_session_on_a_phone_width_screen(live_server, c
     page = phone_page
     page.goto(f"{live_server.url}/sessions/new/")
     page.get_by_label("Group").check()
-    page.select_option(f"#id_attendance_{cast.mine.pk}", "completed")
+    page.check(f"#id_client_{cast.mine.pk}")
+    page.check(f"#id_client_{cast.theirs.pk}")
     page.select_option(f"#id_attendance_{cast.theirs.pk}", "no_show")
     page.fill("#id_duration_minutes", "90")
     page.get_by_role("button", name="Save session").click()

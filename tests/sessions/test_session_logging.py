@@ -97,7 +97,7 @@ def test_a_routine_session_needs_only_the_client_and_a_click(cast, client):
     with timezone.override(cast.program.tzinfo):
         data = {name: form[name].value() for name in ["kind", "duration_minutes", "modality", "status", "location"]}
         data["start"] = form["start"].value().strftime("%Y-%m-%dT%H:%M")
-    data[f"attendance_{cast.mine.pk}"] = "completed"
+    data["clients"] = str(cast.mine.pk)
     response = client.post(reverse("peer_sessions:session-create"), {k: v or "" for k, v in data.items()})
     session = PeerSession.objects.get()
     assert response.status_code == 302
@@ -121,6 +121,7 @@ def test_the_page_logs_a_group_session_and_the_author_signs_it(cast, client):
             "status": "held",
             "location": "Room 2",
             "topics": ["wellness", "relationships"],
+            "clients": [cast.mine.pk, cast.theirs.pk],
             f"attendance_{cast.mine.pk}": "completed",
             f"wellbeing_{cast.mine.pk}": "3",
             f"attendance_{cast.theirs.pk}": "no_show",
@@ -151,6 +152,7 @@ def test_the_form_shows_field_errors_and_saves_nothing(cast, client):
             "duration_minutes": "0",
             "modality": "phone",
             "status": "held",
+            "clients": [cast.mine.pk],
             f"attendance_{cast.mine.pk}": "completed",
         },
     )

@@ -38,7 +38,7 @@ def test_each_reason_adds_points_and_is_named():
     )
     assert full.score == 4 + 2 + 2 + 2 + 3
     text = " | ".join(full.reasons)
-    assert "(es)" in text and "Veteran" in text and "site" in text and "before" in text and "8 of 10" in text
+    assert "(Spanish)" in text and "Veteran" in text and "site" in text and "before" in text and "8 of 10" in text
     assert "incarceration" not in text  # only areas the client asked for are named
 
 

@@ -70,7 +70,7 @@ def test_the_coordinator_assigns_a_new_client_from_the_ranked_list(cast, client)
     url = reverse("program:assign", args=[cast.program.pk, new.pk])
     page = client.get(url).content.decode()
     assert page.index(speaker.full_name) < page.index(cast.supporter.full_name)
-    assert "Speaks the client&#x27;s language (es)" in page
+    assert "Speaks the client&#x27;s language (Spanish)" in page
     response = client.post(
         url, {"action": "assign", "supporter": speaker.pk, "start_date": str(cast.program.local_today())}, follow=True
     )

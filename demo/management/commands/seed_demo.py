@@ -30,7 +30,7 @@ from clients.models import (
 )
 from core.models import Organization, Program, Role, Site, User
 from demo.between_visits import build_between_visits
-from demo.program_demo import build_program_running, years_before
+from demo.program_demo import build_program_running, consent_variety, years_before
 from security.mfa import has_totp, totp_enrol
 from sessions.models import (
     Attendance,
@@ -162,6 +162,7 @@ class Command(BaseCommand):
             self._build_program_running(program, users)
         if not FeedbackItem.objects.filter(program=program).exists():
             self._build_feedback(program, users)
+            consent_variety(program, supporter_user=users[Role.SUPPORTER])
         between_visits: list[str] = []
         if not OnCallShift.objects.filter(program=program).exists():
             between_visits = build_between_visits(program, users=users)
@@ -336,6 +337,7 @@ class Command(BaseCommand):
                 duration_minutes=90,
                 modality=Modality.IN_PERSON,
                 location="North Clinic, room 2",
+                dropin_count=week % 4,  # people who came without a client record: counted, never billed
             )
             Attendance.objects.bulk_create(
                 Attendance(
