@@ -36,6 +36,7 @@ RECORDS: dict[str, str] = {
     "accounts.program": "accounts.program",
     "accounts.site": "accounts.site",
     "accounts.membership": "accounts.membership",
+    "accounts.staffcontact": "accounts.staff_contact",
     "accounts.emergencyaccess": "accounts.emergency_access",
     "supporters.supporter": "supporters.supporter",
     "supporters.credentialtype": "supporters.credential_type",
@@ -44,12 +45,14 @@ RECORDS: dict[str, str] = {
     "supporters.programpolicy": "supporters.program_policy",
     "supporters.supervisionsession": "supporters.supervision_session",
     "supporters.livedexperience": "supporters.lived_experience",
+    "supporters.oncallshift": "supporters.on_call_shift",
     "clients.clinician": "clients.clinician",
     "clients.client": "clients.client",
     "clients.caseloadassignment": "clients.assignment",
     "clients.clinicalappointment": "clients.appointment",
     "clients.consent": "clients.consent",
     "clients.clientpreference": "clients.preference",
+    "clients.clientcontact": "clients.contact",
     "clients.recoverygoal": "clients.goal",
     "clients.goalprogress": "clients.goal_progress",
     "clients.instrument": "clients.instrument",
@@ -66,6 +69,8 @@ RECORDS: dict[str, str] = {
     "peer_sessions.feedbackitem": "peer_sessions.feedback",
     "peer_sessions.feedbackreply": "peer_sessions.feedback_reply",
     "peer_sessions.notification": "peer_sessions.notification",
+    "peer_sessions.notificationdelivery": "peer_sessions.notification_delivery",
+    "peer_sessions.followuptask": "peer_sessions.task",
     "peer_sessions.draft": "peer_sessions.draft",
     "peer_sessions.fhirendpoint": "peer_sessions.fhir_endpoint",
     "peer_sessions.feedbackdelivery": "peer_sessions.feedback_delivery",
@@ -79,9 +84,14 @@ CLIENT_SEARCHED = "clients.client.searched"
 CLIENT_RECORD_VIEWED = "clients.client_record.viewed"
 CLIENT_RECORD_EXPORTED = "clients.client_record.exported"
 CONSENT_REVOKED = "clients.consent.revoked"
+CARE_RHYTHM_SET = "clients.client.care_rhythm_set"
 ASSIGNMENT_TRANSFERRED = "clients.assignment.transferred"
 NOTE_SIGNED = "peer_sessions.note.signed"
 NOTE_COSIGNED = "peer_sessions.note.cosigned"
+TASK_COMPLETED = "peer_sessions.task.completed"
+TASK_ESCALATED = "peer_sessions.task.escalated"
+CONTACT_REQUEST_RAISED = "peer_sessions.contact_request.raised"
+CONTACT_REQUEST_ANSWERED = "peer_sessions.contact_request.answered"
 FEEDBACK_ACKNOWLEDGED = "peer_sessions.feedback.acknowledged"
 FEEDBACK_ESCALATED = "peer_sessions.feedback.escalated"
 DRAFTS_PURGED = "peer_sessions.draft.purged"  # drafts left DRAFT_KEEP deleted by the clock job (a count)

@@ -69,3 +69,15 @@ class MeSerializer(serializers.ModelSerializer):
             {"program": m.program_id, "program_slug": m.program.slug, "role": m.role}
             for m in user.memberships.select_related("program").order_by("program_id", "role")
         ]
+
+
+class ContactSettingsSerializer(serializers.Serializer):
+    """A person's contact preferences (core.models.ContactSettings); the model validates them
+    when base.services.contact_settings_save saves (400 naming the field)."""
+
+    phone = serializers.CharField(max_length=32, allow_blank=True, required=False)
+    email_allowed = serializers.BooleanField(required=False)
+    sms_allowed = serializers.BooleanField(required=False)
+    quiet_start = serializers.TimeField(allow_null=True, required=False)
+    quiet_end = serializers.TimeField(allow_null=True, required=False)
+    opted_out = serializers.BooleanField(required=False)

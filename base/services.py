@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from typing import Any, TypeVar
+
+from django.db import models, transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
 from audit import actions
 from audit.records import audit_record, audit_write
-from core.models import ROLE_PERMISSION, Membership, Organization, Program, Role, User
+from core.models import ROLE_PERMISSION, Membership, Organization, Program, Role, StaffContact, User
 from core.request_cache import forget
 
 
@@ -98,3 +100,31 @@ def _program_setting_set(*, program: Program, field: str, value: bool, action: s
         program.save(update_fields=[field])
         audit_record(action=action, user=by, obj=program, program_id=program.pk, detail={"from": before, "to": value})
     return program
+
+
+# --- contact preferences (the notification layer reads them: sessions.notifications) ----------
+
+_Record = TypeVar("_Record", bound=models.Model)
+
+CONTACT_FIELDS = ("phone", "email_allowed", "sms_allowed", "quiet_start", "quiet_end", "opted_out")
+
+
+def record_fields_save(row: _Record, *, fields: dict[str, Any], by: User | None) -> _Record:
+    """Set `fields` on a record, run the model's rules (full_clean: a ValidationError names the
+    field), save it and audit the write; the entry names the fields changed, never their values
+    (a phone number is an identifier). For contact preferences and the on-call rota."""
+    creating = row.pk is None
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.full_clean()
+    row.save()
+    audit_write(row, actions.CREATED if creating else actions.UPDATED, user=by, detail={"fields": sorted(fields)})
+    return row
+
+
+@transaction.atomic
+def staff_contact_save(*, user: User, fields: dict[str, Any]) -> StaffContact:
+    """A staff member sets their own contact preferences."""
+    row = StaffContact.objects.select_for_update().filter(user=user).first() or StaffContact(user=user)
+    record_fields_save(row, fields=fields, by=user)
+    return row

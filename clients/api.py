@@ -29,6 +29,7 @@ from clients.matching import match_candidates
 from clients.models import (
     CaseloadAssignment,
     Client,
+    ClientContact,
     ClientPreference,
     ClinicalAppointment,
     Clinician,
@@ -42,7 +43,9 @@ from clients.models import (
     Resource,
 )
 from clients.serializers import (
+    CareRhythmSerializer,
     CaseloadAssignmentSerializer,
+    ClientContactSerializer,
     ClientPreferenceSerializer,
     ClientSerializer,
     ClinicalAppointmentSerializer,
@@ -82,7 +85,11 @@ class ClientViewSet(RowsListMixin, ReadWriteViewSet):
     model = Client
     serializer_class = ClientSerializer
     # Preferences use lived experience: coordinators only (reading them too, see below).
-    write_roles = COORDINATOR_WRITES | {"preference": {Role.COORDINATOR}}
+    write_roles = COORDINATOR_WRITES | {
+        "preference": {Role.COORDINATOR},
+        "contact": {Role.COORDINATOR, Role.SUPPORTER},
+        "care_rhythm": {Role.COORDINATOR, Role.SUPPORTER},
+    }
     filterset_fields = ["program", "site", "external_id", "preferred_language"]
     ordering_fields = ["last_name", "first_name", "id"]
 
@@ -128,6 +135,37 @@ class ClientViewSet(RowsListMixin, ReadWriteViewSet):
             services.client_preference_set(client=client, **data.validated_data)
         preference = ClientPreference.objects.filter(client=client).first()
         return Response({"requested_lived_experience": preference.requested_lived_experience if preference else []})
+
+    @extend_schema(request=CareRhythmSerializer, responses=CareRhythmSerializer)
+    @action(detail=True, methods=["put"], url_path="care-rhythm", url_name="care-rhythm")
+    def care_rhythm(self, request: Request, pk: str | None = None) -> Response:
+        """The contact frequency agreed with the client: 7, 14 or 30 days, or null for the program's
+        default (coordinators and the client's current supporters; audited with old and new)."""
+        client = self.get_object()
+        data = CareRhythmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        every = data.validated_data["contact_every_days"]
+        services.care_rhythm_set(client=client, every_days=every, user=self.request.user)
+        return Response({"contact_every_days": client.contact_every_days})
+
+    @extend_schema(request=ClientContactSerializer, responses=ClientContactSerializer)
+    @action(detail=True, methods=["get", "put"], pagination_class=None, filter_backends=[])
+    def contact(self, request: Request, pk: str | None = None) -> Response:
+        """How the client agreed to be reached (channels, e-mail, number for texts, quiet hours,
+        opt-out): the program's coordinators and the client's current supporters; PUT sets the
+        fields given. Others who can see the client: 403."""
+        client = self.get_object()
+        row: ClientContact | None
+        if request.method == "PUT":
+            data = ClientContactSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            fields = dict(data.validated_data)
+            row = services.client_contact_save(client=client, user=self.request.user, fields=fields)
+        elif not Client.objects.caseload_scope(request.user).filter(pk=client.pk).exists():
+            raise PermissionDenied("Only the program's coordinators and the client's supporters see how to reach them.")
+        else:
+            row = ClientContact.objects.filter(client=client).first()
+        return Response(ClientContactSerializer(row or ClientContact(client=client)).data)
 
 
 class CaseloadAssignmentViewSet(

@@ -7,8 +7,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from base.forms import CONTACT_FIELDS, CONTACT_WIDGETS
 from clients.characteristics import CHARACTERISTICS, NOT_ASKED_LABEL, QUESTIONS, SINGLE_CHOICE
-from clients.models import GoalDomain, GoalStatus, ReferralOutcome, ReferralStatus
+from clients.models import ClientContact, ContactRhythm, GoalDomain, GoalStatus, ReferralOutcome, ReferralStatus
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -85,3 +86,24 @@ class ReferralFollowUpForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome (when closing)"), choices=ReferralOutcome.choices, required=False)
     follow_up_on = forms.DateField(label=_("Next follow-up"), required=False, widget=DATE)
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ClientContactForm(forms.ModelForm):
+    """How the client agreed to be reached; saved through clients.services.client_contact_save."""
+
+    class Meta:
+        model = ClientContact
+        fields = ["email", *CONTACT_FIELDS]
+        widgets = CONTACT_WIDGETS | {"email": forms.EmailInput()}
+
+
+class CareRhythmForm(forms.Form):
+    """The contact frequency agreed with the client; saved through clients.services.care_rhythm_set."""
+
+    contact_every_days = forms.TypedChoiceField(
+        label=_("Care rhythm agreed with the client"),
+        choices=[("", _("The program's default")), *ContactRhythm.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import EmailValidator, MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -26,10 +26,10 @@ from clients.characteristics import (
     Veteran,
     validate_race_ethnicity,
 )
-from core.fields import EncryptedText
+from core.fields import EncryptedShortText, EncryptedText
 from core.jobs import LeasedJob
 from core.languages import validate_language_code, validate_language_codes
-from core.models import Program, ProgramPerson, Site, validate_site_of
+from core.models import ContactSettings, Program, ProgramPerson, Site, validate_site_of
 from core.request_cache import memoised
 from core.scoping import role_program_ids
 
@@ -143,6 +143,11 @@ class ClientQuerySet(models.QuerySet["Client"]):
     def visible_to(self, user: User | AnonymousUser) -> ClientQuerySet:
         return self.filter(client_access_q(user))
 
+    def caseload_scope(self, user: User | AnonymousUser) -> ClientQuerySet:
+        """Clients whose goals, outcomes, referrals, care rhythm and contact preferences the user
+        keeps: the program's coordinators and the clients' current supporters (caseload_q)."""
+        return self.filter(caseload_q(user, client_field="id"))
+
     def matching(self, search: str) -> ClientQuerySet:
         """Clients a coordinator's search names: every word is part of the first or last name,
         or the record number (external_id) exactly. The client list and the audit page use it;
@@ -153,6 +158,14 @@ class ClientQuerySet(models.QuerySet["Client"]):
                 Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(external_id__iexact=word)
             )
         return clients
+
+
+class ContactRhythm(models.IntegerChoices):
+    """How often the client agreed to be in touch with peer support, in the program's calendar days."""
+
+    WEEKLY = 7, _("Weekly")
+    EVERY_TWO_WEEKS = 14, _("Every two weeks")
+    MONTHLY = 30, _("Monthly (every 30 days)")
 
 
 class Client(models.Model):
@@ -176,6 +189,11 @@ class Client(models.Model):
     housing = models.CharField(max_length=20, choices=Housing.choices, blank=True)
     employment = models.CharField(max_length=20, choices=Employment.choices, blank=True)
     coverage = models.CharField(max_length=20, choices=Coverage.choices, blank=True)
+    # The care rhythm agreed with the client (clients.services.care_rhythm_set); empty: the program's
+    # default (ProgramPolicy.no_contact_days). "Contact due/overdue" follow from it (sessions.selectors).
+    contact_every_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=ContactRhythm.choices, verbose_name=_("care rhythm")
+    )
     updated_at = models.DateTimeField(auto_now=True)  # FHIR meta.lastUpdated
 
     objects = ClientQuerySet.as_manager()
@@ -294,6 +312,10 @@ class CaseloadAssignmentQuerySet(models.QuerySet["CaseloadAssignment"]):
 
     def active_on(self, day: date) -> CaseloadAssignmentQuerySet:
         return self.filter(Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gte=day)))
+
+    def primary_on(self, day: date) -> CaseloadAssignmentQuerySet:
+        """Primary assignments active on `day` (a client has at most one: assignment_save)."""
+        return self.filter(role=AssignmentRole.PRIMARY).active_on(day)
 
     def active_today(self, program_ids: Iterable[int], *, via: str = "client") -> CaseloadAssignmentQuerySet:
         """Active on each program's own date: "today" depends on the program's time zone, so a
@@ -657,6 +679,27 @@ class ClientPreference(models.Model):
 
     def __str__(self) -> str:
         return "Client preference"
+
+
+class ClientContactQuerySet(models.QuerySet["ClientContact"]):
+    def visible_to(self, user: User | AnonymousUser) -> ClientContactQuerySet:
+        """The program's coordinators and the client's current supporters (caseload_q): they keep in
+        touch with the client; clinicians and funders never read the client's numbers here."""
+        return self.filter(caseload_q(user, program_field="client__program_id"))
+
+
+class ClientContact(ContactSettings):
+    """How the client agreed to be reached by the program (reminders, replies to a request): the
+    channels, an e-mail address and a number for text messages, quiet hours and an opt-out. Their
+    language is the client's preferred_language. Set through clients.services.client_contact_save."""
+
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="contact")
+    email = EncryptedShortText(max_length=254, blank=True, validators=[EmailValidator()])
+
+    objects = ClientContactQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return "Client contact preferences"
 
 
 class GoalDomain(models.TextChoices):

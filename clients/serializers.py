@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from base.api_base import ProgramLocalDateTimeField, ScopedRelatedField, grouped_by, localize_in_program
+from base.serializers import ContactSettingsSerializer
 from clients.characteristics import CHARACTERISTICS
 from clients.disclosure import DENIED, disclosure_for, disclosures_for
 from clients.models import (
@@ -15,6 +16,7 @@ from clients.models import (
     Clinician,
     CollectionPoint,
     Consent,
+    ContactRhythm,
     GoalProgress,
     Instrument,
     OutcomeMeasure,
@@ -76,11 +78,18 @@ class ClientSerializer(serializers.ModelSerializer):
             "care_team",
             "peer_support_disclosure",
             *CHARACTERISTICS,
+            "contact_every_days",
         ]
         extra_kwargs = {
             name: {"help_text": "Self-reported; blank = not asked, 'declined' = the client chose not to say."}
             for name in CHARACTERISTICS
             if name != "race_ethnicity"
+        } | {
+            "contact_every_days": {
+                "read_only": True,
+                "help_text": "The care rhythm agreed with the client in days (7, 14, 30; null: the program's "
+                "default). Set with PUT clients/<id>/care-rhythm/. Coordinators and current supporters only.",
+            }
         }
 
     def to_representation(self, instance: Client) -> dict:
@@ -88,7 +97,7 @@ class ClientSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         user = getattr(request, "user", None)
         if user is None or instance.pk not in characteristics_readable(user, [instance.pk]):
-            for name in CHARACTERISTICS:
+            for name in (*CHARACTERISTICS, "contact_every_days"):
                 data.pop(name, None)
         return data
 
@@ -348,6 +357,14 @@ class ReassignSerializer(serializers.Serializer):
     choices = ReassignChoiceSerializer(many=True, help_text="The new primary supporter of each primary client.")
 
 
+class CareRhythmSerializer(serializers.Serializer):
+    contact_every_days = serializers.ChoiceField(choices=ContactRhythm.choices, allow_null=True)
+
+
+class ClientContactSerializer(ContactSettingsSerializer):
+    email = serializers.EmailField(max_length=254, allow_blank=True, required=False)
+
+
 class ClientPreferenceSerializer(serializers.Serializer):
     requested_lived_experience = serializers.ListField(child=serializers.CharField(max_length=60), allow_empty=True)
 
@@ -373,7 +390,11 @@ def client_rows(clients: list[Client], *, user: User | AnonymousUser) -> list[di
             "site": c.site_id,
             "care_team": teams.get(c.id, []),
             "peer_support_disclosure": disclosures[c.id].as_json(),
-            **({name: getattr(c, name) for name in CHARACTERISTICS} if c.id in readable else {}),
+            **(
+                {name: getattr(c, name) for name in (*CHARACTERISTICS, "contact_every_days")}
+                if c.id in readable
+                else {}
+            ),
         }
         for c in clients
     ]

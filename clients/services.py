@@ -14,7 +14,7 @@ import pandas as pd
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from audit import actions
 from audit.records import audit_record, audit_write
 from base.importing import KINDS, import_csv_file
+from base.services import record_fields_save
 from clients.adt import AdtError, VisitFacts, parse_fhir_encounter, parse_hl7
 from clients.collection import Status as CollectionStatus
 from clients.collection import collection_schedule
@@ -38,12 +39,14 @@ from clients.models import (
     AssignmentRole,
     CaseloadAssignment,
     Client,
+    ClientContact,
     ClientPreference,
     ClinicalAppointment,
     Clinician,
     CollectionPoint,
     Consent,
     ConsentScope,
+    ContactRhythm,
     GoalProgress,
     GoalStatus,
     ImportJob,
@@ -339,6 +342,37 @@ def caseload_reassign(
         },
     )
     return created
+
+
+@transaction.atomic
+def care_rhythm_set(*, client: Client, every_days: int | None, user: User) -> Client:
+    """The contact frequency agreed with the client (ContactRhythm; None: the program's default),
+    set by the program's coordinators or the client's current supporters; audited with the old and
+    new value. Contact due and overdue follow from it (sessions.selectors)."""
+    if not Client.objects.caseload_scope(user).filter(pk=client.pk).exists():
+        raise PermissionDenied(_("Only the program's coordinators and the client's supporters set the care rhythm."))
+    if every_days is not None and every_days not in ContactRhythm.values:
+        raise ValidationError({"contact_every_days": [_("Choose weekly, every two weeks or monthly.")]})
+    locked = Client.objects.select_for_update().get(pk=client.pk)
+    old = locked.contact_every_days
+    if old != every_days:
+        Client.objects.filter(pk=client.pk).update(contact_every_days=every_days, updated_at=timezone.now())
+        audit_write(
+            client, actions.UPDATED, user=user, action=actions.CARE_RHYTHM_SET, detail={"old": old, "new": every_days}
+        )
+    client.contact_every_days = every_days
+    return client
+
+
+@transaction.atomic
+def client_contact_save(*, client: Client, user: User, fields: dict[str, Any]) -> ClientContact:
+    """How the client agreed to be reached (sessions.notifications reads it): set by the
+    program's coordinators and the client's current supporters (caseload_q), nobody else."""
+    if not Client.objects.caseload_scope(user).filter(pk=client.pk).exists():
+        raise PermissionDenied(_("Only the program's coordinators and the client's supporters set how to reach them."))
+    row = ClientContact.objects.select_for_update().filter(client=client).first() or ClientContact(client=client)
+    record_fields_save(row, fields=fields, by=user)
+    return row
 
 
 @transaction.atomic

@@ -14,17 +14,30 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from audit import actions
 from audit.records import audited
+from base.views import contact_settings_page
 from clients import services
 from clients.characteristics import CHARACTERISTICS, characteristic_labels
-from clients.forms import CharacteristicsForm, GoalForm, GoalUpdateForm, MeasureForm, ReferralFollowUpForm, ReferralForm
+from clients.forms import (
+    CareRhythmForm,
+    CharacteristicsForm,
+    ClientContactForm,
+    GoalForm,
+    GoalUpdateForm,
+    MeasureForm,
+    ReferralFollowUpForm,
+    ReferralForm,
+)
 from clients.models import (
     Client,
+    ClientContact,
     GoalProgress,
     Instrument,
     OutcomeMeasure,
@@ -42,7 +55,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from core.models import User
-    from core.request_types import AuditedRequest
+    from core.request_types import AuditedRequest, AuthenticatedRequest
 
 
 def caseload_client(request: HttpRequest, client_id: int) -> Client:
@@ -282,3 +295,34 @@ def referrals(request: HttpRequest, client_id: int) -> HttpResponse:
     return render(
         request, "program/referrals.html", {"client": client, "referrals": rows, "form": form, "follow": follow}
     )
+
+
+@login_required
+@audited(actions.code_for(ClientContact, actions.VIEWED), object_type="clients.clientcontact", client_kwarg="client_id")
+def contact(request: AuthenticatedRequest, client_id: int) -> HttpResponse:
+    """How the client agreed to be reached (the notification layer honours it): coordinators and
+    the client's current supporters; 404 for anyone else."""
+    client = caseload_client(request, client_id)
+    row = ClientContact.objects.filter(client=client).first() or ClientContact(client=client)
+    return contact_settings_page(
+        request,
+        form=ClientContactForm(request.POST or None, instance=row),
+        save=lambda fields: services.client_contact_save(client=client, user=request.user, fields=fields),
+        title=_("How to reach the client"),
+        back=reverse("dashboard:client", args=[client.pk]),
+        back_label=_("Back to the client"),
+    )
+
+
+@login_required
+@require_POST
+def care_rhythm(request: AuthenticatedRequest, client_id: int) -> HttpResponse:
+    """The client page's care-rhythm form (coordinators and the client's current supporters)."""
+    client = caseload_client(request, client_id)
+    form = CareRhythmForm(request.POST)
+    if form.is_valid():
+        services.care_rhythm_set(client=client, every_days=form.cleaned_data["contact_every_days"], user=request.user)
+        messages.success(request, _("Care rhythm saved."))
+    else:
+        messages.error(request, _("Choose weekly, every two weeks, monthly or the program's default."))
+    return redirect("dashboard:client", pk=client.pk)

@@ -20,12 +20,13 @@ from clients.api import (
 from clients.record_api import EmergencyAccessView
 from reports.api import ContinuityReportView
 from security.api import TokenLoginView, TokenLogoutAllView, TokenLogoutView
-from sessions.api import FeedbackItemViewSet, NotificationViewSet, PeerSessionViewSet
+from sessions.api import FeedbackItemViewSet, FollowUpTaskViewSet, NotificationViewSet, PeerSessionViewSet
 from supporters.api import (
     CEHoursViewSet,
     CertificationViewSet,
     CredentialTypeViewSet,
     LivedExperienceViewSet,
+    OnCallShiftViewSet,
     ProgramPolicyViewSet,
     SupervisionSessionViewSet,
     SupporterViewSet,
@@ -56,11 +57,13 @@ router.register("consents", ConsentViewSet, basename="consent")
 router.register("collection-points", CollectionPointViewSet, basename="collection-point")
 router.register("feedback", FeedbackItemViewSet, basename="feedback")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("tasks", FollowUpTaskViewSet, basename="followup-task")
 # Running the program (docs/program.md)
 router.register("credential-types", CredentialTypeViewSet, basename="credential-type")
 router.register("certifications", CertificationViewSet, basename="certification")
 router.register("ce-hours", CEHoursViewSet, basename="ce-hours")
 router.register("supervision-sessions", SupervisionSessionViewSet, basename="supervision-session")
+router.register("on-call-shifts", OnCallShiftViewSet, basename="on-call-shift")
 router.register("lived-experience", LivedExperienceViewSet, basename="lived-experience")
 router.register("program-policies", ProgramPolicyViewSet, basename="program-policy")
 router.register("goals", RecoveryGoalViewSet, basename="goal")

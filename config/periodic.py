@@ -54,6 +54,19 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         schedule(timedelta(seconds=30)),
         run_at_start=True,
     ),
+    # Follow-up tasks still open at their due time go to the coordinators; a request for contact
+    # is due 30 minutes after it is raised, so this runs every minute (docs/tasks.md).
+    PeriodicJob(
+        "escalate-overdue-tasks",
+        "peer_sessions.escalate_overdue_tasks",
+        schedule(timedelta(minutes=1)),
+        run_at_start=True,
+    ),
+    # E-mails and text messages that waited for the recipient's quiet hours to end go within a
+    # minute of the end (sessions/notifications.py); so do any a dead worker left claimed.
+    PeriodicJob(
+        "send-notifications", "peer_sessions.send_notifications", schedule(timedelta(minutes=1)), run_at_start=True
+    ),
     # Credential reminders at 90, 60 and 30 days: daily; each threshold goes once.
     PeriodicJob(
         "credential-reminders",

@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 import pycountry
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -50,3 +51,10 @@ def language_names() -> dict[str, str]:
 def language_name(code: str) -> str:
     """The name pages show for a stored code; an unknown value is shown as it is."""
     return language_names().get(code, code)
+
+
+def message_language(code: str) -> str:
+    """The language a message to someone preferring `code` is written in: theirs when the site
+    has it (settings.LANGUAGES), the site's default otherwise."""
+    available = {language for language, _name in settings.LANGUAGES}
+    return code if code in available else settings.LANGUAGE_CODE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractUser
@@ -15,7 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from core.fields import EncryptedShortText
+from core.languages import validate_language_code
+from core.phones import normalise_phone_field, validate_phone
 from core.request_cache import memoised
+from core.timezones import quiet_hours_end
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -320,3 +324,73 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.program}"
+
+
+QUIET_HOURS_BOTH = _("Give both the start and the end of the quiet hours, or neither.")
+QUIET_HOURS_EMPTY = _("The quiet hours start and end at the same time: leave both empty instead.")
+
+
+class ContactSettings(models.Model):
+    """How a person may be reached outside the app, for the notification layer
+    (sessions.notifications): the channels they allow, their number for text messages, quiet
+    hours (wall-clock times in the program's zone) and a full opt-out. Staff (StaffContact)
+    and clients (clients.ClientContact) share these fields and their rules."""
+
+    # Encrypted: a client's number is an identifier (a staff number is treated the same way).
+    phone = EncryptedShortText(
+        _("phone number for text messages"), max_length=20, blank=True, validators=[validate_phone]
+    )
+    email_allowed = models.BooleanField(_("e-mails"), default=True, help_text=_("Messages by e-mail."))
+    sms_allowed = models.BooleanField(
+        _("text messages"), default=True, help_text=_("Messages by text message (needs a phone number).")
+    )
+    quiet_start = models.TimeField(
+        _("quiet hours from"), null=True, blank=True, help_text=_("No e-mail or text from this time (e.g. 21:00)…")
+    )
+    quiet_end = models.TimeField(
+        _("quiet hours until"), null=True, blank=True, help_text=_("…until this time (e.g. 08:00); they wait.")
+    )
+    opted_out = models.BooleanField(
+        _("no messages at all (opt out)"), default=False, help_text=_("No e-mail or text message at all.")
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        normalise_phone_field(self, errors)
+        if (self.quiet_start is None) != (self.quiet_end is None):
+            errors["quiet_end" if self.quiet_end is None else "quiet_start"] = [QUIET_HOURS_BOTH]
+        elif self.quiet_start is not None and self.quiet_start == self.quiet_end:
+            errors["quiet_end"] = [QUIET_HOURS_EMPTY]
+        if errors:
+            raise ValidationError(errors)
+
+    def quiet_until(self, now: datetime, tz: zoneinfo.ZoneInfo) -> datetime | None:
+        """The end of the quiet hours `now` falls in (core.timezones.quiet_hours_end), or None."""
+        if self.quiet_start is None or self.quiet_end is None:
+            return None
+        return quiet_hours_end(now, start=self.quiet_start, end=self.quiet_end, tz=tz)
+
+
+class StaffContactQuerySet(models.QuerySet):
+    def visible_to(self, user) -> StaffContactQuerySet:
+        """Each person's own settings only."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(user_id=user.pk)
+
+
+class StaffContact(ContactSettings):
+    """A staff member's contact preferences (their e-mail is the account's)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="contact")
+    # Blank: the site's default language (core.languages.message_language).
+    language = models.CharField(max_length=8, blank=True, validators=[validate_language_code])
+
+    objects = StaffContactQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return "Contact preferences"

@@ -4,7 +4,7 @@ and the one place a program's zone is switched on for a request and switched off
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
@@ -56,3 +56,24 @@ class RequestTimezoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+def quiet_hours_end(now: datetime, *, start: time, end: time, tz: ZoneInfo) -> datetime | None:
+    """When the quiet hours [start, end) around `now` end, as an aware instant; None when `now`
+    is outside them. The hours are wall-clock times in `tz` (a window past midnight, 21:00 to
+    08:00, wraps), so on a daylight-saving day the wait is an hour shorter or longer in real
+    time: the end is built from the local date and `end`, never by adding a duration. An end
+    that does not exist that day (02:30 when clocks spring forward) falls after the skipped
+    hour; an ambiguous one (01:30 when they fall back) is its first occurrence."""
+    if start == end:
+        return None
+    local = now.astimezone(tz)
+    clock = local.time().replace(tzinfo=None)
+    wraps = start > end
+    inside = (clock >= start or clock < end) if wraps else (start <= clock < end)
+    if not inside:
+        return None
+    end_day = local.date() + timedelta(days=1) if wraps and clock >= start else local.date()
+    # fold=0: an ambiguous time is its first occurrence; a skipped one takes the offset in force
+    # before the change, which lands after the skipped hour once converted.
+    return datetime.combine(end_day, end, tzinfo=tz).astimezone(UTC)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client
 from core.models import Program, Site
-from dashboard.selectors import clients_in_gap
+from dashboard.selectors import contacts_due, contacts_overdue
 from reports.selectors import transitions_awaiting_followup
 from sessions.filters import PeerSessionFilter
 from sessions.models import Modality, SessionKind, SessionStatus
@@ -59,7 +59,8 @@ class ScopedChoicesMixin(_FilterSetBase):
 
 
 NEEDS_CHOICES = [
-    ("gap", _("In a gap (no peer contact in 14 days)")),
+    ("overdue", _("Peer contact overdue (past the care rhythm)")),
+    ("due", _("Peer contact due in the next days")),
     ("followup", _("A discharge or emergency visit awaiting 7-day follow-up")),
 ]
 
@@ -68,8 +69,9 @@ class ClientPageFilter(ScopedChoicesMixin, django_filters.FilterSet):
     program = django_filters.ModelChoiceFilter(queryset=Program.objects.none(), label=_("Program"))
     site = django_filters.ModelChoiceFilter(queryset=Site.objects.none(), label=_("Site"))
 
-    # Reached from the homes (dashboard.selectors): the rules are clients_in_gap (GAP_DAYS)
-    # and reports.selectors.transitions_awaiting_followup.
+    # Reached from the homes (dashboard.selectors): the rules are the care rhythm's
+    # (sessions.selectors.clients_contact_overdue / clients_contact_due, through
+    # dashboard.selectors.contacts_overdue / contacts_due) and reports.selectors.transitions_awaiting_followup.
     needs = django_filters.ChoiceFilter(
         choices=NEEDS_CHOICES, empty_label=_("All"), label=_("Needs"), method="filter_needs"
     )
@@ -87,8 +89,10 @@ class ClientPageFilter(ScopedChoicesMixin, django_filters.FilterSet):
     def filter_needs(self, queryset: QuerySet[Client], name: str, value: str) -> QuerySet[Client]:
         chosen = self.form.cleaned_data.get("program")
         programs = [chosen] if chosen else list(Program.objects.visible_to(self.user))
-        if value == "gap":
-            return queryset.filter(id__in=[pk for p in programs for pk in clients_in_gap(cast("User", self.user), p)])
+        if value in ("overdue", "due"):
+            rule = contacts_overdue if value == "overdue" else contacts_due
+            user = cast("User", self.user)
+            return queryset.filter(id__in=[pk for p in programs for pk in rule(user, p).values_list("id", flat=True)])
         ids = [
             pk
             for p in programs

@@ -40,6 +40,7 @@ ITEMS: tuple[NavItem, ...] = (
     NavItem("dashboard:sessions", _("Sessions"), PEOPLE_ROLES, order=30),
     NavItem("peer_sessions:session-create", _("Log a session"), frozenset({"supporter"}), order=35),
     NavItem("peer_sessions:feedback-list", _("Feedback"), PEOPLE_ROLES, order=40),
+    NavItem("peer_sessions:task-list", _("Tasks"), PEOPLE_ROLES, order=45),
     NavItem("program:index", _("Program"), frozenset({"coordinator", "supporter"}), order=50),
     NavItem("continuity-home", _("Continuity"), frozenset({"coordinator"}), order=60),
     NavItem("funder-reports", _("Funder reports"), frozenset({"coordinator", "funder"}), order=65),

@@ -22,4 +22,5 @@ urlpatterns = [
     path("<int:program_id>/collections/export/", views.collection_export, name="collection-export"),
     path("<int:program_id>/sharing/", views.sharing, name="sharing"),
     path("<int:program_id>/settings/", views.program_settings, name="settings"),
+    path("<int:program_id>/on-call/", views.on_call, name="on-call"),
 ]

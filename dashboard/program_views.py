@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -49,12 +49,14 @@ from clients.services import (
 )
 from core.exceptions import apply_errors, messages_by_field
 from core.models import Membership, Program, Role, User
-from core.scoping import has_role, program_or_404
+from core.scoping import has_role, program_or_404, role_program_ids
+from core.timezones import LocalTimeError, local_to_aware, show_times_in
 from reports.worklists import WORKLISTS_BY_KEY, worklist_counts
 from sessions.models import FeedbackItem
 from supporters import services
 from supporters.forms import AssignForm, CEHoursForm, ClientPreferenceForm, LivedExperienceForm, SupervisionForm
-from supporters.models import CEHours, Certification, LivedExperience, Supporter
+from supporters.models import CEHours, Certification, LivedExperience, OnCallShift, Supporter
+from supporters.services import on_call_shift_delete, on_call_shift_save
 
 if TYPE_CHECKING:
     from core.request_types import AuthenticatedRequest
@@ -747,4 +749,69 @@ def collection_export(request: AuthenticatedRequest, program_id: int) -> HttpRes
         client_ids=sorted({d.client_id for d in schedule}),
         header=list(EXPORT_COLUMNS),
         rows=export_rows(program, schedule),
+    )
+
+
+class OnCallShiftForm(forms.Form):
+    """A shift in the program's wall-clock time; the rules are the model's (on_call_shift_save)."""
+
+    supporter = forms.ModelChoiceField(label=_("Supporter"), queryset=Supporter.objects.none())
+    starts_at = forms.DateTimeField(
+        label=_("From"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    phone = forms.CharField(label=_("Number to call"), max_length=32, widget=forms.TextInput(attrs={"type": "tel"}))
+
+
+ROTA_DAYS = 14
+
+
+@login_required
+def on_call(request: AuthenticatedRequest, program_id: int) -> HttpResponse:
+    """The on-call rota: who is on call now and in the next two weeks. Coordinators add and
+    remove shifts; supporters read it."""
+    program = program_or_404(request.user, program_id, Role.COORDINATOR, Role.SUPPORTER)
+    may_edit = program.pk in role_program_ids(request.user).coordinator
+    show_times_in(program.tzinfo)
+    shifts = OnCallShift.objects.visible_to(request.user).filter(program=program).select_related("supporter")
+    form = OnCallShiftForm(request.POST if request.method == "POST" and may_edit else None)
+    cast(forms.ModelChoiceField, form.fields["supporter"]).queryset = Supporter.objects.visible_to(request.user).filter(
+        program=program, is_active=True
+    )
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied
+        if "delete" in request.POST:
+            shift = get_object_or_404(shifts, pk=request.POST["delete"] if request.POST["delete"].isdigit() else 0)
+            on_call_shift_delete(shift=shift, by=request.user)
+            messages.success(request, _("Shift removed."))
+            return redirect("program:on-call", program_id=program.pk)
+        if form.is_valid():
+            fields = dict(form.cleaned_data, program=program)
+            try:
+                for name in ("starts_at", "ends_at"):
+                    fields[name] = local_to_aware(timezone.make_naive(fields[name]), program.tzinfo)
+                on_call_shift_save(shift=OnCallShift(), fields=fields, by=request.user)
+            except LocalTimeError as exc:
+                form.add_error("starts_at", str(exc))
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Shift added."))
+                return redirect("program:on-call", program_id=program.pk)
+    now = timezone.now()
+    return render(
+        request,
+        "program/on_call.html",
+        {
+            "program": program,
+            "may_edit": may_edit,
+            "form": form,
+            "now_shift": shifts.on_call(program.pk, at=now),
+            "shifts": shifts.filter(ends_at__gt=now, starts_at__lt=now + timedelta(days=ROTA_DAYS)).order_by(
+                "starts_at", "id"
+            ),
+        },
     )

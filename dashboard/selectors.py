@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -23,14 +23,20 @@ from core.scoping import role_program_ids
 from reports.models import FunderReport, ReportStatus
 from reports.selectors import gap_ahead_worklist, gap_coverage_by_month, transitions_awaiting_followup
 from reports.worklists import WORKLISTS_BY_KEY
-from sessions.models import Attendance, FeedbackItem, PeerSession, SessionStatus, Urgency
-from supporters.models import Supporter
+from sessions.models import Attendance, FeedbackItem, FollowUpTask, PeerSession, SessionStatus, Urgency
+from sessions.selectors import (
+    CONTACT_DUE_AHEAD_DAYS,
+    clients_contact_due,
+    clients_contact_overdue,
+    contact_next_due,
+    contact_rhythm_default,
+    contact_state,
+)
+from supporters.models import OnCallShift, Supporter
 
 if TYPE_CHECKING:
     from core.request_types import AuthenticatedRequest
 
-# A client on a caseload with no completed peer contact for this many days is "in a gap".
-GAP_DAYS = 14
 CLINICIAN_LIST_LIMIT = 100
 FUNDER_HOME_LIMIT = 20
 
@@ -49,31 +55,26 @@ def local_month_bounds(program: Program, day: date) -> tuple[datetime, datetime]
     )
 
 
-def gap_since(program: Program, today: date) -> datetime:
-    """A client with no completed peer contact since this instant (local midnight GAP_DAYS - 1
-    days before today) is "in a gap"."""
-    return datetime.combine(today - timedelta(days=GAP_DAYS - 1), time.min, tzinfo=program.tzinfo)
+def _contact_population(user: User, program: Program) -> QuerySet[Client]:
+    """Whose contacts a home counts: every client of the program a coordinator sees; a supporter's
+    own caseload (today)."""
+    clients = Client.objects.visible_to(user)
+    if program.pk not in role_program_ids(user).coordinator:
+        mine = CaseloadAssignment.objects.filter(supporter__user_id=user.pk).active_on(program.local_today())
+        clients = clients.filter(id__in=mine.values("client_id"))
+    return clients
 
 
-def clients_in_gap(user: User, program: Program) -> QuerySet[Client, int]:
-    """Clients the user may see, on a caseload today (a supporter: their own caseload), with no
-    completed peer contact since gap_since. For a clinician only clients whose peer-support
-    record the disclosure gate lets through."""
-    today = program.local_today()
-    on_caseload = CaseloadAssignment.objects.filter(client_id=OuterRef("pk")).active_on(today)
-    roles = role_program_ids(user)
-    if program.pk not in roles.coordinator:
-        on_caseload = on_caseload.filter(supporter__user_id=user.pk)
-    recent = Attendance.objects.delivered(as_of=timezone.now()).filter(
-        client_id=OuterRef("pk"), session__start__gte=gap_since(program, today)
+def contacts_overdue(user: User, program: Program) -> QuerySet[Client]:
+    """The caller's clients whose contact is overdue by their care rhythm (sessions.selectors)."""
+    return clients_contact_overdue(
+        clients=_contact_population(user, program), program=program, today=program.local_today()
     )
-    return (
-        Client.objects.visible_to(user)
-        .filter(program=program)
-        .filter(Exists(on_caseload))
-        .exclude(Exists(recent))
-        .values_list("id", flat=True)
-    )
+
+
+def contacts_due(user: User, program: Program) -> QuerySet[Client]:
+    """The caller's clients whose next contact falls due in the next days (sessions.selectors)."""
+    return clients_contact_due(clients=_contact_population(user, program), program=program, today=program.local_today())
 
 
 def last_completed_contact() -> Subquery:
@@ -131,10 +132,10 @@ def coordinator_needs(user: User, program: Program) -> dict[str, Any]:
     }
     needs = [
         Need(
-            "gap",
-            _("clients in a gap (no peer contact in %(days)s days)") % {"days": GAP_DAYS},
-            clients_in_gap(user, program).count(),
-            _url("dashboard:clients", p | {"needs": "gap"}),
+            "contacts-overdue",
+            _("clients with a peer contact overdue (their care rhythm has passed)"),
+            contacts_overdue(user, program).count(),
+            _url("dashboard:clients", p | {"needs": "overdue"}),
         ),
         Need(
             "followup",
@@ -159,6 +160,12 @@ def coordinator_needs(user: User, program: Program) -> dict[str, Any]:
             _("supporters behind on supervision (last month)"),
             work["supervision"],
             f"{worklist}?list=supervision",
+        ),
+        Need(
+            "tasks-overdue",
+            _("follow-up tasks overdue (past their due time, not done)"),
+            FollowUpTask.objects.visible_to(user).filter(program=program).overdue(now=now).count(),
+            _url("peer_sessions:task-list", p | {"state": "overdue"}),
         ),
         Need(
             "unsigned-late",
@@ -207,6 +214,9 @@ class RoleSection:
 class ProgramSection:
     program: Program
     roles: list[RoleSection]
+    # Who is on call now (OnCallShiftQuerySet.on_call), for the program's staff; funders are not told.
+    shows_on_call: bool = False
+    on_call: OnCallShift | None = None
 
 
 def coordinator_figures(user: User, program: Program) -> dict[str, Any]:
@@ -236,7 +246,7 @@ def coordinator_figures(user: User, program: Program) -> dict[str, Any]:
 
 def supporter_caseload(user: User, program: Program) -> dict[str, Any]:
     today = program.local_today()
-    since = gap_since(program, today)
+    default_rhythm = contact_rhythm_default(program)
     mine = CaseloadAssignment.objects.filter(supporter__user_id=user.pk, client__program=program).active_on(today)
     clients: list[Any] = list(  # Clients with the annotations below and in_gap
         Client.objects.visible_to(user)
@@ -249,10 +259,13 @@ def supporter_caseload(user: User, program: Program) -> dict[str, Any]:
     )
     consents = consent_statuses(user, clients)  # whether feedback can go, before anyone writes
     for client in clients:
-        client.in_gap = client.last_contact is None or client.last_contact < since
+        every = client.contact_every_days or default_rhythm
+        client.next_due = contact_next_due(last_contact=client.last_contact, every_days=every, program=program)
+        client.contact_state = contact_state(next_due=client.next_due, today=today)
         client.consent = consents[client.pk]
-    # Who needs a call first: clients in a gap, longest without contact first.
-    clients.sort(key=lambda c: (not c.in_gap, c.last_contact or datetime.min.replace(tzinfo=program.tzinfo)))
+    # Who needs a call first: overdue, then due, each the earliest due first (never in touch first).
+    order = {"overdue": 0, "due": 1, "ok": 2}
+    clients.sort(key=lambda c: (order[c.contact_state], c.next_due or date.min))
     day_start, day_end = local_day_bounds(program, today)
     todays_sessions = list(
         PeerSession.objects.visible_to(user)
@@ -270,17 +283,35 @@ def supporter_caseload(user: User, program: Program) -> dict[str, Any]:
     supporter = Supporter.objects.visible_to(user).filter(program=program, user_id=user.pk).first()
     mine_p = {"program": program.pk, "supporter": supporter.pk if supporter else ""}
     own_sessions = PeerSession.objects.visible_to(user).filter(program=program, supporter__user_id=user.pk)
-    in_gap = sum(1 for c in clients if c.in_gap)
+    my_tasks = FollowUpTask.objects.visible_to(user).filter(program=program, assignee__user_id=user.pk)
     needs = [
         Need(
+            "tasks-open",
+            _("follow-up tasks to do (no-shows, attempts, requests for contact)"),
+            my_tasks.open().count(),
+            _url("peer_sessions:task-list", {"program": program.pk, "state": "open"}),
+        ),
+        Need(
+            "tasks-overdue",
+            _("follow-up tasks overdue"),
+            my_tasks.overdue(now=timezone.now()).count(),
+            _url("peer_sessions:task-list", {"program": program.pk, "state": "overdue"}),
+        ),
+        Need(
             "contacts-overdue",
-            _("contacts overdue: clients in a gap (no peer contact in %(days)s days)") % {"days": GAP_DAYS},
-            in_gap,
-            _url("dashboard:clients", {"program": program.pk, "needs": "gap"}),
+            _("contacts overdue (the care rhythm agreed with the client has passed)"),
+            contacts_overdue(user, program).count(),
+            _url("dashboard:clients", {"program": program.pk, "needs": "overdue"}),
         ),
         Need(
             "contacts-due",
-            _("contacts due: clients with an open, unplanned gap ahead"),
+            _("contacts due today or in the next %(days)s days") % {"days": CONTACT_DUE_AHEAD_DAYS},
+            contacts_due(user, program).count(),
+            _url("dashboard:clients", {"program": program.pk, "needs": "due"}),
+        ),
+        Need(
+            "gap-ahead",
+            _("gap ahead: clients with a long wait for their next clinic visit and no peer contact planned"),
             len(gap_ahead_worklist(user=user, program=program, as_of=today)),
             _url("gap-ahead", {}, program.pk),
         ),
@@ -313,9 +344,9 @@ def supporter_caseload(user: User, program: Program) -> dict[str, Any]:
     return {
         "needs": needs,
         "today": today,
-        "gap_days": GAP_DAYS,
+        "default_rhythm": default_rhythm,
         "caseload": clients,
-        "in_gap": in_gap,
+        "overdue": sum(1 for c in clients if c.contact_state == "overdue"),
         "todays_sessions": todays_sessions,
         "unlogged_sessions": list(unlogged),
     }
@@ -437,4 +468,10 @@ def home_sections(request: AuthenticatedRequest) -> list[ProgramSection]:
                 data=ROLE_DATA[role](user, membership.program),
             )
         )
+    now = timezone.now()
+    shifts = OnCallShift.objects.visible_to(user)
+    for section in by_program.values():
+        if {r.role for r in section.roles} - {Role.FUNDER.value}:
+            section.shows_on_call = True
+            section.on_call = shifts.on_call(section.program.pk, at=now)
     return sorted(by_program.values(), key=lambda s: (s.program.name, s.program.pk))

@@ -21,11 +21,13 @@ from audit import actions
 from audit.records import audit_record, audited, client_ids_of
 from base.exports import wants_csv, worklist_csv_response
 from clients.disclosure import attach_disclosures, attach_session_disclosures, disclosure_for
+from clients.forms import CareRhythmForm
 from clients.matching import match_candidates
 from clients.models import (
     AssignmentRole,
     CaseloadAssignment,
     Client,
+    ClientContact,
     ClinicalAppointment,
     Consent,
     GoalStatus,
@@ -41,6 +43,7 @@ from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPage
 from dashboard.pagination import KeysetPage, keyset_page
 from dashboard.selectors import home_sections, last_completed_contact
 from sessions.models import Attendance, PeerSession, is_delivered
+from sessions.selectors import contact_next_due, contact_rhythm_default, contact_state
 from sessions.services import feedback_coverage
 from supporters.models import Supporter
 
@@ -215,6 +218,7 @@ def client_detail(request: AuditedRequest, pk: int) -> HttpResponse:
         if disclosure.allowed
         else [],
         "characteristics": characteristics_panel_context(request, client),
+        "keeping_in_touch": keeping_in_touch_context(request, client),
     }
     if may.send_feedback and care_team:
         # Before anyone writes: which of the care team a consent lets feedback reach today
@@ -250,6 +254,33 @@ def client_detail(request: AuditedRequest, pk: int) -> HttpResponse:
             context["outcome_instrument"] = instrument
             context["outcome_next_due"] = outcome_next_due(client, instrument)
     return render(request, "dashboard/client_detail.html", context)
+
+
+def keeping_in_touch_context(request: HttpRequest, client: Client) -> dict[str, Any] | None:
+    """The client page's "Keeping in touch" card: the care rhythm (with its form) and how to reach
+    the client for coordinators and current supporters; "ask peer support to contact" for the
+    program's clinicians and coordinators."""
+    roles = role_program_ids(request.user)
+    keeps = Client.objects.caseload_scope(request.user).filter(pk=client.pk).exists()
+    may_request = client.program_id in roles.clinician | roles.coordinator
+    if not (keeps or may_request):
+        return None
+    context: dict[str, Any] = {"keeps": keeps, "may_request": may_request}
+    if keeps:
+        program = client.program
+        last = (
+            Client.objects.filter(pk=client.pk).annotate(last=last_completed_contact()).values_list("last", flat=True)
+        )
+        every = client.contact_every_days or contact_rhythm_default(program)
+        next_due = contact_next_due(last_contact=last[0], every_days=every, program=program)
+        context |= {
+            "form": CareRhythmForm(initial={"contact_every_days": client.contact_every_days}),
+            "default_days": contact_rhythm_default(program),
+            "next_due": next_due,
+            "state": contact_state(next_due=next_due, today=program.local_today()),
+            "contact": ClientContact.objects.filter(client=client).first(),
+        }
+    return context
 
 
 @login_required

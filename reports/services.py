@@ -237,7 +237,7 @@ def funder_report_publish(*, report: FunderReport, user: User | None) -> FunderR
         obj=report,
         detail={"by": "scheduler"} if user is None else None,
     )
-    transaction.on_commit(lambda: notify_funders(report))
+    notify_funders(report)  # the e-mails go once this transaction commits
     return report
 
 

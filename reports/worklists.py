@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clients.models import AssignmentRole, CaseloadAssignment, Client
+from clients.models import CaseloadAssignment, Client
 from core.models import Program
 from sessions.models import Attendance
+from sessions.selectors import clients_contact_overdue
 from supporters.matching import supporter_ids_over_capacity
 from supporters.models import Certification, Supporter
-from supporters.services import CredentialStatus, credential_statuses, program_policy, supervision_behind
+from supporters.services import CredentialStatus, credential_statuses, supervision_behind
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -35,24 +36,16 @@ class Worklist:
 
 
 def _active_primary(today: date) -> Exists:
-    return Exists(
-        CaseloadAssignment.objects.filter(client_id=OuterRef("pk"), role=AssignmentRole.PRIMARY).active_on(today)
-    )
+    return Exists(CaseloadAssignment.objects.filter(client_id=OuterRef("pk")).primary_on(today))
 
 
 def no_recent_contact(program: Program, today: date) -> QuerySet:
-    """Clients on a caseload today whose last completed peer contact is older than N days (or never)."""
-    days = program_policy(program.id).no_contact_days
-    # Local midnight N days ago in the program's zone: "no contact in N days" is about local dates.
-    since = datetime.combine(today - timedelta(days=days), time.min, tzinfo=program.tzinfo)
-    on_caseload = Exists(CaseloadAssignment.objects.filter(client_id=OuterRef("pk")).active_on(today))
+    """Clients on a caseload today whose peer contact is overdue by their care rhythm (the one rule:
+    sessions.selectors.clients_contact_overdue), with their last delivered contact."""
     completed = Attendance.objects.delivered(as_of=timezone.now()).filter(client_id=OuterRef("pk"))
-    # NOT EXISTS is an anti-join on the (client, status) index; the last-contact date is only
-    # computed for the rows a page shows (count() drops the unused annotation).
+    # The last-contact date is only computed for the rows a page shows (count() drops it).
     return (
-        Client.objects.filter(program=program)
-        .filter(on_caseload)
-        .exclude(Exists(completed.filter(session__start__gte=since)))
+        clients_contact_overdue(clients=Client.objects.all(), program=program, today=today)
         .annotate(last_contact=Subquery(completed.order_by("-session__start").values("session__start")[:1]))
         .order_by("last_name", "id")
     )
@@ -94,7 +87,7 @@ def supervision_short(program: Program, today: date) -> QuerySet:
 
 
 WORKLISTS = [
-    Worklist("no-contact", _("Clients with no peer contact recently"), "client", no_recent_contact),
+    Worklist("no-contact", _("Clients with a peer contact overdue"), "client", no_recent_contact),
     Worklist("unassigned", _("Clients without a primary supporter"), "client", unassigned),
     Worklist("over-capacity", _("Supporters over capacity"), "supporter", over_capacity),
     Worklist("credentials", _("Credentials expiring within 90 days or lapsed"), "certification", credentials_due),

@@ -23,14 +23,25 @@ from core.scoping import role_program_ids
 from security.reauth import require_password_again
 from sessions import fhir, services
 from sessions.billing import billing_units_summary
-from sessions.filters import FeedbackItemFilter, PeerSessionFilter
-from sessions.models import Attendance, FeedbackItem, FeedbackReply, NoteAddendum, Notification, PeerSession
+from sessions.filters import FeedbackItemFilter, FollowUpTaskFilter, PeerSessionFilter
+from sessions.models import (
+    Attendance,
+    FeedbackItem,
+    FeedbackReply,
+    FollowUpTask,
+    NoteAddendum,
+    Notification,
+    PeerSession,
+)
 from sessions.serializers import (
+    ContactRequestSerializer,
     FeedbackItemSerializer,
     FeedbackReplySerializer,
+    FollowUpTaskSerializer,
     NoteAddendumSerializer,
     NotificationSerializer,
     PeerSessionSerializer,
+    TaskCompleteSerializer,
     feedback_item_rows,
     peer_session_rows,
 )
@@ -260,3 +271,45 @@ class NotificationViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveMod
         Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
         notification.refresh_from_db()
         return Response(self.get_serializer(notification).data)
+
+
+class FollowUpTaskViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    """Follow-up tasks (docs/tasks.md): a supporter's own, the program's for coordinators, the
+    requests for contact a clinician raised. `?state=open|overdue|escalated|done` (default: all)."""
+
+    model = FollowUpTask
+    serializer_class = FollowUpTaskSerializer
+    filterset_class = FollowUpTaskFilter
+    # The assignee or a coordinator closes it (FollowUpTask.handled_by, in the service); a
+    # clinician or a coordinator asks for contact with a client they see.
+    write_roles = {
+        "complete": {Role.SUPPORTER, Role.COORDINATOR},
+        "request_contact": {Role.CLINICIAN, Role.COORDINATOR},
+    }
+    ordering_fields = ["due_at", "created_at", "id"]
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().select_related("assignee")
+
+    @extend_schema(request=TaskCompleteSerializer, responses=FollowUpTaskSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request: AuthenticatedApiRequest, pk: str | None = None) -> Response:
+        task = self.get_object()
+        body = TaskCompleteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        task = services.task_complete(task=task, user=request.user, note=body.validated_data["note"])
+        return Response(self.get_serializer(task).data)
+
+    @extend_schema(request=ContactRequestSerializer, responses={201: FollowUpTaskSerializer})
+    @action(detail=False, methods=["post"], url_path="request-contact", url_name="request-contact")
+    def request_contact(self, request: AuthenticatedApiRequest) -> Response:
+        """Ask peer support to contact a client now: the on-call supporter is told at once (in the
+        app and by text); with no one on call the coordinators are. 201 with the task."""
+        body = ContactRequestSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        client = body.validated_data["client"]
+        self.check_data_permissions({"program": client.program})
+        task = services.contact_request_raise(
+            client=client, requested_by=request.user, note=body.validated_data["note"]
+        )
+        return Response(self.get_serializer(task).data, status=status.HTTP_201_CREATED)

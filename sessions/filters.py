@@ -4,20 +4,24 @@ from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from base.api_base import MAX_ID
 from sessions.models import (
     FeedbackCategory,
     FeedbackItem,
+    FollowUpTask,
     Modality,
     PeerSession,
     SessionKind,
     SessionStatus,
+    TaskKind,
     Urgency,
 )
 
 if TYPE_CHECKING:
-    from sessions.models import FeedbackItemQuerySet
+    from sessions.models import FeedbackItemQuerySet, FollowUpTaskQuerySet
 
 
 class IdFilter(django_filters.NumberFilter):
@@ -57,3 +61,41 @@ class FeedbackItemFilter(django_filters.FilterSet):
         """The coordinators' worklist: overdue items still waiting for acknowledgment."""
         escalated = queryset.escalated()
         return escalated if value else queryset.exclude(id__in=escalated.values("id"))
+
+
+TASK_STATES = [
+    ("open", _("Open")),
+    ("overdue", _("Overdue (past the due time)")),
+    ("escalated", _("Escalated to the coordinators")),
+    ("done", _("Done")),
+]
+
+
+class FollowUpTaskFilter(django_filters.FilterSet):
+    """The task list's filters (page and API): its state by the model's rules, kind, program, client."""
+
+    state = django_filters.ChoiceFilter(
+        choices=TASK_STATES, method="filter_state", label=_("State"), empty_label=_("All")
+    )
+    kind = django_filters.ChoiceFilter(choices=TaskKind.choices, label=_("Kind"), empty_label=_("All"))
+    client = IdFilter(field_name="client")
+
+    class Meta:
+        model = FollowUpTask
+        fields = ["program", "kind", "client", "assignee"]
+
+    @property
+    def is_active(self) -> bool:
+        """A filter other than the default state is in use (the filter box opens)."""
+        data = self.data or {}
+        return any(data.get(name) for name in self.filters if name != "state") or data.get("state") not in (
+            None,
+            "open",
+        )
+
+    def filter_state(self, queryset: FollowUpTaskQuerySet, name: str, value: str) -> FollowUpTaskQuerySet:
+        if value == "overdue":
+            return queryset.overdue(now=timezone.now())
+        if value == "escalated":
+            return queryset.escalated()
+        return queryset.done() if value == "done" else queryset.open()

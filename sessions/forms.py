@@ -7,10 +7,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from base.forms import CONTACT_FIELDS, CONTACT_WIDGETS
 from clients.models import Client, Clinician
+from core.models import StaffContact
 from sessions.models import (
     AttendanceStatus,
     FeedbackCategory,
@@ -210,3 +213,18 @@ class RespondForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class StaffContactForm(forms.ModelForm):
+    """A staff member's own contact preferences; saved through base.services.staff_contact_save."""
+
+    language = forms.ChoiceField(label=_("Language of e-mails and texts"), required=False)
+
+    class Meta:
+        model = StaffContact
+        fields = ["language", *CONTACT_FIELDS]
+        widgets = CONTACT_WIDGETS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["language"]).choices = [("", _("The site's language")), *settings.LANGUAGES]

@@ -36,6 +36,7 @@ from sessions.models import (
     SessionKind,
     SessionStatus,
 )
+from sessions.services import tasks_close_by_contacts
 from supporters.models import Supporter
 
 PEER_SESSIONS = Columns(
@@ -184,6 +185,9 @@ def _import_peer_sessions(*, program: Program, frame: pd.DataFrame, result: Impo
     touched = new | updated
     if not result.dry_run and touched.any():
         _recompute_billing(program, rows.loc[touched])
+        # Imported contacts answer open follow-up tasks. They open none: a file of past sessions
+        # would open a task for every old no-show (tasks open when a session is logged).
+        tasks_close_by_contacts(client_ids=set(rows.loc[touched, "client_id"].astype("int64").tolist()))
 
 
 def _import_scheduled_peer_sessions(

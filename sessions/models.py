@@ -388,6 +388,13 @@ class ProgramSessionRules(models.Model):
     deadline_immediate_hours = models.PositiveSmallIntegerField(default=4, validators=[MinValueValidator(1)])
     deadline_soon_business_days = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
     deadline_routine_days = models.PositiveSmallIntegerField(default=7, validators=[MinValueValidator(1)])
+    # A follow-up task after a no-show or an attempted contact is due this many days later.
+    followup_due_days = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
+    # A request for contact must be answered (by the on-call supporter) within this many minutes,
+    # or it escalates to the coordinators.
+    contact_request_minutes = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(5), MaxValueValidator(24 * 60)]
+    )
 
     objects = ProgramSessionRulesQuerySet.as_manager()
 
@@ -580,6 +587,39 @@ class NotificationKind(models.TextChoices):
     FEEDBACK_REPLY = "feedback_reply", _("Reply to feedback")
     FEEDBACK_ESCALATED = "feedback_escalated", _("Feedback overdue")
     FEEDBACK_REMINDER = "feedback_reminder", _("Reminder: feedback awaits acknowledgment")
+    REPORT_PUBLISHED = "report_published", _("Program report published")
+    TASK_OPENED = "task_opened", _("New follow-up task")
+    TASK_ESCALATED = "task_escalated", _("Follow-up task overdue")
+    TASK_REMINDER = "task_reminder", _("Reminder: follow-up task overdue")
+    CONTACT_REQUESTED = "contact_requested", _("Call back now")
+
+
+class TaskKind(models.TextChoices):
+    """Why a follow-up task exists (sessions.services.task_open)."""
+
+    NO_SHOW = "no_show", _("No show")
+    ATTEMPTED_CONTACT = "attempted_contact", _("Attempted contact")
+    TRANSITION_FOLLOWUP = "transition_followup", _("Follow-up after a discharge or emergency visit")
+    CONTACT_REQUEST = "contact_request", _("Request for contact")
+
+
+# Notices about a follow-up task: their `category` is the task's kind.
+TASK_NOTICES = frozenset(
+    {
+        NotificationKind.TASK_OPENED,
+        NotificationKind.TASK_ESCALATED,
+        NotificationKind.TASK_REMINDER,
+        NotificationKind.CONTACT_REQUESTED,
+    }
+)
+
+
+class Channel(models.TextChoices):
+    """The ways a notice reaches someone (sessions.notifications)."""
+
+    IN_APP = "in_app", _("In the app")
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("Text message")
 
 
 class NotificationQuerySet(models.QuerySet["Notification"]):
@@ -590,13 +630,13 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
 
 
 def notification_label(*, kind: str, category: str = "", urgency: str = "") -> str:
-    """What a notice says, in the app and in its e-mail: the kind, and the feedback's category
-    and urgency ("Reply to feedback: Medication concern (Soon)"). Choice labels only, so never
-    a name, a record number or the item's text."""
+    """What a notice says, in the app, in its e-mail and in its text message: the kind, and the
+    item's category and urgency ("Reply to feedback: Medication concern (Soon)"). Choice labels
+    only, so never a name, a record number or the item's text."""
     label = str(NotificationKind(kind).label)
     if not category:
         return label
-    about = str(FeedbackCategory(category).label)
+    about = str(TaskKind(category).label if kind in TASK_NOTICES else FeedbackCategory(category).label)
     if urgency:
         about = f"{about} ({Urgency(urgency).label})"
     return f"{label}: {about}"
@@ -608,7 +648,8 @@ class Notification(models.Model):
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=24, choices=NotificationKind.choices)
-    category = models.CharField(max_length=24, choices=FeedbackCategory.choices, blank=True)
+    # A feedback item's category, or a follow-up task's kind (for the TASK_NOTICES).
+    category = models.CharField(max_length=24, choices=FeedbackCategory.choices + TaskKind.choices, blank=True)
     urgency = models.CharField(max_length=12, choices=Urgency.choices, blank=True)
     link = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -625,6 +666,199 @@ class Notification(models.Model):
     @property
     def label(self) -> str:
         return notification_label(kind=self.kind, category=self.category, urgency=self.urgency)
+
+
+class NoticeStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")  # sent once the writing transaction commits
+    WAITING = "waiting", _("Waiting for the recipient's quiet hours to end")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Not sent")
+
+
+class SkipReason(models.TextChoices):
+    OPTED_OUT = "opted_out", _("The recipient opted out of messages")
+    CHANNEL_OFF = "channel_off", _("The recipient does not accept this channel")
+    NO_ADDRESS = "no_address", _("No address or number for this channel")
+
+
+class NotificationDeliveryQuerySet(models.QuerySet["NotificationDelivery"]):
+    def visible_to(self, user: User | AnonymousUser) -> NotificationDeliveryQuerySet:
+        """What was sent to whom: the program's coordinators (like the audit trail) and each
+        staff recipient their own."""
+        roles = role_program_ids(user)
+        q = Q(program_id__in=roles.coordinator)
+        if user is not None and user.is_authenticated:
+            q |= Q(user_id=user.pk)
+        return self.filter(q)
+
+    def due(self, *, now: datetime) -> NotificationDeliveryQuerySet:
+        """Deliveries to send at `now`: queued or waiting ones whose time has come, and those a
+        sender claimed but never finished (its process died) for longer than STALE_SENDING."""
+        return self.filter(
+            Q(status__in=[NoticeStatus.QUEUED, NoticeStatus.WAITING], send_after__lte=now)
+            | Q(status=NoticeStatus.SENDING, attempted_at__lt=now - STALE_SENDING)
+        )
+
+
+# A delivery claimed for sending this long ago and not finished is sent again (at least once).
+STALE_SENDING = timedelta(minutes=10)
+
+
+class NotificationDelivery(models.Model):
+    """One notice on one channel to one person, as the layer handled it (sessions.notifications):
+    which channel, when, and whether it was sent, is waiting for quiet hours to end, failed, or
+    was not sent and why. It holds what the message is made of (kind, choice values, a link with
+    ids) and the language, never the text, an address or a number: those are resolved when it is
+    sent, so an opt-out or a changed number takes effect at once."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="notification_deliveries")
+    notification = models.ForeignKey(
+        Notification, null=True, blank=True, on_delete=models.SET_NULL, related_name="notification_deliveries"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notification_deliveries",
+    )
+    client = models.ForeignKey(
+        "clients.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="notification_deliveries"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    kind = models.CharField(max_length=24, choices=NotificationKind.choices)
+    category = models.CharField(max_length=24, blank=True)
+    urgency = models.CharField(max_length=12, blank=True)
+    link = models.CharField(max_length=200)
+    language = models.CharField(max_length=8)
+    # Sent in quiet hours too: only for someone on an on-call shift (a request for contact).
+    urgent = models.BooleanField(default=False)
+    status = models.CharField(max_length=8, choices=NoticeStatus.choices)
+    reason = models.CharField(max_length=12, choices=SkipReason.choices, blank=True)
+    error = models.CharField(max_length=100, blank=True)  # the exception's class name, never its text
+    created_at = models.DateTimeField(auto_now_add=True)
+    send_after = models.DateTimeField()
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationDeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "notification deliveries"
+        indexes = [models.Index(fields=["status", "send_after"], name="notification_delivery_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.get_status_display()}"
+
+
+class TaskClosure(models.TextChoices):
+    CONTACT = "contact", _("A peer contact took place")
+    BY_HAND = "by_hand", _("Closed by hand")
+
+
+class FollowUpTaskQuerySet(models.QuerySet["FollowUpTask"]):
+    def visible_to(self, user: User | AnonymousUser) -> FollowUpTaskQuerySet:
+        """Coordinators: every task of their programs. Supporters: the tasks assigned to them
+        (a request for contact reaches the on-call supporter even for a client on someone else's
+        caseload). Clinicians: the requests for contact they raised, nothing else."""
+        roles = role_program_ids(user)
+        q = Q(program_id__in=roles.coordinator)
+        if roles.supporter:
+            q |= Q(program_id__in=roles.supporter, assignee__user_id=user.pk)
+        if roles.clinician:
+            q |= Q(program_id__in=roles.clinician, kind=TaskKind.CONTACT_REQUEST, requested_by_id=user.pk)
+        return self.filter(q)
+
+    def open(self) -> FollowUpTaskQuerySet:
+        return self.filter(done_at__isnull=True)
+
+    def done(self) -> FollowUpTaskQuerySet:
+        return self.filter(done_at__isnull=False)
+
+    def overdue(self, *, now: datetime) -> FollowUpTaskQuerySet:
+        """Open past the due time: the one "overdue" (FollowUpTask.is_overdue), which the
+        escalation job (sessions.services.task_escalate_overdue) escalates."""
+        return self.open().filter(due_at__lt=now)
+
+    def escalated(self) -> FollowUpTaskQuerySet:
+        """Escalated to the coordinators and still open."""
+        return self.open().filter(escalated_at__isnull=False)
+
+
+class FollowUpTask(models.Model):
+    """Something a supporter must do about a client: follow up a no-show or an attempted contact,
+    a discharge or an emergency visit, answer a request for contact. Opened once per source
+    (sessions.services.task_open), closed by the first delivered peer contact from `since` on
+    (sessions.services.tasks_close_by_contacts) or by hand with a note (task_complete), escalated
+    to the coordinators when still open at `due_at` (task_escalate_overdue)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="followup_tasks")
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="followup_tasks")
+    kind = models.CharField(max_length=24, choices=TaskKind.choices)
+    # Null: nobody could take it (no one on call); it went straight to the coordinators.
+    assignee = models.ForeignKey(
+        "supporters.Supporter", null=True, blank=True, on_delete=models.PROTECT, related_name="followup_tasks"
+    )
+    # What opened it, ids only ("session:12", "appointment:40", "request:…"): one task per source.
+    source = models.CharField(max_length=64)
+    # A delivered peer contact with the client starting at or after this closes the task.
+    since = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    due_at = models.DateTimeField()
+    target_at = models.DateTimeField(null=True, blank=True)  # when it should ideally be done, before due_at
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="requested_tasks"
+    )
+    # The requester's words (why contact is needed); never in a message. Encrypted at rest.
+    note = EncryptedText(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_how = models.CharField(max_length=8, choices=TaskClosure.choices, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="completed_tasks"
+    )
+    done_note = EncryptedText(blank=True)
+    done_session = models.ForeignKey(
+        PeerSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="closed_tasks"
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = FollowUpTaskQuerySet.as_manager()
+    overdue: bool  # not a field: the task pages set it (is_overdue)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "kind", "source"], name="followup_task_one_per_source"),
+            models.CheckConstraint(
+                condition=Q(target_at__isnull=True) | Q(target_at__lte=F("due_at")),
+                name="followup_task_target_before_due",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["program", "done_at", "due_at"], name="followup_task_program_idx"),
+            models.Index(fields=["assignee", "done_at"], name="followup_task_assignee_idx"),
+            models.Index(fields=["client", "done_at"], name="followup_task_client_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.get_kind_display())
+
+    def is_overdue(self, *, now: datetime) -> bool:
+        """FollowUpTaskQuerySet.overdue() for one task in memory."""
+        return self.done_at is None and self.due_at < now
+
+    def handled_by(self, user: User | AnonymousUser) -> bool:
+        """Who acts on the task (closes it, reads how to reach the client and how it was done):
+        its assignee, who as the on-call supporter may not have the client on their caseload,
+        and the program's coordinators. A clinician who asked for contact reads their request only."""
+        assigned = self.assignee is not None and user.is_authenticated and self.assignee.user_id == user.pk
+        return assigned or self.program_id in role_program_ids(user).coordinator
+
+    @property
+    def link(self) -> str:
+        """The task's page, ids only: what every notice about it links to (with its kind as the label's detail)."""
+        return f"/tasks/{self.pk}/"
 
 
 # The forms a draft may belong to: a new session, one session being edited, feedback about one client.

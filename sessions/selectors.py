@@ -1,24 +1,117 @@
-"""Scoped reads: whose caseload a client is on (who logs sessions and sends feedback about
-them), a supporter's caseload for the session form, and time to acknowledgment of feedback."""
+"""Scoped reads built on caseloads and peer contacts: whose caseload a client is on (who logs
+sessions and sends feedback about them), a supporter's caseload for the session form, contact due
+and overdue by the care rhythm, and time to acknowledgment of feedback."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from clients.models import CaseloadAssignment, Client, Clinician
+from clients.models import CaseloadAssignment, Client, Clinician, ContactRhythm
+from core.models import Program
 from core.scoping import role_program_ids
-from sessions.models import DRAFT_FORM, Draft, FeedbackItem, PeerSession
+from sessions.models import DRAFT_FORM, Attendance, Draft, FeedbackItem, PeerSession
 from supporters.models import Supporter
+from supporters.services import program_policy
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from django.contrib.auth.models import AnonymousUser
 
     from core.models import User
+
+
+# --- the care rhythm: contact due and overdue (issue 17 item 4) ---------------------------------
+# One rule, used by the homes, the client list's needs=due/overdue (and its CSV), the coordinator's
+# "no peer contact" worklist (and its CSV). A client's rhythm is the one agreed with them
+# (Client.contact_every_days), else the program's default (ProgramPolicy.no_contact_days, 14 days
+# unless the coordinator changed it). With N days and the last delivered peer contact on local day
+# L (sessions.models: Attendance.objects.delivered), the next contact is due on L + N: the client
+# is "due" from CONTACT_DUE_AHEAD_DAYS before that day through it, and "overdue" from the day
+# after. Days are the program's calendar days; a client never contacted is overdue. Only clients
+# on a caseload today count (the others have nobody to keep in touch).
+
+CONTACT_DUE_AHEAD_DAYS = 2
+
+
+def contact_rhythm_default(program: Program) -> int:
+    """The program's care rhythm for clients who agreed none, in days."""
+    return program_policy(program.id).no_contact_days
+
+
+def _midnight(program: Program, day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=program.tzinfo)
+
+
+def _contact_since(program: Program, day: date, now: datetime) -> Exists:
+    """A delivered peer contact of the client on or after the program's local day `day`."""
+    delivered = Attendance.objects.delivered(as_of=now).filter(client_id=OuterRef("pk"))
+    return Exists(delivered.filter(session__start__gte=_midnight(program, day)))
+
+
+def _by_rhythm(
+    clients: QuerySet[Client], program: Program, today: date, condition: Callable[[int], Q]
+) -> QuerySet[Client]:
+    """Clients of the program on a caseload today whose rhythm N meets `condition(N)`."""
+    default = contact_rhythm_default(program)
+    on_caseload = Exists(CaseloadAssignment.objects.filter(client_id=OuterRef("pk")).active_on(today))
+    rhythms = sorted({default, *ContactRhythm.values})
+    matching = Q(pk__in=[])
+    for days in rhythms:
+        matching |= Q(rhythm_days=days) & condition(days)
+    return (
+        clients.filter(program=program)
+        .alias(rhythm_days=Coalesce("contact_every_days", Value(default)))
+        .filter(on_caseload)
+        .filter(matching)
+    )
+
+
+def clients_contact_overdue(*, clients: QuerySet[Client], program: Program, today: date) -> QuerySet[Client]:
+    """Clients among `clients` (already scoped) whose next contact was due before today: no delivered
+    peer contact on or after local day today - N."""
+    now = timezone.now()
+    return _by_rhythm(
+        clients, program, today, lambda days: ~Q(_contact_since(program, today - timedelta(days=days), now))
+    )
+
+
+def clients_contact_due(*, clients: QuerySet[Client], program: Program, today: date) -> QuerySet[Client]:
+    """Clients among `clients` whose next contact falls due today or within CONTACT_DUE_AHEAD_DAYS:
+    a delivered contact since local day today - N (not overdue), none since today - N + AHEAD + 1."""
+    now = timezone.now()
+    ahead = CONTACT_DUE_AHEAD_DAYS + 1
+    return _by_rhythm(
+        clients,
+        program,
+        today,
+        lambda days: (
+            _contact_since(program, today - timedelta(days=days), now)
+            & ~_contact_since(program, today - timedelta(days=days - ahead), now)
+        ),
+    )
+
+
+def contact_next_due(*, last_contact: datetime | None, every_days: int, program: Program) -> date | None:
+    """The local day the next contact is due (last contact's local day + N; None: never in touch,
+    so overdue). The per-row form of the rule above, for a list already in memory."""
+    if last_contact is None:
+        return None
+    return last_contact.astimezone(program.tzinfo).date() + timedelta(days=every_days)
+
+
+def contact_state(*, next_due: date | None, today: date) -> str:
+    """ "overdue", "due" or "ok" for one client in memory, as clients_contact_overdue/due decide."""
+    if next_due is None or next_due < today:
+        return "overdue"
+    return "due" if next_due <= today + timedelta(days=CONTACT_DUE_AHEAD_DAYS) else "ok"
 
 
 def on_caseload_today(*, supporter: Supporter, client: Client) -> bool:

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from base.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program
@@ -11,6 +12,7 @@ from sessions.models import (
     FeedbackCategory,
     FeedbackItem,
     FeedbackReply,
+    FollowUpTask,
     NoteAddendum,
     Notification,
     PeerSession,
@@ -192,6 +194,59 @@ class NotificationSerializer(serializers.ModelSerializer):
         model = Notification
         fields = ["id", "kind", "category", "urgency", "label", "link", "created_at", "read_at"]
         read_only_fields = fields
+
+
+class FollowUpTaskSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField()
+
+    # What a reader who does not act on the task (the clinician who asked for contact) gets: the
+    # request itself, never who took it or how it was answered (peer support, behind the gate).
+    REQUEST_FIELDS = ("id", "program", "client", "kind", "created_at", "due_at", "requested_by", "note")
+
+    class Meta:
+        model = FollowUpTask
+        fields = [
+            "id",
+            "program",
+            "client",
+            "kind",
+            "assignee",
+            "source",
+            "since",
+            "created_at",
+            "due_at",
+            "target_at",
+            "requested_by",
+            "note",
+            "status",
+            "escalated_at",
+            "done_at",
+            "done_how",
+            "done_note",
+            "done_session",
+        ]
+        read_only_fields = fields
+
+    def get_status(self, task: FollowUpTask) -> str:
+        if task.done_at is not None:
+            return "done"
+        return "overdue" if task.is_overdue(now=timezone.now()) else "open"
+
+    def to_representation(self, instance: FollowUpTask) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and not instance.handled_by(request.user):
+            return {name: data[name] for name in self.REQUEST_FIELDS}
+        return data
+
+
+class ContactRequestSerializer(serializers.Serializer):
+    client = ScopedRelatedField(Client)
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class TaskCompleteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, help_text="What was done (called, left a message, booked a session).")
 
 
 # --- list pages without DRF's per-field machinery --------------------------------------------

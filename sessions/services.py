@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -12,14 +14,14 @@ from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import actions
 from audit.records import audit_record, audit_write
 from clients.disclosure import covering_consents, record_disclosure
-from clients.models import PART2_NOTICE, Client, Clinician, Consent
+from clients.models import PART2_NOTICE, CaseloadAssignment, Client, Clinician, Consent
 from core.jobs import LEASE, claim_job, dispatch, heartbeat, holds_claim, requeue_fields
 from core.models import Program, Role, User
 from sessions.billing import BILLING_FIELDS, billing_recompute, billing_recompute_attendances
@@ -32,6 +34,8 @@ from sessions.models import (
     LATE_ENTRY_AFTER,
     PENDING_DELIVERY_STATUSES,
     Attendance,
+    AttendanceStatus,
+    Channel,
     DeliveryStatus,
     Draft,
     FeedbackCategory,
@@ -39,18 +43,23 @@ from sessions.models import (
     FeedbackItem,
     FeedbackReply,
     FhirEndpoint,
+    FollowUpTask,
     NoteAddendum,
     NotificationKind,
     PeerSession,
     ProgramSessionRules,
     SessionKind,
+    SessionStatus,
+    TaskClosure,
+    TaskKind,
     Topic,
     Urgency,
+    is_delivered,
     session_status_errors,
 )
-from sessions.notifications import notify
+from sessions.notifications import IN_APP_AND_EMAIL, notify
 from sessions.selectors import on_caseload_today
-from supporters.models import Supporter
+from supporters.models import OnCallShift, Supporter
 from supporters.services import supporter_may_sign
 
 logger = logging.getLogger(__name__)
@@ -151,6 +160,16 @@ def peer_session_save(
         _set_prefetched(session, "attendances", created)
         _set_prefetched(session, "addenda", [])
     audit_write(session, actions.CREATED if creating else actions.UPDATED, client_ids=client_ids)
+    # Follow-up tasks: a delivered contact answers those open; a no-show or an attempt opens one.
+    rows = created if attendances is not None else list(session.attendances.all())
+    delivered = {
+        a.client_id
+        for a in rows
+        if is_delivered(attendance_status=a.status, session_status=session.status, start=session.start, as_of=now)
+    }
+    if delivered:
+        tasks_close_by_contacts(client_ids=delivered, now=now)
+    tasks_for_session(session=session, attendances=rows, now=now)
     return session
 
 
@@ -284,6 +303,17 @@ def feedback_deadline(*, program_id: int, urgency: str, sent_at: datetime, tzinf
     return local
 
 
+def _feedback_notice(item: FeedbackItem) -> dict[str, Any]:
+    """What every notice about a feedback item carries: its program, category and urgency, and
+    the link to it (nothing else of the item)."""
+    return {
+        "program": item.program,
+        "link": f"/feedback/{item.pk}/",
+        "category": item.category,
+        "urgency": item.urgency,
+    }
+
+
 def _coordinator_users(program_id: int) -> list[User]:
     return list(User.objects.filter(memberships__program_id=program_id, memberships__role=Role.COORDINATOR))
 
@@ -364,20 +394,14 @@ def feedback_send(
     )
     item.recipients.set(recipients)
     item.consents.set({consent.pk for consents in covering.values() for consent in consents})
-    link = f"/feedback/{item.pk}/"
+    about = _feedback_notice(item)
     recipient_users = [c.user for c in recipients]
     if urgency in (Urgency.IMMEDIATE, Urgency.SOON):
-        notify(users=recipient_users, kind=NotificationKind.FEEDBACK_URGENT, link=link, email=True, about=item)
-    else:
-        notify(users=recipient_users, kind=NotificationKind.FEEDBACK_NEW, link=link, email=False, about=item)
+        notify(recipients=recipient_users, kind=NotificationKind.FEEDBACK_URGENT, **about)
+    else:  # a routine item waits in the inbox: no e-mail
+        notify(recipients=recipient_users, kind=NotificationKind.FEEDBACK_NEW, channels=(Channel.IN_APP,), **about)
     if emergency:
-        notify(
-            users=_coordinator_users(program.id),
-            kind=NotificationKind.FEEDBACK_EMERGENCY,
-            link=link,
-            email=True,
-            about=item,
-        )
+        notify(recipients=_coordinator_users(program.id), kind=NotificationKind.FEEDBACK_EMERGENCY, **about)
         logger.warning("emergency disclosure recorded: feedback item %s", item.pk)
     record_disclosure(
         action=actions.DISCLOSURE_FEEDBACK_EMERGENCY if emergency else actions.DISCLOSURE_FEEDBACK,
@@ -476,42 +500,45 @@ def feedback_reply(*, item: FeedbackItem, user: User, text: str) -> FeedbackRepl
         )
     others = [c.user for c in recipients] if is_author else [item.author.user]
     notify(
-        users=[u for u in others if u is not None and u.pk != user.pk],
+        recipients=[u for u in others if u is not None and u.pk != user.pk],
         kind=NotificationKind.FEEDBACK_REPLY,
-        link=f"/feedback/{item.pk}/",
-        email=True,
-        about=item,
+        **_feedback_notice(item),
     )
     return reply
+
+
+def escalate_once(
+    *, queryset: QuerySet[Any], now: datetime, escalate: Callable[[Any], None], also: dict[str, Any] | None = None
+) -> int:
+    """Mark each row of `queryset` (overdue, by its model's rule) escalated at `now` (with the
+    columns in `also`) and hand it to `escalate` (notices, audit) in the same transaction. A
+    conditional update claims each row first, so every row escalates once, even with two runs at
+    a time (beat and a runner)."""
+    model = queryset.model
+    count = 0
+    for pk in list(queryset.filter(escalated_at__isnull=True).values_list("pk", flat=True)):
+        with transaction.atomic():
+            if not model.objects.filter(pk=pk, escalated_at__isnull=True).update(escalated_at=now, **(also or {})):
+                continue  # another run claimed it
+            escalate(model.objects.get(pk=pk))
+            count += 1
+    return count
 
 
 def feedback_escalate_overdue(*, now: datetime | None = None) -> int:
     """Mark unacknowledged items past their deadline as escalated, put them on the coordinators'
     worklist and remind the recipients. Each item escalates once, even with two runs at a time."""
+
+    def escalate(item: FeedbackItem) -> None:
+        about = _feedback_notice(item)
+        notify(recipients=_coordinator_users(item.program_id), kind=NotificationKind.FEEDBACK_ESCALATED, **about)
+        recipient_users = User.objects.filter(clinician_profiles__feedback_items=item.pk)
+        notify(recipients=recipient_users, kind=NotificationKind.FEEDBACK_REMINDER, **about)
+        audit_write(item, actions.UPDATED, action=actions.FEEDBACK_ESCALATED)
+
     now = now or timezone.now()
-    count = 0
-    overdue = FeedbackItem.objects.overdue(now=now).filter(escalated_at__isnull=True).values_list("id", "program_id")
-    for item_id, program_id in list(overdue):
-        with transaction.atomic():
-            claimed = FeedbackItem.objects.filter(pk=item_id, escalated_at__isnull=True).update(
-                escalated_at=now, updated_at=now
-            )
-            if not claimed:
-                continue
-            item = FeedbackItem.objects.get(pk=item_id)
-            link = f"/feedback/{item_id}/"
-            notify(
-                users=_coordinator_users(program_id),
-                kind=NotificationKind.FEEDBACK_ESCALATED,
-                link=link,
-                email=True,
-                about=item,
-            )
-            recipient_users = User.objects.filter(clinician_profiles__feedback_items=item_id)
-            notify(users=recipient_users, kind=NotificationKind.FEEDBACK_REMINDER, link=link, email=True, about=item)
-            audit_write(item, actions.UPDATED, action=actions.FEEDBACK_ESCALATED)
-            count += 1
-    return count
+    overdue = FeedbackItem.objects.overdue(now=now).select_related("program")
+    return escalate_once(queryset=overdue, now=now, escalate=escalate, also={"updated_at": now})
 
 
 # Form fields never kept in a draft.
@@ -740,3 +767,224 @@ def deliver_feedback(delivery_id: int) -> None:
 
 def _dispatch_delivery(delivery_id: int) -> None:
     dispatch(deliver_feedback, delivery_id, in_thread=settings.FHIR_DELIVERY_IN_THREAD)
+
+
+# --- follow-up tasks (issue 17 item 4; discharges and requests for contact open them too) --------
+
+
+@transaction.atomic
+def task_open(
+    *,
+    kind: str,
+    client: Client,
+    source: str,
+    assignee: Supporter | None,
+    due_at: datetime,
+    target_at: datetime | None = None,
+    since: datetime | None = None,
+    requested_by: User | None = None,
+    note: str = "",
+    channels: Collection[str] = (Channel.IN_APP,),
+    urgent: bool = False,
+    now: datetime | None = None,
+) -> FollowUpTask:
+    """Open a follow-up task about `client` for `assignee` (a supporter), once per `source` (ids
+    only, e.g. "session:12", "appointment:40"): opening the same source again returns the task
+    already there and tells nobody twice. The assignee is told on `channels` (urgent: in their
+    quiet hours too, for someone on call). Without an assignee the task goes straight to the
+    program's coordinators: it is escalated at once and they are told. A delivered peer contact
+    from `since` (default: now) on closes it (tasks_close_by_contacts); so does task_complete."""
+    now = now or timezone.now()
+    if target_at is not None and target_at > due_at:
+        raise ValidationError({"target_at": ["The target must come before the due time."]})
+    if assignee is not None and assignee.program_id != client.program_id:
+        raise ValidationError({"assignee": ["The supporter must work in the client's program."]})
+    task, created = FollowUpTask.objects.get_or_create(
+        client=client,
+        kind=kind,
+        source=source,
+        defaults={
+            "program_id": client.program_id,
+            "assignee": assignee,
+            "since": since or now,
+            "due_at": due_at,
+            "target_at": target_at,
+            "requested_by": requested_by,
+            "note": note.strip(),
+            "escalated_at": None if assignee is not None else now,
+        },
+    )
+    if not created:
+        return task
+    raised = actions.CONTACT_REQUEST_RAISED if kind == TaskKind.CONTACT_REQUEST else None
+    audit_write(task, actions.CREATED, user=requested_by, action=raised, detail={"kind": kind, "source": source})
+    # Nobody to take it: the coordinators are told at once, by e-mail as well.
+    recipients = [assignee.user] if assignee is not None else _coordinator_users(client.program_id)
+    notify(
+        recipients=recipients,
+        program=client.program,
+        kind=NotificationKind.CONTACT_REQUESTED if kind == TaskKind.CONTACT_REQUEST else NotificationKind.TASK_OPENED,
+        channels=channels if assignee is not None else (*channels, Channel.EMAIL),
+        urgent=urgent,
+        category=task.kind,
+        link=task.link,
+    )
+    return task
+
+
+@transaction.atomic
+def task_complete(*, task: FollowUpTask, user: User, note: str) -> FollowUpTask:
+    """Close a task by hand, with a note saying what was done: its assignee or a coordinator of
+    its program. Once: a second closing (or a contact closing it first) is refused."""
+    if not task.handled_by(user):
+        raise PermissionDenied("Only the supporter it is assigned to or a coordinator can close this task.")
+    if not note.strip():
+        raise ValidationError({"note": ["Say what was done."]})
+    if len(note) > 2000:
+        raise ValidationError({"note": ["At most 2,000 characters."]})
+    closed = FollowUpTask.objects.filter(pk=task.pk, done_at__isnull=True).update(
+        done_at=timezone.now(), done_how=TaskClosure.BY_HAND, done_by=user, done_note=note.strip()
+    )
+    if not closed:
+        raise ValidationError({"done_at": ["This task is already done."]})
+    task.refresh_from_db()
+    audit_write(task, actions.UPDATED, user=user, action=_closing_code(task), detail={"how": TaskClosure.BY_HAND})
+    return task
+
+
+def _closing_code(task: FollowUpTask) -> str:
+    return actions.CONTACT_REQUEST_ANSWERED if task.kind == TaskKind.CONTACT_REQUEST else actions.TASK_COMPLETED
+
+
+def tasks_close_by_contacts(*, client_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Close the open tasks of these clients that a delivered peer contact (sessions.models:
+    Attendance.objects.delivered) starting at or after the task's `since` answers, each with the
+    first such session. Called wherever contacts are written (peer_session_save, the import)."""
+    now = now or timezone.now()
+    closed = 0
+    for task in FollowUpTask.objects.open().filter(client_id__in=list(client_ids)):
+        contact = (
+            Attendance.objects.delivered(as_of=now)
+            .filter(client_id=task.client_id, session__start__gte=task.since)
+            .order_by("session__start", "session_id")
+            .values_list("session_id", flat=True)
+            .first()
+        )
+        if contact is None:
+            continue
+        if FollowUpTask.objects.filter(pk=task.pk, done_at__isnull=True).update(
+            done_at=now, done_how=TaskClosure.CONTACT, done_session_id=contact
+        ):
+            audit_write(
+                task,
+                actions.UPDATED,
+                action=_closing_code(task),
+                detail={"how": TaskClosure.CONTACT, "session": contact},
+            )
+            closed += 1
+    return closed
+
+
+def tasks_for_session(*, session: PeerSession, attendances: list[Attendance], now: datetime) -> list[FollowUpTask]:
+    """A no-show or an attempted contact at a held session opens a follow-up task for the client's
+    primary supporter (the session's supporter when the client has none), due after the program's
+    `followup_due_days`; a delivered contact answers it from the session's start on."""
+    if session.status != SessionStatus.HELD:
+        return []
+    kinds = {AttendanceStatus.NO_SHOW: TaskKind.NO_SHOW, AttendanceStatus.ATTEMPTED: TaskKind.ATTEMPTED_CONTACT}
+    missed = [a for a in attendances if a.status in kinds]
+    if not missed:
+        return []
+    rules = ProgramSessionRules.for_program(session.program_id)
+    day = session.start.astimezone(session.program.tzinfo).date()
+    primaries = {
+        a.client_id: a.supporter
+        for a in CaseloadAssignment.objects.filter(client_id__in=[a.client_id for a in missed])
+        .primary_on(day)
+        .select_related("supporter__user")
+    }
+    return [
+        task_open(
+            kind=kinds[AttendanceStatus(attendance.status)],
+            client=attendance.client,
+            source=f"session:{session.pk}",
+            assignee=primaries.get(attendance.client_id, session.supporter),
+            due_at=now + timedelta(days=rules.followup_due_days),
+            since=session.start,
+            now=now,
+        )
+        for attendance in missed
+    ]
+
+
+@transaction.atomic
+def contact_request_raise(
+    *,
+    client: Client,
+    requested_by: User | None,
+    note: str = "",
+    source: str = "",
+    now: datetime | None = None,
+) -> FollowUpTask:
+    """Someone asks peer support to contact the client now: a clinician today (page and API),
+    the client through the portal later. It becomes a follow-up task of kind contact_request for
+    whoever is on call (OnCallShiftQuerySet.on_call), who is told at once in the app and by text
+    message, in their quiet hours too; it is due after the program's contact_request_minutes and
+    escalates to the coordinators then (task_escalate_overdue). With no one on call it goes
+    straight to the coordinators. `requested_by`, when given, must be able to see the client;
+    `source` makes a retry idempotent (default: a new request each call). Audited as
+    peer_sessions.contact_request.raised; the answer as peer_sessions.contact_request.answered."""
+    if len(note) > 1000:
+        raise ValidationError({"note": ["At most 1,000 characters."]})
+    if requested_by is not None and not Client.objects.visible_to(requested_by).filter(pk=client.pk).exists():
+        raise PermissionDenied("You can ask for contact only with a client you may see.")
+    now = now or timezone.now()
+    shift = OnCallShift.objects.on_call(client.program_id, at=now)
+    minutes = ProgramSessionRules.for_program(client.program_id).contact_request_minutes
+    return task_open(
+        kind=TaskKind.CONTACT_REQUEST,
+        client=client,
+        source=source or f"request:{uuid.uuid4().hex}",
+        assignee=shift.supporter if shift is not None else None,
+        due_at=now + timedelta(minutes=minutes),
+        since=now,
+        requested_by=requested_by,
+        note=note,
+        channels=(Channel.IN_APP, Channel.SMS),
+        urgent=True,
+        now=now,
+    )
+
+
+def task_escalate_overdue(*, now: datetime | None = None) -> int:
+    """Tasks still open at their due time go to the program's coordinators (the home's overdue
+    tasks, /tasks/?state=overdue) and the assignee is reminded, once each. A request for contact
+    is the on-call supporter's: its escalation reaches the coordinators by text too, in their
+    quiet hours as well (they stand behind the on-call rota)."""
+
+    def escalate(task: FollowUpTask) -> None:
+        urgent = task.kind == TaskKind.CONTACT_REQUEST
+        channels = (Channel.IN_APP, Channel.EMAIL, Channel.SMS) if urgent else IN_APP_AND_EMAIL
+        program = task.program
+        notify(
+            recipients=_coordinator_users(program.id),
+            program=program,
+            kind=NotificationKind.TASK_ESCALATED,
+            channels=channels,
+            urgent=urgent,
+            category=task.kind,
+            link=task.link,
+        )
+        if task.assignee is not None:
+            notify(
+                recipients=[task.assignee.user],
+                program=program,
+                kind=NotificationKind.TASK_REMINDER,
+                category=task.kind,
+                link=task.link,
+            )
+        audit_write(task, actions.UPDATED, action=actions.TASK_ESCALATED)
+
+    now = now or timezone.now()
+    overdue = FollowUpTask.objects.overdue(now=now).select_related("program", "assignee__user")
+    return escalate_once(queryset=overdue, now=now, escalate=escalate)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions import views
+from sessions import task_views, views
 
 app_name = "peer_sessions"
 
@@ -19,8 +19,13 @@ urlpatterns = [
     path("feedback/<int:pk>/acknowledge/", views.feedback_acknowledge, name="feedback-acknowledge"),
     path("feedback/<int:pk>/reply/", views.feedback_reply, name="feedback-reply"),
     path("feedback/<int:pk>/respond/", views.feedback_respond, name="feedback-respond"),
+    path("tasks/", task_views.task_list, name="task-list"),
+    path("tasks/<int:pk>/", task_views.task_detail, name="task-detail"),
+    path("tasks/<int:pk>/complete/", task_views.task_complete, name="task-complete"),
+    path("tasks/request/<int:client_id>/", task_views.contact_request, name="contact-request"),
     path("drafts/", views.draft_save, name="draft-save"),
     path("drafts/discard/", views.draft_discard, name="draft-discard"),
     path("notifications/", views.notification_list, name="notification-list"),
+    path("notifications/settings/", views.contact_settings, name="contact-settings"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification-open"),
 ]

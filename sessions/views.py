@@ -15,6 +15,7 @@ from django.db.models import Prefetch
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -22,15 +23,25 @@ from django.views.decorators.http import require_POST
 
 from audit import actions
 from audit.records import audited
+from base.services import staff_contact_save
+from base.views import contact_settings_page
 from clients.disclosure import session_disclosures
 from clients.models import Client, consent_statuses
 from core.exceptions import apply_errors
-from core.models import Program
+from core.models import Program, StaffContact
 from core.scoping import role_program_ids
 from core.timezones import show_times_in
 from security.reauth import ask_for_password
 from sessions import services
-from sessions.forms import AddendumForm, FeedbackForm, PeerSessionForm, ReplyForm, RespondForm, initial_from_draft
+from sessions.forms import (
+    AddendumForm,
+    FeedbackForm,
+    PeerSessionForm,
+    ReplyForm,
+    RespondForm,
+    StaffContactForm,
+    initial_from_draft,
+)
 from sessions.models import (
     Attendance,
     FeedbackDelivery,
@@ -555,3 +566,18 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(notification.link, allowed_hosts=None):
         raise Http404
     return HttpResponseRedirect(notification.link)
+
+
+@login_required
+def contact_settings(request: AuthenticatedRequest) -> HttpResponse:
+    """Each staff member's own contact preferences: e-mail and text on or off, a number for texts,
+    quiet hours, the language of messages, an opt-out (sessions.notifications honours them)."""
+    row = StaffContact.objects.visible_to(request.user).first() or StaffContact(user=request.user)
+    return contact_settings_page(
+        request,
+        form=StaffContactForm(request.POST or None, instance=row),
+        save=lambda fields: staff_contact_save(user=request.user, fields=fields),
+        title=_("My contact preferences"),
+        back=reverse("peer_sessions:notification-list"),
+        back_label=_("Back to notifications"),
+    )

@@ -6,6 +6,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -22,6 +23,7 @@ from supporters.models import (
     Certification,
     CredentialType,
     LivedExperience,
+    OnCallShift,
     ProgramPolicy,
     SupervisionSession,
     Supporter,
@@ -31,6 +33,7 @@ from supporters.serializers import (
     CertificationDetailSerializer,
     CredentialTypeSerializer,
     LivedExperienceSerializer,
+    OnCallShiftSerializer,
     ProgramPolicySerializer,
     SupervisionSessionSerializer,
     SupporterSerializer,
@@ -277,3 +280,50 @@ class ProgramPolicyViewSet(ScopedMixin, mixins.RetrieveModelMixin, mixins.Update
         serializer.instance = services.program_policy_save(
             program=serializer.instance.program, fields=serializer.validated_data
         )
+
+
+class OnCallNowSerializer(serializers.Serializer):
+    on_call = OnCallShiftSerializer(allow_null=True)
+
+
+class OnCallShiftViewSet(
+    ScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    GenericViewSet,
+):
+    """The on-call rota: the program's staff read it, coordinators write it.
+    `GET on-call-shifts/now/?program=<id>` answers who is on call now: {"on_call": shift or null}."""
+
+    model = OnCallShift
+    serializer_class = OnCallShiftSerializer
+    write_roles = COORDINATOR_WRITES | {"destroy": {Role.COORDINATOR}}
+    filterset_fields = ["program", "supporter"]
+    ordering_fields = ["starts_at", "id"]
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().select_related("supporter", "program")
+
+    def create_record(self, serializer: OnCallShiftSerializer) -> None:
+        data = dict(serializer.validated_data)
+        serializer.instance = services.on_call_shift_save(shift=OnCallShift(), fields=data, by=self.request.user)
+
+    def update_record(self, serializer: OnCallShiftSerializer) -> None:
+        assert serializer.instance is not None  # an update has its record
+        fields = dict(serializer.validated_data)
+        services.on_call_shift_save(shift=serializer.instance, fields=fields, by=self.request.user)
+
+    def perform_destroy(self, instance: OnCallShift) -> None:
+        services.on_call_shift_delete(shift=instance, by=self.request.user)
+
+    @extend_schema(parameters=[OpenApiParameter("program", int, required=True)], responses=OnCallNowSerializer)
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def now(self, request: Request) -> Response:
+        program_id = request.query_params.get("program", "")
+        if not program_id.isdigit():
+            raise serializers.ValidationError({"program": ["Give the program's id."]})
+        shift = OnCallShift.objects.visible_to(request.user).on_call(int(program_id), at=timezone.now())
+        return Response({"on_call": self.get_serializer(shift).data if shift is not None else None})

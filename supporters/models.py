@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.languages import validate_language_codes
 from core.models import Program, ProgramPerson, Site, validate_site_of
+from core.phones import normalise_phone_field, validate_phone
 from core.scoping import role_program_ids
 
 if TYPE_CHECKING:
@@ -233,6 +235,10 @@ class LapsedPolicy(models.TextChoices):
     BLOCK = "block", _("Block new clients and signing notes")
 
 
+# The program's default care rhythm: every two weeks (the "gap" the homes used to count).
+DEFAULT_CONTACT_DAYS = 14
+
+
 class ProgramPolicyQuerySet(models.QuerySet["ProgramPolicy"]):
     def visible_to(self, user: User | AnonymousUser) -> ProgramPolicyQuerySet:
 
@@ -253,8 +259,12 @@ class ProgramPolicy(models.Model):
     outcome_interval_days = models.PositiveSmallIntegerField(
         default=90, validators=[MinValueValidator(7), MaxValueValidator(730)]
     )
+    # The care rhythm of clients who agreed none (Client.contact_every_days): a contact is due this
+    # many days after the last one and overdue the day after (sessions.selectors.clients_contact_overdue).
     no_contact_days = models.PositiveSmallIntegerField(
-        default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
+        default=DEFAULT_CONTACT_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("Days between peer contacts for clients without an agreed care rhythm."),
     )
     # The share of due follow-up collections done in their window that the funder expects
     # (clients.collection; SAMHSA grantees are commonly held to 80 %).
@@ -363,3 +373,80 @@ class LivedExperience(models.Model):
 
     def __str__(self) -> str:
         return "Lived experience (disclosed)"
+
+
+# --- the on-call rota (issue 17 item 6) ---------------------------------------------------------
+
+SHIFT_END_BEFORE_START = _("The shift must end after it starts.")
+SHIFT_TOO_LONG = _("A shift lasts at most 7 days; add several.")
+SHIFT_SUPPORTER_ELSEWHERE = _("The supporter must work in this program.")
+MAX_SHIFT = timedelta(days=7)
+
+
+class OnCallShiftQuerySet(models.QuerySet["OnCallShift"]):
+    def visible_to(self, user: User | AnonymousUser) -> OnCallShiftQuerySet:
+        """The program's staff (coordinators, supporters, clinicians) see who is on call; funders do not."""
+        roles = role_program_ids(user)
+        return self.filter(program_id__in=roles.coordinator | roles.supporter | roles.clinician)
+
+    def covering(self, at: datetime) -> OnCallShiftQuerySet:
+        """Shifts under way at the instant `at` (start included, end excluded)."""
+        return self.filter(starts_at__lte=at, ends_at__gt=at)
+
+    def on_call(self, program_id: int, *, at: datetime) -> OnCallShift | None:
+        """Who is on call in the program at `at`, the one rule ("on call now", and who a request for
+        contact reaches): the active supporter whose shift covers it; of overlapping shifts (a
+        hand-over), the one that started last."""
+        return (
+            self.filter(program_id=program_id, supporter__is_active=True)
+            .covering(at)
+            .select_related("supporter__user")
+            .order_by("-starts_at", "-id")
+            .first()
+        )
+
+
+class OnCallShift(models.Model):
+    """One supporter on call for the program from `starts_at` to `ends_at`, and the number people
+    should call meanwhile. Coordinators write the rota (supporters.services.on_call_shift_save)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="on_call_shifts")
+    supporter = models.ForeignKey(Supporter, on_delete=models.PROTECT, related_name="on_call_shifts")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    phone = models.CharField(
+        max_length=20, validators=[validate_phone], help_text=_("The number to call during the shift.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OnCallShiftQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="on_call_shift_ends_after_start",
+                violation_error_message=SHIFT_END_BEFORE_START,
+            )
+        ]
+        indexes = [models.Index(fields=["program", "starts_at", "ends_at"], name="on_call_shift_program_idx")]
+
+    def __str__(self) -> str:
+        return f"On call {self.starts_at:%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        normalise_phone_field(self, errors)
+        if self.starts_at is not None and self.ends_at is not None:
+            if self.ends_at <= self.starts_at:
+                errors["ends_at"] = [SHIFT_END_BEFORE_START]
+            elif self.ends_at - self.starts_at > MAX_SHIFT:
+                errors["ends_at"] = [SHIFT_TOO_LONG]
+        if (
+            self.supporter_id is not None
+            and self.program_id is not None
+            and self.supporter.program_id != self.program_id
+        ):
+            errors["supporter"] = [SHIFT_SUPPORTER_ELSEWHERE]
+        if errors:
+            raise ValidationError(errors)

@@ -1,12 +1,15 @@
+from typing import Any
+
 from rest_framework import serializers
 
-from base.api_base import ScopedRelatedField
+from base.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program
 from core.models import Program, Site, User
 from supporters.models import (
     CEHours,
     Certification,
     CredentialType,
     LivedExperience,
+    OnCallShift,
     ProgramPolicy,
     SupervisionSession,
     Supporter,
@@ -154,3 +157,26 @@ class ProgramPolicySerializer(serializers.ModelSerializer):
             "extra_lived_experience_areas",
         ]
         read_only_fields = ["program"]
+
+
+class OnCallShiftSerializer(serializers.ModelSerializer):
+    """A shift of the on-call rota. Start and end without an offset are wall-clock times in the
+    program's zone (a time a daylight-saving change skips or repeats is a 400)."""
+
+    program = ScopedRelatedField(Program)
+    supporter = ScopedRelatedField(Supporter)
+    supporter_name = serializers.CharField(source="supporter.full_name", read_only=True)
+    starts_at = ProgramLocalDateTimeField()
+    ends_at = ProgramLocalDateTimeField()
+    phone = serializers.CharField(max_length=32)
+
+    class Meta:
+        model = OnCallShift
+        fields = ["id", "program", "supporter", "supporter_name", "starts_at", "ends_at", "phone"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        program = attrs.get("program") or (self.instance.program if self.instance is not None else None)
+        if program is not None:
+            localize_in_program(attrs, "starts_at", program)
+            localize_in_program(attrs, "ends_at", program)
+        return attrs

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from audit import actions
 from audit.records import audit_write
+from base.services import record_fields_save
 from core.models import Membership, Program, Role, User
 from core.scoping import role_program_ids
 from supporters.models import (
@@ -37,6 +38,7 @@ from supporters.models import (
     CredentialType,
     LapsedPolicy,
     LivedExperience,
+    OnCallShift,
     ProgramPolicy,
     SupervisionFormat,
     SupervisionSession,
@@ -534,3 +536,20 @@ def caseload_loads(program_id: int, day: date) -> dict[int, int]:
         .values_list("id", "load")
     )
     return dict(rows)
+
+
+# --- the on-call rota --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def on_call_shift_save(*, shift: OnCallShift, fields: dict[str, Any], by: User | None) -> OnCallShift:
+    """Add or change a shift of the rota (coordinators: the page and the API check the role)."""
+    if shift.pk is not None and "program" in fields and fields["program"].pk != shift.program_id:
+        raise ValidationError({"program": [_("A shift cannot move between programs.")]})
+    return record_fields_save(shift, fields=fields, by=by)
+
+
+@transaction.atomic
+def on_call_shift_delete(*, shift: OnCallShift, by: User | None) -> None:
+    audit_write(shift, actions.DELETED, user=by)
+    shift.delete()

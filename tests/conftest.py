@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import sms
 from rest_framework.test import APIClient
 
 from base.services import membership_grant
@@ -138,6 +139,14 @@ def cast(db) -> Cast:
         theirs=theirs,
         foreign=foreign,
     )
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox() -> Iterator[list]:
+    """Text messages sent through the test backend (sms.backends.locmem), emptied for each test
+    as Django empties mail.outbox."""
+    sms.outbox = []  # type: ignore[attr-defined]
+    yield sms.outbox  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -333,3 +333,36 @@ class CollectionPointFactory(factory.django.DjangoModelFactory):
     offset_days = 91
     window_before = 14
     window_after = 14
+
+
+# --- between clinic visits (issue 17) ---------------------------------------------------------
+
+from sessions.models import FollowUpTask as FollowUpTask_model  # noqa: E402
+from sessions.models import TaskKind  # noqa: E402
+from supporters.models import OnCallShift as OnCallShift_model  # noqa: E402
+
+
+class FollowUpTaskFactory(factory.django.DjangoModelFactory):
+    """A task as opened; tests of the opening rules go through sessions.services.task_open."""
+
+    class Meta:
+        model = FollowUpTask_model
+
+    client = factory.SubFactory(ClientFactory)
+    program = factory.SelfAttribute("client.program")
+    assignee = factory.SubFactory(SupporterFactory, program=factory.SelfAttribute("..client.program"))
+    kind = TaskKind.NO_SHOW
+    source = factory.Sequence(lambda n: f"session:{n}")
+    since = factory.LazyFunction(lambda: datetime(2026, 3, 5, 15, 0, tzinfo=UTC))
+    due_at = factory.LazyFunction(lambda: datetime(2026, 3, 7, 15, 0, tzinfo=UTC))
+
+
+class OnCallShiftFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OnCallShift_model
+
+    supporter = factory.SubFactory(SupporterFactory)
+    program = factory.SelfAttribute("supporter.program")
+    starts_at = factory.LazyFunction(lambda: datetime(2026, 3, 5, 13, 0, tzinfo=UTC))
+    ends_at = factory.LazyFunction(lambda: datetime(2026, 3, 6, 1, 0, tzinfo=UTC))
+    phone = "+16175550100"

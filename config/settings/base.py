@@ -164,6 +164,16 @@ EMAIL_BACKEND: str  # set by the line above; declared for the type checker
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="peer-support@localhost")
 # Absolute address of the site, for links in e-mails (notifications, funder report notices).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Text messages (sessions.notifications) go through django-sms's backends, chosen like e-mail's:
+# the console in development, a list in memory in tests (sms.backends.locmem.SmsBackend), Twilio in
+# production (SMS_BACKEND=sms.backends.twilio.SmsBackend with TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+# and SMS_FROM, the sending number).
+SMS_BACKEND = env("SMS_BACKEND", default="sms.backends.console.SmsBackend")
+DEFAULT_FROM_SMS = env("SMS_FROM", default="")
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+# Phone numbers written without a country code are read in this region (core.phones).
+PHONE_REGION = env("PHONE_REGION", default="US")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

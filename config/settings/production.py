@@ -34,3 +34,10 @@ if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend" and not env
         "Set EMAIL_URL (e.g. smtp+tls://user:pass@mail.example.org:587) in production; the console "
         "backend would print password-reset links to the log. ALLOW_CONSOLE_EMAIL=true overrides."
     )
+# The console SMS backend would print phone numbers to the log.
+if SMS_BACKEND == "sms.backends.console.SmsBackend" and not env.bool("ALLOW_CONSOLE_SMS", default=False):  # noqa: F405
+    raise ImproperlyConfigured(
+        "Set SMS_BACKEND (e.g. sms.backends.twilio.SmsBackend with TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+        "SMS_FROM) in production; the console backend would print phone numbers to the log. "
+        "ALLOW_CONSOLE_SMS=true overrides."
+    )

@@ -4,6 +4,7 @@ SECRET_KEY = "test-only-not-secret"  # noqa: S105 - fixed key for the test run o
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; tests only
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SMS_BACKEND = "sms.backends.locmem.SmsBackend"  # messages land in sms.outbox
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

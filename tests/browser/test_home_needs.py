@@ -17,9 +17,9 @@ WIDTHS = [pytest.param(DESKTOP["width"], id="desktop"), pytest.param(PHONE_WIDTH
 WALKS = [
     pytest.param(
         "demo-coordinator",
-        "clients in a gap",
+        "clients with a peer contact overdue",
         "Clients",
-        r"needs=gap",
+        r"needs=overdue",
         "#results tbody tr",
         id="coordinator",
     ),

@@ -257,6 +257,8 @@ def _foreign_records(cast) -> dict[str, object]:
         "outcome-measure": f.OutcomeMeasureFactory(client=foreign),
         "resource": f.ResourceFactory(program=op),
         "referral": f.ReferralFactory(client=foreign),
+        "followup-task": f.FollowUpTaskFactory(client=foreign, assignee=supporter),
+        "on-call-shift": f.OnCallShiftFactory(supporter=supporter),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+import pytest
 from django.urls import reverse
 
 from base.services import membership_grant
@@ -22,23 +23,35 @@ def contact(cast, client, days_ago: int, status=AttendanceStatus.COMPLETED):
     return AttendanceFactory(session=session, client=client, status=status)
 
 
-def test_a_supporter_sees_a_client_without_contact_for_14_days_as_in_a_gap(cast, client):
-    contact(cast, cast.mine, days_ago=14)
+def test_without_an_agreed_rhythm_a_contact_15_days_ago_is_overdue(cast, client):
+    contact(cast, cast.mine, days_ago=15)  # due 14 days after it (the program's default), yesterday
     contact(cast, cast.mine, days_ago=2, status=AttendanceStatus.NO_SHOW)  # not a contact
     client.force_login(cast.supporter_user)
     section = client.get(reverse("home")).context["sections"][0].roles[0]
     (row,) = section.data["caseload"]
-    assert row.pk == cast.mine.pk and row.in_gap
-    assert section.data["in_gap"] == 1
+    assert row.pk == cast.mine.pk and row.contact_state == "overdue"
+    assert section.data["overdue"] == 1
 
 
-def test_a_contact_13_days_ago_is_not_a_gap(cast, client):
-    contact(cast, cast.mine, days_ago=13)
+@pytest.mark.parametrize(("days_ago", "state"), [(14, "due"), (12, "due"), (11, "ok")])
+def test_a_contact_is_due_on_the_day_the_rhythm_comes_round_and_two_days_before(cast, client, days_ago, state):
+    contact(cast, cast.mine, days_ago=days_ago)
     client.force_login(cast.supporter_user)
     response = client.get(reverse("home"))
     (row,) = response.context["sections"][0].roles[0].data["caseload"]
-    assert not row.in_gap
-    assert b"In touch" in response.content
+    assert row.contact_state == state
+    assert row.next_due == cast.program.local_today() + timedelta(days=14 - days_ago)
+
+
+def test_a_weekly_rhythm_agreed_with_the_client_makes_8_days_overdue(cast, client):
+    cast.mine.contact_every_days = 7
+    cast.mine.save()
+    contact(cast, cast.mine, days_ago=8)
+    client.force_login(cast.supporter_user)
+    response = client.get(reverse("home"))
+    (row,) = response.context["sections"][0].roles[0].data["caseload"]
+    assert row.contact_state == "overdue"
+    assert b"Overdue" in response.content and b"weekly" in response.content
 
 
 def test_a_supporter_sees_todays_sessions_in_the_programs_time_zone(cast, client):

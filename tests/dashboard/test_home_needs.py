@@ -60,11 +60,11 @@ def foreign_supporter(cast):
 # ---- coordinator
 
 
-def test_coordinator_clients_in_a_gap_count_and_list(cast, client):
-    contact(cast, cast.theirs, days_ago=2)  # in touch
-    contact(cast, cast.mine, days_ago=14)  # 14 days: in a gap
-    AssignmentFactory(client=cast.foreign, supporter=foreign_supporter(cast))  # other program, in a gap
-    need = needs(client, cast.coordinator, "coordinator")["gap"]
+def test_coordinator_contacts_overdue_count_and_list(cast, client):
+    contact(cast, cast.theirs, days_ago=14)  # due today: not overdue yet
+    contact(cast, cast.mine, days_ago=15)  # 15 days: overdue by the program's 14-day default
+    AssignmentFactory(client=cast.foreign, supporter=foreign_supporter(cast))  # other program, never contacted
+    need = needs(client, cast.coordinator, "coordinator")["contacts-overdue"]
     assert need.count == 1
     assert client_ids(open_list(client, need)) == {cast.mine.pk}
 
@@ -166,12 +166,22 @@ def test_the_home_makes_a_bounded_number_of_queries(cast, client):
 
 
 def test_supporter_contacts_overdue_are_their_own_caseload_only(cast, client):
-    # theirs (another supporter's client) is in a gap too, and not counted here
+    # theirs (another supporter's client) is overdue too, and not counted here
     found = needs(client, cast.supporter_user, "supporter")
     assert found["contacts-overdue"].count == 1
     assert client_ids(open_list(client, found["contacts-overdue"])) == {cast.mine.pk}
-    assert found["contacts-due"].url == reverse("gap-ahead", args=[cast.program.pk])
-    assert open_list(client, found["contacts-due"]).context["total"] == found["contacts-due"].count
+    assert found["gap-ahead"].url == reverse("gap-ahead", args=[cast.program.pk])
+    assert open_list(client, found["gap-ahead"]).context["total"] == found["gap-ahead"].count
+
+
+def test_supporter_contacts_due_follow_the_rhythm_agreed_with_each_client(cast, client):
+    weekly = ClientFactory(program=cast.program, contact_every_days=7)
+    AssignmentFactory(client=weekly, supporter=cast.supporter)
+    contact(cast, weekly, days_ago=6)  # weekly: due tomorrow
+    contact(cast, cast.mine, days_ago=6)  # every 14 days by default: due in 8 days
+    found = needs(client, cast.supporter_user, "supporter")
+    assert found["contacts-due"].count == 1 and found["contacts-overdue"].count == 0
+    assert client_ids(open_list(client, found["contacts-due"])) == {weekly.pk}
 
 
 def test_supporter_sessions_today_upcoming_and_unsigned(cast, client):

@@ -96,10 +96,10 @@ def test_outside_the_program_a_download_is_404(gaps, client):
 
 
 def test_the_client_working_list_download_applies_the_page_filters(gaps, client):
-    """?needs=gap of one program: the download lists exactly the page's clients."""
+    """?needs=overdue of one program: the download lists exactly the page's clients."""
     sign_in(client, gaps.coordinator)
     url = reverse("dashboard:clients")
-    query = {"program": gaps.program.pk, "needs": "gap"}
+    query = {"program": gaps.program.pk, "needs": "overdue"}
     page = client.get(url, query)
     shown = [c.external_id for c in page.context["page"].rows]
     assert gaps.foreign.external_id not in shown and shown

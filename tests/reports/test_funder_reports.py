@@ -154,7 +154,7 @@ def test_a_published_report_cannot_be_changed_or_deleted(published_report):
 def test_publishing_notifies_the_programs_funders_without_identifiers(cast, history, published_report):
     assert [m.to for m in mail.outbox] == [[cast.funder.email]]
     body = mail.outbox[0].body + mail.outbox[0].subject
-    assert "Q1 2026" in body and reverse("funder-reports") in body
+    assert "Program report published" in body and reverse("funder-reports") in body
     assert not any(c.last_name in body or c.external_id in body for c in history)
 
 

@@ -36,6 +36,7 @@ def _production(code: str, **extra: str) -> subprocess.CompletedProcess:
         FIELD_ENCRYPTION_KEYS=secrets.token_urlsafe(32),
         CACHE_URL="redis://127.0.0.1:6379/1",
         EMAIL_URL="smtp://127.0.0.1:25",
+        SMS_BACKEND="sms.backends.twilio.SmsBackend",
     )
     env.update(extra)
     return subprocess.run(  # noqa: S603 - our own interpreter and a fixed snippet
@@ -226,4 +227,12 @@ def test_production_refuses_to_start_with_the_console_email_backend_unless_told_
     refused = _production(code, EMAIL_URL="consolemail://")
     assert refused.returncode != 0 and "EMAIL_URL" in refused.stderr
     allowed = _production(code, EMAIL_URL="consolemail://", ALLOW_CONSOLE_EMAIL="true")
+    assert allowed.returncode == 0 and "started" in allowed.stdout
+
+
+def test_production_refuses_to_start_with_the_console_text_message_backend_unless_told_so():
+    code = "import django; django.setup(); print('started')"
+    refused = _production(code, SMS_BACKEND="sms.backends.console.SmsBackend")
+    assert refused.returncode != 0 and "SMS_BACKEND" in refused.stderr
+    allowed = _production(code, SMS_BACKEND="sms.backends.console.SmsBackend", ALLOW_CONSOLE_SMS="true")
     assert allowed.returncode == 0 and "started" in allowed.stdout

@@ -278,6 +278,8 @@ def test_the_admin_saves_the_rules_through_the_service(cast, client):
             "deadline_immediate_hours": 4,
             "deadline_soon_business_days": 2,
             "deadline_routine_days": 7,
+            "followup_due_days": 2,
+            "contact_request_minutes": 30,
         },
     )
     assert response.status_code == 302, response.content[:2000]

@@ -29,6 +29,7 @@ from clients.models import (
     Discipline,
 )
 from core.models import Organization, Program, Role, Site, User
+from demo.between_visits import build_between_visits
 from demo.program_demo import build_program_running, consent_variety, years_before
 from security.mfa import has_totp, totp_enrol
 from sessions.models import (
@@ -44,7 +45,7 @@ from sessions.models import (
     Urgency,
 )
 from sessions.services import feedback_acknowledge, feedback_reply, feedback_send
-from supporters.models import Certification, CredentialType, Supporter
+from supporters.models import Certification, CredentialType, OnCallShift, Supporter
 
 DEMO_SLUG = "riverside-peer"
 FIRST = ["Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn", "Rowan", "Drew"]
@@ -162,11 +163,15 @@ class Command(BaseCommand):
         if not FeedbackItem.objects.filter(program=program).exists():
             self._build_feedback(program, users)
             consent_variety(program, supporter_user=users[Role.SUPPORTER])
+        between_visits: list[str] = []
+        if not OnCallShift.objects.filter(program=program).exists():
+            between_visits = build_between_visits(program, users=users)
         self.summary.append(self.style.SUCCESS(f"Demo program '{program.name}' ({program.slug}) is ready."))
         self.summary.append("Sign in at http://127.0.0.1:8000/ as any of:")
         for role, user in users.items():
             self.summary.append(f"  {user.username:<18} ({role.label})")
         self.summary.append(f"Password for all four: {password}")
+        self.summary.extend(between_visits)
         self._enrol_mfa(users)
 
     def _enrol_mfa(self, users: dict[Role, User]) -> None:
