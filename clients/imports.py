@@ -5,6 +5,7 @@ base.importing, which dispatches to them by name (registered in apps.py)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pandas as pd
 from django.utils import timezone
@@ -33,7 +34,9 @@ from clients.characteristics import (
 from clients.models import (
     BORN_IN_THE_FUTURE,
     END_BEFORE_START,
+    FOLLOWUP_WINDOW_DAYS,
     FUTURE_APPOINTMENT_NOT_SCHEDULED,
+    TRANSITION_KINDS,
     AppointmentKind,
     AppointmentStatus,
     AssignmentRole,
@@ -43,6 +46,7 @@ from clients.models import (
     Clinician,
     Discipline,
 )
+from clients.signals import transitions_recorded
 from core.models import Program, Site
 from supporters.models import Supporter
 
@@ -247,7 +251,7 @@ def _import_appointments(*, program: Program, frame: pd.DataFrame, result: Impor
     progress(35)
     checks.raise_if_any()
     rows["program_id"] = program.pk
-    upsert(
+    ids, changed = upsert(
         model=ClinicalAppointment,
         queryset=ClinicalAppointment.objects.filter(program=program),
         rows=rows,
@@ -263,3 +267,25 @@ def _import_appointments(*, program: Program, frame: pd.DataFrame, result: Impor
         result=result,
         progress=progress,
     )
+    if not result.dry_run:
+        _announce_recent_transitions(program, rows[ids.isna().to_numpy() | changed])
+
+
+def _announce_recent_transitions(program: Program, rows: pd.DataFrame) -> None:
+    """New or changed transition events whose 7-day follow-up window is still open: the rooms
+    above open their follow-up tasks (clients.signals). Older ones (last year's visits in a
+    history file) open nothing."""
+    since = pd.Timestamp(timezone.now() - timedelta(days=FOLLOWUP_WINDOW_DAYS + 1))
+    recent = rows[
+        rows["kind"].isin(TRANSITION_KINDS)
+        & (rows["status"] == AppointmentStatus.ATTENDED)
+        & (rows["start"] >= since)
+    ]
+    if recent.empty:
+        return
+    appointment_ids = list(
+        ClinicalAppointment.objects.filter(
+            program=program, external_id__in=recent["external_id"].tolist(), kind__in=TRANSITION_KINDS
+        ).values_list("id", flat=True)
+    )
+    transitions_recorded.send(sender=Program, program=program, appointment_ids=appointment_ids)

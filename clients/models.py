@@ -382,6 +382,13 @@ class AppointmentStatus(models.TextChoices):
     CANCELLED_BY_CLINIC = "cancelled_by_clinic", _("Cancelled by clinic")
 
 
+# The transition events of continuity.md §2: an attended appointment of one of these kinds. The
+# 7-day follow-up counts a peer contact on date(a) + 1 .. date(a) + FOLLOWUP_WINDOW_DAYS (the
+# same-day contact does not count); the continuity engine's pure code writes the same 7.
+TRANSITION_KINDS = (AppointmentKind.INPATIENT_DISCHARGE.value, AppointmentKind.EMERGENCY_VISIT.value)
+FOLLOWUP_WINDOW_DAYS = 7
+
+
 class ClinicalAppointmentQuerySet(models.QuerySet["ClinicalAppointment"]):
     def visible_to(self, user: User | AnonymousUser) -> ClinicalAppointmentQuerySet:
         return self.filter(client_access_q(user, client_field="client_id", program_field="program_id"))

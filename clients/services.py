@@ -58,6 +58,7 @@ from clients.models import (
     ReferralStatus,
     Resource,
 )
+from clients.signals import transitions_recorded
 from core.jobs import LostClaim, claim_job, dispatch, heartbeat, holds_claim, reap_stale_jobs, requeue_fields
 from core.models import Program, User
 from supporters.services import clean_lived_experience_areas, program_policy, supporter_may_take_clients
@@ -885,9 +886,8 @@ def transition_event_record(
             status=AppointmentStatus.ATTENDED,
         )
         audit_write(appointment, actions.CREATED, detail=detail)
-        # Issue 20 item 4 (follow-up within hours): a transition of a client enrolled on the
-        # event's date opens the follow-up task for the primary supporter here, through the
-        # task layer's service (branch `tasks`), inside this transaction.
+        # Follow-up within hours: the task for the client's supporter opens in this transaction.
+        transitions_recorded.send(sender=Program, program=program, appointment_ids=[appointment.pk])
         return appointment
     if existing.client_id != client.pk or existing.kind != kind:
         raise ValidationError({"visit": [_("This visit number is already recorded for another patient or kind.")]})

@@ -162,10 +162,10 @@ def coordinator_needs(user: User, program: Program) -> dict[str, Any]:
             f"{worklist}?list=supervision",
         ),
         Need(
-            "tasks-overdue",
-            _("follow-up tasks overdue (past their due time, not done)"),
-            FollowUpTask.objects.visible_to(user).filter(program=program).overdue(now=now).count(),
-            _url("peer_sessions:task-list", p | {"state": "overdue"}),
+            "tasks-escalated",
+            _("follow-up tasks escalated to you (past their target or due time, not done)"),
+            FollowUpTask.objects.visible_to(user).filter(program=program).escalated().count(),
+            _url("peer_sessions:task-list", p | {"state": "escalated"}),
         ),
         Need(
             "unsigned-late",

@@ -16,11 +16,19 @@ from audit import actions
 from audit.records import audit_record
 from clients.characteristics import CHARACTERISTICS
 from clients.disclosure import peer_support_q
-from clients.models import AppointmentStatus, AssignmentRole, CaseloadAssignment, Client, ClinicalAppointment
+from clients.models import (
+    FOLLOWUP_WINDOW_DAYS,
+    TRANSITION_KINDS,
+    AppointmentStatus,
+    AssignmentRole,
+    CaseloadAssignment,
+    Client,
+    ClinicalAppointment,
+)
 from core.models import Program, Role
 from core.scoping import role_program_ids
 from reports.continuity.engine import MISSING_NS, compute_planned
-from reports.continuity.load import TRANSITION_KINDS, load_continuity_data, load_planned_data
+from reports.continuity.load import load_continuity_data, load_planned_data
 from reports.continuity.report import SUMMARY_KEYS, compute_continuity, continuity_result
 from reports.equity import COUNTS as EQUITY_COUNTS
 from reports.equity import RATES, categories, equity_values, load_characteristics, question
@@ -306,11 +314,6 @@ def gap_ahead_worklist(
             )
         )
     return rows
-
-
-# Follow-up after a transition (continuity.md §2) counts a peer contact on date(a) + 1 ..
-# date(a) + FOLLOWUP_WINDOW_DAYS; the same-day contact does not count.
-FOLLOWUP_WINDOW_DAYS = 7
 
 
 def transitions_awaiting_followup(

@@ -778,9 +778,13 @@ class FollowUpTaskQuerySet(models.QuerySet["FollowUpTask"]):
         return self.filter(done_at__isnull=False)
 
     def overdue(self, *, now: datetime) -> FollowUpTaskQuerySet:
-        """Open past the due time: the one "overdue" (FollowUpTask.is_overdue), which the
-        escalation job (sessions.services.task_escalate_overdue) escalates."""
+        """Open past the due time: the one "overdue" (FollowUpTask.is_overdue)."""
         return self.open().filter(due_at__lt=now)
+
+    def to_escalate(self, *, now: datetime) -> FollowUpTaskQuerySet:
+        """Open past the target time when the task has one (a transition's 48 hours: the
+        coordinators still have days of the window to act), else past the due time."""
+        return self.open().filter(Q(target_at__lt=now) | Q(target_at__isnull=True, due_at__lt=now))
 
     def escalated(self) -> FollowUpTaskQuerySet:
         """Escalated to the coordinators and still open."""
@@ -792,7 +796,7 @@ class FollowUpTask(models.Model):
     a discharge or an emergency visit, answer a request for contact. Opened once per source
     (sessions.services.task_open), closed by the first delivered peer contact from `since` on
     (sessions.services.tasks_close_by_contacts) or by hand with a note (task_complete), escalated
-    to the coordinators when still open at `due_at` (task_escalate_overdue)."""
+    to the coordinators when still open at `target_at` (when set) or `due_at` (task_escalate_overdue)."""
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="followup_tasks")
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="followup_tasks")

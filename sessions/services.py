@@ -6,7 +6,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Collection, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
 from typing import Any
 
@@ -21,7 +21,18 @@ from django.utils.translation import gettext as _
 from audit import actions
 from audit.records import audit_record, audit_write
 from clients.disclosure import covering_consents, record_disclosure
-from clients.models import PART2_NOTICE, CaseloadAssignment, Client, Clinician, Consent
+from clients.models import (
+    FOLLOWUP_WINDOW_DAYS,
+    PART2_NOTICE,
+    TRANSITION_KINDS,
+    AppointmentStatus,
+    AssignmentRole,
+    CaseloadAssignment,
+    Client,
+    ClinicalAppointment,
+    Clinician,
+    Consent,
+)
 from core.jobs import LEASE, claim_job, dispatch, heartbeat, holds_claim, requeue_fields
 from core.models import Program, Role, User
 from sessions.billing import BILLING_FIELDS, billing_recompute, billing_recompute_attendances
@@ -917,6 +928,63 @@ def tasks_for_session(*, session: PeerSession, attendances: list[Attendance], no
     ]
 
 
+# A transition's follow-up task aims at the first peer contact within this many hours
+# (issue 20: target 48 hours; due when the 7-day window of continuity.md §2 ends).
+TRANSITION_TARGET_HOURS = 48
+
+
+def tasks_for_transitions(
+    *, program: Program, appointment_ids: Iterable[int], now: datetime | None = None, **_signal: Any
+) -> list[FollowUpTask]:
+    """A discharge or an emergency visit (continuity.md §2) of a client enrolled on its local date
+    opens a follow-up task for the client's primary supporter that day (else a supporter assigned
+    that day): target TRANSITION_TARGET_HOURS after the event, due when the 7-day follow-up window
+    ends, told in the app and by text message; past the target it escalates to the coordinators
+    (task_escalate_overdue). The first peer contact that counts for the follow-up (from date(a) + 1
+    on, the HEDIS-aligned rule) closes it. Once per appointment; an event whose window has ended
+    opens nothing. Receives clients.signals.transitions_recorded (ADT, FHIR, imports)."""
+    now = now or timezone.now()
+    tz = program.tzinfo
+    tasks = []
+    appointments = ClinicalAppointment.objects.filter(
+        pk__in=list(appointment_ids),
+        program=program,
+        kind__in=TRANSITION_KINDS,
+        status=AppointmentStatus.ATTENDED,
+        start__lte=now,
+    ).select_related("client__program")
+    for appointment in appointments:
+        day = appointment.start.astimezone(tz).date()
+        window_start = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+        window_end = datetime.combine(day + timedelta(days=FOLLOWUP_WINDOW_DAYS + 1), time.min, tzinfo=tz)
+        if window_end <= now:
+            continue
+        on_that_day = (
+            CaseloadAssignment.objects.filter(client_id=appointment.client_id)
+            .active_on(day)
+            .select_related("supporter__user")
+            .order_by("role", "start_date", "id")  # "primary" sorts before "secondary"
+        )
+        enrolment = next(iter(on_that_day), None)
+        if enrolment is None:
+            continue  # not enrolled that day: not a transition event of the program's clients
+        primary = next((a for a in on_that_day if a.role == AssignmentRole.PRIMARY), enrolment)
+        tasks.append(
+            task_open(
+                kind=TaskKind.TRANSITION_FOLLOWUP,
+                client=appointment.client,
+                source=f"appointment:{appointment.pk}",
+                assignee=primary.supporter,
+                due_at=window_end,
+                target_at=min(appointment.start + timedelta(hours=TRANSITION_TARGET_HOURS), window_end),
+                since=window_start,
+                channels=(Channel.IN_APP, Channel.SMS),
+                now=now,
+            )
+        )
+    return tasks
+
+
 @transaction.atomic
 def contact_request_raise(
     *,
@@ -957,8 +1025,9 @@ def contact_request_raise(
 
 
 def task_escalate_overdue(*, now: datetime | None = None) -> int:
-    """Tasks still open at their due time go to the program's coordinators (the home's overdue
-    tasks, /tasks/?state=overdue) and the assignee is reminded, once each. A request for contact
+    """Tasks still open at their target time (a transition's 48 hours), or at their due time when
+    they have no target, go to the program's coordinators (the home's escalated tasks) and the
+    assignee is reminded, once each. A request for contact
     is the on-call supporter's: its escalation reaches the coordinators by text too, in their
     quiet hours as well (they stand behind the on-call rota)."""
 
@@ -986,5 +1055,5 @@ def task_escalate_overdue(*, now: datetime | None = None) -> int:
         audit_write(task, actions.UPDATED, action=actions.TASK_ESCALATED)
 
     now = now or timezone.now()
-    overdue = FollowUpTask.objects.overdue(now=now).select_related("program", "assignee__user")
-    return escalate_once(queryset=overdue, now=now, escalate=escalate)
+    late = FollowUpTask.objects.to_escalate(now=now).select_related("program", "assignee__user")
+    return escalate_once(queryset=late, now=now, escalate=escalate)

@@ -30,7 +30,7 @@ from django.utils import timezone
 from psycopg.conninfo import make_conninfo
 
 from clients.models import (
-    AppointmentKind,
+    TRANSITION_KINDS,
     AppointmentStatus,
     AssignmentRole,
     CaseloadAssignment,
@@ -41,8 +41,6 @@ from core.models import Program
 from reports.continuity.engine import EPOCH, OPEN_END_DAY, local_midnight, period_bounds_ns
 from sessions.models import Attendance, AttendanceStatus, SessionStatus
 from supporters.models import Supporter
-
-TRANSITION_KINDS = (AppointmentKind.INPATIENT_DISCHARGE.value, AppointmentKind.EMERGENCY_VISIT.value)
 
 
 @dataclass

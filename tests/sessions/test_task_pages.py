@@ -13,6 +13,7 @@ from audit.models import AuditEvent
 from clients.models import ClientContact
 from sessions import services
 from sessions.models import AttendanceStatus, FollowUpTask, TaskClosure, TaskKind
+from sessions.services import task_escalate_overdue
 from tests.sessions.conftest import log_session
 
 pytestmark = pytest.mark.django_db
@@ -113,9 +114,10 @@ def test_the_homes_count_the_tasks_and_link_to_exactly_them(cast, client, tasks)
     listed = client.get(needs["tasks-open"].url).content.decode()
     assert listed.count("/tasks/") - listed.count('href="/tasks/"') >= 2
     FollowUpTask.objects.filter(pk=tasks["mine"].pk).update(due_at=timezone.now() - timedelta(minutes=1))
+    task_escalate_overdue()
     client.force_login(cast.coordinator)
     home = client.get(reverse("home"))
     needs = {n.key: n for s in home.context["sections"] for r in s.roles for n in r.data.get("needs", [])}
-    assert needs["tasks-overdue"].count == 1
-    overdue = client.get(needs["tasks-overdue"].url).content.decode()
-    assert f"/tasks/{tasks['mine'].pk}/" in overdue and f"/tasks/{tasks['theirs'].pk}/" not in overdue
+    assert needs["tasks-escalated"].count == 1
+    escalated = client.get(needs["tasks-escalated"].url).content.decode()
+    assert f"/tasks/{tasks['mine'].pk}/" in escalated and f"/tasks/{tasks['theirs'].pk}/" not in escalated
