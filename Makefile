@@ -32,8 +32,13 @@ seed: migrate
 
 # The clock jobs (feedback escalation, credential reminders, scheduled reports: config/periodic.py)
 # run in a background runner that stops with the server; production uses Celery beat instead.
+# The HL7 v2 ADT listener for the demo program runs beside them on ADT_PORT (docs/interop.md).
+ADT_PORT ?= 2575
+export ADT_PORT
 run: seed
-	$(PY) manage.py periodic_runner & runner=$$!; trap 'kill $$runner 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py periodic_runner & runner=$$!; \
+	$(PY) manage.py adt_listener --program riverside-peer --port $(ADT_PORT) & listener=$$!; \
+	trap 'kill $$runner $$listener 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # The suite runs on every core (pytest-xdist; each worker has its own test database). Tests are

@@ -124,6 +124,7 @@ EMERGENCY_DESIGNATED = "accounts.emergency_access.designated"
 EMERGENCY_UNDESIGNATED = "accounts.emergency_access.undesignated"
 TREATMENT_DISCLOSURES_SET = "accounts.program.treatment_disclosures_set"
 COSIGNATURE_SET = "accounts.program.cosignature_set"
+IDENTIFIER_SYSTEM_SET = "accounts.program.identifier_system_set"
 # The trail itself
 AUDIT_LISTED = "audit.events.listed"
 AUDIT_EXPORTED = "audit.events.exported"

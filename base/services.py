@@ -89,7 +89,20 @@ def program_cosignature_set(*, program: Program, required: bool, by: User | None
     )
 
 
-def _program_setting_set(*, program: Program, field: str, value: bool, action: str, by: User | None) -> Program:
+@transaction.atomic
+def program_identifier_system_set(*, program: Program, system: str, by: User | None) -> Program:
+    """The identifier system (URI) of the program's record numbers as the clinic's EHR knows them
+    (FHIR Identifier.system; blank: the program's own URN). Recorded with the old and new value."""
+    return _program_setting_set(
+        program=program,
+        field="fhir_identifier_system",
+        value=system.strip(),
+        action=actions.IDENTIFIER_SYSTEM_SET,
+        by=by,
+    )
+
+
+def _program_setting_set(*, program: Program, field: str, value: bool | str, action: str, by: User | None) -> Program:
     """One program setting changed under a row lock, validated by the model (Program.clean refuses
     what the program may not have) and, when it changed, recorded with the old and new value."""
     program = Program.objects.select_for_update().get(pk=program.pk)

@@ -43,7 +43,7 @@ class ClinicianSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Clinician
-        fields = ["id", "program", "external_id", "first_name", "last_name", "email", "discipline"]
+        fields = ["id", "program", "external_id", "first_name", "last_name", "email", "npi", "discipline"]
 
 
 class ClientSerializer(serializers.ModelSerializer):

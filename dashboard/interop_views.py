@@ -3,21 +3,27 @@ POSTed Encounters held because no client has their record number, to match or di
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from audit import actions
 from audit.records import audit_record
+from base.services import program_identifier_system_set
 from clients.adt import AdtError, parse_hl7
 from clients.models import AdtMessage, AdtSource, AdtStatus, Client
 from clients.services import adt_message_dismiss, adt_message_match, adt_messages_rematch
+from core.exceptions import apply_errors
 from core.models import Role
 from core.request_types import AuthenticatedRequest
 from core.scoping import program_or_404
+from sessions.models import FhirEndpoint
+from sessions.services import fhir_endpoint_save
 
 SHOWN = 100
 
@@ -84,3 +90,88 @@ def hospital_messages(request: AuthenticatedRequest, program_id: int) -> HttpRes
         program_id=program.pk,
     )
     return render(request, "program/hospital_messages.html", {"program": program, "rows": rows, "recent": recent})
+
+
+class IdentifierSystemForm(forms.Form):
+    system = forms.CharField(
+        label=_("Identifier system of the record numbers"),
+        required=False,
+        max_length=200,
+        help_text=_("The URI under which the clinic's EHR issues medical record numbers. Blank: our own URN."),
+    )
+
+
+def _field(name: str) -> forms.Field:
+    """The model field's own form field (its validators, choices and help text)."""
+    model_field = FhirEndpoint._meta.get_field(name)
+    assert isinstance(model_field, models.Field)
+    form_field = model_field.formfield()
+    assert form_field is not None
+    return form_field
+
+
+class FhirEndpointForm(forms.Form):
+    """The program's outbound FHIR endpoint, field by field from the model (its rules run in
+    sessions.services.fhir_endpoint_save); the secrets are write-only: blank keeps the stored one."""
+
+    SECRETS = ("bearer_token", "client_secret")
+    FIELDS = ("base_url", "auth", "bearer_token", "token_url", "oauth_client_id", "client_secret", "scope", "is_active")
+    base_url = _field("base_url")
+    auth = _field("auth")
+    bearer_token = forms.CharField(
+        label=_("Bearer token"), required=False, widget=forms.PasswordInput, help_text=_("Blank keeps the one stored.")
+    )
+    token_url = _field("token_url")
+    oauth_client_id = _field("oauth_client_id")
+    client_secret = forms.CharField(
+        label=_("Client secret"), required=False, widget=forms.PasswordInput, help_text=_("Blank keeps the one stored.")
+    )
+    scope = _field("scope")
+    is_active = _field("is_active")
+
+
+@login_required
+def ehr_connection(request: AuthenticatedRequest, program_id: int) -> HttpResponse:
+    """The coordinator's EHR connection (issue 20; docs/interop.md): the identifier system of the
+    record numbers (FHIR Patient.identifier) and where feedback is delivered (FhirEndpoint). The
+    secrets are never shown back, only their last four characters."""
+    program = program_or_404(request.user, program_id, Role.COORDINATOR)
+    endpoint = FhirEndpoint.objects.visible_to(request.user).filter(program=program).first()
+    system_form = IdentifierSystemForm(initial={"system": program.fhir_identifier_system})
+    endpoint_form = FhirEndpointForm(
+        initial={n: getattr(endpoint, n) for n in FhirEndpointForm.FIELDS if n not in FhirEndpointForm.SECRETS}
+        if endpoint
+        else None
+    )
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("form") == "system":
+                system_form = IdentifierSystemForm(request.POST)
+                if not system_form.is_valid():
+                    raise ValidationError(system_form.errors.as_data())
+                program_identifier_system_set(
+                    program=program, system=system_form.cleaned_data["system"], by=request.user
+                )
+            else:
+                endpoint_form = FhirEndpointForm(request.POST)
+                if not endpoint_form.is_valid():
+                    raise ValidationError(endpoint_form.errors.as_data())
+                fhir_endpoint_save(program=program, fields=endpoint_form.cleaned_data, by=request.user)
+        except ValidationError as exc:
+            target = system_form if request.POST.get("form") == "system" else endpoint_form
+            if not target.errors:
+                apply_errors(target, exc)
+            status = 400
+        else:
+            messages.success(request, _("EHR connection saved."))
+            return redirect("program:ehr", program_id=program.pk)
+    context = {
+        "program": program,
+        "endpoint": endpoint,
+        "system_form": system_form,
+        "endpoint_form": endpoint_form,
+        "record_number_system": program.record_number_system,
+        "fhir_base": request.build_absolute_uri("/fhir/r4/"),
+    }
+    return render(request, "program/ehr.html", context, status=status)

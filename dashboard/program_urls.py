@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("<int:program_id>/worklists/", views.worklists, name="worklists"),
     path("<int:program_id>/hospital-messages/", interop_views.hospital_messages, name="hospital-messages"),
+    path("<int:program_id>/ehr/", interop_views.ehr_connection, name="ehr"),
     path("<int:program_id>/credentials/", views.credentials, name="credentials"),
     path("<int:program_id>/training/", views.training, name="training"),
     path("<int:program_id>/supervision/", views.supervision, name="supervision"),

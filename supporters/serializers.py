@@ -41,6 +41,7 @@ class SupporterSerializer(serializers.ModelSerializer):
             "first_name",
             "last_name",
             "email",
+            "npi",
             "site",
             "max_caseload",
             "languages",

@@ -11,14 +11,17 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import StringIO
 from pathlib import Path
 
 import hl7
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from clients.management.commands.adt_listener import serving_in_thread
 from clients.models import AdtMessage, AdtStatus, ClinicalAppointment
+from sessions.models import FollowUpTask, TaskKind
 from tests.clients.test_adt import sample
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,3 +145,21 @@ def test_a_listener_killed_mid_frame_stores_nothing_and_the_resent_message_is_ta
         process.wait(timeout=20)
     assert AdtMessage.objects.count() == 1
     assert ClinicalAppointment.objects.filter(client=cast.mine).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_sender_delivers_a_discharge_that_opens_the_supporters_follow_up_task(cast):
+    """What the README tells a new user to try under make run: demo/adt/a03_discharge.hl7 sent
+    with `manage.py adt_send` reaches the listener and opens the task on the supporter's home."""
+    out = StringIO()
+    with serving_in_thread(cast.program) as port:
+        call_command(
+            "adt_send",
+            str(ROOT / "demo" / "adt" / "a03_discharge.hl7"),
+            mrn=cast.mine.external_id,
+            port=port,
+            stdout=out,
+        )
+    assert out.getvalue().startswith("MSA|AA|DEMO-")
+    task = FollowUpTask.objects.get(client=cast.mine)
+    assert (task.kind, task.assignee) == (TaskKind.TRANSITION_FOLLOWUP, cast.supporter)

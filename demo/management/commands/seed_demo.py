@@ -30,6 +30,7 @@ from clients.models import (
 )
 from core.models import Organization, Program, Role, Site, User
 from demo.between_visits import build_between_visits
+from demo.interop_demo import build_interop
 from demo.program_demo import build_program_running, consent_variety, years_before
 from security.mfa import has_totp, totp_enrol
 from sessions.models import (
@@ -172,6 +173,7 @@ class Command(BaseCommand):
             self.summary.append(f"  {user.username:<18} ({role.label})")
         self.summary.append(f"Password for all four: {password}")
         self.summary.extend(between_visits)
+        self.summary.extend(build_interop(program, users=users))
         self._enrol_mfa(users)
 
     def _enrol_mfa(self, users: dict[Role, User]) -> None:
