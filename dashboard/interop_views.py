@@ -3,6 +3,8 @@ POSTed Encounters held because no client has their record number, to match or di
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,6 +13,7 @@ from django.db import models
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from audit import actions
 from audit.records import audit_record
@@ -94,20 +97,23 @@ def hospital_messages(request: AuthenticatedRequest, program_id: int) -> HttpRes
 
 class IdentifierSystemForm(forms.Form):
     system = forms.CharField(
-        label=_("Identifier system of the record numbers"),
+        label=_lazy("Identifier system of the record numbers"),
         required=False,
         max_length=200,
-        help_text=_("The URI under which the clinic's EHR issues medical record numbers. Blank: our own URN."),
+        help_text=_lazy("The URI under which the clinic's EHR issues medical record numbers. Blank: our own URN."),
     )
 
 
-def _field(name: str) -> forms.Field:
-    """The model field's own form field (its validators, choices and help text)."""
+def _field(name: str, label: Any) -> forms.Field:
+    """The model field's own form field (its validators, choices and help text), labelled."""
     model_field = FhirEndpoint._meta.get_field(name)
     assert isinstance(model_field, models.Field)
-    form_field = model_field.formfield()
+    form_field = model_field.formfield(label=label)
     assert form_field is not None
     return form_field
+
+
+KEEPS_STORED = _lazy("Blank keeps the one stored.")
 
 
 class FhirEndpointForm(forms.Form):
@@ -116,18 +122,24 @@ class FhirEndpointForm(forms.Form):
 
     SECRETS = ("bearer_token", "client_secret")
     FIELDS = ("base_url", "auth", "bearer_token", "token_url", "oauth_client_id", "client_secret", "scope", "is_active")
-    base_url = _field("base_url")
-    auth = _field("auth")
+    base_url = _field("base_url", _lazy("FHIR base URL"))
+    auth = _field("auth", _lazy("How we sign in there"))
     bearer_token = forms.CharField(
-        label=_("Bearer token"), required=False, widget=forms.PasswordInput, help_text=_("Blank keeps the one stored.")
+        label=_lazy("Bearer token"),
+        required=False,
+        widget=forms.PasswordInput,
+        help_text=KEEPS_STORED,
     )
-    token_url = _field("token_url")
-    oauth_client_id = _field("oauth_client_id")
+    token_url = _field("token_url", _lazy("Token URL (OAuth2)"))
+    oauth_client_id = _field("oauth_client_id", _lazy("Client id (OAuth2)"))
     client_secret = forms.CharField(
-        label=_("Client secret"), required=False, widget=forms.PasswordInput, help_text=_("Blank keeps the one stored.")
+        label=_lazy("Client secret (OAuth2)"),
+        required=False,
+        widget=forms.PasswordInput,
+        help_text=KEEPS_STORED,
     )
-    scope = _field("scope")
-    is_active = _field("is_active")
+    scope = _field("scope", _lazy("Scope (OAuth2)"))
+    is_active = _field("is_active", _lazy("Deliver feedback to this EHR"))
 
 
 @login_required
