@@ -287,7 +287,7 @@ def supporter_caseload(user: User, program: Program) -> dict[str, Any]:
     needs = [
         Need(
             "tasks-open",
-            _("follow-up tasks to do (no-shows, attempts, requests for contact)"),
+            _("follow-up tasks to do (no-shows, attempts, discharges, requests for contact)"),
             my_tasks.open().count(),
             _url("peer_sessions:task-list", {"program": program.pk, "state": "open"}),
         ),
