@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from base.services import membership_grant
 from bench.large import build_large_network
@@ -350,6 +351,26 @@ class Command(BaseCommand):
                     ),
                 )
                 for c in group_clients
+            )
+        # Notes: demo-supporter signs within two days, so their past months are signed (and
+        # co-signed by the coordinator, for when the program asks for it) and bill; every eighth
+        # note of the last weeks is left unsigned, for the 72-hour queue and their home. The other
+        # supporters have no sign-in in the demo, so their notes stay unsigned (behind on notes).
+        recent = datetime.combine(today - timedelta(days=21), time.min, tzinfo=tz)
+        held = PeerSession.objects.filter(
+            program=program, status=SessionStatus.HELD, supporter__user__isnull=False
+        ).select_related("supporter")
+        for n, session in enumerate(held.order_by("start", "id")):
+            if session.start >= recent and n % 8 == 0:
+                continue
+            session.narrative = session.narrative or "Checked in on the week; agreed the next step together."
+            session.signed_at = min(session.start + timedelta(hours=2 + n % 40), timezone.now())
+            session.signed_by = session.supporter.user
+            session.signed_credential = "State Certified Peer Specialist"
+            session.cosigned_at = min(session.signed_at + timedelta(days=1), timezone.now())
+            session.cosigned_by = users[Role.COORDINATOR]
+            session.save(
+                update_fields=["narrative", "signed_at", "signed_by", "signed_credential", "cosigned_at", "cosigned_by"]
             )
         # The gap ahead (continuity.md §6): scheduled peer sessions for two clients in three in the
         # coming week (a few by video), and next week's group; the others keep an unplanned gap
