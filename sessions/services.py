@@ -35,6 +35,7 @@ from clients.models import (
 )
 from core.jobs import LEASE, claim_job, dispatch, heartbeat, holds_claim, requeue_fields
 from core.models import Program, Role, User
+from core.scoping import role_program_ids
 from sessions.billing import BILLING_FIELDS, billing_recompute, billing_recompute_attendances
 from sessions.delivery import DeliveryResult, post_communication
 from sessions.fhir import communication_json
@@ -637,7 +638,11 @@ def feedback_delivery_queue(*, item: FeedbackItem) -> FeedbackDelivery:
 
 @transaction.atomic
 def feedback_delivery_retry(*, delivery: FeedbackDelivery, user: User) -> FeedbackDelivery:
-    """Try a failed or refused delivery again now (the page's button): the gate is asked again."""
+    """Try a failed or refused delivery again now (the page's button): the item's author or a
+    coordinator of its program; the gate is asked again at send time."""
+    item = delivery.item
+    if item.author.user_id != user.pk and item.program_id not in role_program_ids(user).coordinator:
+        raise PermissionDenied("Only the author or a coordinator can try a delivery again.")
     updated = FeedbackDelivery.objects.filter(
         pk=delivery.pk, status__in=[DeliveryStatus.FAILED, DeliveryStatus.REFUSED]
     ).update(status=DeliveryStatus.QUEUED, next_attempt_at=timezone.now(), reason="", attempts=0, **requeue_fields())

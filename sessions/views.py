@@ -455,10 +455,10 @@ def feedback_detail(request: AuditedRequest, pk: int) -> HttpResponse:
 def feedback_delivery_retry(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     item = _item_for(request, pk)
     delivery = get_object_or_404(FeedbackDelivery.objects.visible_to(request.user), item=item)
-    if item.author.user_id != request.user.pk and item.program_id not in role_program_ids(request.user).coordinator:
-        raise Http404
     try:
         services.feedback_delivery_retry(delivery=delivery, user=request.user)
+    except PermissionDenied as exc:
+        raise Http404 from exc  # a recipient sees the item, not the button: nothing to retry here
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
