@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -189,3 +191,22 @@ def test_secrets_are_encrypted_and_never_shown_back(cast, ehr):
     assert endpoint.bearer_token == ehr.token  # a blank secret keeps the stored one
     event = AuditEvent.objects.filter(action="peer_sessions.fhir_endpoint.updated").latest("id")
     assert ehr.token not in str(event.detail)
+
+
+def test_only_the_author_or_a_coordinator_may_try_a_delivery_again(
+    cast, consent, ehr, client, django_capture_on_commit_callbacks
+):
+    ehr.failures.append(401)
+    item, delivery = sent(cast, django_capture_on_commit_callbacks)
+    url = reverse("peer_sessions:feedback-delivery-retry", args=[item.pk])
+    client.force_login(cast.clinician_user)  # a recipient: reads the item, may not resend it
+    assert client.post(url).status_code == 404
+    with pytest.raises(PermissionDenied):
+        feedback_delivery_retry(delivery=delivery, user=cast.clinician_user)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED
+    client.force_login(cast.supporter_user)  # the author
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url).status_code == 302
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED
