@@ -354,9 +354,11 @@ class Command(BaseCommand):
             )
         # Notes: demo-supporter signs within two days, so their past months are signed (and
         # co-signed by the coordinator, for when the program asks for it) and bill; every eighth
-        # note of the last weeks is left unsigned, for the 72-hour queue and their home. The other
-        # supporters have no sign-in in the demo, so their notes stay unsigned (behind on notes).
+        # note of the last weeks is left unsigned, for the 72-hour queue and their home, and the
+        # last week's signed notes await the coordinator's co-signature (the supervision queue).
+        # The other supporters have no sign-in in the demo, so their notes stay unsigned.
         recent = datetime.combine(today - timedelta(days=21), time.min, tzinfo=tz)
+        last_week = datetime.combine(today - timedelta(days=7), time.min, tzinfo=tz)
         held = PeerSession.objects.filter(
             program=program, status=SessionStatus.HELD, supporter__user__isnull=False
         ).select_related("supporter")
@@ -367,8 +369,9 @@ class Command(BaseCommand):
             session.signed_at = min(session.start + timedelta(hours=2 + n % 40), timezone.now())
             session.signed_by = session.supporter.user
             session.signed_credential = "State Certified Peer Specialist"
-            session.cosigned_at = min(session.signed_at + timedelta(days=1), timezone.now())
-            session.cosigned_by = users[Role.COORDINATOR]
+            if session.start < last_week:
+                session.cosigned_at = min(session.signed_at + timedelta(days=1), timezone.now())
+                session.cosigned_by = users[Role.COORDINATOR]
             session.save(
                 update_fields=["narrative", "signed_at", "signed_by", "signed_credential", "cosigned_at", "cosigned_by"]
             )
