@@ -114,6 +114,12 @@ class Command(BaseCommand):
             "--password", help="Password for the demo users (default: generated, kept in .demo_password)"
         )
         parser.add_argument(
+            "--ehr-inbox-port",
+            type=int,
+            help="point the demo program's EHR endpoint at the demo EHR inbox on this loopback port "
+            "(manage.py ehr_inbox; make run does both)",
+        )
+        parser.add_argument(
             "--scale",
             choices=["small", "large"],
             default="small",
@@ -174,7 +180,7 @@ class Command(BaseCommand):
             self.summary.append(f"  {user.username:<18} ({role.label})")
         self.summary.append(f"Password for all four: {password}")
         self.summary.extend(between_visits)
-        self.summary.extend(build_interop(program, users=users))
+        self.summary.extend(build_interop(program, users=users, ehr_inbox_port=options.get("ehr_inbox_port")))
         self._enrol_mfa(users)
 
     def _enrol_mfa(self, users: dict[Role, User]) -> None:
