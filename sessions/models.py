@@ -243,6 +243,15 @@ class PeerSession(models.Model):
     dropin_count = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(MAX_DROPINS)])
     # The link of a scheduled video session (import `scheduled_peer_sessions`, the API).
     video_url = models.CharField(max_length=500, blank=True, validators=[VIDEO_URL_VALIDATOR])
+    # An occurrence of a recurring series (sessions.recurrence): the series and the date of the
+    # rule it stands for (a moved occurrence keeps its date; its start says where it went).
+    series = models.ForeignKey(
+        "SessionSeries", null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
+    occurrence_date = models.DateField(null=True, blank=True)
+    # The start the reminders of this scheduled session were planned for (sessions.reminders):
+    # a session moved since gets new ones.
+    reminders_planned_for = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)  # FHIR meta.lastUpdated (services that update() set it too)
     # Topic values (Topic.values), kept as a list so one session can cover several.
@@ -286,6 +295,11 @@ class PeerSession(models.Model):
                 condition=Q(duration_minutes__gte=1) & Q(duration_minutes__lte=720),
                 name="peer_session_duration_range",
             ),
+            models.UniqueConstraint(
+                fields=["series", "occurrence_date"],
+                condition=Q(series__isnull=False),
+                name="peer_session_one_per_occurrence",
+            ),
         ]
         indexes = [
             models.Index(fields=["program", "start"], name="peer_session_program_start_idx"),
@@ -309,6 +323,82 @@ class PeerSession(models.Model):
     def get_topics_display(self) -> list[str]:
         labels = dict(Topic.choices)
         return [str(labels.get(value, value)) for value in self.topics or []]
+
+
+class Recurrence(models.TextChoices):
+    WEEKLY = "weekly", _("Weekly")
+    EVERY_OTHER_WEEK = "every_other_week", _("Every other week")
+    # The same weekday of the month as the first date (the 2nd Tuesday; a 5th one is the last).
+    MONTHLY_BY_WEEKDAY = "monthly_by_weekday", _("Monthly, on the same weekday")
+
+
+# A series books at most this many sessions ahead (two years of a weekly group).
+MAX_SERIES_OCCURRENCES = 104
+
+
+class SessionSeriesQuerySet(models.QuerySet["SessionSeries"]):
+    def visible_to(self, user: User | AnonymousUser) -> SessionSeriesQuerySet:
+        """As for sessions: coordinators all of their programs', supporters their own."""
+        roles = role_program_ids(user)
+        q = Q(program_id__in=roles.coordinator)
+        if roles.supporter:
+            q |= Q(program_id__in=roles.supporter, supporter__user_id=user.pk)
+        return self.filter(q)
+
+
+class SessionSeries(models.Model):
+    """Sessions booked ahead on a rule: the first date and its wall-clock time in the program's
+    zone (6 pm stays 6 pm across daylight-saving changes), a recurrence, and an end (a last
+    date or a number of sessions). Its occurrences are scheduled PeerSessions written through
+    sessions.services.peer_session_save; exceptions skip or move single occurrences."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="session_series")
+    supporter = models.ForeignKey("supporters.Supporter", on_delete=models.PROTECT, related_name="session_series")
+    kind = models.CharField(max_length=12, choices=SessionKind.choices, default=SessionKind.ONE_TO_ONE)
+    modality = models.CharField(max_length=12, choices=Modality.choices)
+    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(720)])
+    location = EncryptedShortText(max_length=200, blank=True)
+    video_url = models.CharField(max_length=500, blank=True, validators=[VIDEO_URL_VALIDATOR])
+    clients = models.ManyToManyField("clients.Client", related_name="session_series")
+    recurrence = models.CharField(max_length=20, choices=Recurrence.choices)
+    starts_on = models.DateField()
+    start_time = models.TimeField()  # wall-clock time in the program's zone
+    ends_on = models.DateField(null=True, blank=True)
+    count = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(MAX_SERIES_OCCURRENCES)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SessionSeriesQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "session series"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=False) | Q(count__isnull=False), name="session_series_has_an_end"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_recurrence_display()} {self.get_kind_display()} from {self.starts_on:%Y-%m-%d}"
+
+
+class SeriesException(models.Model):
+    """One occurrence of a series skipped (moved_to empty) or moved to another start."""
+
+    series = models.ForeignKey(SessionSeries, on_delete=models.CASCADE, related_name="exceptions")
+    occurrence_date = models.DateField()
+    moved_to = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "occurrence_date"], name="series_exception_one_per_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{'Moved' if self.moved_to else 'Skipped'} {self.occurrence_date:%Y-%m-%d}"
 
 
 class AttendanceQuerySet(models.QuerySet["Attendance"]):
