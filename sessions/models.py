@@ -283,6 +283,10 @@ class PeerSession(models.Model):
     shown: list[Attendance]
     attended: int
     note_late: bool  # unsigned 72 h after the session (the sessions page sets it)
+    # Not fields: the calendar sets them (sessions.calendar_views).
+    end: datetime
+    clash: list[str]
+    may_log: bool
 
     class Meta:
         constraints = [

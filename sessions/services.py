@@ -193,6 +193,25 @@ def peer_session_save(
     return session
 
 
+@transaction.atomic
+def peer_session_log(*, session: PeerSession, user: User) -> PeerSession:
+    """ "Log it": a scheduled session whose time has come becomes a held one with everyone booked
+    marked as attended (completed), through peer_session_save; the supporter then writes the
+    note and corrects any attendance that went otherwise. Only the session's supporter."""
+    if session.supporter.user_id != user.pk:
+        raise PermissionDenied("Only the session's supporter logs it.")
+    if session.status != SessionStatus.SCHEDULED:
+        raise ValidationError({"status": [_("Only a scheduled session is logged this way.")]})
+    if session.start > timezone.now():
+        raise ValidationError({"start": [_("This session has not started yet.")]})
+    booked = [a.client for a in session.attendances.select_related("client")]
+    return peer_session_save(
+        session=session,
+        attendances=[{"client": c, "status": AttendanceStatus.COMPLETED} for c in booked],
+        fields={"status": SessionStatus.HELD},
+    )
+
+
 def _set_prefetched(instance: Any, related_name: str, rows: list[Any]) -> None:
     """What prefetch_related() would leave on the instance for this relation."""
     queryset = getattr(instance, related_name).all()
