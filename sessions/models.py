@@ -86,8 +86,10 @@ LOGGED_ATTENDANCE_STATUSES = (
 )
 # The most drop-in attendees one group session counts.
 MAX_DROPINS = 500
-# A scheduled session's video link: http(s) only (no names in it is the user's responsibility).
-VIDEO_URL_VALIDATOR = URLValidator(schemes=["http", "https"], message=_("Enter an http:// or https:// link."))
+# A session's video link: https only, so the room name never crosses the network in clear (whoever
+# knows it joins); any provider's. No names in it is the user's responsibility; a generated one
+# (sessions.meetings) holds none.
+VIDEO_URL_VALIDATOR = URLValidator(schemes=["https"], message=_("Enter an https:// link."))
 
 
 # A delivered service, the one definition (docs/spec/continuity.md v1.1, "Peer contact"): an
