@@ -688,6 +688,7 @@ class NotificationKind(models.TextChoices):
     TASK_ESCALATED = "task_escalated", _("Follow-up task overdue")
     TASK_REMINDER = "task_reminder", _("Reminder: follow-up task overdue")
     CONTACT_REQUESTED = "contact_requested", _("Call back now")
+    SESSION_REMINDER = "session_reminder", _("Reminder: peer session")
 
 
 class TaskKind(models.TextChoices):
@@ -777,6 +778,8 @@ class SkipReason(models.TextChoices):
     OPTED_OUT = "opted_out", _("The recipient opted out of messages")
     CHANNEL_OFF = "channel_off", _("The recipient does not accept this channel")
     NO_ADDRESS = "no_address", _("No address or number for this channel")
+    # A session reminder whose session was cancelled, logged or moved before it went.
+    SESSION_CHANGED = "session_changed", _("The session was cancelled, moved or logged")
 
 
 class NotificationDeliveryQuerySet(models.QuerySet["NotificationDelivery"]):
@@ -823,6 +826,8 @@ class NotificationDelivery(models.Model):
     client = models.ForeignKey(
         "clients.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="notification_deliveries"
     )
+    # The session a reminder is about (sessions.reminders): its time is read when the message is sent.
+    session = models.ForeignKey(PeerSession, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
     channel = models.CharField(max_length=8, choices=Channel.choices)
     kind = models.CharField(max_length=24, choices=NotificationKind.choices)
     category = models.CharField(max_length=24, blank=True)
@@ -832,7 +837,7 @@ class NotificationDelivery(models.Model):
     # Sent in quiet hours too: only for someone on an on-call shift (a request for contact).
     urgent = models.BooleanField(default=False)
     status = models.CharField(max_length=8, choices=NoticeStatus.choices)
-    reason = models.CharField(max_length=12, choices=SkipReason.choices, blank=True)
+    reason = models.CharField(max_length=16, choices=SkipReason.choices, blank=True)
     error = models.CharField(max_length=100, blank=True)  # the exception's class name, never its text
     created_at = models.DateTimeField(auto_now_add=True)
     send_after = models.DateTimeField()
@@ -1108,3 +1113,28 @@ class FeedbackDelivery(LeasedJob):
     @property
     def can_retry(self) -> bool:
         return self.status in (DeliveryStatus.FAILED, DeliveryStatus.REFUSED)
+
+
+class CalendarFeedQuerySet(models.QuerySet["CalendarFeed"]):
+    def visible_to(self, user: User | AnonymousUser) -> CalendarFeedQuerySet:
+        """Each person's own feed only."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(user_id=user.pk)
+
+
+class CalendarFeed(models.Model):
+    """A supporter's private calendar feed (sessions.feeds): an address with a secret token that a
+    calendar app reads without signing in. Only the token's SHA-256 is stored, so the address is
+    shown once; resetting it makes a new one and the old stops working, deleting it turns it off.
+    The feed names no one: every event is "Peer session" with its time (and video link)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CalendarFeedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Calendar feed {self.created_at:%Y-%m-%d}"
