@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import secrets
 import uuid
 from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, time, timedelta
@@ -49,6 +51,7 @@ from sessions.models import (
     PENDING_DELIVERY_STATUSES,
     Attendance,
     AttendanceStatus,
+    CalendarFeed,
     Channel,
     DeliveryStatus,
     Draft,
@@ -1232,3 +1235,35 @@ def session_series_move(
     _series_sync(series, list(series.clients.all()), now)
     audit_write(series, actions.UPDATED, detail={"moved": occurrence_date.isoformat()})
     return series
+
+
+# --------------------------------------------------------------------------- calendar feeds
+
+
+def calendar_feed_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def calendar_feed_reset(*, user: User) -> str:
+    """A new private feed address for a supporter's own sessions (the old one stops working);
+    returns the token, which is shown once: only its hash is kept."""
+    if not role_program_ids(user).supporter:
+        raise PermissionDenied("Calendar feeds are for supporters' own sessions.")
+    token = secrets.token_urlsafe(32)  # 256 bits
+    feed, created = CalendarFeed.objects.update_or_create(
+        user=user, defaults={"token_hash": calendar_feed_token_hash(token), "last_read_at": None}
+    )
+    audit_write(feed, actions.CREATED if created else actions.UPDATED, user=user)
+    return token
+
+
+@transaction.atomic
+def calendar_feed_revoke(*, user: User) -> bool:
+    """Turn the feed off: its address answers 404 from now on."""
+    feed = CalendarFeed.objects.filter(user=user).first()
+    if feed is None:
+        return False
+    audit_write(feed, actions.DELETED, user=user)
+    feed.delete()
+    return True
