@@ -19,16 +19,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from audit import actions
 from audit.records import audited
+from core.exceptions import apply_errors
 from core.models import Program
 from core.scoping import role_program_ids
 from core.timezones import show_times_in
 from sessions import services
-from sessions.models import Attendance, PeerSession, SessionStatus
-from sessions.selectors import double_bookings
+from sessions.forms import SessionSeriesForm
+from sessions.models import Attendance, Modality, PeerSession, Recurrence, SessionKind, SessionSeries, SessionStatus
+from sessions.selectors import caseload_clients, double_bookings
 from supporters.models import Supporter
 
 if TYPE_CHECKING:
@@ -160,3 +163,50 @@ def session_log(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         request, _("Logged as held, everyone booked as attended. Correct any attendance, then write the note.")
     )
     return redirect("peer_sessions:session-edit", pk=session.pk)
+
+
+@login_required
+@audited(actions.code_for(PeerSession, actions.LISTED), object_type="peer_sessions.peersession")
+def series_create(request: AuditedRequest) -> HttpResponse:
+    """Book sessions ahead on a rule for clients on my caseload (the form lists them by name)."""
+    supporter = (
+        Supporter.objects.visible_to(request.user)
+        .filter(user_id=request.user.pk, program_id__in=role_program_ids(request.user).supporter, is_active=True)
+        .select_related("program")
+        .order_by("program__name")
+        .first()
+    )
+    if supporter is None:
+        raise Http404
+    clients = caseload_clients(supporter)
+    request.audit_client_ids = [c.pk for c in clients]
+    today = supporter.program.local_today()
+    form = SessionSeriesForm(
+        request.POST or None,
+        clients=clients,
+        initial={
+            "kind": SessionKind.GROUP,
+            "modality": Modality.VIDEO,
+            "recurrence": Recurrence.WEEKLY,
+            "starts_on": today + timedelta(days=7),
+            "start_time": time(18, 0),
+            "duration_minutes": 60,
+            "count": 12,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            series = services.session_series_save(
+                series=SessionSeries(supporter=supporter), clients=form.series_clients(), fields=form.series_fields()
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            booked = series.sessions.filter(status=SessionStatus.SCHEDULED).count()
+            messages.success(
+                request,
+                ngettext("%(count)s session booked.", "%(count)s sessions booked.", booked) % {"count": booked},
+            )
+            params = urlencode({"program": str(supporter.program_id), "date": series.starts_on.isoformat()})
+            return redirect(f"{reverse('peer_sessions:calendar')}?{params}")
+    return render(request, "peer_sessions/series_form.html", {"form": form, "supporter": supporter})

@@ -55,6 +55,28 @@ def test_the_supporter_opens_their_week_sees_the_double_booking_and_logs_a_sessi
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+def test_the_supporter_books_a_weekly_video_group_from_the_calendar(demo, open_page, sign_in, check_page, shot, width):
+    page = open_page(width=width)
+    sign_in(page, "demo-supporter")
+    page.goto(f"{demo['url']}/calendar/")
+    page.get_by_role("link", name=re.compile("Book sessions ahead")).click()
+    page.get_by_role("heading", name="Book sessions ahead").wait_for()
+    check_page(page)
+    shot(page, "series-form", width)
+    before = SessionSeries.objects.count()
+    page.locator("input[name=clients]").nth(0).check()
+    page.locator("input[name=clients]").nth(1).check()
+    page.get_by_label("Number of sessions").fill("6")
+    page.get_by_role("button", name="Book").click()
+    page.get_by_text("6 sessions booked.").wait_for()
+    check_page(page)
+    shot(page, "series-booked", width)
+    series = SessionSeries.objects.latest("id")
+    assert SessionSeries.objects.count() == before + 1 and series.kind == "group" and series.modality == "video"
+    assert series.sessions.count() == 6
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 def test_the_coordinator_sees_the_program_calendar_and_picks_a_supporter(
     demo, open_page, sign_in, check_page, shot, width
 ):

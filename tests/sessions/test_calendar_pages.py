@@ -148,3 +148,53 @@ def test_the_home_offers_log_it_on_a_past_unlogged_session(cast, client):
     client.force_login(cast.supporter_user)
     page = client.get("/").content.decode()
     assert reverse("peer_sessions:session-log", args=[session.pk]) in page
+
+
+def test_a_supporter_books_a_weekly_group_on_the_page_and_lands_on_its_first_week(cast, client):
+    client.force_login(cast.supporter_user)
+    page = client.get(reverse("peer_sessions:series-create"))
+    assert page.status_code == 200 and cast.mine.full_name in page.content.decode()
+    first = cast.program.local_today() + timedelta(days=8)
+    response = client.post(
+        reverse("peer_sessions:series-create"),
+        {
+            "kind": "group",
+            "clients": [str(cast.mine.pk)],
+            "modality": "video",
+            "video_url": "https://meet.example.org/peer-group",
+            "recurrence": "every_other_week",
+            "starts_on": first.isoformat(),
+            "start_time": "18:00",
+            "duration_minutes": "60",
+            "count": "3",
+        },
+    )
+    assert response.status_code == 302 and f"date={first.isoformat()}" in response.url
+    starts = [s.start.astimezone(cast.program.tzinfo) for s in PeerSession.objects.order_by("start")]
+    assert [s.date() for s in starts] == [first, first + timedelta(days=14), first + timedelta(days=28)]
+    assert {s.time() for s in starts} == {time(18, 0)}
+
+
+def test_a_series_without_an_end_is_refused_on_the_page_with_the_field_named(cast, client):
+    client.force_login(cast.supporter_user)
+    response = client.post(
+        reverse("peer_sessions:series-create"),
+        {
+            "kind": "one_to_one",
+            "clients": [str(cast.mine.pk)],
+            "modality": "phone",
+            "recurrence": "weekly",
+            "starts_on": (cast.program.local_today() + timedelta(days=8)).isoformat(),
+            "start_time": "10:00",
+            "duration_minutes": "30",
+        },
+    )
+    assert response.status_code == 200
+    assert "Give the series an end" in response.content.decode()
+    assert not PeerSession.objects.exists()
+
+
+def test_only_supporters_book_sessions_ahead(cast, client):
+    for user in (cast.coordinator, cast.clinician_user, cast.funder):
+        client.force_login(user)
+        assert client.get(reverse("peer_sessions:series-create")).status_code == 404
