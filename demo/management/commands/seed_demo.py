@@ -33,6 +33,7 @@ from core.models import Organization, Program, Role, Site, User
 from demo.between_visits import build_between_visits
 from demo.interop_demo import build_interop
 from demo.program_demo import build_program_running, consent_variety, years_before
+from demo.schedule import build_schedule
 from security.mfa import has_totp, totp_enrol
 from sessions.models import (
     Attendance,
@@ -180,6 +181,7 @@ class Command(BaseCommand):
             self.summary.append(f"  {user.username:<18} ({role.label})")
         self.summary.append(f"Password for all four: {password}")
         self.summary.extend(between_visits)
+        self.summary.extend(build_schedule(program))
         self.summary.extend(build_interop(program, users=users, ehr_inbox_port=options.get("ehr_inbox_port")))
         self._enrol_mfa(users)
 
