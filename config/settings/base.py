@@ -64,6 +64,7 @@ LOCAL_APPS = [
     "clients",
     "sessions.apps.PeerSessionsConfig",
     "reports",
+    "portal",
     "dashboard",
     "demo",
     "config",  # the project: the periodic runner command (config/management)
@@ -87,6 +88,7 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "security.middleware.SessionTimeoutMiddleware",
     "security.middleware.MfaRequiredMiddleware",
+    "security.middleware.PortalOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
