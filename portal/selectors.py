@@ -52,7 +52,8 @@ def helplines(client: Client, *, now: datetime) -> tuple[list[Helpline], OnCallS
     for resource in Resource.objects.filter(program_id=client.program_id, is_crisis_line=True, is_active=True).order_by(
         "name"
     ):
-        lines.append(Helpline(resource.name, resource.phone))
+        if resource.phone.strip() != "988":  # 988 is already first
+            lines.append(Helpline(resource.name, resource.phone))
     return lines, OnCallShift.objects.on_call(client.program_id, at=now)
 
 
