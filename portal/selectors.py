@@ -8,11 +8,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from audit.models import AuditEvent
-from clients.models import CaseloadAssignment, Client, Consent, Resource, client_of
+from clients.models import (
+    CaseloadAssignment,
+    Client,
+    Consent,
+    GoalProgress,
+    Instrument,
+    OutcomeMeasure,
+    RecoveryGoal,
+    Resource,
+    client_of,
+)
 from portal.models import SafetyPlan
 from sessions.models import Attendance, ProgramSessionRules, SessionStatus
 from supporters.models import OnCallShift, Supporter
@@ -105,3 +115,34 @@ def staff_accesses(client: Client) -> QuerySet[AuditEvent]:
 
 def safety_plan(client: Client) -> SafetyPlan | None:
     return SafetyPlan.objects.filter(client=client).order_by("-version").first()
+
+
+def goals(client: Client) -> list[RecoveryGoal]:
+    return list(
+        RecoveryGoal.objects.filter(client=client)
+        .prefetch_related(Prefetch("progress_notes", queryset=GoalProgress.objects.order_by("-created_at", "-id")))
+        .order_by("status", "-created_at", "-id")
+    )
+
+
+def goal_or_404(client: Client, goal_id: int) -> RecoveryGoal:
+    goal = RecoveryGoal.objects.filter(client=client, pk=goal_id).select_related("client__program").first()
+    if goal is None:
+        raise Http404
+    return goal
+
+
+SELF_CHECK_CODE = "barc-10"
+
+
+def self_check_instrument() -> Instrument | None:
+    """The BARC-10 of the shared library: the client's self-check."""
+    return Instrument.objects.filter(program__isnull=True, code=SELF_CHECK_CODE).first()
+
+
+def self_check_measures(client: Client, instrument: Instrument) -> list[OutcomeMeasure]:
+    return list(
+        OutcomeMeasure.objects.filter(client=client, instrument=instrument)
+        .select_related("instrument")
+        .order_by("administered_on", "id")
+    )

@@ -22,7 +22,9 @@ from django.views.decorators.http import require_POST
 
 from audit import actions
 from audit.records import audit_record
-from clients.models import Client, Clinician, Consent
+from clients.models import Client, Clinician, Consent, GoalDomain, RecoveryGoal
+from clients.services import goal_progress_add, goal_save, outcome_measure_record
+from clients.views import measure_charts
 from core.models import User
 from portal import selectors, services
 from portal.forms import JoinForm
@@ -300,3 +302,103 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     response["Service-Worker-Allowed"] = "/me/"
     response["Cache-Control"] = "no-cache"
     return response
+
+
+@portal_page("goals")
+def goals(request: HttpRequest, client: Client) -> HttpResponse:
+    return render(
+        request,
+        "portal/goals.html",
+        _shell(request, client, goals=selectors.goals(client), domains=GoalDomain.choices),
+    )
+
+
+def _form_errors(request: HttpRequest, exc: ValidationError) -> None:
+    messages.error(request, " ".join(exc.messages))
+
+
+@login_required
+@require_POST
+def goal_add(request: HttpRequest) -> HttpResponse:
+    """A new goal in the client's own words (the one goal service, clients.services.goal_save)."""
+    client = selectors.client_or_404(request.user)
+    try:
+        goal_save(
+            goal=RecoveryGoal(client=client),
+            fields={"goal": request.POST.get("goal", "")[:2000], "domain": request.POST.get("domain", "")},
+            by=request.user,
+        )
+    except ValidationError as exc:
+        _form_errors(request, exc)
+    else:
+        messages.success(request, _("Goal added."))
+    return redirect("portal:goals")
+
+
+@login_required
+@require_POST
+def goal_step_add(request: HttpRequest, pk: int) -> HttpResponse:
+    client = selectors.client_or_404(request.user)
+    goal = selectors.goal_or_404(client, pk)
+    try:
+        goal_save(goal=goal, fields={"steps": [*goal.steps, request.POST.get("step", "")]}, by=request.user)
+    except ValidationError as exc:
+        _form_errors(request, exc)
+    else:
+        messages.success(request, _("Step added."))
+    return redirect("portal:goals")
+
+
+@login_required
+@require_POST
+def goal_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    client = selectors.client_or_404(request.user)
+    goal = selectors.goal_or_404(client, pk)
+    try:
+        goal_progress_add(goal=goal, note=request.POST.get("note", "")[:2000], author=request.user)
+    except ValidationError as exc:
+        _form_errors(request, exc)
+    else:
+        messages.success(request, _("Progress recorded."))
+    return redirect("portal:goals")
+
+
+@portal_page("self_check")
+def self_check(request: HttpRequest, client: Client) -> HttpResponse:
+    """The BARC-10 as a self-check (the same scoring service and chart code as the staff pages)."""
+    instrument = selectors.self_check_instrument()
+    if instrument is None:
+        raise Http404
+    if request.method == "POST":
+        try:
+            responses = [int(request.POST.get(f"item-{n}", "")) for n in range(len(instrument.items))]
+        except ValueError:
+            messages.error(request, _("Answer every statement."))
+        else:
+            try:
+                outcome_measure_record(
+                    client=client,
+                    instrument=instrument,
+                    administered_on=client.program.local_today(),
+                    responses=responses,
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                _form_errors(request, exc)
+            else:
+                messages.success(request, _("Thank you. Your answers are saved."))
+                return redirect("portal:self-check")
+    measures = selectors.self_check_measures(client, instrument)
+    return render(
+        request,
+        "portal/self_check.html",
+        _shell(
+            request,
+            client,
+            instrument=instrument,
+            items=list(enumerate(instrument.items)),
+            scale=list(range(instrument.item_min, instrument.item_max + 1)),
+            charts=measure_charts(measures, [instrument]),
+            latest=measures[-1] if measures else None,
+        ),
+    )

@@ -17,7 +17,16 @@ from tests.browser.conftest import DEMO_PASSWORD, DESKTOP, PHONE_WIDTH
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["/me/", "/me/help/", "/me/sessions/", "/me/sharing/", "/me/record-access/", "/me/safety-plan/"]
+PAGES = [
+    "/me/",
+    "/me/help/",
+    "/me/sessions/",
+    "/me/sharing/",
+    "/me/record-access/",
+    "/me/safety-plan/",
+    "/me/goals/",
+    "/me/check-in/",
+]
 
 
 def _sign_in_client(page: Any, url: str, *, language: str = "en") -> None:

@@ -107,7 +107,7 @@ def test_no_portal_page_shows_another_clients_record(cast, client, two_clients):
     mine_consent = ConsentFactory(client=cast.mine)
     SafetyPlan.objects.create(client=cast.mine, version=1, warning_signs="MINE-ONLY", written_by=cast.supporter_user)
     sign_in(client, second)
-    for name in ("home", "help", "sharing", "record-access", "sessions", "safety-plan"):
+    for name in ("home", "help", "sharing", "record-access", "sessions", "safety-plan", "goals", "self-check"):
         response = client.get(reverse(f"portal:{name}"))
         assert response.status_code == 200, name
         text = response.content.decode()
