@@ -275,7 +275,15 @@ CELERY_BEAT_SCHEDULE = beat_schedule()
 
 # --- Sign-in: django-allauth with MFA (TOTP + recovery codes); see docs/security.md ---
 ACCOUNT_ADAPTER = "security.mfa.AccountAdapter"
-ACCOUNT_FORMS = {"login": "security.forms.LoginForm"}
+ACCOUNT_FORMS = {
+    "login": "security.forms.LoginForm",
+    "request_login_code": "security.forms.RequestLoginCodeForm",
+    "confirm_login_code": "security.forms.ConfirmLoginCodeForm",
+}
+# Clients (the portal) may sign in with a code sent to their e-mail instead of a password
+# (security.forms.RequestLoginCodeForm keeps it to clients); the code works for 5 minutes.
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 5 * 60
 ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
