@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
-from clients.models import ClientContact
+from clients.models import ClientContact, GoalDomain, GoalStatus
 from portal import services
 from sessions import models as session_models
 from tests.portal.helpers import portal_user
@@ -26,6 +26,7 @@ CLIENT_FACING = (
     "sessions/notifications.py",
     "dashboard/portal_views.py",
     "dashboard/templates/dashboard/safety_plan.html",
+    "templates/account/login.html",
 )
 
 
@@ -55,6 +56,8 @@ def test_every_string_a_client_reads_or_receives_is_translated(catalogue):
             session_models.SessionKind,
             session_models.SessionStatus,
             session_models.Topic,
+            GoalDomain,
+            GoalStatus,
         )
     missing = [
         entry.msgid
