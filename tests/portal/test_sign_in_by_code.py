@@ -44,3 +44,16 @@ def test_wrong_codes_count_in_the_one_sign_in_throttle(cast, client):
         for _ in range(3):
             client.post(reverse("account_confirm_login_code"), {"code": "WRONG1", "action": "verify"})
     assert lockout_seconds_left(user.username, ONE_TIME_CODE) > 0
+
+
+def test_a_client_with_an_authenticator_is_asked_for_it_after_the_code_too(cast, client):
+    from security.mfa import totp_enrol
+
+    user = portal_user(cast.mine, invited_by=cast.supporter_user, username="mine")
+    totp_enrol(user)
+    mail.outbox.clear()
+    _ask_code(client, user.email)
+    code = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", mail.outbox[0].body).group(1)
+    response = client.post(reverse("account_confirm_login_code"), {"code": code, "action": "verify"})
+    assert response["Location"].startswith(reverse("mfa_authenticate"))
+    assert client.get(reverse("portal:home")).status_code == 302  # not signed in yet
