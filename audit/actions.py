@@ -53,6 +53,9 @@ RECORDS: dict[str, str] = {
     "clients.consent": "clients.consent",
     "clients.clientpreference": "clients.preference",
     "clients.clientcontact": "clients.contact",
+    "clients.clientaccount": "clients.client_account",
+    "portal.clientinvitation": "portal.invitation",
+    "portal.safetyplan": "portal.safety_plan",
     "clients.recoverygoal": "clients.goal",
     "clients.goalprogress": "clients.goal_progress",
     "clients.instrument": "clients.instrument",
@@ -127,6 +130,10 @@ EMERGENCY_UNDESIGNATED = "accounts.emergency_access.undesignated"
 TREATMENT_DISCLOSURES_SET = "accounts.program.treatment_disclosures_set"
 COSIGNATURE_SET = "accounts.program.cosignature_set"
 IDENTIFIER_SYSTEM_SET = "accounts.program.identifier_system_set"
+# The client portal (docs/portal.md): the client reading their own record (detail: the page),
+# and what they ask of their supporters (detail: what)
+PORTAL_VIEWED = "portal.record.viewed"
+PORTAL_REQUEST_SENT = "portal.request.sent"
 # The trail itself
 AUDIT_LISTED = "audit.events.listed"
 AUDIT_EXPORTED = "audit.events.exported"

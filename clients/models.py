@@ -1178,3 +1178,26 @@ class EmergencyAccess(models.Model):
 
     def __str__(self) -> str:
         return f"emergency access #{self.pk}"
+
+
+class ClientAccount(models.Model):
+    """The portal sign-in of one client: a user (`User.is_client`) who reaches their own record
+    and nothing else (security.portal). Made when the client accepts an invitation
+    (portal.services.invitation_accept)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client_account")
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="account")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return "Portal account"
+
+
+def client_of(user: User | AnonymousUser | None) -> Client | None:
+    """The client a portal user is (None for staff and the signed-out), read once per request."""
+    if user is None or not user.is_authenticated or not getattr(user, "is_client", False):
+        return None
+    return memoised(
+        ("client_of", user.pk),
+        lambda: Client.objects.select_related("program").filter(account__user_id=user.pk).first(),
+    )

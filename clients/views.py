@@ -94,6 +94,12 @@ def outcome_charts(user: User | AnonymousUser, client: Client, instruments: list
         .select_related("instrument")
         .order_by("administered_on", "id")
     )
+    return measure_charts(measures, instruments)
+
+
+def measure_charts(measures: list[OutcomeMeasure], instruments: list[Instrument]) -> list[dict[str, Any]]:
+    """The charts of outcome_charts from measures the caller has already scoped (the client's own,
+    in the portal): one chart code for staff pages, the portal and the PDF."""
     charts = []
     for inst in instruments:
         points = [(m.administered_on, m.total) for m in measures if m.instrument_id == inst.id]

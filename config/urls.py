@@ -24,6 +24,8 @@ urlpatterns = [
     path("security/", include(security_pages)),
     path("", include("dashboard.urls")),
     path("admin/", admin.site.urls),
+    path("me/", include("portal.urls")),  # the client portal (docs/portal.md)
+    path("i18n/", include("django.conf.urls.i18n")),  # the language switch (set_language)
     path("reports/", include("reports.urls")),
     path("", include("sessions.urls")),
     path("", include("clients.consent_urls")),

@@ -26,7 +26,13 @@ if TYPE_CHECKING:
 
 
 class User(AbstractUser):
-    """A person who signs in. Roles come from memberships, never from this row."""
+    """A person who signs in. Roles come from memberships, never from this row.
+
+    `is_client`: a person receiving support, signed in to the portal (/me/) and nothing else
+    (security.portal.outside_portal, asked on every request by the middleware and the API's
+    authentication). Set once, when their invitation is accepted (clients.services)."""
+
+    is_client = models.BooleanField(default=False, editable=False)
 
     class Meta:
         db_table = "accounts_user"

@@ -27,6 +27,7 @@ from clients.models import (
     AssignmentRole,
     CaseloadAssignment,
     Client,
+    ClientAccount,
     ClientContact,
     ClinicalAppointment,
     Consent,
@@ -217,6 +218,7 @@ def client_detail(request: AuditedRequest, pk: int) -> HttpResponse:
         )
         if disclosure.allowed
         else [],
+        "portal_account": ClientAccount.objects.filter(client=client).exists(),
         "characteristics": characteristics_panel_context(request, client),
         "keeping_in_touch": keeping_in_touch_context(request, client),
     }

@@ -12,13 +12,14 @@ from knox.views import LogoutAllView as KnoxLogoutAllView
 from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import serializers, status
 from rest_framework.authentication import BasicAuthentication
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.exceptions import AuthenticationFailed, NotFound, Throttled
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
 from security.authentication import SecondFactorTokenAuthentication
 from security.mfa import has_totp, second_factor_problem, totp_verify
+from security.portal import outside_portal
 from security.signin import (
     ONE_TIME_CODE,
     SignInLocked,
@@ -49,12 +50,15 @@ class ThrottledBasicAuthentication(BasicAuthentication):
         if seconds:
             raise Throttled(wait=seconds, detail=too_many_attempts_message(seconds))
         try:
-            return super().authenticate_credentials(userid, password, request)
+            user, auth = super().authenticate_credentials(userid, password, request)
         except AuthenticationFailed:
             seconds = lockout_seconds_left(userid)
             if seconds:  # this failure was the one that locked it
                 raise Throttled(wait=seconds, detail=too_many_attempts_message(seconds)) from None
             raise
+        if outside_portal(user, "/api/"):  # a client gets no token (security.portal)
+            raise NotFound
+        return user, auth
 
 
 class ThrottledBasicScheme(BasicScheme):

@@ -11,9 +11,10 @@ from typing import Any
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
 from rest_framework.authentication import get_authorization_header
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 
 from security.mfa import second_factor_problem
+from security.portal import outside_portal
 
 
 class SecondFactorTokenAuthentication(TokenAuthentication):
@@ -27,6 +28,8 @@ class SecondFactorTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
         user, auth_token = super().authenticate_credentials(token)
+        if outside_portal(user, "/api/"):  # a client has no API (security.portal)
+            raise NotFound
         problem = second_factor_problem(user, credential_issued_at=auth_token.created)
         if problem:
             raise PermissionDenied(problem)

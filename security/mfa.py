@@ -8,7 +8,7 @@ import base64
 import hashlib
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa import app_settings
@@ -48,6 +48,13 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Accounts are created by coordinators and administrators, never by visitors.
         return False
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        # Accounts are made by staff (and clients' by their invitation): an address that has none
+        # is never told so, nor sent anything (a code sign-in asked with a staff address included).
+        if template_prefix == "account/email/unknown_account":
+            return
+        super().send_mail(template_prefix, email, context)
 
 
 class MFAAdapter(DefaultMFAAdapter):

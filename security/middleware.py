@@ -8,11 +8,12 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from security.mfa import mfa_required_for, second_factor_problem
+from security.portal import outside_portal
 
 LAST_SEEN_KEY = "_pps_last_seen"
 STARTED_KEY = "_pps_started"
@@ -99,4 +100,20 @@ class MfaRequiredMiddleware:
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": problem}, status=403)
             return HttpResponseRedirect(reverse("mfa_activate_totp"))
+        return self.get_response(request)
+
+
+class PortalOnlyMiddleware:
+    """A client signed in with a session reaches the portal only (security.portal): every other
+    page and API route answers 404. The site's root sends them to the portal's home."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if outside_portal(user, request.path):
+            if request.path == "/":
+                return HttpResponseRedirect("/me/")
+            raise Http404
         return self.get_response(request)

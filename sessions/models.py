@@ -491,6 +491,11 @@ class ProgramSessionRules(models.Model):
     contact_request_minutes = models.PositiveSmallIntegerField(
         default=30, validators=[MinValueValidator(5), MaxValueValidator(24 * 60)]
     )
+    # Open notes: the program lets clients read their session notes' narrative in the portal
+    # (docs/portal.md). Off by default: clients see the session facts and next steps only.
+    open_notes = models.BooleanField(
+        _("open notes"), default=False, help_text=_("Clients read the narrative of their session notes in the portal.")
+    )
 
     objects = ProgramSessionRulesQuerySet.as_manager()
 
@@ -689,6 +694,12 @@ class NotificationKind(models.TextChoices):
     TASK_REMINDER = "task_reminder", _("Reminder: follow-up task overdue")
     CONTACT_REQUESTED = "contact_requested", _("Call back now")
     SESSION_REMINDER = "session_reminder", _("Reminder: peer session")
+    # The client portal (docs/portal.md): the invitation, and what a client asks their supporter
+    PORTAL_INVITATION = "portal_invitation", _("Your invitation to your peer support portal")
+    CLIENT_ASKS_BOOKING = "client_asks_booking", _("A client asks to book a session")
+    CLIENT_ASKS_MOVE = "client_asks_move", _("A client asks to move a session")
+    CLIENT_ASKS_CANCEL = "client_asks_cancel", _("A client asks to cancel a session")
+    CLIENT_ASKS_CONSENT = "client_asks_consent", _("A client asks about a sharing consent")
 
 
 class TaskKind(models.TextChoices):

@@ -216,6 +216,14 @@ def message_text(*, delivery: NotificationDelivery) -> tuple[str, str]:
         label = notification_label(kind=delivery.kind, category=delivery.category, urgency=delivery.urgency)
         url = f"{settings.SITE_URL.rstrip('/')}{delivery.link}"
         subject = _("Peer support: %(label)s") % {"label": label}
+        if delivery.kind == NotificationKind.PORTAL_INVITATION:  # a link to make an account, not to sign in
+            if delivery.channel == Channel.SMS:
+                return subject, _("Peer support: %(label)s. Open within 3 days: %(url)s") % {"label": label, "url": url}
+            body = _(
+                "%(label)s.\n\nOpen this link within 3 days to make your account (it works once): %(url)s\n\n"
+                "If you did not expect this, ignore it."
+            ) % {"label": label, "url": url}
+            return subject, body
         if delivery.channel == Channel.SMS:
             return subject, _("Peer support: %(label)s. Sign in: %(url)s") % {"label": label, "url": url}
         body = _("%(label)s.\n\nSign in to read it: %(url)s\n\nThis message holds no details on purpose.") % {

@@ -34,6 +34,7 @@ from clients.models import (
     ClinicalAppointment,
     Clinician,
     Consent,
+    client_of,
 )
 from core.jobs import LEASE, claim_job, dispatch, heartbeat, holds_claim, requeue_fields
 from core.models import Program, Role, User
@@ -1028,6 +1029,7 @@ def contact_request_raise(
     note: str = "",
     source: str = "",
     now: datetime | None = None,
+    in_hours_to: Supporter | None = None,
 ) -> FollowUpTask:
     """Someone asks peer support to contact the client now: a clinician today (page and API),
     the client through the portal later. It becomes a follow-up task of kind contact_request for
@@ -1036,19 +1038,29 @@ def contact_request_raise(
     escalates to the coordinators then (task_escalate_overdue). With no one on call it goes
     straight to the coordinators. `requested_by`, when given, must be able to see the client;
     `source` makes a retry idempotent (default: a new request each call). Audited as
-    peer_sessions.contact_request.raised; the answer as peer_sessions.contact_request.answered."""
+    peer_sessions.contact_request.raised; the answer as peer_sessions.contact_request.answered.
+
+    The client asks for themselves from the portal ("I'd like to talk": `requested_by` is their
+    own account) with `in_hours_to`, their supporter: the on-call rota covers the hours outside
+    the supporters' own, so with nobody on call now the request goes to that supporter, with the
+    same deadline and escalation."""
     if len(note) > 1000:
         raise ValidationError({"note": ["At most 1,000 characters."]})
-    if requested_by is not None and not Client.objects.visible_to(requested_by).filter(pk=client.pk).exists():
+    if (
+        requested_by is not None
+        and client_of(requested_by) != client
+        and not Client.objects.visible_to(requested_by).filter(pk=client.pk).exists()
+    ):
         raise PermissionDenied("You can ask for contact only with a client you may see.")
     now = now or timezone.now()
     shift = OnCallShift.objects.on_call(client.program_id, at=now)
     minutes = ProgramSessionRules.for_program(client.program_id).contact_request_minutes
+    assignee = shift.supporter if shift is not None else in_hours_to
     return task_open(
         kind=TaskKind.CONTACT_REQUEST,
         client=client,
         source=source or f"request:{uuid.uuid4().hex}",
-        assignee=shift.supporter if shift is not None else None,
+        assignee=assignee,
         due_at=now + timedelta(minutes=minutes),
         since=now,
         requested_by=requested_by,

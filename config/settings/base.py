@@ -64,6 +64,7 @@ LOCAL_APPS = [
     "clients",
     "sessions.apps.PeerSessionsConfig",
     "reports",
+    "portal",
     "dashboard",
     "demo",
     "config",  # the project: the periodic runner command (config/management)
@@ -87,6 +88,7 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "security.middleware.SessionTimeoutMiddleware",
     "security.middleware.MfaRequiredMiddleware",
+    "security.middleware.PortalOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -277,7 +279,15 @@ CELERY_BEAT_SCHEDULE = beat_schedule()
 
 # --- Sign-in: django-allauth with MFA (TOTP + recovery codes); see docs/security.md ---
 ACCOUNT_ADAPTER = "security.mfa.AccountAdapter"
-ACCOUNT_FORMS = {"login": "security.forms.LoginForm"}
+ACCOUNT_FORMS = {
+    "login": "security.forms.LoginForm",
+    "request_login_code": "security.forms.RequestLoginCodeForm",
+    "confirm_login_code": "security.forms.ConfirmLoginCodeForm",
+}
+# Clients (the portal) may sign in with a code sent to their e-mail instead of a password
+# (security.forms.RequestLoginCodeForm keeps it to clients); the code works for 5 minutes.
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 5 * 60
 ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"

@@ -34,8 +34,9 @@ pytestmark = [
 
 # Routes that are not pages of the product: the API and FHIR (walked by the router tests),
 # Django's admin, signing out (it would end the walk), allauth's emailed-key links, the
-# keep-alive ping, and the bench's own views.
-NOT_PAGES = re.compile(r"^(api/|fhir/|admin/|bench/|accounts/logout/|keepalive/|accounts/\^)")
+# keep-alive ping, the bench's own views, and the client portal (me/: staff get 404 there; the
+# client walks it in tests/browser/test_portal.py) with its language switch (i18n/, a POST).
+NOT_PAGES = re.compile(r"^(api/|fhir/|admin/|bench/|accounts/logout/|keepalive/|accounts/\^|me/|i18n/)")
 
 
 def routes(resolver: URLResolver | None = None, prefix: str = "") -> Iterator[str]:

@@ -32,6 +32,7 @@ from clients.models import (
 from core.models import Organization, Program, Role, Site, User
 from demo.between_visits import build_between_visits
 from demo.interop_demo import build_interop
+from demo.portal_demo import build_portal
 from demo.program_demo import build_program_running, consent_variety, years_before
 from demo.schedule import build_schedule
 from security.mfa import has_totp, totp_enrol
@@ -179,7 +180,8 @@ class Command(BaseCommand):
         self.summary.append("Sign in at http://127.0.0.1:8000/ as any of:")
         for role, user in users.items():
             self.summary.append(f"  {user.username:<18} ({role.label})")
-        self.summary.append(f"Password for all four: {password}")
+        self.summary.extend(build_portal(program, users=users, password=password))
+        self.summary.append(f"Password for all of them: {password}")
         self.summary.extend(between_visits)
         self.summary.extend(build_schedule(program))
         self.summary.extend(build_interop(program, users=users, ehr_inbox_port=options.get("ehr_inbox_port")))
