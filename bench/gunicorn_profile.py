@@ -5,7 +5,7 @@
 
 One sync worker (so every request of the load lands in the one profile), the usual settings
 otherwise; the profiler starts when the worker forks and writes `<out>.txt` (the call tree)
-and `<out>.html` when the worker stops (SIGTERM to the master). Drive it with wrk meanwhile.
+and `<out>.pyisession` when the worker stops (SIGTERM to the master). Drive it with wrk meanwhile.
 """
 
 import os
@@ -16,6 +16,7 @@ _BASE = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 exec(compile(_BASE.read_text(), str(_BASE), "exec"))  # noqa: S102 - our own settings file
 
 workers = 1
+graceful_timeout = 300  # writing the profile takes a while; the master must not kill the worker meanwhile
 _profiler = None
 
 
@@ -23,7 +24,7 @@ def post_fork(server, worker):  # noqa: ANN001, ANN201, ARG001 - gunicorn's hook
     global _profiler
     from pyinstrument import Profiler
 
-    _profiler = Profiler(interval=0.0005)
+    _profiler = Profiler(interval=0.001)
     _profiler.start()
 
 
@@ -33,4 +34,4 @@ def worker_exit(server, worker):  # noqa: ANN001, ANN201, ARG001
     _profiler.stop()
     out = os.environ.get("BENCH_PROFILE_OUT") or str(Path(__file__).resolve().parent / "profile")
     Path(f"{out}.txt").write_text(_profiler.output_text(unicode=True, show_all=False))
-    Path(f"{out}.html").write_text(_profiler.output_html())
+    _profiler.last_session.save(f"{out}.pyisession")  # pyinstrument --load=<file> renders it again
