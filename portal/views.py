@@ -26,6 +26,7 @@ from clients.models import Client, Clinician, Consent, GoalDomain, RecoveryGoal
 from clients.services import goal_progress_add, goal_save, outcome_measure_record
 from clients.views import measure_charts
 from core.models import User
+from core.timezones import show_times_in
 from portal import selectors, services
 from portal.forms import JoinForm
 from sessions.models import Topic
@@ -55,6 +56,7 @@ def portal_page(page: str) -> Callable[[Callable[..., HttpResponse]], Callable[.
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             client = selectors.client_or_404(request.user)
             _client_language(request, client)
+            show_times_in(client.program.tzinfo)  # the program's clock, as on the staff pages
             response = view(request, client, *args, **kwargs)
             if request.method in ("GET", "HEAD") and 200 <= response.status_code < 300:
                 audit_record(

@@ -4,7 +4,7 @@ nothing), who saw their record, and "I'd like to talk" reaching the on-call supp
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -16,8 +16,8 @@ from django.utils import timezone
 from clients.models import ClientContact
 from portal import services
 from portal.models import ClientInvitation
-from sessions.models import FollowUpTask, TaskKind
-from tests.factories import ConsentFactory, OnCallShiftFactory
+from sessions.models import AttendanceStatus, FollowUpTask, SessionStatus, TaskKind
+from tests.factories import AttendanceFactory, ConsentFactory, OnCallShiftFactory, PeerSessionFactory
 from tests.portal.helpers import portal_user
 from tests.security.helpers import PASSWORD, sign_in
 from tests.sessions.conftest import send
@@ -148,3 +148,16 @@ def test_asking_to_book_tells_the_supporter_without_naming_the_client(cast, clie
     client.post(reverse("portal:ask"), {"what": "book"})
     notice = cast.supporter_user.notifications.get()
     assert notice.link == reverse("dashboard:client", args=[cast.mine.pk])
+
+
+def test_the_next_session_shows_at_the_programs_time_not_utc(cast, client):
+    """A 6 pm group in New York is 23:00 UTC; the client reads 6 pm (18:00)."""
+    start = datetime(2030, 1, 8, 23, 0, tzinfo=UTC)
+    session = PeerSessionFactory(supporter=cast.supporter, start=start, status=SessionStatus.SCHEDULED)
+    AttendanceFactory(session=session, client=cast.mine, status=AttendanceStatus.SCHEDULED)
+    sign_in(client, portal_user(cast.mine, invited_by=cast.supporter_user, username="mine"))
+    page = client.get(reverse("portal:home")).content.decode()
+    local = timezone.localtime(start, cast.program.tzinfo)
+    assert local.hour == 18
+    assert "18:00" in page or "6:00" in page or "6 p.m." in page
+    assert "23:00" not in page and "11 p.m." not in page and "11:00" not in page
