@@ -277,9 +277,7 @@ def _announce_recent_transitions(program: Program, rows: pd.DataFrame) -> None:
     history file) open nothing."""
     since = pd.Timestamp(timezone.now() - timedelta(days=FOLLOWUP_WINDOW_DAYS + 1))
     recent = rows[
-        rows["kind"].isin(TRANSITION_KINDS)
-        & (rows["status"] == AppointmentStatus.ATTENDED)
-        & (rows["start"] >= since)
+        rows["kind"].isin(TRANSITION_KINDS) & (rows["status"] == AppointmentStatus.ATTENDED) & (rows["start"] >= since)
     ]
     if recent.empty:
         return
