@@ -149,6 +149,8 @@ class ContinuitySnapshot(models.Model):
     # the first rows the page shows (reports.selectors.GapRow as JSON) and how many there were.
     worklist = models.JSONField(null=True)
     worklist_total = models.PositiveIntegerField(null=True)
+    # The period's follow-up collection rate ({"done": n, "due": n}), read the same way.
+    collection = models.JSONField(null=True)
     seconds = models.FloatField(help_text=_("How long computing it took."))
 
     def __str__(self) -> str:

@@ -16,20 +16,25 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from clients.collection import collection_schedule, followup_rate
+from clients.models import Client
 from core.jobs import dispatch
-from core.models import Membership, Program, Role
+from core.models import Membership, Program, Role, User
 from reports.continuity.engine import DEFAULTS, ContinuityInputError
 from reports.continuity.load import load_continuity_data
 from reports.continuity.report import compute_continuity
 from reports.forms import ContinuityForm
 from reports.models import ContinuitySnapshot
 from reports.selectors import GAP_WORKLIST_DEFAULT_DAYS, GapRow, gap_worklist, month_periods
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
 TREND_MONTHS = 12
 WORKLIST_LIMIT = 200  # rows of the gap worklist the page shows (and a snapshot keeps)
@@ -47,6 +52,7 @@ class ContinuityView:
     computed_at: datetime | None = None  # a stored view's time; None when computed for this request
     worklist: list[GapRow] | None = None  # stored with the view (default threshold); else computed live
     worklist_total: int | None = None
+    collection: dict[str, int] | None = None  # the follow-up collection rate of the period
 
 
 def default_view(today: date) -> tuple[date, date, dict[str, Any]]:
@@ -79,7 +85,12 @@ def continuity_snapshot_refresh(*, program: Program) -> ContinuitySnapshot:
     start, end, params = default_view(today)
     began = time.perf_counter()
     view = continuity_compute(program=program, start=start, end=end, params=params, today=today)
-    worklist, worklist_total = _program_worklist(program)
+    coordinator = _a_coordinator(program)
+    worklist, worklist_total, collection = None, None, None
+    if coordinator is not None:
+        rows = gap_worklist(user=coordinator, program=program, threshold_days=GAP_WORKLIST_DEFAULT_DAYS)
+        worklist, worklist_total = [_row_json(row) for row in rows[:WORKLIST_LIMIT]], len(rows)
+        collection = collection_followup(user=coordinator, program=program, start=start, end=end, today=today)
     seconds = time.perf_counter() - began
     with transaction.atomic():
         snapshot, _ = ContinuitySnapshot.objects.update_or_create(
@@ -94,6 +105,7 @@ def continuity_snapshot_refresh(*, program: Program) -> ContinuitySnapshot:
                 "transition_response": view.transition_response,
                 "worklist": worklist,
                 "worklist_total": worklist_total,
+                "collection": collection,
                 "seconds": seconds,
             },
         )
@@ -114,20 +126,28 @@ def continuity_snapshot_current(
         computed_at=snapshot.computed_at,
         worklist=None if snapshot.worklist is None else [_gap_row(row) for row in snapshot.worklist],
         worklist_total=snapshot.worklist_total,
+        collection=snapshot.collection,
     )
 
 
-def _program_worklist(program: Program) -> tuple[list[dict[str, Any]] | None, int | None]:
-    """The default gap worklist as the program's coordinators see it (they all see the whole
-    program: core.scoping), read through one of them so the one scoped selector is used; None
-    when the program has no coordinator (nobody opens its page)."""
+def _a_coordinator(program: Program) -> User | None:
+    """The stored worklist and collection rate are read as a coordinator of the program: they all
+    see the whole program (core.scoping), and the one scoped selector is used; None when the
+    program has no coordinator (nobody opens its page; it computes live if one is added)."""
     membership = (
         Membership.objects.filter(program=program, role=Role.COORDINATOR).select_related("user").order_by("pk").first()
     )
-    if membership is None:
-        return None, None
-    rows = gap_worklist(user=membership.user, program=program, threshold_days=GAP_WORKLIST_DEFAULT_DAYS)
-    return [_row_json(row) for row in rows[:WORKLIST_LIMIT]], len(rows)
+    return membership.user if membership is not None else None
+
+
+def collection_followup(
+    *, user: User | AnonymousUser, program: Program, start: date, end: date, today: date
+) -> dict[str, int]:
+    """The follow-up rate of the period's closed collection windows (clients.collection), over the
+    clients the user sees: done within the window, and due."""
+    schedule = collection_schedule(program=program, clients=Client.objects.visible_to(user), today=today)
+    overall, _by_supporter = followup_rate(schedule, start=start, end=end)
+    return {"done": overall.done, "due": overall.due}
 
 
 def _row_json(row: GapRow) -> dict[str, Any]:

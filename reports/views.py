@@ -19,8 +19,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit import actions
 from audit.records import audit_record
 from base.exports import CSV_PARAM, CSV_VALUE, wants_csv, worklist_csv_response
-from clients.collection import collection_schedule, followup_rate
-from clients.models import Client
 from core import charts
 from core.exceptions import messages_by_field
 from core.models import Program, Role
@@ -46,7 +44,13 @@ from reports.services import (
     funder_reports_reap,
     period_from_form,
 )
-from reports.snapshots import WORKLIST_LIMIT, ContinuityView, continuity_compute, continuity_snapshot_current
+from reports.snapshots import (
+    WORKLIST_LIMIT,
+    ContinuityView,
+    collection_followup,
+    continuity_compute,
+    continuity_snapshot_current,
+)
 from supporters.models import Supporter
 from supporters.services import program_policy
 
@@ -188,13 +192,6 @@ def _gap_worklist_csv(request: HttpRequest, program: Program, rows: list[GapRow]
     )
 
 
-def _collection_rate(request: HttpRequest, program: Program, start: date, end: date, today: date) -> dict[str, Any]:
-    """The follow-up rate of the period's closed collection windows (clients.collection)."""
-    schedule = collection_schedule(program=program, clients=Client.objects.visible_to(request.user), today=today)
-    overall, _by_supporter = followup_rate(schedule, start=start, end=end)
-    return {"rate": overall, "target": program_policy(program.pk).followup_target_percent}
-
-
 @login_required
 def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
     program = _coordinated_program(request, program_id)
@@ -257,7 +254,13 @@ def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
                 response_figures=RESPONSE_FIGURES,
                 charts=_charts(report, trend, names),
                 equity=continuity_equity(program, report),
-                collection=_collection_rate(request, program, values["start"], values["end"], today),
+                collection={
+                    "rate": view.collection
+                    or collection_followup(
+                        user=request.user, program=program, start=values["start"], end=values["end"], today=today
+                    ),
+                    "target": program_policy(program.pk).followup_target_percent,
+                },
                 # The report's dates are ISO text (the spec's JSON); the page prints them as dates.
                 period_dates=(values["start"], values["end"]),
                 planned_as_of=date.fromisoformat(report["summary"]["planned"]["as_of"])

@@ -49,8 +49,11 @@ def test_the_snapshot_keeps_the_gap_worklist_a_coordinator_sees(activity):
     assert snapshot.worklist_total == len(snapshot.worklist) >= 1
     assert {row["client_id"] for row in snapshot.worklist} <= {activity.mine.pk, activity.theirs.pk}
     snapshot.worklist[0]["name"] = "Sentinel Person"
-    snapshot.save(update_fields=["worklist"])
-    assert "Sentinel Person" in page(activity.coordinator, activity.program)
+    assert snapshot.collection is not None and set(snapshot.collection) == {"done", "due"}
+    snapshot.collection = {"done": 4321, "due": 8765}  # and the period's follow-up collection rate
+    snapshot.save(update_fields=["worklist", "collection"])
+    html = page(activity.coordinator, activity.program)
+    assert "Sentinel Person" in html and "4321 of 8765" in html
 
 
 def test_the_default_view_is_served_from_the_snapshot_with_its_age(activity):
