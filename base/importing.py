@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.copy import QueuedLibpqWriter
@@ -45,6 +46,10 @@ from core.models import Program, Site
 
 # A header this much wider than any format is hostile or the wrong file; say so once.
 MAX_HEADER_COLUMNS = 50
+# Sent inside the import's transaction when a file was imported (not for a dry run or a refused
+# file): sender the Program class; keywords program, kind. The rooms above react without base
+# importing them (the continuity page's snapshot, reports.snapshots, is refreshed after commit).
+records_imported = Signal()
 CHUNK_ROWS = 100_000
 
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
@@ -185,6 +190,7 @@ def import_csv_file(
                         "unchanged": result.unchanged,
                     },
                 )
+                records_imported.send(sender=Program, program=program, kind=kind)
     except _Invalid as invalid:
         result.errors = invalid.errors
         result.created = result.updated = result.unchanged = 0

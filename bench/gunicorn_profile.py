@@ -34,4 +34,5 @@ def worker_exit(server, worker):  # noqa: ANN001, ANN201, ARG001
     _profiler.stop()
     out = os.environ.get("BENCH_PROFILE_OUT") or str(Path(__file__).resolve().parent / "profile")
     Path(f"{out}.txt").write_text(_profiler.output_text(unicode=True, show_all=False))
-    _profiler.last_session.save(f"{out}.pyisession")  # pyinstrument --load=<file> renders it again
+    if _profiler.last_session is not None:
+        _profiler.last_session.save(f"{out}.pyisession")  # pyinstrument --load=<file> renders it again

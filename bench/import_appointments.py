@@ -135,11 +135,16 @@ def main() -> None:
     )
     with connection.cursor() as cursor:
         data = io.StringIO(
-            "".join(f"{program.pk}\tMRN-{i}\tF\tL{i}\t1980-01-01\t\t\\N\tnow()\n" for i in range(clients))
+            "".join(
+                f"{program.pk}\tMRN-{i}\tF\tL{i}\t1980-01-01\t\t\\N\tnow()\tnow()\t\t\t\t\t[]\t\n"
+                for i in range(clients)
+            )
         )
+        # The self-reported characteristics (clients.characteristics) are NOT NULL: blank, none given.
         with cursor.cursor.copy(
-            "COPY clients_client (program_id, external_id, first_name, last_name, "
-            "date_of_birth, preferred_language, site_id, created_at) FROM STDIN"
+            "COPY clients_client (program_id, external_id, first_name, last_name, date_of_birth, "
+            "preferred_language, site_id, created_at, updated_at, coverage, employment, gender_identity, "
+            "housing, race_ethnicity, veteran) FROM STDIN"
         ) as copy:
             copy.write(data.getvalue().replace("now()", "2026-01-01 00:00:00+00"))
     with tempfile.TemporaryDirectory() as tmp:

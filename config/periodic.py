@@ -82,6 +82,13 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         crontab(minute=0, hour=11),  # 06:00 in New York in winter, before the working day
         run_at_start=True,
     ),
+    # The continuity page's stored default view (reports.snapshots): within the hour after each
+    # program's local midnight, and for programs that have none; imports refresh it as well.
+    PeriodicJob(
+        "refresh-continuity-snapshots",
+        "reports.refresh_continuity_snapshots",
+        crontab(minute=5),
+    ),
     PeriodicJob(
         "funder-reports-monthly",
         "reports.schedule_funder_reports",

@@ -129,3 +129,29 @@ class FunderReport(LeasedJob):
     @property
     def period_label(self) -> str:
         return Period(self.period_start, self.period_end, self.period_kind).label
+
+
+class ContinuitySnapshot(models.Model):
+    """The continuity page's default view of one program, stored (reports.snapshots): the report,
+    the monthly trend and the follow-up after transitions, for the default period and parameters
+    as of `computed_at`. Refreshed after every import into the program and by the clock job when
+    the program's day has moved on; the page computes live for any other period."""
+
+    program = models.OneToOneField(Program, on_delete=models.CASCADE, related_name="continuity_snapshot")
+    computed_at = models.DateTimeField()
+    start = models.DateField()
+    end = models.DateField()
+    params = models.JSONField()
+    report = models.JSONField()
+    trend = models.JSONField()
+    transition_response = models.JSONField(null=True)
+    # "Who is in a gap now" at the default threshold, as a coordinator of the program saw it then:
+    # the first rows the page shows (reports.selectors.GapRow as JSON) and how many there were.
+    worklist = models.JSONField(null=True)
+    worklist_total = models.PositiveIntegerField(null=True)
+    # The period's follow-up collection rate ({"done": n, "due": n}), read the same way.
+    collection = models.JSONField(null=True)
+    seconds = models.FloatField(help_text=_("How long computing it took."))
+
+    def __str__(self) -> str:
+        return f"{self.program} · {self.start}–{self.end} · {self.computed_at:%Y-%m-%d %H:%M}"

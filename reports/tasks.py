@@ -8,6 +8,7 @@ from clients.services import import_jobs_reap
 from reports.scheduling import schedule_reports
 from reports.services import funder_reports_reap
 from reports.services import generate_funder_report as generate_funder_report  # autodiscovery
+from reports.snapshots import continuity_snapshot_refresh, continuity_snapshots_refresh_due
 
 
 @shared_task(name="reports.schedule_funder_reports")
@@ -19,3 +20,19 @@ def schedule_funder_reports(kind: str) -> list[int]:
 def reap_stale_jobs() -> int:
     """Fail the import and report jobs whose worker died (core.jobs), every minute."""
     return import_jobs_reap() + funder_reports_reap()
+
+
+@shared_task(name="reports.refresh_continuity_snapshot", ignore_result=True)
+def refresh_continuity_snapshot(program_id: int) -> None:
+    """After an import: the program's continuity page, stored (reports.snapshots)."""
+    from core.models import Program
+
+    program = Program.objects.filter(pk=program_id).first()
+    if program is not None:
+        continuity_snapshot_refresh(program=program)
+
+
+@shared_task(name="reports.refresh_continuity_snapshots")
+def refresh_continuity_snapshots() -> int:
+    """The clock job: every program whose stored continuity view is missing or from another day."""
+    return continuity_snapshots_refresh_due()

@@ -19,15 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit import actions
 from audit.records import audit_record
 from base.exports import CSV_PARAM, CSV_VALUE, wants_csv, worklist_csv_response
-from clients.collection import collection_schedule, followup_rate
-from clients.models import Client
 from core import charts
 from core.exceptions import messages_by_field
 from core.models import Program, Role
 from core.scoping import program_or_404, role_program_ids
 from reports.continuity.engine import DEFAULTS, ContinuityInputError
-from reports.continuity.load import load_continuity_data
-from reports.continuity.report import compute_continuity
 from reports.forms import ContinuityForm
 from reports.funder.exports import to_csv, to_xlsx
 from reports.funder.pdf import report_context
@@ -39,7 +35,6 @@ from reports.selectors import (
     continuity_scope,
     gap_ahead_worklist,
     gap_worklist,
-    month_periods,
 )
 from reports.services import (
     funder_report_download_record,
@@ -48,6 +43,13 @@ from reports.services import (
     funder_report_retry,
     funder_reports_reap,
     period_from_form,
+)
+from reports.snapshots import (
+    WORKLIST_LIMIT,
+    ContinuityView,
+    collection_followup,
+    continuity_compute,
+    continuity_snapshot_current,
 )
 from supporters.models import Supporter
 from supporters.services import program_policy
@@ -105,8 +107,6 @@ PLANNED_FIGURES = [
     ("open_gaps_planned", _lazy("Open gaps with a peer contact planned")),
     ("planned_coverage_rate", _lazy("Planned coverage")),
 ]
-TREND_MONTHS = 12
-WORKLIST_LIMIT = 200
 
 
 def _coordinated_program(request: HttpRequest, program_id: int) -> Program:
@@ -123,11 +123,6 @@ def continuity_home(request: HttpRequest) -> HttpResponse:
     if not programs:
         raise Http404
     return redirect("continuity-dashboard", program_id=programs[0])
-
-
-def _months(start: date, end: date) -> list[tuple[date, date]]:
-    """Calendar months overlapping [start, end], clipped to it; the last TREND_MONTHS."""
-    return month_periods(start, end, months=TREND_MONTHS)
 
 
 def _charts(report: dict[str, Any], trend: list[tuple[str, dict[str, Any]]], names: dict[str, str]) -> list[str]:
@@ -197,13 +192,6 @@ def _gap_worklist_csv(request: HttpRequest, program: Program, rows: list[GapRow]
     )
 
 
-def _collection_rate(request: HttpRequest, program: Program, start: date, end: date, today: date) -> dict[str, Any]:
-    """The follow-up rate of the period's closed collection windows (clients.collection)."""
-    schedule = collection_schedule(program=program, clients=Client.objects.visible_to(request.user), today=today)
-    overall, _by_supporter = followup_rate(schedule, start=start, end=end)
-    return {"rate": overall, "target": program_policy(program.pk).followup_target_percent}
-
-
 @login_required
 def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
     program = _coordinated_program(request, program_id)
@@ -231,15 +219,22 @@ def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
     }
     if values is not None:
         params = {key: values[key] for key in DEFAULTS.as_dict()}
+        view: ContinuityView | None = None
         try:
-            # Loaded once; the period and each month of the trend are computed from it.
-            data = load_continuity_data(program=program, until=values["end"], planned_as_of=today)
-            result = compute_continuity(data, start=values["start"], end=values["end"], **params)
-            report = result.report
-            trend = [
-                (first.strftime("%Y-%m"), compute_continuity(data, start=first, end=last, **params).report["summary"])
-                for first, last in _months(values["start"], values["end"])
-            ]
+            # The default view is stored per program (reports.snapshots); any other is computed live.
+            view = (
+                None
+                if query
+                else continuity_snapshot_current(
+                    program=program, start=values["start"], end=values["end"], params=params
+                )
+            )
+            if view is None:
+                view = continuity_compute(
+                    program=program, start=values["start"], end=values["end"], params=params, today=today
+                )
+            report = view.report
+            trend = view.trend
         except ContinuityInputError as exc:
             context["input_error"] = str(exc)
         else:
@@ -254,21 +249,32 @@ def continuity_dashboard(request: HttpRequest, program_id: int) -> HttpResponse:
                 report=report,
                 supporter_names=names,
                 summary=report["summary"],
-                transition_response=result.transition_response,
+                transition_response=view.transition_response,
+                snapshot_computed_at=view.computed_at,
                 response_figures=RESPONSE_FIGURES,
                 charts=_charts(report, trend, names),
                 equity=continuity_equity(program, report),
-                collection=_collection_rate(request, program, values["start"], values["end"], today),
+                collection={
+                    "rate": view.collection
+                    or collection_followup(
+                        user=request.user, program=program, start=values["start"], end=values["end"], today=today
+                    ),
+                    "target": program_policy(program.pk).followup_target_percent,
+                },
                 # The report's dates are ISO text (the spec's JSON); the page prints them as dates.
                 period_dates=(values["start"], values["end"]),
                 planned_as_of=date.fromisoformat(report["summary"]["planned"]["as_of"])
                 if report["summary"].get("planned")
                 else None,
             )
-        worklist = gap_worklist(user=request.user, program=program, threshold_days=values["gap_threshold_days"])
+        if view is not None and view.worklist is not None and view.worklist_total is not None:
+            worklist, worklist_total = view.worklist, view.worklist_total  # the snapshot's, as of its time
+        else:
+            worklist = gap_worklist(user=request.user, program=program, threshold_days=values["gap_threshold_days"])
+            worklist_total = len(worklist)
         context.update(
             worklist=worklist[:WORKLIST_LIMIT],
-            worklist_total=len(worklist),
+            worklist_total=worklist_total,
             gap_threshold_days=values["gap_threshold_days"],
         )
         audit_record(
