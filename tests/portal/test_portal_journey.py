@@ -148,3 +148,17 @@ def test_asking_to_book_tells_the_supporter_without_naming_the_client(cast, clie
     client.post(reverse("portal:ask"), {"what": "book"})
     notice = cast.supporter_user.notifications.get()
     assert notice.link == reverse("dashboard:client", args=[cast.mine.pk])
+
+
+def test_the_narrative_shows_only_where_the_program_turns_on_open_notes(cast, client):
+    from sessions.models import ProgramSessionRules
+    from sessions.services import note_sign, program_session_rules_save
+    from tests.sessions.conftest import log_session
+
+    session = log_session(cast, start=timezone.now() - timedelta(days=2), narrative="NARRATIVE-TEXT")
+    note_sign(session=session, user=cast.supporter_user)
+    sign_in(client, portal_user(cast.mine, invited_by=cast.supporter_user, username="mine"))
+    assert "NARRATIVE-TEXT" not in client.get(reverse("portal:sessions")).content.decode()
+    program_session_rules_save(program=cast.program, fields={"open_notes": True})
+    assert ProgramSessionRules.for_program(cast.program.pk).open_notes
+    assert "NARRATIVE-TEXT" in client.get(reverse("portal:sessions")).content.decode()
