@@ -28,17 +28,20 @@ migrate: setup-run
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --ehr-inbox-port $(EHR_PORT)
 
 # The clock jobs (feedback escalation, credential reminders, scheduled reports: config/periodic.py)
 # run in a background runner that stops with the server; production uses Celery beat instead.
-# The HL7 v2 ADT listener for the demo program runs beside them on ADT_PORT (docs/interop.md).
+# The HL7 v2 ADT listener for the demo program runs beside them on ADT_PORT, and the demo EHR's
+# FHIR inbox, which receives the program's feedback, on EHR_PORT (docs/interop.md).
 ADT_PORT ?= 2575
+EHR_PORT ?= 8090
 export ADT_PORT
 run: seed
 	$(PY) manage.py periodic_runner & runner=$$!; \
 	$(PY) manage.py adt_listener --program riverside-peer --port $(ADT_PORT) & listener=$$!; \
-	trap 'kill $$runner $$listener 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py ehr_inbox --program riverside-peer --port $(EHR_PORT) & inbox=$$!; \
+	trap 'kill $$runner $$listener $$inbox 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # The suite runs on every core (pytest-xdist; each worker has its own test database). Tests are

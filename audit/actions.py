@@ -67,6 +67,8 @@ RECORDS: dict[str, str] = {
     "clients.importjob": "imports.job",
     "peer_sessions.peersession": "peer_sessions.session",
     "peer_sessions.attendance": "peer_sessions.attendance",
+    "peer_sessions.sessionseries": "peer_sessions.series",
+    "peer_sessions.calendarfeed": "peer_sessions.calendar_feed",
     "peer_sessions.programsessionrules": "peer_sessions.rules",
     "peer_sessions.noteaddendum": "peer_sessions.note_addendum",
     "peer_sessions.feedbackitem": "peer_sessions.feedback",

@@ -21,6 +21,13 @@ from django.utils.translation import gettext_lazy as _
 from core.scoping import role_program_ids
 
 GENESIS_HASH = "0" * 64
+# The chain of events about no single program (none, or several: a coordinator's list across programs).
+PROGRAMLESS_CHAIN = 0
+
+
+def chain_of(program_id: int | None) -> int:
+    """The chain an event with this `program_id` (one program, or None) is appended to."""
+    return PROGRAMLESS_CHAIN if program_id is None else program_id
 
 
 class AppendOnlyError(Exception):
@@ -83,6 +90,9 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # Which chain the row links into: the program's id, PROGRAMLESS_CHAIN for an event about no
+    # single program; NULL for rows written while there was one chain for the installation.
+    chain = models.BigIntegerField(null=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
     record_numbers: str  # not a field: the audit page sets it (audit.views)
@@ -131,9 +141,12 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """One row: the last event's id and hash. Locked by every writer, so the
-    chain is linear; compared by the verifier, so truncation is visible."""
+    """One row per chain: its last event's id and hash and its length. Locked by every writer
+    of that chain, so the chain is linear; compared by the verifier, so truncation is visible.
+    `chain` is the program's id, PROGRAMLESS_CHAIN, or NULL for the installation's one chain
+    of the rows written before chains per program (row id 1)."""
 
+    chain = models.BigIntegerField(null=True, unique=True)
     last_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
     count = models.BigIntegerField(default=0)
@@ -142,7 +155,7 @@ class AuditChainHead(models.Model):
         db_table = "accounts_auditchainhead"
 
     def __str__(self) -> str:
-        return f"audit chain head #{self.last_id}"
+        return f"audit chain {self.chain} head #{self.last_id}"
 
 
 def _utc_iso(value: datetime) -> str:

@@ -3,14 +3,17 @@
 Append-only for the application: AuditEvent.save() refuses updates, delete() and
 the queryset's update()/delete() refuse, and on PostgreSQL a trigger refuses
 UPDATE and DELETE on the table (migration accounts.0002). Tamper-evident: each
-row's hash is SHA-256 over its canonical fields plus the previous row's hash,
-and the chain head (last id and hash) lives in AuditChainHead, so an edited,
-removed or truncated row shows up in `manage.py verify_audit_chain`.
+row's hash is SHA-256 over its canonical fields plus the previous row's hash
+in its chain: one chain per program (an event about no single program goes on
+the program-less chain), each with its head (last id, hash, count) in
+AuditChainHead, so an edited, removed or truncated row shows up in
+`manage.py verify_audit_chain`, which walks every chain.
 
-Writers are serialised on the chain-head row (SELECT ... FOR UPDATE on
+Writers of one chain are serialised on its head row (SELECT ... FOR UPDATE on
 PostgreSQL, inside a single statement so the lock is held only for that
-statement and its commit; SQLite has a single writer already), so the chain
-stays linear under concurrent requests. See `_append` and docs/security.md.
+statement and its commit; SQLite has a single writer already), so each chain
+stays linear under concurrent requests, and writers of different programs never
+wait on each other. See `_append` and docs/security.md.
 
 Every code comes from the one vocabulary, audit/actions.py. Services
 record the writes they make with `audit_write(obj, verb)`; pages call
@@ -33,7 +36,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from audit import actions as audit_actions
-from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, AuditEventQuerySet
+from audit.models import GENESIS_HASH, PROGRAMLESS_CHAIN, AuditChainHead, AuditEvent, AuditEventQuerySet, chain_of
 from core.request_cache import current_request
 from core.scoping import role_program_ids
 
@@ -46,8 +49,6 @@ try:
     import fcntl
 except ImportError:  # not POSIX: SQLite writers fall back to its own busy wait
     fcntl = None  # type: ignore[assignment]
-
-HEAD_ID = 1
 
 
 def _id_list(ids: Iterable[int]) -> str:
@@ -232,24 +233,26 @@ def audit_write(
 
 
 def _append(event: AuditEvent) -> None:
-    """Link the event to the chain head and store both.
+    """Link the event to its chain's head and store both.
 
-    Everything above ran without the lock; this is the only serialised part.
-    On PostgreSQL it is one statement (lock the head, insert, move the head), so
-    the row lock is held for that statement and its commit, not across three
-    client round trips: a worker descheduled mid-append no longer stalls every
-    other request. SQLite already has one writer at a time (BEGIN IMMEDIATE)."""
+    Everything above ran without a lock; this is the only serialised part, and only
+    against writers of the same chain (the event's program, or the program-less chain):
+    writes of different programs never wait on each other. On PostgreSQL it is one
+    statement (lock the head, insert, move the head), so the row lock is held for that
+    statement and its commit, not across client round trips. SQLite already has one
+    writer at a time (BEGIN IMMEDIATE)."""
     db = router.db_for_write(AuditEvent)
+    event.chain = chain_of(event.program_id)
     if connections[db].vendor == "postgresql":
         with transaction.atomic(using=db):
             if _append_in_one_statement(event, db):
                 return
-            AuditChainHead.objects.using(db).get_or_create(pk=HEAD_ID)  # a flushed database
+            _create_head(event.chain, db)  # the chain's first event (or a flushed database)
             if _append_in_one_statement(event, db):
                 return
         raise RuntimeError("The audit chain head could not be locked.")
     with _sqlite_writer_queue(db), transaction.atomic(using=db):
-        head = _locked_head()
+        head = _locked_head(event.chain, db)
         event.prev_hash = head.last_hash
         event.hash = event.compute_hash()
         event.save(using=db)
@@ -281,11 +284,23 @@ def _sqlite_writer_queue(db: str) -> Iterator[None]:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
+def _create_head(chain: int, db: str) -> None:
+    """The chain's head at the genesis hash, unless a concurrent writer made it first."""
+    connection = connections[db]
+    head_table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {head_table} (chain, last_id, last_hash, count) VALUES (%s, 0, %s, 0) "  # noqa: S608
+            "ON CONFLICT (chain) DO NOTHING",
+            [chain, GENESIS_HASH],
+        )
+
+
 def _append_in_one_statement(event: AuditEvent, db: str) -> bool:
-    """PostgreSQL: the head row is locked (FOR UPDATE) before the insert reads it, the
-    event's id is drawn after the lock (so id order is chain order), and the hash is
-    SHA-256 of `prev_hash + "\\n" + canonical`, the same bytes chain_hash() hashes
-    (canonical JSON is ASCII)."""
+    """PostgreSQL: the chain's head row is locked (FOR UPDATE) before the insert reads it, the
+    event's id is drawn after the lock (so within a chain id order is chain order), and the
+    hash is SHA-256 of `prev_hash + "\\n" + canonical`, the same bytes chain_hash() hashes
+    (canonical JSON is ASCII). False when the chain has no head yet."""
     connection = connections[db]
     fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key and f.name not in ("prev_hash", "hash")]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -294,7 +309,7 @@ def _append_in_one_statement(event: AuditEvent, db: str) -> bool:
     head_table = connection.ops.quote_name(AuditChainHead._meta.db_table)
     sql = f"""
         WITH head AS (
-            SELECT last_hash FROM {head_table} WHERE id = %s FOR UPDATE
+            SELECT last_hash FROM {head_table} WHERE chain = %s FOR UPDATE
         ), event AS (
             INSERT INTO {event_table} ({columns}, prev_hash, hash)
             SELECT {", ".join(["%s"] * len(fields))}, head.last_hash,
@@ -303,12 +318,12 @@ def _append_in_one_statement(event: AuditEvent, db: str) -> bool:
             RETURNING id, prev_hash, hash
         ), moved AS (
             UPDATE {head_table} SET last_id = event.id, last_hash = event.hash, count = {head_table}.count + 1
-            FROM event WHERE {head_table}.id = %s
+            FROM event WHERE {head_table}.chain = %s
         )
         SELECT id, prev_hash, hash FROM event
     """  # noqa: S608 - table and column names come from the model, every value is a parameter
     with connection.cursor() as cursor:
-        cursor.execute(sql, [HEAD_ID, *values, event.canonical(), HEAD_ID])
+        cursor.execute(sql, [event.chain, *values, event.canonical(), event.chain])
         found = cursor.fetchone()
     if found is None:
         return False
@@ -317,11 +332,12 @@ def _append_in_one_statement(event: AuditEvent, db: str) -> bool:
     return True
 
 
-def _locked_head() -> AuditChainHead:
-    head = AuditChainHead.objects.select_for_update().filter(pk=HEAD_ID).first()
+def _locked_head(chain: int, db: str) -> AuditChainHead:
+    heads = AuditChainHead.objects.using(db).select_for_update()
+    head = heads.filter(chain=chain).first()
     if head is None:
-        AuditChainHead.objects.get_or_create(pk=HEAD_ID)
-        head = AuditChainHead.objects.select_for_update().get(pk=HEAD_ID)
+        AuditChainHead.objects.using(db).get_or_create(chain=chain)
+        head = heads.get(chain=chain)
     return head
 
 
@@ -331,44 +347,72 @@ class ChainReport:
     checked: int
     first_broken_id: int | None = None
     reason: str = ""
+    chains: int = 0
+
+
+@dataclass
+class _ChainWalk:
+    prev: str = GENESIS_HASH
+    count: int = 0
+    last_id: int = 0
 
 
 def verify_chain(*, batch_size: int = 2000) -> ChainReport:
-    """Walk the chain in id order; report the first row whose hash or link is wrong,
-    and a head that does not match the last row (rows removed from the end).
+    """Walk every chain (one per program, the program-less one, and the installation's single
+    chain of the rows written before chains per program) in one pass in id order, which within
+    a chain is chain order; report the first row whose hash, link or chain is wrong, and a
+    head that does not match its chain's last row or length (rows removed from the end, or a
+    whole chain), or a chain without a head.
 
-    The head and every batch are read in one snapshot (REPEATABLE READ on PostgreSQL, one
+    The heads and every batch are read in one snapshot (REPEATABLE READ on PostgreSQL, one
     read transaction on SQLite), so rows appended while it runs are neither half seen nor
     taken for a break: the snapshot holds them and the head's update together, or neither."""
-    db = router.db_for_write(AuditEvent)  # the primary: a replica may lag behind the head
+    db = router.db_for_write(AuditEvent)  # the primary: a replica may lag behind the heads
     connection = connections[db]
     outer = connection.in_atomic_block  # a caller's transaction (a test's) keeps its own snapshot rules
+    walks: dict[int | None, _ChainWalk] = {}
+    checked = 0
     with transaction.atomic(using=db):
         if connection.vendor == "postgresql" and not outer:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        head = AuditChainHead.objects.using(db).filter(pk=HEAD_ID).first()
+        heads = {head.chain: head for head in AuditChainHead.objects.using(db)}
         rows = AuditEvent.objects.using(db).order_by("id")
-        prev = GENESIS_HASH
-        checked = 0
         last_id = 0
         while True:
             batch = list(rows.filter(id__gt=last_id)[:batch_size])
             if not batch:
                 break
             for event in batch:
-                if event.prev_hash != prev:
+                if event.chain is not None and event.chain != chain_of(event.program_id):
+                    return ChainReport(False, checked, event.pk, "it is on another program's chain than its own")
+                walk = walks.setdefault(event.chain, _ChainWalk())
+                if event.prev_hash != walk.prev:
                     return ChainReport(False, checked, event.pk, "its link to the previous row does not match")
                 if event.compute_hash() != event.hash:
                     return ChainReport(False, checked, event.pk, "its content does not match its hash")
-                prev = event.hash
+                walk.prev, walk.count, walk.last_id = event.hash, walk.count + 1, event.pk
                 last_id = event.pk
                 checked += 1
-    if head is not None and (head.last_hash != prev or head.count != checked):
-        return ChainReport(
-            False, checked, head.last_id or None, "the chain head does not match the last row (rows removed)"
-        )
-    return ChainReport(True, checked)
+    for chain, walk in walks.items():
+        if chain not in heads:
+            return ChainReport(False, checked, walk.last_id, f"the chain {_chain_name(chain)} has no chain head")
+    for chain, head in heads.items():
+        walk = walks.get(chain, _ChainWalk())
+        if head.last_hash != walk.prev or head.count != walk.count:
+            return ChainReport(
+                False,
+                checked,
+                head.last_id or None,
+                f"the chain head {_chain_name(chain)} does not match its last row (rows removed)",
+            )
+    return ChainReport(True, checked, chains=len(walks))
+
+
+def _chain_name(chain: int | None) -> str:
+    if chain is None:
+        return "of the rows written before chains per program"
+    return "of events about no single program" if chain == PROGRAMLESS_CHAIN else f"of program {chain}"
 
 
 def disclosures_for_client(client_id: int) -> AuditEventQuerySet:

@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -95,7 +96,9 @@ def data_sizes() -> dict[str, int]:
     return {name: model._default_manager.count() for name, model in models.items()}
 
 
-def api_benchmarks(scale: str, duration: float) -> list[dict[str, Any]]:
+def api_benchmarks(
+    scale: str, duration: float, *, generator: str = "wrk", before: Path | None = None, port: int | None = None
+) -> list[dict[str, Any]]:
     from knox.models import AuthToken
 
     from clients.models import Client
@@ -107,6 +110,11 @@ def api_benchmarks(scale: str, duration: float) -> list[dict[str, Any]]:
     user = User.objects.get(username="bench-supporter" if scale == "large" else "demo-supporter")
     clinician = inbox_user(scale)
     acting_users = [user] if clinician is None else [user, clinician]
+    if clinician is not None:
+        from security.mfa import has_totp, totp_enrol
+
+        if not has_totp(clinician):  # clinicians need a second factor: the inbox would answer 403
+            totp_enrol(clinician)
     tokens = {u.pk: AuthToken.objects.create(user=u, expiry=timedelta(hours=2))[1] for u in acting_users}
     client_ids = list(Client.objects.visible_to(user).values_list("id", flat=True)[:200])
     supporter_id = Supporter.objects.visible_to(user).values_list("id", flat=True).first()
@@ -117,6 +125,37 @@ def api_benchmarks(scale: str, duration: float) -> list[dict[str, Any]]:
         print(f"  feedback inbox of {clinician.username}: {inbox} items")
         if not inbox:
             print(f"  ! {clinician.username} has an empty inbox: the inbox figures measure an empty list")
+
+    if generator == "wrk":
+        from bench import wrk_api
+
+        acting_token = {"supporter": tokens[user.pk]}
+        if clinician is not None:
+            acting_token["clinician"] = tokens[clinician.pk]
+        wrk_scenarios = [
+            {"name": "caseload list (supporter, 50/page)", "kind": "read", "method": "GET", "who": "supporter",
+             "api": "/api/v1/clients/?page_size=50", "bare": "/bench/bare/clients/?page_size=50"},
+            {"name": "client detail", "kind": "read", "method": "GET", "who": "supporter",
+             "api": "/api/v1/clients/{id}/", "bare": "/bench/bare/clients/{id}/"},
+            {"name": "session list (supporter, 50/page)", "kind": "read", "method": "GET", "who": "supporter",
+             "api": "/api/v1/peer-sessions/?page_size=50", "bare": "/bench/bare/peer-sessions/?page_size=50"},
+            {"name": "session create", "kind": "write", "method": "POST", "who": "supporter",
+             "api": "/api/v1/peer-sessions/", "bare": "/bench/bare/peer-sessions/"},
+            {"name": "feedback inbox (clinician, 50/page)", "kind": "read", "method": "GET", "who": "clinician",
+             "api": "/api/v1/feedback/?page_size=50", "bare": "/bench/bare/feedback/?page_size=50"},
+        ]  # fmt: skip
+        try:
+            return wrk_api.api_benchmarks(
+                scenarios=[s for s in wrk_scenarios if s["who"] in acting_token],
+                tokens=acting_token,
+                ids=client_ids,
+                supporter=supporter_id,
+                duration=duration,
+                port=port or free_port(),
+                before=before,
+            )
+        finally:
+            AuthToken.objects.filter(user__in=acting_users, digest__isnull=False).delete()
 
     def headers_of(who: User) -> dict[str, str]:
         return {"Authorization": f"Token {tokens[who.pk]}", "Accept": "application/json"}
@@ -339,13 +378,14 @@ def other_benchmarks(scale: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
 
 def print_table(results: list[dict[str, Any]]) -> None:
     width = max(len(r["name"]) for r in results)
-    print(f"\n{'benchmark':<{width}}  {'value':>10}  {'baseline':>10}  {'ratio':>6}  {'unit':<6} target")
+    print(f"\n{'benchmark':<{width}}  {'before':>8}  {'value':>10}  {'baseline':>10}  {'ratio':>6}  {'unit':<6} target")
     for r in results:
+        before = "" if r.get("before") is None else f"{r['before']:.1f}"
         baseline = "" if r["baseline"] is None else f"{r['baseline']:.1f}"
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
         verdict = "" if r["met"] is None else ("met" if r["met"] else "MISSED")
         print(
-            f"{r['name']:<{width}}  {r['value']:>10.1f}  {baseline:>10}  {ratio:>6}  {r['unit']:<6} "
+            f"{r['name']:<{width}}  {before:>8}  {r['value']:>10.1f}  {baseline:>10}  {ratio:>6}  {r['unit']:<6} "
             f"{r['target']} {verdict}".rstrip()
         )
 
@@ -356,7 +396,21 @@ def main() -> None:
     parser.add_argument("--duration", type=float, help="seconds per load run (default 6 small, 12 large)")
     parser.add_argument("--skip-seed", action="store_true", help="use the data already in the database")
     parser.add_argument("--only", choices=["api", "other"], help="run one part only")
+    parser.add_argument(
+        "--generator",
+        choices=["wrk", "python"],
+        help="load generator: wrk (default when installed; bench/wrk_api.py) or the Python threads (bench/loadgen.py)",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (e.g. `git archive main`) whose API is measured beside this one, same database (wrk)",
+    )
+    parser.add_argument("--port", type=int, help="loopback port for gunicorn (the --before server takes the next)")
     args = parser.parse_args()
+    generator = args.generator or ("wrk" if shutil.which("wrk") else "python")
+    if generator == "python":
+        print("  (wrk not installed: the Python thread generator shares the server's cores; apt-get install wrk)")
     duration = args.duration or (6.0 if args.scale == "small" else 12.0)
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.bench"
@@ -382,8 +436,8 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     printed: dict[str, str] = {}
     if args.only in (None, "api"):
-        print(f"== API under load ({USERS} users, {duration:.0f} s per run, gunicorn on loopback)")
-        results += api_benchmarks(args.scale, duration)
+        print(f"== API under load ({USERS} users, {duration:.0f} s per run, {generator}, gunicorn on loopback)")
+        results += api_benchmarks(args.scale, duration, generator=generator, before=args.before, port=args.port)
     if args.only in (None, "other"):
         other_rows, printed = other_benchmarks(args.scale)
         results += other_rows
@@ -395,6 +449,7 @@ def main() -> None:
         "db_pool": os.environ.get("DB_POOL", "false"),
         "cpu_count": os.cpu_count(),
         "gunicorn_workers": os.environ.get("WEB_CONCURRENCY", f"{(os.cpu_count() or 1) * 2 + 1} (2 x cores + 1)"),
+        "load_generator": generator,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
         "python": platform.python_version(),

@@ -20,7 +20,13 @@ from clients.api import (
 from clients.record_api import EmergencyAccessView
 from reports.api import ContinuityReportView
 from security.api import TokenLoginView, TokenLogoutAllView, TokenLogoutView
-from sessions.api import FeedbackItemViewSet, FollowUpTaskViewSet, NotificationViewSet, PeerSessionViewSet
+from sessions.api import (
+    FeedbackItemViewSet,
+    FollowUpTaskViewSet,
+    NotificationViewSet,
+    PeerSessionViewSet,
+    SessionSeriesViewSet,
+)
 from supporters.api import (
     CEHoursViewSet,
     CertificationViewSet,
@@ -53,6 +59,7 @@ router.register("clients", ClientViewSet, basename="client")
 router.register("assignments", CaseloadAssignmentViewSet, basename="assignment")
 router.register("appointments", ClinicalAppointmentViewSet, basename="appointment")
 router.register("peer-sessions", PeerSessionViewSet, basename="peer-session")
+router.register("session-series", SessionSeriesViewSet, basename="session-series")
 router.register("consents", ConsentViewSet, basename="consent")
 router.register("collection-points", CollectionPointViewSet, basename="collection-point")
 router.register("feedback", FeedbackItemViewSet, basename="feedback")

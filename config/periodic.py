@@ -67,6 +67,14 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(
         "send-notifications", "peer_sessions.send_notifications", schedule(timedelta(minutes=1)), run_at_start=True
     ),
+    # Session reminders are planned for the sessions starting within 36 hours (sessions/reminders.py);
+    # each waits for its time (the day before, at the session's time) and send-notifications sends it.
+    PeriodicJob(
+        "plan-session-reminders",
+        "peer_sessions.plan_session_reminders",
+        schedule(timedelta(minutes=5)),
+        run_at_start=True,
+    ),
     # Credential reminders at 90, 60 and 30 days: daily; each threshold goes once.
     PeriodicJob(
         "credential-reminders",

@@ -13,7 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from base.api_base import ReadWriteViewSet, RowsListMixin, ScopedMixin, attach_prefetched, grouped_by
+from base.api_base import (
+    ReadWriteViewSet,
+    RowsListMixin,
+    ScopedMixin,
+    attach_prefetched,
+    grouped_by,
+    localize_in_program,
+)
 from clients.disclosure import session_disclosures
 from clients.models import Clinician
 from core.models import Role
@@ -32,6 +39,7 @@ from sessions.models import (
     NoteAddendum,
     Notification,
     PeerSession,
+    SessionSeries,
 )
 from sessions.serializers import (
     ContactRequestSerializer,
@@ -41,6 +49,9 @@ from sessions.serializers import (
     NoteAddendumSerializer,
     NotificationSerializer,
     PeerSessionSerializer,
+    SeriesMoveSerializer,
+    SeriesSkipSerializer,
+    SessionSeriesSerializer,
     TaskCompleteSerializer,
     feedback_item_rows,
     peer_session_rows,
@@ -170,6 +181,77 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
             session__in=sessions.values("id")
         )
         return Response(billing_units_summary(attendances))
+
+
+class SessionSeriesViewSet(ReadWriteViewSet):
+    """Recurring sessions booked ahead (sessions.recurrence): the series and its occurrences,
+    which are scheduled peer sessions. Scoped and permitted as sessions are: supporters book
+    and change their own, coordinators read their programs'."""
+
+    model = SessionSeries
+    serializer_class = SessionSeriesSerializer
+    write_roles = {
+        "create": {Role.SUPPORTER},
+        "update": {Role.SUPPORTER},
+        "skip": {Role.SUPPORTER},
+        "move": {Role.SUPPORTER},
+    }
+
+    def get_queryset(self) -> models.QuerySet:
+        return (
+            super()
+            .get_queryset()
+            .select_related("supporter", "program")
+            .prefetch_related("clients", "exceptions")
+            .order_by("id")
+        )
+
+    def program_id_of(self, *, instance: Any = None, data: Any = None) -> int:
+        return instance.program_id if instance is not None else data["supporter"].program_id
+
+    def _own(self, series: SessionSeries | None, supporter: Supporter | None) -> None:
+        supporter = supporter or (series.supporter if series is not None else None)
+        if supporter is None or supporter.user_id != self.request.user.pk:
+            raise serializers.ValidationError({"supporter": ["You can only book your own sessions."]})
+
+    def _save(self, serializer: SessionSeriesSerializer, series: SessionSeries) -> None:
+        data = dict(serializer.validated_data)
+        self._own(series if series.pk else None, data.get("supporter"))
+        clients = data.pop("clients", None)
+        if clients is None:
+            clients = list(series.clients.all())
+        serializer.instance = services.session_series_save(series=series, clients=clients, fields=data)
+
+    def create_record(self, serializer: SessionSeriesSerializer) -> None:
+        self._save(serializer, SessionSeries())
+
+    def update_record(self, serializer: SessionSeriesSerializer) -> None:
+        assert serializer.instance is not None
+        self._save(serializer, serializer.instance)
+
+    @extend_schema(request=SeriesSkipSerializer, responses=SessionSeriesSerializer)
+    @action(detail=True, methods=["post"])
+    def skip(self, request: AuthenticatedApiRequest, pk: str | None = None) -> Response:
+        """Skip one occurrence (its scheduled session is cancelled)."""
+        series = self.get_object()
+        self._own(series, None)
+        body = SeriesSkipSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.session_series_skip(series=series, occurrence_date=body.validated_data["occurrence_date"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=series.pk)).data)
+
+    @extend_schema(request=SeriesMoveSerializer, responses=SessionSeriesSerializer)
+    @action(detail=True, methods=["post"])
+    def move(self, request: AuthenticatedApiRequest, pk: str | None = None) -> Response:
+        """Move one occurrence to a new start; the rest keep the rule."""
+        series = self.get_object()
+        self._own(series, None)
+        body = SeriesMoveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        localize_in_program(data, "start", series.program)
+        services.session_series_move(series=series, occurrence_date=data["occurrence_date"], start=data["start"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=series.pk)).data)
 
 
 class FeedbackItemViewSet(

@@ -15,10 +15,12 @@ from base.forms import CONTACT_FIELDS, CONTACT_WIDGETS
 from clients.models import Client, Clinician
 from core.models import StaffContact
 from sessions.models import (
+    MAX_SERIES_OCCURRENCES,
     AttendanceStatus,
     FeedbackCategory,
     Modality,
     PeerSession,
+    Recurrence,
     SessionKind,
     SessionStatus,
     Topic,
@@ -228,3 +230,56 @@ class StaffContactForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["language"]).choices = [("", _("The site's language")), *settings.LANGUAGES]
+
+
+class SessionSeriesForm(forms.Form):
+    """Book sessions ahead on a rule (sessions.services.session_series_save): who, how, the first
+    date and its local time, how often, and when it ends."""
+
+    kind = forms.ChoiceField(label=_("Session"), choices=SessionKind.choices, widget=forms.RadioSelect)
+    clients = forms.MultipleChoiceField(label=_("Who"), widget=forms.CheckboxSelectMultiple)
+    modality = forms.ChoiceField(label=_("How"), choices=Modality.choices, widget=forms.RadioSelect)
+    recurrence = forms.ChoiceField(label=_("How often"), choices=Recurrence.choices)
+    starts_on = forms.DateField(label=_("First date"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_time = forms.TimeField(
+        label=_("Time"),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text=_("In the program's time zone; it stays the same when the clocks change."),
+    )
+    duration_minutes = forms.IntegerField(
+        label=_("Minutes"), min_value=1, max_value=720, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+    )
+    count = forms.IntegerField(
+        label=_("Number of sessions"),
+        min_value=1,
+        max_value=MAX_SERIES_OCCURRENCES,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    ends_on = forms.DateField(
+        label=_("Or the last date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    location = forms.CharField(label=_("Where"), max_length=200, required=False)
+    video_url = forms.CharField(
+        label=_("Video link"),
+        max_length=500,
+        required=False,
+        help_text=_("Any https:// link, or leave empty for a room on the program's meeting server (if it has one)."),
+    )
+
+    def __init__(self, *args: Any, clients: list[Client], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.client_objects = {str(c.pk): c for c in clients}
+        clients_field = self.fields["clients"]
+        assert isinstance(clients_field, forms.MultipleChoiceField)
+        clients_field.choices = [(str(c.pk), c.full_name) for c in clients]
+
+    def series_clients(self) -> list[Client]:
+        return [self.client_objects[pk] for pk in self.cleaned_data["clients"]]
+
+    def series_fields(self) -> dict[str, Any]:
+        names = ["kind", "modality", "recurrence", "starts_on", "start_time", "duration_minutes", "count", "ends_on"]
+        fields = {name: self.cleaned_data[name] for name in names}
+        fields["location"] = self.cleaned_data["location"] or ""
+        fields["video_url"] = self.cleaned_data["video_url"] or ""
+        return fields

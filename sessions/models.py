@@ -86,8 +86,10 @@ LOGGED_ATTENDANCE_STATUSES = (
 )
 # The most drop-in attendees one group session counts.
 MAX_DROPINS = 500
-# A scheduled session's video link: http(s) only (no names in it is the user's responsibility).
-VIDEO_URL_VALIDATOR = URLValidator(schemes=["http", "https"], message=_("Enter an http:// or https:// link."))
+# A session's video link: https only, so the room name never crosses the network in clear (whoever
+# knows it joins); any provider's. No names in it is the user's responsibility; a generated one
+# (sessions.meetings) holds none.
+VIDEO_URL_VALIDATOR = URLValidator(schemes=["https"], message=_("Enter an https:// link."))
 
 
 # A delivered service, the one definition (docs/spec/continuity.md v1.1, "Peer contact"): an
@@ -243,6 +245,15 @@ class PeerSession(models.Model):
     dropin_count = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(MAX_DROPINS)])
     # The link of a scheduled video session (import `scheduled_peer_sessions`, the API).
     video_url = models.CharField(max_length=500, blank=True, validators=[VIDEO_URL_VALIDATOR])
+    # An occurrence of a recurring series (sessions.recurrence): the series and the date of the
+    # rule it stands for (a moved occurrence keeps its date; its start says where it went).
+    series = models.ForeignKey(
+        "SessionSeries", null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
+    occurrence_date = models.DateField(null=True, blank=True)
+    # The start the reminders of this scheduled session were planned for (sessions.reminders):
+    # a session moved since gets new ones.
+    reminders_planned_for = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)  # FHIR meta.lastUpdated (services that update() set it too)
     # Topic values (Topic.values), kept as a list so one session can cover several.
@@ -274,6 +285,10 @@ class PeerSession(models.Model):
     shown: list[Attendance]
     attended: int
     note_late: bool  # unsigned 72 h after the session (the sessions page sets it)
+    # Not fields: the calendar sets them (sessions.calendar_views).
+    end: datetime
+    clash: list[str]
+    may_log: bool
 
     class Meta:
         constraints = [
@@ -285,6 +300,11 @@ class PeerSession(models.Model):
             models.CheckConstraint(
                 condition=Q(duration_minutes__gte=1) & Q(duration_minutes__lte=720),
                 name="peer_session_duration_range",
+            ),
+            models.UniqueConstraint(
+                fields=["series", "occurrence_date"],
+                condition=Q(series__isnull=False),
+                name="peer_session_one_per_occurrence",
             ),
         ]
         indexes = [
@@ -309,6 +329,82 @@ class PeerSession(models.Model):
     def get_topics_display(self) -> list[str]:
         labels = dict(Topic.choices)
         return [str(labels.get(value, value)) for value in self.topics or []]
+
+
+class Recurrence(models.TextChoices):
+    WEEKLY = "weekly", _("Weekly")
+    EVERY_OTHER_WEEK = "every_other_week", _("Every other week")
+    # The same weekday of the month as the first date (the 2nd Tuesday; a 5th one is the last).
+    MONTHLY_BY_WEEKDAY = "monthly_by_weekday", _("Monthly, on the same weekday")
+
+
+# A series books at most this many sessions ahead (two years of a weekly group).
+MAX_SERIES_OCCURRENCES = 104
+
+
+class SessionSeriesQuerySet(models.QuerySet["SessionSeries"]):
+    def visible_to(self, user: User | AnonymousUser) -> SessionSeriesQuerySet:
+        """As for sessions: coordinators all of their programs', supporters their own."""
+        roles = role_program_ids(user)
+        q = Q(program_id__in=roles.coordinator)
+        if roles.supporter:
+            q |= Q(program_id__in=roles.supporter, supporter__user_id=user.pk)
+        return self.filter(q)
+
+
+class SessionSeries(models.Model):
+    """Sessions booked ahead on a rule: the first date and its wall-clock time in the program's
+    zone (6 pm stays 6 pm across daylight-saving changes), a recurrence, and an end (a last
+    date or a number of sessions). Its occurrences are scheduled PeerSessions written through
+    sessions.services.peer_session_save; exceptions skip or move single occurrences."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="session_series")
+    supporter = models.ForeignKey("supporters.Supporter", on_delete=models.PROTECT, related_name="session_series")
+    kind = models.CharField(max_length=12, choices=SessionKind.choices, default=SessionKind.ONE_TO_ONE)
+    modality = models.CharField(max_length=12, choices=Modality.choices)
+    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(720)])
+    location = EncryptedShortText(max_length=200, blank=True)
+    video_url = models.CharField(max_length=500, blank=True, validators=[VIDEO_URL_VALIDATOR])
+    clients = models.ManyToManyField("clients.Client", related_name="session_series")
+    recurrence = models.CharField(max_length=20, choices=Recurrence.choices)
+    starts_on = models.DateField()
+    start_time = models.TimeField()  # wall-clock time in the program's zone
+    ends_on = models.DateField(null=True, blank=True)
+    count = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(MAX_SERIES_OCCURRENCES)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SessionSeriesQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "session series"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=False) | Q(count__isnull=False), name="session_series_has_an_end"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_recurrence_display()} {self.get_kind_display()} from {self.starts_on:%Y-%m-%d}"
+
+
+class SeriesException(models.Model):
+    """One occurrence of a series skipped (moved_to empty) or moved to another start."""
+
+    series = models.ForeignKey(SessionSeries, on_delete=models.CASCADE, related_name="exceptions")
+    occurrence_date = models.DateField()
+    moved_to = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "occurrence_date"], name="series_exception_one_per_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{'Moved' if self.moved_to else 'Skipped'} {self.occurrence_date:%Y-%m-%d}"
 
 
 class AttendanceQuerySet(models.QuerySet["Attendance"]):
@@ -597,6 +693,7 @@ class NotificationKind(models.TextChoices):
     TASK_ESCALATED = "task_escalated", _("Follow-up task overdue")
     TASK_REMINDER = "task_reminder", _("Reminder: follow-up task overdue")
     CONTACT_REQUESTED = "contact_requested", _("Call back now")
+    SESSION_REMINDER = "session_reminder", _("Reminder: peer session")
     # The client portal (docs/portal.md): the invitation, and what a client asks their supporter
     PORTAL_INVITATION = "portal_invitation", _("Your invitation to your peer support portal")
     CLIENT_ASKS_BOOKING = "client_asks_booking", _("A client asks to book a session")
@@ -692,6 +789,8 @@ class SkipReason(models.TextChoices):
     OPTED_OUT = "opted_out", _("The recipient opted out of messages")
     CHANNEL_OFF = "channel_off", _("The recipient does not accept this channel")
     NO_ADDRESS = "no_address", _("No address or number for this channel")
+    # A session reminder whose session was cancelled, logged or moved before it went.
+    SESSION_CHANGED = "session_changed", _("The session was cancelled, moved or logged")
 
 
 class NotificationDeliveryQuerySet(models.QuerySet["NotificationDelivery"]):
@@ -738,6 +837,8 @@ class NotificationDelivery(models.Model):
     client = models.ForeignKey(
         "clients.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="notification_deliveries"
     )
+    # The session a reminder is about (sessions.reminders): its time is read when the message is sent.
+    session = models.ForeignKey(PeerSession, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
     channel = models.CharField(max_length=8, choices=Channel.choices)
     kind = models.CharField(max_length=24, choices=NotificationKind.choices)
     category = models.CharField(max_length=24, blank=True)
@@ -747,7 +848,7 @@ class NotificationDelivery(models.Model):
     # Sent in quiet hours too: only for someone on an on-call shift (a request for contact).
     urgent = models.BooleanField(default=False)
     status = models.CharField(max_length=8, choices=NoticeStatus.choices)
-    reason = models.CharField(max_length=12, choices=SkipReason.choices, blank=True)
+    reason = models.CharField(max_length=16, choices=SkipReason.choices, blank=True)
     error = models.CharField(max_length=100, blank=True)  # the exception's class name, never its text
     created_at = models.DateTimeField(auto_now_add=True)
     send_after = models.DateTimeField()
@@ -1023,3 +1124,28 @@ class FeedbackDelivery(LeasedJob):
     @property
     def can_retry(self) -> bool:
         return self.status in (DeliveryStatus.FAILED, DeliveryStatus.REFUSED)
+
+
+class CalendarFeedQuerySet(models.QuerySet["CalendarFeed"]):
+    def visible_to(self, user: User | AnonymousUser) -> CalendarFeedQuerySet:
+        """Each person's own feed only."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(user_id=user.pk)
+
+
+class CalendarFeed(models.Model):
+    """A supporter's private calendar feed (sessions.feeds): an address with a secret token that a
+    calendar app reads without signing in. Only the token's SHA-256 is stored, so the address is
+    shown once; resetting it makes a new one and the old stops working, deleting it turns it off.
+    The feed names no one: every event is "Peer session" with its time (and video link)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CalendarFeedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Calendar feed {self.created_at:%Y-%m-%d}"

@@ -31,15 +31,17 @@ from typing import TYPE_CHECKING, Any
 import sms
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from clients.models import Client, ClientContact
 from core.languages import message_language
 from core.models import ContactSettings, Program, StaffContact, User
+from sessions.ics import sessions_ics
 from sessions.models import (
     STALE_SENDING,
     Channel,
@@ -47,6 +49,8 @@ from sessions.models import (
     Notification,
     NotificationDelivery,
     NotificationKind,
+    PeerSession,
+    SessionStatus,
     SkipReason,
     notification_label,
 )
@@ -121,13 +125,18 @@ def notify(
     urgency: str = "",
     urgent: bool = False,
     now: datetime | None = None,
+    send_at: datetime | None = None,
+    session: PeerSession | None = None,
 ) -> list[NotificationDelivery]:
     """Tell each recipient (staff users, clients; None and inactive users are left out) on each
     of `channels`, as their preferences allow. `category`/`urgency`: choice values the label
     names (notification_label); `link`: a path with ids only. `urgent`: sent in quiet hours too,
     only for someone on an on-call shift. In-app notices exist when this returns; e-mails and
-    texts are sent after the caller's transaction commits. Returns the deliveries recorded."""
+    texts are sent after the caller's transaction commits. `send_at`: a later moment to send the
+    e-mails and texts (a session reminder), their preferences read for then and again when it
+    comes; `session`: the session a reminder is about. Returns the deliveries recorded."""
     now = now or timezone.now()
+    at = max(send_at, now) if send_at is not None else now
     deliveries: list[NotificationDelivery] = []
     for recipient in _recipients(list(recipients)):
         common = {
@@ -140,6 +149,7 @@ def notify(
             "link": link,
             "language": recipient.language,
             "urgent": urgent,
+            "session": session,
         }
         if Channel.IN_APP in channels and recipient.user is not None:
             notice = Notification.objects.create(
@@ -162,10 +172,12 @@ def notify(
                 recipient.settings,
                 channel=channel,
                 address=recipient.address(channel),
-                now=now,
+                now=at,
                 tz=program.tzinfo,
                 urgent=urgent,
             )
+            if status == NoticeStatus.QUEUED and send_after > now:
+                status = NoticeStatus.WAITING  # planned for later: the clock job sends it
             deliveries.append(
                 NotificationDelivery(**common, channel=channel, status=status, reason=reason, send_after=send_after)
             )
@@ -176,8 +188,30 @@ def notify(
     return created
 
 
+def _reminder_text(delivery: NotificationDelivery, session: PeerSession) -> tuple[str, str]:
+    """A session reminder: when (the program's zone, the recipient's language), how long, how,
+    and the video link; never a name, a place, a topic or who else is coming. Staff get the link
+    to the session; a client (no sign-in yet) does not."""
+    local = session.start.astimezone(delivery.program.tzinfo)
+    when = f"{date_format(local, 'DATE_FORMAT')} {date_format(local, 'TIME_FORMAT')}"
+    facts = {"when": when, "minutes": session.duration_minutes, "how": session.get_modality_display()}
+    subject = _("Peer support: reminder of your session on %(when)s") % facts
+    lines = [_("Reminder: peer session on %(when)s (%(minutes)s min, %(how)s).") % facts]
+    if session.video_url:
+        lines.append(_("Video call: %(url)s") % {"url": session.video_url})
+    if delivery.user_id is not None:
+        lines.append(_("Sign in to see it: %(url)s") % {"url": f"{settings.SITE_URL.rstrip('/')}{delivery.link}"})
+    if delivery.channel == Channel.SMS:
+        return subject, " ".join(lines)
+    lines.append(_("This message holds no details on purpose."))
+    return subject, "\n\n".join(lines)
+
+
 def message_text(*, delivery: NotificationDelivery) -> tuple[str, str]:
     """(subject, body) of an e-mail or text, in the delivery's language: the label and the link."""
+    if delivery.kind == NotificationKind.SESSION_REMINDER and delivery.session is not None:
+        with translation.override(delivery.language):
+            return _reminder_text(delivery, delivery.session)
     with translation.override(delivery.language):
         label = notification_label(kind=delivery.kind, category=delivery.category, urgency=delivery.urgency)
         url = f"{settings.SITE_URL.rstrip('/')}{delivery.link}"
@@ -220,7 +254,8 @@ def deliveries_send(*, delivery_ids: Iterable[int] | None = None, now: datetime 
         )
         if claimed:
             sent += _send_one(
-                NotificationDelivery.objects.select_related("program", "user", "client").get(pk=delivery_id), now
+                NotificationDelivery.objects.select_related("program", "user", "client", "session").get(pk=delivery_id),
+                now,
             )
     return sent
 
@@ -250,10 +285,19 @@ def _send_one(delivery: NotificationDelivery, now: datetime) -> int:
     if status != NoticeStatus.QUEUED:
         _mark(delivery, status=status, reason=reason, send_after=send_after)
         return 0
+    session = delivery.session
+    if delivery.kind == NotificationKind.SESSION_REMINDER and (
+        session is None or session.status != SessionStatus.SCHEDULED or session.start <= now
+    ):
+        _mark(delivery, status=NoticeStatus.SKIPPED, reason=SkipReason.SESSION_CHANGED)
+        return 0
     subject, body = message_text(delivery=delivery)
     try:
         if delivery.channel == Channel.EMAIL:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+            message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+            if delivery.kind == NotificationKind.SESSION_REMINDER and session is not None:
+                message.attach("peer-session.ics", sessions_ics([session]), "text/calendar")
+            message.send()
         else:
             sms.send_sms(body=body, originator=settings.DEFAULT_FROM_SMS, recipients=[address])
     except Exception as exc:  # noqa: BLE001 - any backend failure is recorded, never raised to the caller

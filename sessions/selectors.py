@@ -212,3 +212,27 @@ def draft_for(user: User | AnonymousUser, form: str, *, now: datetime) -> dict[s
     if draft is None:
         return None
     return {"fields": json.loads(draft.data or "{}"), "saved_at": draft.updated_at}
+
+
+def double_bookings(sessions: list[PeerSession]) -> dict[int, set[str]]:
+    """Session id -> why it is double booked ("supporter", "client"): it overlaps another of
+    `sessions` with the same supporter or a client in common. Cancelled sessions never clash.
+    Each group is swept in start order, so a week of a large program stays cheap."""
+    clashes: dict[int, set[str]] = {}
+    groups: dict[tuple[str, int], list[PeerSession]] = {}
+    for session in sessions:
+        if session.status == "cancelled":
+            continue
+        groups.setdefault(("supporter", session.supporter_id), []).append(session)
+        for attendance in session.attendances.all():
+            groups.setdefault(("client", attendance.client_id), []).append(session)
+    for (why, _key), group in groups.items():
+        group.sort(key=lambda s: s.start)
+        for i, first in enumerate(group):
+            end = first.start + timedelta(minutes=first.duration_minutes)
+            for second in group[i + 1 :]:
+                if second.start >= end:
+                    break
+                clashes.setdefault(first.pk, set()).add(why)
+                clashes.setdefault(second.pk, set()).add(why)
+    return clashes

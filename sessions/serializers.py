@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from base.api_base import ProgramLocalDateTimeField, ScopedRelatedField, localize_in_program
@@ -16,6 +17,8 @@ from sessions.models import (
     NoteAddendum,
     Notification,
     PeerSession,
+    SeriesException,
+    SessionSeries,
     Topic,
     Urgency,
 )
@@ -355,3 +358,66 @@ def feedback_item_rows(items: list[FeedbackItem]) -> list[dict]:
             }
         )
     return rows
+
+
+class SeriesExceptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SeriesException
+        fields = ["occurrence_date", "moved_to"]
+        read_only_fields = fields
+
+
+class SeriesOccurrenceSerializer(serializers.ModelSerializer):
+    session = serializers.IntegerField(source="pk", read_only=True)
+
+    class Meta:
+        model = PeerSession
+        fields = ["occurrence_date", "session", "start", "status", "video_url"]
+        read_only_fields = fields
+
+
+class SessionSeriesSerializer(serializers.ModelSerializer):
+    supporter = ScopedRelatedField(Supporter)
+    clients = ScopedRelatedField(Client, many=True)
+    start_time = serializers.TimeField(help_text="Wall-clock time in the program's zone; it stays across DST changes.")
+    exceptions = SeriesExceptionSerializer(many=True, read_only=True)
+    occurrences = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SessionSeries
+        fields = [
+            "id",
+            "program",
+            "supporter",
+            "clients",
+            "kind",
+            "modality",
+            "duration_minutes",
+            "location",
+            "video_url",
+            "recurrence",
+            "starts_on",
+            "start_time",
+            "ends_on",
+            "count",
+            "exceptions",
+            "occurrences",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["program", "created_at", "updated_at"]
+
+    @extend_schema_field(SeriesOccurrenceSerializer(many=True))
+    def get_occurrences(self, series: SessionSeries) -> list[dict]:
+        """The sessions booked for the series, by date (cancelled ones are skipped occurrences)."""
+        sessions = series.sessions.order_by("occurrence_date")
+        return list(SeriesOccurrenceSerializer(sessions, many=True).data)
+
+
+class SeriesSkipSerializer(serializers.Serializer):
+    occurrence_date = serializers.DateField(help_text="The date of the rule's session to skip.")
+
+
+class SeriesMoveSerializer(serializers.Serializer):
+    occurrence_date = serializers.DateField(help_text="The date of the rule's session to move.")
+    start = ProgramLocalDateTimeField(help_text="The new start; without an offset, local time in the program's zone.")

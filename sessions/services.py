@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import secrets
 import uuid
 from collections.abc import Callable, Collection, Iterable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
@@ -40,14 +42,17 @@ from core.scoping import role_program_ids
 from sessions.billing import BILLING_FIELDS, billing_recompute, billing_recompute_attendances
 from sessions.delivery import DeliveryResult, post_communication
 from sessions.fhir import communication_json
+from sessions.meetings import meeting_url
 from sessions.models import (
     DRAFT_FORM,
     DRAFT_KEEP,
     DRAFT_MAX_CHARS,
     LATE_ENTRY_AFTER,
+    MAX_SERIES_OCCURRENCES,
     PENDING_DELIVERY_STATUSES,
     Attendance,
     AttendanceStatus,
+    CalendarFeed,
     Channel,
     DeliveryStatus,
     Draft,
@@ -57,11 +62,14 @@ from sessions.models import (
     FeedbackReply,
     FhirEndpoint,
     FollowUpTask,
+    Modality,
     NoteAddendum,
     NotificationKind,
     PeerSession,
     ProgramSessionRules,
+    SeriesException,
     SessionKind,
+    SessionSeries,
     SessionStatus,
     TaskClosure,
     TaskKind,
@@ -71,6 +79,7 @@ from sessions.models import (
     session_status_errors,
 )
 from sessions.notifications import IN_APP_AND_EMAIL, notify
+from sessions.recurrence import occurrence_dates, occurrence_start
 from sessions.selectors import on_caseload_today
 from supporters.models import OnCallShift, Supporter
 from supporters.services import supporter_may_sign
@@ -112,6 +121,8 @@ def peer_session_save(
     if any(topic not in Topic.values for topic in topics):
         raise ValidationError({"topics": [f"Topics must be among: {', '.join(Topic.values)}."]})
     session.topics = topics
+    if session.modality == Modality.VIDEO and session.status == SessionStatus.SCHEDULED and not session.video_url:
+        session.video_url = meeting_url()  # a room on the program's meeting server, if it has one
     if session.dropin_count and session.kind != SessionKind.GROUP:
         raise ValidationError({"dropin_count": ["Drop-in attendees are counted on group sessions only."]})
     if attendances is not None:
@@ -184,6 +195,25 @@ def peer_session_save(
         tasks_close_by_contacts(client_ids=delivered, now=now)
     tasks_for_session(session=session, attendances=rows, now=now)
     return session
+
+
+@transaction.atomic
+def peer_session_log(*, session: PeerSession, user: User) -> PeerSession:
+    """ "Log it": a scheduled session whose time has come becomes a held one with everyone booked
+    marked as attended (completed), through peer_session_save; the supporter then writes the
+    note and corrects any attendance that went otherwise. Only the session's supporter."""
+    if session.supporter.user_id != user.pk:
+        raise PermissionDenied("Only the session's supporter logs it.")
+    if session.status != SessionStatus.SCHEDULED:
+        raise ValidationError({"status": [_("Only a scheduled session is logged this way.")]})
+    if session.start > timezone.now():
+        raise ValidationError({"start": [_("This session has not started yet.")]})
+    booked = [a.client for a in session.attendances.select_related("client")]
+    return peer_session_save(
+        session=session,
+        attendances=[{"client": c, "status": AttendanceStatus.COMPLETED} for c in booked],
+        fields={"status": SessionStatus.HELD},
+    )
 
 
 def _set_prefetched(instance: Any, related_name: str, rows: list[Any]) -> None:
@@ -1074,3 +1104,178 @@ def task_escalate_overdue(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     late = FollowUpTask.objects.to_escalate(now=now).select_related("program", "assignee__user")
     return escalate_once(queryset=late, now=now, escalate=escalate)
+
+
+# --------------------------------------------------------------------------- recurring series
+
+SERIES_FIELDS = ("kind", "modality", "duration_minutes", "location", "video_url")
+
+
+def _series_errors(series: SessionSeries, clients: list[Client]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if series.ends_on is None and series.count is None:
+        errors["ends_on"] = [_("Give the series an end: a last date or a number of sessions.")]
+    if series.ends_on is not None and series.ends_on < series.starts_on:
+        errors["ends_on"] = [_("The last date is before the first.")]
+    if series.count is not None and not 1 <= series.count <= MAX_SERIES_OCCURRENCES:
+        errors["count"] = [_("Between 1 and %(max)s sessions.") % {"max": MAX_SERIES_OCCURRENCES}]
+    if len({c.pk for c in clients}) != len(clients):
+        errors["clients"] = [_("Each client can be in a series once.")]
+    elif any(c.program_id != series.supporter.program_id for c in clients):
+        errors["clients"] = [_("Every client must be in the supporter's program.")]
+    elif series.kind == SessionKind.ONE_TO_ONE and len(clients) != 1:
+        errors["clients"] = [_("A one-to-one series has exactly one client.")]
+    elif not clients:
+        errors["clients"] = [_("A series needs at least one client.")]
+    return errors
+
+
+def series_starts(series: SessionSeries) -> dict[date, datetime]:
+    """Occurrence date -> start of each occurrence the series wants now: the rule's dates at its
+    wall-clock time in the program's zone, less the skipped ones, the moved ones at their new start."""
+    tz = series.program.tzinfo
+    dates = occurrence_dates(
+        recurrence=series.recurrence, starts_on=series.starts_on, ends_on=series.ends_on, count=series.count
+    )
+    # Read afresh: a prefetched list would miss the exception just recorded.
+    exceptions = dict(SeriesException.objects.filter(series=series).values_list("occurrence_date", "moved_to"))
+    starts = {}
+    for day in dates:
+        if day in exceptions and exceptions[day] is None:
+            continue  # skipped
+        starts[day] = exceptions.get(day) or occurrence_start(day, series.start_time, tz)
+    return starts
+
+
+def _series_sync(series: SessionSeries, clients: list[Client], now: datetime) -> None:
+    """Bring the series' sessions to its rule, through peer_session_save (one rule for sessions):
+    future occurrences still scheduled are created or updated; those the rule no longer wants
+    (skipped, past a shortened end) are cancelled. Past and logged sessions stay as they are."""
+    wanted = series_starts(series)
+    existing = {s.occurrence_date: s for s in series.sessions.select_related("supporter__program") if s.occurrence_date}
+    fields = {name: getattr(series, name) for name in SERIES_FIELDS}
+    for day, start in sorted(wanted.items()):
+        session = existing.get(day)
+        if session is None:
+            if start <= now:
+                continue  # a series never books the past
+            session = PeerSession(supporter=series.supporter, series=series, occurrence_date=day)
+        elif session.status != SessionStatus.SCHEDULED or session.start <= now:
+            continue
+        elif _occurrence_matches(session, start, fields, clients):
+            continue  # unchanged: no write, no audit event
+        peer_session_save(
+            session=session,
+            attendances=[{"client": c, "status": AttendanceStatus.SCHEDULED} for c in clients],
+            fields={**fields, "start": start, "status": SessionStatus.SCHEDULED},
+        )
+    for day, booked in existing.items():
+        if day not in wanted and booked.status == SessionStatus.SCHEDULED and booked.start > now:
+            clients_of = list(Client.objects.filter(attendances__session=booked))
+            peer_session_save(
+                session=booked,
+                attendances=[{"client": c, "status": AttendanceStatus.CANCELLED} for c in clients_of],
+                fields={"status": SessionStatus.CANCELLED},
+            )
+
+
+def _occurrence_matches(session: PeerSession, start: datetime, fields: dict[str, Any], clients: list[Client]) -> bool:
+    return (
+        session.start == start
+        and all(getattr(session, name) == value for name, value in fields.items())
+        and sorted(session.attendances.values_list("client_id", flat=True)) == sorted(c.pk for c in clients)
+    )
+
+
+@transaction.atomic
+def session_series_save(
+    *, series: SessionSeries, clients: list[Client], fields: dict[str, Any], now: datetime | None = None
+) -> SessionSeries:
+    """Create or change a series and book its occurrences (their sessions follow the change;
+    those already held or logged do not)."""
+    now = now or timezone.now()
+    creating = series.pk is None
+    for name, value in fields.items():
+        setattr(series, name, value)
+    errors = _series_errors(series, clients)
+    if errors:
+        raise ValidationError(errors)
+    series.program = series.supporter.program
+    if series.modality == Modality.VIDEO and not series.video_url:
+        # One room for the whole series: a group meets at the same link every week.
+        series.video_url = meeting_url()
+    series.full_clean(exclude=["program", "supporter", "clients"])
+    series.save()
+    series.clients.set(clients)
+    _series_sync(series, clients, now)
+    audit_write(series, actions.CREATED if creating else actions.UPDATED, client_ids=[c.pk for c in clients])
+    return series
+
+
+def _occurrence_check(series: SessionSeries, occurrence_date: date) -> None:
+    dates = occurrence_dates(
+        recurrence=series.recurrence, starts_on=series.starts_on, ends_on=series.ends_on, count=series.count
+    )
+    if occurrence_date not in dates:
+        raise ValidationError({"occurrence_date": [_("This date is not one of the series' sessions.")]})
+
+
+@transaction.atomic
+def session_series_skip(*, series: SessionSeries, occurrence_date: date, now: datetime | None = None) -> SessionSeries:
+    """Skip one occurrence: its scheduled session is cancelled (if not logged already)."""
+    _occurrence_check(series, occurrence_date)
+    SeriesException.objects.update_or_create(
+        series=series, occurrence_date=occurrence_date, defaults={"moved_to": None}
+    )
+    _series_sync(series, list(series.clients.all()), now or timezone.now())
+    audit_write(series, actions.UPDATED, detail={"skipped": occurrence_date.isoformat()})
+    return series
+
+
+@transaction.atomic
+def session_series_move(
+    *, series: SessionSeries, occurrence_date: date, start: datetime, now: datetime | None = None
+) -> SessionSeries:
+    """Move one occurrence to another start (in the future); the others keep the rule."""
+    now = now or timezone.now()
+    _occurrence_check(series, occurrence_date)
+    if start <= now:
+        raise ValidationError({"start": [_("Move a session to a time that has not passed.")]})
+    SeriesException.objects.update_or_create(
+        series=series, occurrence_date=occurrence_date, defaults={"moved_to": start}
+    )
+    _series_sync(series, list(series.clients.all()), now)
+    audit_write(series, actions.UPDATED, detail={"moved": occurrence_date.isoformat()})
+    return series
+
+
+# --------------------------------------------------------------------------- calendar feeds
+
+
+def calendar_feed_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def calendar_feed_reset(*, user: User) -> str:
+    """A new private feed address for a supporter's own sessions (the old one stops working);
+    returns the token, which is shown once: only its hash is kept."""
+    if not role_program_ids(user).supporter:
+        raise PermissionDenied("Calendar feeds are for supporters' own sessions.")
+    token = secrets.token_urlsafe(32)  # 256 bits
+    feed, created = CalendarFeed.objects.update_or_create(
+        user=user, defaults={"token_hash": calendar_feed_token_hash(token), "last_read_at": None}
+    )
+    audit_write(feed, actions.CREATED if created else actions.UPDATED, user=user)
+    return token
+
+
+@transaction.atomic
+def calendar_feed_revoke(*, user: User) -> bool:
+    """Turn the feed off: its address answers 404 from now on."""
+    feed = CalendarFeed.objects.filter(user=user).first()
+    if feed is None:
+        return False
+    audit_write(feed, actions.DELETED, user=user)
+    feed.delete()
+    return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from sessions.notifications import send_notifications as send_notifications
+from sessions.reminders import session_reminders_plan
 from sessions.services import deliver_feedback as deliver_feedback  # autodiscovery
 from sessions.services import (
     draft_purge_expired,
@@ -33,3 +34,9 @@ def purge_expired_drafts() -> int:
 def deliver_due_feedback() -> int:
     """Attempts whose backoff has passed, and deliveries whose worker died (sessions.services)."""
     return feedback_deliveries_due()
+
+
+@shared_task(name="peer_sessions.plan_session_reminders", ignore_result=True)
+def plan_session_reminders() -> int:
+    """Reminders for the sessions starting within a day and a half (sessions.reminders)."""
+    return session_reminders_plan()

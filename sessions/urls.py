@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions import task_views, views
+from sessions import calendar_views, feeds, task_views, views
 
 app_name = "peer_sessions"
 
@@ -12,6 +12,12 @@ urlpatterns = [
     path("sessions/<int:pk>/sign/", views.session_sign, name="session-sign"),
     path("sessions/<int:pk>/cosign/", views.session_cosign, name="session-cosign"),
     path("sessions/<int:pk>/addenda/", views.session_addendum, name="session-addendum"),
+    path("sessions/<int:pk>/log/", calendar_views.session_log, name="session-log"),
+    path("calendar/", calendar_views.calendar, name="calendar"),
+    path("program-calendar/", calendar_views.program_calendar, name="program-calendar"),
+    path("calendar/book/", calendar_views.series_create, name="series-create"),
+    path("calendar/feed/", feeds.calendar_feed_settings, name="calendar-feed-settings"),
+    path("calendar/feed/<str:token>.ics", feeds.calendar_feed, name="calendar-feed"),
     path("feedback/", views.feedback_list, name="feedback-list"),
     path("feedback/new/<int:client_id>/", views.feedback_create, name="feedback-create"),
     path("feedback/<int:pk>/", views.feedback_detail, name="feedback-detail"),

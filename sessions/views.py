@@ -51,6 +51,7 @@ from sessions.models import (
     Notification,
     PeerSession,
     SessionKind,
+    SessionStatus,
     Urgency,
 )
 from sessions.selectors import caseload_clients, caseload_supporter, draft_for, draft_form_allowed
@@ -223,6 +224,8 @@ def session_detail(request: AuditedRequest, pk: int) -> HttpResponse:
         "is_author": is_author,
         "addenda": session.addenda.select_related("author") if _may_read_note(request, session) else [],
         "addendum_form": AddendumForm(),
+        # "Log it" (sessions.calendar_views.session_log): the author, once the booked time has come.
+        "may_log": is_author and session.status == SessionStatus.SCHEDULED and session.start <= timezone.now(),
         "may_cosign": session.awaits_cosignature
         and PeerSession.objects.supervised_by(request.user).filter(pk=session.pk).exists(),
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import factory
 
@@ -24,7 +24,17 @@ from clients.models import OutcomeMeasure as OutcomeMeasure_model
 from clients.models import RecoveryGoal as RecoveryGoal_model
 from clients.models import Referral as Referral_model
 from core.models import Organization, Program, Site, User
-from sessions.models import Attendance, AttendanceStatus, FeedbackItem, Modality, Notification, PeerSession
+from sessions.models import (
+    Attendance,
+    AttendanceStatus,
+    FeedbackItem,
+    Modality,
+    Notification,
+    PeerSession,
+    Recurrence,
+    SessionKind,
+    SessionSeries,
+)
 from supporters.models import CEHours as CEHours_model
 from supporters.models import LivedExperience as LivedExperience_model
 from supporters.models import ProgramPolicy as ProgramPolicy_model
@@ -138,6 +148,21 @@ class PeerSessionFactory(factory.django.DjangoModelFactory):
     start = factory.LazyFunction(lambda: datetime(2026, 3, 5, 15, 0, tzinfo=UTC))
     duration_minutes = 30
     modality = Modality.IN_PERSON
+
+
+class SessionSeriesFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SessionSeries
+
+    supporter = factory.SubFactory(SupporterFactory)
+    program = factory.SelfAttribute("supporter.program")
+    kind = SessionKind.GROUP
+    modality = Modality.VIDEO
+    duration_minutes = 60
+    recurrence = Recurrence.WEEKLY
+    starts_on = date(2027, 1, 5)
+    start_time = time(18, 0)
+    count = 1
 
 
 class AttendanceFactory(factory.django.DjangoModelFactory):

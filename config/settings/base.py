@@ -172,6 +172,10 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # and SMS_FROM, the sending number).
 SMS_BACKEND = env("SMS_BACKEND", default="sms.backends.console.SmsBackend")
 DEFAULT_FROM_SMS = env("SMS_FROM", default="")
+# A self-hosted meeting server (e.g. Jitsi Meet: "https://meet.example.org"): video sessions
+# booked without a link get one there, the host and an unguessable room name (sessions.meetings).
+# Empty: the supporter pastes any provider's https link.
+MEETING_HOST = env("MEETING_HOST", default="")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 # Phone numbers written without a country code are read in this region (core.phones).

@@ -18,12 +18,19 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sms
+from django.contrib.contenttypes.models import ContentType
+from django.core import mail
 from django.core.management import call_command
+from django.core.management.color import no_style
+from django.db import connection, transaction
+from django.utils import timezone
 
 from tests.conftest import CHROMIUM, DESKTOP  # noqa: F401 - re-exported for the browser tests
 
@@ -56,10 +63,68 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
 
 
+# The demo as seed_demo left it, per test process and program day: every table's rows and the
+# messages the seed sent. seed_demo takes about 8 s; putting its rows back takes well under one,
+# and the browser tests seed it about seventy times (issue 15: the suite in five minutes).
+_demo_snapshots: dict[Any, tuple[Any, list[Any], list[Any]]] = {}
+
+
+def _demo_tables() -> list[str]:
+    return sorted(connection.introspection.django_table_names(only_existing=True, include_views=False))
+
+
+def _demo_take() -> Any:
+    if connection.vendor == "sqlite":
+        # SQLite's backup API copies the database as it is, types and sequences included.
+        copy = sqlite3.connect(":memory:")
+        connection.ensure_connection()
+        connection.connection.backup(copy)
+        return copy
+    rows = {}
+    with connection.cursor() as cursor:
+        for table in _demo_tables():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 - Django's own table names
+            rows[table] = ([c[0] for c in cursor.description], cursor.fetchall())
+    return rows
+
+
+def _demo_put_back(rows: Any) -> None:
+    """Empty the tables (the flush after the last test left post_migrate's rows) and insert the
+    seed's rows with their own ids; sequences only ever rise, so new rows never collide."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        rows.backup(connection.connection)
+        ContentType.objects.clear_cache()
+        return
+    with connection.constraint_checks_disabled(), transaction.atomic(), connection.cursor() as cursor:
+        for statement in connection.ops.sql_flush(no_style(), _demo_tables()):
+            cursor.execute(statement)
+        for table, (columns, values) in rows.items():
+            if values:
+                names = ", ".join(connection.ops.quote_name(c) for c in columns)
+                marks = ", ".join(["%s"] * len(columns))
+                cursor.executemany(
+                    f"INSERT INTO {connection.ops.quote_name(table)} ({names}) VALUES ({marks})",  # noqa: S608
+                    values,
+                )
+    ContentType.objects.clear_cache()
+
+
 @pytest.fixture
 def demo(transactional_db: None, live_server: Any) -> dict[str, Any]:
-    """The demo program (seed_demo) with a fixed password, and the live server's URL."""
-    call_command("seed_demo", password=DEMO_PASSWORD, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    """The demo program (seed_demo) with a fixed password, and the live server's URL. Seeded once
+    per test process and program day, then put back from its rows for each test."""
+    key = (connection.vendor, timezone.localdate())
+    if key in _demo_snapshots:
+        rows, mails, texts = _demo_snapshots[key]
+        _demo_put_back(rows)
+        mail.outbox.extend(mails)
+        sms.outbox = [*getattr(sms, "outbox", []), *texts]  # type: ignore[attr-defined]
+    else:
+        mails_before, texts_before = len(mail.outbox), len(getattr(sms, "outbox", []))
+        call_command("seed_demo", password=DEMO_PASSWORD, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        texts = getattr(sms, "outbox", [])[texts_before:]
+        _demo_snapshots[key] = (_demo_take(), mail.outbox[mails_before:], texts)
     return {"url": live_server.url, "password": DEMO_PASSWORD}
 
 

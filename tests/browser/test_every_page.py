@@ -78,6 +78,8 @@ def fill(route: str, objects: dict[str, Any]) -> str | None:
             found = objects["clients"]
         elif name == "file_format":
             return "pdf"
+        elif name == "token":
+            return "not-a-feed-token"  # a calendar feed's secret: tests/sessions/test_calendar_feed.py
         elif name in ("pk", "job_id"):
             kind = next((k for k in objects if route.startswith(k + "/")), None)
             assert kind is not None, f"the page walk does not know what {route!r} names; teach objects_for"

@@ -83,11 +83,11 @@ def test_a_bad_row_refuses_the_whole_file_with_line_errors(people):
     result = run(people, "scheduled_peer_sessions", text)
     assert not result.ok
     assert messages(result) == [
-        "line 3: video_url: Enter an http:// or https:// link.",
+        "line 3: video_url: Enter an https:// link.",
         "line 4: client_external_id: no client with this external_id in the program",
         "line 4: duration_minutes: must be a whole number from 1 to 720",
         "line 4: modality: must be one of in_person, phone, video, text",
-        "line 4: video_url: Enter an http:// or https:// link.",
+        "line 4: video_url: Enter an https:// link.",
     ]
     assert not PeerSession.objects.exists() and not Attendance.objects.exists()
 

@@ -259,6 +259,7 @@ def _foreign_records(cast) -> dict[str, object]:
         "referral": f.ReferralFactory(client=foreign),
         "followup-task": f.FollowUpTaskFactory(client=foreign, assignee=supporter),
         "on-call-shift": f.OnCallShiftFactory(supporter=supporter),
+        "session-series": f.SessionSeriesFactory(supporter=supporter),
     }
 
 

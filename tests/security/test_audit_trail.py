@@ -10,11 +10,11 @@ import threading
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 from django.test import RequestFactory
 from django.urls import reverse
 
-from audit.models import AppendOnlyError, AuditChainHead, AuditEvent
+from audit.models import PROGRAMLESS_CHAIN, AppendOnlyError, AuditChainHead, AuditEvent
 from audit.records import audit_record, audited, verify_chain
 from tests.factories import UserFactory
 from tests.security.helpers import sign_in
@@ -159,6 +159,97 @@ def test_a_forged_row_with_a_recomputed_hash_still_breaks_the_link(cast):
     assert not report.ok and report.first_broken_id == events[2].pk
 
 
+def _view(cast, client):  # noqa: ANN001, ANN202
+    return audit_record(action="clients.client.viewed", user=cast.coordinator, obj=client)
+
+
+def test_each_program_has_its_own_chain_and_program_less_events_theirs(cast):
+    a1, b1, a2, none1, b2 = (
+        _view(cast, cast.mine),
+        audit_record(action="clients.client.viewed", user=cast.other_coordinator, obj=cast.foreign),
+        _view(cast, cast.theirs),
+        audit_record(action="dashboard.home.viewed", user=cast.coordinator),
+        audit_record(action="clients.client.viewed", user=cast.other_coordinator, obj=cast.foreign),
+    )
+    assert (a1.chain, a2.chain, b1.chain, b2.chain) == (cast.program.pk,) * 2 + (cast.other_program.pk,) * 2
+    assert none1.chain == PROGRAMLESS_CHAIN
+    assert a2.prev_hash == a1.hash and b2.prev_hash == b1.hash  # each links to its own chain only
+    heads = {h.chain: h for h in AuditChainHead.objects.filter(chain__in=[cast.program.pk, cast.other_program.pk])}
+    assert heads[cast.program.pk].last_hash == a2.hash and heads[cast.other_program.pk].last_id == b2.pk
+    report = verify_chain()
+    assert report.ok and report.chains >= 3
+
+
+def test_an_altered_row_is_caught_in_its_own_programs_chain(cast):
+    _view(cast, cast.mine)
+    foreign = [
+        audit_record(action="clients.client.viewed", user=cast.other_coordinator, obj=cast.foreign) for _ in range(3)
+    ]
+    _view(cast, cast.mine)
+    _tamper("UPDATE accounts_auditevent SET action = 'clients.client.updated' WHERE id = %s", [foreign[1].pk])
+    report = verify_chain()
+    assert not report.ok and report.first_broken_id == foreign[1].pk and "content" in report.reason
+
+
+def test_a_row_removed_from_one_chain_is_caught_in_the_middle_and_at_the_end(cast):
+    mine = [_view(cast, cast.mine) for _ in range(3)]
+    foreign = [
+        audit_record(action="clients.client.viewed", user=cast.other_coordinator, obj=cast.foreign) for _ in range(3)
+    ]
+    _tamper("DELETE FROM accounts_auditevent WHERE id = %s", [foreign[-1].pk])
+    report = verify_chain()
+    assert not report.ok and f"of program {cast.other_program.pk}" in report.reason
+    assert report.first_broken_id == foreign[-1].pk  # the head still names the removed row
+    _tamper("DELETE FROM accounts_auditevent WHERE id = %s", [mine[1].pk])
+    report = verify_chain()
+    assert not report.ok and report.first_broken_id == mine[2].pk and "link" in report.reason
+
+
+def test_rows_swapped_within_a_chain_or_moved_to_another_chain_are_caught(cast):
+    mine = [_view(cast, cast.mine) for _ in range(3)]
+    audit_record(action="clients.client.viewed", user=cast.other_coordinator, obj=cast.foreign)
+    parked = 10**12
+    _tamper("UPDATE accounts_auditevent SET id = %s WHERE id = %s", [parked, mine[0].pk])
+    _tamper("UPDATE accounts_auditevent SET id = %s WHERE id = %s", [mine[0].pk, mine[1].pk])
+    _tamper("UPDATE accounts_auditevent SET id = %s WHERE id = %s", [mine[1].pk, parked])
+    report = verify_chain()
+    assert not report.ok and report.first_broken_id == mine[0].pk and "link" in report.reason
+    # Put them back, then carry the last row over to the other program's chain.
+    _tamper("UPDATE accounts_auditevent SET id = %s WHERE id = %s", [parked, mine[0].pk])
+    _tamper("UPDATE accounts_auditevent SET id = %s WHERE id = %s", [mine[0].pk, mine[1].pk])
+    _tamper("UPDATE accounts_auditevent SET id = %s WHERE id = %s", [mine[1].pk, parked])
+    assert verify_chain().ok
+    _tamper("UPDATE accounts_auditevent SET chain = %s WHERE id = %s", [cast.other_program.pk, mine[2].pk])
+    report = verify_chain()
+    assert not report.ok and report.first_broken_id == mine[2].pk and "another program" in report.reason
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need a server database")
+def test_a_transaction_holding_one_programs_head_does_not_hold_up_another_programs_append(cast):
+    _view(cast, cast.mine)  # both chains have their heads
+    audit_record(action="clients.client.viewed", user=cast.other_coordinator, obj=cast.foreign)
+    holder = connections.create_connection("default")  # a second session: another request's transaction
+    try:
+        holder.set_autocommit(False)
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT id FROM accounts_auditchainhead WHERE chain = %s FOR UPDATE", [cast.program.pk])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '500ms'")
+        try:
+            other = audit_record(action="clients.client.viewed", user=cast.other_coordinator, obj=cast.foreign)
+            assert other.chain == cast.other_program.pk
+            with pytest.raises(OperationalError, match="lock timeout"):
+                _view(cast, cast.mine)  # the same program's chain does wait
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = 0")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert verify_chain().ok
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need a server database")
 def test_concurrent_writers_keep_the_chain_linear(cast):
@@ -183,7 +274,7 @@ def test_concurrent_writers_keep_the_chain_linear(cast):
     assert AuditEvent.objects.count() == before + 90
     report = verify_chain()
     assert report.ok and report.checked == before + 90
-    assert AuditChainHead.objects.get().count == before + 90
+    assert sum(AuditChainHead.objects.values_list("count", flat=True)) == before + 90
 
 
 def test_the_report_shows_a_coordinator_only_their_programs_entries_with_filters(cast, client):

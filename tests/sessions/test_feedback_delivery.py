@@ -3,23 +3,28 @@ validates every body against the R4 schema and fails on demand."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from clients.models import CaseloadAssignment, Consent
 from clients.services import consent_revoke
-from sessions.models import DeliveryStatus, FeedbackDelivery, FhirEndpointAuth
+from sessions.models import DeliveryStatus, FeedbackDelivery, FhirEndpoint, FhirEndpointAuth
 from sessions.services import (
     DELIVERY_MAX_ATTEMPTS,
     delivery_wait,
     feedback_deliveries_due,
     feedback_delivery_retry,
+    feedback_send,
     fhir_endpoint_save,
 )
+from supporters.models import Supporter
 from tests.sessions.conftest import send
 from tests.sessions.fhir_server import fhir_test_server
 
@@ -210,3 +215,31 @@ def test_only_the_author_or_a_coordinator_may_try_a_delivery_again(
         assert client.post(url).status_code == 302
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DELIVERED
+
+
+def test_the_demo_ehr_inbox_receives_the_demo_programs_feedback(db, django_capture_on_commit_callbacks):
+    """`make run`: seed_demo --ehr-inbox-port points the demo program at the inbox on loopback,
+    and feedback a consent allows arrives there as a valid Communication, checked against the R4
+    schema too."""
+    with fhir_test_server() as inbox:
+        port = int(inbox.url.split(":")[2].split("/")[0])
+        out = io.StringIO()
+        call_command("seed_demo", password="demo-pass-123456", ehr_inbox_port=port, stdout=out)
+        assert f"delivered to {inbox.url}" in out.getvalue()
+        endpoint = FhirEndpoint.objects.get(program__slug="riverside-peer")
+        assert endpoint.base_url == inbox.url
+        inbox.token = endpoint.bearer_token  # what `manage.py ehr_inbox` reads from the endpoint
+        supporter = Supporter.objects.get(user__username="demo-supporter")
+        mine = CaseloadAssignment.objects.filter(supporter=supporter, end_date__isnull=True).values("client_id")
+        consent = Consent.objects.filter(revoked_on__isnull=True, client_id__in=mine, scope="care_team").first()
+        with django_capture_on_commit_callbacks(execute=True):
+            item = feedback_send(
+                author=supporter,
+                client=consent.client,
+                recipients=[consent.client.care_team.first()],
+                category="progress",
+                urgency="routine",
+                text="Doing well with the plan.",
+            )
+    assert FeedbackDelivery.objects.get(item=item).status == DeliveryStatus.DELIVERED
+    assert inbox.schema_errors == [] and len(inbox.stored) == 1

@@ -33,6 +33,7 @@ from sessions.models import (
     Urgency,
 )
 from sessions.notifications import deliveries_send, notify
+from tests.factories import AttendanceFactory, PeerSessionFactory
 
 NEW_YORK = ZoneInfo("America/New_York")
 ALL_CHANNELS = (Channel.IN_APP, Channel.EMAIL, Channel.SMS)
@@ -314,6 +315,12 @@ def test_a_message_is_written_in_the_recipients_language(cast, django_capture_on
 def test_no_message_carries_a_name_or_record_number(cast, django_capture_on_commit_callbacks, sms_outbox):
     contact(cast.mine)
     staff_phone(cast.coordinator)
+    # A session reminder is about a session: a group the other clients are booked on too.
+    group = PeerSessionFactory(
+        supporter=cast.supporter, kind="group", status="scheduled", start=datetime.now(UTC) + timedelta(days=1)
+    )
+    for client in (cast.mine, cast.theirs):
+        AttendanceFactory(session=group, client=client, status="scheduled")
     with django_capture_on_commit_callbacks(execute=True):
         for kind in NotificationKind:
             about = (
@@ -327,6 +334,7 @@ def test_no_message_carries_a_name_or_record_number(cast, django_capture_on_comm
                 kind=kind,
                 link=f"/clients/{cast.mine.pk}/",
                 channels=ALL_CHANNELS,
+                session=group if kind == NotificationKind.SESSION_REMINDER else None,
                 **about,
             )
     bodies = [m.subject + "\n" + m.body for m in mail.outbox] + [m.body for m in sms_outbox]

@@ -41,8 +41,8 @@ def test_a_supporter_schedules_a_future_session_and_lists_it(cast, api_as):
     assert rows[0]["video_url"] == "https://meet.example.org/room"
 
 
-def test_a_video_link_that_is_not_http_is_a_400_with_the_field_named(cast, api_as):
-    for link in ("javascript:alert(1)", "ftp://files.example.org/x", "not a link"):
+def test_a_video_link_that_is_not_https_is_a_400_with_the_field_named(cast, api_as):
+    for link in ("javascript:alert(1)", "ftp://files.example.org/x", "not a link", "http://meet.example.org/room"):
         response = api_as(cast.supporter_user).post(
             reverse("peer-session-list"), scheduled(cast, video_url=link), format="json"
         )
@@ -63,3 +63,25 @@ def test_logging_it_held_with_the_place_still_scheduled_is_refused(cast, api_as)
     )
     assert response.status_code == 201, response.content
     assert PeerSession.objects.get().status == SessionStatus.HELD
+
+
+def test_a_video_session_booked_without_a_link_gets_a_room_on_the_meeting_server(cast, api_as, settings):
+    settings.MEETING_HOST = "https://meet.clinic.example/"
+    api = api_as(cast.supporter_user)
+    video = api.post(reverse("peer-session-list"), scheduled(cast, video_url=""), format="json").json()
+    assert video["video_url"].startswith("https://meet.clinic.example/peer-")
+    assert cast.mine.last_name.lower() not in video["video_url"].lower()
+    again = api.post(reverse("peer-session-list"), scheduled(cast, video_url=""), format="json").json()
+    assert again["video_url"] != video["video_url"]  # a room per session, not guessable from another
+    phone = api.post(reverse("peer-session-list"), scheduled(cast, video_url="", modality="phone"), format="json")
+    assert phone.json()["video_url"] == ""
+
+
+def test_without_a_meeting_server_a_video_session_keeps_the_link_given_or_none(cast, api_as, settings):
+    settings.MEETING_HOST = ""
+    api = api_as(cast.supporter_user)
+    assert (
+        api.post(reverse("peer-session-list"), scheduled(cast, video_url=""), format="json").json()["video_url"] == ""
+    )
+    given = api.post(reverse("peer-session-list"), scheduled(cast), format="json").json()
+    assert given["video_url"] == "https://meet.example.org/room"

@@ -34,6 +34,7 @@ from demo.between_visits import build_between_visits
 from demo.interop_demo import build_interop
 from demo.portal_demo import build_portal
 from demo.program_demo import build_program_running, consent_variety, years_before
+from demo.schedule import build_schedule
 from security.mfa import has_totp, totp_enrol
 from sessions.models import (
     Attendance,
@@ -115,6 +116,12 @@ class Command(BaseCommand):
             "--password", help="Password for the demo users (default: generated, kept in .demo_password)"
         )
         parser.add_argument(
+            "--ehr-inbox-port",
+            type=int,
+            help="point the demo program's EHR endpoint at the demo EHR inbox on this loopback port "
+            "(manage.py ehr_inbox; make run does both)",
+        )
+        parser.add_argument(
             "--scale",
             choices=["small", "large"],
             default="small",
@@ -176,7 +183,8 @@ class Command(BaseCommand):
         self.summary.extend(build_portal(program, users=users, password=password))
         self.summary.append(f"Password for all of them: {password}")
         self.summary.extend(between_visits)
-        self.summary.extend(build_interop(program, users=users))
+        self.summary.extend(build_schedule(program))
+        self.summary.extend(build_interop(program, users=users, ehr_inbox_port=options.get("ehr_inbox_port")))
         self._enrol_mfa(users)
 
     def _enrol_mfa(self, users: dict[Role, User]) -> None:

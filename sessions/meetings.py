@@ -1,0 +1,18 @@
+"""Video links for virtual sessions: any provider's https link, or one generated on the
+program's self-hosted meeting server (settings.MEETING_HOST, e.g. Jitsi Meet)."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+
+
+def meeting_url() -> str:
+    """A new room on MEETING_HOST ("" when none is configured). The room name is 128 random bits
+    and nothing else: no name, date or health information is in the link, and nobody can guess
+    another session's room (Jitsi lets in whoever knows the name)."""
+    host = (settings.MEETING_HOST or "").rstrip("/")
+    if not host:
+        return ""
+    return f"{host}/peer-{secrets.token_hex(16)}"
