@@ -162,3 +162,19 @@ def test_the_narrative_shows_only_where_the_program_turns_on_open_notes(cast, cl
     program_session_rules_save(program=cast.program, fields={"open_notes": True})
     assert ProgramSessionRules.for_program(cast.program.pk).open_notes
     assert "NARRATIVE-TEXT" in client.get(reverse("portal:sessions")).content.decode()
+
+
+def test_a_client_with_a_portal_account_gets_the_link_to_their_sessions_in_reminders(cast):
+    from sessions.notifications import deliveries_send
+    from sessions.reminders import session_reminders_plan
+    from tests.sessions.test_session_reminders import book, ny, reachable
+
+    portal_user(cast.mine, invited_by=cast.supporter_user, username="mine")
+    reachable(cast)
+    book(cast, ny(2027, 3, 14, 18, 0))
+    session_reminders_plan(now=ny(2027, 3, 13, 9, 0))
+    mail.outbox.clear()
+    deliveries_send(now=ny(2027, 3, 13, 18, 0))
+    to_client = next(m for m in mail.outbox if m.to == [f"client{cast.mine.pk}@example.net"] and "Reminder" in m.body)
+    assert reverse("portal:sessions") in to_client.body
+    assert "Sign in to see it" not in to_client.body
