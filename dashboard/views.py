@@ -43,6 +43,7 @@ from dashboard.client_hub import client_actions, client_timeline
 from dashboard.filters import ClientPageFilter, SessionPageFilter, SupporterPageFilter
 from dashboard.pagination import KeysetPage, keyset_page
 from dashboard.selectors import home_sections, last_completed_contact
+from portal.models import ClientInvitation
 from sessions.models import Attendance, PeerSession, is_delivered
 from sessions.selectors import contact_next_due, contact_rhythm_default, contact_state
 from sessions.services import feedback_coverage
@@ -219,6 +220,7 @@ def client_detail(request: AuditedRequest, pk: int) -> HttpResponse:
         if disclosure.allowed
         else [],
         "portal_account": ClientAccount.objects.filter(client=client).exists(),
+        "portal_invitation": ClientInvitation.objects.filter(client=client).usable().order_by("-expires_at").first(),
         "characteristics": characteristics_panel_context(request, client),
         "keeping_in_touch": keeping_in_touch_context(request, client),
     }

@@ -34,11 +34,12 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from clients.models import Client, ClientContact
+from clients.models import Client, ClientAccount, ClientContact
 from core.languages import message_language
 from core.models import ContactSettings, Program, StaffContact, User
 from sessions.ics import sessions_ics
@@ -191,7 +192,7 @@ def notify(
 def _reminder_text(delivery: NotificationDelivery, session: PeerSession) -> tuple[str, str]:
     """A session reminder: when (the program's zone, the recipient's language), how long, how,
     and the video link; never a name, a place, a topic or who else is coming. Staff get the link
-    to the session; a client (no sign-in yet) does not."""
+    to the session; a client with a portal account the link to their sessions there."""
     local = session.start.astimezone(delivery.program.tzinfo)
     when = f"{date_format(local, 'DATE_FORMAT')} {date_format(local, 'TIME_FORMAT')}"
     facts = {"when": when, "minutes": session.duration_minutes, "how": session.get_modality_display()}
@@ -199,8 +200,12 @@ def _reminder_text(delivery: NotificationDelivery, session: PeerSession) -> tupl
     lines = [_("Reminder: peer session on %(when)s (%(minutes)s min, %(how)s).") % facts]
     if session.video_url:
         lines.append(_("Video call: %(url)s") % {"url": session.video_url})
+    site = settings.SITE_URL.rstrip("/")
     if delivery.user_id is not None:
-        lines.append(_("Sign in to see it: %(url)s") % {"url": f"{settings.SITE_URL.rstrip('/')}{delivery.link}"})
+        lines.append(_("Sign in to see it: %(url)s") % {"url": f"{site}{delivery.link}"})
+    elif delivery.client_id is not None and ClientAccount.objects.filter(client_id=delivery.client_id).exists():
+        # A client with a portal account: their sessions there (docs/portal.md), never a staff page.
+        lines.append(_("Your sessions: %(url)s") % {"url": f"{site}{reverse('portal:sessions')}"})
     if delivery.channel == Channel.SMS:
         return subject, " ".join(lines)
     lines.append(_("This message holds no details on purpose."))

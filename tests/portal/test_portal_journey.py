@@ -161,3 +161,33 @@ def test_the_next_session_shows_at_the_programs_time_not_utc(cast, client):
     assert local.hour == 18
     assert "18:00" in page or "6:00" in page or "6 p.m." in page
     assert "23:00" not in page and "11 p.m." not in page and "11:00" not in page
+
+
+def test_the_narrative_shows_only_where_the_program_turns_on_open_notes(cast, client):
+    from sessions.models import ProgramSessionRules
+    from sessions.services import note_sign, program_session_rules_save
+    from tests.sessions.conftest import log_session
+
+    session = log_session(cast, start=timezone.now() - timedelta(days=2), narrative="NARRATIVE-TEXT")
+    note_sign(session=session, user=cast.supporter_user)
+    sign_in(client, portal_user(cast.mine, invited_by=cast.supporter_user, username="mine"))
+    assert "NARRATIVE-TEXT" not in client.get(reverse("portal:sessions")).content.decode()
+    program_session_rules_save(program=cast.program, fields={"open_notes": True})
+    assert ProgramSessionRules.for_program(cast.program.pk).open_notes
+    assert "NARRATIVE-TEXT" in client.get(reverse("portal:sessions")).content.decode()
+
+
+def test_a_client_with_a_portal_account_gets_the_link_to_their_sessions_in_reminders(cast):
+    from sessions.notifications import deliveries_send
+    from sessions.reminders import session_reminders_plan
+    from tests.sessions.test_session_reminders import book, ny, reachable
+
+    portal_user(cast.mine, invited_by=cast.supporter_user, username="mine")
+    reachable(cast)
+    book(cast, ny(2027, 3, 14, 18, 0))
+    session_reminders_plan(now=ny(2027, 3, 13, 9, 0))
+    mail.outbox.clear()
+    deliveries_send(now=ny(2027, 3, 13, 18, 0))
+    to_client = next(m for m in mail.outbox if m.to == [f"client{cast.mine.pk}@example.net"] and "Reminder" in m.body)
+    assert reverse("portal:sessions") in to_client.body
+    assert "Sign in to see it" not in to_client.body

@@ -45,3 +45,15 @@ def test_each_save_of_the_safety_plan_is_a_new_version_the_client_reads(cast, cl
     sign_in(client, portal_user(cast.mine, invited_by=cast.supporter_user, username="mine"))
     page = client.get(reverse("portal:safety-plan")).content.decode()
     assert "skipping meals" in page and "Version 2" in page
+
+
+def test_the_client_page_says_whether_the_client_is_invited_or_has_an_account(cast, client):
+    client.force_login(cast.supporter_user)
+    url = reverse("dashboard:client", args=[cast.mine.pk])
+    assert "Not invited" in client.get(url).content.decode()
+    ClientContact.objects.create(client=cast.mine, email="mine@example.org")
+    client.post(reverse("dashboard:client-portal-invite", args=[cast.mine.pk]))
+    assert "Invited; the link works until" in client.get(url).content.decode()
+    portal_user(cast.mine, invited_by=cast.supporter_user, username="mine")
+    page = client.get(url).content.decode()
+    assert "Has an account" in page and "Invite to the portal" not in page
