@@ -202,7 +202,7 @@ class SessionSeriesViewSet(ReadWriteViewSet):
             super()
             .get_queryset()
             .select_related("supporter", "program")
-            .prefetch_related("clients", "exceptions")
+            .prefetch_related("clients", "exceptions", "sessions")
             .order_by("id")
         )
 

@@ -410,7 +410,8 @@ class SessionSeriesSerializer(serializers.ModelSerializer):
     @extend_schema_field(SeriesOccurrenceSerializer(many=True))
     def get_occurrences(self, series: SessionSeries) -> list[dict]:
         """The sessions booked for the series, by date (cancelled ones are skipped occurrences)."""
-        sessions = series.sessions.order_by("occurrence_date")
+        # The list prefetches them (the viewset); sorted here so the prefetch is used.
+        sessions = sorted(series.sessions.all(), key=lambda s: (s.occurrence_date is None, s.occurrence_date, s.pk))
         return list(SeriesOccurrenceSerializer(sessions, many=True).data)
 
 
