@@ -227,6 +227,12 @@ SPECTACULAR_SETTINGS = {
         "GoalStatusEnum": "clients.models.GoalStatus",
         "ReferralStatusEnum": "clients.models.ReferralStatus",
         "FeedbackCategoryEnum": "sessions.models.FeedbackCategory",
+        # ... and several a `kind`.
+        "SessionKindEnum": "sessions.models.SessionKind",
+        "TaskKindEnum": "sessions.models.TaskKind",
+        "NotificationKindEnum": "sessions.models.NotificationKind",
+        "AppointmentKindEnum": "clients.models.AppointmentKind",
+        "CredentialKindEnum": "supporters.models.CredentialKind",
     },
 }
 
