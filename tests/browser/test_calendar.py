@@ -98,3 +98,25 @@ def _now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+def test_the_supporter_turns_on_their_calendar_feed_and_reads_it_without_signing_in(
+    demo, open_page, sign_in, check_page, shot
+):
+    page = open_page(width=PHONE_WIDTH)
+    sign_in(page, "demo-supporter")
+    page.goto(f"{demo['url']}/calendar/")
+    page.get_by_role("link", name="See them in your own calendar app").click()
+    page.get_by_role("button", name="Turn on my calendar feed").click()
+    address = page.get_by_label("Feed address").input_value()
+    check_page(page)
+    shot(page, "calendar-feed-on", PHONE_WIDTH)
+    app = page.context.browser.new_context()  # no cookies: as a calendar app reads it
+    try:
+        answer = app.request.get(address)
+        assert answer.status == 200 and b"SUMMARY:Peer session" in answer.body()
+        page.get_by_role("button", name="Turn the feed off").click()
+        page.get_by_role("button", name="Turn on my calendar feed").wait_for()
+        assert app.request.get(address).status == 404
+    finally:
+        app.close()
