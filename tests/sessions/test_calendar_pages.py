@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from sessions import services
-from sessions.models import AttendanceStatus, PeerSession, SessionStatus
+from sessions.models import AttendanceStatus, PeerSession, SessionSeries, SessionStatus
 from sessions.selectors import double_bookings
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +198,32 @@ def test_only_supporters_book_sessions_ahead(cast, client):
     for user in (cast.coordinator, cast.clinician_user, cast.funder):
         client.force_login(user)
         assert client.get(reverse("peer_sessions:series-create")).status_code == 404
+
+
+def test_the_supporter_skips_one_date_of_a_series_from_the_calendar(cast, client):
+    first = cast.program.local_today() + timedelta(days=8)
+    series = services.session_series_save(
+        series=SessionSeries(supporter=cast.supporter),
+        clients=[cast.mine],
+        fields={
+            "kind": "one_to_one",
+            "modality": "phone",
+            "duration_minutes": 30,
+            "recurrence": "weekly",
+            "starts_on": first,
+            "start_time": time(10, 0),
+            "count": 3,
+        },
+    )
+    client.force_login(cast.supporter_user)
+    page = client.get(reverse("peer_sessions:calendar"), {"date": first.isoformat()}).content.decode()
+    assert "Skip this date" in page
+    skip = reverse("peer_sessions:series-skip", args=[series.pk])
+    client.force_login(cast.other_supporter_user)
+    assert client.post(skip, {"occurrence_date": first.isoformat()}).status_code == 404
+    client.force_login(cast.supporter_user)
+    response = client.post(skip, {"occurrence_date": first.isoformat()})
+    assert response.status_code == 302
+    statuses = [s.status for s in series.sessions.order_by("occurrence_date")]
+    assert statuses == [SessionStatus.CANCELLED, SessionStatus.SCHEDULED, SessionStatus.SCHEDULED]
+    client.post(skip, {"occurrence_date": "not a date"})  # refused with a message, never a 500
