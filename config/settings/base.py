@@ -225,6 +225,7 @@ SPECTACULAR_SETTINGS = {
         "GoalStatusEnum": "clients.models.GoalStatus",
         "ReferralStatusEnum": "clients.models.ReferralStatus",
         "FeedbackCategoryEnum": "sessions.models.FeedbackCategory",
+        "SessionKindEnum": "sessions.models.SessionKind",
     },
 }
 
