@@ -13,6 +13,7 @@ from audit.models import AuditEvent
 from sessions import services
 from sessions.models import AttendanceStatus, PeerSession, SessionSeries, SessionStatus
 from sessions.selectors import double_bookings
+from tests.sessions.conftest import consent_to_care_team
 
 pytestmark = pytest.mark.django_db
 
@@ -227,3 +228,25 @@ def test_the_supporter_skips_one_date_of_a_series_from_the_calendar(cast, client
     statuses = [s.status for s in series.sessions.order_by("occurrence_date")]
     assert statuses == [SessionStatus.CANCELLED, SessionStatus.SCHEDULED, SessionStatus.SCHEDULED]
     client.post(skip, {"occurrence_date": "not a date"})  # refused with a message, never a 500
+
+
+def test_the_session_page_gives_the_video_link_to_its_supporter_not_to_a_clinician(cast, client):
+    consent_to_care_team(cast)
+    session = services.peer_session_save(
+        session=PeerSession(supporter=cast.supporter),
+        attendances=[{"client": cast.mine, "status": AttendanceStatus.SCHEDULED}],
+        fields={
+            "kind": "one_to_one",
+            "start": tomorrow_at(cast, 10),
+            "duration_minutes": 30,
+            "modality": "video",
+            "video_url": "https://meet.example.org/peer-secret-room",
+            "status": SessionStatus.SCHEDULED,
+        },
+    )
+    url = reverse("peer_sessions:session-detail", args=[session.pk])
+    client.force_login(cast.supporter_user)
+    assert "peer-secret-room" in client.get(url).content.decode()
+    client.force_login(cast.clinician_user)
+    page = client.get(url)
+    assert page.status_code == 200 and "peer-secret-room" not in page.content.decode()
