@@ -100,3 +100,13 @@ def test_log_it_through_the_api_holds_the_session_with_everyone_attended(cast, a
     future = api.post(reverse("peer-session-list"), scheduled(cast), format="json").json()["id"]
     assert "start" in api.post(reverse("peer-session-log", args=[future])).json()
     assert api_as(cast.coordinator).post(reverse("peer-session-log", args=[future])).status_code == 403
+
+
+def test_a_meeting_server_without_https_is_a_configuration_error_not_a_link_in_clear(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from sessions.meetings import meeting_url
+
+    settings.MEETING_HOST = "http://meet.clinic.example"
+    with pytest.raises(ImproperlyConfigured):
+        meeting_url()
