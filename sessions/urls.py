@@ -17,6 +17,7 @@ urlpatterns = [
     path("program-calendar/", calendar_views.program_calendar, name="program-calendar"),
     path("calendar/book/", calendar_views.series_create, name="series-create"),
     path("calendar/series/<int:pk>/skip/", calendar_views.series_skip, name="series-skip"),
+    path("calendar/series/<int:pk>/move/", calendar_views.series_move, name="series-move"),
     path("calendar/feed/", feeds.calendar_feed_settings, name="calendar-feed-settings"),
     path("calendar/feed/<str:token>.ics", feeds.calendar_feed, name="calendar-feed"),
     path("feedback/", views.feedback_list, name="feedback-list"),

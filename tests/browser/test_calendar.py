@@ -29,7 +29,7 @@ def test_the_supporter_opens_their_week_sees_the_double_booking_and_logs_a_sessi
     shot(page, "calendar-week", width)
     # The week of the group's first evening, with the one-to-one booked over it (demo/schedule.py).
     group = SessionSeries.objects.get(supporter__user__username="demo-supporter", kind="group")
-    page.get_by_label("Date").fill(group.starts_on.isoformat())
+    page.get_by_label("Date", exact=True).fill(group.starts_on.isoformat())
     page.get_by_role("button", name="Show").click()
     page.wait_for_url(re.compile("date="))
     assert page.get_by_text("Double booked").count() >= 2

@@ -250,3 +250,36 @@ def test_the_session_page_gives_the_video_link_to_its_supporter_not_to_a_clinici
     client.force_login(cast.clinician_user)
     page = client.get(url)
     assert page.status_code == 200 and "peer-secret-room" not in page.content.decode()
+
+
+def test_the_supporter_moves_one_date_of_a_series_from_the_calendar(cast, client):
+    first = cast.program.local_today() + timedelta(days=8)
+    series = services.session_series_save(
+        series=SessionSeries(supporter=cast.supporter),
+        clients=[cast.mine],
+        fields={
+            "kind": "one_to_one",
+            "modality": "phone",
+            "duration_minutes": 30,
+            "recurrence": "weekly",
+            "starts_on": first,
+            "start_time": time(10, 0),
+            "count": 2,
+        },
+    )
+    client.force_login(cast.supporter_user)
+    assert (
+        "Move this date" in client.get(reverse("peer_sessions:calendar"), {"date": first.isoformat()}).content.decode()
+    )
+    move = reverse("peer_sessions:series-move", args=[series.pk])
+    new_day = first + timedelta(days=1)
+    response = client.post(move, {"occurrence_date": first.isoformat(), "start": f"{new_day.isoformat()}T15:30"})
+    assert response.status_code == 302 and f"date={new_day.isoformat()}" in response.url
+    moved = series.sessions.get(occurrence_date=first).start.astimezone(cast.program.tzinfo)
+    assert (moved.date(), moved.time()) == (new_day, time(15, 30))
+    assert series.sessions.get(occurrence_date=first + timedelta(days=7)).start.astimezone(
+        cast.program.tzinfo
+    ).time() == time(10, 0)
+    assert client.post(move, {"occurrence_date": first.isoformat(), "start": "soon"}).status_code == 302
+    client.force_login(cast.other_supporter_user)
+    assert client.post(move, {"occurrence_date": first.isoformat(), "start": "2030-01-01T10:00"}).status_code == 404
