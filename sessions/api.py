@@ -84,6 +84,7 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
         # The author's supervisor (PeerSessionQuerySet.supervised_by): a coordinator of the program.
         "cosign": {Role.COORDINATOR},
         "addenda": {Role.SUPPORTER},
+        "log": {Role.SUPPORTER},
     }
     filterset_class = PeerSessionFilter
     pagination_class = StartCursorPagination
@@ -156,6 +157,17 @@ class PeerSessionViewSet(RowsListMixin, ReadWriteViewSet):
             raise Http404
         require_password_again(request, request.data.get("password") if hasattr(request.data, "get") else None)
         services.note_cosign(session=session, user=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=session.pk)).data)
+
+    @extend_schema(request=None, responses=PeerSessionSerializer)
+    @action(detail=True, methods=["post"])
+    def log(self, request: AuthenticatedApiRequest, pk: str | None = None) -> Response:
+        """ "Log it": the scheduled session whose time has come is held, everyone booked attended
+        (completed); then write the note with an update. Only the session's supporter."""
+        session = self.get_object()
+        if session.supporter.user_id != request.user.pk:
+            raise Http404
+        services.peer_session_log(session=session, user=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=session.pk)).data)
 
     @action(detail=True, methods=["post"], serializer_class=TextSerializer)

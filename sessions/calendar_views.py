@@ -27,7 +27,7 @@ from audit.records import audited
 from core.exceptions import apply_errors
 from core.models import Program
 from core.scoping import role_program_ids
-from core.timezones import show_times_in
+from core.timezones import LocalTimeError, local_to_aware, show_times_in
 from sessions import services
 from sessions.forms import SessionSeriesForm
 from sessions.models import Attendance, Modality, PeerSession, Recurrence, SessionKind, SessionSeries, SessionStatus
@@ -95,9 +95,11 @@ def _calendar(request: AuditedRequest, program_ids: frozenset[int], *, mine: boo
     for session in rows:
         session.end = session.start + timedelta(minutes=session.duration_minutes)
         session.clash = sorted(clashes.get(session.pk, ()))
-        session.may_log = (
-            session.status == SessionStatus.SCHEDULED and session.start <= now and session.supporter.user_id == user.pk
-        )
+        own = session.supporter.user_id == user.pk
+        session.may_log = session.status == SessionStatus.SCHEDULED and session.start <= now and own
+        # A future occurrence of a series: its supporter can skip that date (the rest stays).
+        session.may_skip = bool(session.series_id) and session.status == SessionStatus.SCHEDULED
+        session.may_skip = session.may_skip and session.start > now and own
         days[(session.start.astimezone(tz).date() - first).days].sessions.append(session)
     request.audit_objects = rows
     request.audit_client_ids = sorted({a.client_id for s in rows for a in s.attendances.all()})
@@ -210,3 +212,55 @@ def series_create(request: AuditedRequest) -> HttpResponse:
             params = urlencode({"program": str(supporter.program_id), "date": series.starts_on.isoformat()})
             return redirect(f"{reverse('peer_sessions:calendar')}?{params}")
     return render(request, "peer_sessions/series_form.html", {"form": form, "supporter": supporter})
+
+
+@login_required
+@require_POST
+def series_skip(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Skip one date of my series from the calendar (sessions.services.session_series_skip)."""
+    series = get_object_or_404(
+        SessionSeries.objects.visible_to(request.user).select_related("supporter", "program"), pk=pk
+    )
+    if series.supporter.user_id != request.user.pk:
+        raise Http404
+    day = _parse_day(request.POST.get("occurrence_date"), date.min)
+    try:
+        services.session_series_skip(series=series, occurrence_date=day)
+    except ValidationError as exc:
+        for errors in exc.message_dict.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        messages.success(request, _("That date is skipped; the rest of the series stays as it was."))
+    params = urlencode({"program": str(series.program_id), "date": day.isoformat() if day != date.min else ""})
+    return redirect(f"{reverse('peer_sessions:calendar')}?{params}")
+
+
+@login_required
+@require_POST
+def series_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Move one date of my series to another start, wall-clock in the program's zone
+    (sessions.services.session_series_move); the other dates keep the rule."""
+    series = get_object_or_404(
+        SessionSeries.objects.visible_to(request.user).select_related("supporter", "program"), pk=pk
+    )
+    if series.supporter.user_id != request.user.pk:
+        raise Http404
+    day = _parse_day(request.POST.get("occurrence_date"), date.min)
+    try:
+        # Wall-clock time in the program's zone, attached (and checked against DST) on the next line.
+        naive = datetime.strptime(request.POST.get("start", ""), "%Y-%m-%dT%H:%M")  # noqa: DTZ007
+        start = local_to_aware(naive, series.program.tzinfo)
+        services.session_series_move(series=series, occurrence_date=day, start=start)
+    except (ValueError, ValidationError) as exc:  # LocalTimeError is a ValueError
+        errors = exc.messages if isinstance(exc, ValidationError) else [_("Give the new date and time.")]
+        if isinstance(exc, LocalTimeError):
+            errors = [str(exc)]
+        for error in errors:
+            messages.error(request, error)
+        target = day
+    else:
+        messages.success(request, _("That date is moved; the rest of the series stays as it was."))
+        target = start.astimezone(series.program.tzinfo).date()
+    params = urlencode({"program": str(series.program_id), "date": target.isoformat() if target != date.min else ""})
+    return redirect(f"{reverse('peer_sessions:calendar')}?{params}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 def meeting_url() -> str:
@@ -15,4 +16,7 @@ def meeting_url() -> str:
     host = (settings.MEETING_HOST or "").rstrip("/")
     if not host:
         return ""
+    if not host.startswith("https://"):
+        # A room name sent in clear lets anyone on the path join the call.
+        raise ImproperlyConfigured("MEETING_HOST must be an https:// address.")
     return f"{host}/peer-{secrets.token_hex(16)}"

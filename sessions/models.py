@@ -289,6 +289,7 @@ class PeerSession(models.Model):
     end: datetime
     clash: list[str]
     may_log: bool
+    may_skip: bool
 
     class Meta:
         constraints = [

@@ -29,7 +29,7 @@ def test_the_supporter_opens_their_week_sees_the_double_booking_and_logs_a_sessi
     shot(page, "calendar-week", width)
     # The week of the group's first evening, with the one-to-one booked over it (demo/schedule.py).
     group = SessionSeries.objects.get(supporter__user__username="demo-supporter", kind="group")
-    page.get_by_label("Date").fill(group.starts_on.isoformat())
+    page.get_by_label("Date", exact=True).fill(group.starts_on.isoformat())
     page.get_by_role("button", name="Show").click()
     page.wait_for_url(re.compile("date="))
     assert page.get_by_text("Double booked").count() >= 2
@@ -98,3 +98,25 @@ def _now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+def test_the_supporter_turns_on_their_calendar_feed_and_reads_it_without_signing_in(
+    demo, open_page, sign_in, check_page, shot
+):
+    page = open_page(width=PHONE_WIDTH)
+    sign_in(page, "demo-supporter")
+    page.goto(f"{demo['url']}/calendar/")
+    page.get_by_role("link", name="See them in your own calendar app").click()
+    page.get_by_role("button", name="Turn on my calendar feed").click()
+    address = page.get_by_label("Feed address").input_value()
+    check_page(page)
+    shot(page, "calendar-feed-on", PHONE_WIDTH)
+    app = page.context.browser.new_context()  # no cookies: as a calendar app reads it
+    try:
+        answer = app.request.get(address)
+        assert answer.status == 200 and b"SUMMARY:Peer session" in answer.body()
+        page.get_by_role("button", name="Turn the feed off").click()
+        page.get_by_role("button", name="Turn on my calendar feed").wait_for()
+        assert app.request.get(address).status == 404
+    finally:
+        app.close()

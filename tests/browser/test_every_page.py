@@ -24,7 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from clients.models import Client, Consent
 from core.models import Membership, User
 from reports.models import FunderReport
-from sessions.models import FeedbackItem, FollowUpTask, Notification, PeerSession
+from sessions.models import FeedbackItem, FollowUpTask, Notification, PeerSession, SessionSeries
 from tests.browser.conftest import DESKTOP, PHONE_WIDTH
 
 pytestmark = [
@@ -59,6 +59,7 @@ def objects_for(user: User) -> dict[str, Any]:
         "consents": Consent.objects.visible_to(user).order_by("-pk").first(),
         "reports/funder": FunderReport.objects.visible_to(user).order_by("-pk").first(),
         "tasks": FollowUpTask.objects.visible_to(user).order_by("-pk").first(),
+        "calendar/series": SessionSeries.objects.visible_to(user).order_by("-pk").first(),
         "imports": None,  # the demo has no import jobs; tests/clients cover the job pages
     }
 

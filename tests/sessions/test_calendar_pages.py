@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from sessions import services
-from sessions.models import AttendanceStatus, PeerSession, SessionStatus
+from sessions.models import AttendanceStatus, PeerSession, SessionSeries, SessionStatus
 from sessions.selectors import double_bookings
+from tests.sessions.conftest import consent_to_care_team
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +199,87 @@ def test_only_supporters_book_sessions_ahead(cast, client):
     for user in (cast.coordinator, cast.clinician_user, cast.funder):
         client.force_login(user)
         assert client.get(reverse("peer_sessions:series-create")).status_code == 404
+
+
+def test_the_supporter_skips_one_date_of_a_series_from_the_calendar(cast, client):
+    first = cast.program.local_today() + timedelta(days=8)
+    series = services.session_series_save(
+        series=SessionSeries(supporter=cast.supporter),
+        clients=[cast.mine],
+        fields={
+            "kind": "one_to_one",
+            "modality": "phone",
+            "duration_minutes": 30,
+            "recurrence": "weekly",
+            "starts_on": first,
+            "start_time": time(10, 0),
+            "count": 3,
+        },
+    )
+    client.force_login(cast.supporter_user)
+    page = client.get(reverse("peer_sessions:calendar"), {"date": first.isoformat()}).content.decode()
+    assert "Skip this date" in page
+    skip = reverse("peer_sessions:series-skip", args=[series.pk])
+    client.force_login(cast.other_supporter_user)
+    assert client.post(skip, {"occurrence_date": first.isoformat()}).status_code == 404
+    client.force_login(cast.supporter_user)
+    response = client.post(skip, {"occurrence_date": first.isoformat()})
+    assert response.status_code == 302
+    statuses = [s.status for s in series.sessions.order_by("occurrence_date")]
+    assert statuses == [SessionStatus.CANCELLED, SessionStatus.SCHEDULED, SessionStatus.SCHEDULED]
+    client.post(skip, {"occurrence_date": "not a date"})  # refused with a message, never a 500
+
+
+def test_the_session_page_gives_the_video_link_to_its_supporter_not_to_a_clinician(cast, client):
+    consent_to_care_team(cast)
+    session = services.peer_session_save(
+        session=PeerSession(supporter=cast.supporter),
+        attendances=[{"client": cast.mine, "status": AttendanceStatus.SCHEDULED}],
+        fields={
+            "kind": "one_to_one",
+            "start": tomorrow_at(cast, 10),
+            "duration_minutes": 30,
+            "modality": "video",
+            "video_url": "https://meet.example.org/peer-secret-room",
+            "status": SessionStatus.SCHEDULED,
+        },
+    )
+    url = reverse("peer_sessions:session-detail", args=[session.pk])
+    client.force_login(cast.supporter_user)
+    assert "peer-secret-room" in client.get(url).content.decode()
+    client.force_login(cast.clinician_user)
+    page = client.get(url)
+    assert page.status_code == 200 and "peer-secret-room" not in page.content.decode()
+
+
+def test_the_supporter_moves_one_date_of_a_series_from_the_calendar(cast, client):
+    first = cast.program.local_today() + timedelta(days=8)
+    series = services.session_series_save(
+        series=SessionSeries(supporter=cast.supporter),
+        clients=[cast.mine],
+        fields={
+            "kind": "one_to_one",
+            "modality": "phone",
+            "duration_minutes": 30,
+            "recurrence": "weekly",
+            "starts_on": first,
+            "start_time": time(10, 0),
+            "count": 2,
+        },
+    )
+    client.force_login(cast.supporter_user)
+    assert (
+        "Move this date" in client.get(reverse("peer_sessions:calendar"), {"date": first.isoformat()}).content.decode()
+    )
+    move = reverse("peer_sessions:series-move", args=[series.pk])
+    new_day = first + timedelta(days=1)
+    response = client.post(move, {"occurrence_date": first.isoformat(), "start": f"{new_day.isoformat()}T15:30"})
+    assert response.status_code == 302 and f"date={new_day.isoformat()}" in response.url
+    moved = series.sessions.get(occurrence_date=first).start.astimezone(cast.program.tzinfo)
+    assert (moved.date(), moved.time()) == (new_day, time(15, 30))
+    assert series.sessions.get(occurrence_date=first + timedelta(days=7)).start.astimezone(
+        cast.program.tzinfo
+    ).time() == time(10, 0)
+    assert client.post(move, {"occurrence_date": first.isoformat(), "start": "soon"}).status_code == 302
+    client.force_login(cast.other_supporter_user)
+    assert client.post(move, {"occurrence_date": first.isoformat(), "start": "2030-01-01T10:00"}).status_code == 404

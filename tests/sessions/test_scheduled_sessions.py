@@ -85,3 +85,28 @@ def test_without_a_meeting_server_a_video_session_keeps_the_link_given_or_none(c
     )
     given = api.post(reverse("peer-session-list"), scheduled(cast), format="json").json()
     assert given["video_url"] == "https://meet.example.org/room"
+
+
+def test_log_it_through_the_api_holds_the_session_with_everyone_attended(cast, api_as):
+    api = api_as(cast.supporter_user)
+    past = (timezone.now() - timedelta(hours=1)).isoformat()
+    session_id = api.post(reverse("peer-session-list"), scheduled(cast, start=past), format="json").json()["id"]
+    response = api.post(reverse("peer-session-log", args=[session_id]))
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "held"
+    assert [a["status"] for a in response.json()["attendances"]] == ["completed"]
+    again = api.post(reverse("peer-session-log", args=[session_id]))
+    assert again.status_code == 400 and "status" in again.json()
+    future = api.post(reverse("peer-session-list"), scheduled(cast), format="json").json()["id"]
+    assert "start" in api.post(reverse("peer-session-log", args=[future])).json()
+    assert api_as(cast.coordinator).post(reverse("peer-session-log", args=[future])).status_code == 403
+
+
+def test_a_meeting_server_without_https_is_a_configuration_error_not_a_link_in_clear(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from sessions.meetings import meeting_url
+
+    settings.MEETING_HOST = "http://meet.clinic.example"
+    with pytest.raises(ImproperlyConfigured):
+        meeting_url()
