@@ -16,6 +16,7 @@ from django.core.validators import EmailValidator, MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from clients.characteristics import (
@@ -795,6 +796,23 @@ class InstrumentQuerySet(models.QuerySet["Instrument"]):
         return self.filter(Q(program__isnull=True) | Q(program_id__in=programs))
 
 
+# The BARC-10's statements (Vilsaint et al. 2017, Drug and Alcohol Dependence 177: 71-76; freely
+# available, no permission needed), marked for the catalogue so a client reading in Spanish sees
+# them translated (`Instrument.item_labels`); the library row holds the English (clients 0019).
+BARC10_STATEMENTS = [
+    gettext_noop("There are more important things to me in life than using substances."),
+    gettext_noop("In general I am happy with my life."),
+    gettext_noop("I have enough energy to complete the tasks I set myself."),
+    gettext_noop("I am proud of the community I live in and feel part of it."),
+    gettext_noop("I get lots of support from friends."),
+    gettext_noop("I regard my life as challenging and fulfilling without the need for using drugs or alcohol."),
+    gettext_noop("My living space has helped to drive my recovery journey."),
+    gettext_noop("I take full responsibility for my actions."),
+    gettext_noop("I am happy dealing with a range of professional people."),
+    gettext_noop("I am making good progress on my recovery journey."),
+]
+
+
 class Instrument(models.Model):
     """An outcome measure: item labels and the score range of each item. Only free
     instruments are shipped (BARC-10); programs add their own."""
@@ -821,6 +839,11 @@ class Instrument(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def item_labels(self) -> list[str]:
+        """The items in the reader's language where the catalogue has them (the shipped BARC-10);
+        a program's own items as written."""
+        return [gettext(label) for label in self.items]
 
     @property
     def total_min(self) -> int:

@@ -214,7 +214,7 @@ def outcomes(request: HttpRequest, client_id: int) -> HttpResponse:
         item_count=len(instrument.items),
         item_min=instrument.item_min,
         item_max=instrument.item_max,
-        labels=instrument.items,
+        labels=instrument.item_labels(),
         initial={"instrument": instrument.id, "administered_on": client.program.local_today()},
     )
     cast(forms.ChoiceField, form.fields["instrument"]).choices = [(i.id, i.name) for i in instruments]

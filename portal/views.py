@@ -398,7 +398,7 @@ def self_check(request: HttpRequest, client: Client) -> HttpResponse:
             request,
             client,
             instrument=instrument,
-            items=list(enumerate(instrument.items)),
+            items=list(enumerate(instrument.item_labels())),
             scale=list(range(instrument.item_min, instrument.item_max + 1)),
             charts=measure_charts(measures, [instrument]),
             latest=measures[-1] if measures else None,

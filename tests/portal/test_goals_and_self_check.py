@@ -51,3 +51,16 @@ def test_an_incomplete_self_check_saves_nothing_and_says_why(cast, client):
     response = client.post(reverse("portal:self-check"), {"item-0": "4"}, follow=True)
     assert "Answer every statement." in response.content.decode()
     assert not OutcomeMeasure.objects.exists()
+
+
+def test_the_self_check_asks_the_barc10_statements_in_the_clients_language(cast, client):
+    """The shipped BARC-10 carries its ten statements (clients 0019), not "Item 1"...; a client
+    reading in Spanish gets them from the catalogue."""
+    _signed_in(cast, client)
+    page = client.get(reverse("portal:self-check")).content.decode()
+    assert "I get lots of support from friends." in page and "Item 1<" not in page
+    cast.mine.preferred_language = "es"
+    cast.mine.save()
+    client.post(reverse("set_language"), {"language": "es", "next": reverse("portal:self-check")})
+    page = client.get(reverse("portal:self-check"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Recibo mucho apoyo de mis amistades." in page
