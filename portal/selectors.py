@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 from clients.models import (
@@ -56,8 +57,6 @@ class Helpline:
 def helplines(client: Client, *, now: datetime) -> tuple[list[Helpline], OnCallShift | None]:
     """Who to call when it is hard, in order: 988, the program's crisis lines, then the on-call
     supporter's number (the shift, or None when nobody is on call now)."""
-    from django.utils.translation import gettext as _
-
     lines = [Helpline(_("988 Suicide & Crisis Lifeline"), "988", _("Call or text, any time."))]
     for resource in Resource.objects.filter(program_id=client.program_id, is_crisis_line=True, is_active=True).order_by(
         "name"

@@ -5,6 +5,7 @@ from the request's client (portal.selectors.client_or_404): staff and the signed
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from core.models import User
 from core.timezones import show_times_in
 from portal import selectors, services
 from portal.forms import JoinForm
+from portal.wording import event_what, event_who_role, event_why
 from sessions.models import Topic
 from sessions.services import contact_request_raise
 
@@ -197,8 +199,6 @@ def record_access(request: HttpRequest, client: Client) -> HttpResponse:
 
 
 def _event_row(event: Any, people: dict[int, str], clinicians: dict[int, str]) -> dict[str, Any]:
-    from portal.wording import event_what, event_who_role, event_why
-
     return {
         "at": event.at,
         "who": people.get(event.user_id, _("Someone no longer with the program")),
@@ -280,8 +280,6 @@ OFFLINE_PAGES = ["/me/help/", "/me/safety-plan/"]
 
 def manifest(request: HttpRequest) -> HttpResponse:
     """The web app manifest: the portal installs on a phone's home screen."""
-    import json
-
     body = {
         "name": _("My peer support"),
         "short_name": _("Peer support"),

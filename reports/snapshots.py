@@ -18,13 +18,11 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from clients.collection import collection_schedule, followup_rate
 from clients.models import Client
-from core.jobs import dispatch
 from core.models import Membership, Program, Role, User
 from reports.continuity.engine import DEFAULTS, ContinuityInputError
 from reports.continuity.load import load_continuity_data
@@ -167,17 +165,6 @@ def _gap_row(stored: dict[str, Any]) -> GapRow:
         last_peer_contact=when("last_peer_contact"),
         days_since_support=stored["days_since_support"],
         primary_supporter_name=stored.get("primary_supporter_name"),
-    )
-
-
-def refresh_after_import(sender: object, *, program: Program, **kwargs: Any) -> None:
-    """base.importing.records_imported: recompute the program's snapshot once the import commits,
-    in the background (Celery; without a broker, in a thread beside the import)."""
-    from reports.tasks import refresh_continuity_snapshot
-
-    program_id = program.pk
-    transaction.on_commit(
-        lambda: dispatch(refresh_continuity_snapshot, program_id, in_thread=settings.IMPORT_JOBS_IN_THREAD)
     )
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
+from django.conf import settings
+from django.db import transaction
 
 from clients.services import import_jobs_reap
+from core.jobs import dispatch
+from core.models import Program
 from reports.scheduling import schedule_reports
 from reports.services import funder_reports_reap
 from reports.services import generate_funder_report as generate_funder_report  # autodiscovery
@@ -25,8 +31,6 @@ def reap_stale_jobs() -> int:
 @shared_task(name="reports.refresh_continuity_snapshot", ignore_result=True)
 def refresh_continuity_snapshot(program_id: int) -> None:
     """After an import: the program's continuity page, stored (reports.snapshots)."""
-    from core.models import Program
-
     program = Program.objects.filter(pk=program_id).first()
     if program is not None:
         continuity_snapshot_refresh(program=program)
@@ -36,3 +40,12 @@ def refresh_continuity_snapshot(program_id: int) -> None:
 def refresh_continuity_snapshots() -> int:
     """The clock job: every program whose stored continuity view is missing or from another day."""
     return continuity_snapshots_refresh_due()
+
+
+def refresh_after_import(sender: object, *, program: Program, **kwargs: Any) -> None:
+    """base.importing.records_imported: recompute the program's snapshot once the import commits,
+    in the background (Celery; without a broker, in a thread beside the import)."""
+    program_id = program.pk
+    transaction.on_commit(
+        lambda: dispatch(refresh_continuity_snapshot, program_id, in_thread=settings.IMPORT_JOBS_IN_THREAD)
+    )
