@@ -22,8 +22,16 @@ pytestmark = pytest.mark.browser
 WIDTHS = [pytest.param(DESKTOP["width"], id="desktop"), pytest.param(PHONE_WIDTH, id="phone")]
 
 ACTIONS = {
-    "demo-coordinator": ["Transfer", "Record a consent", "Goals", "Outcomes", "Referrals", "Record export"],
-    "demo-supporter": ["Log a session", "Send feedback", "Goals", "Outcomes", "Referrals"],
+    "demo-coordinator": [
+        "Transfer",
+        "Record a consent",
+        "Goals",
+        "Outcomes",
+        "Referrals",
+        "Safety plan",
+        "Record export",
+    ],
+    "demo-supporter": ["Log a session", "Send feedback", "Goals", "Outcomes", "Referrals", "Safety plan"],
     "demo-clinician": [],
 }
 EVERY_ACTION = {name for names in ACTIONS.values() for name in names}
