@@ -123,7 +123,7 @@ def test_every_page_a_role_reaches_passes_axe_and_fits_a_phone_and_a_desktop(
             continue
         seen.add(path)
         # Status and type first, through the page's own cookies: a download would stop goto().
-        answer = page.request.get(demo["url"] + path)
+        answer = page.request.get(demo["url"] + path, timeout=60_000)  # PDFs render in seconds on a loaded machine
         if answer.status >= 500:
             problems.append(f"{path}: HTTP {answer.status}")
             continue
