@@ -319,6 +319,19 @@ def _one_of_each(ids: np.ndarray) -> np.ndarray:
     return slot[slot >= 0]
 
 
+def _distinct(ids: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of `ids` (np.unique): marks in a table over their range when
+    it is small (supporter ids, -1 for unassigned), np.unique otherwise."""
+    if len(ids) == 0:
+        return np.empty(0, dtype=np.int64)
+    low, high = int(ids.min()), int(ids.max())
+    if high - low > 4 * len(ids) + 1_000_000:
+        return np.unique(ids)
+    seen = np.zeros(high - low + 1, dtype=bool)
+    seen[ids - low] = True
+    return np.flatnonzero(seen).astype(np.int64) + low
+
+
 def _take(values: np.ndarray, index: np.ndarray, missing: int) -> np.ndarray:
     """values[index], with `missing` where index is -1 (or `values` is empty)."""
     if len(values) == 0:
@@ -559,6 +572,9 @@ def continuity_figures(
     v_code, v_session, v_sup, v_minutes = c_code[v], c_session[v], c_sup[v], c_minutes[v]
     # Each distinct session once (a group session is one session, its duration once).
     one_per_session = _one_of_each(v_session)
+    # The contacts' columns are several arrays of millions: each goes once it is last used, so
+    # the peak memory of the report stays near that of its data (docs/scale.md).
+    del c_session, c_sup, c_minutes, v_session
 
     # ---- 3. longest unsupported stretch, per enrolled segment of P.
     seg_start = np.maximum(enrollment.start, p_start)
@@ -585,7 +601,7 @@ def continuity_figures(
     t_all = np.concatenate([seg_lo_ns, seg_hi_ns, s_t[s_in], c_t[c_in]])
     order = _order_by(seg_all, t_all)
     seg_all, t_all = seg_all[order], t_all[order]
-    enrolled_codes = np.unique(seg_code)
+    enrolled_codes = seg_code[np.r_[True, seg_code[1:] != seg_code[:-1]]]  # seg_code is sorted: its runs
     if n_seg:
         gaps = np.diff(t_all)
         gaps[seg_all[1:] != seg_all[:-1]] = 0  # across two segments: not a stretch
@@ -598,6 +614,9 @@ def continuity_figures(
     else:
         longest_ns = np.empty(0, dtype=np.int64)
     longest_days = longest_ns / NS_PER_DAY
+    del con, order, c_code, c_t, c_day, contacts, c_interval, c_in, seg_all, t_all, v
+    if n_seg:
+        del gaps
 
     # ---- by client (clients enrolled on a date in P).
     idx = enrolled_codes
@@ -627,7 +646,7 @@ def continuity_figures(
         open_sup = np.empty(0, dtype=np.int64)
         open_planned = np.empty(0, dtype=bool)
     attributed = np.concatenate([g_sup, t_sup, d_sup, v_sup, open_sup])
-    sup_keys = np.union1d(clients_per_sup.index.to_numpy(dtype=np.int64), attributed)
+    sup_keys = _distinct(np.concatenate([clients_per_sup.index.to_numpy(dtype=np.int64), attributed]))
     by_supporter = pd.DataFrame(index=range(len(sup_keys)))
     _fill_metrics(
         by_supporter,
