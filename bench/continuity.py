@@ -28,10 +28,14 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import date
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
 KINDS = ("bare", "read", "report")
 FIGURES = ("seconds", "cpu_seconds", "server_cpu_seconds", "load_seconds", "peak_mb")
 
@@ -182,6 +186,80 @@ def _line(name: str, figures: dict) -> str:
     )
 
 
+def _fresh_measure(kind: str, args: argparse.Namespace, checkout: Path, env: Mapping[str, str]) -> dict:
+    """One measurement in a fresh process (its peak memory its own)."""
+    command = [
+        sys.executable,
+        __file__,
+        "--measure",
+        kind,
+        "--slug",
+        args.slug,
+        "--start",
+        args.start.isoformat(),
+        "--end",
+        args.end.isoformat(),
+        "--checkout",
+        str(checkout),
+    ]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, env=dict(env))  # noqa: S603
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _exponent(sizes: list[float], values: list[float]) -> float:
+    """The slope of log(value) against log(size), least squares: value ~ size ** slope."""
+    return round(float(np.polyfit(np.log(sizes), np.log(values), 1)[0]), 2)
+
+
+def cost_curve(args: argparse.Namespace) -> dict:
+    """Bare read, read and report on each database of `--curve` (each holding a program made by
+    `--generate` at its size), medians of `--repeat` interleaved runs, and the exponents of
+    time and memory against the rows read. Written to bench/results.json under
+    "continuity_curve" (bench/run.py keeps that key when it rewrites the file)."""
+    points: list[dict] = []
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    runs: dict[tuple[int, str], list[dict]] = {}
+    for _ in range(args.repeat):
+        for position, url in enumerate(args.curve):
+            for kind in KINDS:
+                result = _fresh_measure(kind, args, ROOT, {**os.environ, "DATABASE_URL": url})
+                runs.setdefault((position, kind), []).append(result)
+                print(f"{url.rsplit('/', 1)[-1]:<24}", _line(kind, result), f"load avg {result['load_average']}")
+    for position, url in enumerate(args.curve):
+        point: dict = {"database": url.rsplit("/", 1)[-1]}
+        for kind in KINDS:
+            results = runs[(position, kind)]
+            point[kind] = {
+                name: statistics.median(r[name] for r in results) for name in ("seconds", "cpu_seconds", "peak_mb")
+            }
+        report = runs[(position, "report")][-1]
+        point["rows"] = report["rows"]
+        point["rows_read"] = runs[(position, "bare")][-1]["rows"]["rows"]
+        point["report_over_bare"] = round(point["report"]["seconds"] / point["bare"]["seconds"], 2)
+        point["report_over_read"] = round(point["report"]["seconds"] / point["read"]["seconds"], 2)
+        points.append(point)
+    sizes = [p["rows_read"] for p in points]
+    exponents = {
+        f"{kind}_{name}": _exponent(sizes, [p[kind][name] for p in points])
+        for kind in KINDS
+        for name in ("seconds", "cpu_seconds", "peak_mb")
+    }
+    # Memory above the interpreter's own: what grows with the data.
+    exponents["report_peak_mb_above_bare"] = _exponent(
+        sizes, [p["report"]["peak_mb"] - p["bare"]["peak_mb"] for p in points]
+    )
+    return {
+        "when": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        "period": {"start": args.start.isoformat(), "end": args.end.isoformat()},
+        "repeat": args.repeat,
+        "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "points": points,
+        "exponents_against_rows_read": exponents,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--generate", action="store_true", help="create the benchmark program first")
@@ -194,8 +272,21 @@ def main() -> None:
     parser.add_argument("--checkout", type=Path, action="append", help="measure this checkout's code (repeatable)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--measure", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--curve",
+        nargs="+",
+        metavar="DATABASE_URL",
+        help="measure the programs of these databases (smallest first) and write the cost curve",
+    )
     args = parser.parse_args()
     checkouts = args.checkout or [ROOT]
+    if args.curve:
+        curve = cost_curve(args)
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results["continuity_curve"] = curve
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        print(json.dumps(curve["exponents_against_rows_read"], indent=1))
+        return
 
     if args.measure:
         print(json.dumps(measure(args.measure, args.slug, args.start, args.end, checkouts[0])))
@@ -224,22 +315,7 @@ def main() -> None:
     plan = [("bare", ROOT)] + [(kind, checkout) for checkout in checkouts for kind in ("read", "report")]
     for _ in range(args.repeat):
         for kind, checkout in plan:
-            command = [
-                sys.executable,
-                __file__,
-                "--measure",
-                kind,
-                "--slug",
-                args.slug,
-                "--start",
-                args.start.isoformat(),
-                "--end",
-                args.end.isoformat(),
-                "--checkout",
-                str(checkout),
-            ]
-            done = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ)  # noqa: S603
-            result = json.loads(done.stdout.strip().splitlines()[-1])
+            result = _fresh_measure(kind, args, checkout, os.environ)
             runs.setdefault((kind, str(checkout)), []).append(result)
             print(_line(f"{kind} ({checkout.name or checkout})", result), f"load avg {result['load_average']}")
     report = runs[("report", str(checkouts[0]))][-1]

@@ -601,7 +601,7 @@ def continuity_figures(
     t_all = np.concatenate([seg_lo_ns, seg_hi_ns, s_t[s_in], c_t[c_in]])
     order = _order_by(seg_all, t_all)
     seg_all, t_all = seg_all[order], t_all[order]
-    enrolled_codes = seg_code[np.r_[True, seg_code[1:] != seg_code[:-1]]]  # seg_code is sorted: its runs
+    enrolled_codes = seg_code[np.r_[True, seg_code[1:] != seg_code[:-1]]] if n_seg else seg_code  # sorted: its runs
     if n_seg:
         gaps = np.diff(t_all)
         gaps[seg_all[1:] != seg_all[:-1]] = 0  # across two segments: not a stretch
@@ -797,17 +797,13 @@ def _fill_metrics(
     frame["adherence_rate_without_recent_peer_contact"] = _rate(kept - kept_recent, total - total_recent)
 
     contact_key, session_key, session_minutes = volume
-    contact_pos = None
     if contact_key is None:
         frame["peer_contacts"] = np.array([contacts], dtype=np.int64)
+        pos = positions(session_key, len(session_minutes))
     else:
         contact_pos = _positions(contact_key, index)
         frame["peer_contacts"] = _sum_at(contact_pos, None, n)
-    # By client, a contact is also one of the client's sessions: the same positions serve both.
-    pos = (
-        contact_pos
-        if session_key is not None and session_key is contact_key
-        else positions(session_key, len(session_minutes))
-    )
+        # By client, a contact is also one of the client's sessions: the same positions serve both.
+        pos = contact_pos if session_key is contact_key else positions(session_key, len(session_minutes))
     frame["peer_sessions"] = _sum_at(pos, None, n)
     frame["peer_support_hours"] = _sum_at(pos, session_minutes.astype(np.float64), n) / 60.0
