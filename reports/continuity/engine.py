@@ -312,10 +312,10 @@ def _one_of_each(ids: np.ndarray) -> np.ndarray:
     if len(ids) == 0:
         return np.empty(0, dtype=np.int64)
     low, high = int(ids.min()), int(ids.max())
-    if high - low > 4 * len(ids) + 1_000_000:
+    if high - low > 4 * len(ids) + 1_000_000 or len(ids) >= 2**31:
         return np.flatnonzero(~pd.Series(ids).duplicated().to_numpy())
-    slot = np.full(high - low + 1, -1, dtype=np.int64)
-    slot[ids - low] = np.arange(len(ids), dtype=np.int64)
+    slot = np.full(high - low + 1, -1, dtype=np.int32)  # positions fit: half an int64 table's memory
+    slot[ids - low] = np.arange(len(ids), dtype=np.int32)
     return slot[slot >= 0]
 
 
@@ -570,11 +570,12 @@ def continuity_figures(
     # ---- 5. volume: completed attendances at sessions starting in P.
     v = (c_t >= p_start_ns) & (c_t < p_end_ns)
     v_code, v_session, v_sup, v_minutes = c_code[v], c_session[v], c_sup[v], c_minutes[v]
-    # Each distinct session once (a group session is one session, its duration once).
-    one_per_session = _one_of_each(v_session)
     # The contacts' columns are several arrays of millions: each goes once it is last used, so
     # the peak memory of the report stays near that of its data (docs/scale.md).
-    del c_session, c_sup, c_minutes, v_session
+    del c_session, c_sup, c_minutes
+    # Each distinct session once (a group session is one session, its duration once).
+    one_per_session = _one_of_each(v_session)
+    del v_session
 
     # ---- 3. longest unsupported stretch, per enrolled segment of P.
     seg_start = np.maximum(enrollment.start, p_start)
