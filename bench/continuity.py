@@ -4,7 +4,8 @@
         .venv/bin/python bench/continuity.py --generate
 
 --generate creates a program of 100,000 clients, 1,000,000 appointments and
-5,000,000 attendances (bench/generate.py, COPY). Then each measurement runs in a
+5,000,000 attendances (bench/generate.py, COPY; `--clients`, `--appointments`, `--contacts`,
+`--supporters` for other sizes). Then each measurement runs in a
 fresh process, so its peak resident memory (ru_maxrss) is its own:
 
 - bare:   the loader's COPY statements drained from libpq and thrown away (nothing parsed or
@@ -16,6 +17,14 @@ Each gives wall time, the client's CPU time, the database backend's CPU time (re
 /proc when the server runs on this machine) and peak memory. `--checkout PATH` measures the
 code of another checkout with the same script (e.g. main's: `git worktree add /tmp/main main`),
 `--repeat N` runs every measurement N times, interleaved, and prints each run and the medians.
+
+The cost curve (docs/scale.md): one database per size, each with a program from --generate
+(10 appointments, 50 attendances and 1/200 of a supporter per client), then
+
+    python bench/continuity.py --curve URL_10K URL_30K URL_100K --repeat 2
+
+measures bare, read and report on each and writes the medians and the exponents of time and
+memory against the rows read to bench/results.json, key "continuity_curve".
 """
 
 from __future__ import annotations
@@ -267,6 +276,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--appointments", type=int, default=1_000_000)
     parser.add_argument("--contacts", type=int, default=5_000_000)
+    parser.add_argument("--supporters", type=int, help="default: one per 200 clients")
     parser.add_argument("--start", type=date.fromisoformat, default=date(2025, 7, 1))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2026, 6, 30))
     parser.add_argument("--checkout", type=Path, action="append", help="measure this checkout's code (repeatable)")
@@ -303,7 +313,11 @@ def main() -> None:
 
         Program.objects.filter(slug=args.slug).update(slug=f"{args.slug}-old-{time.time_ns()}")
         made = generate_program(
-            clients=args.clients, appointments=args.appointments, contacts=args.contacts, slug=args.slug
+            clients=args.clients,
+            appointments=args.appointments,
+            contacts=args.contacts,
+            supporters=args.supporters or max(1, args.clients // 200),
+            slug=args.slug,
         )
         print(
             f"generated {made.clients:,} clients, {made.appointments:,} appointments, "
