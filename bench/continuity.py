@@ -4,7 +4,8 @@
         .venv/bin/python bench/continuity.py --generate
 
 --generate creates a program of 100,000 clients, 1,000,000 appointments and
-5,000,000 attendances (bench/generate.py, COPY). Then each measurement runs in a
+5,000,000 attendances (bench/generate.py, COPY; `--clients`, `--appointments`, `--contacts`,
+`--supporters` for other sizes). Then each measurement runs in a
 fresh process, so its peak resident memory (ru_maxrss) is its own:
 
 - bare:   the loader's COPY statements drained from libpq and thrown away (nothing parsed or
@@ -16,6 +17,14 @@ Each gives wall time, the client's CPU time, the database backend's CPU time (re
 /proc when the server runs on this machine) and peak memory. `--checkout PATH` measures the
 code of another checkout with the same script (e.g. main's: `git worktree add /tmp/main main`),
 `--repeat N` runs every measurement N times, interleaved, and prints each run and the medians.
+
+The cost curve (docs/scale.md): one database per size, each with a program from --generate
+(10 appointments, 50 attendances and 1/200 of a supporter per client), then
+
+    python bench/continuity.py --curve URL_10K URL_30K URL_100K --repeat 2
+
+measures bare, read and report on each and writes the medians and the exponents of time and
+memory against the rows read to bench/results.json, key "continuity_curve".
 """
 
 from __future__ import annotations
@@ -28,10 +37,14 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import date
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
 KINDS = ("bare", "read", "report")
 FIGURES = ("seconds", "cpu_seconds", "server_cpu_seconds", "load_seconds", "peak_mb")
 
@@ -46,6 +59,15 @@ def _setup(checkout: Path) -> None:
 
 
 def _peak_mb() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux carries ru_maxrss
+    over fork and exec, so a measurement started by a parent that has just generated the
+    program (2 GB) would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
@@ -173,6 +195,80 @@ def _line(name: str, figures: dict) -> str:
     )
 
 
+def _fresh_measure(kind: str, args: argparse.Namespace, checkout: Path, env: Mapping[str, str]) -> dict:
+    """One measurement in a fresh process (its peak memory its own)."""
+    command = [
+        sys.executable,
+        __file__,
+        "--measure",
+        kind,
+        "--slug",
+        args.slug,
+        "--start",
+        args.start.isoformat(),
+        "--end",
+        args.end.isoformat(),
+        "--checkout",
+        str(checkout),
+    ]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, env=dict(env))  # noqa: S603
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _exponent(sizes: list[float], values: list[float]) -> float:
+    """The slope of log(value) against log(size), least squares: value ~ size ** slope."""
+    return round(float(np.polyfit(np.log(sizes), np.log(values), 1)[0]), 2)
+
+
+def cost_curve(args: argparse.Namespace) -> dict:
+    """Bare read, read and report on each database of `--curve` (each holding a program made by
+    `--generate` at its size), medians of `--repeat` interleaved runs, and the exponents of
+    time and memory against the rows read. Written to bench/results.json under
+    "continuity_curve" (bench/run.py keeps that key when it rewrites the file)."""
+    points: list[dict] = []
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    runs: dict[tuple[int, str], list[dict]] = {}
+    for _ in range(args.repeat):
+        for position, url in enumerate(args.curve):
+            for kind in KINDS:
+                result = _fresh_measure(kind, args, ROOT, {**os.environ, "DATABASE_URL": url})
+                runs.setdefault((position, kind), []).append(result)
+                print(f"{url.rsplit('/', 1)[-1]:<24}", _line(kind, result), f"load avg {result['load_average']}")
+    for position, url in enumerate(args.curve):
+        point: dict = {"database": url.rsplit("/", 1)[-1]}
+        for kind in KINDS:
+            results = runs[(position, kind)]
+            point[kind] = {
+                name: statistics.median(r[name] for r in results) for name in ("seconds", "cpu_seconds", "peak_mb")
+            }
+        report = runs[(position, "report")][-1]
+        point["rows"] = report["rows"]
+        point["rows_read"] = runs[(position, "bare")][-1]["rows"]["rows"]
+        point["report_over_bare"] = round(point["report"]["seconds"] / point["bare"]["seconds"], 2)
+        point["report_over_read"] = round(point["report"]["seconds"] / point["read"]["seconds"], 2)
+        points.append(point)
+    sizes = [p["rows_read"] for p in points]
+    exponents = {
+        f"{kind}_{name}": _exponent(sizes, [p[kind][name] for p in points])
+        for kind in KINDS
+        for name in ("seconds", "cpu_seconds", "peak_mb")
+    }
+    # Memory above the interpreter's own: what grows with the data.
+    exponents["report_peak_mb_above_bare"] = _exponent(
+        sizes, [p["report"]["peak_mb"] - p["bare"]["peak_mb"] for p in points]
+    )
+    return {
+        "when": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        "period": {"start": args.start.isoformat(), "end": args.end.isoformat()},
+        "repeat": args.repeat,
+        "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "points": points,
+        "exponents_against_rows_read": exponents,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--generate", action="store_true", help="create the benchmark program first")
@@ -180,13 +276,27 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--appointments", type=int, default=1_000_000)
     parser.add_argument("--contacts", type=int, default=5_000_000)
+    parser.add_argument("--supporters", type=int, help="default: one per 200 clients")
     parser.add_argument("--start", type=date.fromisoformat, default=date(2025, 7, 1))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2026, 6, 30))
     parser.add_argument("--checkout", type=Path, action="append", help="measure this checkout's code (repeatable)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--measure", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--curve",
+        nargs="+",
+        metavar="DATABASE_URL",
+        help="measure the programs of these databases (smallest first) and write the cost curve",
+    )
     args = parser.parse_args()
     checkouts = args.checkout or [ROOT]
+    if args.curve:
+        curve = cost_curve(args)
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results["continuity_curve"] = curve
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        print(json.dumps(curve["exponents_against_rows_read"], indent=1))
+        return
 
     if args.measure:
         print(json.dumps(measure(args.measure, args.slug, args.start, args.end, checkouts[0])))
@@ -203,7 +313,11 @@ def main() -> None:
 
         Program.objects.filter(slug=args.slug).update(slug=f"{args.slug}-old-{time.time_ns()}")
         made = generate_program(
-            clients=args.clients, appointments=args.appointments, contacts=args.contacts, slug=args.slug
+            clients=args.clients,
+            appointments=args.appointments,
+            contacts=args.contacts,
+            supporters=args.supporters or max(1, args.clients // 200),
+            slug=args.slug,
         )
         print(
             f"generated {made.clients:,} clients, {made.appointments:,} appointments, "
@@ -215,22 +329,7 @@ def main() -> None:
     plan = [("bare", ROOT)] + [(kind, checkout) for checkout in checkouts for kind in ("read", "report")]
     for _ in range(args.repeat):
         for kind, checkout in plan:
-            command = [
-                sys.executable,
-                __file__,
-                "--measure",
-                kind,
-                "--slug",
-                args.slug,
-                "--start",
-                args.start.isoformat(),
-                "--end",
-                args.end.isoformat(),
-                "--checkout",
-                str(checkout),
-            ]
-            done = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ)  # noqa: S603
-            result = json.loads(done.stdout.strip().splitlines()[-1])
+            result = _fresh_measure(kind, args, checkout, os.environ)
             runs.setdefault((kind, str(checkout)), []).append(result)
             print(_line(f"{kind} ({checkout.name or checkout})", result), f"load avg {result['load_average']}")
     report = runs[("report", str(checkouts[0]))][-1]

@@ -48,12 +48,21 @@ def day_number(d: date) -> int:
 
 
 def local_days(instants_ns: np.ndarray, tz: str) -> np.ndarray:
-    """Calendar day numbers, in zone `tz`, of UTC instants given as int64 nanoseconds."""
+    """Calendar day numbers, in zone `tz`, of UTC instants given as int64 nanoseconds.
+
+    A binary search among the first instants of the local days the instants span
+    (`local_midnights`, a few hundred per year): the day of t is the last day starting at or
+    before t. Cheaper than converting every instant to wall time, and by construction the
+    same days as every period boundary the engine computes."""
+    instants_ns = np.asarray(instants_ns, dtype=np.int64)
     if len(instants_ns) == 0:
         return np.empty(0, dtype=np.int64)
-    utc = pd.DatetimeIndex(np.asarray(instants_ns, dtype="datetime64[ns]")).tz_localize("UTC")
-    wall = utc.tz_convert(tz).tz_localize(None)
-    return np.floor_divide(wall.asi8, NS_PER_DAY).astype(np.int64)
+    # UTC offsets stay within a day, so the local days lie within one day of the UTC days.
+    first = int(instants_ns.min()) // NS_PER_DAY - 2
+    last = int(instants_ns.max()) // NS_PER_DAY + 2
+    days = np.arange(first, last + 1, dtype=np.int64)
+    starts = local_midnights(days, tz)
+    return days[np.searchsorted(starts, instants_ns, side="right") - 1]
 
 
 def local_midnights(days: np.ndarray, tz: str) -> np.ndarray:
@@ -181,7 +190,9 @@ def compute_planned(data: PlannedData, *, min_gap_days: int = DEFAULTS.min_gap_d
 
 
 def _keys(codes: np.ndarray, days: np.ndarray) -> np.ndarray:
-    return codes.astype(np.int64) * KEY_STRIDE + np.clip(days, -DAY_BASE, DAY_BASE - 1) + DAY_BASE
+    if len(days) and (days.min() < -DAY_BASE or days.max() >= DAY_BASE):  # clip only when needed: a pass less
+        days = np.clip(days, -DAY_BASE, DAY_BASE - 1)
+    return codes.astype(np.int64) * KEY_STRIDE + (days + DAY_BASE)
 
 
 @dataclass
@@ -294,6 +305,33 @@ class _Contacts:
         return self._found(pos, codes)
 
 
+def _one_of_each(ids: np.ndarray) -> np.ndarray:
+    """One position of each distinct id (which of its repeats is not specified: callers read
+    values equal across them). A table over the ids' range when it is small (sessions' ids
+    are dense), hashing otherwise."""
+    if len(ids) == 0:
+        return np.empty(0, dtype=np.int64)
+    low, high = int(ids.min()), int(ids.max())
+    if high - low > 4 * len(ids) + 1_000_000 or len(ids) >= 2**31:
+        return np.flatnonzero(~pd.Series(ids).duplicated().to_numpy())
+    slot = np.full(high - low + 1, -1, dtype=np.int32)  # positions fit: half an int64 table's memory
+    slot[ids - low] = np.arange(len(ids), dtype=np.int32)
+    return slot[slot >= 0]
+
+
+def _distinct(ids: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of `ids` (np.unique): marks in a table over their range when
+    it is small (supporter ids, -1 for unassigned), np.unique otherwise."""
+    if len(ids) == 0:
+        return np.empty(0, dtype=np.int64)
+    low, high = int(ids.min()), int(ids.max())
+    if high - low > 4 * len(ids) + 1_000_000:
+        return np.unique(ids)
+    seen = np.zeros(high - low + 1, dtype=bool)
+    seen[ids - low] = True
+    return np.flatnonzero(seen).astype(np.int64) + low
+
+
 def _take(values: np.ndarray, index: np.ndarray, missing: int) -> np.ndarray:
     """values[index], with `missing` where index is -1 (or `values` is empty)."""
     if len(values) == 0:
@@ -347,7 +385,9 @@ def _code_lookup(client_ids: np.ndarray):
 def _order_by(group: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Permutation sorting by (group, t). One argsort of a packed int64 key when group
     and the span of t (in microseconds: the database's precision) fit in 63 bits
-    (e.g. 100,000 groups over two years); the two-key lexsort otherwise."""
+    (e.g. 100,000 groups over two years); the two-key lexsort otherwise. Items with equal
+    (group, t) may come in any order: every caller reads only group and t of such ties, or
+    values equal across them (a session's supporter and duration)."""
     if len(t) == 0:
         return np.empty(0, dtype=np.int64)
     t_min = int(t.min())
@@ -355,7 +395,7 @@ def _order_by(group: np.ndarray, t: np.ndarray) -> np.ndarray:
     groups = int(group.max()) + 1 if len(group) else 1
     exact = not np.any((t - t_min) % 1000)
     if exact and group.min() >= 0 and groups * span_us < 2**63:
-        return np.argsort(group.astype(np.int64) * span_us + (t - t_min) // 1000, kind="stable")
+        return np.argsort(group.astype(np.int64) * span_us + (t - t_min) // 1000)
     return np.lexsort((t, group))
 
 
@@ -379,10 +419,12 @@ def _positions(keys: np.ndarray, index: np.ndarray) -> np.ndarray:
 def _sum_at(pos: np.ndarray, values: np.ndarray | None, n: int) -> np.ndarray:
     """Per-row sums (counts when `values` is None) of items at row positions `pos`."""
     ok = pos >= 0
+    every = bool(ok.all())  # the usual case: no mask to copy through
     if values is None:
-        return np.bincount(pos[ok], minlength=n).astype(np.int64)
+        return np.bincount(pos if every else pos[ok], minlength=n).astype(np.int64)
     values = np.asarray(values)
-    summed = np.bincount(pos[ok], weights=values[ok].astype(np.float64), minlength=n)
+    weights = values.astype(np.float64) if every else values[ok].astype(np.float64)
+    summed = np.bincount(pos if every else pos[ok], weights=weights, minlength=n)
     return summed.astype(np.int64) if values.dtype.kind in "iub" else summed
 
 
@@ -528,8 +570,12 @@ def continuity_figures(
     # ---- 5. volume: completed attendances at sessions starting in P.
     v = (c_t >= p_start_ns) & (c_t < p_end_ns)
     v_code, v_session, v_sup, v_minutes = c_code[v], c_session[v], c_sup[v], c_minutes[v]
+    # The contacts' columns are several arrays of millions: each goes once it is last used, so
+    # the peak memory of the report stays near that of its data (docs/scale.md).
+    del c_session, c_sup, c_minutes
     # Each distinct session once (a group session is one session, its duration once).
-    first_of_session = np.flatnonzero(~pd.Series(v_session).duplicated().to_numpy())  # hashing, no sort
+    one_per_session = _one_of_each(v_session)
+    del v_session
 
     # ---- 3. longest unsupported stretch, per enrolled segment of P.
     seg_start = np.maximum(enrollment.start, p_start)
@@ -556,7 +602,7 @@ def continuity_figures(
     t_all = np.concatenate([seg_lo_ns, seg_hi_ns, s_t[s_in], c_t[c_in]])
     order = _order_by(seg_all, t_all)
     seg_all, t_all = seg_all[order], t_all[order]
-    enrolled_codes = np.unique(seg_code)
+    enrolled_codes = seg_code[np.r_[True, seg_code[1:] != seg_code[:-1]]] if n_seg else seg_code  # sorted: its runs
     if n_seg:
         gaps = np.diff(t_all)
         gaps[seg_all[1:] != seg_all[:-1]] = 0  # across two segments: not a stretch
@@ -569,6 +615,9 @@ def continuity_figures(
     else:
         longest_ns = np.empty(0, dtype=np.int64)
     longest_days = longest_ns / NS_PER_DAY
+    del con, order, c_code, c_t, c_day, contacts, c_interval, c_in, seg_all, t_all, v
+    if n_seg:
+        del gaps
 
     # ---- by client (clients enrolled on a date in P).
     idx = enrolled_codes
@@ -598,7 +647,7 @@ def continuity_figures(
         open_sup = np.empty(0, dtype=np.int64)
         open_planned = np.empty(0, dtype=bool)
     attributed = np.concatenate([g_sup, t_sup, d_sup, v_sup, open_sup])
-    sup_keys = np.union1d(clients_per_sup.index.to_numpy(dtype=np.int64), attributed)
+    sup_keys = _distinct(np.concatenate([clients_per_sup.index.to_numpy(dtype=np.int64), attributed]))
     by_supporter = pd.DataFrame(index=range(len(sup_keys)))
     _fill_metrics(
         by_supporter,
@@ -606,7 +655,7 @@ def continuity_figures(
         gap=(g_sup, g_covered, g_days_to_contact),
         followup=(t_sup, t_7, t_30),
         adherence=(d_sup, d_kept, d_recent),
-        volume=(v_sup, v_sup[first_of_session], v_minutes[first_of_session]),
+        volume=(v_sup, v_sup[one_per_session], v_minutes[one_per_session]),
     )
     enrolled_per_sup = clients_per_sup.reindex(sup_keys, fill_value=0).to_numpy(dtype=np.int64)
     # null for the unassigned row (an object column, so the others stay integers). numpy's stubs
@@ -628,14 +677,14 @@ def continuity_figures(
 
     # ---- summary.
     summary_frame = pd.DataFrame(index=[0])
-    zeros = np.zeros
     _fill_metrics(
         summary_frame,
         np.array([0]),
-        gap=(zeros(len(g_code), np.int64), g_covered, g_days_to_contact),
-        followup=(zeros(len(t_code), np.int64), t_7, t_30),
-        adherence=(zeros(len(d_code), np.int64), d_kept, d_recent),
-        volume=(zeros(len(v_code), np.int64), zeros(len(first_of_session), np.int64), v_minutes[first_of_session]),
+        gap=(None, g_covered, g_days_to_contact),
+        followup=(None, t_7, t_30),
+        adherence=(None, d_kept, d_recent),
+        volume=(None, None, v_minutes[one_per_session]),
+        contacts=len(v_code),
     )
     summary = {key: plain_value(summary_frame[key].to_numpy()[0]) for key in summary_frame.columns}
     summary["clients_enrolled"] = len(enrolled_codes)
@@ -701,17 +750,23 @@ def _fill_metrics(
     frame: pd.DataFrame,
     index: np.ndarray,
     *,
-    gap: tuple[np.ndarray, np.ndarray, np.ndarray],
-    followup: tuple[np.ndarray, np.ndarray, np.ndarray],
-    adherence: tuple[np.ndarray, np.ndarray, np.ndarray],
-    volume: tuple[np.ndarray, np.ndarray, np.ndarray],
+    gap: tuple[np.ndarray | None, np.ndarray, np.ndarray],
+    followup: tuple[np.ndarray | None, np.ndarray, np.ndarray],
+    adherence: tuple[np.ndarray | None, np.ndarray, np.ndarray],
+    volume: tuple[np.ndarray | None, np.ndarray | None, np.ndarray],
+    contacts: int = 0,
 ) -> None:
     """Add every per-group metric column to `frame`, one row per key of the sorted
     `index`. Each argument is (group key per item, flags/values per item...); volume is
-    (key per contact, key per distinct session, minutes per distinct session)."""
+    (key per contact, key per distinct session, minutes per distinct session). A key of None
+    puts every item in the one row of `index` (the summary; `contacts`: how many contacts)."""
     n = len(index)
+
+    def positions(keys: np.ndarray | None, items: int) -> np.ndarray:
+        return np.zeros(items, dtype=np.int64) if keys is None else _positions(keys, index)
+
     g_key, g_covered, g_days = gap
-    pos = _positions(g_key, index)
+    pos = positions(g_key, len(g_covered))
     intervals = _sum_at(pos, None, n)
     covered = _sum_at(pos, g_covered, n)
     frame["gap_intervals"] = intervals
@@ -720,7 +775,7 @@ def _fill_metrics(
     frame["median_days_to_peer_contact"] = _median_at(pos[g_covered], g_days[g_covered], n)
 
     t_key, t_7, t_30 = followup
-    pos = _positions(t_key, index)
+    pos = positions(t_key, len(t_7))
     events = _sum_at(pos, None, n)
     f7 = _sum_at(pos, t_7, n)
     f30 = _sum_at(pos, t_30, n)
@@ -731,7 +786,7 @@ def _fill_metrics(
     frame["followup_30d_rate"] = _rate(f30, events)
 
     d_key, d_kept, d_recent = adherence
-    pos = _positions(d_key, index)
+    pos = positions(d_key, len(d_kept))
     kept = _sum_at(pos, d_kept, n)
     total = _sum_at(pos, None, n)
     kept_recent = _sum_at(pos, d_kept & d_recent, n)
@@ -743,7 +798,13 @@ def _fill_metrics(
     frame["adherence_rate_without_recent_peer_contact"] = _rate(kept - kept_recent, total - total_recent)
 
     contact_key, session_key, session_minutes = volume
-    frame["peer_contacts"] = _sum_at(_positions(contact_key, index), None, n)
-    pos = _positions(session_key, index)
+    if contact_key is None:
+        frame["peer_contacts"] = np.array([contacts], dtype=np.int64)
+        pos = positions(session_key, len(session_minutes))
+    else:
+        contact_pos = _positions(contact_key, index)
+        frame["peer_contacts"] = _sum_at(contact_pos, None, n)
+        # By client, a contact is also one of the client's sessions: the same positions serve both.
+        pos = contact_pos if session_key is contact_key else positions(session_key, len(session_minutes))
     frame["peer_sessions"] = _sum_at(pos, None, n)
     frame["peer_support_hours"] = _sum_at(pos, session_minutes.astype(np.float64), n) / 60.0

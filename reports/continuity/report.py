@@ -114,7 +114,10 @@ def _column_values(series: pd.Series) -> list[Any]:
         return [None if v != v else v for v in values.tolist()]  # v != v only for NaN
     if values.dtype.kind in "iub":
         return values.tolist()
-    return [plain_value(v) for v in values.tolist()]
+    plain = values.tolist()
+    if all(type(v) is str for v in plain):  # external ids: nothing to convert
+        return plain
+    return [plain_value(v) for v in plain]
 
 
 def _records(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:
