@@ -637,7 +637,17 @@ def _write_bulk(
 
 
 def _copy_text(frame: pd.DataFrame) -> str:
-    # pandas writes datetimes as "2026-03-02 15:00:00+00:00" and dates as "2026-03-02": PostgreSQL reads both.
+    # pandas writes dates as "2026-03-02": PostgreSQL reads them. Times with a zone are written
+    # here first as "2026-03-02T15:00:00.000000+00:00" by NumPy: pandas' own formatting of them
+    # took two thirds of the time of the whole text.
+    frame = frame.copy(deep=False)
+    for column in frame.columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            utc = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+            text = np.char.add(np.datetime_as_string(utc, unit="us"), "+00:00").astype(object)
+            text[values.isna().to_numpy()] = None
+            frame[column] = text
     return frame.to_csv(index=False, header=False, na_rep="\\N")
 
 
