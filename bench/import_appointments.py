@@ -61,20 +61,22 @@ def cpu_seconds(pid: int | None = None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed(label: str, run: Callable[[], T], backend_pid: int) -> tuple[float, T]:
+def timed(label: str, run: Callable[[], T], backend_pid: int) -> tuple[float, float, T]:
     """Wall time, plus the CPU time of this process and of the PostgreSQL backend (when it runs
-    on this host): on a shared, busy machine the CPU seconds say what an idle one would take."""
+    on this host): on a shared, busy machine the CPU seconds say what an idle one would take.
+    Returns the wall seconds, the CPU seconds of both, and the result."""
     wall, client, server = time.perf_counter(), cpu_seconds(), cpu_seconds(backend_pid)
     result = run()
     wall = time.perf_counter() - wall
     client = cpu_seconds() - client
     server_after = cpu_seconds(backend_pid)
-    server_text = f"{server_after - server:.1f} s" if server is not None and server_after is not None else "n/a"
+    server_cpu = server_after - server if server is not None and server_after is not None else None
+    server_text = f"{server_cpu:.2f} s" if server_cpu is not None else "n/a"
     print(
-        f"{label:<14} wall {wall:6.1f} s | CPU: Python {client:.1f} s, PostgreSQL backend {server_text} "
+        f"{label:<14} wall {wall:6.2f} s | CPU: Python {client:.2f} s, PostgreSQL backend {server_text} "
         f"| load average {os.getloadavg()[0]:.1f}"
     )
-    return wall, result
+    return wall, client + (server_cpu or 0.0), result
 
 
 def write_csv(path: Path, rows: int, clients: int, seed: int = 7) -> None:
@@ -183,9 +185,9 @@ def main() -> None:
             cursor.execute("SELECT pg_backend_pid()")
             backend_pid = cursor.fetchone()[0]
 
-        steps: dict[str, float] = {}
+        steps: dict[str, list[float]] = {}
         if args.phases:
-            time_steps(steps)
+            time_steps(steps, backend_pid)
 
         def run_import() -> ImportResult:
             steps.clear()
@@ -200,13 +202,13 @@ def main() -> None:
         # here and timed on its own below.
         refresh = records_imported.receivers[:]
         records_imported.disconnect(dispatch_uid="reports.snapshot_after_import")
-        first_s, first = timed("import:", run_import, backend_pid)
+        first_s, first_cpu, first = timed("import:", run_import, backend_pid)
         assert first.ok, first.errors[:5]
         print(
             f"    created={first.created:,} updated={first.updated:,} unchanged={first.unchanged:,}  "
             f"peak RSS {peak_rss_mb():.0f} MB"
         )
-        second_s, second = timed("second run:", run_import, backend_pid)
+        second_s, second_cpu, second = timed("second run:", run_import, backend_pid)
         assert second.ok and second.unchanged == args.rows
         print(
             f"    created={second.created:,} updated={second.updated:,} unchanged={second.unchanged:,}  "
@@ -214,8 +216,12 @@ def main() -> None:
         )
         records_imported.receivers[:] = refresh
         records_imported.sender_receivers_cache.clear()
-        copy_s, _ = timed("bare COPY:", lambda: bare_copy(connection, path), backend_pid)
+        copy_s, copy_cpu, _ = timed("bare COPY:", lambda: bare_copy(connection, path), backend_pid)
         print(f"ratio import / bare COPY: {first_s / copy_s:.1f}x, second run / bare COPY: {second_s / copy_s:.1f}x")
+        print(
+            f"in CPU seconds (Python + backend): import / bare COPY {first_cpu / copy_cpu:.1f}x, "
+            f"second run / bare COPY {second_cpu / copy_cpu:.1f}x"
+        )
         timed(
             "snapshot refresh (after the import, not in it):",
             lambda: continuity_snapshot_refresh(program=program),
@@ -234,7 +240,7 @@ def main() -> None:
         program.organization.delete()
 
 
-def time_steps(steps: dict[str, float]) -> None:
+def time_steps(steps: dict[str, list[float]], backend_pid: int) -> None:
     """Wrap the importer's named steps (module attributes it calls through) with timers."""
     import importlib
 
@@ -246,11 +252,13 @@ def time_steps(steps: dict[str, float]) -> None:
             return
 
         def timed_step(*args: object, **kwargs: object) -> object:
-            started = time.perf_counter()
+            started, server = time.perf_counter(), cpu_seconds(backend_pid) or 0.0
             try:
                 return inner(*args, **kwargs)
             finally:
-                steps[label] = steps.get(label, 0.0) + time.perf_counter() - started
+                totals = steps.setdefault(label, [0.0, 0.0])
+                totals[0] += time.perf_counter() - started
+                totals[1] += (cpu_seconds(backend_pid) or 0.0) - server
 
         setattr(owner, name, timed_step)
 
@@ -270,10 +278,10 @@ STEPS = [
 ]
 
 
-def print_steps(steps: dict[str, float], total: float) -> None:
-    for label, seconds in steps.items():
-        print(f"    {label:<34} {seconds:6.2f} s")
-    print(f"    {'the rest (validation, locking)':<34} {total - sum(steps.values()):6.2f} s")
+def print_steps(steps: dict[str, list[float]], total: float) -> None:
+    for label, (seconds, server) in steps.items():
+        print(f"    {label:<34} {seconds:6.2f} s wall, {server:5.2f} s PostgreSQL backend CPU")
+    print(f"    {'the rest (validation, locking)':<34} {total - sum(w for w, _ in steps.values()):6.2f} s wall")
 
 
 def anatomy(connection: BaseDatabaseWrapper, program_id: int, backend_pid: int) -> None:
