@@ -501,7 +501,12 @@ def _as(series: pd.Series, kind: str) -> pd.Series:
     if kind == "date":
         return pd.to_datetime(series, format="ISO8601").astype("datetime64[us]")
     if kind == "int":
-        return pd.to_numeric(series).astype("Int64")
+        # The COPY's text is an Arrow string column: its own cast to integers took 0.04 s for a
+        # million values where pd.to_numeric took 1.4 s. Other inputs (SQLite's Python ints) as before.
+        try:
+            return series.astype("Int64")
+        except (TypeError, ValueError):
+            return pd.to_numeric(series).astype("Int64")
     if kind == "json":
         # A JSON column reads back as text on PostgreSQL (COPY) and as Python values elsewhere.
         return series.map(lambda v: json.dumps(json.loads(v) if isinstance(v, str) else v))
