@@ -501,7 +501,12 @@ def _as(series: pd.Series, kind: str) -> pd.Series:
     if kind == "date":
         return pd.to_datetime(series, format="ISO8601").astype("datetime64[us]")
     if kind == "int":
-        return pd.to_numeric(series).astype("Int64")
+        # The COPY's text is an Arrow string column: its own cast to integers took 0.04 s for a
+        # million values where pd.to_numeric took 1.4 s. Other inputs (SQLite's Python ints) as before.
+        try:
+            return series.astype("Int64")
+        except (TypeError, ValueError):
+            return pd.to_numeric(series).astype("Int64")
     if kind == "json":
         # A JSON column reads back as text on PostgreSQL (COPY) and as Python values elsewhere.
         return series.map(lambda v: json.dumps(json.loads(v) if isinstance(v, str) else v))
@@ -637,7 +642,17 @@ def _write_bulk(
 
 
 def _copy_text(frame: pd.DataFrame) -> str:
-    # pandas writes datetimes as "2026-03-02 15:00:00+00:00" and dates as "2026-03-02": PostgreSQL reads both.
+    # pandas writes dates as "2026-03-02": PostgreSQL reads them. Times with a zone are written
+    # here first as "2026-03-02T15:00:00.000000+00:00" by NumPy: pandas' own formatting of them
+    # took two thirds of the time of the whole text.
+    frame = frame.copy(deep=False)
+    for column in frame.columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            utc = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+            text = np.char.add(np.datetime_as_string(utc, unit="us"), "+00:00").astype(object)
+            text[values.isna().to_numpy()] = None
+            frame[column] = text
     return frame.to_csv(index=False, header=False, na_rep="\\N")
 
 

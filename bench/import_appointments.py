@@ -7,6 +7,12 @@ not timed), writes the CSV to a temporary file, then times:
   1. the import through base.importing.import_csv_file (validation + write),
   2. the same file again (idempotent: nothing changes),
   3. a bare COPY of the same file into an untyped temp table (the floor).
+The continuity snapshot's refresh that an import starts after its commit (reports.tasks, a
+Celery task in production) is held back during those runs and timed on its own afterwards, so
+it neither counts in the import nor competes with it. With --phases, the time between the
+importer's progress reports and in each named step (parse, read stored rows, match, write,
+follow-up tasks, audit, commit); with --anatomy, what the same rows cost a COPY into the
+appointments table's shape bare, with its indexes, and with its foreign keys.
 Prints the figures and peak RSS, then removes the program with set-based deletes.
 """
 
@@ -55,20 +61,22 @@ def cpu_seconds(pid: int | None = None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed(label: str, run: Callable[[], T], backend_pid: int) -> tuple[float, T]:
+def timed(label: str, run: Callable[[], T], backend_pid: int) -> tuple[float, float, T]:
     """Wall time, plus the CPU time of this process and of the PostgreSQL backend (when it runs
-    on this host): on a shared, busy machine the CPU seconds say what an idle one would take."""
+    on this host): on a shared, busy machine the CPU seconds say what an idle one would take.
+    Returns the wall seconds, the CPU seconds of both, and the result."""
     wall, client, server = time.perf_counter(), cpu_seconds(), cpu_seconds(backend_pid)
     result = run()
     wall = time.perf_counter() - wall
     client = cpu_seconds() - client
     server_after = cpu_seconds(backend_pid)
-    server_text = f"{server_after - server:.1f} s" if server is not None and server_after is not None else "n/a"
+    server_cpu = server_after - server if server is not None and server_after is not None else None
+    server_text = f"{server_cpu:.2f} s" if server_cpu is not None else "n/a"
     print(
-        f"{label:<14} wall {wall:6.1f} s | CPU: Python {client:.1f} s, PostgreSQL backend {server_text} "
+        f"{label:<14} wall {wall:6.2f} s | CPU: Python {client:.2f} s, PostgreSQL backend {server_text} "
         f"| load average {os.getloadavg()[0]:.1f}"
     )
-    return wall, result
+    return wall, client + (server_cpu or 0.0), result
 
 
 def write_csv(path: Path, rows: int, clients: int, seed: int = 7) -> None:
@@ -112,7 +120,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=None, help="default: rows / 10")
     parser.add_argument("--keep", action="store_true", help="keep the program and its rows afterwards")
-    parser.add_argument("--phases", action="store_true", help="print the time between progress reports")
+    parser.add_argument("--phases", action="store_true", help="print the time between progress reports and per step")
+    parser.add_argument(
+        "--anatomy", action="store_true", help="time COPYs of the rows into the table's shape: bare, indexes, keys"
+    )
     args = parser.parse_args()
     clients = args.clients or max(args.rows // 10, 1)
 
@@ -121,9 +132,10 @@ def main() -> None:
     django.setup()
     from django.db import connection
 
-    from base.importing import ImportResult, import_csv_file
+    from base.importing import ImportResult, import_csv_file, records_imported
     from base.services import program_create
     from clients.models import Clinician
+    from reports.snapshots import continuity_snapshot_refresh
 
     if connection.vendor != "postgresql":
         sys.exit("Point DATABASE_URL at PostgreSQL: this benchmark measures the COPY path.")
@@ -173,23 +185,50 @@ def main() -> None:
             cursor.execute("SELECT pg_backend_pid()")
             backend_pid = cursor.fetchone()[0]
 
-        def run_import() -> ImportResult:
-            return import_csv_file(program=program, kind="appointments", data=path.read_bytes(), progress=phases())
+        steps: dict[str, list[float]] = {}
+        if args.phases:
+            time_steps(steps, backend_pid)
 
-        first_s, first = timed("import:", run_import, backend_pid)
+        def run_import() -> ImportResult:
+            steps.clear()
+            started = time.perf_counter()
+            try:
+                return import_csv_file(program=program, kind="appointments", data=path.read_bytes(), progress=phases())
+            finally:
+                if args.phases:
+                    print_steps(steps, time.perf_counter() - started)
+
+        # The snapshot refresh runs after the commit in the background (reports.tasks): held back
+        # here and timed on its own below.
+        refresh = records_imported.receivers[:]
+        records_imported.disconnect(dispatch_uid="reports.snapshot_after_import")
+        first_s, first_cpu, first = timed("import:", run_import, backend_pid)
         assert first.ok, first.errors[:5]
         print(
             f"    created={first.created:,} updated={first.updated:,} unchanged={first.unchanged:,}  "
             f"peak RSS {peak_rss_mb():.0f} MB"
         )
-        second_s, second = timed("second run:", run_import, backend_pid)
+        second_s, second_cpu, second = timed("second run:", run_import, backend_pid)
         assert second.ok and second.unchanged == args.rows
         print(
             f"    created={second.created:,} updated={second.updated:,} unchanged={second.unchanged:,}  "
             f"peak RSS {peak_rss_mb():.0f} MB"
         )
-        copy_s, _ = timed("bare COPY:", lambda: bare_copy(connection, path), backend_pid)
-        print(f"ratio import / bare COPY: {first_s / copy_s:.1f}x")
+        records_imported.receivers[:] = refresh
+        records_imported.sender_receivers_cache.clear()
+        copy_s, copy_cpu, _ = timed("bare COPY:", lambda: bare_copy(connection, path), backend_pid)
+        print(f"ratio import / bare COPY: {first_s / copy_s:.1f}x, second run / bare COPY: {second_s / copy_s:.1f}x")
+        print(
+            f"in CPU seconds (Python + backend): import / bare COPY {first_cpu / copy_cpu:.1f}x, "
+            f"second run / bare COPY {second_cpu / copy_cpu:.1f}x"
+        )
+        timed(
+            "snapshot refresh (after the import, not in it):",
+            lambda: continuity_snapshot_refresh(program=program),
+            backend_pid,
+        )
+        if args.anatomy:
+            anatomy(connection, program.pk, backend_pid)
         print(f"peak RSS: {rss_before:.0f} MB after generating, {peak_rss_mb():.0f} MB overall")
 
     if not args.keep:
@@ -199,6 +238,98 @@ def main() -> None:
             cursor.execute("DELETE FROM clients_clinician WHERE program_id = %s", [program.pk])
         program.delete()
         program.organization.delete()
+
+
+def time_steps(steps: dict[str, list[float]], backend_pid: int) -> None:
+    """Wrap the importer's named steps (module attributes it calls through) with timers."""
+    import importlib
+
+    from django.db import connections
+
+    def wrap(owner: object, name: str, label: str) -> None:
+        inner = getattr(owner, name, None)
+        if inner is None:
+            return
+
+        def timed_step(*args: object, **kwargs: object) -> object:
+            started, server = time.perf_counter(), cpu_seconds(backend_pid) or 0.0
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                totals = steps.setdefault(label, [0.0, 0.0])
+                totals[0] += time.perf_counter() - started
+                totals[1] += (cpu_seconds(backend_pid) or 0.0) - server
+
+        setattr(owner, name, timed_step)
+
+    for module, name, label in STEPS:
+        wrap(importlib.import_module(module), name, label)
+    wrap(connections["default"], "_commit", "commit (deferred checks)")
+    wrap(connections["default"], "run_and_clear_commit_hooks", "on-commit work")
+
+
+STEPS = [
+    ("base.importing", "read_csv_bytes", "read and parse the CSV"),
+    ("base.importing", "stored_rows", "read the stored rows"),
+    ("base.importing", "match_stored", "match and count"),
+    ("base.importing", "write_rows", "write: COPY, insert/update"),
+    ("clients.imports", "_announce_recent_transitions", "follow-up tasks of transitions"),
+    ("base.importing", "audit_record", "audit event"),
+]
+
+
+def print_steps(steps: dict[str, list[float]], total: float) -> None:
+    for label, (seconds, server) in steps.items():
+        print(f"    {label:<34} {seconds:6.2f} s wall, {server:5.2f} s PostgreSQL backend CPU")
+    print(f"    {'the rest (validation, locking)':<34} {total - sum(w for w, _ in steps.values()):6.2f} s wall")
+
+
+def anatomy(connection: BaseDatabaseWrapper, program_id: int, backend_pid: int) -> None:
+    """The imported rows COPYed again into tables of the appointments' shape, in a transaction
+    rolled back: bare, with the table's indexes, with its foreign keys too (checked at commit,
+    here by SET CONSTRAINTS ALL IMMEDIATE)."""
+    from django.db import transaction
+
+    columns = "external_id, start, kind, status, client_id, program_id, clinician_id"
+    buffer = io.BytesIO()
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY (SELECT {columns} FROM clients_clinicalappointment WHERE program_id = {int(program_id)}) "  # noqa: S608
+            "TO STDOUT"
+        ) as copy,
+    ):
+        for block in copy:
+            buffer.write(block)
+    data = buffer.getvalue()
+
+    def copy_into(table: str) -> None:
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                copy.write(data)
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+    shapes = {
+        "bare": "INCLUDING DEFAULTS INCLUDING IDENTITY",
+        "indexes": "INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES",
+        "indexes + keys": "INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES",
+    }
+    for label, like in shapes.items():
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"CREATE TABLE bench_shape (LIKE clients_clinicalappointment {like})")
+                if label.endswith("keys"):
+                    for column, target in (
+                        ("client_id", "clients_client"),
+                        ("clinician_id", "clients_clinician"),
+                        ("program_id", "accounts_program"),
+                    ):
+                        cursor.execute(
+                            f"ALTER TABLE bench_shape ADD FOREIGN KEY ({column}) REFERENCES {target} (id) "
+                            "DEFERRABLE INITIALLY DEFERRED"
+                        )
+            timed(f"COPY, {label}:", lambda: copy_into("bench_shape"), backend_pid)
+            transaction.set_rollback(True)
 
 
 def bare_copy(connection: BaseDatabaseWrapper, path: Path) -> None:

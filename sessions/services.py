@@ -8,7 +8,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable, Collection, Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from functools import partial
 from typing import Any
 
@@ -28,7 +28,6 @@ from clients.models import (
     PART2_NOTICE,
     TRANSITION_KINDS,
     AppointmentStatus,
-    AssignmentRole,
     CaseloadAssignment,
     Client,
     ClinicalAppointment,
@@ -981,7 +980,6 @@ def tasks_for_transitions(
     opens nothing. Receives clients.signals.transitions_recorded (ADT, FHIR, imports)."""
     now = now or timezone.now()
     tz = program.tzinfo
-    tasks = []
     appointments = ClinicalAppointment.objects.filter(
         pk__in=list(appointment_ids),
         program=program,
@@ -989,36 +987,50 @@ def tasks_for_transitions(
         status=AppointmentStatus.ATTENDED,
         start__lte=now,
     ).select_related("client__program")
+    # Set-based for an import's thousands: the events whose window is still open, grouped by
+    # their local date, then one query per date (at most the window's 8 days) for the clients
+    # enrolled that day, instead of one per event.
+    events: dict[date, list[ClinicalAppointment]] = {}
     for appointment in appointments:
         day = appointment.start.astimezone(tz).date()
-        window_start = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-        window_end = datetime.combine(day + timedelta(days=FOLLOWUP_WINDOW_DAYS + 1), time.min, tzinfo=tz)
-        if window_end <= now:
-            continue
-        on_that_day = (
-            CaseloadAssignment.objects.filter(client_id=appointment.client_id)
+        if _followup_window(day, tz)[1] > now:
+            events.setdefault(day, []).append(appointment)
+    tasks = []
+    for day, on_day in sorted(events.items()):
+        window_start, window_end = _followup_window(day, tz)
+        enrolments: dict[int, CaseloadAssignment] = {}
+        for assignment in (
+            CaseloadAssignment.objects.filter(client_id__in={a.client_id for a in on_day})
             .active_on(day)
             .select_related("supporter__user")
             .order_by("role", "start_date", "id")  # "primary" sorts before "secondary"
-        )
-        enrolment = next(iter(on_that_day), None)
-        if enrolment is None:
-            continue  # not enrolled that day: not a transition event of the program's clients
-        primary = next((a for a in on_that_day if a.role == AssignmentRole.PRIMARY), enrolment)
-        tasks.append(
-            task_open(
-                kind=TaskKind.TRANSITION_FOLLOWUP,
-                client=appointment.client,
-                source=f"appointment:{appointment.pk}",
-                assignee=primary.supporter,
-                due_at=window_end,
-                target_at=min(appointment.start + timedelta(hours=TRANSITION_TARGET_HOURS), window_end),
-                since=window_start,
-                channels=(Channel.IN_APP, Channel.SMS),
-                now=now,
+        ):
+            enrolments.setdefault(assignment.client_id, assignment)  # the first: the primary, if any
+        for appointment in sorted(on_day, key=lambda a: a.pk):
+            enrolment = enrolments.get(appointment.client_id)
+            if enrolment is None:
+                continue  # not enrolled that day: not a transition event of the program's clients
+            tasks.append(
+                task_open(
+                    kind=TaskKind.TRANSITION_FOLLOWUP,
+                    client=appointment.client,
+                    source=f"appointment:{appointment.pk}",
+                    assignee=enrolment.supporter,
+                    due_at=window_end,
+                    target_at=min(appointment.start + timedelta(hours=TRANSITION_TARGET_HOURS), window_end),
+                    since=window_start,
+                    channels=(Channel.IN_APP, Channel.SMS),
+                    now=now,
+                )
             )
-        )
     return tasks
+
+
+def _followup_window(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The follow-up window of an event on local date `day` (continuity.md §2): from the next
+    day's start, FOLLOWUP_WINDOW_DAYS days."""
+    start = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=FOLLOWUP_WINDOW_DAYS + 1), time.min, tzinfo=tz)
 
 
 @transaction.atomic
