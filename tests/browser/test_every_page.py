@@ -97,15 +97,6 @@ def fill(route: str, objects: dict[str, Any]) -> str | None:
         return None
 
 
-def served(status: int, headers: dict[str, str], body: bytes) -> Callable[..., None]:
-    """A route handler that answers the browser's navigation with an answer already fetched."""
-
-    def fulfill(route: Any, _request: Any = None) -> None:
-        route.fulfill(status=status, headers=headers, body=body)
-
-    return fulfill
-
-
 ROLES = ["coordinator", "supporter", "clinician", "funder"]
 
 
@@ -139,12 +130,6 @@ def test_every_page_a_role_reaches_passes_axe_and_fits_a_phone_and_a_desktop(
         if "text/html" not in (answer.headers.get("content-type") or "") or answer.status == 405:
             continue
         page.set_viewport_size({"width": DESKTOP["width"], "height": DESKTOP["height"]})
-        if answer.url == demo["url"] + path:
-            # The browser gets the answer already fetched, headers included, so the server
-            # renders each page once (issue 15: the suite in five minutes); after a redirect the
-            # browser follows it itself.
-            headers = {k: v for k, v in answer.headers.items() if k not in ("content-encoding", "content-length")}
-            page.route(answer.url, served(answer.status, headers, answer.body()), times=1)
         page.goto(demo["url"] + path)
         walked += 1
         for width, height in ((DESKTOP["width"], DESKTOP["height"]), (PHONE_WIDTH, 812)):
