@@ -6,7 +6,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -388,6 +388,13 @@ class AppointmentStatus(models.TextChoices):
 # same-day contact does not count); the continuity engine's pure code writes the same 7.
 TRANSITION_KINDS = (AppointmentKind.INPATIENT_DISCHARGE.value, AppointmentKind.EMERGENCY_VISIT.value)
 FOLLOWUP_WINDOW_DAYS = 7
+
+
+def followup_window(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The follow-up window of a transition on local date `day` in zone `tz`: from the start of
+    the next day for FOLLOWUP_WINDOW_DAYS days (continuity.md §2)."""
+    start = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=FOLLOWUP_WINDOW_DAYS + 1), time.min, tzinfo=tz)
 
 
 class ClinicalAppointmentQuerySet(models.QuerySet["ClinicalAppointment"]):

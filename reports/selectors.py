@@ -24,6 +24,7 @@ from clients.models import (
     CaseloadAssignment,
     Client,
     ClinicalAppointment,
+    followup_window,
 )
 from core.models import Program, Role
 from core.scoping import role_program_ids
@@ -332,8 +333,7 @@ def transitions_awaiting_followup(
     for back in range(FOLLOWUP_WINDOW_DAYS + 1):
         day = today - timedelta(days=back)
         day_start = datetime.combine(day, time.min, tzinfo=tz)
-        window_start = day_start + timedelta(days=1)
-        window_end = datetime.combine(day + timedelta(days=FOLLOWUP_WINDOW_DAYS + 1), time.min, tzinfo=tz)
+        window_start, window_end = followup_window(day, tz)
         enrolled = Exists(CaseloadAssignment.objects.filter(client_id=OuterRef("client_id")).active_on(day))
         followed = Exists(contacts.filter(session__start__gte=window_start, session__start__lt=window_end))
         per_day |= Q(start__gte=day_start, start__lt=window_start) & Q(enrolled) & ~Q(followed)

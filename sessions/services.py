@@ -8,7 +8,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable, Collection, Iterable
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -24,7 +24,6 @@ from audit import actions
 from audit.records import audit_record, audit_write
 from clients.disclosure import covering_consents, record_disclosure
 from clients.models import (
-    FOLLOWUP_WINDOW_DAYS,
     PART2_NOTICE,
     TRANSITION_KINDS,
     AppointmentStatus,
@@ -34,6 +33,7 @@ from clients.models import (
     Clinician,
     Consent,
     client_of,
+    followup_window,
 )
 from core.jobs import LEASE, claim_job, dispatch, heartbeat, holds_claim, requeue_fields
 from core.models import Program, Role, User
@@ -993,11 +993,11 @@ def tasks_for_transitions(
     events: dict[date, list[ClinicalAppointment]] = {}
     for appointment in appointments:
         day = appointment.start.astimezone(tz).date()
-        if _followup_window(day, tz)[1] > now:
+        if followup_window(day, tz)[1] > now:
             events.setdefault(day, []).append(appointment)
     tasks = []
     for day, on_day in sorted(events.items()):
-        window_start, window_end = _followup_window(day, tz)
+        window_start, window_end = followup_window(day, tz)
         enrolments: dict[int, CaseloadAssignment] = {}
         for assignment in (
             CaseloadAssignment.objects.filter(client_id__in={a.client_id for a in on_day})
@@ -1024,13 +1024,6 @@ def tasks_for_transitions(
                 )
             )
     return tasks
-
-
-def _followup_window(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
-    """The follow-up window of an event on local date `day` (continuity.md §2): from the next
-    day's start, FOLLOWUP_WINDOW_DAYS days."""
-    start = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-    return start, datetime.combine(day + timedelta(days=FOLLOWUP_WINDOW_DAYS + 1), time.min, tzinfo=tz)
 
 
 @transaction.atomic
